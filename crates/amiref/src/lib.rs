@@ -1,0 +1,3 @@
+//! # amiref
+//!
+//! Resolve, build and share EC2 images for research-computing templates.

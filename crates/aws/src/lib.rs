@@ -1,0 +1,3 @@
+//! # amiref-aws
+//!
+//! Every amiref port implemented on the AWS SDK.

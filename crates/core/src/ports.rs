@@ -1,0 +1,532 @@
+//! The ports: narrow async traits through which amiref talks to a cloud.
+//!
+//! Each is implemented on the AWS SDK (`amiref-aws`) and in process (`amiref-memory`), and
+//! both pass the same conformance suites (`amiref-testkit`). They are batch-first and carry
+//! only what EC2's APIs can answer, so an implementation never has to fake a fact.
+//!
+//! With the `mock` feature, each trait `Foo` also has a mockall `MockFoo`.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    AccountId, AmiId, Architecture, CloudError, Image, ImageState, InstanceId, InstanceType,
+    LaunchPermission, Owner, Region, SnapshotId,
+};
+
+/// What a search over images asks for. Every field narrows the result.
+///
+/// `owners` must not be empty: a search by name alone would let anyone who publishes a
+/// public image with a matching name win it (name-squatting). Implementations refuse an
+/// empty owner list, and [`Owner::Named`] owners, which a trust policy must first map to
+/// accounts, with [`crate::CloudErrorKind::InvalidRequest`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ImageFilter {
+    /// Whose images: accounts or EC2 aliases. Required.
+    pub owners: Vec<Owner>,
+    /// An EC2 name pattern: `*` any run of characters, `?` any one character.
+    pub name_pattern: Option<String>,
+    /// Allowed architectures; empty means any.
+    pub architectures: Vec<Architecture>,
+    /// Tags the image must carry: a value, or `None` for "the key with any value".
+    pub tags: BTreeMap<String, Option<String>>,
+    /// Allowed states; empty means `available` only.
+    pub states: Vec<ImageState>,
+    /// A Marketplace product code the image must carry.
+    pub product_code: Option<String>,
+    /// Whether to include images deprecated at the time of the call.
+    pub include_deprecated: bool,
+}
+
+impl ImageFilter {
+    /// A filter for available images of these owners.
+    pub fn owned_by(owners: impl IntoIterator<Item = Owner>) -> Self {
+        Self {
+            owners: owners.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Narrows to names matching an EC2 wildcard pattern.
+    #[must_use]
+    pub fn name(mut self, pattern: impl Into<String>) -> Self {
+        self.name_pattern = Some(pattern.into());
+        self
+    }
+
+    /// Narrows to these architectures.
+    #[must_use]
+    pub fn architectures(mut self, archs: impl IntoIterator<Item = Architecture>) -> Self {
+        self.architectures = archs.into_iter().collect();
+        self
+    }
+
+    /// Requires a tag, with a value or (`None`) any value.
+    #[must_use]
+    pub fn tag(mut self, key: impl Into<String>, value: Option<String>) -> Self {
+        self.tags.insert(key.into(), value);
+        self
+    }
+
+    /// Allows these states instead of `available` only.
+    #[must_use]
+    pub fn states(mut self, states: impl IntoIterator<Item = ImageState>) -> Self {
+        self.states = states.into_iter().collect();
+        self
+    }
+
+    /// Requires a Marketplace product code.
+    #[must_use]
+    pub fn product_code(mut self, code: impl Into<String>) -> Self {
+        self.product_code = Some(code.into());
+        self
+    }
+
+    /// Includes deprecated images.
+    #[must_use]
+    pub fn include_deprecated(mut self, include: bool) -> Self {
+        self.include_deprecated = include;
+        self
+    }
+
+    /// Whether `image` passes every field but `owners` (which needs the caller's identity to
+    /// interpret) at time `now`. In-process implementations use this so that their filtering
+    /// is exactly EC2's; the AWS implementation sends the filter to the server instead.
+    pub fn matches_ignoring_owners(&self, image: &Image, now: DateTime<Utc>) -> bool {
+        let state_ok = if self.states.is_empty() {
+            image.state == ImageState::Available
+        } else {
+            self.states.contains(&image.state)
+        };
+        state_ok
+            && self
+                .name_pattern
+                .as_deref()
+                .is_none_or(|p| wildcard_match(p, &image.name))
+            && (self.architectures.is_empty() || self.architectures.contains(&image.architecture))
+            && self.tags.iter().all(|(k, v)| match v {
+                Some(v) => image.tag(k) == Some(v.as_str()),
+                None => image.tags.contains_key(k),
+            })
+            && self
+                .product_code
+                .as_deref()
+                .is_none_or(|c| image.product_codes.iter().any(|p| p.code == c))
+            && (self.include_deprecated || !image.is_deprecated_at(now))
+    }
+}
+
+/// EC2's name matching: `*` matches any run of characters (also none), `?` exactly one.
+///
+/// Runs in O(pattern × name) time without recursion, so no pattern can blow up.
+pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Reads images: by id in batches, and by filter.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ImageCatalog: Send + Sync {
+    /// Describes these images in `region` in as few calls as the cloud allows.
+    ///
+    /// Ids the caller cannot see, or that do not exist, are simply absent from the answer:
+    /// a batch is not failed by one stale mapping. Deprecated images are included, as EC2
+    /// includes them when asked by id.
+    async fn describe_images(
+        &self,
+        region: &Region,
+        ids: &[AmiId],
+    ) -> Result<Vec<Image>, CloudError>;
+
+    /// Every image in `region` that the caller can see and that passes `filter`, across all
+    /// pages.
+    async fn search_images(
+        &self,
+        region: &Region,
+        filter: &ImageFilter,
+    ) -> Result<Vec<Image>, CloudError>;
+}
+
+/// What to create an image from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CreateImageRequest {
+    /// The instance to image.
+    pub instance: InstanceId,
+    /// The image's name; unique per account and region.
+    pub name: String,
+    /// A description.
+    pub description: Option<String>,
+    /// Whether to image the instance without rebooting it (file systems may be inconsistent).
+    pub no_reboot: bool,
+    /// Tags for the image and its snapshots.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl CreateImageRequest {
+    /// A request to image `instance` as `name`, rebooting it, with no tags.
+    pub fn new(instance: InstanceId, name: impl Into<String>) -> Self {
+        Self {
+            instance,
+            name: name.into(),
+            description: None,
+            no_reboot: false,
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// What to copy, and where.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CopyImageRequest {
+    /// The region the source image lives in.
+    pub source_region: Region,
+    /// The image to copy.
+    pub source_image: AmiId,
+    /// The region to copy into.
+    pub destination_region: Region,
+    /// The copy's name.
+    pub name: String,
+    /// The copy's description.
+    pub description: Option<String>,
+    /// Makes the copy idempotent: a repeat with the same token returns the same image.
+    pub client_token: String,
+    /// Whether to encrypt the copy's snapshots.
+    pub encrypted: bool,
+    /// The KMS key in the destination region to encrypt with.
+    pub kms_key_id: Option<String>,
+    /// Tags for the copy (amiref records the copy's provenance here).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl CopyImageRequest {
+    /// A request to copy `source_image` from `source_region` into `destination_region`.
+    pub fn new(
+        source_region: Region,
+        source_image: AmiId,
+        destination_region: Region,
+        name: impl Into<String>,
+        client_token: impl Into<String>,
+    ) -> Self {
+        Self {
+            source_region,
+            source_image,
+            destination_region,
+            name: name.into(),
+            description: None,
+            client_token: client_token.into(),
+            encrypted: false,
+            kms_key_id: None,
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// What still uses an image, so that retiring it would break something.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ImageUsage {
+    /// Instances (not terminated) launched from it.
+    pub instances: Vec<InstanceId>,
+    /// Launch templates whose latest or default version names it.
+    pub launch_templates: Vec<String>,
+}
+
+impl ImageUsage {
+    /// Whether nothing uses the image.
+    pub fn is_unused(&self) -> bool {
+        self.instances.is_empty() && self.launch_templates.is_empty()
+    }
+}
+
+/// Makes, moves, shares and removes images.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ImageStore: Send + Sync {
+    /// Starts creating an image from an instance; the image starts `pending`.
+    async fn create_image(
+        &self,
+        region: &Region,
+        request: &CreateImageRequest,
+    ) -> Result<AmiId, CloudError>;
+
+    /// Starts copying an image into another region; the copy starts `pending`. A repeat
+    /// with the same client token returns the first copy's id.
+    async fn copy_image(&self, request: &CopyImageRequest) -> Result<AmiId, CloudError>;
+
+    /// Who besides the owner may launch the image.
+    async fn launch_permissions(
+        &self,
+        region: &Region,
+        image: &AmiId,
+    ) -> Result<Vec<LaunchPermission>, CloudError>;
+
+    /// Grants launch permissions. Granting one already held is not an error.
+    async fn add_launch_permissions(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        permissions: &[LaunchPermission],
+    ) -> Result<(), CloudError>;
+
+    /// Revokes launch permissions. Revoking one not held is not an error.
+    async fn remove_launch_permissions(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        permissions: &[LaunchPermission],
+    ) -> Result<(), CloudError>;
+
+    /// Grants (or, with `add == false`, revokes) create-volume permission on snapshots, which
+    /// accounts need to copy an image shared with them.
+    async fn modify_snapshot_permissions(
+        &self,
+        region: &Region,
+        snapshots: &[SnapshotId],
+        accounts: &[AccountId],
+        add: bool,
+    ) -> Result<(), CloudError>;
+
+    /// Whether block-public-access for AMIs is on in the region (public sharing refused).
+    async fn image_block_public_access(&self, region: &Region) -> Result<bool, CloudError>;
+
+    /// Deprecates the image at `at`.
+    async fn enable_deprecation(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        at: DateTime<Utc>,
+    ) -> Result<(), CloudError>;
+
+    /// Cancels a deprecation.
+    async fn disable_deprecation(&self, region: &Region, image: &AmiId) -> Result<(), CloudError>;
+
+    /// Deregisters the image and, when asked, deletes its snapshots.
+    async fn deregister_image(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        delete_snapshots: bool,
+    ) -> Result<(), CloudError>;
+
+    /// Adds or replaces tags on the image.
+    async fn create_tags(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), CloudError>;
+
+    /// What still uses the image in its region.
+    async fn image_usage(&self, region: &Region, image: &AmiId) -> Result<ImageUsage, CloudError>;
+}
+
+/// One version of a Marketplace product, with its image per region.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ProductVersion {
+    /// The version title as the seller wrote it (`2.1.0`, `v2.1.0`).
+    pub version: String,
+    /// When it was released.
+    pub release_date: Option<DateTime<Utc>>,
+    /// Its image in each region it is offered in.
+    pub images: BTreeMap<Region, AmiId>,
+}
+
+impl ProductVersion {
+    /// A version with no images yet.
+    pub fn new(version: impl Into<String>) -> Self {
+        Self {
+            version: version.into(),
+            release_date: None,
+            images: BTreeMap::new(),
+        }
+    }
+}
+
+/// A Marketplace AMI product.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct MarketplaceProduct {
+    /// The product code images carry.
+    pub product_code: String,
+    /// The catalog's entity id.
+    pub product_id: String,
+    /// Its title.
+    pub title: String,
+    /// Its versions, in no particular order.
+    pub versions: Vec<ProductVersion>,
+}
+
+impl MarketplaceProduct {
+    /// A product with no versions yet.
+    pub fn new(
+        product_code: impl Into<String>,
+        product_id: impl Into<String>,
+        title: impl Into<String>,
+    ) -> Self {
+        Self {
+            product_code: product_code.into(),
+            product_id: product_id.into(),
+            title: title.into(),
+            versions: Vec::new(),
+        }
+    }
+}
+
+/// Reads AWS Marketplace products.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Marketplace: Send + Sync {
+    /// The product with this product code, or a `NotFound` error.
+    async fn product(&self, product_code: &str) -> Result<MarketplaceProduct, CloudError>;
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CallerIdentity {
+    /// The caller's account.
+    pub account: AccountId,
+    /// The caller's ARN.
+    pub arn: String,
+    /// The caller's organization ARN, where known.
+    pub organization: Option<String>,
+    /// The caller's organizational unit ARNs, where known.
+    pub organizational_units: Vec<String>,
+}
+
+impl CallerIdentity {
+    /// An identity in `account` with `arn`, outside any organization.
+    pub fn new(account: AccountId, arn: impl Into<String>) -> Self {
+        Self {
+            account,
+            arn: arn.into(),
+            organization: None,
+            organizational_units: Vec::new(),
+        }
+    }
+}
+
+/// Tells who the caller is.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Identity: Send + Sync {
+    /// The caller's identity (STS `GetCallerIdentity`).
+    async fn caller(&self) -> Result<CallerIdentity, CloudError>;
+}
+
+/// Tells which architectures instance types run.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait InstanceTypes: Send + Sync {
+    /// The architectures each of `types` supports in `region`, in one batched call. Types
+    /// the region does not offer are absent from the answer.
+    async fn architectures(
+        &self,
+        region: &Region,
+        types: &[InstanceType],
+    ) -> Result<BTreeMap<InstanceType, Vec<Architecture>>, CloudError>;
+}
+
+/// What to launch.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct RunInstanceRequest {
+    /// The image to boot.
+    pub image: AmiId,
+    /// The instance type.
+    pub instance_type: InstanceType,
+    /// A script to run at first boot.
+    pub user_data: Option<String>,
+    /// Tags (the `Name` tag names the instance).
+    pub tags: BTreeMap<String, String>,
+    /// Makes the launch idempotent.
+    pub client_token: Option<String>,
+}
+
+impl RunInstanceRequest {
+    /// A request to boot `image` on `instance_type`.
+    pub fn new(image: AmiId, instance_type: InstanceType) -> Self {
+        Self {
+            image,
+            instance_type,
+            user_data: None,
+            tags: BTreeMap::new(),
+            client_token: None,
+        }
+    }
+}
+
+/// Launches instances: the launcher's last step.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Instances: Send + Sync {
+    /// Launches one instance. The cloud refuses an image whose architecture the type cannot
+    /// run.
+    async fn run_instance(
+        &self,
+        region: &Region,
+        request: &RunInstanceRequest,
+    ) -> Result<InstanceId, CloudError>;
+}
+
+/// Every port at once: what the resolver and the lifecycle operations are built on.
+///
+/// Implemented for every type that implements all ports; `&dyn Cloud` upcasts to any one
+/// port.
+pub trait Cloud:
+    ImageCatalog + ImageStore + Marketplace + Identity + InstanceTypes + Instances
+{
+}
+
+impl<T> Cloud for T where
+    T: ImageCatalog + ImageStore + Marketplace + Identity + InstanceTypes + Instances
+{
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_follow_ec2() {
+        assert!(wildcard_match("cws-python-ml-*", "cws-python-ml-2.1.0"));
+        assert!(wildcard_match("cws-python-ml-*", "cws-python-ml-"));
+        assert!(wildcard_match("al2023-ami-?.*", "al2023-ami-2.0"));
+        assert!(!wildcard_match("al2023-ami-?.*", "al2023-ami-22.0"));
+        assert!(wildcard_match("*", ""));
+        assert!(wildcard_match("a*b*c", "aXXbYYc"));
+        assert!(!wildcard_match("a*b*c", "aXXbYY"));
+        assert!(!wildcard_match("exact", "exactly"));
+        // Pathological patterns stay linear-ish.
+        let long = "a".repeat(5000);
+        assert!(!wildcard_match(
+            &"*a".repeat(50).to_string().replace("a", "a*b"),
+            &long
+        ));
+    }
+}

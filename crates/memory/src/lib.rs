@@ -1,0 +1,3 @@
+//! # amiref-memory
+//!
+//! An in-process cloud with EC2's semantics: amiref's embedded default.

@@ -1,0 +1,3 @@
+//! # amiref-regions
+//!
+//! Region catalog, region-fallback graph and inter-region transfer prices.

@@ -1,0 +1,3 @@
+//! # amiref-registry
+//!
+//! Community and institutional AMI registry: format, sources, signatures, trust, scoring.

@@ -1,0 +1,3 @@
+//! # amiref-strategies
+//!
+//! The amiref resolution tiers, each a Strategy.

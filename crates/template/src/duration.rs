@@ -1,0 +1,137 @@
+//! Durations written the way people write them: `90s`, `10m`, `1h30m`.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A duration written as hours, minutes and seconds: `90s`, `10m`, `1h30m`, `2h`.
+///
+/// Units must appear in the order h, m, s, each at most once, with a whole number before
+/// each; a bare number is refused because "10" could mean seconds or minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HumanDuration(Duration);
+
+/// What a valid duration looks like, for error messages.
+pub const DURATION_EXPECTED: &str = "a duration such as \"90s\", \"10m\" or \"1h30m\" (whole numbers with units h, m, s, in that order)";
+
+impl HumanDuration {
+    /// The duration.
+    pub fn get(self) -> Duration {
+        self.0
+    }
+}
+
+impl From<Duration> for HumanDuration {
+    fn from(d: Duration) -> Self {
+        Self(d)
+    }
+}
+
+/// Why a duration did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid duration {found:?}: expected {DURATION_EXPECTED}")]
+pub struct DurationError {
+    /// What was given.
+    pub found: String,
+}
+
+impl FromStr for HumanDuration {
+    type Err = DurationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || DurationError { found: s.to_owned() };
+        let mut total: u64 = 0;
+        let mut number = String::new();
+        let mut last_unit = 0; // 0 none, 1 h, 2 m, 3 s: enforces order and uniqueness
+        for c in s.trim().chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
+            }
+            let (rank, secs) = match c {
+                'h' => (1, 3600),
+                'm' => (2, 60),
+                's' => (3, 1),
+                _ => return Err(err()),
+            };
+            if number.is_empty() || rank <= last_unit {
+                return Err(err());
+            }
+            let n: u64 = number.parse().map_err(|_| err())?;
+            total = n
+                .checked_mul(secs)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(err)?;
+            number.clear();
+            last_unit = rank;
+        }
+        if !number.is_empty() || last_unit == 0 {
+            return Err(err());
+        }
+        Ok(Self(Duration::from_secs(total)))
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.as_secs();
+        let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+        if h > 0 {
+            write!(f, "{h}h")?;
+        }
+        if m > 0 {
+            write!(f, "{m}m")?;
+        }
+        if s > 0 || secs == 0 {
+            write!(f, "{s}s")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for HumanDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for HumanDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for HumanDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HumanDuration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": DURATION_EXPECTED,
+            "pattern": "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints() {
+        for (text, secs) in [("90s", 90), ("10m", 600), ("1h30m", 5400), ("2h", 7200), ("1h0m5s", 3605)] {
+            let d: HumanDuration = text.parse().unwrap();
+            assert_eq!(d.get().as_secs(), secs, "{text}");
+            let again: HumanDuration = d.to_string().parse().unwrap();
+            assert_eq!(again, d);
+        }
+    }
+
+    #[test]
+    fn refuses_ambiguous_or_malformed() {
+        for bad in ["", "10", "m", "10x", "1m1h", "1m1m", "-5s", "1.5h", "99999999999999999999h"] {
+            assert!(bad.parse::<HumanDuration>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The template types, as serde reads them. Semantic checks live in `validate`.
+
+use std::collections::BTreeMap;
+
+use amiref_core::{AmiId, Architecture, InstanceType, Owner, Region};
+use chrono::NaiveDate;
+
+use crate::HumanDuration;
+
+/// A machine template: what to launch, and how to find a pre-built image for it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Template {
+    /// The template's name, unique within a directory of templates (`python-ml`).
+    pub name: String,
+    /// A category for browsing (`machine-learning`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// What the template gives a researcher.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The template's own version (semver, an optional leading `v`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The default instance type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<InstanceType>,
+    /// The instance type to use for each architecture, when the image's architecture decides.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub instance_types: BTreeMap<Architecture, InstanceType>,
+    /// The image script provisioning boots (found like `ami_search`); when absent, the
+    /// launcher uses Amazon Linux 2023 from Amazon for the instance's architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_image: Option<AmiSearch>,
+    /// How long the `user_data` script takes to provision, for estimates (default 6m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning_time: Option<HumanDuration>,
+    /// How to find a pre-built image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami_config: Option<AmiConfig>,
+    /// The provisioning script, run at first boot when no image is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<String>,
+}
+
+/// How a template finds its image, and what happens when there is none.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AmiConfig {
+    /// Image first, script first, or image only.
+    #[serde(default)]
+    pub strategy: AmiStrategy,
+    /// An image per region: the first and fastest tier.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ami_mappings: BTreeMap<Region, AmiId>,
+    /// A search over trusted owners' images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami_search: Option<AmiSearch>,
+    /// An AWS Marketplace product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace_search: Option<MarketplaceSearch>,
+    /// What to do when no image is found in the region.
+    #[serde(default)]
+    pub fallback_strategy: FallbackStrategy,
+    /// One deadline over the whole resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_timeout: Option<HumanDuration>,
+    /// The architecture to choose when several fit (arm64 is usually cheaper).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_architecture: Option<Architecture>,
+    /// Instance families in order of preference (`t4g`, `m6i`); matched to the image's
+    /// architecture.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_family_preference: Vec<String>,
+}
+
+/// Whether a template prefers, requires, or only falls back to an image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AmiStrategy {
+    /// Try the image tiers, then the configured fallback.
+    #[default]
+    AmiPreferred,
+    /// An image or nothing: never fall back to the script.
+    AmiRequired,
+    /// The script first; the best image is recorded as the alternative.
+    AmiFallback,
+}
+
+/// What to do when no image is found in the region.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FallbackStrategy {
+    /// Boot the base image and run `user_data`.
+    #[default]
+    ScriptProvisioning,
+    /// Fail with the whole chain.
+    Error,
+    /// Find the image in a fallback region and plan a copy.
+    CrossRegion,
+}
+
+/// One value or a list of them: `architecture: arm64` or `architecture: [x86_64, arm64]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    /// A single value.
+    One(T),
+    /// A list.
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    /// The values as a slice.
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            Self::One(v) => std::slice::from_ref(v),
+            Self::Many(v) => v,
+        }
+    }
+}
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        Self::Many(Vec::new())
+    }
+}
+
+/// A search over trusted owners' images in the region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AmiSearch {
+    /// One owner (an account id, `self`, `amazon`, `aws-marketplace`, or a named owner the
+    /// trust policy maps to accounts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    /// Several owners; combined with `owner`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<Owner>,
+    /// An EC2 name pattern (`*`, `?`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_pattern: Option<String>,
+    /// An exact version, matched against the image's `Version` tag (or its name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_tag: Option<String>,
+    /// A semver range the image's version must satisfy (`>=2.0.0, <3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub version_constraint: Option<semver::VersionReq>,
+    /// The architectures allowed.
+    #[serde(default, skip_serializing_if = "is_empty_list")]
+    pub architecture: OneOrMany<Architecture>,
+    /// Images created before this date are ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_creation_date: Option<NaiveDate>,
+    /// Tags the image must carry, with these values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub required_tags: BTreeMap<String, String>,
+    /// Whether deprecated images may be chosen.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub include_deprecated: bool,
+}
+
+fn is_empty_list<T>(v: &OneOrMany<T>) -> bool {
+    v.as_slice().is_empty()
+}
+
+impl AmiSearch {
+    /// Every owner named, `owner` first.
+    pub fn all_owners(&self) -> Vec<Owner> {
+        self.owner.iter().chain(&self.owners).cloned().collect()
+    }
+
+    /// The allowed architectures (empty: any).
+    pub fn architectures(&self) -> &[Architecture] {
+        self.architecture.as_slice()
+    }
+}
+
+/// An AWS Marketplace product and the versions acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MarketplaceSearch {
+    /// The product code.
+    pub product_code: String,
+    /// A semver range over the product's versions (`>=2.0.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub version_constraint: Option<semver::VersionReq>,
+}

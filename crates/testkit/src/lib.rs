@@ -1,0 +1,3 @@
+//! # amiref-testkit
+//!
+//! Conformance suites every amiref port implementation must pass, and fixtures.

@@ -1,0 +1,61 @@
+//! `amiref`: the example launcher. Resolves templates to images, launches them, and manages
+//! images over their lifecycle.
+//!
+//! Each command group lives in its own module; this file only parses and dispatches.
+//! Exit codes: 0 success, 1 the command ran and failed (an invalid template, no image),
+//! 2 usage errors (clap's own).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod template_cmd;
+
+/// Resolve, launch, build and share EC2 images for research-computing templates.
+#[derive(Debug, Parser)]
+#[command(name = "amiref", version, about)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command accepts, before or after the subcommand.
+#[derive(Debug, Clone, Args)]
+struct GlobalArgs {
+    /// Run on the in-process cloud described by this world file instead of AWS.
+    #[arg(long, global = true, value_name = "FILE")]
+    world: Option<PathBuf>,
+    /// How to print results.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
+    output: Output,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Output {
+    /// Human-readable lines and tables.
+    Table,
+    /// JSON for scripts.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check and describe template files.
+    #[command(subcommand)]
+    Template(template_cmd::TemplateCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("AMIREF_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Template(cmd) => template_cmd::run(cmd, &cli.global),
+    }
+}
