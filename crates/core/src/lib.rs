@@ -40,9 +40,10 @@ pub use image::{
 pub use instance_type::InstanceType;
 pub use method::ResolutionMethod;
 pub use ports::{
-    CallerIdentity, Cloud, CopyImageRequest, CreateImageRequest, Identity, ImageCatalog,
-    ImageFilter, ImageStore, ImageUsage, InstanceTypes, Instances, Marketplace, MarketplaceProduct,
-    ProductVersion, RunInstanceRequest, wildcard_match,
+    CallerIdentity, CatalogChange, ChangeSetRequest, ChangeSetStatus, Cloud, CopyImageRequest,
+    CreateImageRequest, Identity, ImageCatalog, ImageFilter, ImageStore, ImageUsage, InstanceTypes,
+    Instances, Marketplace, MarketplaceProduct, MarketplacePublisher, ProductVersion,
+    RunInstanceRequest, wildcard_match,
 };
 pub use region::{Partition, Region};
 #[cfg(feature = "mock")]

@@ -405,6 +405,84 @@ pub trait Marketplace: Send + Sync {
     async fn product(&self, product_code: &str) -> Result<MarketplaceProduct, CloudError>;
 }
 
+/// One change of a Marketplace Catalog change set (`StartChangeSet`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CatalogChange {
+    /// The change type, e.g. `AddDeliveryOptions` or `UpdatePricingTerms`.
+    pub change_type: String,
+    /// The entity type, e.g. `AmiProduct@1.0`.
+    pub entity_type: String,
+    /// The entity (product) id.
+    pub entity_id: String,
+    /// The change's details, as the JSON document the catalog expects.
+    pub details: serde_json::Value,
+}
+
+impl CatalogChange {
+    /// A change of `change_type` to the entity, with `details`.
+    pub fn new(
+        change_type: impl Into<String>,
+        entity_type: impl Into<String>,
+        entity_id: impl Into<String>,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            change_type: change_type.into(),
+            entity_type: entity_type.into(),
+            entity_id: entity_id.into(),
+            details,
+        }
+    }
+}
+
+/// A change set to submit to the AWS Marketplace Catalog.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ChangeSetRequest {
+    /// The catalog, `AWSMarketplace`.
+    pub catalog: String,
+    /// A name for people.
+    pub change_set_name: String,
+    /// Makes the submission idempotent.
+    pub client_request_token: String,
+    /// The changes, applied together.
+    pub changes: Vec<CatalogChange>,
+}
+
+/// Where a submitted change set is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ChangeSetStatus {
+    /// Accepted, not yet applied.
+    Preparing,
+    /// Being applied (Marketplace review may take days).
+    Applying,
+    /// Applied.
+    Succeeded,
+    /// Cancelled.
+    Cancelled,
+    /// Failed, with the catalog's reason.
+    Failed(String),
+}
+
+/// Submits and follows AWS Marketplace Catalog change sets.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait MarketplacePublisher: Send + Sync {
+    /// Submits a change set and returns its id. A repeat with the same client request
+    /// token returns the first submission's id.
+    async fn start_change_set(&self, request: &ChangeSetRequest) -> Result<String, CloudError>;
+
+    /// The status of a submitted change set.
+    async fn change_set_status(
+        &self,
+        catalog: &str,
+        change_set_id: &str,
+    ) -> Result<ChangeSetStatus, CloudError>;
+}
+
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
