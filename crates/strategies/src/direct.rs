@@ -1,0 +1,61 @@
+//! Tier 1, direct mapping: the image `ami_mappings` names for the region, checked.
+
+use async_trait::async_trait;
+
+use crate::{Attempt, Context, Strategy, Tier};
+
+/// Uses `ami_config.ami_mappings[region]` after describing it: it must exist, be
+/// `available`, not be deprecated (unless `ami_search.include_deprecated` allows it), belong
+/// to an owner the trust policy trusts, and have an architecture an allowed instance type
+/// runs.
+///
+/// With a prefetched batch in the context (`Resolver::resolve_many`), it makes no call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DirectMapping;
+
+#[async_trait]
+impl Strategy for DirectMapping {
+    fn tier(&self) -> Tier {
+        Tier::DirectMapping
+    }
+
+    async fn attempt(&self, cx: &Context<'_>) -> Attempt {
+        let Some(config) = cx.template.ami_config.as_ref() else {
+            return Attempt::skipped("the template has no ami_config");
+        };
+        let Some(id) = config.ami_mappings.get(cx.region) else {
+            return Attempt::skipped(format!("ami_mappings has no entry for {}", cx.region));
+        };
+        let image = match cx.describe_one(id).await {
+            Ok(Some(image)) => image,
+            Ok(None) => {
+                return Attempt::skipped(format!(
+                    "{id} (ami_mappings.{}) does not exist in {} or is not visible to this account",
+                    cx.region, cx.region
+                ));
+            }
+            Err(e) => return Attempt::Failed(e.into()),
+        };
+        let allow_deprecated = config
+            .ami_search
+            .as_ref()
+            .is_some_and(|s| s.include_deprecated);
+        let choice = match cx.check_launchable(&image, allow_deprecated) {
+            Ok(c) => c,
+            Err(why) => return Attempt::Skipped(why),
+        };
+        if !cx.trusts(&image) {
+            return Attempt::skipped(format!(
+                "{id} is owned by {}, which the trust policy does not trust",
+                image.owner
+            ));
+        }
+        let reason = format!(
+            "ami_mappings.{}: {id} ({}), {}",
+            cx.region,
+            image.name,
+            crate::strategy::describe_choice(choice)
+        );
+        Attempt::found(image, choice.clone(), reason)
+    }
+}
