@@ -8,18 +8,23 @@ use amiref_core::Region;
 pub const PRICES_AS_OF: &str = "2026-11-25";
 
 /// Where the built-in prices come from.
-pub const PRICES_SOURCE: &str = "AWS Amazon EC2 On-Demand pricing, section \"Data Transfer\" \
-(\"Data Transfer OUT from Amazon EC2 to other AWS Regions\", billed by the source region) and \
-Amazon EBS pricing (\"EBS Snapshots\", Standard tier), \
-https://aws.amazon.com/ec2/pricing/on-demand/ and https://aws.amazon.com/ebs/pricing/; \
-USD, list prices before discounts; rates marked Estimated were not on record and are set \
-by analogy with the nearest region of the same pricing group";
+///
+/// AWS's own pricing pages are the source; the figures were recorded from them and checked
+/// on [`PRICES_AS_OF`] against public summaries of those pages (the pages themselves were
+/// not reachable from the build environment), so treat them as list prices to estimate
+/// with, not as a bill.
+pub const PRICES_SOURCE: &str = "AWS, Amazon EC2 On-Demand pricing, \"Data Transfer\": \
+\"Data Transfer OUT from Amazon EC2 to other AWS Regions\", billed by the source region \
+(https://aws.amazon.com/ec2/pricing/on-demand/), and Amazon EBS pricing, \"EBS Snapshots\", \
+Standard tier (https://aws.amazon.com/ebs/pricing/); USD list prices before discounts, \
+checked 2026-11-25; rates marked Estimated were not on record and are set by analogy with \
+the nearest region of the same pricing group";
 
 /// How a price was arrived at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum PriceBasis {
-    /// Recorded from AWS's published price list on [`PRICES_AS_OF`].
+    /// AWS's published list price, as recorded (see [`PRICES_SOURCE`]).
     Published,
     /// Not on record: set by analogy with a comparable region (new regions, GovCloud,
     /// China, whose prices AWS lists separately or in CNY).
