@@ -22,7 +22,7 @@ coordinates approximate (metro area)";
 
 /// One AWS region: its code, name, partition, whether accounts must opt in to use it, and
 /// roughly where it is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[non_exhaustive]
 pub struct RegionInfo {
     /// The region code, e.g. `eu-west-3`.

@@ -54,7 +54,7 @@ impl WalkOptions {
 }
 
 /// One region of a walk, with how it was reached: useful to explain a resolution chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct WalkStep {
     /// The region to try.

@@ -11,13 +11,12 @@
 //!   sa-east-1: []          # never fall back from São Paulo
 //! ```
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use amiref_core::Region;
 use serde::Deserialize;
 
-use crate::error::{GraphError, Location};
+use crate::error::{GraphError, GraphProblem, Location};
 use crate::graph::{FallbackGraph, check_edges};
 
 /// What a graph file's lists are applied to.
@@ -37,7 +36,39 @@ struct GraphFile {
     #[serde(default)]
     base: Base,
     #[serde(default)]
-    fallbacks: BTreeMap<String, Vec<String>>,
+    fallbacks: Entries,
+}
+
+/// The `fallbacks:` mapping in file order, duplicates kept so that they can be refused (a
+/// map would silently keep the last list).
+#[derive(Debug, Default)]
+struct Entries(Vec<(String, Vec<String>)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a mapping from region codes to lists of region codes")
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Entries, E> {
+                Ok(Entries::default())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries, A::Error> {
+                let mut entries: Vec<(String, Vec<String>)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<Vec<String>>()?;
+                    entries.push((key, value));
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 impl FallbackGraph {
@@ -54,9 +85,25 @@ impl FallbackGraph {
             Base::Empty => FallbackGraph::empty(),
         };
         let mut problems = Vec::new();
-        for (from, to) in &file.fallbacks {
+        let mut seen = std::collections::HashMap::<&str, usize>::new();
+        for (from, to) in &file.fallbacks.0 {
             let field = format!("fallbacks.{from}");
-            let key_at = locator.key(from);
+            let occurrence = seen.entry(from.as_str()).or_insert(0);
+            let key_at = locator.key(from, *occurrence);
+            *occurrence += 1;
+            if *occurrence > 1 {
+                problems.push(GraphProblem {
+                    location: Some(Location {
+                        origin: origin.to_owned(),
+                        line: key_at.map(|(l, _)| l),
+                        column: key_at.map(|(_, c)| c),
+                    }),
+                    field,
+                    found: format!("a second list for {from}"),
+                    expected: "one list per region".to_owned(),
+                });
+                continue;
+            }
             let codes: Vec<&str> = to.iter().map(String::as_str).collect();
             let found = check_edges(from, &field, &codes);
             if found.is_empty() {
@@ -102,6 +149,20 @@ impl FallbackGraph {
             source,
         })?;
         Self::from_yaml_str(&text, &path.display().to_string())
+    }
+}
+
+impl FallbackGraph {
+    /// The whole graph as a file [`from_yaml_str`](Self::from_yaml_str) reads back
+    /// unchanged (`base: empty`, every list written out): a starting point for a
+    /// hand-edited graph.
+    pub fn to_yaml_string(&self) -> String {
+        let mut out = String::from("base: empty\nfallbacks:\n");
+        for (region, fallbacks) in self.iter() {
+            let list: Vec<&str> = fallbacks.iter().map(Region::as_str).collect();
+            out.push_str(&format!("  {region}: [{}]\n", list.join(", ")));
+        }
+        out
     }
 }
 
@@ -161,21 +222,23 @@ impl<'a> Locator<'a> {
         start..end
     }
 
-    /// (line, column) of `key:` inside the block, 1-based.
-    fn key(&self, key: &str) -> Option<(usize, usize)> {
-        self.block().find_map(|i| {
-            let line = self.lines[i];
-            let trimmed = line.trim_start();
-            let column = line.len() - trimmed.len();
-            [
-                format!("{key}:"),
-                format!("\"{key}\":"),
-                format!("'{key}':"),
-            ]
-            .iter()
-            .any(|k| trimmed.starts_with(k.as_str()))
-            .then_some((i + 1, column + 1))
-        })
+    /// (line, column) of the `occurrence`-th (0-based) `key:` inside the block, 1-based.
+    fn key(&self, key: &str, occurrence: usize) -> Option<(usize, usize)> {
+        self.block()
+            .filter_map(|i| {
+                let line = self.lines[i];
+                let trimmed = line.trim_start();
+                let column = line.len() - trimmed.len();
+                [
+                    format!("{key}:"),
+                    format!("\"{key}\":"),
+                    format!("'{key}':"),
+                ]
+                .iter()
+                .any(|k| trimmed.starts_with(k.as_str()))
+                .then_some((i + 1, column + 1))
+            })
+            .nth(occurrence)
     }
 
     /// (line, column) of the list item `code` under the key at `key` (1-based), searching
@@ -339,6 +402,42 @@ fallbacks:
         assert!(err.to_string().contains("fallback.yaml:2:"), "{err}");
         let missing = FallbackGraph::from_file(dir.path().join("nope.yaml")).unwrap_err();
         assert!(matches!(missing, GraphError::Io { .. }), "{missing}");
+    }
+
+    #[test]
+    fn a_region_listed_twice_is_refused_at_its_second_list() {
+        let text =
+            "fallbacks:\n  us-east-1: [us-east-2]\n  eu-west-1: []\n  us-east-1: [us-west-2]\n";
+        let ps = problems(FallbackGraph::from_yaml_str(text, "g.yaml").unwrap_err());
+        assert_eq!(ps.len(), 1);
+        assert_eq!(
+            ps[0].to_string(),
+            "g.yaml:4:3: fallbacks.us-east-1: found a second list for us-east-1, expected one list per region"
+        );
+    }
+
+    #[test]
+    fn empty_files_mean_the_builtin_graph() {
+        for text in ["", "# nothing\n", "fallbacks:\n", "base: builtin\n"] {
+            let g = FallbackGraph::from_yaml_str(text, "g.yaml").unwrap();
+            assert_eq!(g, FallbackGraph::builtin(), "{text:?}");
+        }
+        let g = FallbackGraph::from_yaml_str("base: empty\n", "g.yaml").unwrap();
+        assert_eq!(g.iter().count(), 0);
+    }
+
+    #[test]
+    fn to_yaml_string_round_trips() {
+        let builtin = FallbackGraph::builtin();
+        let text = builtin.to_yaml_string();
+        assert!(
+            text.contains("  us-east-1: [us-east-2, us-west-2, us-west-1]\n"),
+            "{text}"
+        );
+        assert_eq!(
+            FallbackGraph::from_yaml_str(&text, "dump.yaml").unwrap(),
+            builtin
+        );
     }
 
     #[test]
