@@ -450,6 +450,24 @@ pub struct ChangeSetRequest {
     pub changes: Vec<CatalogChange>,
 }
 
+impl ChangeSetRequest {
+    /// A change set of `changes` for `catalog`, submitted idempotently under
+    /// `client_request_token`.
+    pub fn new(
+        catalog: impl Into<String>,
+        change_set_name: impl Into<String>,
+        client_request_token: impl Into<String>,
+        changes: Vec<CatalogChange>,
+    ) -> Self {
+        Self {
+            catalog: catalog.into(),
+            change_set_name: change_set_name.into(),
+            client_request_token: client_request_token.into(),
+            changes,
+        }
+    }
+}
+
 /// Where a submitted change set is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
