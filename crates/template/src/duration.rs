@@ -38,7 +38,9 @@ pub struct DurationError {
 impl FromStr for HumanDuration {
     type Err = DurationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || DurationError { found: s.to_owned() };
+        let err = || DurationError {
+            found: s.to_owned(),
+        };
         let mut total: u64 = 0;
         let mut number = String::new();
         let mut last_unit = 0; // 0 none, 1 h, 2 m, 3 s: enforces order and uniqueness
@@ -120,7 +122,13 @@ mod tests {
 
     #[test]
     fn parses_and_prints() {
-        for (text, secs) in [("90s", 90), ("10m", 600), ("1h30m", 5400), ("2h", 7200), ("1h0m5s", 3605)] {
+        for (text, secs) in [
+            ("90s", 90),
+            ("10m", 600),
+            ("1h30m", 5400),
+            ("2h", 7200),
+            ("1h0m5s", 3605),
+        ] {
             let d: HumanDuration = text.parse().unwrap();
             assert_eq!(d.get().as_secs(), secs, "{text}");
             let again: HumanDuration = d.to_string().parse().unwrap();
@@ -130,7 +138,17 @@ mod tests {
 
     #[test]
     fn refuses_ambiguous_or_malformed() {
-        for bad in ["", "10", "m", "10x", "1m1h", "1m1m", "-5s", "1.5h", "99999999999999999999h"] {
+        for bad in [
+            "",
+            "10",
+            "m",
+            "10x",
+            "1m1h",
+            "1m1m",
+            "-5s",
+            "1.5h",
+            "99999999999999999999h",
+        ] {
             assert!(bad.parse::<HumanDuration>().is_err(), "{bad}");
         }
     }

@@ -1,12 +1,81 @@
 //! # amiref-template
 //!
 //! The template format: a machine template with an `ami_config` block that says how to find a
-//! pre-built image for it, and what to do when there is none.
+//! pre-built image for it, and what to do when there is none. The format is described field
+//! by field in `docs/template.md`; its JSON Schema is [`json_schema`].
+//!
+//! ```
+//! use amiref_template::Template;
+//!
+//! let text = r#"
+//! name: python-ml
+//! ami_config:
+//!   strategy: ami_preferred
+//!   ami_mappings:
+//!     us-east-1: ami-0123456789abcdef0
+//!   ami_search:
+//!     owner: "111122223333"
+//!     name_pattern: "cws-python-ml-*"
+//!   fallback_strategy: script_provisioning
+//! user_data: |
+//!   #!/bin/bash
+//!   pip install torch
+//! "#;
+//! let template = Template::from_yaml_str(text, "python-ml.yml")?;
+//! assert!(template.script_reachable());
+//! println!("{}", template.fingerprint());
+//! # Ok::<(), amiref_template::TemplateError>(())
+//! ```
+//!
+//! ## Design choices
+//!
+//! - **Every problem at once, each located.** Loading parses the YAML into a plain tree,
+//!   decodes it field by field (not with serde's derive, which stops at the first error),
+//!   then checks the rules between fields. Each problem names the file, line and column,
+//!   the field path, what was found and what was expected, and often a "did you mean".
+//!   A rule whose input already failed to decode stays silent, so one mistake is reported
+//!   once, not as a cascade.
+//! - **One YAML module.** Only the private `yaml` module names serde_yaml, so the YAML crate
+//!   can be replaced without touching the rest. Lines and columns come from the parser
+//!   itself (see that module for how), not from a scanner that could disagree with it.
+//! - **Safe by construction.** A search must name the owners it trusts (a stranger's newer
+//!   public image with a matching name must never win), and a template that can reach
+//!   script provisioning must carry a script.
+//! - **The types are the schema.** The JSON Schema is generated from the same types serde
+//!   reads, and a test keeps the checked-in copy (`docs/template.schema.json`) current.
 
+mod decode;
 mod duration;
+mod error;
+mod fingerprint;
+mod load;
 mod model;
+mod path;
+mod regions;
+mod validate;
+mod yaml;
 
 pub use duration::{DURATION_EXPECTED, DurationError, HumanDuration};
+pub use error::{InvalidTemplate, Location, Problem, ProblemKind, TemplateError};
+pub use fingerprint::Fingerprint;
+pub use load::TemplateSet;
 pub use model::{
     AmiConfig, AmiSearch, AmiStrategy, FallbackStrategy, MarketplaceSearch, OneOrMany, Template,
 };
+pub use path::{FieldPath, Segment};
+
+/// The JSON Schema (draft 2020-12) of the template format, generated from the types.
+///
+/// Editors use it to check and complete template files; the checked-in copy is
+/// `docs/template.schema.json`. Rules between fields (an owner required, no script fallback
+/// with `ami_required`) are beyond what the schema can say; [`Template::from_yaml_str`]
+/// checks them.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(Template);
+    schema.insert(
+        "$id".to_owned(),
+        "https://github.com/amiref/amiref/blob/main/docs/template.schema.json".into(),
+    );
+    schema.insert("title".to_owned(), "amiref template".into());
+    schema.to_value()
+}

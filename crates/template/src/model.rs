@@ -76,8 +76,36 @@ pub struct AmiConfig {
     pub instance_family_preference: Vec<String>,
 }
 
+impl AmiConfig {
+    /// Whether resolution can end in script provisioning (booting the base image and
+    /// running `user_data`): always with `ami_fallback` (the script comes first), and with
+    /// `ami_preferred` when the fallback is `script_provisioning`. `ami_required` never
+    /// runs the script, and a `cross_region` or `error` fallback ends in an error when no
+    /// image is found.
+    pub fn script_reachable(&self) -> bool {
+        match self.strategy {
+            AmiStrategy::AmiFallback => true,
+            AmiStrategy::AmiPreferred => {
+                self.fallback_strategy == FallbackStrategy::ScriptProvisioning
+            }
+            AmiStrategy::AmiRequired => false,
+        }
+    }
+}
+
 /// Whether a template prefers, requires, or only falls back to an image.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AmiStrategy {
@@ -91,7 +119,18 @@ pub enum AmiStrategy {
 }
 
 /// What to do when no image is found in the region.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FallbackStrategy {
@@ -105,7 +144,9 @@ pub enum FallbackStrategy {
 }
 
 /// One value or a list of them: `architecture: arm64` or `architecture: [x86_64, arm64]`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(untagged)]
 pub enum OneOrMany<T> {
     /// A single value.
@@ -131,7 +172,9 @@ impl<T> Default for OneOrMany<T> {
 }
 
 /// A search over trusted owners' images in the region.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AmiSearch {
@@ -183,7 +226,9 @@ impl AmiSearch {
 }
 
 /// An AWS Marketplace product and the versions acceptable.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct MarketplaceSearch {

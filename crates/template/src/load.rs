@@ -1,0 +1,270 @@
+//! Loading templates from text, files and directories.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::decode::{Decoder, Finding};
+use crate::validate::Checker;
+use crate::yaml::{self, Target};
+use crate::{FieldPath, InvalidTemplate, Problem, ProblemKind, Segment, Template, TemplateError};
+
+impl Template {
+    /// Reads a template from YAML (or JSON, which YAML includes) and validates it.
+    ///
+    /// `origin` names the text in error messages: a file path, or something like
+    /// `"<stdin>"`. Every problem is reported at once, each with its line and column.
+    ///
+    /// ```
+    /// let text = "name: demo\nuser_data: |\n  #!/bin/bash\n  echo hello\n";
+    /// let template = amiref_template::Template::from_yaml_str(text, "demo.yml")?;
+    /// assert_eq!(template.name, "demo");
+    /// # Ok::<(), amiref_template::TemplateError>(())
+    /// ```
+    pub fn from_yaml_str(text: &str, origin: &str) -> Result<Template, TemplateError> {
+        load_text(text, origin).map_err(TemplateError::Invalid)
+    }
+
+    /// Reads and validates a template file.
+    pub fn load_file(path: impl AsRef<Path>) -> Result<Template, TemplateError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_yaml_str(&text, &path.display().to_string())
+    }
+
+    /// Checks a template built in code (not read from text) against the same rules as
+    /// [`Template::from_yaml_str`]; the problems carry no locations.
+    pub fn validate(&self) -> Result<(), InvalidTemplate> {
+        let mut checker = Checker {
+            failed: &[],
+            written: &|_| true,
+            findings: Vec::new(),
+        };
+        checker.template(self);
+        if checker.findings.is_empty() {
+            return Ok(());
+        }
+        Err(InvalidTemplate {
+            origin: format!("template {:?}", self.name),
+            problems: checker.findings.into_iter().map(|f| f.problem).collect(),
+        })
+    }
+
+    /// The template as YAML, in the form [`Template::from_yaml_str`] reads back.
+    pub fn to_yaml_string(&self) -> String {
+        // Serializing these types cannot fail: every map key is text and every value is
+        // text, a number, a boolean, a list or a mapping.
+        yaml::to_string(self).unwrap_or_else(|e| format!("# cannot serialize: {e}\n"))
+    }
+
+    /// Whether resolving this template can end in script provisioning: always when there
+    /// is no `ami_config`, else as [`crate::AmiConfig::script_reachable`] says.
+    pub fn script_reachable(&self) -> bool {
+        self.ami_config
+            .as_ref()
+            .is_none_or(crate::AmiConfig::script_reachable)
+    }
+}
+
+fn load_text(text: &str, origin: &str) -> Result<Template, InvalidTemplate> {
+    let invalid = |problems| InvalidTemplate {
+        origin: origin.to_owned(),
+        problems,
+    };
+    let doc = match yaml::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let mut problem =
+                Problem::new(ProblemKind::Syntax, FieldPath::root(), e.found, e.expected);
+            problem.location = e.location;
+            return Err(invalid(vec![problem]));
+        }
+    };
+    if doc.is_null() {
+        let mut problem = Problem::new(
+            ProblemKind::MissingField,
+            FieldPath::root(),
+            "an empty document",
+            "a template: a mapping with at least `name`, and `ami_config` or `user_data`",
+        );
+        problem.location = Some(crate::Location { line: 1, column: 1 });
+        return Err(invalid(vec![problem]));
+    }
+    let mut decoder = Decoder::default();
+    let template = decoder.template(&doc);
+    let mut findings = decoder.findings;
+    if let Some(template) = &template {
+        let written = |path: &FieldPath| is_written(&doc, path);
+        let mut checker = Checker {
+            failed: &decoder.failed,
+            written: &written,
+            findings: Vec::new(),
+        };
+        checker.template(template);
+        findings.extend(checker.findings);
+    }
+    match template {
+        Some(template) if findings.is_empty() => Ok(template),
+        _ => Err(invalid(located(text, findings))),
+    }
+}
+
+/// Gives each finding its line and column, and orders them as they appear in the text.
+fn located(text: &str, findings: Vec<Finding>) -> Vec<Problem> {
+    let mut problems: Vec<Problem> = findings
+        .into_iter()
+        .map(|finding| {
+            let mut problem = finding.problem;
+            let anchor = finding.anchor.unwrap_or_else(|| problem.path.clone());
+            problem.location = locate_nearest(text, &anchor, finding.target);
+            problem
+        })
+        .collect();
+    problems.sort_by(|a, b| {
+        let key = |p: &Problem| (p.location.is_none(), p.location, p.path.clone());
+        key(a).cmp(&key(b))
+    });
+    problems.dedup();
+    problems
+}
+
+/// The location of `path`, or of its nearest ancestor present in the text (a missing
+/// field is reported where its parent's key is).
+fn locate_nearest(text: &str, path: &FieldPath, target: Target) -> Option<crate::Location> {
+    if let Some(location) = yaml::locate(text, path, target) {
+        return Some(location);
+    }
+    let mut path = path.clone();
+    while !path.is_root() {
+        path = path.parent();
+        let target = if path.is_root() {
+            Target::Value
+        } else {
+            Target::Key
+        };
+        if let Some(location) = yaml::locate(text, &path, target) {
+            return Some(location);
+        }
+    }
+    None
+}
+
+/// Whether the document has a value at `path`.
+fn is_written(doc: &Value, path: &FieldPath) -> bool {
+    let mut node = doc;
+    for segment in path.segments() {
+        let next = match segment {
+            Segment::Key(k) => node.get(k.as_str()),
+            Segment::Index(i) => node.get(*i),
+        };
+        match next {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The templates of a directory, by name.
+///
+/// ```no_run
+/// let set = amiref_template::TemplateSet::load_dir("examples/templates")?;
+/// for template in set.iter() {
+///     println!("{} {}", template.name, template.fingerprint());
+/// }
+/// # Ok::<(), amiref_template::TemplateError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TemplateSet {
+    templates: BTreeMap<String, (Template, PathBuf)>,
+}
+
+impl TemplateSet {
+    /// Loads every `*.yml` and `*.yaml` file of a directory (not its subdirectories), in
+    /// file-name order. Every file is read even when one fails, and every failure is
+    /// reported; two files with the same template name are an error naming both.
+    pub fn load_dir(path: impl AsRef<Path>) -> Result<TemplateSet, TemplateError> {
+        let dir = path.as_ref();
+        let read_error = |source| TemplateError::Read {
+            path: dir.to_owned(),
+            source,
+        };
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(read_error)? {
+            let file = entry.map_err(read_error)?.path();
+            let is_yaml = file.extension().is_some_and(|e| e == "yml" || e == "yaml");
+            let hidden = file
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if is_yaml && !hidden && file.is_file() {
+                files.push(file);
+            }
+        }
+        files.sort();
+        let mut set = TemplateSet::default();
+        let mut errors = Vec::new();
+        for file in files {
+            match Template::load_file(&file) {
+                Ok(template) => {
+                    if let Err(e) = set.insert(template, file) {
+                        errors.push(e);
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        match errors.len() {
+            0 => Ok(set),
+            1 => Err(errors.remove(0)),
+            _ => Err(TemplateError::Several { errors }),
+        }
+    }
+
+    /// Adds a template read from `source`; refuses a name already present.
+    pub fn insert(&mut self, template: Template, source: PathBuf) -> Result<(), TemplateError> {
+        if let Some((_, first)) = self.templates.get(&template.name) {
+            return Err(TemplateError::DuplicateName {
+                name: template.name,
+                first: first.clone(),
+                second: source,
+            });
+        }
+        self.templates
+            .insert(template.name.clone(), (template, source));
+        Ok(())
+    }
+
+    /// The template of this name.
+    pub fn get(&self, name: &str) -> Option<&Template> {
+        self.templates.get(name).map(|(t, _)| t)
+    }
+
+    /// The file a template was read from.
+    pub fn source(&self, name: &str) -> Option<&Path> {
+        self.templates.get(name).map(|(_, p)| p.as_path())
+    }
+
+    /// The templates, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Template> {
+        self.templates.values().map(|(t, _)| t)
+    }
+
+    /// The template names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.templates.keys().map(String::as_str)
+    }
+
+    /// How many templates.
+    pub fn len(&self) -> usize {
+        self.templates.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.templates.is_empty()
+    }
+}

@@ -1,0 +1,574 @@
+//! The rules a well-formed template must also follow: values that exist, fields that agree
+//! with each other, and configurations that are safe.
+
+use std::collections::BTreeSet;
+
+use amiref_core::{Architecture, InstanceType};
+
+use crate::decode::{Finding, closest, quote};
+use crate::yaml::Target;
+use crate::{
+    AmiConfig, AmiSearch, AmiStrategy, FallbackStrategy, FieldPath, MarketplaceSearch, Problem,
+    ProblemKind, Template, regions,
+};
+
+/// EC2's limit on user data, before base64 encoding.
+pub(crate) const USER_DATA_MAX_BYTES: usize = 16 * 1024;
+
+/// The first lines cloud-init recognises; anything else is not run at first boot.
+const USER_DATA_HEADERS: &[&str] = &[
+    "#!",
+    "#cloud-config",
+    "#include",
+    "#cloud-boothook",
+    "#part-handler",
+    "#upstart-job",
+    "Content-Type:",
+];
+
+/// Checks a decoded template. `failed` lists the fields whose decoding already failed:
+/// a rule that depends on one of them stays silent rather than report a consequence.
+/// `written` says whether a field was present in the text (rather than defaulted).
+pub(crate) struct Checker<'a> {
+    pub(crate) failed: &'a [FieldPath],
+    pub(crate) written: &'a dyn Fn(&FieldPath) -> bool,
+    pub(crate) findings: Vec<Finding>,
+}
+
+/// Where to point for a problem, when it is not the problem's own path.
+struct Report {
+    target: Target,
+    anchor: Option<FieldPath>,
+    depends_on: Vec<FieldPath>,
+}
+
+impl Report {
+    fn value() -> Self {
+        Self {
+            target: Target::Value,
+            anchor: None,
+            depends_on: Vec::new(),
+        }
+    }
+    fn key() -> Self {
+        Self {
+            target: Target::Key,
+            ..Self::value()
+        }
+    }
+    fn at(mut self, anchor: FieldPath) -> Self {
+        self.anchor = Some(anchor);
+        self
+    }
+    fn needs(mut self, path: FieldPath) -> Self {
+        self.depends_on.push(path);
+        self
+    }
+}
+
+fn p(s: &str) -> FieldPath {
+    let mut path = FieldPath::root();
+    for part in s.split('.') {
+        path = path.key(part);
+    }
+    path
+}
+
+impl Checker<'_> {
+    fn report(&mut self, how: Report, problem: Problem) {
+        let blocked = self
+            .failed
+            .iter()
+            .any(|f| f.overlaps(&problem.path) || how.depends_on.iter().any(|d| f.overlaps(d)));
+        if !blocked {
+            self.findings.push(Finding {
+                problem,
+                target: how.target,
+                anchor: how.anchor,
+            });
+        }
+    }
+
+    fn written(&self, path: &FieldPath) -> bool {
+        (self.written)(path)
+    }
+
+    pub(crate) fn template(&mut self, t: &Template) {
+        self.name(&t.name);
+        if let Some(version) = &t.version {
+            let bare = version.strip_prefix('v').unwrap_or(version);
+            if semver::Version::parse(bare).is_err() {
+                self.report(
+                    Report::value(),
+                    Problem::new(
+                        ProblemKind::InvalidValue,
+                        p("version"),
+                        quote(version),
+                        "a semantic version such as \"2.1.0\" (an optional leading `v`)",
+                    ),
+                );
+            }
+        }
+        for (arch, instance_type) in &t.instance_types {
+            if !instance_type.runs(*arch) {
+                self.report(
+                    Report::value(),
+                    Problem::new(
+                        ProblemKind::Conflict,
+                        p("instance_types").key(arch.as_str()),
+                        format!("{} under {arch}", quote(instance_type.as_str())),
+                        format!("an instance type that runs {arch}"),
+                    )
+                    .with_help(format!(
+                        "{instance_type} runs {}",
+                        arch_list(instance_type.architectures())
+                    )),
+                );
+            }
+        }
+        if let Some(base) = &t.base_image {
+            self.search(base, &p("base_image"));
+        }
+        if t.provisioning_time.is_some_and(|d| d.get().is_zero()) {
+            self.report(
+                Report::value(),
+                Problem::new(
+                    ProblemKind::InvalidValue,
+                    p("provisioning_time"),
+                    "\"0s\"",
+                    "a duration longer than 0s",
+                ),
+            );
+        }
+        if let Some(user_data) = &t.user_data {
+            self.user_data(user_data);
+        }
+        match &t.ami_config {
+            Some(config) => self.ami_config(t, config),
+            None => {
+                if t.user_data.is_none() {
+                    self.report(
+                        Report::value().needs(p("ami_config")).needs(p("user_data")),
+                        Problem::new(
+                            ProblemKind::MissingField,
+                            FieldPath::root(),
+                            "neither `ami_config` nor `user_data`",
+                            "`user_data` (the provisioning script), or an `ami_config` that says how to find an image",
+                        )
+                        .with_help("without either, a launch would boot a bare base image"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn name(&mut self, name: &str) {
+        let path = p("name");
+        if name.trim().is_empty() {
+            self.report(
+                Report::value(),
+                Problem::new(
+                    ProblemKind::InvalidValue,
+                    path,
+                    quote(name),
+                    "a non-empty name",
+                ),
+            );
+        } else if name.trim() != name || name.chars().any(char::is_control) {
+            self.report(
+                Report::value(),
+                Problem::new(
+                    ProblemKind::InvalidValue,
+                    path,
+                    quote(name),
+                    "a name on one line, without leading or trailing spaces",
+                ),
+            );
+        }
+    }
+
+    fn user_data(&mut self, script: &str) {
+        let path = p("user_data");
+        if script.len() > USER_DATA_MAX_BYTES {
+            self.report(
+                Report::value(),
+                Problem::new(
+                    ProblemKind::InvalidValue,
+                    path.clone(),
+                    format!("a script of {} bytes", script.len()),
+                    format!("at most {USER_DATA_MAX_BYTES} bytes, EC2's limit on user data"),
+                )
+                .with_help("download a larger script from the first lines instead"),
+            );
+        }
+        let first = script.trim_start();
+        if !USER_DATA_HEADERS.iter().any(|h| first.starts_with(h)) {
+            let first_line = first.lines().next().unwrap_or_default();
+            self.report(
+                Report::value(),
+                Problem::new(
+                    ProblemKind::InvalidValue,
+                    path,
+                    if first_line.is_empty() {
+                        "an empty script".to_owned()
+                    } else {
+                        format!("a script starting {}", quote(first_line))
+                    },
+                    "a script cloud-init runs: its first line `#!` and an interpreter (`#!/bin/bash`), `#cloud-config`, or a MIME multi-part document",
+                )
+                .with_help("cloud-init ignores user data without such a first line, so nothing would be provisioned"),
+            );
+        }
+    }
+
+    fn ami_config(&mut self, t: &Template, config: &AmiConfig) {
+        let base = p("ami_config");
+        for region in config.ami_mappings.keys() {
+            if !regions::is_known(region.as_str()) {
+                let mut problem = Problem::new(
+                    ProblemKind::InvalidValue,
+                    base.key("ami_mappings").key(region.as_str()),
+                    quote(region.as_str()),
+                    "a region AWS has, such as \"us-east-1\"",
+                );
+                if let Some(close) = closest(region.as_str(), &regions::known_codes()) {
+                    problem = problem.with_help(format!("did you mean `{close}`?"));
+                }
+                self.report(Report::key(), problem);
+            }
+        }
+        if let Some(search) = &config.ami_search {
+            self.search(search, &base.key("ami_search"));
+        }
+        if let Some(market) = &config.marketplace_search {
+            self.marketplace(market, &base.key("marketplace_search"));
+        }
+        self.strategy(t, config);
+        if config.fallback_timeout.is_some_and(|d| d.get().is_zero()) {
+            self.report(
+                Report::value(),
+                Problem::new(
+                    ProblemKind::InvalidValue,
+                    base.key("fallback_timeout"),
+                    "\"0s\"",
+                    "a deadline longer than 0s",
+                ),
+            );
+        }
+        self.architectures(t, config);
+        self.families(config);
+    }
+
+    /// ami_required never runs the script; every other path to the script needs one.
+    fn strategy(&mut self, t: &Template, config: &AmiConfig) {
+        let strategy_path = p("ami_config.strategy");
+        let fallback_path = p("ami_config.fallback_strategy");
+        let fallback_written = self.written(&fallback_path);
+        let (fallback_anchor, default_note) = if fallback_written {
+            (fallback_path.clone(), "")
+        } else if self.written(&strategy_path) {
+            (
+                strategy_path.clone(),
+                " (the default when `fallback_strategy` is absent)",
+            )
+        } else {
+            (
+                p("ami_config"),
+                " (the default when `fallback_strategy` is absent)",
+            )
+        };
+        if config.strategy == AmiStrategy::AmiRequired
+            && config.fallback_strategy == FallbackStrategy::ScriptProvisioning
+        {
+            self.report(
+                Report::value()
+                    .at(fallback_anchor.clone())
+                    .needs(strategy_path.clone()),
+                Problem::new(
+                    ProblemKind::Conflict,
+                    fallback_path.clone(),
+                    format!("`script_provisioning`{default_note} with `strategy: ami_required`"),
+                    "`fallback_strategy: error` or `fallback_strategy: cross_region` (or `strategy: ami_preferred` to allow the script)",
+                )
+                .with_help("ami_required means an image or nothing: it never runs the provisioning script"),
+            );
+            return;
+        }
+        if t.user_data.is_none() && config.script_reachable() {
+            let (anchor, found) = if config.strategy == AmiStrategy::AmiFallback {
+                (
+                    strategy_path.clone(),
+                    "`strategy: ami_fallback` (script first) but no `user_data`".to_owned(),
+                )
+            } else {
+                (
+                    fallback_anchor,
+                    format!(
+                        "`fallback_strategy: script_provisioning`{default_note} but no `user_data`"
+                    ),
+                )
+            };
+            self.report(
+                Report::key()
+                    .at(anchor)
+                    .needs(strategy_path)
+                    .needs(fallback_path),
+                Problem::new(
+                    ProblemKind::Conflict,
+                    p("user_data"),
+                    found,
+                    "`user_data`: the script to run when no image is used",
+                )
+                .with_help("add `user_data`, or set `fallback_strategy: error` (or `cross_region`) so that the script is never needed"),
+            );
+        }
+    }
+
+    fn architectures(&mut self, t: &Template, config: &AmiConfig) {
+        let allowed = config
+            .ami_search
+            .as_ref()
+            .map(AmiSearch::architectures)
+            .unwrap_or_default();
+        let allowed_path = p("ami_config.ami_search.architecture");
+        if let Some(preferred) = config.preferred_architecture {
+            if !allowed.is_empty() && !allowed.contains(&preferred) {
+                self.report(
+                    Report::value().needs(allowed_path.clone()),
+                    Problem::new(
+                        ProblemKind::Conflict,
+                        p("ami_config.preferred_architecture"),
+                        format!("`{preferred}`, which `ami_search.architecture` does not allow"),
+                        format!("one of the allowed architectures: {}", arch_list(allowed)),
+                    )
+                    .with_help(format!("add {preferred} to ami_config.ami_search.architecture, or prefer one it lists")),
+                );
+            } else if let Some(default_type) = &t.instance_type {
+                let launchable =
+                    !t.instance_types.is_empty() || !config.instance_family_preference.is_empty();
+                if !launchable && !default_type.runs(preferred) {
+                    self.report(
+                        Report::value().needs(p("instance_type")),
+                        Problem::new(
+                            ProblemKind::Conflict,
+                            p("ami_config.preferred_architecture"),
+                            format!("`{preferred}`, but `instance_type: {default_type}` runs {}", arch_list(default_type.architectures())),
+                            format!("an instance type for {preferred}"),
+                        )
+                        .with_help(format!("add `instance_types: {{{preferred}: ...}}` or a {preferred} family to instance_family_preference")),
+                    );
+                }
+            }
+        }
+        if let Some(default_type) = &t.instance_type {
+            let covered = allowed
+                .iter()
+                .any(|a| default_type.runs(*a) || t.instance_types.contains_key(a));
+            if !allowed.is_empty() && !covered && config.instance_family_preference.is_empty() {
+                self.report(
+                    Report::value().needs(allowed_path),
+                    Problem::new(
+                        ProblemKind::Conflict,
+                        p("instance_type"),
+                        format!("{} (runs {})", quote(default_type.as_str()), arch_list(default_type.architectures())),
+                        format!("an instance type that runs an architecture `ami_search.architecture` allows: {}", arch_list(allowed)),
+                    ),
+                );
+            }
+        }
+    }
+
+    fn families(&mut self, config: &AmiConfig) {
+        let base = p("ami_config.instance_family_preference");
+        let allowed = config
+            .ami_search
+            .as_ref()
+            .map(AmiSearch::architectures)
+            .unwrap_or_default();
+        let mut seen = BTreeSet::new();
+        for (i, family) in config.instance_family_preference.iter().enumerate() {
+            let path = base.index(i);
+            let as_type = InstanceType::new(format!("{family}.large"));
+            let Ok(probe) = as_type
+                .as_ref()
+                .map_err(|_| ())
+                .and_then(|t| if t.family() == family { Ok(t) } else { Err(()) })
+            else {
+                let mut problem = Problem::new(
+                    ProblemKind::InvalidValue,
+                    path,
+                    quote(family),
+                    "an instance family such as \"m6i\" or \"t4g\" (an instance type without its size)",
+                );
+                if let Ok(t) = family.parse::<InstanceType>() {
+                    problem = problem.with_help(format!("did you mean `{}`?", t.family()));
+                }
+                self.report(Report::value(), problem);
+                continue;
+            };
+            if !seen.insert(family.as_str()) {
+                self.report(
+                    Report::value(),
+                    Problem::new(
+                        ProblemKind::InvalidValue,
+                        path,
+                        format!("{} a second time", quote(family)),
+                        "each family once",
+                    ),
+                );
+                continue;
+            }
+            if !allowed.is_empty() && !allowed.iter().any(|a| probe.runs(*a)) {
+                self.report(
+                    Report::value().needs(p("ami_config.ami_search.architecture")),
+                    Problem::new(
+                        ProblemKind::Conflict,
+                        path,
+                        format!("{} (runs {})", quote(family), arch_list(probe.architectures())),
+                        format!("a family that runs an architecture `ami_search.architecture` allows: {}", arch_list(allowed)),
+                    ),
+                );
+            }
+        }
+    }
+
+    fn search(&mut self, search: &AmiSearch, path: &FieldPath) {
+        if search.all_owners().is_empty() {
+            self.report(
+                Report::key().needs(path.key("owner")).needs(path.key("owners")),
+                Problem::new(
+                    ProblemKind::Conflict,
+                    path.clone(),
+                    "a search with no `owner`",
+                    "`owner` (or `owners`): the accounts whose images you trust, such as `owner: amazon`, `owner: \"111122223333\"` or a named owner such as `owner: prism-community`",
+                )
+                .with_help("without an owner, EC2 searches every public image, and anyone can publish one with a matching name: a stranger's newer image would be chosen (name-squatting)"),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (i, owner) in search.owners.iter().enumerate() {
+            if !seen.insert(owner) || search.owner.as_ref() == Some(owner) {
+                self.report(
+                    Report::value(),
+                    Problem::new(
+                        ProblemKind::InvalidValue,
+                        path.key("owners").index(i),
+                        format!("{} a second time", quote(owner.as_str())),
+                        "each owner once",
+                    ),
+                );
+            }
+        }
+        if search.name_pattern.is_none() && search.required_tags.is_empty() {
+            self.report(
+                Report::key().needs(path.key("name_pattern")).needs(path.key("required_tags")),
+                Problem::new(
+                    ProblemKind::MissingField,
+                    path.clone(),
+                    "a search with neither `name_pattern` nor `required_tags`",
+                    "`name_pattern` (e.g. \"cws-python-ml-*\") or `required_tags`, to say which of the owner's images fit",
+                )
+                .with_help("otherwise the owner's newest image of any kind would be chosen"),
+            );
+        }
+        if let Some(pattern) = &search.name_pattern {
+            let bad = |c: char| !(c.is_ascii_alphanumeric() || "()[] ./-'@_*?".contains(c));
+            if pattern.is_empty() || pattern.len() > 128 || pattern.chars().any(bad) {
+                self.report(
+                    Report::value(),
+                    Problem::new(
+                        ProblemKind::InvalidValue,
+                        path.key("name_pattern"),
+                        quote(pattern),
+                        "an image name pattern of 1 to 128 characters: letters, digits, spaces and ( ) [ ] . / - ' @ _, with `*` and `?` as wildcards",
+                    ),
+                );
+            }
+        }
+        if let Some(tag) = &search.version_tag {
+            if tag.trim().is_empty() {
+                self.report(
+                    Report::value(),
+                    Problem::new(
+                        ProblemKind::InvalidValue,
+                        path.key("version_tag"),
+                        quote(tag),
+                        "a non-empty version such as \"v2.1.0\"",
+                    ),
+                );
+            } else if let Some(req) = &search.version_constraint {
+                let bare = tag.strip_prefix('v').unwrap_or(tag);
+                if let Ok(version) = semver::Version::parse(bare)
+                    && !req.matches(&version)
+                {
+                    self.report(
+                        Report::value().needs(path.key("version_constraint")),
+                        Problem::new(
+                            ProblemKind::Conflict,
+                            path.key("version_tag"),
+                            format!("{} outside `version_constraint: \"{req}\"`", quote(tag)),
+                            "a version the constraint allows (or drop one of the two)",
+                        ),
+                    );
+                }
+            }
+        }
+        let mut seen = BTreeSet::new();
+        if let crate::OneOrMany::Many(list) = &search.architecture {
+            for (i, arch) in list.iter().enumerate() {
+                if !seen.insert(*arch) {
+                    self.report(
+                        Report::value(),
+                        Problem::new(
+                            ProblemKind::InvalidValue,
+                            path.key("architecture").index(i),
+                            format!("`{arch}` a second time"),
+                            "each architecture once",
+                        ),
+                    );
+                }
+            }
+        }
+        for key in search.required_tags.keys() {
+            if key.trim().is_empty() || key.len() > 128 {
+                self.report(
+                    Report::key(),
+                    Problem::new(
+                        ProblemKind::InvalidValue,
+                        path.key("required_tags").key(key.as_str()),
+                        quote(key),
+                        "a tag key of 1 to 128 characters",
+                    ),
+                );
+            }
+        }
+    }
+
+    fn marketplace(&mut self, market: &MarketplaceSearch, path: &FieldPath) {
+        let code = &market.product_code;
+        let ok = !code.is_empty()
+            && code.len() <= 255
+            && code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            self.report(
+                Report::value(),
+                Problem::new(
+                    ProblemKind::InvalidValue,
+                    path.key("product_code"),
+                    quote(code),
+                    "an AWS Marketplace product code: letters, digits, '-' and '_'",
+                ),
+            );
+        }
+    }
+}
+
+fn arch_list(archs: &[Architecture]) -> String {
+    archs
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
