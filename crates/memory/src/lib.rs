@@ -1,3 +1,75 @@
 //! # amiref-memory
 //!
-//! An in-process cloud with EC2's semantics: amiref's embedded default.
+//! An in-process cloud with EC2's semantics: amiref's embedded default, the project's
+//! SQLite. [`MemoryCloud`] implements every port of `amiref-core` (`ImageCatalog`,
+//! `ImageStore`, `Marketplace`, `MarketplacePublisher`, `Identity`, `InstanceTypes`,
+//! `Instances`), so the launcher runs with no AWS account and the resolver is tested
+//! without a network. It passes the same conformance suites (`amiref-testkit`) as the AWS
+//! implementation.
+//!
+//! ```
+//! use amiref_core::{ImageCatalog, ImageFilter, Owner};
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let cloud = amiref_memory::MemoryCloud::from_world_file("../../examples/worlds/demo.yaml")?;
+//! let community: Owner = "111122223333".parse()?;
+//! let found = cloud
+//!     .search_images(&"us-east-1".parse()?, &ImageFilter::owned_by([community]).name("cws-python-ml-*"))
+//!     .await?;
+//! assert!(!found.is_empty());
+//! # Ok(()) }
+//! ```
+//!
+//! ## What it models
+//!
+//! - **Worlds**: regions holding images (owners, owner aliases, launch permissions by
+//!   account, organization, OU or public, tags, product codes, block devices and their
+//!   snapshots), instances, launch templates, Marketplace products, instance types, and
+//!   accounts with their organizations. Written in YAML ([`MemoryCloud::from_world_file`],
+//!   format in docs/worlds.md) or in code ([`MemoryCloud::builder`]).
+//! - **Visibility follows the caller**: an image is seen by its owner, by everyone when
+//!   public, and by the accounts, organizations and OUs it is shared with.
+//!   [`MemoryCloud::as_account`] calls as someone else on the same world.
+//! - **Time is tokio's**: pending images become available, and change sets move from
+//!   Preparing to Applying to Succeeded, after set durations on tokio's clock; the world's
+//!   wall-clock "now" (for deprecation) is its start time plus tokio's elapsed time. Tests
+//!   run on a paused clock (`#[tokio::test(start_paused = true)]`) and are deterministic.
+//! - **EC2's refusals**: copying a paid Marketplace image or an encrypted image shared from
+//!   another account, launching an image on an instance type of another architecture,
+//!   duplicate image names, searches without owners; each with EC2's error code.
+//! - **Knobs** for tests and benchmarks: latency per call, EC2's token-bucket throttling
+//!   ([`Throttling::ec2`]), injected faults (a region down, the next N calls of an operation
+//!   failing) and [`Counters`] of calls per operation and region.
+//!
+//! ## Design choices
+//!
+//! - One `RwLock` over the world and one `Mutex` over the knobs; neither is held across an
+//!   `.await`, so latency sleeps never block other calls.
+//! - Images are indexed by region and by owner: a search reads only the images of the
+//!   owners it names (a search must name owners), and clones only what it returns, so a
+//!   region of 100,000 images answers in milliseconds.
+//! - A search is paged as EC2 pages it (1000 per page by default): each page is a counted,
+//!   throttled DescribeImages call, so benchmarks see the calls a real account would make.
+//! - State changes that are due are applied lazily at the start of the next call (a heap
+//!   ordered by due time), so no background task is needed and nothing runs between calls.
+//! - Ids are minted deterministically (the n-th id of a world is always the same), so demos
+//!   and tests repeat exactly.
+//! - YAML is confined to the `world` module; the builder is the single place where a
+//!   world's rules are checked, whether it comes from a file or from code.
+
+mod builder;
+mod catalog;
+mod cloud;
+mod compute;
+mod error;
+mod knobs;
+mod marketplace;
+mod state;
+mod store;
+mod world;
+
+pub use builder::{DEFAULT_CALLER, ImageSeed, InstanceSeed, MemoryCloudBuilder};
+pub use cloud::MemoryCloud;
+pub use error::WorldError;
+pub use knobs::{Counters, RateLimit, Throttling, op};
+pub use state::{Account, Timings};
+pub use world::WorldBuilder;

@@ -1,0 +1,120 @@
+//! `ImageCatalog`: DescribeImages by id and by filter, with EC2's visibility rules.
+
+use std::collections::BTreeSet;
+
+use amiref_core::{
+    AccountId, AmiId, CloudError, CloudErrorKind, Image, ImageCatalog, ImageFilter, Owner, Region,
+};
+use async_trait::async_trait;
+
+use crate::cloud::MemoryCloud;
+use crate::knobs::op;
+use crate::state::WorldState;
+
+#[async_trait]
+impl ImageCatalog for MemoryCloud {
+    async fn describe_images(
+        &self,
+        region: &Region,
+        ids: &[AmiId],
+    ) -> Result<Vec<Image>, CloudError> {
+        self.begin(op::DESCRIBE_IMAGES, Some(region)).await?;
+        let who = self.identity();
+        let world = self.read();
+        let Some(state) = world.regions.get(region) else {
+            return Ok(Vec::new());
+        };
+        let mut seen = BTreeSet::new();
+        Ok(ids
+            .iter()
+            .filter(|id| seen.insert(*id))
+            .filter_map(|id| state.images.get(id))
+            .filter(|stored| stored.visible_to(&who))
+            .map(|stored| stored.image.clone())
+            .collect())
+    }
+
+    async fn search_images(
+        &self,
+        region: &Region,
+        filter: &ImageFilter,
+    ) -> Result<Vec<Image>, CloudError> {
+        let now = self.begin(op::DESCRIBE_IMAGES, Some(region)).await?;
+        let who = self.identity();
+        let found = {
+            let world = self.read();
+            let owners = owner_accounts(&world, &filter.owners, &who.account)
+                .map_err(|e| e.in_region(region))?;
+            let now_utc = world.now_utc(now);
+            match world.regions.get(region) {
+                None => Vec::new(),
+                Some(state) => {
+                    let mut found: Vec<Image> = owners
+                        .iter()
+                        .filter_map(|owner| state.by_owner.get(owner))
+                        .flatten()
+                        .filter_map(|id| state.images.get(id))
+                        .filter(|stored| {
+                            stored.visible_to(&who)
+                                && filter.matches_ignoring_owners(&stored.image, now_utc)
+                        })
+                        .map(|stored| stored.image.clone())
+                        .collect();
+                    found.sort_by(|a, b| a.id.cmp(&b.id));
+                    found
+                }
+            }
+        };
+        // EC2 answers a search a page at a time; every further page is another call,
+        // counted and throttled like the first.
+        let pages = found.len().div_ceil(self.shared.page_size).max(1);
+        for _ in 1..pages {
+            self.begin(op::DESCRIBE_IMAGES, Some(region)).await?;
+        }
+        Ok(found)
+    }
+}
+
+/// The accounts a search's owners stand for, as EC2 reads them for `caller`.
+fn owner_accounts(
+    world: &WorldState,
+    owners: &[Owner],
+    caller: &AccountId,
+) -> Result<BTreeSet<AccountId>, CloudError> {
+    if owners.is_empty() {
+        return Err(CloudError::new(
+            CloudErrorKind::InvalidRequest,
+            op::DESCRIBE_IMAGES,
+            "a search must name its owners: a search by name alone lets anyone's public image win",
+        )
+        .with_code("InvalidParameterCombination"));
+    }
+    let mut accounts = BTreeSet::new();
+    for owner in owners {
+        match owner {
+            Owner::Me => {
+                accounts.insert(caller.clone());
+            }
+            Owner::Account(a) => {
+                accounts.insert(a.clone());
+            }
+            Owner::Amazon => accounts.extend(alias_accounts(world, "amazon")),
+            Owner::AwsMarketplace => accounts.extend(alias_accounts(world, "aws-marketplace")),
+            Owner::Named(name) => {
+                return Err(CloudError::new(
+                    CloudErrorKind::InvalidRequest,
+                    op::DESCRIBE_IMAGES,
+                    format!(
+                        "owner {name:?} is a named owner, which a trust policy must map to accounts before a search"
+                    ),
+                )
+                .with_code("InvalidUserID.Malformed"));
+            }
+        }
+    }
+    Ok(accounts)
+}
+
+fn alias_accounts<'a>(world: &'a WorldState, alias: &str) -> impl Iterator<Item = AccountId> + 'a {
+    world.aliases.get(alias).into_iter().flatten().cloned()
+}

@@ -1,0 +1,121 @@
+//! `Identity`, `InstanceTypes` and `Instances`: who is calling, what instance types run, and
+//! launching.
+
+use std::collections::BTreeMap;
+
+use amiref_core::{
+    Architecture, CallerIdentity, CloudError, CloudErrorKind, Identity, InstanceId, InstanceType,
+    InstanceTypes, Instances, Region, RunInstanceRequest,
+};
+use async_trait::async_trait;
+
+use crate::cloud::{MemoryCloud, ec2_error};
+use crate::knobs::op;
+use crate::state::{Instance, InstanceState};
+
+#[async_trait]
+impl Identity for MemoryCloud {
+    async fn caller(&self) -> Result<CallerIdentity, CloudError> {
+        self.begin(op::GET_CALLER_IDENTITY, None).await?;
+        Ok(self.identity())
+    }
+}
+
+#[async_trait]
+impl InstanceTypes for MemoryCloud {
+    async fn architectures(
+        &self,
+        region: &Region,
+        types: &[InstanceType],
+    ) -> Result<BTreeMap<InstanceType, Vec<Architecture>>, CloudError> {
+        self.begin(op::DESCRIBE_INSTANCE_TYPES, Some(region))
+            .await?;
+        let world = self.read();
+        Ok(types
+            .iter()
+            .filter_map(|t| world.offered(region, t).map(|a| (t.clone(), a.clone())))
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Instances for MemoryCloud {
+    async fn run_instance(
+        &self,
+        region: &Region,
+        request: &RunInstanceRequest,
+    ) -> Result<InstanceId, CloudError> {
+        const OP: &str = op::RUN_INSTANCES;
+        self.begin(OP, Some(region)).await?;
+        let who = self.identity();
+        let mut world = self.write();
+        let token_key = request
+            .client_token
+            .as_ref()
+            .map(|t| (who.account.clone(), t.clone()));
+        if let Some(key) = &token_key
+            && let Some(id) = world
+                .regions
+                .get(region)
+                .and_then(|r| r.run_tokens.get(key))
+        {
+            return Ok(id.clone());
+        }
+        let Some(archs) = world.offered(region, &request.instance_type).cloned() else {
+            return Err(CloudError::new(
+                CloudErrorKind::InvalidRequest,
+                OP,
+                format!(
+                    "The requested configuration is currently not supported: instance type {} is not offered in {region}",
+                    request.instance_type
+                ),
+            )
+            .in_region(region)
+            .with_code("Unsupported"));
+        };
+        let image = world
+            .regions
+            .get(region)
+            .and_then(|r| r.images.get(&request.image))
+            .filter(|s| s.visible_to(&who))
+            .map(|s| s.image.clone())
+            .ok_or_else(|| ec2_error::image_not_found(OP, region, &request.image))?;
+        if !image.is_available() {
+            return Err(ec2_error::invalid(
+                OP,
+                region,
+                "InvalidAMIID.Unavailable",
+                format!("AMI '{}' is {}, and cannot be run", image.id, image.state),
+            ));
+        }
+        if !archs.contains(&image.architecture) {
+            let type_arch = archs.first().copied().unwrap_or(Architecture::X86_64);
+            return Err(ec2_error::invalid(
+                OP,
+                region,
+                "InvalidParameterValue",
+                format!(
+                    "The architecture '{type_arch}' of the specified instance type does not match the architecture '{}' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.",
+                    image.architecture
+                ),
+            ));
+        }
+        let id = world.fresh_instance_id();
+        let state = world.regions.entry(region.clone()).or_default();
+        state.instances.insert(
+            id.clone(),
+            Instance {
+                owner: who.account.clone(),
+                image: image.id.clone(),
+                architecture: image.architecture,
+                root_volume_gib: image.root_volume_size_gib().unwrap_or(8),
+                state: InstanceState::Running,
+            },
+        );
+        if let Some(key) = token_key {
+            state.run_tokens.insert(key, id.clone());
+        }
+        tracing::debug!(%region, instance = %id, image = %image.id, "instance launched");
+        Ok(id)
+    }
+}

@@ -1,0 +1,299 @@
+//! The knobs tests and benchmarks turn: latency, throttling, injected faults, and counters.
+//!
+//! Every call goes through [`Knobs::begin`] before it touches the world: it is counted, then
+//! delayed, then checked against injected faults and the token buckets. All time is tokio's,
+//! so a test on a paused clock sees throttling refill and latency pass deterministically.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use amiref_core::{AccountId, CloudError, CloudErrorKind, Region};
+use tokio::time::Instant;
+
+/// The names of the operations, as AWS names them: the keys of [`Counters`] and of
+/// [`crate::MemoryCloud::fail_next`].
+pub mod op {
+    /// `ImageCatalog::describe_images` and each page of `search_images`.
+    pub const DESCRIBE_IMAGES: &str = "DescribeImages";
+    /// `ImageStore::create_image`.
+    pub const CREATE_IMAGE: &str = "CreateImage";
+    /// `ImageStore::copy_image`.
+    pub const COPY_IMAGE: &str = "CopyImage";
+    /// `ImageStore::launch_permissions`.
+    pub const DESCRIBE_IMAGE_ATTRIBUTE: &str = "DescribeImageAttribute";
+    /// `ImageStore::add_launch_permissions` and `remove_launch_permissions`.
+    pub const MODIFY_IMAGE_ATTRIBUTE: &str = "ModifyImageAttribute";
+    /// `ImageStore::modify_snapshot_permissions`.
+    pub const MODIFY_SNAPSHOT_ATTRIBUTE: &str = "ModifySnapshotAttribute";
+    /// `ImageStore::image_block_public_access`.
+    pub const GET_IMAGE_BLOCK_PUBLIC_ACCESS_STATE: &str = "GetImageBlockPublicAccessState";
+    /// `ImageStore::enable_deprecation`.
+    pub const ENABLE_IMAGE_DEPRECATION: &str = "EnableImageDeprecation";
+    /// `ImageStore::disable_deprecation`.
+    pub const DISABLE_IMAGE_DEPRECATION: &str = "DisableImageDeprecation";
+    /// `ImageStore::deregister_image`.
+    pub const DEREGISTER_IMAGE: &str = "DeregisterImage";
+    /// `ImageStore::create_tags`.
+    pub const CREATE_TAGS: &str = "CreateTags";
+    /// `ImageStore::image_usage` (EC2 answers it with DescribeInstances).
+    pub const DESCRIBE_INSTANCES: &str = "DescribeInstances";
+    /// `Marketplace::product`.
+    pub const DESCRIBE_ENTITY: &str = "DescribeEntity";
+    /// `MarketplacePublisher::start_change_set`.
+    pub const START_CHANGE_SET: &str = "StartChangeSet";
+    /// `MarketplacePublisher::change_set_status`.
+    pub const DESCRIBE_CHANGE_SET: &str = "DescribeChangeSet";
+    /// `Identity::caller`.
+    pub const GET_CALLER_IDENTITY: &str = "GetCallerIdentity";
+    /// `InstanceTypes::architectures`.
+    pub const DESCRIBE_INSTANCE_TYPES: &str = "DescribeInstanceTypes";
+    /// `Instances::run_instance`.
+    pub const RUN_INSTANCES: &str = "RunInstances";
+}
+
+/// A token bucket's size and refill rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// How many calls may be made at once from a full bucket.
+    pub burst: u32,
+    /// How many tokens come back each second.
+    pub refill_per_second: f64,
+}
+
+impl RateLimit {
+    /// A bucket of `burst` tokens refilled at `refill_per_second`.
+    pub fn new(burst: u32, refill_per_second: f64) -> Self {
+        Self {
+            burst,
+            refill_per_second,
+        }
+    }
+}
+
+/// EC2's request throttling: one token bucket per account, region and class of action.
+///
+/// [`Throttling::ec2`] holds the sizes EC2 publishes ("Request token bucket sizes and refill
+/// rates", Amazon EC2 API Reference, as of 2024): non-mutating actions 100 burst / 20 per
+/// second, mutating actions 200 / 5, and CopyImage, which has its own bucket, 100 / 1.
+/// Calls to the Marketplace and STS are not throttled here.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throttling {
+    /// Describe* and Get* calls.
+    pub non_mutating: RateLimit,
+    /// Calls that change something (CreateImage, ModifyImageAttribute, RunInstances, ...).
+    pub mutating: RateLimit,
+    /// CopyImage.
+    pub copy_image: RateLimit,
+}
+
+impl Throttling {
+    /// EC2's published buckets.
+    pub fn ec2() -> Self {
+        Self {
+            non_mutating: RateLimit::new(100, 20.0),
+            mutating: RateLimit::new(200, 5.0),
+            copy_image: RateLimit::new(100, 1.0),
+        }
+    }
+
+    fn limit(&self, class: ActionClass) -> RateLimit {
+        match class {
+            ActionClass::NonMutating => self.non_mutating,
+            ActionClass::Mutating => self.mutating,
+            ActionClass::CopyImage => self.copy_image,
+        }
+    }
+}
+
+impl Default for Throttling {
+    fn default() -> Self {
+        Self::ec2()
+    }
+}
+
+/// Which bucket an operation draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ActionClass {
+    NonMutating,
+    Mutating,
+    CopyImage,
+}
+
+fn class_of(operation: &str) -> Option<ActionClass> {
+    match operation {
+        op::DESCRIBE_IMAGES
+        | op::DESCRIBE_IMAGE_ATTRIBUTE
+        | op::GET_IMAGE_BLOCK_PUBLIC_ACCESS_STATE
+        | op::DESCRIBE_INSTANCES
+        | op::DESCRIBE_INSTANCE_TYPES => Some(ActionClass::NonMutating),
+        op::COPY_IMAGE => Some(ActionClass::CopyImage),
+        op::CREATE_IMAGE
+        | op::MODIFY_IMAGE_ATTRIBUTE
+        | op::MODIFY_SNAPSHOT_ATTRIBUTE
+        | op::ENABLE_IMAGE_DEPRECATION
+        | op::DISABLE_IMAGE_DEPRECATION
+        | op::DEREGISTER_IMAGE
+        | op::CREATE_TAGS
+        | op::RUN_INSTANCES => Some(ActionClass::Mutating),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TokenBucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+/// A snapshot of how many calls were made, per operation and region.
+///
+/// Every attempt counts, including those answered with an injected fault or a throttling
+/// error, because that is what a real account would be billed and throttled for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    calls: BTreeMap<(String, Option<Region>), u64>,
+}
+
+impl Counters {
+    /// Calls of `operation` to `region` (`None` for global services: STS, Marketplace).
+    pub fn get(&self, operation: &str, region: Option<&Region>) -> u64 {
+        self.calls
+            .get(&(operation.to_owned(), region.cloned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Calls of `operation` in every region.
+    pub fn operation(&self, operation: &str) -> u64 {
+        self.calls
+            .iter()
+            .filter(|((o, _), _)| o == operation)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Calls to `region`, of every operation.
+    pub fn region(&self, region: &Region) -> u64 {
+        self.calls
+            .iter()
+            .filter(|((_, r), _)| r.as_ref() == Some(region))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// All calls.
+    pub fn total(&self) -> u64 {
+        self.calls.values().sum()
+    }
+
+    /// Every (operation, region, calls), ordered by operation then region.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&Region>, u64)> {
+        self.calls
+            .iter()
+            .map(|((o, r), n)| (o.as_str(), r.as_ref(), *n))
+    }
+}
+
+/// Knob settings and their running state, behind one mutex in the cloud.
+#[derive(Debug, Default)]
+pub(crate) struct Knobs {
+    pub(crate) latency: Duration,
+    pub(crate) operation_latency: HashMap<String, Duration>,
+    pub(crate) throttling: Option<Throttling>,
+    buckets: HashMap<(AccountId, Region, ActionClass), TokenBucket>,
+    pub(crate) regions_down: HashSet<Region>,
+    pub(crate) failing: HashMap<String, (u32, CloudErrorKind)>,
+    counters: Counters,
+}
+
+impl Knobs {
+    /// Counts the call and says how long it takes before it answers.
+    pub(crate) fn count(&mut self, operation: &'static str, region: Option<&Region>) -> Duration {
+        *self
+            .counters
+            .calls
+            .entry((operation.to_owned(), region.cloned()))
+            .or_insert(0) += 1;
+        self.operation_latency
+            .get(operation)
+            .copied()
+            .unwrap_or(self.latency)
+    }
+
+    /// After the latency has passed: the injected fault or throttling error, if any.
+    pub(crate) fn admit(
+        &mut self,
+        operation: &'static str,
+        region: Option<&Region>,
+        account: &AccountId,
+        now: Instant,
+    ) -> Result<(), CloudError> {
+        let with_region = |e: CloudError| match region {
+            Some(r) => e.in_region(r),
+            None => e,
+        };
+        if let Some(r) = region
+            && self.regions_down.contains(r)
+        {
+            return Err(with_region(
+                CloudError::new(
+                    CloudErrorKind::Unavailable,
+                    operation,
+                    "the service is unavailable in this region (injected fault)",
+                )
+                .with_code("Unavailable"),
+            ));
+        }
+        if let Some((remaining, kind)) = self.failing.get_mut(operation) {
+            let kind = *kind;
+            *remaining -= 1;
+            if *remaining == 0 {
+                self.failing.remove(operation);
+            }
+            return Err(with_region(
+                CloudError::new(kind, operation, "injected fault").with_code("InjectedFault"),
+            ));
+        }
+        if let (Some(throttling), Some(class), Some(region)) =
+            (self.throttling, class_of(operation), region)
+        {
+            let limit = throttling.limit(class);
+            let bucket = self
+                .buckets
+                .entry((account.clone(), region.clone(), class))
+                .or_insert(TokenBucket {
+                    tokens: f64::from(limit.burst),
+                    updated: now,
+                });
+            let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+            bucket.tokens =
+                (bucket.tokens + elapsed * limit.refill_per_second).min(f64::from(limit.burst));
+            bucket.updated = now;
+            if bucket.tokens < 1.0 {
+                return Err(with_region(
+                    CloudError::new(
+                        CloudErrorKind::Throttled,
+                        operation,
+                        "Request limit exceeded.",
+                    )
+                    .with_code("RequestLimitExceeded"),
+                ));
+            }
+            bucket.tokens -= 1.0;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn counters(&self) -> Counters {
+        self.counters.clone()
+    }
+
+    pub(crate) fn reset_counters(&mut self) {
+        self.counters = Counters::default();
+    }
+
+    pub(crate) fn set_throttling(&mut self, throttling: Option<Throttling>) {
+        self.throttling = throttling;
+        self.buckets.clear();
+    }
+}

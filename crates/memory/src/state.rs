@@ -1,0 +1,374 @@
+//! The world's state: regions with their images, snapshots and instances; accounts;
+//! Marketplace products and change sets; and the clock that moves states along.
+//!
+//! Images are indexed by region and, within a region, by owner, so a search reads only the
+//! images of the owners it names, never the whole world.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::time::Duration;
+
+use amiref_core::{
+    AccountId, AmiId, Architecture, CallerIdentity, ChangeSetRequest, Image, ImageState,
+    InstanceId, InstanceType, LaunchPermission, MarketplaceProduct, Region, SnapshotId,
+};
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+/// An image as the world stores it: the record EC2 describes, plus what EC2 keeps elsewhere.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredImage {
+    pub(crate) image: Image,
+    pub(crate) launch_permissions: BTreeSet<LaunchPermission>,
+    /// Whether it carries a paid Marketplace product code (cannot be copied).
+    pub(crate) paid: bool,
+}
+
+impl StoredImage {
+    /// Whether `who` may see (and launch) the image.
+    pub(crate) fn visible_to(&self, who: &CallerIdentity) -> bool {
+        self.image.owner == who.account
+            || self.launch_permissions.iter().any(|p| granted_to(p, who))
+    }
+}
+
+/// Whether a launch permission covers the caller.
+pub(crate) fn granted_to(permission: &LaunchPermission, who: &CallerIdentity) -> bool {
+    match permission {
+        LaunchPermission::Public => true,
+        LaunchPermission::Account(a) => *a == who.account,
+        LaunchPermission::Organization(o) => who.organization.as_deref() == Some(o.as_str()),
+        LaunchPermission::OrganizationalUnit(ou) => who.organizational_units.contains(ou),
+        _ => false,
+    }
+}
+
+/// An EBS snapshot behind an image.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub(crate) owner: AccountId,
+    pub(crate) create_volume_permissions: BTreeSet<AccountId>,
+}
+
+/// Where an instance is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InstanceState {
+    Running,
+    Terminated,
+}
+
+/// An instance launched in the world.
+#[derive(Debug, Clone)]
+pub(crate) struct Instance {
+    pub(crate) owner: AccountId,
+    pub(crate) image: AmiId,
+    pub(crate) architecture: Architecture,
+    pub(crate) root_volume_gib: u32,
+    pub(crate) state: InstanceState,
+}
+
+/// A launch template whose default version names an image.
+#[derive(Debug, Clone)]
+pub(crate) struct LaunchTemplate {
+    pub(crate) name: String,
+    pub(crate) owner: AccountId,
+    pub(crate) image: AmiId,
+}
+
+/// One region of the world.
+#[derive(Debug, Default)]
+pub(crate) struct RegionState {
+    pub(crate) images: HashMap<AmiId, StoredImage>,
+    pub(crate) by_owner: HashMap<AccountId, BTreeSet<AmiId>>,
+    pub(crate) snapshots: HashMap<SnapshotId, Snapshot>,
+    pub(crate) instances: BTreeMap<InstanceId, Instance>,
+    pub(crate) launch_templates: Vec<LaunchTemplate>,
+    pub(crate) block_public_access: bool,
+    /// CopyImage client tokens: (caller, token) → (request fingerprint, copy).
+    pub(crate) copy_tokens: HashMap<(AccountId, String), (String, AmiId)>,
+    /// RunInstances client tokens: (caller, token) → instance.
+    pub(crate) run_tokens: HashMap<(AccountId, String), InstanceId>,
+}
+
+impl RegionState {
+    pub(crate) fn insert_image(&mut self, stored: StoredImage) {
+        self.by_owner
+            .entry(stored.image.owner.clone())
+            .or_default()
+            .insert(stored.image.id.clone());
+        self.images.insert(stored.image.id.clone(), stored);
+    }
+
+    pub(crate) fn remove_image(&mut self, id: &AmiId) -> Option<StoredImage> {
+        let stored = self.images.remove(id)?;
+        if let Some(ids) = self.by_owner.get_mut(&stored.image.owner) {
+            ids.remove(id);
+        }
+        Some(stored)
+    }
+
+    /// The caller's image of this name, if any.
+    pub(crate) fn image_named(&self, owner: &AccountId, name: &str) -> Option<&AmiId> {
+        self.by_owner
+            .get(owner)?
+            .iter()
+            .find(|id| self.images.get(*id).is_some_and(|s| s.image.name == name))
+    }
+}
+
+/// An account the world knows: its name and place in an organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Account {
+    /// The account id.
+    pub id: AccountId,
+    /// The IAM user name callers of this account appear as.
+    pub user: String,
+    /// The owner alias EC2 reports for its images (`amazon`, `aws-marketplace`).
+    pub alias: Option<String>,
+    /// Its organization's ARN.
+    pub organization: Option<String>,
+    /// The ARNs of the organizational units it sits in, innermost and every ancestor (an
+    /// image shared with an OU is shared with the OUs below it).
+    pub organizational_units: Vec<String>,
+}
+
+impl Account {
+    /// An account outside any organization, with no alias, calling as user `amiref`.
+    pub fn new(id: AccountId) -> Self {
+        Self {
+            id,
+            user: "amiref".to_owned(),
+            alias: None,
+            organization: None,
+            organizational_units: Vec::new(),
+        }
+    }
+
+    /// Sets the IAM user name.
+    #[must_use]
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = user.into();
+        self
+    }
+
+    /// Sets the owner alias its images carry.
+    #[must_use]
+    pub fn alias(mut self, alias: impl Into<String>) -> Self {
+        self.alias = Some(alias.into());
+        self
+    }
+
+    /// Places the account in an organization.
+    #[must_use]
+    pub fn organization(mut self, arn: impl Into<String>) -> Self {
+        self.organization = Some(arn.into());
+        self
+    }
+
+    /// Places the account in an organizational unit (call once per OU, ancestors included).
+    #[must_use]
+    pub fn organizational_unit(mut self, arn: impl Into<String>) -> Self {
+        self.organizational_units.push(arn.into());
+        self
+    }
+
+    pub(crate) fn identity(&self) -> CallerIdentity {
+        let mut who = CallerIdentity::new(
+            self.id.clone(),
+            format!("arn:aws:iam::{}:user/{}", self.id, self.user),
+        );
+        who.organization = self.organization.clone();
+        who.organizational_units = self.organizational_units.clone();
+        who
+    }
+}
+
+/// How long the world's slow operations take, on tokio's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timings {
+    /// CreateImage: pending → available.
+    pub create_image: Duration,
+    /// CopyImage: the fixed part of pending → available.
+    pub copy_image: Duration,
+    /// CopyImage: added per GiB of the source's volumes.
+    pub copy_image_per_gib: Duration,
+    /// A change set stays `Preparing` this long...
+    pub change_set_preparing: Duration,
+    /// ...then `Applying` this long, then `Succeeded`.
+    pub change_set_applying: Duration,
+}
+
+impl Default for Timings {
+    /// Figures of the order EC2 shows for small images: a few minutes to create, a couple of
+    /// minutes plus a few seconds per GiB to copy; Marketplace takes much longer.
+    fn default() -> Self {
+        Self {
+            create_image: Duration::from_secs(5 * 60),
+            copy_image: Duration::from_secs(2 * 60),
+            copy_image_per_gib: Duration::from_secs(6),
+            change_set_preparing: Duration::from_secs(60),
+            change_set_applying: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// A submitted Marketplace change set.
+#[derive(Debug, Clone)]
+pub(crate) struct ChangeSet {
+    pub(crate) request: ChangeSetRequest,
+    pub(crate) submitted: Instant,
+    /// Why it fails, decided at submission (an unknown entity, a missing image).
+    pub(crate) failure: Option<String>,
+    pub(crate) applied: bool,
+}
+
+/// Everything in the world, behind one lock in the cloud.
+#[derive(Debug)]
+pub(crate) struct WorldState {
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) started: Instant,
+    pub(crate) regions: BTreeMap<Region, RegionState>,
+    pub(crate) accounts: BTreeMap<AccountId, Account>,
+    /// Owner alias → the accounts that carry it.
+    pub(crate) aliases: BTreeMap<String, BTreeSet<AccountId>>,
+    /// Instance types offered in every region.
+    pub(crate) instance_types: BTreeMap<InstanceType, Vec<Architecture>>,
+    /// Instance types offered only in some regions.
+    pub(crate) regional_instance_types: BTreeMap<Region, BTreeMap<InstanceType, Vec<Architecture>>>,
+    pub(crate) products: BTreeMap<String, MarketplaceProduct>,
+    pub(crate) change_sets: BTreeMap<String, ChangeSet>,
+    pub(crate) change_set_tokens: HashMap<String, String>,
+    /// Images waiting to become available, soonest first.
+    pub(crate) pending: BinaryHeap<Reverse<(Instant, Region, AmiId)>>,
+    pub(crate) timings: Timings,
+    pub(crate) next_id: u64,
+}
+
+impl WorldState {
+    /// The world's wall-clock time: its start plus the time elapsed on tokio's clock.
+    pub(crate) fn now_utc(&self, now: Instant) -> DateTime<Utc> {
+        let elapsed = now.saturating_duration_since(self.started);
+        self.start + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::MAX)
+    }
+
+    /// Whether anything is due to change state at `now`.
+    pub(crate) fn has_due(&self, now: Instant) -> bool {
+        self.pending
+            .peek()
+            .is_some_and(|Reverse((at, _, _))| *at <= now)
+            || self
+                .change_sets
+                .values()
+                .any(|c| !c.applied && c.failure.is_none() && self.change_set_due(c) <= now)
+    }
+
+    /// When a change set succeeds.
+    pub(crate) fn change_set_due(&self, change_set: &ChangeSet) -> Instant {
+        change_set.submitted + self.timings.change_set_preparing + self.timings.change_set_applying
+    }
+
+    /// Moves every state change that is due at `now`: pending images become available,
+    /// succeeded change sets take effect.
+    pub(crate) fn settle(&mut self, now: Instant) {
+        while let Some(Reverse((at, _, _))) = self.pending.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((_, region, id))) = self.pending.pop() else {
+                break;
+            };
+            if let Some(stored) = self
+                .regions
+                .get_mut(&region)
+                .and_then(|r| r.images.get_mut(&id))
+                && stored.image.state == ImageState::Pending
+            {
+                stored.image.state = ImageState::Available;
+                tracing::debug!(%region, image = %id, "image became available");
+            }
+        }
+        let due: Vec<String> = self
+            .change_sets
+            .iter()
+            .filter(|(_, c)| !c.applied && c.failure.is_none() && self.change_set_due(c) <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            if let Some(change_set) = self.change_sets.get_mut(&id) {
+                change_set.applied = true;
+                let change_set = change_set.clone();
+                let released = self.now_utc(self.change_set_due(&change_set));
+                crate::marketplace::apply_change_set(self, &change_set.request, released);
+            }
+        }
+    }
+
+    /// Schedules a pending image to become available at `at`.
+    pub(crate) fn schedule(&mut self, at: Instant, region: Region, id: AmiId) {
+        self.pending.push(Reverse((at, region, id)));
+    }
+
+    /// A fresh id with `prefix`, never used in the world. Deterministic: the n-th id of a
+    /// world is always the same, so tests and demos repeat.
+    pub(crate) fn fresh_hex(&mut self) -> String {
+        self.next_id += 1;
+        // splitmix64: spreads consecutive counters over the id space.
+        let mut z = self.next_id.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        format!("0{z:016x}")
+    }
+
+    pub(crate) fn fresh_image_id(&mut self) -> AmiId {
+        loop {
+            let candidate = format!("ami-{}", self.fresh_hex());
+            if let Ok(id) = AmiId::new(candidate)
+                && !self.regions.values().any(|r| r.images.contains_key(&id))
+            {
+                return id;
+            }
+        }
+    }
+
+    pub(crate) fn fresh_snapshot_id(&mut self) -> SnapshotId {
+        loop {
+            let candidate = format!("snap-{}", self.fresh_hex());
+            if let Ok(id) = SnapshotId::new(candidate)
+                && !self.regions.values().any(|r| r.snapshots.contains_key(&id))
+            {
+                return id;
+            }
+        }
+    }
+
+    pub(crate) fn fresh_instance_id(&mut self) -> InstanceId {
+        loop {
+            let candidate = format!("i-{}", self.fresh_hex());
+            if let Ok(id) = InstanceId::new(candidate)
+                && !self.regions.values().any(|r| r.instances.contains_key(&id))
+            {
+                return id;
+            }
+        }
+    }
+
+    /// The identity of an account, known to the world or not.
+    pub(crate) fn identity_of(&self, account: &AccountId) -> CallerIdentity {
+        self.accounts
+            .get(account)
+            .cloned()
+            .unwrap_or_else(|| Account::new(account.clone()))
+            .identity()
+    }
+
+    /// The instance types offered in `region` and their architectures.
+    pub(crate) fn offered(&self, region: &Region, t: &InstanceType) -> Option<&Vec<Architecture>> {
+        self.regional_instance_types
+            .get(region)
+            .and_then(|m| m.get(t))
+            .or_else(|| self.instance_types.get(t))
+    }
+}

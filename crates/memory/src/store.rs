@@ -1,0 +1,523 @@
+//! `ImageStore`: creating, copying, sharing, deprecating and removing images, as EC2 does.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use amiref_core::{
+    AccountId, AmiId, BlockDevice, CloudError, CopyImageRequest, CreateImageRequest, Image,
+    ImageState, ImageStore, ImageUsage, LaunchPermission, Region, SnapshotId,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::cloud::{MemoryCloud, ec2_error};
+use crate::knobs::op;
+use crate::state::{InstanceState, Snapshot, StoredImage, WorldState};
+
+/// EC2's rule for image names: 3 to 128 characters of letters, digits and `()[] ./-'@_`.
+fn valid_image_name(name: &str) -> bool {
+    (3..=128).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "()[] ./-'@_".contains(c))
+}
+
+fn check_name(
+    world: &WorldState,
+    operation: &'static str,
+    region: &Region,
+    owner: &AccountId,
+    name: &str,
+) -> Result<(), CloudError> {
+    if !valid_image_name(name) {
+        return Err(ec2_error::invalid(
+            operation,
+            region,
+            "InvalidAMIName.Malformed",
+            format!(
+                "AMI name {name:?} is invalid: 3 to 128 letters, digits, spaces and ()[]./-'@_"
+            ),
+        ));
+    }
+    if let Some(other) = world
+        .regions
+        .get(region)
+        .and_then(|r| r.image_named(owner, name))
+    {
+        return Err(ec2_error::invalid(
+            operation,
+            region,
+            "InvalidAMIName.Duplicate",
+            format!("AMI name {name} is already in use by AMI {other}"),
+        ));
+    }
+    Ok(())
+}
+
+impl MemoryCloud {
+    /// The caller's own image, for the operations only an owner may do.
+    fn owned_image<'w>(
+        &self,
+        world: &'w mut WorldState,
+        operation: &'static str,
+        region: &Region,
+        image: &AmiId,
+    ) -> Result<&'w mut StoredImage, CloudError> {
+        let who = world.identity_of(&self.caller);
+        let stored = world
+            .regions
+            .get_mut(region)
+            .and_then(|r| r.images.get_mut(image))
+            .filter(|s| s.visible_to(&who))
+            .ok_or_else(|| ec2_error::image_not_found(operation, region, image))?;
+        if stored.image.owner != self.caller {
+            return Err(ec2_error::not_owner(operation, region, image));
+        }
+        Ok(stored)
+    }
+}
+
+#[async_trait]
+impl ImageStore for MemoryCloud {
+    async fn create_image(
+        &self,
+        region: &Region,
+        request: &CreateImageRequest,
+    ) -> Result<AmiId, CloudError> {
+        const OP: &str = op::CREATE_IMAGE;
+        let now = self.begin(OP, Some(region)).await?;
+        let mut world = self.write();
+        let instance = world
+            .regions
+            .get(region)
+            .and_then(|r| r.instances.get(&request.instance))
+            .filter(|i| i.owner == self.caller && i.state != InstanceState::Terminated)
+            .cloned()
+            .ok_or_else(|| {
+                ec2_error::invalid(
+                    OP,
+                    region,
+                    "InvalidInstanceID.NotFound",
+                    format!("The instance ID '{}' does not exist", request.instance),
+                )
+            })?;
+        check_name(&world, OP, region, &self.caller, &request.name)?;
+        let id = world.fresh_image_id();
+        let snapshot = world.fresh_snapshot_id();
+        let mut image = Image::new(
+            id.clone(),
+            region.clone(),
+            request.name.clone(),
+            self.caller.clone(),
+            instance.architecture,
+            world.now_utc(now),
+        );
+        image.description = request.description.clone();
+        image.state = ImageState::Pending;
+        image.tags = request.tags.clone();
+        image.block_devices.push(BlockDevice {
+            device_name: "/dev/xvda".to_owned(),
+            snapshot_id: Some(snapshot.clone()),
+            volume_size_gib: Some(instance.root_volume_gib),
+            encrypted: false,
+        });
+        let ready = now + world.timings.create_image;
+        let state = world.regions.entry(region.clone()).or_default();
+        state.snapshots.insert(
+            snapshot,
+            Snapshot {
+                owner: self.caller.clone(),
+                create_volume_permissions: BTreeSet::new(),
+            },
+        );
+        state.insert_image(StoredImage {
+            image,
+            launch_permissions: BTreeSet::new(),
+            paid: false,
+        });
+        world.schedule(ready, region.clone(), id.clone());
+        tracing::debug!(%region, image = %id, instance = %request.instance, "image creation started");
+        Ok(id)
+    }
+
+    async fn copy_image(&self, request: &CopyImageRequest) -> Result<AmiId, CloudError> {
+        const OP: &str = op::COPY_IMAGE;
+        let destination = &request.destination_region;
+        let now = self.begin(OP, Some(destination)).await?;
+        let who = self.identity();
+        let mut world = self.write();
+        let token_key = (self.caller.clone(), request.client_token.clone());
+        let fingerprint = copy_fingerprint(request);
+        if !request.client_token.is_empty()
+            && let Some((first, id)) = world
+                .regions
+                .get(destination)
+                .and_then(|r| r.copy_tokens.get(&token_key))
+        {
+            return if *first == fingerprint {
+                Ok(id.clone())
+            } else {
+                Err(ec2_error::invalid(
+                    OP,
+                    destination,
+                    "IdempotentParameterMismatch",
+                    "the client token was already used for a different CopyImage request",
+                ))
+            };
+        }
+        if request.source_region.partition() != destination.partition() {
+            return Err(ec2_error::invalid(
+                OP,
+                destination,
+                "InvalidRequest",
+                format!(
+                    "images cannot be copied between partitions ({} to {})",
+                    request.source_region.partition(),
+                    destination.partition()
+                ),
+            ));
+        }
+        let source = world
+            .regions
+            .get(&request.source_region)
+            .and_then(|r| r.images.get(&request.source_image))
+            .filter(|s| s.visible_to(&who))
+            .cloned()
+            .ok_or_else(|| {
+                ec2_error::image_not_found(OP, &request.source_region, &request.source_image)
+                    .in_region(destination)
+            })?;
+        if !source.image.is_available() {
+            return Err(ec2_error::not_permitted(
+                OP,
+                destination,
+                "IncorrectState",
+                format!(
+                    "Image {} is {} and cannot be copied until it is available",
+                    source.image.id, source.image.state
+                ),
+            ));
+        }
+        let shared_from_another = source.image.owner != self.caller;
+        if shared_from_another && source.paid {
+            return Err(ec2_error::not_permitted(
+                OP,
+                destination,
+                "InvalidRequest",
+                "Images with EC2 BillingProduct codes cannot be copied to another AWS account",
+            ));
+        }
+        if shared_from_another && source.image.is_encrypted() {
+            return Err(ec2_error::not_permitted(
+                OP,
+                destination,
+                "InvalidRequest",
+                "You can't copy an encrypted AMI that was shared with you from another account: copy its snapshots with your own key instead",
+            ));
+        }
+        if shared_from_another && !source.image.public {
+            let readable = source.image.snapshot_ids().all(|snap| {
+                world
+                    .regions
+                    .get(&request.source_region)
+                    .and_then(|r| r.snapshots.get(snap))
+                    .is_some_and(|s| s.create_volume_permissions.contains(&self.caller))
+            });
+            if !readable {
+                return Err(CloudError::new(
+                    amiref_core::CloudErrorKind::AccessDenied,
+                    OP,
+                    "You do not have permission to access the storage of this ami",
+                )
+                .in_region(destination)
+                .with_code("AuthFailure"));
+            }
+        }
+        check_name(&world, OP, destination, &self.caller, &request.name)?;
+        let id = world.fresh_image_id();
+        let mut image = Image::new(
+            id.clone(),
+            destination.clone(),
+            request.name.clone(),
+            self.caller.clone(),
+            source.image.architecture,
+            world.now_utc(now),
+        );
+        image.description = request
+            .description
+            .clone()
+            .or_else(|| source.image.description.clone());
+        image.state = ImageState::Pending;
+        image.tags = request.tags.clone();
+        image.product_codes = source.image.product_codes.clone();
+        let mut snapshots = Vec::new();
+        for device in &source.image.block_devices {
+            let snapshot = device
+                .snapshot_id
+                .as_ref()
+                .map(|_| world.fresh_snapshot_id());
+            let encrypted = device.encrypted || request.encrypted;
+            if let Some(s) = &snapshot {
+                snapshots.push(s.clone());
+            }
+            image.block_devices.push(BlockDevice {
+                device_name: device.device_name.clone(),
+                snapshot_id: snapshot,
+                volume_size_gib: device.volume_size_gib,
+                encrypted,
+            });
+        }
+        let size = u32::try_from(source.image.total_volume_size_gib()).unwrap_or(u32::MAX);
+        let ready = now + world.timings.copy_image + world.timings.copy_image_per_gib * size;
+        let state = world.regions.entry(destination.clone()).or_default();
+        for snapshot in snapshots {
+            state.snapshots.insert(
+                snapshot,
+                Snapshot {
+                    owner: self.caller.clone(),
+                    create_volume_permissions: BTreeSet::new(),
+                },
+            );
+        }
+        state.insert_image(StoredImage {
+            image,
+            launch_permissions: BTreeSet::new(),
+            paid: false,
+        });
+        if !request.client_token.is_empty() {
+            state
+                .copy_tokens
+                .insert(token_key, (fingerprint, id.clone()));
+        }
+        world.schedule(ready, destination.clone(), id.clone());
+        tracing::debug!(from = %request.source_region, to = %destination, source = %request.source_image, copy = %id, "copy started");
+        Ok(id)
+    }
+
+    async fn launch_permissions(
+        &self,
+        region: &Region,
+        image: &AmiId,
+    ) -> Result<Vec<LaunchPermission>, CloudError> {
+        const OP: &str = op::DESCRIBE_IMAGE_ATTRIBUTE;
+        self.begin(OP, Some(region)).await?;
+        let mut world = self.write();
+        let stored = self.owned_image(&mut world, OP, region, image)?;
+        Ok(stored.launch_permissions.iter().cloned().collect())
+    }
+
+    async fn add_launch_permissions(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        permissions: &[LaunchPermission],
+    ) -> Result<(), CloudError> {
+        const OP: &str = op::MODIFY_IMAGE_ATTRIBUTE;
+        self.begin(OP, Some(region)).await?;
+        let mut world = self.write();
+        let blocked = world
+            .regions
+            .get(region)
+            .is_some_and(|r| r.block_public_access);
+        let stored = self.owned_image(&mut world, OP, region, image)?;
+        if blocked && permissions.contains(&LaunchPermission::Public) {
+            return Err(ec2_error::not_permitted(
+                OP,
+                region,
+                "OperationNotPermitted",
+                "Image block public access is enabled in this region: the image cannot be made public",
+            ));
+        }
+        stored
+            .launch_permissions
+            .extend(permissions.iter().cloned());
+        stored.image.public = stored
+            .launch_permissions
+            .contains(&LaunchPermission::Public);
+        Ok(())
+    }
+
+    async fn remove_launch_permissions(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        permissions: &[LaunchPermission],
+    ) -> Result<(), CloudError> {
+        const OP: &str = op::MODIFY_IMAGE_ATTRIBUTE;
+        self.begin(OP, Some(region)).await?;
+        let mut world = self.write();
+        let stored = self.owned_image(&mut world, OP, region, image)?;
+        for permission in permissions {
+            stored.launch_permissions.remove(permission);
+        }
+        stored.image.public = stored
+            .launch_permissions
+            .contains(&LaunchPermission::Public);
+        Ok(())
+    }
+
+    async fn modify_snapshot_permissions(
+        &self,
+        region: &Region,
+        snapshots: &[SnapshotId],
+        accounts: &[AccountId],
+        add: bool,
+    ) -> Result<(), CloudError> {
+        const OP: &str = op::MODIFY_SNAPSHOT_ATTRIBUTE;
+        self.begin(OP, Some(region)).await?;
+        let mut world = self.write();
+        let state = world.regions.entry(region.clone()).or_default();
+        for id in snapshots {
+            match state.snapshots.get(id) {
+                None => {
+                    return Err(CloudError::not_found(
+                        OP,
+                        format!("The snapshot '{id}' does not exist."),
+                    )
+                    .in_region(region)
+                    .with_code("InvalidSnapshot.NotFound"));
+                }
+                Some(s) if s.owner != self.caller => {
+                    return Err(CloudError::new(
+                        amiref_core::CloudErrorKind::AccessDenied,
+                        OP,
+                        format!("Not authorized for snapshot:{id}"),
+                    )
+                    .in_region(region)
+                    .with_code("AuthFailure"));
+                }
+                Some(_) => {}
+            }
+        }
+        for id in snapshots {
+            if let Some(snapshot) = state.snapshots.get_mut(id) {
+                for account in accounts {
+                    if add {
+                        snapshot.create_volume_permissions.insert(account.clone());
+                    } else {
+                        snapshot.create_volume_permissions.remove(account);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn image_block_public_access(&self, region: &Region) -> Result<bool, CloudError> {
+        self.begin(op::GET_IMAGE_BLOCK_PUBLIC_ACCESS_STATE, Some(region))
+            .await?;
+        Ok(self
+            .read()
+            .regions
+            .get(region)
+            .is_some_and(|r| r.block_public_access))
+    }
+
+    async fn enable_deprecation(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        at: DateTime<Utc>,
+    ) -> Result<(), CloudError> {
+        const OP: &str = op::ENABLE_IMAGE_DEPRECATION;
+        self.begin(OP, Some(region)).await?;
+        let mut world = self.write();
+        let stored = self.owned_image(&mut world, OP, region, image)?;
+        stored.image.deprecation_time = Some(at);
+        Ok(())
+    }
+
+    async fn disable_deprecation(&self, region: &Region, image: &AmiId) -> Result<(), CloudError> {
+        const OP: &str = op::DISABLE_IMAGE_DEPRECATION;
+        self.begin(OP, Some(region)).await?;
+        let mut world = self.write();
+        let stored = self.owned_image(&mut world, OP, region, image)?;
+        stored.image.deprecation_time = None;
+        Ok(())
+    }
+
+    async fn deregister_image(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        delete_snapshots: bool,
+    ) -> Result<(), CloudError> {
+        const OP: &str = op::DEREGISTER_IMAGE;
+        self.begin(OP, Some(region)).await?;
+        let mut world = self.write();
+        self.owned_image(&mut world, OP, region, image)?;
+        let state = world.regions.entry(region.clone()).or_default();
+        let Some(removed) = state.remove_image(image) else {
+            return Err(ec2_error::image_not_found(OP, region, image));
+        };
+        if delete_snapshots {
+            for snapshot in removed.image.snapshot_ids() {
+                let still_used = state
+                    .images
+                    .values()
+                    .any(|other| other.image.snapshot_ids().any(|s| s == snapshot));
+                if !still_used {
+                    state.snapshots.remove(snapshot);
+                }
+            }
+        }
+        tracing::debug!(%region, %image, delete_snapshots, "image deregistered");
+        Ok(())
+    }
+
+    async fn create_tags(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), CloudError> {
+        const OP: &str = op::CREATE_TAGS;
+        self.begin(OP, Some(region)).await?;
+        let mut world = self.write();
+        let stored = self.owned_image(&mut world, OP, region, image)?;
+        stored
+            .image
+            .tags
+            .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(())
+    }
+
+    async fn image_usage(&self, region: &Region, image: &AmiId) -> Result<ImageUsage, CloudError> {
+        const OP: &str = op::DESCRIBE_INSTANCES;
+        self.begin(OP, Some(region)).await?;
+        let world = self.read();
+        let mut usage = ImageUsage::default();
+        if let Some(state) = world.regions.get(region) {
+            usage.instances = state
+                .instances
+                .iter()
+                .filter(|(_, i)| {
+                    i.owner == self.caller
+                        && i.image == *image
+                        && i.state != InstanceState::Terminated
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            usage.launch_templates = state
+                .launch_templates
+                .iter()
+                .filter(|t| t.owner == self.caller && t.image == *image)
+                .map(|t| t.name.clone())
+                .collect();
+        }
+        Ok(usage)
+    }
+}
+
+/// What makes two CopyImage requests "the same" for their client token.
+fn copy_fingerprint(request: &CopyImageRequest) -> String {
+    format!(
+        "{}|{}|{}|{:?}|{}|{:?}|{:?}",
+        request.source_region,
+        request.source_image,
+        request.name,
+        request.description,
+        request.encrypted,
+        request.kms_key_id,
+        request.tags
+    )
+}

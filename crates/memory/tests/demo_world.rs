@@ -1,0 +1,104 @@
+//! The demo world loads and has the shape docs and templates rely on.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use amiref_core::{
+    AccountId, AmiId, Architecture, ImageCatalog, ImageFilter, ImageState, Marketplace, Owner,
+    Region,
+};
+use amiref_memory::MemoryCloud;
+
+const DEMO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/worlds/demo.yaml"
+);
+
+fn r(code: &str) -> Region {
+    code.parse().unwrap()
+}
+
+fn community() -> Owner {
+    Owner::Account("111122223333".parse::<AccountId>().unwrap())
+}
+
+#[tokio::test(start_paused = true)]
+async fn community_images_are_where_the_story_needs_them() {
+    let cloud = MemoryCloud::from_world_file(DEMO).unwrap();
+    let filter = ImageFilter::owned_by([community()]).name("cws-python-ml-*");
+    for (region, expected) in [
+        ("us-east-1", 4),
+        ("us-west-2", 4),
+        ("eu-west-1", 0),
+        ("ap-south-1", 0),
+        ("ap-southeast-1", 1),
+    ] {
+        let found = cloud.search_images(&r(region), &filter).await.unwrap();
+        assert_eq!(found.len(), expected, "{region}: {found:#?}");
+    }
+    let arm = cloud
+        .search_images(
+            &r("us-east-1"),
+            &filter.clone().architectures([Architecture::Arm64]),
+        )
+        .await
+        .unwrap();
+    assert!(arm.iter().all(|i| i.architecture == Architecture::Arm64));
+    assert_eq!(arm.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn deprecated_and_pending_images_behave() {
+    let cloud = MemoryCloud::from_world_file(DEMO).unwrap();
+    let us_east_1 = r("us-east-1");
+    let deprecated: AmiId = "ami-0200a0b1c2d3e4f50".parse().unwrap();
+    let described = cloud
+        .describe_images(&us_east_1, std::slice::from_ref(&deprecated))
+        .await
+        .unwrap();
+    assert_eq!(
+        described.len(),
+        1,
+        "deprecated images are describable by id"
+    );
+    let all = ImageFilter::owned_by([community()])
+        .name("cws-python-ml-2.0.0-*")
+        .include_deprecated(true);
+    assert_eq!(
+        cloud.search_images(&us_east_1, &all).await.unwrap().len(),
+        1
+    );
+    let pending: AmiId = "ami-0220a0b1c2d3e4f50".parse().unwrap();
+    let state = |c: &MemoryCloud| c.inspect_image(&us_east_1, &pending).unwrap().state;
+    assert_eq!(state(&cloud), ImageState::Pending);
+    tokio::time::advance(std::time::Duration::from_secs(15 * 60)).await;
+    assert_eq!(state(&cloud), ImageState::Available);
+}
+
+#[tokio::test(start_paused = true)]
+async fn amazon_and_marketplace_aliases_resolve() {
+    let cloud = MemoryCloud::from_world_file(DEMO).unwrap();
+    for region in cloud.regions() {
+        let al2023 = cloud
+            .search_images(
+                &region,
+                &ImageFilter::owned_by([Owner::Amazon]).name("al2023-ami-*-x86_64"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(al2023.len(), 2, "{region}");
+        assert!(
+            al2023
+                .iter()
+                .all(|i| i.owner_alias.as_deref() == Some("amazon"))
+        );
+    }
+    let product = cloud.product("cws-python-ml-community").await.unwrap();
+    assert_eq!(product.versions.len(), 2);
+    let mp = cloud
+        .search_images(
+            &r("us-east-1"),
+            &ImageFilter::owned_by([Owner::AwsMarketplace]).product_code("cws-python-ml-community"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mp.len(), 2);
+}
