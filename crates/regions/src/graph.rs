@@ -82,17 +82,61 @@ impl FallbackGraph {
     }
 
     /// The built-in graph: the mission's orders for us-east-1, us-west-2, eu-west-1 and
-    /// ap-south-1, and for every other catalogued region the [nearest regions](nearest_fallbacks)
-    /// of its partition.
+    /// ap-south-1, exactly; for every other catalogued region the
+    /// [nearest regions](nearest_fallbacks) of its partition, plus every enabled region that
+    /// lists it, plus any region nobody else lists whose nearest (non-mission) region it
+    /// is; enabled regions first, each group nearest first. Every region is then reachable
+    /// by a full walk from any region of its partition.
     pub fn builtin() -> Self {
+        let mission: BTreeMap<Region, Vec<Region>> = MISSION_DEFAULTS
+            .iter()
+            .filter_map(|(from, to)| {
+                let to = to.iter().filter_map(|c| Region::new(*c).ok()).collect();
+                Some((Region::new(*from).ok()?, to))
+            })
+            .collect();
         let mut edges: BTreeMap<Region, Vec<Region>> = catalog::catalog()
             .iter()
             .map(|r| (r.code.clone(), nearest_fallbacks(r)))
             .collect();
-        for (from, to) in MISSION_DEFAULTS {
-            if let Ok(from) = Region::new(*from) {
-                let to = to.iter().filter_map(|c| Region::new(*c).ok()).collect();
-                edges.insert(from, to);
+        edges.extend(mission.clone());
+        // The mission's lists are exact; only the rule's lists are extended below.
+        let extensible = |region: &Region| !mission.contains_key(region);
+
+        // Symmetry for enabled regions: an enabled region is listed by every region it
+        // lists. Without it no European region would list Stockholm, nor any Asian region
+        // Sydney: each has three enabled regions nearer to all its neighbours.
+        let pairs: Vec<(Region, Region)> = edges
+            .iter()
+            .filter(|(from, _)| catalog::find(from.as_str()).is_some_and(|r| !r.opt_in))
+            .flat_map(|(from, to)| to.iter().map(move |t| (t.clone(), from.clone())))
+            .collect();
+        for (from, to) in pairs {
+            if let Some(list) = edges.get_mut(&from).filter(|_| extensible(&from))
+                && !list.contains(&to)
+            {
+                list.push(to);
+            }
+        }
+        // A region nobody lists yet (an opt-in region whose natural neighbour's list is
+        // one of the mission's, like Hyderabad's Mumbai) is listed by its nearest region
+        // whose list can be extended.
+        for region in catalog::catalog() {
+            let listed = edges.values().any(|list| list.contains(&region.code));
+            if listed {
+                continue;
+            }
+            let nearest = catalog::regions_in(region.partition)
+                .filter(|r| r.code != region.code && extensible(&r.code))
+                .min_by(|a, b| neighbour_order(region, &a.code, &b.code));
+            if let Some(list) = nearest.and_then(|n| edges.get_mut(&n.code)) {
+                list.push(region.code.clone());
+            }
+        }
+        // Each extended list in the rule's order: enabled first, each group nearest first.
+        for (from, list) in edges.iter_mut().filter(|(from, _)| extensible(from)) {
+            if let Some(origin) = catalog::find(from.as_str()) {
+                list.sort_by(|a, b| neighbour_order(origin, a, b));
             }
         }
         Self { edges }
@@ -231,6 +275,21 @@ pub fn nearest_fallbacks(region: &RegionInfo) -> Vec<Region> {
         .collect()
 }
 
+/// The built-in rule's order of neighbours of `origin`: enabled regions before opt-in ones,
+/// each group nearest first, ties by code.
+fn neighbour_order(origin: &RegionInfo, a: &Region, b: &Region) -> std::cmp::Ordering {
+    let key = |r: &Region| {
+        catalog::find(r.as_str()).map_or((true, f64::INFINITY), |info| {
+            (info.opt_in, origin.distance_km(info))
+        })
+    };
+    let ((a_opt_in, a_km), (b_opt_in, b_km)) = (key(a), key(b));
+    a_opt_in
+        .cmp(&b_opt_in)
+        .then(a_km.total_cmp(&b_km))
+        .then_with(|| a.cmp(b))
+}
+
 /// Problems with an edge list from `from`, each with the index of the fallback it is about
 /// (`None`: about `from` itself). Codes are text because a file may hold malformed ones.
 pub(crate) fn check_edges(
@@ -309,7 +368,14 @@ mod tests {
         for info in catalog::catalog() {
             let list = g.fallbacks(&info.code);
             assert!(!list.is_empty(), "{} has no fallbacks", info.code);
-            assert!(list.len() <= NEAREST_DEFAULT_REGIONS + NEAREST_OPT_IN_REGIONS);
+            let is_mission = MISSION_DEFAULTS
+                .iter()
+                .any(|(from, _)| *from == info.code.as_str());
+            if !is_mission {
+                for nearest in nearest_fallbacks(info) {
+                    assert!(list.contains(&nearest), "{} lacks {nearest}", info.code);
+                }
+            }
             for to in list {
                 assert_ne!(to, &info.code);
                 assert_eq!(
@@ -360,20 +426,32 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), order.len());
-        // The built-in graph is local: from North America, the walk stays there.
-        let mut reached = codes(&order);
-        reached.sort_unstable();
-        assert_eq!(
-            reached,
-            [
-                "ca-central-1",
-                "ca-west-1",
-                "mx-central-1",
-                "us-east-2",
-                "us-west-1",
-                "us-west-2"
-            ]
-        );
+        // The built-in graph is connected within each partition.
+        assert_eq!(order.len(), catalog::commercial_regions().count() - 1);
+    }
+
+    #[test]
+    fn builtin_walks_reach_the_whole_partition_and_lists_put_enabled_regions_first() {
+        let g = FallbackGraph::builtin();
+        let mission: Vec<&str> = MISSION_DEFAULTS.iter().map(|(from, _)| *from).collect();
+        for info in catalog::catalog() {
+            let partition_size = catalog::regions_in(info.partition).count();
+            let walk = g.walk(&info.code, &WalkOptions::new());
+            assert_eq!(walk.len(), partition_size - 1, "from {}", info.code);
+            if mission.contains(&info.code.as_str()) {
+                continue;
+            }
+            let opt_in: Vec<bool> = g
+                .fallbacks(&info.code)
+                .iter()
+                .map(|r| catalog::find(r.as_str()).unwrap().opt_in)
+                .collect();
+            assert!(
+                opt_in.windows(2).all(|w| w[0] <= w[1]),
+                "{}: {opt_in:?}",
+                info.code
+            );
+        }
     }
 
     #[test]

@@ -27,6 +27,12 @@
 //!   re-checks both, so no graph, however built, can make it misbehave.
 //! - **Opt-in regions last.** The nearest-region rule lists enabled-by-default regions
 //!   before opt-in ones, since a region must be enabled to be searched.
+//! - **Nobody stranded.** Nearest-only lists would leave regions such as Stockholm listed by
+//!   no one; the built-in graph adds reverse edges so that a full walk from any region
+//!   reaches its whole partition, nearest first (see [`FallbackGraph::builtin`]).
+//! - **Refuse, don't skip.** A region missing from the catalog is refused with a
+//!   "did you mean" hint rather than dropped: a silently dropped typo would shrink the
+//!   search unnoticed.
 //!
 //! ```
 //! use amiref_regions::{FallbackGraph, WalkOptions};
