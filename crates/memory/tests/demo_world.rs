@@ -102,3 +102,62 @@ async fn amazon_and_marketplace_aliases_resolve() {
         .unwrap();
     assert_eq!(mp.len(), 2);
 }
+
+/// The example templates' mappings and searches find what they are meant to in the demo
+/// world (python-ml's eu-west-1 mapping is deliberately stale).
+#[tokio::test(start_paused = true)]
+async fn example_templates_point_at_demo_images() {
+    let cloud = MemoryCloud::from_world_file(DEMO).unwrap();
+    for (region, id, exists) in [
+        ("us-east-1", "ami-0123456789abcdef0", true),
+        ("us-west-2", "ami-0fedcba9876543210", true),
+        ("eu-west-1", "ami-0abcdef123456789a", false),
+        ("us-east-1", "ami-0abcd1234567890ef", true),
+        ("us-east-1", "ami-0a1b2c3d4e5f60718", true),
+    ] {
+        let id: AmiId = id.parse().unwrap();
+        let found = cloud
+            .describe_images(&r(region), &[id.clone()])
+            .await
+            .unwrap();
+        assert_eq!(found.len() == 1, exists, "{region} {id}");
+    }
+    let dlami = ImageFilter::owned_by([Owner::Amazon])
+        .name("Deep Learning OSS Nvidia Driver AMI GPU PyTorch 2.* (Amazon Linux 2023) *")
+        .architectures([Architecture::X86_64]);
+    assert_eq!(
+        cloud
+            .search_images(&r("us-east-1"), &dlami)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        cloud
+            .search_images(&r("ap-south-1"), &dlami)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let approved = ImageFilter::owned_by([Owner::Me, community()])
+        .tag("Project", Some("genomics".into()))
+        .tag("Approved", Some("true".into()));
+    let found = cloud
+        .search_images(&r("us-east-1"), &approved)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id.as_str(), "ami-0a1b2c3d4e5f60718");
+    let r_images = ImageFilter::owned_by([community()]).name("cws-r-research-*");
+    assert_eq!(
+        cloud
+            .search_images(&r("eu-west-1"), &r_images)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let matlab = cloud.product("matlab-byol-r2024b").await.unwrap();
+    assert_eq!(matlab.versions.len(), 2);
+}
