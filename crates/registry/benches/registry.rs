@@ -1,0 +1,2 @@
+//! Registry benchmarks (placeholder until written).
+fn main() {}

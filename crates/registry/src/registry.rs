@@ -1,0 +1,571 @@
+//! The loaded registry: layers, admission of entries, and choosing among them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use amiref_core::{
+    AmiId, Architecture, CallerIdentity, ImageRegistry, Region, RegistryCandidate, RegistryError,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::document::{ParsedRegistry, parse_version};
+use crate::error::{LoadError, Problem};
+use crate::model::{Entry, ScanStatus};
+use crate::overlay::RatingsOverlay;
+use crate::policy::TrustPolicy;
+use crate::score::{Score, Scoring};
+use crate::source::RegistrySource;
+use crate::trust::{KeyId, SignatureCheck, TrustStore};
+
+/// A layer of the registry. Precedence: an institutional entry always ranks above any
+/// community entry, and shadows a community entry of the same template and version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Layer {
+    /// The caller's institution's registry: its standard images.
+    Institutional,
+    /// A community registry: images strangers built.
+    Community,
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Institutional => "institutional",
+            Self::Community => "community",
+        })
+    }
+}
+
+/// How an admitted entry is vouched for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Provenance {
+    /// Signed by a trusted publisher.
+    Signed {
+        /// The key.
+        key: KeyId,
+        /// Its holder.
+        publisher: String,
+    },
+    /// Unsigned, admitted because the policy allows unsigned entries.
+    Unsigned,
+}
+
+impl fmt::Display for Provenance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Signed { key, publisher } => write!(f, "signed by {publisher} ({key})"),
+            Self::Unsigned => f.write_str("UNSIGNED (allowed by policy)"),
+        }
+    }
+}
+
+/// An entry that passed verification and policy.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AdmittedEntry {
+    /// The template.
+    pub template: String,
+    /// The version as written.
+    pub version_text: String,
+    /// The version.
+    pub version: semver::Version,
+    /// The entry.
+    pub entry: Entry,
+    /// Its layer.
+    pub layer: Layer,
+    /// The file or URL it came from.
+    pub source: String,
+    /// Who vouches for it.
+    pub provenance: Provenance,
+    /// Its score (ratings merged with the local overlay).
+    pub score: Score,
+}
+
+/// An entry that was not admitted, and why.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Refusal {
+    /// The template.
+    pub template: String,
+    /// The version as written.
+    pub version: String,
+    /// The file or URL.
+    pub source: String,
+    /// Why, for a person.
+    pub reason: String,
+    /// Located problems, when the entry does not add up.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} from {}: {}",
+            self.template, self.version, self.source, self.reason
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What loading found besides the admitted entries.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct LoadReport {
+    /// Warnings (a stale cached copy, a retired key, a skipped source).
+    pub warnings: Vec<String>,
+    /// Entries refused.
+    pub refused: Vec<Refusal>,
+    /// Community entries shadowed by an institutional entry of the same version.
+    pub shadowed: Vec<String>,
+    /// Entries not shared with the caller.
+    pub not_shared: usize,
+}
+
+/// One image a registry offers for a template in a region.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Candidate<'a> {
+    /// The entry.
+    pub entry: &'a AdmittedEntry,
+    /// The region.
+    pub region: Region,
+    /// The image there.
+    pub image: AmiId,
+}
+
+/// Builds a [`Registry`] from sources.
+#[derive(Debug, Default)]
+pub struct RegistryBuilder {
+    sources: Vec<(Layer, RegistrySource)>,
+    parsed: Vec<(Layer, ParsedRegistry)>,
+    trust: TrustStore,
+    policy: TrustPolicy,
+    caller: Option<CallerIdentity>,
+    overlay: Option<RatingsOverlay>,
+    scoring: Scoring,
+    now: Option<DateTime<Utc>>,
+    skip_unavailable: bool,
+}
+
+impl RegistryBuilder {
+    /// Adds an institutional source.
+    #[must_use]
+    pub fn institutional(mut self, source: RegistrySource) -> Self {
+        self.sources.push((Layer::Institutional, source));
+        self
+    }
+
+    /// Adds a community source.
+    #[must_use]
+    pub fn community(mut self, source: RegistrySource) -> Self {
+        self.sources.push((Layer::Community, source));
+        self
+    }
+
+    /// Adds an already parsed document to `layer`.
+    #[must_use]
+    pub fn document(mut self, layer: Layer, parsed: ParsedRegistry) -> Self {
+        self.parsed.push((layer, parsed));
+        self
+    }
+
+    /// The publisher keys to trust.
+    #[must_use]
+    pub fn trust_store(mut self, trust: TrustStore) -> Self {
+        self.trust = trust;
+        self
+    }
+
+    /// The policy entries must meet.
+    #[must_use]
+    pub fn policy(mut self, policy: TrustPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Who is asking, for sharing policies. Without it, entries restricted by a sharing
+    /// policy are hidden.
+    #[must_use]
+    pub fn caller(mut self, caller: CallerIdentity) -> Self {
+        self.caller = Some(caller);
+        self
+    }
+
+    /// The caller's own ratings, layered above every source.
+    #[must_use]
+    pub fn overlay(mut self, overlay: RatingsOverlay) -> Self {
+        self.overlay = Some(overlay);
+        self
+    }
+
+    /// How entries are scored.
+    #[must_use]
+    pub fn scoring(mut self, scoring: Scoring) -> Self {
+        self.scoring = scoring;
+        self
+    }
+
+    /// The time scores are computed at (default: when built).
+    #[must_use]
+    pub fn now(mut self, now: DateTime<Utc>) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// Turn a source that is unreachable (and has no cached copy) into a warning instead
+    /// of an error.
+    #[must_use]
+    pub fn skip_unavailable_sources(mut self, skip: bool) -> Self {
+        self.skip_unavailable = skip;
+        self
+    }
+
+    /// Reads every source and admits the entries that pass.
+    pub async fn build(mut self) -> Result<Registry, LoadError> {
+        let mut warnings = Vec::new();
+        let sources = std::mem::take(&mut self.sources);
+        for (layer, source) in sources {
+            match source.load().await {
+                Ok(loaded) => {
+                    warnings.extend(loaded.warnings);
+                    self.parsed
+                        .extend(loaded.documents.into_iter().map(|d| (layer, d)));
+                }
+                Err(e @ LoadError::Unreachable { .. }) if self.skip_unavailable => {
+                    tracing::warn!(source = %source.name(), error = %e, "skipping registry source");
+                    warnings.push(format!("skipped {layer} registry: {e}"));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut registry = self.assemble();
+        registry.report.warnings.splice(0..0, warnings);
+        Ok(registry)
+    }
+
+    /// Admits the entries of the documents added with [`RegistryBuilder::document`],
+    /// without reading any source.
+    pub fn build_from_documents(mut self) -> Registry {
+        self.sources.clear();
+        self.assemble()
+    }
+
+    fn assemble(self) -> Registry {
+        let now = self.now.unwrap_or_else(Utc::now);
+        let mut report = LoadReport::default();
+        let mut admitted: Vec<AdmittedEntry> = Vec::new();
+        for (layer, parsed) in &self.parsed {
+            for (template, versions) in &parsed.document.community_amis {
+                for (version_text, entry) in versions {
+                    let refuse = |reason: String, problems: Vec<Problem>| Refusal {
+                        template: template.clone(),
+                        version: version_text.clone(),
+                        source: parsed.origin.clone(),
+                        reason,
+                        problems,
+                    };
+                    if let Some(problems) = parsed
+                        .entry_problems
+                        .get(&(template.clone(), version_text.clone()))
+                    {
+                        report
+                            .refused
+                            .push(refuse("it does not add up".into(), problems.clone()));
+                        continue;
+                    }
+                    let Ok(version) = parse_version(version_text) else {
+                        continue; // reported among the entry's problems
+                    };
+                    let provenance = match self.trust.verify(template, version_text, entry) {
+                        SignatureCheck::Valid {
+                            key,
+                            publisher,
+                            retired,
+                        } => {
+                            if retired {
+                                report.warnings.push(format!(
+                                    "{template} {version_text} from {} is signed with retired key {key} of {publisher}",
+                                    parsed.origin
+                                ));
+                            }
+                            Provenance::Signed { key, publisher }
+                        }
+                        SignatureCheck::Unsigned if self.policy.allow_unsigned => {
+                            Provenance::Unsigned
+                        }
+                        SignatureCheck::Unsigned => {
+                            report.refused.push(refuse(
+                                "it is unsigned, and the policy requires signatures".into(),
+                                Vec::new(),
+                            ));
+                            continue;
+                        }
+                        other => {
+                            report.refused.push(refuse(other.to_string(), Vec::new()));
+                            continue;
+                        }
+                    };
+                    if let Some(reason) = policy_refusal(&self.policy, entry) {
+                        report.refused.push(refuse(reason, Vec::new()));
+                        continue;
+                    }
+                    let sharing = entry.sharing.as_ref().or(parsed.document.sharing.as_ref());
+                    if let Some(policy) = sharing
+                        && !policy.allows(self.caller.as_ref())
+                    {
+                        report.not_shared += 1;
+                        continue;
+                    }
+                    let ratings = match &self.overlay {
+                        Some(o) => o.merged(template, &version, entry.ratings.as_ref()),
+                        None => entry.ratings.clone(),
+                    };
+                    let score = self.scoring.score(entry, ratings.as_ref(), now);
+                    admitted.push(AdmittedEntry {
+                        template: template.clone(),
+                        version_text: version_text.clone(),
+                        version,
+                        entry: entry.clone(),
+                        layer: *layer,
+                        source: parsed.origin.clone(),
+                        provenance,
+                        score,
+                    });
+                }
+            }
+        }
+        let admitted = resolve_duplicates(admitted, &mut report);
+        let mut index: HashMap<String, HashMap<Region, Vec<usize>>> = HashMap::new();
+        for (i, e) in admitted.iter().enumerate() {
+            let by_region = index.entry(e.template.clone()).or_default();
+            for region in e.entry.regions.keys() {
+                by_region.entry(region.clone()).or_default().push(i);
+            }
+        }
+        // Pre-sort each list best first, so a lookup only filters.
+        for by_region in index.values_mut() {
+            for list in by_region.values_mut() {
+                list.sort_by(|&a, &b| rank(&admitted[a], &admitted[b]));
+            }
+        }
+        for refusal in &report.refused {
+            tracing::warn!(%refusal, "registry entry refused");
+        }
+        Registry {
+            entries: admitted,
+            index,
+            report,
+        }
+    }
+}
+
+/// Best first: layer precedence, then score, then the newer version.
+fn rank(a: &AdmittedEntry, b: &AdmittedEntry) -> std::cmp::Ordering {
+    a.layer
+        .cmp(&b.layer)
+        .then(b.score.total.total_cmp(&a.score.total))
+        .then(b.version.cmp(&a.version))
+        .then(a.source.cmp(&b.source))
+}
+
+fn policy_refusal(policy: &TrustPolicy, entry: &Entry) -> Option<String> {
+    let verification = entry.verification.as_ref();
+    let scan = verification.map_or(ScanStatus::NotRun, |v| v.security_scan);
+    if scan == ScanStatus::Failed {
+        return Some("its security scan failed".into());
+    }
+    if policy.require_tested && !verification.is_some_and(|v| v.tested) {
+        return Some("it is not marked tested, and the policy requires tested images".into());
+    }
+    if policy.require_security_scan && scan != ScanStatus::Passed {
+        return Some(
+            "its security scan has not passed, and the policy requires a passed scan".into(),
+        );
+    }
+    None
+}
+
+/// Refuses every copy of a (template, version) given twice in one layer; drops community
+/// copies of what an institutional entry provides.
+fn resolve_duplicates(admitted: Vec<AdmittedEntry>, report: &mut LoadReport) -> Vec<AdmittedEntry> {
+    let mut by_key: BTreeMap<(String, semver::Version), Vec<usize>> = BTreeMap::new();
+    for (i, e) in admitted.iter().enumerate() {
+        by_key
+            .entry((e.template.clone(), e.version.clone()))
+            .or_default()
+            .push(i);
+    }
+    let mut keep = vec![true; admitted.len()];
+    for ((template, version), indices) in by_key {
+        if indices.len() < 2 {
+            continue;
+        }
+        for layer in [Layer::Institutional, Layer::Community] {
+            let in_layer: Vec<usize> = indices
+                .iter()
+                .copied()
+                .filter(|&i| admitted[i].layer == layer)
+                .collect();
+            if in_layer.len() > 1 {
+                let sources: Vec<&str> = in_layer
+                    .iter()
+                    .map(|&i| admitted[i].source.as_str())
+                    .collect();
+                for &i in &in_layer {
+                    keep[i] = false;
+                    report.refused.push(Refusal {
+                        template: template.clone(),
+                        version: admitted[i].version_text.clone(),
+                        source: admitted[i].source.clone(),
+                        reason: format!(
+                            "version {version} is given more than once in the {layer} layer ({})",
+                            sources.join(", ")
+                        ),
+                        problems: Vec::new(),
+                    });
+                }
+            }
+        }
+        let institutional = indices
+            .iter()
+            .any(|&i| keep[i] && admitted[i].layer == Layer::Institutional);
+        if institutional {
+            for &i in &indices {
+                if keep[i] && admitted[i].layer == Layer::Community {
+                    keep[i] = false;
+                    report.shadowed.push(format!(
+                        "{template} {} from {} (an institutional entry of the same version takes precedence)",
+                        admitted[i].version_text, admitted[i].source
+                    ));
+                }
+            }
+        }
+    }
+    admitted
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(e, k)| k.then_some(e))
+        .collect()
+}
+
+/// A loaded, verified registry.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    entries: Vec<AdmittedEntry>,
+    index: HashMap<String, HashMap<Region, Vec<usize>>>,
+    report: LoadReport,
+}
+
+impl Registry {
+    /// A builder.
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder::default()
+    }
+
+    /// What loading found besides admitted entries.
+    pub fn report(&self) -> &LoadReport {
+        &self.report
+    }
+
+    /// Every admitted entry.
+    pub fn entries(&self) -> &[AdmittedEntry] {
+        &self.entries
+    }
+
+    /// The admitted entries of `template`, best first.
+    pub fn entries_for(&self, template: &str) -> Vec<&AdmittedEntry> {
+        let mut out: Vec<&AdmittedEntry> = self
+            .entries
+            .iter()
+            .filter(|e| e.template == template)
+            .collect();
+        out.sort_by(|a, b| rank(a, b));
+        out
+    }
+
+    /// The admitted images for `template` in `region` among `architectures` (any, when
+    /// empty), best first: institutional before community, then by score, then by version.
+    pub fn candidates(
+        &self,
+        template: &str,
+        region: &Region,
+        architectures: &[Architecture],
+    ) -> Vec<Candidate<'_>> {
+        let Some(list) = self.index.get(template).and_then(|r| r.get(region)) else {
+            return Vec::new();
+        };
+        list.iter()
+            .map(|&i| &self.entries[i])
+            .filter(|e| architectures.is_empty() || architectures.contains(&e.entry.architecture))
+            .filter_map(|e| {
+                // Only the image the entry lists for this very region: never another's.
+                let image = e.entry.regions.get(region)?.clone();
+                Some(Candidate {
+                    entry: e,
+                    region: region.clone(),
+                    image,
+                })
+            })
+            .collect()
+    }
+
+    /// The best image for `template` in `region`, if any.
+    pub fn best(
+        &self,
+        template: &str,
+        region: &Region,
+        architectures: &[Architecture],
+    ) -> Option<Candidate<'_>> {
+        self.candidates(template, region, architectures)
+            .into_iter()
+            .next()
+    }
+}
+
+impl Candidate<'_> {
+    /// The candidate in the resolver's terms.
+    pub fn to_registry_candidate(&self) -> RegistryCandidate {
+        let e = self.entry;
+        let mut c = RegistryCandidate::new(
+            e.template.clone(),
+            e.version_text.clone(),
+            self.image.clone(),
+            self.region.clone(),
+            e.entry.architecture,
+            format!("{} {}", e.layer, e.source),
+        );
+        c.expected_owner = e.entry.owner.clone();
+        c.signed_by = match &e.provenance {
+            Provenance::Signed { key, .. } => Some(key.to_string()),
+            Provenance::Unsigned => None,
+        };
+        c.score = e.score.total;
+        c.explanation = format!(
+            "{} layer; {}; score {}",
+            e.layer, e.provenance, e.score.explanation
+        );
+        c
+    }
+}
+
+#[async_trait]
+impl ImageRegistry for Registry {
+    async fn candidates(
+        &self,
+        template: &str,
+        region: &Region,
+        architectures: &[Architecture],
+    ) -> Result<Vec<RegistryCandidate>, RegistryError> {
+        Ok(Registry::candidates(self, template, region, architectures)
+            .iter()
+            .map(Candidate::to_registry_candidate)
+            .collect())
+    }
+}
