@@ -37,8 +37,8 @@ fn main() -> Result<(), amiref_core::ParseError> {
         );
     }
     println!();
-    println!("| Region | Fallbacks, in order | Regions a full walk reaches |");
-    println!("|---|---|---|");
+    println!("| Region | Fallbacks, in order | A full walk reaches | Without opt-in |");
+    println!("|---|---|---|---|");
     for info in catalog() {
         let list: Vec<String> = graph
             .fallbacks(&info.code)
@@ -46,7 +46,15 @@ fn main() -> Result<(), amiref_core::ParseError> {
             .map(|r| r.to_string())
             .collect();
         let reach = graph.walk(&info.code, &WalkOptions::new()).len();
-        println!("| {} | {} | {} |", info.code, list.join(", "), reach);
+        let enabled_only = WalkOptions::new().exclude_opt_in(true);
+        let reach_enabled = graph.walk(&info.code, &enabled_only).len();
+        println!(
+            "| {} | {} | {} | {} |",
+            info.code,
+            list.join(", "),
+            reach,
+            reach_enabled
+        );
     }
     Ok(())
 }

@@ -430,6 +430,14 @@ mod tests {
         assert_eq!(order.len(), catalog::commercial_regions().count() - 1);
     }
 
+    /// The continent a region code names.
+    fn area(code: &Region) -> &str {
+        match code.as_str().split('-').next().unwrap_or_default() {
+            "us" | "ca" | "sa" | "mx" => "americas",
+            other => other,
+        }
+    }
+
     #[test]
     fn builtin_walks_reach_the_whole_partition_and_lists_put_enabled_regions_first() {
         let g = FallbackGraph::builtin();
@@ -438,6 +446,23 @@ mod tests {
             let partition_size = catalog::regions_in(info.partition).count();
             let walk = g.walk(&info.code, &WalkOptions::new());
             assert_eq!(walk.len(), partition_size - 1, "from {}", info.code);
+            // Without opt-in regions: every enabled region of the origin's own area, and
+            // the mission's hub, us-east-1, which Europe and Asia fall back to.
+            let walk = g.walk(&info.code, &WalkOptions::new().exclude_opt_in(true));
+            let must_reach = catalog::regions_in(info.partition).filter(|r| {
+                !r.opt_in
+                    && r.code != info.code
+                    && (area(&r.code) == area(&info.code)
+                        || (r.code.as_str() == "us-east-1" && info.partition == Partition::Aws))
+            });
+            for region in must_reach {
+                assert!(
+                    walk.contains(&region.code),
+                    "{} misses {}",
+                    info.code,
+                    region.code
+                );
+            }
             if mission.contains(&info.code.as_str()) {
                 continue;
             }
