@@ -9,10 +9,10 @@ pub const PRICES_AS_OF: &str = "2026-11-25";
 
 /// Where the built-in prices come from.
 ///
-/// AWS's own pricing pages are the source; the figures were recorded from them and checked
-/// on [`PRICES_AS_OF`] against public summaries of those pages (the pages themselves were
-/// not reachable from the build environment), so treat them as list prices to estimate
-/// with, not as a bill.
+/// AWS's own pricing pages are the source; the figures were recorded from them as published
+/// up to 2025 and checked on [`PRICES_AS_OF`] against public summaries of those pages (the
+/// pages themselves were not fetched), so treat them as list prices to estimate with, not
+/// as a bill.
 pub const PRICES_SOURCE: &str = "AWS, Amazon EC2 On-Demand pricing, \"Data Transfer\": \
 \"Data Transfer OUT from Amazon EC2 to other AWS Regions\", billed by the source region \
 (https://aws.amazon.com/ec2/pricing/on-demand/), and Amazon EBS pricing, \"EBS Snapshots\", \
