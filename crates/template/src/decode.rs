@@ -62,13 +62,21 @@ pub(crate) const AMI_SEARCH_FIELDS: &[&str] = &[
 /// The fields of `marketplace_search`.
 pub(crate) const MARKETPLACE_FIELDS: &[&str] = &["product_code", "version_constraint"];
 
-/// Where each kind of mapping lives, to tell a person who put a field at the wrong level
-/// where it belongs.
-const HOMES: &[(&str, &[&str])] = &[
-    ("the top level of the template", TEMPLATE_FIELDS),
-    ("ami_config", AMI_CONFIG_FIELDS),
-    ("ami_config.ami_search (or base_image)", AMI_SEARCH_FIELDS),
-    ("ami_config.marketplace_search", MARKETPLACE_FIELDS),
+/// Where each kind of mapping lives (described, and as paths), to tell a person who put a
+/// field at the wrong level where it belongs.
+const HOMES: &[(&str, &[&str], &[&str])] = &[
+    ("the top level of the template", &[""], TEMPLATE_FIELDS),
+    ("ami_config", &["ami_config"], AMI_CONFIG_FIELDS),
+    (
+        "ami_config.ami_search (or base_image)",
+        &["ami_config.ami_search", "base_image"],
+        AMI_SEARCH_FIELDS,
+    ),
+    (
+        "ami_config.marketplace_search",
+        &["ami_config.marketplace_search"],
+        MARKETPLACE_FIELDS,
+    ),
 ];
 
 pub(crate) const STRATEGY_NAMES: &[&str] = &["ami_preferred", "ami_required", "ami_fallback"];
@@ -281,10 +289,13 @@ impl Decoder {
                     format!("unknown field `{key}`"),
                     format!("one of the fields of {here}: {}", fields.join(", ")),
                 );
-                if let Some(help) = suggest_field(key, fields, here) {
+                let (help, homes) = suggest_field(key, fields, here);
+                if let Some(help) = help {
                     problem = problem.with_help(help);
                 }
                 self.report(Target::Key, problem);
+                // The field was meant for another level: rules about it there stay silent.
+                self.failed.extend(homes);
             }
         }
         Some(Fields {
@@ -395,7 +406,7 @@ impl Decoder {
             let problem = Problem::new(
                 ProblemKind::WrongType,
                 path.clone(),
-                format!("the number {digits}"),
+                format!("the number `{digits}`"),
                 "an owner written as text",
             )
             .with_help(format!(
@@ -614,30 +625,128 @@ pub(crate) fn closest<'a>(given: &str, candidates: &[&'a str]) -> Option<&'a str
     if let Some(same) = candidates.iter().find(|c| normal(c) == given_n) {
         return Some(same);
     }
+    if given_n.len() >= 3
+        && let Some(longer) = candidates.iter().find(|c| normal(c).starts_with(&given_n))
+    {
+        return Some(longer);
+    }
     let limit = (given.chars().count() / 3).clamp(1, 3);
     candidates
         .iter()
-        .map(|c| (strsim::damerau_levenshtein(&given_n, c), *c))
+        .map(|c| (strsim::damerau_levenshtein(&given_n, &normal(c)), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
 
 /// "did you mean" for an unknown field, or where the field belongs when it is a field of
-/// another level (a common indentation mistake).
-fn suggest_field(key: &str, fields: &[&str], here: &str) -> Option<String> {
+/// another level (a common indentation mistake), with the paths where it belongs.
+fn suggest_field(key: &str, fields: &[&str], here: &str) -> (Option<String>, Vec<FieldPath>) {
     if let Some(close) = closest(key, fields) {
-        return Some(format!("did you mean `{close}`?"));
+        return (Some(format!("did you mean `{close}`?")), Vec::new());
     }
-    let homes: Vec<&str> = HOMES
+    let homes: Vec<_> = HOMES
         .iter()
-        .filter(|(home, fields)| *home != here && fields.contains(&key))
-        .map(|(home, _)| *home)
+        .filter(|(home, _, fields)| *home != here && fields.contains(&key))
         .collect();
-    (!homes.is_empty()).then(|| {
+    let paths = homes
+        .iter()
+        .flat_map(|(_, paths, _)| paths.iter())
+        .map(|p| p.parse::<FieldPath>().unwrap_or_default().key(key))
+        .collect();
+    let help = (!homes.is_empty()).then(|| {
+        let names: Vec<&str> = homes.iter().map(|(home, _, _)| *home).collect();
         format!(
             "`{key}` is a field of {}: check its indentation",
-            homes.join(" and of ")
+            names.join(" and of ")
         )
-    })
+    });
+    (help, paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written decoder knows exactly the fields the types (and so the schema) have.
+    #[test]
+    fn field_lists_match_the_types() {
+        let schema = crate::json_schema();
+        let fields = |props: &Value| -> Vec<String> {
+            let mut names: Vec<String> = props.as_object().unwrap().keys().cloned().collect();
+            names.sort();
+            names
+        };
+        let sorted = |list: &[&str]| -> Vec<String> {
+            let mut names: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(fields(&schema["properties"]), sorted(TEMPLATE_FIELDS));
+        let defs = &schema["$defs"];
+        assert_eq!(
+            fields(&defs["AmiConfig"]["properties"]),
+            sorted(AMI_CONFIG_FIELDS)
+        );
+        assert_eq!(
+            fields(&defs["AmiSearch"]["properties"]),
+            sorted(AMI_SEARCH_FIELDS)
+        );
+        assert_eq!(
+            fields(&defs["MarketplaceSearch"]["properties"]),
+            sorted(MARKETPLACE_FIELDS)
+        );
+        let consts = |def: &str| -> Vec<String> {
+            let mut names: Vec<String> = defs[def]["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["const"].as_str().unwrap().to_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(consts("AmiStrategy"), sorted(STRATEGY_NAMES));
+        assert_eq!(consts("FallbackStrategy"), sorted(FALLBACK_NAMES));
+        assert_eq!(consts("Architecture"), sorted(ARCHITECTURE_NAMES));
+    }
+
+    #[test]
+    fn suggestions_catch_typos_case_and_prefixes_but_not_strangers() {
+        assert_eq!(closest("strateg", AMI_CONFIG_FIELDS), Some("strategy"));
+        assert_eq!(closest("AMI-Search", AMI_CONFIG_FIELDS), Some("ami_search"));
+        assert_eq!(closest("arm", ARCHITECTURE_NAMES), Some("arm64"));
+        assert_eq!(closest("zebra", AMI_CONFIG_FIELDS), None);
+        assert_eq!(
+            suggest_field("user_data", AMI_CONFIG_FIELDS, "ami_config").1,
+            vec!["user_data".parse::<FieldPath>().unwrap()]
+        );
+    }
+
+    #[test]
+    fn every_problem_in_a_template_is_collected() {
+        let doc = serde_json::json!({
+            "name": 1,
+            "ami_config": {"strategy": "x", "ami_mappings": {"Bad": "ami-1"}, "typo": 1},
+        });
+        let mut d = Decoder::default();
+        let t = d.template(&doc).unwrap();
+        let mut paths: Vec<String> = d
+            .findings
+            .iter()
+            .map(|f| f.problem.path.to_string())
+            .collect();
+        paths.sort();
+        assert_eq!(
+            paths,
+            [
+                "ami_config.ami_mappings.Bad", // the region key
+                "ami_config.ami_mappings.Bad", // and the AMI id
+                "ami_config.strategy",
+                "ami_config.typo",
+                "name",
+            ]
+        );
+        assert_eq!(t.name, "", "a failed field is left at its default");
+    }
 }

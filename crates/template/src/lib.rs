@@ -77,5 +77,39 @@ pub fn json_schema() -> serde_json::Value {
         "https://github.com/amiref/amiref/blob/main/docs/template.schema.json".into(),
     );
     schema.insert("title".to_owned(), "amiref template".into());
-    schema.to_value()
+    let mut value = schema.to_value();
+    forbid_null(&mut value);
+    value
+}
+
+/// Optional fields may be left out but not written empty: the loader refuses an empty
+/// value (`ami_search:` with nothing under it is more often a mistake than a choice), so
+/// the `null` that schemars allows for every `Option` is taken out again.
+fn forbid_null(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let is_null = |s: &Value| s.get("type") == Some(&Value::from("null"));
+            if let Some(Value::Array(any_of)) = map.get("anyOf")
+                && any_of.len() == 2
+                && let Some(i) = any_of.iter().position(is_null)
+            {
+                let kept = any_of[1 - i].clone();
+                map.remove("anyOf");
+                if let Value::Object(kept) = kept {
+                    map.extend(kept);
+                }
+            }
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let single = types.remove(0);
+                    map.insert("type".to_owned(), single);
+                }
+            }
+            map.values_mut().for_each(forbid_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(forbid_null),
+        _ => {}
+    }
 }

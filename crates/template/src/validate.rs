@@ -572,3 +572,70 @@ fn arch_list(archs: &[Architecture]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{AmiStrategy, FallbackStrategy, ProblemKind, Template};
+
+    fn template(text: &str) -> Template {
+        Template::from_yaml_str(text, "t.yml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn templates_built_in_code_are_checked_too() {
+        let mut t = template("name: x\nuser_data: \"#!/bin/sh\\n\"\nami_config: {}\n");
+        assert!(t.validate().is_ok());
+        let config = t.ami_config.as_mut().unwrap();
+        config.strategy = AmiStrategy::AmiRequired;
+        config.fallback_strategy = FallbackStrategy::ScriptProvisioning;
+        let err = t.validate().unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert_eq!(err.problems[0].kind, ProblemKind::Conflict);
+        assert_eq!(
+            err.problems[0].path.to_string(),
+            "ami_config.fallback_strategy"
+        );
+        assert!(err.problems[0].location.is_none());
+    }
+
+    #[test]
+    fn script_reachability_follows_strategy_and_fallback() {
+        let cases = [
+            ("ami_preferred", "script_provisioning", true),
+            ("ami_preferred", "error", false),
+            ("ami_preferred", "cross_region", false),
+            ("ami_fallback", "error", true),
+            ("ami_required", "error", false),
+            ("ami_required", "cross_region", false),
+        ];
+        for (strategy, fallback, reachable) in cases {
+            let t = template(&format!(
+                "name: x\nuser_data: \"#!/bin/sh\\n\"\nami_config: {{strategy: {strategy}, fallback_strategy: {fallback}}}\n"
+            ));
+            assert_eq!(t.script_reachable(), reachable, "{strategy} {fallback}");
+        }
+        assert!(template("name: x\nuser_data: \"#!/bin/sh\\n\"\n").script_reachable());
+    }
+
+    #[test]
+    fn a_problem_is_reported_once_not_as_a_cascade() {
+        // The owner is malformed: "no owner" must not be reported as well.
+        let err = Template::from_yaml_str(
+            "name: x\nuser_data: \"#!/bin/sh\\n\"\nami_config:\n  ami_search:\n    owner: Not Valid\n    name_pattern: x-*\n",
+            "t.yml",
+        )
+        .unwrap_err();
+        assert_eq!(err.problems().len(), 1, "{err}");
+    }
+
+    #[test]
+    fn user_data_larger_than_ec2_allows_is_refused() {
+        let big = format!("#!/bin/sh\n{}\n", "x".repeat(super::USER_DATA_MAX_BYTES));
+        let text = format!(
+            "name: x\nuser_data: {}\n",
+            serde_json::to_string(&big).unwrap()
+        );
+        let err = Template::from_yaml_str(&text, "t.yml").unwrap_err();
+        assert!(err.to_string().contains("EC2's limit"), "{err}");
+    }
+}

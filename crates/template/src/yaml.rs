@@ -50,15 +50,45 @@ pub(crate) fn parse(text: &str) -> Result<Value, SyntaxError> {
                     "well-formed YAML: check the indentation, quotes and brackets here and just before".to_owned(),
                 )
             });
-            SyntaxError {
-                found,
-                expected,
-                location: e.location().map(|l| Location {
-                    line: l.line(),
-                    column: l.column(),
-                }),
+            let location = e.location().map(|l| Location {
+                line: l.line(),
+                column: l.column(),
+            });
+            match second_document(text) {
+                Some(second) if location.is_none() => SyntaxError {
+                    found: "a second YAML document (after `---`)".to_owned(),
+                    expected: "one template per file".to_owned(),
+                    location: Some(second),
+                },
+                _ => SyntaxError {
+                    found,
+                    expected,
+                    location,
+                },
             }
         })
+}
+
+/// Where a second document starts: the first `---` line after some content.
+fn second_document(text: &str) -> Option<Location> {
+    let mut content = false;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if line.starts_with("---") && content {
+            return Some(Location {
+                line: i + 1,
+                column: 1,
+            });
+        }
+        if !(trimmed.is_empty()
+            || trimmed.starts_with('#')
+            || line.starts_with("---")
+            || line.starts_with('%'))
+        {
+            content = true;
+        }
+    }
+    None
 }
 
 /// Whether to locate a mapping entry's key or its value.

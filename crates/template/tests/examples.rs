@@ -1,6 +1,8 @@
 //! The example templates load, and survive YAML and JSON round trips with their meaning
 //! (and fingerprint) intact.
 
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
 use std::path::PathBuf;
 
 use amiref_template::{AmiStrategy, FallbackStrategy, Template, TemplateSet};

@@ -1,0 +1,84 @@
+//! The fingerprint changes exactly when resolution could change.
+
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
+use amiref_template::Template;
+
+fn load(text: &str) -> Template {
+    Template::from_yaml_str(text, "t.yml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+const BASE: &str = r##"
+name: python-ml
+description: one
+ami_config:
+  ami_mappings: {us-east-1: ami-0123456789abcdef0}
+  ami_search:
+    owner: amazon
+    name_pattern: "al2023-*"
+    architecture: arm64
+user_data: "#!/bin/bash\necho one\n"
+"##;
+
+#[test]
+fn ignores_formatting_order_defaults_and_descriptions() {
+    let base = load(BASE).fingerprint();
+    let same = load(
+        r#"
+# reordered, block style, defaults written out, another description and script
+user_data: |
+  #!/bin/bash
+  echo two
+description: two
+category: other
+ami_config:
+  fallback_strategy: script_provisioning
+  strategy: ami_preferred
+  ami_search:
+    architecture: [arm64]
+    name_pattern: al2023-*
+    owners: [amazon]
+  ami_mappings:
+    us-east-1: "ami-0123456789abcdef0"
+name: "python-ml"
+"#,
+    )
+    .fingerprint();
+    assert_eq!(base, same);
+    assert_eq!(base.to_string().len(), 64);
+    assert!(
+        base.to_string()
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+}
+
+#[test]
+fn changes_with_anything_resolution_reads() {
+    let base = load(BASE).fingerprint();
+    for (from, to) in [
+        ("name: python-ml", "name: python-ml2"),
+        ("ami-0123456789abcdef0", "ami-0123456789abcdef1"),
+        ("owner: amazon", "owner: self"),
+        ("al2023-*", "al2023-ami-*"),
+        ("architecture: arm64", "architecture: [arm64, x86_64]"),
+        ("ami_config:\n", "instance_type: t4g.large\nami_config:\n"),
+        ("ami_config:\n", "ami_config:\n  fallback_strategy: error\n"),
+        ("ami_config:\n", "ami_config:\n  fallback_timeout: 2m\n"),
+        ("ami_config:\n", "provisioning_time: 3m\nami_config:\n"),
+    ] {
+        let text = BASE.replacen(from, to, 1);
+        assert_ne!(text, BASE);
+        assert_ne!(load(&text).fingerprint(), base, "{from} -> {to}");
+    }
+}
+
+#[test]
+fn is_stable_across_releases() {
+    // A cache written by one build must be found by the next: changing the canonical form
+    // on purpose means changing FORMAT in fingerprint.rs, and this value.
+    assert_eq!(
+        load(BASE).fingerprint().to_string(),
+        include_str!("fingerprint.expected").trim()
+    );
+}

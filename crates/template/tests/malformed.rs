@@ -1,0 +1,83 @@
+//! The corpus of malformed templates: each `tests/malformed/NN-name.yml` must fail with
+//! exactly the error in `NN-name.expected`.
+//!
+//! To accept new or changed messages after reviewing them:
+//! `AMIREF_BLESS=1 cargo test -p amiref-template --test malformed`.
+
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
+use std::path::{Path, PathBuf};
+
+use amiref_template::Template;
+
+fn corpus() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/malformed");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_malformed_template_gives_its_exact_error() {
+    let bless = std::env::var_os("AMIREF_BLESS").is_some();
+    let files = corpus();
+    assert!(
+        files.len() >= 30,
+        "the corpus has {} templates",
+        files.len()
+    );
+    let mut failures = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let origin = file.file_name().unwrap().to_string_lossy().into_owned();
+        let actual = match Template::from_yaml_str(&text, &origin) {
+            Ok(_) => {
+                failures.push(format!("{origin}: loaded without error"));
+                continue;
+            }
+            Err(e) => format!("{e}\n"),
+        };
+        let expected_file = file.with_extension("expected");
+        if bless {
+            std::fs::write(&expected_file, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_file).unwrap_or_default();
+        if expected != actual {
+            failures.push(format!(
+                "{origin}:\n--- expected\n{expected}--- actual\n{actual}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} malformed templates gave another error (rerun with AMIREF_BLESS=1 to accept):\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_problem_has_a_location_and_the_error_lists_every_one() {
+    for file in corpus() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let err = Template::from_yaml_str(&text, "t.yml").unwrap_err();
+        let problems = err.problems();
+        assert!(!problems.is_empty(), "{}", file.display());
+        let shown = err.to_string();
+        for p in problems {
+            assert!(p.location.is_some(), "{}: {p:?}", file.display());
+            let l = p.location.unwrap();
+            assert!(
+                shown.contains(&format!("t.yml:{}:{}: ", l.line, l.column)),
+                "{}",
+                file.display()
+            );
+        }
+    }
+}
