@@ -1,0 +1,181 @@
+//! What a resolution answers: the image, how it was found, the chain, the estimates.
+
+use std::time::Duration;
+
+use amiref_core::{Architecture, Image, InstanceType, Region, ResolutionMethod};
+use amiref_strategies::{CopyPlan, Tier, seconds};
+use amiref_template::AmiStrategy;
+
+/// How one tier of a resolution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// It found an image that passed every check.
+    Found,
+    /// It did not apply, or nothing it saw passed the checks.
+    Skipped,
+    /// It could not be carried out (a cloud or registry error, a refused search).
+    Failed,
+    /// `fallback_timeout` passed while it ran.
+    TimedOut,
+    /// It was not run: an earlier tier had already won, the deadline had passed, or the
+    /// strategy excludes it.
+    NotTried,
+}
+
+impl Outcome {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Found => "found",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+            Self::NotTried => "not_tried",
+        }
+    }
+}
+
+/// One step of a resolution's chain.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ChainEntry {
+    /// The tier.
+    pub tier: Tier,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why, for a person.
+    pub reason: String,
+    /// How long it ran (on tokio's clock), milliseconds.
+    pub elapsed_ms: u64,
+    /// Whether the resolution used its answer (the preview runs tiers that are not needed).
+    pub used: bool,
+}
+
+impl ChainEntry {
+    pub(crate) fn new(
+        tier: Tier,
+        outcome: Outcome,
+        reason: impl Into<String>,
+        elapsed: Duration,
+    ) -> Self {
+        Self {
+            tier,
+            outcome,
+            reason: reason.into(),
+            elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            used: false,
+        }
+    }
+}
+
+/// Time and money a way of launching is expected to take, with the inputs behind them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Estimate {
+    /// Time until the instance is usable, including any copy and provisioning.
+    #[serde(with = "seconds", rename = "launch_time_secs")]
+    pub launch_time: Duration,
+    /// The instance type's on-demand price, USD per hour, if known.
+    pub hourly_price_usd: Option<f64>,
+    /// Instance time spent before the instance is usable, priced: hourly price x setup time.
+    pub setup_cost_usd: Option<f64>,
+    /// A cross-region copy's transfer cost plus one month of its storage, USD.
+    pub copy_cost_usd: Option<f64>,
+}
+
+/// A way to launch other than the one chosen: what `ami_fallback` keeps as its
+/// alternative, and what a cross-region copy and a script are compared against.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Alternative {
+    /// How it would launch.
+    pub method: ResolutionMethod,
+    /// The image (for a script: the base image).
+    pub image: Image,
+    /// On which instance type.
+    pub instance_type: InstanceType,
+    /// What it would take.
+    pub estimate: Estimate,
+    /// The copy it needs first, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_plan: Option<CopyPlan>,
+}
+
+/// The answer of a resolution: what to launch, how it was found, and what it will take.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Resolution {
+    /// The template's name.
+    pub template: String,
+    /// The region to launch in.
+    pub region: Region,
+    /// The strategy applied.
+    pub strategy: AmiStrategy,
+    /// How the image was found.
+    pub method: ResolutionMethod,
+    /// The image to launch (for script provisioning: the base image the script runs on;
+    /// for a cross-region result: the source image, see `copy_plan`).
+    pub image: Image,
+    /// Its architecture.
+    pub architecture: Architecture,
+    /// The instance type to launch.
+    pub instance_type: InstanceType,
+    /// Whether the launch runs the template's `user_data`.
+    pub runs_user_data: bool,
+    /// Every tier tried, in order.
+    pub chain: Vec<ChainEntry>,
+    /// Things a person should know before launching.
+    pub warnings: Vec<String>,
+    /// What it will take.
+    pub estimate: Estimate,
+    /// For a cross-region result: the copy to make first (with `Resolver::execute`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_plan: Option<CopyPlan>,
+    /// Another way to launch: the best image for `ami_fallback`, the other of copy and
+    /// script when both were possible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternative: Option<Alternative>,
+}
+
+/// One way of launching in a preview's cost comparison.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CostOption {
+    /// The way.
+    pub method: ResolutionMethod,
+    /// The image it launches.
+    pub image: amiref_core::AmiId,
+    /// On which instance type.
+    pub instance_type: InstanceType,
+    /// What it would take.
+    pub estimate: Estimate,
+    /// Whether the resolution chose it.
+    pub chosen: bool,
+}
+
+/// The dry run: every tier's outcome even when an earlier one won, the resolution, and the
+/// cost of each way of launching that is possible.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Preview {
+    /// The template's name.
+    pub template: String,
+    /// The region.
+    pub region: Region,
+    /// The strategy applied.
+    pub strategy: AmiStrategy,
+    /// Every tier, in order, each with its own outcome; `used` marks those the resolution
+    /// needed.
+    pub tiers: Vec<ChainEntry>,
+    /// The resolution, or why there is none.
+    pub resolution: Option<Resolution>,
+    /// Why nothing can be launched, when `resolution` is `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Every way of launching found, cheapest setup first.
+    pub comparison: Vec<CostOption>,
+    /// The assumptions behind the estimates.
+    pub estimate_inputs: Vec<String>,
+}

@@ -1,0 +1,1025 @@
+//! The resolver: runs the tiers a template's strategy allows, and carries out copy plans.
+
+use std::collections::BTreeSet;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use amiref_core::{
+    AccountId, AmiId, Architecture, Cloud, CopyImageRequest, Image, ImageRegistry, ImageState,
+    Region, ResolutionMethod,
+};
+use amiref_strategies::{
+    ArchChoice, Attempt, Context, CopyPlan, Found, Prefetched, Strategy, Tier, TrustPolicy,
+    architecture_choices,
+};
+use amiref_template::{AmiStrategy, FallbackStrategy, Template};
+use futures::StreamExt;
+use futures::future::Either;
+use tokio::sync::{OnceCell, Semaphore};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::builder::{Clock, ResolverBuilder, Workload};
+use crate::cache::FlightCache;
+use crate::{
+    Alternative, ChainEntry, CostOption, Estimate, EstimateModel, ExecuteError, Outcome, Preview,
+    Resolution, ResolveError,
+};
+
+/// Options of one resolution.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ResolveOptions {
+    /// Launch only on this architecture.
+    pub architecture: Option<Architecture>,
+    /// Apply this strategy instead of the template's (`--prefer-script` is `ami_fallback`).
+    pub strategy: Option<AmiStrategy>,
+    /// Use and fill the cache (default true).
+    pub use_cache: bool,
+}
+
+impl Default for ResolveOptions {
+    fn default() -> Self {
+        Self {
+            architecture: None,
+            strategy: None,
+            use_cache: true,
+        }
+    }
+}
+
+impl ResolveOptions {
+    /// Only this architecture.
+    #[must_use]
+    pub fn architecture(mut self, arch: Architecture) -> Self {
+        self.architecture = Some(arch);
+        self
+    }
+
+    /// This strategy instead of the template's.
+    #[must_use]
+    pub fn strategy(mut self, strategy: AmiStrategy) -> Self {
+        self.strategy = Some(strategy);
+        self
+    }
+
+    /// Whether to use the cache.
+    #[must_use]
+    pub fn use_cache(mut self, use_cache: bool) -> Self {
+        self.use_cache = use_cache;
+        self
+    }
+}
+
+/// One result of [`Resolver::resolve_many`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ManyResolution {
+    /// The template's name.
+    pub template: String,
+    /// The region.
+    pub region: Region,
+    /// The resolution, or why there is none.
+    pub result: Result<Resolution, ResolveError>,
+}
+
+/// What the cache is keyed by: the template's content, the region and the options.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CacheKey {
+    fingerprint: String,
+    region: Region,
+    architecture: Option<Architecture>,
+    strategy: Option<AmiStrategy>,
+}
+
+/// The tiers, built once.
+pub(crate) struct Tiers {
+    pub(crate) in_region: [Arc<dyn Strategy>; 4],
+    pub(crate) cross_region: Arc<dyn Strategy>,
+    pub(crate) script: Arc<dyn Strategy>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) cloud: Arc<dyn Cloud>,
+    pub(crate) registry: Option<Arc<dyn ImageRegistry>>,
+    pub(crate) trust: TrustPolicy,
+    pub(crate) model: Arc<EstimateModel>,
+    pub(crate) workload: Workload,
+    pub(crate) positive_ttl: Duration,
+    pub(crate) negative_ttl: Duration,
+    pub(crate) concurrency: usize,
+    pub(crate) permits: Semaphore,
+    pub(crate) cache: FlightCache<CacheKey, Result<Resolution, ResolveError>>,
+    pub(crate) copies: FlightCache<String, Result<Image, ExecuteError>>,
+    pub(crate) caller: OnceCell<AccountId>,
+    pub(crate) clock: Clock,
+    pub(crate) copy_poll: Duration,
+    pub(crate) copy_wait_limit: Duration,
+    pub(crate) tiers: Tiers,
+}
+
+/// Decides, for a template and a region, which image to launch, or that the template's
+/// script must run; explains why; and carries out the copies it plans.
+///
+/// Cheap to clone: clones share the cache, the flights and the cloud.
+#[derive(Clone)]
+pub struct Resolver {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolver")
+            .field("workload", &self.inner.workload)
+            .field("concurrency", &self.inner.concurrency)
+            .field("cached", &self.inner.cache.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What running one tier gave.
+#[derive(Debug, Clone)]
+enum Step {
+    Ran { attempt: Attempt, elapsed: Duration },
+    TimedOut { elapsed: Duration },
+    NotRun(String),
+}
+
+impl Step {
+    fn found(&self) -> Option<&Found> {
+        match self {
+            Step::Ran {
+                attempt: Attempt::Found(f),
+                ..
+            } => Some(f),
+            _ => None,
+        }
+    }
+
+    fn entry(&self, tier: Tier, timeout: Option<Duration>) -> ChainEntry {
+        match self {
+            Step::Ran { attempt, elapsed } => match attempt {
+                Attempt::Found(f) => ChainEntry::new(tier, Outcome::Found, &f.reason, *elapsed),
+                Attempt::Skipped(why) => ChainEntry::new(tier, Outcome::Skipped, why, *elapsed),
+                Attempt::Failed(e) => {
+                    ChainEntry::new(tier, Outcome::Failed, e.to_string(), *elapsed)
+                }
+                _ => ChainEntry::new(tier, Outcome::Failed, "unknown outcome", *elapsed),
+            },
+            Step::TimedOut { elapsed } => ChainEntry::new(
+                tier,
+                Outcome::TimedOut,
+                format!(
+                    "cut off by fallback_timeout ({}s)",
+                    timeout.unwrap_or_default().as_secs()
+                ),
+                *elapsed,
+            ),
+            Step::NotRun(why) => ChainEntry::new(tier, Outcome::NotTried, why, Duration::ZERO),
+        }
+    }
+}
+
+/// Every tier's step, in chain order.
+struct Steps {
+    in_region: Vec<(Tier, Step)>,
+    cross_region: Step,
+    script: Step,
+}
+
+/// Which way of launching the decision took, by tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    InRegion(usize),
+    CrossRegion,
+    Script,
+}
+
+/// The per-resolution state the tiers share.
+struct Run<'a> {
+    template: &'a Template,
+    region: &'a Region,
+    strategy: AmiStrategy,
+    fallback: FallbackStrategy,
+    choices: Vec<ArchChoice>,
+    caller: Option<AccountId>,
+    prefetched: Option<&'a Prefetched>,
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+}
+
+impl Resolver {
+    /// A builder; only `.cloud(...)` is required.
+    pub fn builder() -> ResolverBuilder {
+        ResolverBuilder::default()
+    }
+
+    pub(crate) fn from_inner(inner: Inner) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The estimate model in use.
+    pub fn estimate_model(&self) -> &EstimateModel {
+        &self.inner.model
+    }
+
+    /// The cloud resolved in.
+    pub fn cloud(&self) -> &Arc<dyn Cloud> {
+        &self.inner.cloud
+    }
+
+    /// Resolves `template` in `region` with the default options.
+    pub async fn resolve(
+        &self,
+        template: &Template,
+        region: &Region,
+    ) -> Result<Resolution, ResolveError> {
+        self.resolve_with(template, region, &ResolveOptions::default())
+            .await
+    }
+
+    /// Resolves `template` in `region`.
+    ///
+    /// The template's strategy decides which tiers run and what happens when none finds an
+    /// image; `fallback_timeout` bounds the image tiers (a tier cut off is recorded in the
+    /// chain, and the fallback follows). Results are cached, and identical concurrent
+    /// calls share one resolution. Nothing is created or copied.
+    pub async fn resolve_with(
+        &self,
+        template: &Template,
+        region: &Region,
+        options: &ResolveOptions,
+    ) -> Result<Resolution, ResolveError> {
+        self.resolve_inner(template, region, options, None).await
+    }
+
+    async fn resolve_inner(
+        &self,
+        template: &Template,
+        region: &Region,
+        options: &ResolveOptions,
+        prefetched: Option<&Prefetched>,
+    ) -> Result<Resolution, ResolveError> {
+        let span = tracing::info_span!("amiref.resolve", template = %template.name, %region);
+        let compute = || async {
+            // Bounded: at most `concurrency` resolutions talk to the cloud at once. The
+            // semaphore is never closed, so acquiring cannot fail; if it ever did, running
+            // unbounded is the safe degradation.
+            let _permit = self.inner.permits.acquire().await.ok();
+            let steps_run = self.prepare(template, region, options, prefetched).await;
+            let steps = self.evaluate(&steps_run, false).await;
+            self.decide(&steps_run, &steps, false).0
+        };
+        async {
+            if !options.use_cache {
+                return compute().await;
+            }
+            let key = CacheKey {
+                fingerprint: fingerprint(template),
+                region: region.clone(),
+                architecture: options.architecture,
+                strategy: options.strategy,
+            };
+            let (positive, negative) = (self.inner.positive_ttl, self.inner.negative_ttl);
+            let (result, cached) = self
+                .inner
+                .cache
+                .get_or_compute(
+                    key,
+                    |r: &Result<Resolution, ResolveError>| match r {
+                        Ok(res)
+                            if res.chain.iter().any(|e| {
+                                matches!(e.outcome, Outcome::Failed | Outcome::TimedOut)
+                            }) =>
+                        {
+                            Some(negative.min(positive))
+                        }
+                        Ok(_) => Some(positive),
+                        Err(e) if e.is_transient() => None,
+                        Err(_) => Some(negative),
+                    },
+                    compute,
+                )
+                .await;
+            tracing::debug!(cached, ok = result.is_ok(), "resolution");
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The dry run: runs every tier (even those an earlier tier makes unnecessary), decides
+    /// as [`resolve`](Self::resolve) would, and compares the cost of every way to launch.
+    /// Never cached; nothing is created or copied.
+    pub async fn preview(
+        &self,
+        template: &Template,
+        region: &Region,
+        options: &ResolveOptions,
+    ) -> Preview {
+        let span = tracing::info_span!("amiref.preview", template = %template.name, %region);
+        async {
+            let run = self.prepare(template, region, options, None).await;
+            let steps = self.evaluate(&run, true).await;
+            let (result, tiers) = self.decide(&run, &steps, true);
+            let mut comparison: Vec<CostOption> = Vec::new();
+            let chosen_method = result.as_ref().ok().map(|r| r.method);
+            let mut add = |tier: Tier, found: &Found| {
+                let estimate = self.estimate(&run, tier, found);
+                if comparison
+                    .iter()
+                    .any(|c| c.method == tier.method() && c.image == found.image.id)
+                {
+                    return;
+                }
+                comparison.push(CostOption {
+                    method: tier.method(),
+                    image: found.image.id.clone(),
+                    instance_type: found.choice.instance_type.clone(),
+                    estimate,
+                    chosen: chosen_method == Some(tier.method()),
+                });
+            };
+            for (tier, step) in &steps.in_region {
+                if let Some(f) = step.found() {
+                    add(*tier, f);
+                }
+            }
+            if let Some(f) = steps.cross_region.found() {
+                add(Tier::CrossRegion, f);
+            }
+            if let Some(f) = steps.script.found() {
+                add(Tier::ScriptProvisioning, f);
+            }
+            comparison.sort_by(|a, b| {
+                let cost = |o: &CostOption| {
+                    o.estimate.setup_cost_usd.unwrap_or(f64::INFINITY)
+                        + o.estimate.copy_cost_usd.unwrap_or(0.0)
+                };
+                cost(a).total_cmp(&cost(b))
+            });
+            let (resolution, error) = match result {
+                Ok(r) => (Some(r), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            Preview {
+                template: template.name.clone(),
+                region: region.clone(),
+                strategy: run.strategy,
+                tiers,
+                resolution,
+                error,
+                comparison,
+                estimate_inputs: self.inner.model.stated_inputs(),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Resolves every template in every region. Direct mappings are validated with one
+    /// batched describe per region (however many templates); regions and templates run
+    /// concurrently, at most `concurrency` resolutions at a time. Results come in the
+    /// order of `regions`, then `templates`.
+    pub async fn resolve_many(
+        &self,
+        templates: &[Template],
+        regions: &[Region],
+    ) -> Vec<ManyResolution> {
+        let span = tracing::info_span!(
+            "amiref.resolve_many",
+            templates = templates.len(),
+            regions = regions.len()
+        );
+        let options = ResolveOptions::default();
+        let mut per_region = Vec::with_capacity(regions.len());
+        for region in regions {
+            let options = &options;
+            per_region.push(async move {
+                let prefetched = self.prefetch(templates, region).await;
+                let resolutions = templates.iter().map(|t| {
+                    let prefetched = prefetched.as_ref();
+                    async move {
+                        ManyResolution {
+                            template: t.name.clone(),
+                            region: region.clone(),
+                            result: self.resolve_inner(t, region, options, prefetched).await,
+                        }
+                    }
+                });
+                futures::future::join_all(resolutions).await
+            });
+        }
+        let nested: Vec<Vec<ManyResolution>> = futures::stream::iter(per_region)
+            .buffered(self.inner.concurrency)
+            .collect()
+            .instrument(span)
+            .await;
+        nested.into_iter().flatten().collect()
+    }
+
+    /// One describe call for every direct mapping of `templates` in `region`.
+    async fn prefetch(&self, templates: &[Template], region: &Region) -> Option<Prefetched> {
+        let ids: BTreeSet<AmiId> = templates
+            .iter()
+            .filter_map(|t| t.ami_config.as_ref()?.ami_mappings.get(region).cloned())
+            .collect();
+        if ids.is_empty() {
+            return None;
+        }
+        let ids: Vec<AmiId> = ids.into_iter().collect();
+        match self.inner.cloud.describe_images(region, &ids).await {
+            Ok(images) => Some(images.into_iter().map(|i| (i.id.clone(), i)).collect()),
+            Err(e) => {
+                // Each direct-mapping tier then describes its own image (and reports the
+                // error in its chain if it persists).
+                tracing::warn!(%region, error = %e, "batched describe failed");
+                None
+            }
+        }
+    }
+
+    /// The state one resolution needs: strategy, choices, caller, deadline.
+    async fn prepare<'a>(
+        &self,
+        template: &'a Template,
+        region: &'a Region,
+        options: &ResolveOptions,
+        prefetched: Option<&'a Prefetched>,
+    ) -> Run<'a> {
+        let config = template.ami_config.as_ref();
+        let strategy = options
+            .strategy
+            .or(config.map(|c| c.strategy))
+            .unwrap_or_default();
+        let fallback = config.map(|c| c.fallback_strategy).unwrap_or_default();
+        let prices = &self.inner.model.instance_prices;
+        let choices = architecture_choices(template, options.architecture, &|t| {
+            prices.hourly(region, t)
+        });
+        let timeout = config.and_then(|c| c.fallback_timeout).map(|d| d.get());
+        Run {
+            template,
+            region,
+            strategy,
+            fallback,
+            choices,
+            caller: self.caller(template).await,
+            prefetched,
+            timeout,
+            deadline: timeout.map(|t| Instant::now() + t),
+        }
+    }
+
+    /// The caller's account, fetched once per resolver, and only when the trust policy or
+    /// a search names `self`.
+    async fn caller(&self, template: &Template) -> Option<AccountId> {
+        let names_self = |s: Option<&amiref_template::AmiSearch>| {
+            s.is_some_and(|s| s.all_owners().contains(&amiref_core::Owner::Me))
+        };
+        let needed = self.inner.trust.needs_caller()
+            || names_self(
+                template
+                    .ami_config
+                    .as_ref()
+                    .and_then(|c| c.ami_search.as_ref()),
+            )
+            || names_self(template.base_image.as_ref());
+        if !needed {
+            return None;
+        }
+        let cloud = &self.inner.cloud;
+        match self
+            .inner
+            .caller
+            .get_or_try_init(|| async { cloud.caller().await.map(|c| c.account) })
+            .await
+        {
+            Ok(account) => Some(account.clone()),
+            Err(e) => {
+                tracing::warn!(error = %e, "caller identity unavailable: images owned by self are not trusted");
+                None
+            }
+        }
+    }
+
+    fn context<'a>(&'a self, run: &'a Run<'a>) -> Context<'a> {
+        Context::new(
+            run.template,
+            run.region,
+            self.inner.cloud.as_ref(),
+            &self.inner.trust,
+            &run.choices,
+            (self.inner.clock)(),
+        )
+        .with_registry(self.inner.registry.as_deref())
+        .with_caller(run.caller.as_ref())
+        .with_prefetched(run.prefetched)
+    }
+
+    async fn run_tier(
+        &self,
+        cx: &Context<'_>,
+        strategy: &dyn Strategy,
+        deadline: Option<Instant>,
+    ) -> Step {
+        let tier = strategy.tier();
+        let span = tracing::info_span!("amiref.tier", tier = tier.as_str());
+        let start = Instant::now();
+        if deadline.is_some_and(|d| d <= start) {
+            return Step::NotRun("fallback_timeout had passed before it started".into());
+        }
+        let attempt = async {
+            match deadline {
+                Some(d) => tokio::time::timeout_at(d, strategy.attempt(cx)).await.ok(),
+                None => Some(strategy.attempt(cx).await),
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        let elapsed = start.elapsed();
+        let _enter = span.enter();
+        match attempt {
+            Some(attempt) => {
+                tracing::debug!(
+                    outcome = match &attempt {
+                        Attempt::Found(_) => "found",
+                        Attempt::Skipped(_) => "skipped",
+                        _ => "failed",
+                    },
+                    elapsed_ms = elapsed.as_millis() as u64,
+                    "tier done"
+                );
+                Step::Ran { attempt, elapsed }
+            }
+            None => {
+                tracing::debug!(elapsed_ms = elapsed.as_millis() as u64, "tier cut off");
+                Step::TimedOut { elapsed }
+            }
+        }
+    }
+
+    /// The in-region tiers in order; when `stop_at_first`, the rest after a find are not run.
+    async fn in_region(&self, run: &Run<'_>, stop_at_first: bool) -> Vec<(Tier, Step)> {
+        let cx = self.context(run);
+        let mut steps = Vec::with_capacity(4);
+        let mut found_by: Option<Tier> = None;
+        let mut cut_off = false;
+        for strategy in &self.inner.tiers.in_region {
+            let tier = strategy.tier();
+            let step = if let (true, Some(by)) = (stop_at_first, found_by) {
+                Step::NotRun(format!("not needed: {} found an image", by.title()))
+            } else if cut_off {
+                Step::NotRun("fallback_timeout had passed before it started".into())
+            } else {
+                self.run_tier(&cx, strategy.as_ref(), run.deadline).await
+            };
+            if step.found().is_some() && found_by.is_none() {
+                found_by = Some(tier);
+            }
+            if matches!(step, Step::TimedOut { .. }) {
+                cut_off = true;
+            }
+            steps.push((tier, step));
+        }
+        steps
+    }
+
+    /// Runs the tiers the strategy needs (all of them when `full`).
+    async fn evaluate(&self, run: &Run<'_>, full: bool) -> Steps {
+        let wants_cross = run.fallback == FallbackStrategy::CrossRegion;
+        let script_first = run.strategy == AmiStrategy::AmiFallback;
+        let script_allowed = run.strategy != AmiStrategy::AmiRequired;
+        let cx = self.context(run);
+
+        let in_region = self.in_region(run, !full);
+        let cross = async {
+            if wants_cross {
+                self.run_tier(&cx, self.inner.tiers.cross_region.as_ref(), run.deadline)
+                    .await
+            } else {
+                Step::NotRun(format!(
+                    "fallback_strategy is {}",
+                    fallback_name(run.fallback)
+                ))
+            }
+        };
+        let early_script = async {
+            if script_allowed && (script_first || full) {
+                Some(
+                    self.run_tier(&cx, self.inner.tiers.script.as_ref(), None)
+                        .await,
+                )
+            } else {
+                None
+            }
+        };
+        // The cross-region walk starts with the in-region tiers; when they find an image
+        // first, it is dropped unfinished (a resolution never waits for a walk it does not
+        // need), unless this is the dry run.
+        let images = async {
+            if full || script_first {
+                futures::join!(in_region, cross)
+            } else {
+                match futures::future::select(pin!(in_region), pin!(cross)).await {
+                    Either::Left((steps, cross_rest)) => {
+                        if steps.iter().any(|(_, s)| s.found().is_some()) {
+                            let step =
+                                Step::NotRun("not needed: an image was found in the region".into());
+                            (steps, step)
+                        } else {
+                            (steps, cross_rest.await)
+                        }
+                    }
+                    Either::Right((cross_step, in_rest)) => (in_rest.await, cross_step),
+                }
+            }
+        };
+        let ((in_steps, cross_step), early) = futures::join!(images, early_script);
+
+        let script = match early {
+            Some(step) => step,
+            None if !script_allowed => {
+                Step::NotRun("ami_required never falls back to a script".into())
+            }
+            None => {
+                let image_found = in_steps.iter().any(|(_, s)| s.found().is_some());
+                if image_found {
+                    Step::NotRun("not needed: an image was found".into())
+                } else if run.fallback == FallbackStrategy::Error {
+                    Step::NotRun("fallback_strategy is error".into())
+                } else {
+                    self.run_tier(&cx, self.inner.tiers.script.as_ref(), None)
+                        .await
+                }
+            }
+        };
+        Steps {
+            in_region: in_steps,
+            cross_region: cross_step,
+            script,
+        }
+    }
+
+    /// The estimate of launching what `tier` found.
+    fn estimate(&self, run: &Run<'_>, tier: Tier, found: &Found) -> Estimate {
+        let model = &self.inner.model;
+        let hourly = found.choice.hourly_price_usd;
+        let (launch, setup, copy_cost) = match tier {
+            Tier::ScriptProvisioning => {
+                let t = model.script_time(run.template);
+                (t, t, None)
+            }
+            Tier::CrossRegion => {
+                let launch = model.image_launch_time(ResolutionMethod::DirectMapping);
+                let copy = found.copy_plan.as_ref();
+                (
+                    launch + copy.map(|p| p.estimated_duration).unwrap_or_default(),
+                    launch,
+                    copy.map(CopyPlan::total_cost_usd),
+                )
+            }
+            other => {
+                let t = model.image_launch_time(other.method());
+                (t, t, None)
+            }
+        };
+        Estimate {
+            launch_time: launch,
+            hourly_price_usd: hourly,
+            setup_cost_usd: hourly.map(|h| h * setup.as_secs_f64() / 3600.0),
+            copy_cost_usd: copy_cost,
+        }
+    }
+
+    /// Applies the strategy to the steps: the resolution (or the error) and the chain.
+    fn decide(
+        &self,
+        run: &Run<'_>,
+        steps: &Steps,
+        full: bool,
+    ) -> (Result<Resolution, ResolveError>, Vec<ChainEntry>) {
+        let image_pick = steps
+            .in_region
+            .iter()
+            .position(|(_, s)| s.found().is_some())
+            .map(Pick::InRegion);
+        let cross = steps
+            .cross_region
+            .found()
+            .is_some()
+            .then_some(Pick::CrossRegion);
+        let script = steps.script.found().is_some().then_some(Pick::Script);
+        let best_image = image_pick.or(cross);
+        let mut warnings = Vec::new();
+
+        let (chosen, alternative) = match run.strategy {
+            AmiStrategy::AmiRequired => (best_image, None),
+            AmiStrategy::AmiFallback => match script {
+                Some(s) => (Some(s), best_image),
+                None => {
+                    if best_image.is_some()
+                        && let Step::Ran {
+                            attempt: Attempt::Skipped(why),
+                            ..
+                        } = &steps.script
+                    {
+                        warnings.push(format!(
+                            "ami_fallback: script provisioning is not possible ({why}); using the image"
+                        ));
+                    }
+                    (best_image, None)
+                }
+            },
+            _ => match (image_pick, run.fallback) {
+                (Some(p), _) => (Some(p), None),
+                (None, FallbackStrategy::CrossRegion) => match (cross, script) {
+                    (Some(c), Some(s)) => {
+                        let ec = self.pick_estimate(run, steps, c);
+                        let es = self.pick_estimate(run, steps, s);
+                        let script_wins = match (&ec, &es, self.inner.workload) {
+                            (Some(ec), Some(es), Workload::Batch) => {
+                                total_cost(es) < total_cost(ec)
+                            }
+                            (Some(ec), Some(es), _) => es.launch_time < ec.launch_time,
+                            _ => false,
+                        };
+                        if script_wins {
+                            (Some(s), Some(c))
+                        } else {
+                            (Some(c), Some(s))
+                        }
+                    }
+                    (c, s) => (c.or(s), None),
+                },
+                (None, FallbackStrategy::Error) => (None, None),
+                (None, _) => (script, None),
+            },
+        };
+
+        // The chain, with `used` on the tiers whose answers the decision needed.
+        let mut chain: Vec<ChainEntry> = Vec::new();
+        let first_find = image_pick.map(|p| match p {
+            Pick::InRegion(i) => i,
+            _ => 0,
+        });
+        for (i, (tier, step)) in steps.in_region.iter().enumerate() {
+            let mut entry = step.entry(*tier, run.timeout);
+            entry.used = first_find.is_none_or(|f| i <= f) && !matches!(step, Step::NotRun(_));
+            if full && first_find.is_some_and(|f| i > f) {
+                entry.reason = format!("not needed ({})", entry.reason);
+            }
+            chain.push(entry);
+        }
+        for (pick, tier, step) in [
+            (Pick::CrossRegion, Tier::CrossRegion, &steps.cross_region),
+            (Pick::Script, Tier::ScriptProvisioning, &steps.script),
+        ] {
+            let mut entry = step.entry(tier, run.timeout);
+            entry.used = chosen == Some(pick)
+                || alternative == Some(pick)
+                || (chosen.is_none() && !matches!(step, Step::NotRun(_)));
+            if full && !entry.used && step.found().is_some() {
+                entry.reason = format!("not needed ({})", entry.reason);
+            }
+            chain.push(entry);
+        }
+        for e in &chain {
+            match e.outcome {
+                Outcome::Failed if chosen.is_some() => {
+                    warnings.push(format!("{} failed: {}", e.tier.title(), e.reason));
+                }
+                Outcome::TimedOut => warnings.push(format!(
+                    "{} was cut off by fallback_timeout after {} ms",
+                    e.tier.title(),
+                    e.elapsed_ms
+                )),
+                _ => {}
+            }
+        }
+
+        let Some((chosen, (tier, found))) =
+            chosen.and_then(|p| self.pick_found(steps, p).map(|f| (p, f)))
+        else {
+            return (
+                Err(ResolveError::no_image(
+                    &run.template.name,
+                    run.region,
+                    run.strategy,
+                    chain.clone(),
+                )),
+                chain,
+            );
+        };
+        let estimate = self.estimate(run, tier, found);
+        match chosen {
+            Pick::CrossRegion => {
+                if let Some(plan) = &found.copy_plan {
+                    warnings.push(format!(
+                        "No image in {}: copy {} from {} first ({} GiB, ~{} min, ~${:.2} transfer + ${:.2}/month storage)",
+                        run.region,
+                        plan.source_image,
+                        plan.source_region,
+                        plan.size_gib,
+                        plan.estimated_duration.as_secs().div_ceil(60),
+                        plan.transfer_cost_usd,
+                        plan.storage_cost_usd_per_month
+                    ));
+                }
+            }
+            Pick::Script if run.strategy != AmiStrategy::AmiFallback => {
+                warnings.push(format!(
+                    "No pre-built image for {} in {}: script provisioning (~{} min)",
+                    run.template.name,
+                    run.region,
+                    estimate.launch_time.as_secs().div_ceil(60)
+                ));
+            }
+            _ => {}
+        }
+        let alternative = alternative.and_then(|alt| {
+            let (tier, f) = self.pick_found(steps, alt)?;
+            Some(Alternative {
+                method: tier.method(),
+                image: f.image.clone(),
+                instance_type: f.choice.instance_type.clone(),
+                estimate: self.estimate(run, tier, f),
+                copy_plan: f.copy_plan.clone(),
+            })
+        });
+        let resolution = Resolution {
+            template: run.template.name.clone(),
+            region: run.region.clone(),
+            strategy: run.strategy,
+            method: tier.method(),
+            image: found.image.clone(),
+            architecture: found.choice.architecture,
+            instance_type: found.choice.instance_type.clone(),
+            runs_user_data: chosen == Pick::Script,
+            chain: chain.clone(),
+            warnings,
+            estimate,
+            copy_plan: found.copy_plan.clone(),
+            alternative,
+        };
+        (Ok(resolution), chain)
+    }
+
+    fn pick_found<'s>(&self, steps: &'s Steps, pick: Pick) -> Option<(Tier, &'s Found)> {
+        let (tier, step) = match pick {
+            Pick::InRegion(i) => {
+                let (tier, step) = steps.in_region.get(i)?;
+                (*tier, step)
+            }
+            Pick::CrossRegion => (Tier::CrossRegion, &steps.cross_region),
+            Pick::Script => (Tier::ScriptProvisioning, &steps.script),
+        };
+        step.found().map(|f| (tier, f))
+    }
+
+    fn pick_estimate(&self, run: &Run<'_>, steps: &Steps, pick: Pick) -> Option<Estimate> {
+        let (tier, found) = self.pick_found(steps, pick)?;
+        Some(self.estimate(run, tier, found))
+    }
+
+    /// Carries out a copy plan: copies the image with the plan's deterministic client
+    /// token, then waits (polling on tokio's clock, up to the configured limit) until the
+    /// copy is available. Concurrent callers with the same plan share one copy; callers on
+    /// other hosts get the same copy from the cloud through the token.
+    pub async fn execute(&self, plan: &CopyPlan) -> Result<Image, ExecuteError> {
+        let span = tracing::info_span!(
+            "amiref.execute",
+            image = %plan.source_image,
+            from = %plan.source_region,
+            to = %plan.destination_region
+        );
+        let (result, _) = self
+            .inner
+            .copies
+            .get_or_compute(
+                plan.client_token.clone(),
+                |_| None,
+                || self.copy_and_wait(plan),
+            )
+            .instrument(span)
+            .await;
+        if result.is_ok() {
+            // Resolutions in the destination may now find the copy.
+            let destination = plan.destination_region.clone();
+            self.inner.cache.invalidate(|k| k.region == destination);
+        }
+        result
+    }
+
+    async fn copy_and_wait(&self, plan: &CopyPlan) -> Result<Image, ExecuteError> {
+        let cloud_err = |error| ExecuteError::Cloud {
+            image: plan.source_image.clone(),
+            source_region: plan.source_region.clone(),
+            destination: plan.destination_region.clone(),
+            error,
+        };
+        let mut request = CopyImageRequest::new(
+            plan.source_region.clone(),
+            plan.source_image.clone(),
+            plan.destination_region.clone(),
+            plan.source_name.clone(),
+            plan.client_token.clone(),
+        );
+        request.description = Some(format!(
+            "Copy of {} from {} by amiref",
+            plan.source_image, plan.source_region
+        ));
+        request
+            .tags
+            .insert("amiref:source-image".into(), plan.source_image.to_string());
+        request.tags.insert(
+            "amiref:source-region".into(),
+            plan.source_region.to_string(),
+        );
+        let copy = retry(|| self.inner.cloud.copy_image(&request))
+            .await
+            .map_err(cloud_err)?;
+        tracing::info!(%copy, "copy started");
+        let start = Instant::now();
+        loop {
+            let described = retry(|| {
+                self.inner
+                    .cloud
+                    .describe_images(&plan.destination_region, std::slice::from_ref(&copy))
+            })
+            .await
+            .map_err(cloud_err)?;
+            if let Some(image) = described.into_iter().find(|i| i.id == copy) {
+                match image.state {
+                    ImageState::Available => return Ok(image),
+                    ImageState::Pending | ImageState::Transient => {}
+                    state => {
+                        return Err(ExecuteError::CopyFailed {
+                            image: plan.source_image.clone(),
+                            copy,
+                            destination: plan.destination_region.clone(),
+                            state,
+                        });
+                    }
+                }
+            }
+            // An image just copied may not be visible yet (EC2 is eventually consistent).
+            let waited = start.elapsed();
+            if waited >= self.inner.copy_wait_limit {
+                return Err(ExecuteError::TimedOut {
+                    copy,
+                    destination: plan.destination_region.clone(),
+                    waited_secs: waited.as_secs(),
+                });
+            }
+            tokio::time::sleep(
+                self.inner
+                    .copy_poll
+                    .min(self.inner.copy_wait_limit - waited),
+            )
+            .await;
+        }
+    }
+}
+
+/// Tries an idempotent call up to 4 times while it fails with a retryable error, backing
+/// off 1, 2, 4 s on tokio's clock.
+async fn retry<T, F, Fut>(mut call: F) -> Result<T, amiref_core::CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, amiref_core::CloudError>>,
+{
+    let mut delay = Duration::from_secs(1);
+    let mut tries = 1;
+    loop {
+        match call().await {
+            Err(e) if e.is_retryable() && tries < 4 => {
+                tracing::debug!(error = %e, tries, "retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn total_cost(e: &Estimate) -> f64 {
+    e.setup_cost_usd.unwrap_or(f64::INFINITY) + e.copy_cost_usd.unwrap_or(0.0)
+}
+
+fn fallback_name(f: FallbackStrategy) -> &'static str {
+    match f {
+        FallbackStrategy::Error => "error",
+        FallbackStrategy::CrossRegion => "cross_region",
+        _ => "script_provisioning",
+    }
+}
+
+/// The template's content hash: equal templates share cache entries, any change misses.
+fn fingerprint(template: &Template) -> String {
+    template.fingerprint().to_string()
+}
