@@ -77,6 +77,21 @@ impl FallbackGraph {
     /// Every region named must be in the catalog, and every fallback in the same partition
     /// as the region it is listed under; otherwise the whole file is refused and each
     /// problem is reported with its line, column and field.
+    ///
+    /// ```
+    /// use amiref_regions::FallbackGraph;
+    ///
+    /// let graph = FallbackGraph::from_yaml_str(
+    ///     "fallbacks:\n  eu-west-3: [eu-west-2, eu-central-1]\n",
+    ///     "fallback.yaml",
+    /// )?;
+    /// assert_eq!(graph.fallbacks(&"eu-west-3".parse()?).len(), 2);
+    ///
+    /// let err = FallbackGraph::from_yaml_str("fallbacks:\n  eu-west-3: [eu-west-9]\n", "fallback.yaml")
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("fallback.yaml:2:15: fallbacks.eu-west-3[0]"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, GraphError> {
         let file: GraphFile = serde_yaml::from_str(text).map_err(|e| syntax(e, origin))?;
         let locator = Locator::new(text);
@@ -89,7 +104,11 @@ impl FallbackGraph {
         for (from, to) in &file.fallbacks.0 {
             let field = format!("fallbacks.{from}");
             let occurrence = seen.entry(from.as_str()).or_insert(0);
-            let key_at = locator.key(from, *occurrence);
+            // A key not found where expected (flow style `fallbacks: {...}`) is reported
+            // at the `fallbacks:` line.
+            let key_at = locator
+                .key(from, *occurrence)
+                .or_else(|| locator.fallbacks_line());
             *occurrence += 1;
             if *occurrence > 1 {
                 problems.push(GraphProblem {
@@ -220,6 +239,14 @@ impl<'a> Locator<'a> {
             })
             .unwrap_or(self.lines.len());
         start..end
+    }
+
+    /// (line, column) of the top-level `fallbacks:` key, 1-based.
+    fn fallbacks_line(&self) -> Option<(usize, usize)> {
+        self.lines
+            .iter()
+            .position(|l| l.starts_with("fallbacks:"))
+            .map(|i| (i + 1, 1))
     }
 
     /// (line, column) of the `occurrence`-th (0-based) `key:` inside the block, 1-based.
@@ -365,6 +392,13 @@ fallbacks:
             "{}",
             summary[2]
         );
+    }
+
+    #[test]
+    fn flow_style_problems_point_at_the_fallbacks_line() {
+        let text = "base: builtin\nfallbacks: {us-east-1: [cn-north-1]}\n";
+        let ps = problems(FallbackGraph::from_yaml_str(text, "g.yaml").unwrap_err());
+        assert_eq!(ps[0].location.as_ref().and_then(|l| l.line), Some(2));
     }
 
     #[test]
