@@ -117,7 +117,7 @@ async fn example_templates_point_at_demo_images() {
     ] {
         let id: AmiId = id.parse().unwrap();
         let found = cloud
-            .describe_images(&r(region), &[id.clone()])
+            .describe_images(&r(region), std::slice::from_ref(&id))
             .await
             .unwrap();
         assert_eq!(found.len() == 1, exists, "{region} {id}");
