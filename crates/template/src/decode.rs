@@ -289,12 +289,16 @@ impl Decoder {
                     format!("unknown field `{key}`"),
                     format!("one of the fields of {here}: {}", fields.join(", ")),
                 );
-                let (help, homes) = suggest_field(key, fields, here);
+                let (help, mut homes) = suggest_field(key, fields, here);
+                if let Some(close) = closest(key, fields) {
+                    homes.push(path.key(close));
+                }
                 if let Some(help) = help {
                     problem = problem.with_help(help);
                 }
                 self.report(Target::Key, problem);
-                // The field was meant for another level: rules about it there stay silent.
+                // The field was meant as another (misspelled, or at another level): rules
+                // about that one stay silent, rather than report its absence.
                 self.failed.extend(homes);
             }
         }

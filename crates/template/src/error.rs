@@ -40,6 +40,21 @@ pub enum ProblemKind {
     Conflict,
 }
 
+impl ProblemKind {
+    /// A stable name for scripts: `syntax`, `unknown_field`, `missing_field`, `wrong_type`,
+    /// `invalid_value`, `conflict`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Syntax => "syntax",
+            Self::UnknownField => "unknown_field",
+            Self::MissingField => "missing_field",
+            Self::WrongType => "wrong_type",
+            Self::InvalidValue => "invalid_value",
+            Self::Conflict => "conflict",
+        }
+    }
+}
+
 /// One thing wrong with a template: where, what was found, and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,5 +1,5 @@
 //! The checked-in JSON Schema (docs/template.schema.json) is the one the types generate,
-//! and it accepts the example templates.
+//! and it says what the rest of the crate relies on.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
