@@ -147,6 +147,18 @@ pub struct Verification {
     pub tested_at: Option<DateTime<Utc>>,
 }
 
+impl Verification {
+    /// Whether it was tested and how its scan went, with no benchmark or date.
+    pub fn new(tested: bool, security_scan: ScanStatus) -> Self {
+        Self {
+            tested,
+            security_scan,
+            performance_benchmark: None,
+            tested_at: None,
+        }
+    }
+}
+
 /// The outcome of a security scan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -176,6 +188,17 @@ pub struct Ratings {
     /// How many times it was launched.
     #[serde(default)]
     pub downloads: u64,
+}
+
+impl Ratings {
+    /// `average` stars over `reviews` reviews, launched `downloads` times.
+    pub fn new(average: f64, reviews: u64, downloads: u64) -> Self {
+        Self {
+            average,
+            reviews,
+            downloads,
+        }
+    }
 }
 
 /// Which callers may use an entry: any listed account, or any account in a listed

@@ -172,7 +172,9 @@ impl LocatedDocument {
             let message = e.inner().to_string();
             let mut path = format_path(&segments);
             // An unknown field is reported at its parent; point at the field itself.
-            if let Some(name) = backticked(&message, "unknown field `") {
+            if let Some(name) = backticked(&message, "unknown field `")
+                && segments.last() != Some(&Segment::Key(name.to_owned()))
+            {
                 let mut with_field = segments.clone();
                 with_field.push(Segment::Key(name.to_owned()));
                 path = format_path(&with_field);

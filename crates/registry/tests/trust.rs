@@ -1,0 +1,323 @@
+//! Signatures and trust: tampering with any field is caught; unsigned, unknown, revoked and
+//! rotated keys; verification policies.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use amiref_core::{AccountId, Architecture};
+use amiref_registry::{
+    KeyStatus, Layer, ParsedRegistry, Provenance, ScanStatus, SignatureCheck, TrustPolicy,
+    TrustStore,
+};
+use chrono::TimeZone;
+use common::*;
+
+type Mutation = (&'static str, fn(&mut amiref_registry::Entry));
+
+#[test]
+fn tampering_with_any_field_is_caught() {
+    let k = key(1);
+    let store = trust(&[&k]);
+    let mut signed_entry = full_entry();
+    k.sign_entry("python-ml", "v2.1.0", &mut signed_entry)
+        .unwrap();
+    assert!(matches!(
+        store.verify("python-ml", "v2.1.0", &signed_entry),
+        SignatureCheck::Valid { .. }
+    ));
+
+    let mutations: Vec<Mutation> = vec![
+        ("creator", |e| e.creator.push('x')),
+        ("description", |e| e.description = "Optimised".into()),
+        ("regions: image", |e| {
+            *e.regions.get_mut(&region("us-east-1")).unwrap() = ami("ami-0bad0bad0bad0bad0")
+        }),
+        ("regions: added", |e| {
+            e.regions
+                .insert(region("eu-west-1"), ami("ami-0bad0bad0bad0bad2"));
+        }),
+        ("regions: removed", |e| {
+            e.regions.remove(&region("us-west-2"));
+        }),
+        ("architecture", |e| e.architecture = Architecture::Arm64),
+        ("owner", |e| {
+            e.owner = Some(AccountId::new("999988887777").unwrap())
+        }),
+        ("owner removed", |e| e.owner = None),
+        ("verification.tested", |e| {
+            e.verification.as_mut().unwrap().tested = false
+        }),
+        ("verification.security_scan", |e| {
+            e.verification.as_mut().unwrap().security_scan = ScanStatus::Pending
+        }),
+        ("verification.performance_benchmark", |e| {
+            e.verification.as_mut().unwrap().performance_benchmark = Some("10x".into())
+        }),
+        ("verification.tested_at", |e| {
+            e.verification.as_mut().unwrap().tested_at = None
+        }),
+        ("verification removed", |e| e.verification = None),
+        ("ratings.average", |e| {
+            e.ratings.as_mut().unwrap().average = 4.9
+        }),
+        ("ratings.reviews", |e| {
+            e.ratings.as_mut().unwrap().reviews = 2300
+        }),
+        ("ratings.downloads", |e| {
+            e.ratings.as_mut().unwrap().downloads = 1
+        }),
+        ("created_at", |e| {
+            e.created_at = Some(chrono::Utc.with_ymd_and_hms(2026, 10, 31, 0, 0, 0).unwrap())
+        }),
+        ("sharing.accounts", |e| {
+            e.sharing
+                .as_mut()
+                .unwrap()
+                .accounts
+                .push(AccountId::new("999988887777").unwrap())
+        }),
+        ("sharing.organizations", |e| {
+            e.sharing.as_mut().unwrap().organizations.clear()
+        }),
+        ("sharing.organizational_units", |e| {
+            e.sharing.as_mut().unwrap().organizational_units.clear()
+        }),
+        ("sharing removed", |e| e.sharing = None),
+    ];
+    for (name, mutate) in mutations {
+        let mut tampered = signed_entry.clone();
+        mutate(&mut tampered);
+        assert_ne!(
+            tampered, signed_entry,
+            "{name}: the mutation changed nothing"
+        );
+        let check = store.verify("python-ml", "v2.1.0", &tampered);
+        assert!(
+            matches!(check, SignatureCheck::Invalid(_)),
+            "{name}: {check}"
+        );
+    }
+    // The signature cannot be moved to another template or version.
+    for (template, version) in [
+        ("r-research", "v2.1.0"),
+        ("python-ml", "v2.1.1"),
+        ("python-ml", "2.1.0"),
+    ] {
+        let check = store.verify(template, version, &signed_entry);
+        assert!(
+            matches!(check, SignatureCheck::Invalid(_)),
+            "{template} {version}: {check}"
+        );
+    }
+}
+
+#[test]
+fn tampering_in_the_yaml_text_is_refused_on_load() {
+    let k = key(1);
+    let mut e = full_entry();
+    e.sharing = None; // shared with everyone, so no caller is needed
+    let parsed = signed(document(vec![("python-ml", "v2.1.0", e)]), "c.yml", &k);
+    let text = parsed.to_yaml_string().unwrap();
+    // The untouched text round-trips and verifies.
+    let reg = build(
+        vec![(
+            Layer::Community,
+            ParsedRegistry::from_yaml_str(&text, "c.yml").unwrap(),
+        )],
+        trust(&[&k]),
+        TrustPolicy::new(),
+    );
+    assert_eq!(reg.entries().len(), 1, "{:?}", reg.report());
+    for (from, to) in [
+        ("4.8", "4.9"),
+        ("ami-0123456789abcdef0", "ami-0bad0bad0bad0bad0"),
+        ("\"111122223333\"", "\"999988887777\""),
+        ("passed", "pending"),
+    ] {
+        assert!(text.contains(from), "{from} not in\n{text}");
+        let tampered = text.replacen(from, to, 1);
+        let reg = build(
+            vec![(
+                Layer::Community,
+                ParsedRegistry::from_yaml_str(&tampered, "c.yml").unwrap(),
+            )],
+            trust(&[&k]),
+            TrustPolicy::new(),
+        );
+        assert!(reg.entries().is_empty(), "{from} -> {to} was accepted");
+        let refusal = &reg.report().refused[0];
+        assert!(refusal.reason.contains("does not match"), "{refusal}");
+    }
+}
+
+#[test]
+fn unsigned_entries_are_refused_unless_the_policy_allows_them_and_then_marked() {
+    let doc = document(vec![(
+        "python-ml",
+        "1.0.0",
+        entry("us-east-1", "ami-12345678", None, None),
+    )]);
+    let strict = build(
+        vec![(
+            Layer::Community,
+            ParsedRegistry::from_document(doc.clone(), "c.yml"),
+        )],
+        TrustStore::new(),
+        TrustPolicy::new(),
+    );
+    assert!(strict.entries().is_empty());
+    assert!(strict.report().refused[0].reason.contains("unsigned"));
+
+    let lenient = build(
+        vec![(
+            Layer::Community,
+            ParsedRegistry::from_document(doc, "c.yml"),
+        )],
+        TrustStore::new(),
+        TrustPolicy::new().allow_unsigned(true),
+    );
+    let best = lenient
+        .best("python-ml", &region("us-east-1"), &[])
+        .unwrap();
+    assert_eq!(best.entry.provenance, Provenance::Unsigned);
+    let c = best.to_registry_candidate();
+    assert_eq!(c.signed_by, None);
+    assert!(c.explanation.contains("UNSIGNED"), "{}", c.explanation);
+}
+
+#[test]
+fn unknown_and_revoked_keys_are_refused_and_retired_keys_warn() {
+    let old = key(1);
+    let new = key(2);
+    let doc = || {
+        document(vec![(
+            "python-ml",
+            "1.0.0",
+            entry("us-east-1", "ami-12345678", None, None),
+        )])
+    };
+
+    let unknown = build(
+        vec![(Layer::Community, signed(doc(), "c.yml", &old))],
+        trust(&[&new]),
+        TrustPolicy::new(),
+    );
+    assert!(unknown.entries().is_empty());
+    assert!(
+        unknown.report().refused[0]
+            .reason
+            .contains("not in the trust store")
+    );
+
+    let revoked_store = TrustStore::new().with_key("p", old.verifying_key(), KeyStatus::Revoked);
+    let revoked = build(
+        vec![(Layer::Community, signed(doc(), "c.yml", &old))],
+        revoked_store,
+        TrustPolicy::new(),
+    );
+    assert!(revoked.entries().is_empty());
+    assert!(revoked.report().refused[0].reason.contains("revoked"));
+
+    // Rotation: the old key is retired, the new one active; both verify.
+    let rotated = TrustStore::new()
+        .with_key("p", old.verifying_key(), KeyStatus::Retired)
+        .with_key("p", new.verifying_key(), KeyStatus::Active);
+    let mut old_doc = document(vec![(
+        "python-ml",
+        "1.0.0",
+        entry("us-east-1", "ami-12345678", None, None),
+    )]);
+    old_doc.community_amis.get_mut("python-ml").unwrap().insert(
+        "1.1.0".into(),
+        entry("us-east-1", "ami-12345679", None, None),
+    );
+    let mut parsed = ParsedRegistry::from_document(old_doc, "c.yml");
+    parsed.sign("python-ml", "1.0.0", &old).unwrap();
+    parsed.sign("python-ml", "1.1.0", &new).unwrap();
+    let reg = build(
+        vec![(Layer::Community, parsed)],
+        rotated,
+        TrustPolicy::new(),
+    );
+    assert_eq!(reg.entries().len(), 2, "{:?}", reg.report());
+    assert_eq!(reg.report().warnings.len(), 1);
+    assert!(reg.report().warnings[0].contains("retired"));
+    assert_ne!(old.key_id(), new.key_id());
+}
+
+#[test]
+fn policies_can_require_tested_and_a_passed_scan_and_failed_scans_never_pass() {
+    let k = key(1);
+    let mut untested = entry("us-east-1", "ami-12345678", None, None);
+    untested.verification = None;
+    let mut pending = entry("us-east-1", "ami-12345679", None, None);
+    pending.verification = Some(amiref_registry::Verification::new(
+        true,
+        ScanStatus::Pending,
+    ));
+    let mut failed = pending.clone();
+    failed
+        .regions
+        .insert(region("us-east-1"), ami("ami-1234567a"));
+    failed.verification.as_mut().unwrap().security_scan = ScanStatus::Failed;
+    let doc = || {
+        document(vec![
+            ("t", "1.0.0", untested.clone()),
+            ("t", "1.1.0", pending.clone()),
+            ("t", "1.2.0", failed.clone()),
+        ])
+    };
+    let versions = |policy: TrustPolicy| {
+        let reg = build(
+            vec![(Layer::Community, signed(doc(), "c.yml", &k))],
+            trust(&[&k]),
+            policy,
+        );
+        let mut v: Vec<String> = reg
+            .entries()
+            .iter()
+            .map(|e| e.version_text.clone())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(versions(TrustPolicy::new()), ["1.0.0", "1.1.0"]);
+    assert_eq!(versions(TrustPolicy::new().require_tested(true)), ["1.1.0"]);
+    assert!(versions(TrustPolicy::new().require_security_scan(true)).is_empty());
+}
+
+#[test]
+fn trust_store_files_check_key_ids() {
+    let k = key(3);
+    let text = amiref_registry::TrustStore::new()
+        .with_key("p", k.verifying_key(), KeyStatus::Active)
+        .to_file();
+    let yaml = format!(
+        "schema_version: 1\nkeys:\n  - publisher: p\n    public_key: {}\n    key_id: ed25519:0000000000000000\n",
+        text.keys[0].public_key
+    );
+    let err = TrustStore::from_yaml_str(&yaml, "trust.yml").unwrap_err();
+    let p = &err.problems()[0];
+    assert_eq!(
+        (p.line, p.path.as_str()),
+        (Some(5), "keys[0].key_id"),
+        "{err}"
+    );
+    assert!(p.expected.contains(k.key_id().as_str()), "{err}");
+
+    let bad = "schema_version: 1\nkeys:\n  - publisher: p\n    public_key: notbase64!\n";
+    let err = TrustStore::from_yaml_str(bad, "trust.yml").unwrap_err();
+    assert_eq!(err.problems()[0].line, Some(4), "{err}");
+}
+
+#[test]
+fn secret_key_files_round_trip_and_debug_hides_the_secret() {
+    let k = key(4);
+    let text = k.to_secret_yaml();
+    let back = amiref_registry::PublisherKey::from_secret_yaml(&text, "k.yml").unwrap();
+    assert_eq!(back.key_id(), k.key_id());
+    let debug = format!("{k:?}");
+    let secret_line = text.lines().find(|l| l.starts_with("secret_key")).unwrap();
+    let secret = secret_line.split_whitespace().last().unwrap();
+    assert!(!debug.contains(secret));
+}
