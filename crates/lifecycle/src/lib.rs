@@ -1,3 +1,66 @@
 //! # amiref-lifecycle
 //!
-//! AMI lifecycle: create, copy, share, publish, deprecate, retire, with an audit trail.
+//! The half of amiref that makes images, moves them and cleans up after them: create an
+//! image from an instance, copy it to many regions, share it, publish it to AWS Marketplace,
+//! deprecate it, and retire old versions under a retention policy. Every operation runs on
+//! the ports of `amiref-core`, so the same code runs against AWS (`amiref-aws`) and the
+//! in-process cloud (`amiref-memory`).
+//!
+//! ## Design choices
+//!
+//! - **One context, borrowed.** A [`Lifecycle`] borrows a `&dyn Cloud`, an [`AuditSink`] and
+//!   a [`ProgressSink`]; operations are `async fn(&self, &Spec)` and run concurrently on one
+//!   task with `join!`, so nothing needs to be `'static` or spawned.
+//! - **Safe by construction.** Every mutating operation is idempotent (it looks before it
+//!   acts, and copies use deterministic client tokens), has a dry run (`dry_run` on every
+//!   spec; retiring is a dry run unless told to execute), and writes an [`AuditRecord`] of
+//!   who did what, when, and how it ended, including refusals and failures.
+//! - **Nothing half-made.** An image that fails or times out while being created or copied is
+//!   deregistered with its snapshots; the error says whether that cleanup worked.
+//! - **State lives in tags.** Lineage (template, version, fingerprint, source instance) and
+//!   provenance (source image and region of a copy) are tags on the images, so a re-run on
+//!   another host finds what an earlier run made without any local state ([`tags`]).
+//! - **Limits are shared.** Concurrent copies are bounded by per-region semaphores in a
+//!   [`CopyLimits`] that every `Lifecycle` of a process can share, at EC2's limits.
+//! - **Progress is events.** Long operations emit [`ProgressEvent`]s to a callback; the
+//!   launcher turns them into progress bars or JSON lines.
+//! - **Time is tokio's.** Waits use `tokio::time`, so tests run with a paused clock; ages and
+//!   deprecation times use the `Lifecycle`'s clock, which tests may replace.
+
+mod audit;
+mod context;
+mod copy;
+mod create;
+mod deprecate;
+mod error;
+mod progress;
+mod publish;
+mod retire;
+mod share;
+pub mod tags;
+mod wait;
+
+pub use audit::{
+    Actor, AuditError, AuditOutcome, AuditRecord, AuditSink, JsonLinesAuditSink, MemoryAuditSink,
+};
+pub use context::Lifecycle;
+pub use copy::{
+    CopyLimits, CopyReport, CopySpec, EC2_MAX_COPIES_INTO_REGION, EC2_MAX_COPIES_OUT_OF_REGION,
+    Encryption, MultiRegionReport, RegionCopy, RegionCopyOutcome,
+};
+pub use create::{CreateImageSpec, CreatedImage, ImageOutcome, validate_image_name};
+pub use deprecate::{DeprecateReport, DeprecateSpec};
+pub use error::{Cleanup, LifecycleError};
+pub use progress::{NoProgress, ProgressEvent, ProgressFn, ProgressSink};
+pub use publish::{
+    AMI_PRODUCT_ENTITY, CATALOG, HourlyPricing, IngressRule, OFFER_ENTITY, PublishReport,
+    PublishSpec, change_set_json,
+};
+pub use retire::{
+    Decision, FlatSnapshotPrice, KeepReason, ProtectedImages, Protection, RetentionPolicy,
+    RetireEntry, RetireReport, RetireSpec, STANDARD_SNAPSHOT_USD_PER_GB_MONTH, SnapshotPrices,
+    parse_age,
+};
+pub use share::{ShareAction, ShareReport, ShareSpec};
+pub use tags::TemplateLineage;
+pub use wait::WaitOptions;

@@ -1,0 +1,218 @@
+//! [`Lifecycle`]: the cloud, the audit sink, progress and limits every operation shares.
+
+use std::sync::Arc;
+
+use amiref_core::{AmiId, CallerIdentity, Cloud, Image, ImageFilter, ImageState, Owner, Region};
+use chrono::{DateTime, Utc};
+use tokio::sync::OnceCell;
+
+use crate::audit::{Actor, AuditOutcome, AuditRecord, AuditSink};
+use crate::copy::CopyLimits;
+use crate::error::{Cleanup, LifecycleError};
+use crate::progress::{NoProgress, ProgressEvent, ProgressSink};
+use crate::wait::WaitOptions;
+
+type Clock<'a> = Box<dyn Fn() -> DateTime<Utc> + Send + Sync + 'a>;
+
+/// Runs lifecycle operations against one cloud, recording each change in one audit sink.
+///
+/// Borrowing (rather than owning) the cloud and the sinks lets one `Lifecycle` run many
+/// operations concurrently on the same task (`tokio::join!`, `futures::join_all`) with no
+/// `Arc` or `'static` bound, and lets a caller hand in whatever it already holds (a
+/// `Box<dyn Cloud>`, an `AwsCloud`, a `MemoryCloud`).
+///
+/// ```no_run
+/// # async fn demo(cloud: &dyn amiref_core::Cloud) -> Result<(), Box<dyn std::error::Error>> {
+/// use amiref_lifecycle::{JsonLinesAuditSink, Lifecycle, DeprecateSpec};
+/// let audit = JsonLinesAuditSink::open("audit.jsonl")?;
+/// let lifecycle = Lifecycle::new(cloud, &audit);
+/// let region = "us-east-1".parse()?;
+/// let image = "ami-0123456789abcdef0".parse()?;
+/// let at = chrono::Utc::now() + chrono::Duration::days(30);
+/// lifecycle.deprecate(&DeprecateSpec::at(region, image, at)).await?;
+/// # Ok(()) }
+/// ```
+pub struct Lifecycle<'a> {
+    pub(crate) cloud: &'a dyn Cloud,
+    audit: &'a dyn AuditSink,
+    pub(crate) progress: &'a dyn ProgressSink,
+    pub(crate) limits: Arc<CopyLimits>,
+    pub(crate) wait: WaitOptions,
+    clock: Clock<'a>,
+    caller: OnceCell<CallerIdentity>,
+}
+
+impl std::fmt::Debug for Lifecycle<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lifecycle")
+            .field("limits", &self.limits)
+            .field("wait", &self.wait)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Lifecycle<'a> {
+    /// Operations on `cloud`, audited into `audit`, with no progress reporting, EC2's copy
+    /// limits, default waits and the system clock.
+    pub fn new(cloud: &'a dyn Cloud, audit: &'a dyn AuditSink) -> Self {
+        Self {
+            cloud,
+            audit,
+            progress: &NoProgress,
+            limits: Arc::new(CopyLimits::ec2()),
+            wait: WaitOptions::default(),
+            clock: Box::new(Utc::now),
+            caller: OnceCell::new(),
+        }
+    }
+
+    /// Reports progress to `progress`.
+    #[must_use]
+    pub fn progress(mut self, progress: &'a dyn ProgressSink) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Shares copy limits with other `Lifecycle`s of this process, so that together they stay
+    /// within EC2's concurrent-copy limits.
+    #[must_use]
+    pub fn copy_limits(mut self, limits: Arc<CopyLimits>) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Waits for images with these options.
+    #[must_use]
+    pub fn wait_options(mut self, wait: WaitOptions) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Reads the time from `clock` instead of the system clock (ages, deprecation times).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'a) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// The current time by this lifecycle's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// The caller, asked of the cloud once and remembered.
+    pub async fn caller(&self) -> Result<&CallerIdentity, LifecycleError> {
+        self.caller
+            .get_or_try_init(|| async {
+                self.cloud
+                    .caller()
+                    .await
+                    .map_err(|e| LifecycleError::cloud("asking who the caller is", e))
+            })
+            .await
+    }
+
+    pub(crate) async fn actor(&self) -> Result<Actor, LifecycleError> {
+        Ok(Actor::from(self.caller().await?))
+    }
+
+    /// Writes an audit record, turning a sink failure into an error that still carries the
+    /// operation's outcome.
+    pub(crate) fn audit(&self, record: AuditRecord) -> Result<(), LifecycleError> {
+        self.audit
+            .record(&record)
+            .map_err(|source| LifecycleError::Audit {
+                operation: record.operation.clone(),
+                outcome: record.outcome.to_string(),
+                source,
+            })
+    }
+
+    /// Writes a record of `operation`'s outcome and passes `result` through, so that every
+    /// exit of an operation is audited.
+    pub(crate) fn audited<T>(
+        &self,
+        record: AuditRecord,
+        result: Result<T, LifecycleError>,
+    ) -> Result<T, LifecycleError> {
+        let record = match &result {
+            Err(LifecycleError::Refused { reason }) => AuditRecord {
+                outcome: AuditOutcome::Refused {
+                    reason: reason.clone(),
+                },
+                ..record
+            },
+            Err(e) => AuditRecord {
+                outcome: AuditOutcome::Failed {
+                    error: e.to_string(),
+                },
+                ..record
+            },
+            Ok(_) => record,
+        };
+        self.audit(record)?;
+        result
+    }
+
+    /// One image by id, or `ImageNotFound`.
+    pub(crate) async fn describe_one(
+        &self,
+        region: &Region,
+        image: &AmiId,
+    ) -> Result<Image, LifecycleError> {
+        self.cloud
+            .describe_images(region, std::slice::from_ref(image))
+            .await
+            .map_err(|e| LifecycleError::cloud(format!("describing {image} in {region}"), e))?
+            .into_iter()
+            .find(|i| &i.id == image)
+            .ok_or_else(|| LifecycleError::ImageNotFound {
+                region: region.clone(),
+                image: image.clone(),
+            })
+    }
+
+    /// The caller's own images in `region` passing `filter`, in any state a run can leave
+    /// behind (pending, available, failed), deprecated or not.
+    pub(crate) async fn own_images(
+        &self,
+        region: &Region,
+        filter: ImageFilter,
+    ) -> Result<Vec<Image>, LifecycleError> {
+        let mut filter = filter;
+        filter.owners = vec![Owner::Me];
+        let filter = filter
+            .states([
+                ImageState::Pending,
+                ImageState::Available,
+                ImageState::Failed,
+                ImageState::Error,
+                ImageState::Invalid,
+            ])
+            .include_deprecated(true);
+        self.cloud
+            .search_images(region, &filter)
+            .await
+            .map_err(|e| LifecycleError::cloud(format!("searching own images in {region}"), e))
+    }
+
+    /// Deregisters a half-made image and deletes its snapshots, reporting what happened.
+    pub(crate) async fn remove_half_made(&self, region: &Region, image: &AmiId) -> Cleanup {
+        match self.cloud.deregister_image(region, image, true).await {
+            Ok(()) => {
+                self.progress.emit(ProgressEvent::CleanedUp {
+                    region: region.clone(),
+                    image: image.clone(),
+                });
+                Cleanup::Removed
+            }
+            Err(e) if e.kind == amiref_core::CloudErrorKind::NotFound => Cleanup::Removed,
+            Err(e) => {
+                tracing::warn!(%region, %image, error = %e, "could not remove a half-made image");
+                Cleanup::Failed {
+                    error: e.to_string(),
+                }
+            }
+        }
+    }
+}

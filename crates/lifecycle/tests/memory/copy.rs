@@ -1,0 +1,327 @@
+//! Copying to many regions: tags, limits, resumption, failures, concurrency.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use amiref_core::{AmiId, CloudErrorKind, ImageState, Region};
+use amiref_lifecycle::{
+    AuditOutcome, CopyLimits, CopySpec, CreateImageSpec, Encryption, Lifecycle, MemoryAuditSink,
+    ProgressEvent, RegionCopyOutcome, tags,
+};
+use amiref_memory::{MemoryCloud, op};
+
+use crate::{Recorder, instance, lineage, region, world};
+
+const DESTINATIONS: [&str; 3] = ["us-west-2", "eu-west-1", "ap-southeast-1"];
+
+fn destinations() -> Vec<Region> {
+    DESTINATIONS.iter().map(|r| region(r)).collect()
+}
+
+/// A world with an available image of the template in us-east-1, made through the library.
+async fn with_source() -> (MemoryCloud, AmiId) {
+    let cloud = world().build().unwrap();
+    let audit = MemoryAuditSink::new();
+    let spec = CreateImageSpec::new(
+        region("us-east-1"),
+        instance(),
+        "Python ML v2.1.0",
+        lineage(),
+    );
+    let made = Lifecycle::new(&cloud, &audit)
+        .create_image(&spec)
+        .await
+        .unwrap();
+    let id = made.image.unwrap();
+    let mut team = BTreeMap::new();
+    team.insert("team".to_owned(), "research-computing".to_owned());
+    amiref_core::ImageStore::create_tags(&cloud, &region("us-east-1"), &id, &team)
+        .await
+        .unwrap();
+    (cloud, id)
+}
+
+fn own_images_in(cloud: &MemoryCloud, r: &str) -> usize {
+    cloud.image_count(&region(r))
+}
+
+#[tokio::test(start_paused = true)]
+async fn copies_into_every_region_with_tags_and_provenance() {
+    let (cloud, source) = with_source().await;
+    let audit = MemoryAuditSink::new();
+    let progress = Recorder::default();
+    let lc = Lifecycle::new(&cloud, &audit).progress(&progress);
+
+    let report = lc
+        .copy_image(&CopySpec::new(
+            region("us-east-1"),
+            source.clone(),
+            destinations(),
+        ))
+        .await
+        .unwrap();
+
+    assert!(!report.has_failures());
+    for entry in &report.regions {
+        let RegionCopyOutcome::Copied { image } = &entry.outcome else {
+            panic!("{entry:?}");
+        };
+        let copy = cloud.inspect_image(&entry.region, image).unwrap();
+        assert_eq!(copy.state, ImageState::Available);
+        assert_eq!(copy.name, "Python ML v2.1.0");
+        assert_eq!(copy.tag(tags::TAG_SOURCE_IMAGE), Some(source.as_str()));
+        assert_eq!(copy.tag(tags::TAG_SOURCE_REGION), Some("us-east-1"));
+        assert_eq!(
+            copy.tag(tags::TAG_TEMPLATE),
+            Some("python-ml"),
+            "lineage carried over"
+        );
+        assert_eq!(
+            copy.tag("team"),
+            Some("research-computing"),
+            "other tags carried over"
+        );
+    }
+    assert_eq!(cloud.counters().operation(op::COPY_IMAGE), 3);
+    for r in DESTINATIONS {
+        assert!(
+            progress.events().iter().any(|e| matches!(
+                e, ProgressEvent::Available { region, .. } if region.as_str() == r
+            )),
+            "{r} reported"
+        );
+    }
+    assert_eq!(audit.records().len(), 3, "one record per region");
+    assert!(
+        audit
+            .records()
+            .iter()
+            .all(|r| r.outcome == AuditOutcome::Succeeded)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rerun_finds_the_copies_and_copies_nothing() {
+    let (cloud, source) = with_source().await;
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit);
+    let spec = CopySpec::new(region("us-east-1"), source, destinations());
+    let first = lc.copy_image(&spec).await.unwrap();
+    cloud.reset_counters();
+
+    let second = lc.copy_image(&spec).await.unwrap();
+
+    assert_eq!(cloud.counters().operation(op::COPY_IMAGE), 0);
+    for (a, b) in first.regions.iter().zip(&second.regions) {
+        assert!(
+            matches!(b.outcome, RegionCopyOutcome::Existing { .. }),
+            "{b:?}"
+        );
+        assert_eq!(a.image(), b.image());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_source_region_is_not_copied_into_and_a_dry_run_copies_nothing() {
+    let (cloud, source) = with_source().await;
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit);
+    let mut regions = destinations();
+    regions.push(region("us-east-1"));
+    let report = lc
+        .copy_image(&CopySpec::new(region("us-east-1"), source.clone(), regions).dry_run(true))
+        .await
+        .unwrap();
+    assert_eq!(cloud.counters().operation(op::COPY_IMAGE), 0);
+    assert_eq!(
+        report.regions[3].outcome,
+        RegionCopyOutcome::Source { image: source }
+    );
+    assert!(
+        report.regions[..3]
+            .iter()
+            .all(|r| r.outcome == RegionCopyOutcome::Planned)
+    );
+    assert!(audit.records().iter().all(|r| r.dry_run));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_copy_request_fails_one_region_and_a_rerun_resumes_it() {
+    let (cloud, source) = with_source().await;
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit);
+    let spec = CopySpec::new(region("us-east-1"), source, destinations());
+    cloud.fail_next(op::COPY_IMAGE, 1, CloudErrorKind::Service);
+
+    let first = lc.copy_image(&spec).await.unwrap();
+
+    let failed: Vec<_> = first
+        .regions
+        .iter()
+        .filter(|r| matches!(r.outcome, RegionCopyOutcome::Failed { .. }))
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        own_images_in(&cloud, failed[0].region.as_str()),
+        0,
+        "nothing left behind"
+    );
+
+    let second = lc.copy_image(&spec).await.unwrap();
+    assert!(!second.has_failures());
+    for r in DESTINATIONS {
+        assert_eq!(own_images_in(&cloud, r), 1, "exactly one copy in {r}");
+    }
+    let resumed = second
+        .regions
+        .iter()
+        .find(|r| r.region == failed[0].region)
+        .unwrap();
+    assert!(matches!(resumed.outcome, RegionCopyOutcome::Copied { .. }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_mid_copy_removes_that_copy_only() {
+    let (cloud, source) = with_source().await;
+    let injector = cloud.clone();
+    let armed = std::sync::atomic::AtomicBool::new(true);
+    // When the first copy starts, the next look at an image fails for good.
+    let progress = Recorder::with_hook(move |e| {
+        if matches!(e, ProgressEvent::CopyStarted { .. })
+            && armed.swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            injector.fail_next(op::DESCRIBE_IMAGES, 1, CloudErrorKind::Service);
+        }
+    });
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit).progress(&progress);
+    let spec = CopySpec::new(region("us-east-1"), source, destinations());
+
+    let report = lc.copy_image(&spec).await.unwrap();
+
+    let failed: Vec<_> = report
+        .regions
+        .iter()
+        .filter(|r| matches!(r.outcome, RegionCopyOutcome::Failed { .. }))
+        .collect();
+    assert_eq!(failed.len(), 1, "{report:#?}");
+    let RegionCopyOutcome::Failed { error } = &failed[0].outcome else {
+        unreachable!()
+    };
+    assert!(error.contains("deregistered"), "{error}");
+    assert_eq!(own_images_in(&cloud, failed[0].region.as_str()), 0);
+    assert!(
+        progress
+            .events()
+            .iter()
+            .any(|e| matches!(e, ProgressEvent::CleanedUp { .. }))
+    );
+    assert!(
+        audit
+            .records()
+            .iter()
+            .any(|r| matches!(r.outcome, AuditOutcome::Failed { .. }))
+    );
+
+    // The re-run copies into the failed region with a fresh token: EC2 would otherwise hand
+    // back the removed copy.
+    let again = lc.copy_image(&spec).await.unwrap();
+    assert!(!again.has_failures(), "{again:#?}");
+    for r in DESTINATIONS {
+        assert_eq!(own_images_in(&cloud, r), 1, "exactly one copy in {r}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn copies_stay_within_the_concurrency_limits() {
+    let (cloud, source) = with_source().await;
+    let audit = MemoryAuditSink::new();
+    let progress = Recorder::default();
+    // One copy at a time out of us-east-1.
+    let lc = Lifecycle::new(&cloud, &audit)
+        .progress(&progress)
+        .copy_limits(Arc::new(CopyLimits::new(50, 1)));
+
+    let report = lc
+        .copy_image(&CopySpec::new(region("us-east-1"), source, destinations()))
+        .await
+        .unwrap();
+    assert!(!report.has_failures());
+
+    let mut in_flight = 0;
+    let mut peak = 0;
+    for e in progress.events() {
+        match e {
+            ProgressEvent::CopyStarted { .. } => in_flight += 1,
+            ProgressEvent::Available { .. } => in_flight -= 1,
+            _ => {}
+        }
+        peak = peak.max(in_flight);
+    }
+    assert_eq!(peak, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn encrypted_copies_use_the_key_of_their_region() {
+    let (cloud, source) = with_source().await;
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit);
+    let kms_keys = BTreeMap::from([(
+        region("eu-west-1"),
+        "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab".to_owned(),
+    )]);
+    let report = lc
+        .copy_image(
+            &CopySpec::new(region("us-east-1"), source, vec![region("eu-west-1")])
+                .encryption(Encryption::Encrypt { kms_keys }),
+        )
+        .await
+        .unwrap();
+    let copy = cloud
+        .inspect_image(&region("eu-west-1"), report.regions[0].image().unwrap())
+        .unwrap();
+    assert!(copy.is_encrypted());
+    let details = &audit.records()[0].details;
+    assert!(
+        details.to_string().contains("key/1234abcd"),
+        "the key is recorded: {details}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_create_multi_runs_at_once_make_one_copy_per_region() {
+    let cloud = world().build().unwrap();
+    let audit = MemoryAuditSink::new();
+    let limits = Arc::new(CopyLimits::ec2());
+    let a = Lifecycle::new(&cloud, &audit).copy_limits(Arc::clone(&limits));
+    let b = Lifecycle::new(&cloud, &audit).copy_limits(limits);
+    let spec = CreateImageSpec::new(
+        region("us-east-1"),
+        instance(),
+        "Python ML v2.1.0",
+        lineage(),
+    );
+    let mut all = destinations();
+    all.insert(0, region("us-east-1"));
+
+    let (ra, rb) = tokio::join!(
+        a.create_multi(&spec, &all, Encryption::AsSource),
+        b.create_multi(&spec, &all, Encryption::AsSource)
+    );
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+
+    assert_eq!(ra.created.image, rb.created.image);
+    assert_eq!(
+        own_images_in(&cloud, "us-east-1"),
+        2,
+        "the base image and one new image"
+    );
+    for r in DESTINATIONS {
+        assert_eq!(own_images_in(&cloud, r), 1, "exactly one copy in {r}");
+    }
+    let ca = ra.copies.unwrap();
+    let cb = rb.copies.unwrap();
+    for (x, y) in ca.regions.iter().zip(&cb.regions) {
+        assert_eq!(x.image(), y.image());
+    }
+}
