@@ -111,7 +111,7 @@ impl schemars::JsonSchema for HumanDuration {
         schemars::json_schema!({
             "type": "string",
             "description": DURATION_EXPECTED,
-            "pattern": "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
+            "pattern": "^([0-9]+h([0-9]+m)?([0-9]+s)?|[0-9]+m([0-9]+s)?|[0-9]+s)$"
         })
     }
 }
