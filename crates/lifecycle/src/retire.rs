@@ -27,8 +27,16 @@ pub trait SnapshotPrices: Send + Sync {
 
 /// The standard-tier EBS snapshot price in us-east-1, USD 0.05 per GB-month (AWS EBS pricing
 /// page); other regions cost the same or a little more, so savings computed with it are a
-/// floor. Used when no price table is given.
+/// floor. For per-region prices pass `amiref_regions::Prices::builtin()`, which implements
+/// [`SnapshotPrices`].
 pub const STANDARD_SNAPSHOT_USD_PER_GB_MONTH: f64 = 0.05;
+
+/// The region's own price, from `amiref-regions`' dated price table.
+impl SnapshotPrices for amiref_regions::Prices {
+    fn usd_per_gb_month(&self, region: &Region) -> f64 {
+        self.snapshot_storage_per_gb_month(region)
+    }
+}
 
 /// One price for every region.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -320,3 +320,18 @@ async fn refuses_an_image_whose_use_cannot_be_checked() {
     assert_eq!(unchecked, 1);
     assert_eq!(report.freed_gib, 20);
 }
+
+#[tokio::test(start_paused = true)]
+async fn savings_use_the_region_price_table() {
+    let cloud = versions().build().unwrap();
+    let audit = MemoryAuditSink::new();
+    let clock = cloud.clone();
+    let prices = amiref_regions::Prices::builtin();
+    let report = Lifecycle::new(&cloud, &audit)
+        .clock(move || clock.now())
+        .retire(&keep_two(), &prices)
+        .await
+        .unwrap();
+    let expected = 30.0 * prices.snapshot_storage_per_gb_month(&region("us-east-1"));
+    assert!((report.monthly_saving_usd - expected).abs() < 0.01);
+}
