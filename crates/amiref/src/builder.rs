@@ -90,7 +90,7 @@ impl Default for ResolverBuilder {
             trust: TrustPolicy::default(),
             positive_ttl: Duration::from_secs(5 * 60),
             negative_ttl: Duration::from_secs(60),
-            concurrency: 32,
+            concurrency: 64,
             model: EstimateModel::default(),
             workload: Workload::default(),
             clock: Arc::new(Utc::now),
@@ -143,7 +143,7 @@ impl ResolverBuilder {
     }
 
     /// How many resolutions run at once, and how many fallback regions are searched at once
-    /// (default 32).
+    /// (default 64: every commercial region at once).
     pub fn concurrency(mut self, limit: usize) -> Self {
         self.concurrency = limit;
         self

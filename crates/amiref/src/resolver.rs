@@ -88,6 +88,9 @@ pub struct ManyResolution {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct CacheKey {
     fingerprint: String,
+    /// The fingerprint leaves `user_data` out, but whether there is a script decides
+    /// whether the script tier can succeed.
+    has_user_data: bool,
     region: Region,
     architecture: Option<Architecture>,
     strategy: Option<AmiStrategy>,
@@ -279,6 +282,10 @@ impl Resolver {
             }
             let key = CacheKey {
                 fingerprint: fingerprint(template),
+                has_user_data: template
+                    .user_data
+                    .as_deref()
+                    .is_some_and(|u| !u.trim().is_empty()),
                 region: region.clone(),
                 architecture: options.architecture,
                 strategy: options.strategy,

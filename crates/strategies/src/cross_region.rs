@@ -64,7 +64,7 @@ pub trait CopyEstimator: Send + Sync {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum CopyPriority {
-    /// The copy that is available soonest (interactive work), then the cheapest.
+    /// The copy that is available soonest (interactive work), then the nearest region.
     #[default]
     Speed,
     /// The cheapest copy (batch work), then the soonest.
@@ -76,8 +76,8 @@ pub enum CopyPriority {
 /// Nothing is copied: the result carries a [`CopyPlan`]. Marketplace images are never
 /// candidates (EC2 refuses to copy paid products), nor are encrypted images owned by
 /// another account (their snapshots' keys are not the caller's). Among the finds, the
-/// order is set by [`CopyPriority`], and then by the walk's order, so the nearest region
-/// wins a tie.
+/// order is set by [`CopyPriority`]: for speed, the soonest copy and then the nearest
+/// region (the walk's order); for cost, the cheapest (transfer and a month of storage).
 pub struct CrossRegion {
     tiers: Vec<Arc<dyn Strategy>>,
     regions: Arc<dyn FallbackRegions>,
@@ -190,12 +190,15 @@ impl Strategy for CrossRegion {
         let by_cost =
             |a: &CopyEstimate, b: &CopyEstimate| a.total_cost().total_cmp(&b.total_cost());
         let by_time = |a: &CopyEstimate, b: &CopyEstimate| a.duration.cmp(&b.duration);
-        finds.sort_by(|(ra, _, ea), (rb, _, eb)| {
-            let first = match self.priority {
-                CopyPriority::Speed => by_time(ea, eb).then_with(|| by_cost(ea, eb)),
-                CopyPriority::Cost => by_cost(ea, eb).then_with(|| by_time(ea, eb)),
-            };
-            first.then_with(|| ra.cmp(rb))
+        // Speed: the soonest copy, then the nearest region (the walk's order), then the
+        // cheapest. Cost: the cheapest, then the soonest, then the nearest.
+        finds.sort_by(|(ra, _, ea), (rb, _, eb)| match self.priority {
+            CopyPriority::Cost => by_cost(ea, eb)
+                .then_with(|| by_time(ea, eb))
+                .then_with(|| ra.cmp(rb)),
+            _ => by_time(ea, eb)
+                .then_with(|| ra.cmp(rb))
+                .then_with(|| by_cost(ea, eb)),
         });
         let searched = regions
             .iter()

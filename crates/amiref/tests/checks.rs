@@ -1,0 +1,271 @@
+//! What every tier checks: owners, state, deprecation, architecture; and the deadline.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use amiref::{Outcome, Tier};
+use amiref_core::{Architecture, ResolutionMethod};
+use common::{demo, python_ml, resolver, template};
+
+/// In eu-west-1 a stranger publishes a newer image named exactly like the community's, and
+/// python-ml's mapping there is stale: the search (owners required) never sees the
+/// stranger's image, and the resolution falls back to the script, never to the look-alike.
+#[tokio::test(start_paused = true)]
+async fn a_strangers_newer_look_alike_is_never_chosen() {
+    let cloud = demo();
+    let mut t = python_ml("ami_preferred", "script_provisioning", true);
+    t.ami_config.as_mut().unwrap().ami_mappings.insert(
+        "eu-west-1".parse().unwrap(),
+        "ami-0abcdef123456789a".parse().unwrap(),
+    );
+    for region in ["eu-west-1", "ap-south-1"] {
+        let r = resolver(&cloud)
+            .resolve(&t, &region.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.method, ResolutionMethod::FallbackScript, "{region}");
+        assert_eq!(r.image.owner_alias.as_deref(), Some("amazon"), "{region}");
+        assert_ne!(r.image.owner.as_str(), "999988887777");
+    }
+}
+
+/// The selection re-checks owners even if a backend ignored the owner filter.
+#[test]
+fn selection_rejects_strangers_even_when_the_backend_returns_them() {
+    use amiref_core::{Image, Owner};
+    use amiref_strategies::{ArchChoice, search};
+    let ours = "111122223333".parse().unwrap();
+    let stranger = "999988887777".parse().unwrap();
+    let region: amiref_core::Region = "us-east-1".parse().unwrap();
+    let mk = |id: &str, owner, version: &str, day: u32| {
+        let mut i = Image::new(
+            id.parse().unwrap(),
+            region.clone(),
+            format!("cws-python-ml-{version}-x86_64"),
+            owner,
+            Architecture::X86_64,
+            chrono::DateTime::parse_from_rfc3339(&format!("2026-10-{day:02}T00:00:00Z"))
+                .unwrap()
+                .into(),
+        );
+        i.tags.insert("Version".into(), format!("v{version}"));
+        i
+    };
+    let images = vec![
+        mk("ami-00000001", ours, "2.1.0", 1),
+        mk("ami-00000002", stranger, "2.9.9", 30),
+    ];
+    let t = python_ml("ami_preferred", "script_provisioning", true);
+    let s = t.ami_config.as_ref().unwrap().ami_search.as_ref().unwrap();
+    let owners = [Owner::Account("111122223333".parse().unwrap())];
+    let choices = [ArchChoice::new(
+        Architecture::X86_64,
+        "m6i.large".parse().unwrap(),
+        None,
+    )];
+    let criteria = search::Criteria {
+        search: s,
+        owners: &owners,
+        caller: None,
+        choices: &choices,
+        now: chrono::Utc::now(),
+    };
+    let sel = search::select(&images, &criteria).unwrap();
+    assert_eq!(sel.image.id.as_str(), "ami-00000001");
+    assert_eq!(sel.matching, 1);
+}
+
+fn mapped(id: &str, instance_types: &str) -> amiref_template::Template {
+    template(&format!(
+        r#"name: mapped
+{instance_types}
+ami_config:
+  strategy: ami_preferred
+  ami_mappings:
+    us-east-1: {id}
+  fallback_strategy: error
+"#
+    ))
+}
+
+#[tokio::test(start_paused = true)]
+async fn deprecated_and_pending_images_are_skipped_with_a_reason() {
+    let cloud = demo();
+    let region = "us-east-1".parse().unwrap();
+    let deprecated = resolver(&cloud)
+        .resolve(
+            &mapped("ami-0200a0b1c2d3e4f50", "instance_type: m6i.large"),
+            &region,
+        )
+        .await
+        .unwrap_err();
+    let entry = &deprecated.chain()[0];
+    assert_eq!(entry.outcome, Outcome::Skipped);
+    assert!(
+        entry.reason.contains("deprecated (since 2026-09-01)"),
+        "{entry:?}"
+    );
+
+    let pending = mapped("ami-0220a0b1c2d3e4f50", "instance_type: m6i.large");
+    let err = resolver(&cloud)
+        .resolve(&pending, &region)
+        .await
+        .unwrap_err();
+    assert!(
+        err.chain()[0].reason.contains("is pending, not available"),
+        "{err}"
+    );
+    // The demo's 2.2.0 becomes available 15 minutes into the world.
+    tokio::time::advance(Duration::from_secs(15 * 60)).await;
+    let r = resolver(&cloud).resolve(&pending, &region).await.unwrap();
+    assert_eq!(r.image.id.as_str(), "ami-0220a0b1c2d3e4f50");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_arm64_image_is_never_paired_with_an_x86_64_instance_type() {
+    let cloud = demo();
+    let region = "us-east-1".parse().unwrap();
+    // The community's arm64 2.1.0, mapped for a template that only has an x86_64 type.
+    let err = resolver(&cloud)
+        .resolve(
+            &mapped("ami-0123456789abcdef1", "instance_type: m6i.large"),
+            &region,
+        )
+        .await
+        .unwrap_err();
+    let reason = &err.chain()[0].reason;
+    assert!(
+        reason.contains(
+            "arm64, which cannot run on the template's instance types: m6i.large (x86_64)"
+        ),
+        "{reason}"
+    );
+
+    // With both types, the arm64 image launches on the arm64 type.
+    let r = resolver(&cloud)
+        .resolve(
+            &mapped(
+                "ami-0123456789abcdef1",
+                "instance_types:\n  x86_64: m6i.large\n  arm64: m7g.large",
+            ),
+            &region,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.architecture, Architecture::Arm64);
+    assert_eq!(r.instance_type.as_str(), "m7g.large");
+
+    // A search allowing both, with only an x86_64 type, finds the x86_64 image.
+    let mut t = python_ml("ami_preferred", "error", false);
+    let config = t.ami_config.as_mut().unwrap();
+    config.ami_mappings.clear();
+    t.instance_types.remove(&Architecture::Arm64);
+    let r = resolver(&cloud).resolve(&t, &region).await.unwrap();
+    assert_eq!(r.method, ResolutionMethod::DynamicSearch);
+    assert_eq!(r.image.architecture, Architecture::X86_64);
+    assert_eq!(r.image.id.as_str(), "ami-0123456789abcdef0");
+}
+
+/// The search orders by version: 2.1.0 beats 2.0.5; the preferred arm64 wins over x86_64;
+/// deprecated 2.0.0, pending 2.2.0 and the stranger's 2.9.9 are never candidates.
+#[tokio::test(start_paused = true)]
+async fn search_picks_the_newest_trusted_version_on_the_preferred_architecture() {
+    let cloud = demo();
+    let mut t = python_ml("ami_preferred", "error", false);
+    t.ami_config.as_mut().unwrap().ami_mappings.clear();
+    let r = resolver(&cloud)
+        .resolve(&t, &"us-east-1".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.method, ResolutionMethod::DynamicSearch);
+    assert_eq!(r.image.id.as_str(), "ami-0123456789abcdef1");
+    assert_eq!(r.image.name, "cws-python-ml-2.1.0-arm64");
+    assert_eq!(r.instance_type.as_str(), "m7g.large");
+    assert_eq!(r.chain[0].outcome, Outcome::Skipped);
+    assert_eq!(r.chain[1].tier, Tier::DynamicSearch);
+}
+
+/// A named owner the trust policy does not know fails the search tier with a clear error;
+/// no search runs.
+#[tokio::test(start_paused = true)]
+async fn unknown_named_owners_are_refused() {
+    let cloud = demo();
+    let mut t = python_ml("ami_preferred", "error", false);
+    t.ami_config.as_mut().unwrap().ami_mappings.clear();
+    let r = common::resolver_with(&cloud, |b| b.trust_policy(amiref::TrustPolicy::default()))
+        .resolve(&t, &"us-east-1".parse().unwrap())
+        .await;
+    // The marketplace tier still finds the product's image; the search tier failed.
+    let r = r.unwrap();
+    assert_eq!(r.method, ResolutionMethod::Marketplace);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("Dynamic search failed"))
+    );
+    let search = &r.chain[1];
+    assert_eq!(search.outcome, Outcome::Failed);
+    assert!(
+        search
+            .reason
+            .contains("named owner \"prism-community\" is not defined"),
+        "{}",
+        search.reason
+    );
+}
+
+/// fallback_timeout is one deadline over the image tiers: a tier still running when it
+/// passes is recorded as cut off, later tiers are not tried, and the fallback follows.
+#[tokio::test(start_paused = true)]
+async fn the_deadline_cuts_off_a_slow_tier_and_the_fallback_follows() {
+    let cloud = demo();
+    // Every DescribeImages takes 11 minutes; the template allows 10 for the image tiers.
+    cloud.set_operation_latency("DescribeImages", Duration::from_secs(11 * 60));
+    let mut t = python_ml("ami_preferred", "script_provisioning", true);
+    t.ami_config.as_mut().unwrap().ami_mappings.clear();
+    let region = "ap-south-1".parse().unwrap();
+    let start = tokio::time::Instant::now();
+    let r = resolver(&cloud).resolve(&t, &region).await.unwrap();
+    let outcomes: Vec<_> = r.chain.iter().map(|e| e.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Skipped,  // no mapping for ap-south-1: no call
+            Outcome::TimedOut, // the search's describe is cut off at 10 min
+            Outcome::NotTried, // the deadline had passed
+            Outcome::NotTried,
+            Outcome::NotTried, // fallback_strategy is script_provisioning
+            Outcome::Found,    // the fallback: base image search (11 min, not bounded)
+        ],
+        "{:#?}",
+        r.chain
+    );
+    assert_eq!(r.chain[1].elapsed_ms, 10 * 60 * 1000);
+    assert!(r.chain[2].reason.contains("fallback_timeout had passed"));
+    assert_eq!(r.method, ResolutionMethod::FallbackScript);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("cut off by fallback_timeout")),
+        "{:?}",
+        r.warnings
+    );
+    assert_eq!(start.elapsed(), Duration::from_secs(21 * 60));
+
+    // With an error fallback the resolution fails with the chain, and a failure shaped by
+    // the deadline is not cached: the next call tries again.
+    let mut strict = t.clone();
+    strict.ami_config.as_mut().unwrap().fallback_strategy =
+        amiref_template::FallbackStrategy::Error;
+    let resolver = resolver(&cloud);
+    let err = resolver.resolve(&strict, &region).await.unwrap_err();
+    assert_eq!(err.chain()[1].outcome, Outcome::TimedOut);
+    assert!(err.is_transient());
+    cloud.set_operation_latency("DescribeImages", Duration::ZERO);
+    let before = cloud.counters().operation("DescribeImages");
+    let err = resolver.resolve(&strict, &region).await.unwrap_err();
+    assert_eq!(err.chain()[1].outcome, Outcome::Skipped);
+    assert!(cloud.counters().operation("DescribeImages") > before);
+}

@@ -1,0 +1,272 @@
+//! Batching, caching, single flights and shared copies, counted by the in-process cloud.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use amiref::{BuildError, Resolver};
+use amiref_core::{AccountId, Architecture, Image, Region, ResolutionMethod};
+use amiref_memory::{ImageSeed, MemoryCloud};
+use amiref_template::Template;
+use common::{demo, python_ml, resolver, template};
+
+/// A world with one community image in every commercial region, and `n` templates that
+/// map it in every region.
+pub(crate) fn every_region_world(n: usize) -> (Arc<MemoryCloud>, Vec<Template>, Vec<Region>) {
+    let me: AccountId = "123456789012".parse().unwrap();
+    let regions: Vec<Region> = amiref_regions::commercial_regions()
+        .map(|r| r.code.clone())
+        .collect();
+    let mut builder = MemoryCloud::builder().caller(me.clone());
+    let mut mappings = String::new();
+    for (i, region) in regions.iter().enumerate() {
+        let id = format!("ami-{:08x}", 0x1000 + i);
+        let image = Image::new(
+            id.parse().unwrap(),
+            region.clone(),
+            "lab-image-1.0.0",
+            me.clone(),
+            Architecture::X86_64,
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        builder = builder.region(region.clone()).image(ImageSeed::new(image));
+        mappings.push_str(&format!("    {region}: {id}\n"));
+    }
+    let cloud = Arc::new(builder.build().unwrap());
+    let templates = (0..n)
+        .map(|i| {
+            template(&format!(
+                "name: lab-{i}\ninstance_type: m6i.large\nami_config:\n  fallback_strategy: error\n  ami_mappings:\n{mappings}"
+            ))
+        })
+        .collect();
+    (cloud, templates, regions)
+}
+
+#[tokio::test(start_paused = true)]
+async fn twenty_templates_in_every_region_cost_one_describe_per_region() {
+    let (cloud, templates, regions) = every_region_world(20);
+    cloud.set_latency(Duration::from_millis(50));
+    let resolver = common::resolver(&cloud);
+    let results = resolver.resolve_many(&templates, &regions).await;
+    assert_eq!(results.len(), 20 * regions.len());
+    for r in &results {
+        let res = r.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(res.method, ResolutionMethod::DirectMapping);
+    }
+    let counters = cloud.counters();
+    for region in &regions {
+        assert_eq!(
+            counters.get("DescribeImages", Some(region)),
+            1,
+            "{region}: one batched describe"
+        );
+    }
+    // Resolved again: all from the cache... except the batched describes, which run before
+    // the cache is consulted; the tiers themselves make no call.
+    cloud.reset_counters();
+    let again = resolver.resolve_many(&templates, &regions).await;
+    assert!(again.iter().all(|r| r.result.is_ok()));
+    assert!(cloud.counters().operation("DescribeImages") <= regions.len() as u64);
+}
+
+#[tokio::test(start_paused = true)]
+async fn regions_resolve_concurrently() {
+    let (cloud, templates, regions) = every_region_world(1);
+    cloud.set_latency(Duration::from_millis(50));
+    let resolver = common::resolver(&cloud);
+    // Warm the caller identity, fetched once per resolver.
+    resolver.resolve(&templates[0], &regions[0]).await.unwrap();
+    let start = tokio::time::Instant::now();
+    let results = resolver.resolve_many(&templates, &regions[1..]).await;
+    assert!(results.iter().all(|r| r.result.is_ok()));
+    // One call's latency, not one per region.
+    assert_eq!(start.elapsed(), Duration::from_millis(50));
+}
+
+#[tokio::test(start_paused = true)]
+async fn cache_hits_make_no_calls_and_expire() {
+    let cloud = demo();
+    let resolver = common::resolver_with(&cloud, |b| {
+        b.cache_ttl(Duration::from_secs(300), Duration::from_secs(60))
+    });
+    let t = python_ml("ami_preferred", "script_provisioning", true);
+    let region = "us-east-1".parse().unwrap();
+    let first = resolver.resolve(&t, &region).await.unwrap();
+    let calls = cloud.counters().total();
+    let second = resolver.resolve(&t, &region).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(cloud.counters().total(), calls, "a hit makes no call");
+
+    // Negative results are cached too, for their own TTL.
+    let strict = python_ml("ami_required", "error", false);
+    let south = "ap-south-1".parse().unwrap();
+    resolver.resolve(&strict, &south).await.unwrap_err();
+    let calls = cloud.counters().total();
+    resolver.resolve(&strict, &south).await.unwrap_err();
+    assert_eq!(cloud.counters().total(), calls);
+    tokio::time::advance(Duration::from_secs(61)).await;
+    resolver.resolve(&strict, &south).await.unwrap_err();
+    assert!(
+        cloud.counters().total() > calls,
+        "the negative entry expired"
+    );
+
+    // A changed template is another key.
+    let calls = cloud.counters().total();
+    let mut changed = t.clone();
+    changed.provisioning_time = Some(Duration::from_secs(600).into());
+    resolver.resolve(&changed, &region).await.unwrap();
+    assert!(cloud.counters().total() > calls);
+
+    // So is the same template without a script: the script tier cannot succeed then.
+    let scripted = python_ml("ami_preferred", "cross_region", true);
+    let bare = python_ml("ami_preferred", "cross_region", false);
+    let a = resolver.resolve(&scripted, &south).await.unwrap();
+    let b = resolver.resolve(&bare, &south).await.unwrap();
+    assert_eq!(a.method, ResolutionMethod::FallbackScript);
+    assert_eq!(b.method, ResolutionMethod::CrossRegion);
+}
+
+#[tokio::test(start_paused = true)]
+async fn identical_concurrent_resolutions_share_one_flight() {
+    let cloud = demo();
+    cloud.set_latency(Duration::from_millis(50));
+    let resolver = resolver(&cloud);
+    let t = python_ml("ami_preferred", "script_provisioning", true);
+    let region: Region = "us-east-1".parse().unwrap();
+    let all = futures::future::join_all((0..100).map(|_| resolver.resolve(&t, &region))).await;
+    assert!(
+        all.iter()
+            .all(|r| r.as_ref().unwrap().image.id.as_str() == "ami-0123456789abcdef0")
+    );
+    assert_eq!(cloud.counters().operation("DescribeImages"), 1);
+    assert_eq!(cloud.counters().operation("GetCallerIdentity"), 1);
+}
+
+/// 100 callers executing the same copy plan at once: exactly one CopyImage, one copy.
+#[tokio::test(start_paused = true)]
+async fn one_hundred_concurrent_executions_make_exactly_one_copy() {
+    let cloud = demo();
+    cloud.set_latency(Duration::from_millis(50));
+    let resolver = resolver(&cloud);
+    let t = python_ml("ami_required", "cross_region", true);
+    let region: Region = "ap-south-1".parse().unwrap();
+    let resolutions =
+        futures::future::join_all((0..100).map(|_| resolver.resolve(&t, &region))).await;
+    let plans: Vec<_> = resolutions
+        .into_iter()
+        .map(|r| r.unwrap().copy_plan.expect("a copy plan"))
+        .collect();
+    assert!(plans.windows(2).all(|w| w[0] == w[1]));
+    let copies = futures::future::join_all(plans.iter().map(|p| resolver.execute(p))).await;
+    let first = copies[0].as_ref().unwrap();
+    assert!(copies.iter().all(|c| c.as_ref().unwrap().id == first.id));
+    assert_eq!(first.region, region);
+    assert!(first.is_available());
+    assert_eq!(cloud.counters().operation("CopyImage"), 1);
+
+    // Another resolver (another host) with the same plan gets the same copy via the token.
+    let other = common::resolver(&cloud);
+    let again = other.execute(&plans[0]).await.unwrap();
+    assert_eq!(again.id, first.id);
+
+    // After the copy, the region's cached resolutions are dropped; the copy is ours (self,
+    // trusted) but nothing maps or searches for it, so the template still resolves by copy.
+    let r = resolver.resolve(&t, &region).await.unwrap();
+    assert_eq!(r.method, ResolutionMethod::CrossRegion);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_copy_that_never_completes_is_reported_after_the_limit() {
+    let cloud = demo();
+    let resolver = common::resolver_with(&cloud, |b| {
+        b.copy_wait(Duration::from_secs(10), Duration::from_secs(60))
+    });
+    let t = python_ml("ami_required", "cross_region", true);
+    let plan = resolver
+        .resolve(&t, &"ap-south-1".parse().unwrap())
+        .await
+        .unwrap()
+        .copy_plan
+        .unwrap();
+    // The demo's copies take 2 min + 6 s/GiB: longer than the 60 s limit.
+    let err = resolver.execute(&plan).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            amiref::ExecuteError::TimedOut {
+                waited_secs: 60,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn preview_runs_every_tier_and_compares_costs() {
+    let cloud = demo();
+    let t = python_ml("ami_preferred", "script_provisioning", true);
+    let preview = resolver(&cloud)
+        .preview(&t, &"us-east-1".parse().unwrap(), &Default::default())
+        .await;
+    let resolution = preview.resolution.as_ref().unwrap();
+    assert_eq!(resolution.method, ResolutionMethod::DirectMapping);
+    let outcomes: Vec<_> = preview
+        .tiers
+        .iter()
+        .map(|e| (e.tier, e.outcome, e.used))
+        .collect();
+    use amiref::Outcome::*;
+    use amiref::Tier::*;
+    assert_eq!(
+        outcomes,
+        [
+            (DirectMapping, Found, true),
+            (DynamicSearch, Found, false),
+            (CommunityRegistry, Skipped, false),
+            (Marketplace, Found, false),
+            (CrossRegion, NotTried, false),
+            (ScriptProvisioning, Found, false),
+        ]
+    );
+    assert!(preview.tiers[1].reason.starts_with("not needed"));
+    let methods: Vec<_> = preview.comparison.iter().map(|c| c.method).collect();
+    assert!(methods.contains(&ResolutionMethod::FallbackScript));
+    assert!(methods.contains(&ResolutionMethod::DirectMapping));
+    let direct = preview
+        .comparison
+        .iter()
+        .find(|c| c.method == ResolutionMethod::DirectMapping)
+        .unwrap();
+    assert!(direct.chosen);
+    // m6i.large at $0.096/h for 30 s.
+    assert!((direct.estimate.setup_cost_usd.unwrap() - 0.096 * 30.0 / 3600.0).abs() < 1e-12);
+    let json = serde_json::to_value(&preview).unwrap();
+    assert_eq!(json["resolution"]["method"], "direct_mapping");
+    assert_eq!(json["tiers"][0]["outcome"], "found");
+}
+
+#[test]
+fn an_incomplete_build_is_an_error() {
+    assert_eq!(
+        Resolver::builder().build().unwrap_err(),
+        BuildError::MissingCloud
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let cloud = demo();
+        let err = Resolver::builder()
+            .cloud(cloud)
+            .concurrency(0)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("concurrency"), "{err}");
+    });
+}
