@@ -1,3 +1,97 @@
 //! # amiref-testkit
 //!
-//! Conformance suites every amiref port implementation must pass, and fixtures.
+//! Conformance suites every implementation of amiref's ports must pass, and the fixture they
+//! run against. Modelled on object_store's `integration.rs`: each suite is an async function
+//! taking the port as a trait object, so one suite checks `amiref-memory`, `amiref-aws`
+//! against the EC2 emulator, and any future backend alike.
+//!
+//! ```no_run
+//! # async fn demo(cloud: &dyn amiref_core::Cloud) {
+//! use amiref_testkit::{Capabilities, fixture};
+//! let fixture = fixture::standard();
+//! // ... seed the backend with fixture.world_json() or fixture.moto_amis_json() ...
+//! let caps = Capabilities::ec2();
+//! amiref_testkit::catalog::run(cloud, &fixture, &caps).await.assert_passed();
+//! # }
+//! ```
+//!
+//! ## Design choices
+//!
+//! - **Every check runs; the report lists them all.** A suite returns a [`Report`] of
+//!   passed, skipped and failed checks instead of stopping at the first failure, so one run
+//!   against a new backend shows everything it gets wrong. [`Report::assert_passed`] turns
+//!   it into a test failure.
+//! - **One fixture, two seed forms.** [`Fixture`] (from [`fixture::standard`]) is data: the
+//!   in-process cloud is seeded with [`Fixture::world_json`] (its world format; JSON is
+//!   YAML) and moto with [`Fixture::moto_amis_json`] (`MOTO_AMIS_PATH`). Checks compare only
+//!   images named `fixture-*`, so a backend that holds other images too (moto's defaults,
+//!   earlier runs) does not disturb them, and what a suite creates is named after
+//!   [`Fixture::run_id`].
+//! - **Capabilities skip, never weaken.** A backend that does not emulate a behaviour
+//!   switches its flag off in [`Capabilities`]; the checks that need it are *skipped* for
+//!   that backend (and reported as such) while still running against the others. No check
+//!   accepts a wrong answer because of a flag.
+//! - **No AWS crate here.** The kit depends on `amiref-core` only (plus tokio's clock), so
+//!   it builds in seconds and every backend can use it.
+//!
+//! ## Suites and what each capability gates
+//!
+//! | suite | function | checks |
+//! |---|---|---|
+//! | catalog | [`catalog::run`] | describe by ids (missing absent, duplicates once), facts of a described image, owners required, named owners refused, owner account / self / several, name wildcards, architecture, tags, look-alike only under its owner, shared images visible |
+//! | store | [`store::run`] (a whole `&dyn Cloud`) | copy lands (owner, name, architecture), copy of a missing image → NotFound, copy of an image shared with me, launch permissions add/remove idempotent, tags, deregister (then absent; missing → NotFound), create image from an instance (its architecture) and image usage |
+//! | sharing | [`store::run_sharing`] | sharing with / unsharing from another account, public images |
+//! | instances | [`instances::run`] | launch, missing image → NotFound |
+//! | identity | [`identity::run`] | the caller's account and ARN |
+//! | instance types | [`instance_types::run`] | architectures per type, unknown types absent |
+//! | marketplace | [`marketplace::run`], [`marketplace::run_publisher`] | product versions and images, unknown product → NotFound; change sets idempotent by token, unknown → NotFound, progress to Succeeded |
+//!
+//! | capability | gates |
+//! |---|---|
+//! | `pagination` | catalog: a search of more than 1000 images (fixture [`Fixture::with_bulk`]) comes back whole |
+//! | `visibility` | catalog: a stranger's private image is invisible; store: only the owner may share; sharing suite |
+//! | `cross_account` | sharing suite |
+//! | `deprecation` | catalog: deprecated hidden unless asked, deprecation time reported; store: enable/disable deprecation. Without it, the deprecated fixture image is expected among the community's |
+//! | `owner_aliases` | catalog: `Owner::Amazon` selects Amazon's images only |
+//! | `marketplace_owner_alias` | catalog: `Owner::AwsMarketplace` finds Marketplace images |
+//! | `product_codes` | catalog: product-code filter and reported codes |
+//! | `pending_states` | catalog: pending hidden by default, `states` filter; store: copies and new images start pending; instances: a pending image is refused |
+//! | `client_tokens` | store: copy idempotency; instances: launch idempotency |
+//! | `copy_tags` | store: the copy carries the request's tags |
+//! | `copy_refusals` | store: paid Marketplace and encrypted shared images cannot be copied (NotPermitted) |
+//! | `name_uniqueness` | store: a second CreateImage with the same name → `InvalidAMIName.Duplicate` |
+//! | `launch_validation` | instances: architecture mismatch → InvalidRequest (`InvalidParameterValue`), pending image refused |
+//! | `block_public_access` | store: the region's block-public-access state is answered |
+//! | `marketplace` | marketplace suites |
+//! | `change_set_progress` | publisher: a change set reaches Succeeded |
+
+mod capabilities;
+pub mod catalog;
+pub mod fixture;
+pub mod identity;
+pub mod instance_types;
+pub mod instances;
+pub mod marketplace;
+mod report;
+pub mod store;
+
+pub use capabilities::Capabilities;
+pub use fixture::{Fixture, FixtureImage};
+pub use report::{CheckResult, Failure, Outcome, Report};
+
+/// Runs every suite that a whole cloud answers (all but sharing and the publisher), merged
+/// into one report.
+pub async fn run_all(
+    cloud: &dyn amiref_core::Cloud,
+    fixture: &Fixture,
+    caps: &Capabilities,
+) -> Report {
+    let mut report = Report::new("all");
+    report.merge(catalog::run(cloud, fixture, caps).await);
+    report.merge(identity::run(cloud, fixture, caps).await);
+    report.merge(instance_types::run(cloud, fixture, caps).await);
+    report.merge(instances::run(cloud, fixture, caps).await);
+    report.merge(marketplace::run(cloud, fixture, caps).await);
+    report.merge(store::run(cloud, fixture, caps).await);
+    report
+}

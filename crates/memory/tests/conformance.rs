@@ -1,0 +1,144 @@
+//! amiref-memory passes every conformance suite of amiref-testkit, with every capability.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+use amiref_core::{AccountId, AmiId, CloudError, Image, ImageCatalog, ImageFilter, Region};
+use amiref_memory::MemoryCloud;
+use amiref_testkit::{Capabilities, Fixture, fixture};
+
+fn seeded(fixture: &Fixture) -> MemoryCloud {
+    MemoryCloud::from_world_yaml(&fixture.world_json().to_string(), "fixture").unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn catalog() {
+    let fixture = fixture::standard().with_bulk(2500);
+    let report =
+        amiref_testkit::catalog::run(&seeded(&fixture), &fixture, &Capabilities::ec2()).await;
+    report.assert_passed();
+    assert!(report.skipped().is_empty(), "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn store() {
+    let fixture = fixture::standard();
+    let report =
+        amiref_testkit::store::run(&seeded(&fixture), &fixture, &Capabilities::ec2()).await;
+    report.assert_passed();
+    assert!(report.skipped().is_empty(), "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn sharing() {
+    let fixture = fixture::standard();
+    let owner = seeded(&fixture);
+    let other_account: AccountId = "222233334444".parse().unwrap();
+    let other = owner.as_account(other_account.clone());
+    let report = amiref_testkit::store::run_sharing(
+        &owner,
+        &other,
+        &other_account,
+        &fixture,
+        &Capabilities::ec2(),
+    )
+    .await;
+    report.assert_passed();
+    assert!(report.skipped().is_empty(), "{report}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn instances_identity_and_types() {
+    let fixture = fixture::standard();
+    let cloud = seeded(&fixture);
+    let caps = Capabilities::ec2();
+    for report in [
+        amiref_testkit::instances::run(&cloud, &fixture, &caps).await,
+        amiref_testkit::identity::run(&cloud, &fixture, &caps).await,
+        amiref_testkit::instance_types::run(&cloud, &fixture, &caps).await,
+    ] {
+        report.assert_passed();
+        assert!(report.skipped().is_empty(), "{report}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn marketplace_and_publisher() {
+    let fixture = fixture::standard();
+    let cloud = seeded(&fixture);
+    let caps = Capabilities::ec2();
+    for report in [
+        amiref_testkit::marketplace::run(&cloud, &fixture, &caps).await,
+        amiref_testkit::marketplace::run_publisher(&cloud, &fixture, &caps).await,
+    ] {
+        report.assert_passed();
+        assert!(report.skipped().is_empty(), "{report}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn all_suites_at_once() {
+    let fixture = fixture::standard();
+    let report = amiref_testkit::run_all(&seeded(&fixture), &fixture, &Capabilities::ec2()).await;
+    report.assert_passed();
+}
+
+/// Switching a capability off skips exactly the checks it gates, and they are reported.
+#[tokio::test(start_paused = true)]
+async fn capabilities_skip_their_checks() {
+    let fixture = fixture::standard();
+    let report =
+        amiref_testkit::catalog::run(&seeded(&fixture), &fixture, &Capabilities::moto()).await;
+    let skipped: Vec<&str> = report.skipped().iter().map(|(c, _)| *c).collect();
+    assert!(
+        skipped.contains(&"strangers_private_image_is_invisible"),
+        "{report}"
+    );
+    assert!(
+        skipped.contains(&"a_search_larger_than_a_page_comes_back_whole"),
+        "{report}"
+    );
+    assert!(!report.passed().is_empty());
+}
+
+/// A backend that gets deprecation wrong: the suites must notice.
+struct ShowsDeprecated(MemoryCloud);
+
+#[async_trait::async_trait]
+impl ImageCatalog for ShowsDeprecated {
+    async fn describe_images(
+        &self,
+        region: &Region,
+        ids: &[AmiId],
+    ) -> Result<Vec<Image>, CloudError> {
+        self.0.describe_images(region, ids).await
+    }
+    async fn search_images(
+        &self,
+        region: &Region,
+        filter: &ImageFilter,
+    ) -> Result<Vec<Image>, CloudError> {
+        let mut filter = filter.clone();
+        filter.include_deprecated = true;
+        if filter.owners.is_empty() {
+            filter.owners.push(amiref_core::Owner::Me);
+        }
+        self.0.search_images(region, &filter).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_suites_catch_a_wrong_backend() {
+    let fixture = fixture::standard();
+    let broken = ShowsDeprecated(seeded(&fixture));
+    let report = amiref_testkit::catalog::run(&broken, &fixture, &Capabilities::ec2()).await;
+    let failed: Vec<&str> = report.failures().iter().map(|(c, _)| *c).collect();
+    for expected in [
+        "deprecated_hidden_unless_asked",
+        "owner_account_selects_that_account",
+        "search_without_owners_is_refused",
+    ] {
+        assert!(
+            failed.contains(&expected),
+            "{expected} not caught:\n{report}"
+        );
+    }
+}

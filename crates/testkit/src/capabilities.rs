@@ -1,0 +1,112 @@
+//! Which EC2 behaviours a backend emulates, so a suite skips, for that backend only, the
+//! checks it cannot pass (and which are covered against another backend).
+
+/// The EC2 behaviours a backend emulates. Start from [`Capabilities::ec2`] (everything, what
+/// AWS itself and `amiref-memory` do) and switch off what the backend lacks; the crate docs
+/// list which check each flag gates.
+///
+/// ```
+/// let mut caps = amiref_testkit::Capabilities::ec2();
+/// caps.pagination = false;
+/// assert!(caps.visibility);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Searches come back in pages of at most 1000 and the backend can be seeded with more
+    /// than 1000 images ([`crate::Fixture::with_bulk`]).
+    pub pagination: bool,
+    /// A private image of another account is invisible unless shared with the caller.
+    pub visibility: bool,
+    /// Accounts see what other accounts share with them (launch permissions take effect
+    /// across accounts).
+    pub cross_account: bool,
+    /// Deprecation: a deprecation time is reported, and deprecated images are hidden from
+    /// searches unless asked for.
+    pub deprecation: bool,
+    /// Images report their owner alias (`amazon`, `aws-marketplace`) truthfully, so that
+    /// `Owner::Amazon` selects Amazon's images only.
+    pub owner_aliases: bool,
+    /// `Owner::AwsMarketplace` finds Marketplace images.
+    pub marketplace_owner_alias: bool,
+    /// Images report their product codes, and the product-code filter works.
+    pub product_codes: bool,
+    /// Copies and new images start `pending`, and seeded pending images stay pending.
+    pub pending_states: bool,
+    /// CopyImage honours client tokens (a repeat returns the same image).
+    pub client_tokens: bool,
+    /// CopyImage keeps the tags of the request.
+    pub copy_tags: bool,
+    /// CopyImage refuses paid Marketplace images and encrypted images shared from another
+    /// account.
+    pub copy_refusals: bool,
+    /// Image names are unique per account and region (`InvalidAMIName.Duplicate`).
+    pub name_uniqueness: bool,
+    /// RunInstances refuses an architecture the instance type cannot run, and an image that
+    /// is not available.
+    pub launch_validation: bool,
+    /// GetImageBlockPublicAccessState is answered.
+    pub block_public_access: bool,
+    /// The Marketplace Catalog (products and change sets) is emulated.
+    pub marketplace: bool,
+    /// Change sets move from Preparing to Succeeded on the backend's clock in a test's time
+    /// (tokio's paused clock for the in-process cloud).
+    pub change_set_progress: bool,
+}
+
+impl Capabilities {
+    /// Everything EC2 does: the capabilities of AWS itself and of `amiref-memory`.
+    pub fn ec2() -> Self {
+        Self {
+            pagination: true,
+            visibility: true,
+            cross_account: true,
+            deprecation: true,
+            owner_aliases: true,
+            marketplace_owner_alias: true,
+            product_codes: true,
+            pending_states: true,
+            client_tokens: true,
+            copy_tags: true,
+            copy_refusals: true,
+            name_uniqueness: true,
+            launch_validation: true,
+            block_public_access: true,
+            marketplace: true,
+            change_set_progress: true,
+        }
+    }
+
+    /// What /work/shared/EMULATOR.md found moto 5.2.5's server to lack: no pagination, no
+    /// visibility between accounts (every loaded image is visible, every account isolated),
+    /// no deprecation, every loaded image aliased `amazon`, `aws-marketplace` always empty,
+    /// product codes never reported, images available at once, client tokens and copy tags
+    /// ignored, no copy refusals, no Marketplace Catalog. Name uniqueness, launch validation
+    /// and block public access are assumed missing until checked against it.
+    pub fn moto() -> Self {
+        Self {
+            pagination: false,
+            visibility: false,
+            cross_account: false,
+            deprecation: false,
+            owner_aliases: false,
+            marketplace_owner_alias: false,
+            product_codes: false,
+            pending_states: false,
+            client_tokens: false,
+            copy_tags: false,
+            copy_refusals: false,
+            name_uniqueness: false,
+            launch_validation: false,
+            block_public_access: false,
+            marketplace: false,
+            change_set_progress: false,
+        }
+    }
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self::ec2()
+    }
+}

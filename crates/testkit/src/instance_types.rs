@@ -1,0 +1,52 @@
+//! The `InstanceTypes` suite: architectures per type, batched, unknown types absent.
+
+use amiref_core::{InstanceType, InstanceTypes};
+
+use crate::report::{Failure, ensure};
+use crate::{Capabilities, Fixture, Report};
+
+/// Checks the fixture's instance types' architectures in its region.
+pub async fn run(types: &dyn InstanceTypes, fixture: &Fixture, _caps: &Capabilities) -> Report {
+    let mut r = Report::new("instance_types");
+    r.check("architectures_of_offered_types", async {
+        let asked: Vec<InstanceType> = fixture
+            .instance_types
+            .iter()
+            .map(|(t, _)| t.clone())
+            .collect();
+        let got = types.architectures(&fixture.region, &asked).await?;
+        for (t, archs) in &fixture.instance_types {
+            let found = got
+                .get(t)
+                .ok_or_else(|| Failure(format!("{t} is missing from the answer: {got:?}")))?;
+            ensure!(
+                archs.iter().all(|a| found.contains(a)),
+                "{t} runs {found:?}, expected {archs:?}"
+            );
+        }
+        Ok(())
+    })
+    .await;
+    r.check("unknown_types_are_absent", async {
+        let unknown = InstanceType::new("zz9.nano").map_err(|e| Failure(e.to_string()))?;
+        let known = fixture
+            .instance_types
+            .first()
+            .map(|(t, _)| t.clone())
+            .ok_or_else(|| Failure("the fixture has no instance types".into()))?;
+        let got = types
+            .architectures(&fixture.region, &[unknown.clone(), known.clone()])
+            .await?;
+        ensure!(
+            !got.contains_key(&unknown),
+            "an unknown type was answered: {got:?}"
+        );
+        ensure!(
+            got.contains_key(&known),
+            "{known} is missing next to an unknown type"
+        );
+        Ok(())
+    })
+    .await;
+    r
+}
