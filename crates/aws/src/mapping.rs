@@ -1,0 +1,274 @@
+//! EC2's image record to amiref's [`Image`].
+//!
+//! EC2 answers with optional strings for nearly everything; amiref's record holds validated
+//! values. An image that cannot be represented (an id or owner EC2 itself would not issue, a
+//! missing creation date) is left out with a warning rather than failing a whole search over
+//! thousands of public images.
+
+use std::collections::BTreeMap;
+
+use amiref_core::{
+    AccountId, AmiId, Architecture, BlockDevice, Image, ImageState, LaunchPermission, ProductCode,
+    ProductCodeType, Region, SnapshotId,
+};
+use aws_sdk_ec2::types as ec2;
+use chrono::{DateTime, Utc};
+
+/// Why an EC2 image could not become an amiref [`Image`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("image {image}: field {field} {problem}")]
+pub(crate) struct MappingError {
+    image: String,
+    field: &'static str,
+    problem: String,
+}
+
+fn problem(image: &str, field: &'static str, problem: impl Into<String>) -> MappingError {
+    MappingError {
+        image: image.to_owned(),
+        field,
+        problem: problem.into(),
+    }
+}
+
+/// Parses one of EC2's timestamps (`2024-01-15T10:00:00.000Z`).
+pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// amiref's name for one of EC2's image states.
+pub(crate) fn state_from_ec2(state: &ec2::ImageState) -> ImageState {
+    match state {
+        ec2::ImageState::Available => ImageState::Available,
+        ec2::ImageState::Pending => ImageState::Pending,
+        ec2::ImageState::Failed => ImageState::Failed,
+        ec2::ImageState::Invalid => ImageState::Invalid,
+        ec2::ImageState::Deregistered => ImageState::Deregistered,
+        ec2::ImageState::Transient => ImageState::Transient,
+        ec2::ImageState::Disabled => ImageState::Disabled,
+        // `Error` and any state added to EC2 after this SDK was generated.
+        _ => ImageState::Error,
+    }
+}
+
+/// Converts one EC2 image described in `region`.
+pub(crate) fn image_from_ec2(region: &Region, image: &ec2::Image) -> Result<Image, MappingError> {
+    let raw_id = image.image_id().unwrap_or_default();
+    let id = AmiId::new(raw_id).map_err(|e| problem(raw_id, "ImageId", e.to_string()))?;
+    let owner = AccountId::new(image.owner_id().unwrap_or_default())
+        .map_err(|e| problem(raw_id, "OwnerId", e.to_string()))?;
+    let arch_text = image.architecture().map(|a| a.as_str()).unwrap_or_default();
+    let architecture: Architecture = arch_text
+        .parse()
+        .map_err(|e: amiref_core::ParseError| problem(raw_id, "Architecture", e.to_string()))?;
+    let created_text = image
+        .creation_date()
+        .ok_or_else(|| problem(raw_id, "CreationDate", "is missing"))?;
+    let creation_date = parse_time(created_text).ok_or_else(|| {
+        problem(
+            raw_id,
+            "CreationDate",
+            format!("{created_text:?} is not an RFC 3339 time"),
+        )
+    })?;
+    let mut out = Image::new(
+        id,
+        region.clone(),
+        image.name().unwrap_or_default(),
+        owner,
+        architecture,
+        creation_date,
+    );
+    out.description = image.description().map(str::to_owned);
+    out.owner_alias = image.image_owner_alias().map(str::to_owned);
+    out.state = image
+        .state()
+        .map(state_from_ec2)
+        .unwrap_or(ImageState::Error);
+    out.deprecation_time = image.deprecation_time().and_then(parse_time);
+    out.public = image.public().unwrap_or(false);
+    out.tags = tags_from_ec2(image.tags());
+    out.product_codes = image
+        .product_codes()
+        .iter()
+        .filter_map(|p| {
+            let code = p.product_code_id()?.to_owned();
+            let kind = match p.product_code_type() {
+                Some(ec2::ProductCodeValues::Devpay) => ProductCodeType::Devpay,
+                _ => ProductCodeType::Marketplace,
+            };
+            Some(ProductCode { code, kind })
+        })
+        .collect();
+    out.block_devices = image
+        .block_device_mappings()
+        .iter()
+        .map(|m| {
+            let ebs = m.ebs();
+            BlockDevice {
+                device_name: m.device_name().unwrap_or_default().to_owned(),
+                snapshot_id: ebs
+                    .and_then(|e| e.snapshot_id())
+                    .and_then(|s| SnapshotId::new(s).ok()),
+                volume_size_gib: ebs
+                    .and_then(|e| e.volume_size())
+                    .and_then(|s| u32::try_from(s).ok()),
+                encrypted: ebs.and_then(|e| e.encrypted()).unwrap_or(false),
+            }
+        })
+        .collect();
+    Ok(out)
+}
+
+/// Converts EC2 images, leaving out (with a warning) those that cannot be represented.
+pub(crate) fn images_from_ec2<'a>(
+    region: &Region,
+    images: impl IntoIterator<Item = &'a ec2::Image>,
+) -> Vec<Image> {
+    images
+        .into_iter()
+        .filter_map(|i| match image_from_ec2(region, i) {
+            Ok(image) => Some(image),
+            Err(e) => {
+                tracing::warn!(region = %region, error = %e, "skipping an image EC2 described");
+                None
+            }
+        })
+        .collect()
+}
+
+/// EC2 tags as a map (a later duplicate key wins, as EC2 never sends one).
+pub(crate) fn tags_from_ec2(tags: &[ec2::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// A map of tags as EC2 tags.
+pub(crate) fn tags_to_ec2(tags: &BTreeMap<String, String>) -> Vec<ec2::Tag> {
+    tags.iter()
+        .map(|(k, v)| ec2::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// A launch permission as EC2 sends it.
+pub(crate) fn permission_to_ec2(permission: &LaunchPermission) -> ec2::LaunchPermission {
+    let b = ec2::LaunchPermission::builder();
+    match permission {
+        LaunchPermission::Public => b.group(ec2::PermissionGroup::All),
+        LaunchPermission::Account(a) => b.user_id(a.as_str()),
+        LaunchPermission::Organization(arn) => b.organization_arn(arn),
+        LaunchPermission::OrganizationalUnit(arn) => b.organizational_unit_arn(arn),
+        // LaunchPermission is non-exhaustive; a new kind must be mapped before it is sent.
+        _ => b,
+    }
+    .build()
+}
+
+/// An EC2 launch permission as amiref's, or `None` for one amiref cannot name.
+pub(crate) fn permission_from_ec2(permission: &ec2::LaunchPermission) -> Option<LaunchPermission> {
+    if permission.group() == Some(&ec2::PermissionGroup::All) {
+        return Some(LaunchPermission::Public);
+    }
+    if let Some(user) = permission.user_id() {
+        return AccountId::new(user).ok().map(LaunchPermission::Account);
+    }
+    if let Some(org) = permission.organization_arn() {
+        return Some(LaunchPermission::Organization(org.to_owned()));
+    }
+    permission
+        .organizational_unit_arn()
+        .map(|ou| LaunchPermission::OrganizationalUnit(ou.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region() -> Region {
+        "eu-west-1".parse().unwrap()
+    }
+
+    #[test]
+    fn maps_every_fact() {
+        let raw = ec2::Image::builder()
+            .image_id("ami-0123456789abcdef0")
+            .owner_id("123456789012")
+            .name("cws-python-ml-2.1.0")
+            .description("ML stack")
+            .architecture(ec2::ArchitectureValues::Arm64)
+            .creation_date("2024-01-15T10:00:00.000Z")
+            .deprecation_time("2026-01-15T10:00:00.000Z")
+            .state(ec2::ImageState::Pending)
+            .public(true)
+            .image_owner_alias("amazon")
+            .tags(ec2::Tag::builder().key("team").value("hpc").build())
+            .product_codes(
+                ec2::ProductCode::builder()
+                    .product_code_id("abc123")
+                    .product_code_type(ec2::ProductCodeValues::Marketplace)
+                    .build(),
+            )
+            .block_device_mappings(
+                ec2::BlockDeviceMapping::builder()
+                    .device_name("/dev/xvda")
+                    .ebs(
+                        ec2::EbsBlockDevice::builder()
+                            .snapshot_id("snap-0123456789abcdef0")
+                            .volume_size(30)
+                            .encrypted(true)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let image = image_from_ec2(&region(), &raw).unwrap();
+        assert_eq!(image.id.as_str(), "ami-0123456789abcdef0");
+        assert_eq!(image.region, region());
+        assert_eq!(image.architecture, Architecture::Arm64);
+        assert_eq!(image.state, ImageState::Pending);
+        assert_eq!(
+            image.creation_date.to_rfc3339(),
+            "2024-01-15T10:00:00+00:00"
+        );
+        assert!(image.deprecation_time.is_some());
+        assert!(image.public);
+        assert_eq!(image.owner_alias.as_deref(), Some("amazon"));
+        assert_eq!(image.tag("team"), Some("hpc"));
+        assert!(image.is_marketplace());
+        assert_eq!(image.total_volume_size_gib(), 30);
+        assert!(image.is_encrypted());
+        assert_eq!(image.snapshot_ids().count(), 1);
+    }
+
+    #[test]
+    fn unrepresentable_images_are_named_and_skipped() {
+        let raw = ec2::Image::builder()
+            .image_id("ami-0123456789abcdef0")
+            .owner_id("123456789012")
+            .architecture(ec2::ArchitectureValues::X8664)
+            .build();
+        let err = image_from_ec2(&region(), &raw).unwrap_err();
+        assert!(err.to_string().contains("CreationDate"), "{err}");
+        assert!(images_from_ec2(&region(), [&raw]).is_empty());
+    }
+
+    #[test]
+    fn launch_permissions_round_trip() {
+        for p in [
+            LaunchPermission::Public,
+            LaunchPermission::Account("123456789012".parse().unwrap()),
+            LaunchPermission::Organization("arn:aws:organizations::1:organization/o-1".into()),
+            LaunchPermission::OrganizationalUnit("arn:aws:organizations::1:ou/o-1/ou-1".into()),
+        ] {
+            assert_eq!(permission_from_ec2(&permission_to_ec2(&p)), Some(p));
+        }
+    }
+}
