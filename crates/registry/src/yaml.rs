@@ -462,13 +462,46 @@ fn json_to_yaml(value: &Value) -> yaml_rust2::Yaml {
         Value::String(s) => Yaml::String(s.clone()),
         Value::Array(items) => Yaml::Array(items.iter().map(json_to_yaml).collect()),
         Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by_key(|k| (written_rank(k), *k));
             let mut hash = yaml_rust2::yaml::Hash::new();
-            for (k, v) in map {
-                hash.insert(Yaml::String(k.clone()), json_to_yaml(v));
+            for k in keys {
+                if let Some(v) = map.get(k) {
+                    hash.insert(Yaml::String(k.clone()), json_to_yaml(v));
+                }
             }
             Yaml::Hash(hash)
         }
     }
+}
+
+/// The order people expect fields in (the format's own order); other keys (templates,
+/// versions, regions) follow, sorted.
+fn written_rank(key: &str) -> usize {
+    const ORDER: [&str; 21] = [
+        "schema_version",
+        "keys",
+        "publishers",
+        "creator",
+        "description",
+        "regions",
+        "architecture",
+        "owner",
+        "verification",
+        "tested",
+        "security_scan",
+        "performance_benchmark",
+        "tested_at",
+        "ratings",
+        "average",
+        "reviews",
+        "downloads",
+        "created_at",
+        "sharing",
+        "signature",
+        "community_amis",
+    ];
+    ORDER.iter().position(|k| *k == key).unwrap_or(ORDER.len())
 }
 
 #[cfg(test)]
