@@ -68,6 +68,21 @@ pub struct HourlyPricing {
     pub instance_types: Vec<InstanceType>,
 }
 
+impl HourlyPricing {
+    /// `usd_per_hour` for each of `instance_types`, on offer `offer_id`.
+    pub fn new(
+        offer_id: impl Into<String>,
+        usd_per_hour: f64,
+        instance_types: Vec<InstanceType>,
+    ) -> Self {
+        Self {
+            offer_id: offer_id.into(),
+            usd_per_hour,
+            instance_types,
+        }
+    }
+}
+
 /// A new version of a Marketplace AMI product.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -136,6 +151,38 @@ fn price_string(usd: f64) -> String {
 }
 
 impl PublishSpec {
+    /// Version `version` of product `product_id`, delivering `image` from `region`, which
+    /// Marketplace reads through the role `access_role_arn`, recommended to buyers on
+    /// `recommended_instance_type`. The rest starts as an Amazon Linux 2023 image (user
+    /// `ec2-user`, scanned and reached on SSH port 22 from anywhere), with no price; set the
+    /// public fields to change it.
+    pub fn new(
+        product_id: impl Into<String>,
+        version: impl Into<String>,
+        region: Region,
+        image: AmiId,
+        access_role_arn: impl Into<String>,
+        recommended_instance_type: InstanceType,
+    ) -> Self {
+        Self {
+            product_id: product_id.into(),
+            version: version.into(),
+            release_notes: String::new(),
+            region,
+            image,
+            access_role_arn: access_role_arn.into(),
+            username: "ec2-user".to_owned(),
+            os_name: "AMAZONLINUX".to_owned(),
+            os_version: "2023".to_owned(),
+            scanning_port: 22,
+            usage_instructions: "Connect with SSH as ec2-user.".to_owned(),
+            recommended_instance_type,
+            ingress: vec![IngressRule::tcp(22, ["0.0.0.0/0"])],
+            pricing: None,
+            dry_run: false,
+        }
+    }
+
     /// Checks the fields the catalog would reject, naming each.
     pub fn validate(&self) -> Result<(), LifecycleError> {
         if !self.product_id.starts_with("prod-") || self.product_id.len() < 6 {

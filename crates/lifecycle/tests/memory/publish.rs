@@ -4,32 +4,23 @@ use std::time::Duration;
 
 use amiref_core::{ChangeSetStatus, Marketplace, MarketplaceProduct};
 use amiref_lifecycle::{
-    AuditOutcome, HourlyPricing, IngressRule, Lifecycle, MemoryAuditSink, PublishSpec,
-    change_set_json,
+    AuditOutcome, HourlyPricing, Lifecycle, MemoryAuditSink, PublishSpec, change_set_json,
 };
 use amiref_memory::op;
 
 use crate::{BASE, ami, region, world};
 
 fn spec() -> PublishSpec {
-    serde_json::from_value(serde_json::json!({
-        "product_id": "prod-abc123def4567",
-        "version": "2.1.0",
-        "release_notes": "PyTorch 2.1, CUDA 12",
-        "region": "us-east-1",
-        "image": BASE,
-        "access_role_arn": "arn:aws:iam::123456789012:role/MarketplaceAmiIngestion",
-        "username": "ec2-user",
-        "os_name": "AMAZONLINUX",
-        "os_version": "2023",
-        "scanning_port": 22,
-        "usage_instructions": "Connect with SSH as ec2-user.",
-        "recommended_instance_type": "m5.large",
-        "ingress": [IngressRule::tcp(22, ["0.0.0.0/0"])],
-        "pricing": null,
-        "dry_run": false
-    }))
-    .unwrap()
+    let mut spec = PublishSpec::new(
+        "prod-abc123def4567",
+        "2.1.0",
+        region("us-east-1"),
+        ami(BASE),
+        "arn:aws:iam::123456789012:role/MarketplaceAmiIngestion",
+        "m5.large".parse().unwrap(),
+    );
+    spec.release_notes = "PyTorch 2.1, CUDA 12".into();
+    spec
 }
 
 fn product_world() -> amiref_memory::MemoryCloud {
@@ -50,14 +41,11 @@ async fn a_dry_run_builds_the_change_set_with_the_price_and_submits_nothing() {
     let lc = Lifecycle::new(&cloud, &audit);
     let mut spec = spec();
     spec.dry_run = true;
-    spec.pricing = Some(
-        serde_json::from_value::<HourlyPricing>(serde_json::json!({
-            "offer_id": "offer-abc123def4567",
-            "usd_per_hour": 0.05,
-            "instance_types": ["m5.large", "m5.xlarge"]
-        }))
-        .unwrap(),
-    );
+    spec.pricing = Some(HourlyPricing::new(
+        "offer-abc123def4567",
+        0.05,
+        vec!["m5.large".parse().unwrap(), "m5.xlarge".parse().unwrap()],
+    ));
 
     let report = lc.publish(&cloud, &spec, None).await.unwrap();
 
