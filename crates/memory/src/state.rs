@@ -80,6 +80,8 @@ pub(crate) struct LaunchTemplate {
 pub(crate) struct RegionState {
     pub(crate) images: HashMap<AmiId, StoredImage>,
     pub(crate) by_owner: HashMap<AccountId, BTreeSet<AmiId>>,
+    /// (owner, name) → image: names are unique per owner and region.
+    pub(crate) by_name: HashMap<(AccountId, String), AmiId>,
     pub(crate) snapshots: HashMap<SnapshotId, Snapshot>,
     pub(crate) instances: BTreeMap<InstanceId, Instance>,
     pub(crate) launch_templates: Vec<LaunchTemplate>,
@@ -96,6 +98,10 @@ impl RegionState {
             .entry(stored.image.owner.clone())
             .or_default()
             .insert(stored.image.id.clone());
+        self.by_name.insert(
+            (stored.image.owner.clone(), stored.image.name.clone()),
+            stored.image.id.clone(),
+        );
         self.images.insert(stored.image.id.clone(), stored);
     }
 
@@ -104,15 +110,14 @@ impl RegionState {
         if let Some(ids) = self.by_owner.get_mut(&stored.image.owner) {
             ids.remove(id);
         }
+        self.by_name
+            .remove(&(stored.image.owner.clone(), stored.image.name.clone()));
         Some(stored)
     }
 
     /// The caller's image of this name, if any.
     pub(crate) fn image_named(&self, owner: &AccountId, name: &str) -> Option<&AmiId> {
-        self.by_owner
-            .get(owner)?
-            .iter()
-            .find(|id| self.images.get(*id).is_some_and(|s| s.image.name == name))
+        self.by_name.get(&(owner.clone(), name.to_owned()))
     }
 }
 

@@ -266,7 +266,8 @@ impl MemoryCloud {
 
     /// Reads YAML text into a builder, so that knobs can be set before building.
     pub fn world_yaml_builder(text: &str, origin: &str) -> Result<WorldBuilder, WorldError> {
-        let file: WorldFile = serde_yaml::from_str(text).map_err(|e| syntax_error(&e, origin))?;
+        let file: WorldFile =
+            serde_yaml::from_str(text).map_err(|e| syntax_error(&e, text, origin))?;
         let builder = into_builder(file).map_err(|e| locate(e, text, origin))?;
         Ok(WorldBuilder {
             builder,
@@ -303,7 +304,7 @@ impl WorldBuilder {
     }
 }
 
-fn syntax_error(error: &serde_yaml::Error, origin: &str) -> WorldError {
+fn syntax_error(error: &serde_yaml::Error, text: &str, origin: &str) -> WorldError {
     let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));
     let message = error.to_string();
     // serde_yaml appends " at line L column C"; the location is given separately.
@@ -311,12 +312,53 @@ fn syntax_error(error: &serde_yaml::Error, origin: &str) -> WorldError {
         Some(i) => message[..i].to_owned(),
         None => message,
     };
+    let (line, column, message) = refine_value_error(text, line, column, message);
     WorldError::Syntax {
         origin: origin.to_owned(),
         line,
         column,
         message,
     }
+}
+
+/// serde_yaml places an error raised by a value's own validation (an invalid id, a bad
+/// duration) at the start of the enclosing mapping, with that mapping's path. When the
+/// message quotes the offending value, find it at or after that line and point at it,
+/// adding its key to the path: `images[0].id` at the id's line rather than `images[0]`.
+fn refine_value_error(
+    text: &str,
+    line: usize,
+    column: usize,
+    message: String,
+) -> (usize, usize, String) {
+    let quoted = message
+        .split_once(" \"")
+        .and_then(|(_, rest)| rest.split_once("\":"))
+        .map(|(value, _)| value.replace("\\\"", "\""));
+    let Some(value) = quoted.filter(|v| !v.is_empty()) else {
+        return (line, column, message);
+    };
+    let found = text
+        .lines()
+        .enumerate()
+        .skip(line.saturating_sub(1))
+        .find_map(|(i, l)| l.find(value.as_str()).map(|c| (i + 1, c + 1, l)));
+    let Some((value_line, value_column, source_line)) = found else {
+        return (line, column, message);
+    };
+    let key = source_line
+        .trim_start()
+        .trim_start_matches("- ")
+        .split_once(':')
+        .map(|(k, _)| k.trim().to_owned())
+        .filter(|k| !k.is_empty() && !k.contains(' ') && !k.contains(value.as_str()));
+    let message = match (key, message.split_once(": ")) {
+        (Some(key), Some((path, rest))) if !path.contains(' ') && !path.ends_with(&key) => {
+            format!("{path}.{key}: {rest}")
+        }
+        _ => message,
+    };
+    (value_line, value_column, message)
 }
 
 /// Gives an error of meaning the origin and the line its value is written on (the last
