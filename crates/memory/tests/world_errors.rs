@@ -133,3 +133,13 @@ async fn a_world_file_loads_from_disk_with_knobs() {
     assert_eq!(found.len(), 1);
     assert_eq!(started.elapsed(), std::time::Duration::from_millis(50));
 }
+
+/// docs/worlds.md's example is a world that loads.
+#[test]
+fn the_documented_example_loads() {
+    let doc = include_str!("../../../docs/worlds.md");
+    let start = doc.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let cloud = MemoryCloud::from_world_yaml(&doc[start..end], "docs/worlds.md").unwrap();
+    assert_eq!(cloud.image_count(&"us-east-1".parse().unwrap()), 3);
+}
