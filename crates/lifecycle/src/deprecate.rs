@@ -136,6 +136,13 @@ impl Lifecycle<'_> {
             None => None,
         };
         let image = self.describe_one(&spec.region, &spec.image).await?;
+        let caller = self.caller().await?;
+        if image.owner != caller.account {
+            return Err(LifecycleError::refused(format!(
+                "{} in {} belongs to account {}, not the caller's {}: only the owner can deprecate it",
+                spec.image, spec.region, image.owner, caller.account
+            )));
+        }
         let before = image.deprecation_time;
         let same_minute = |a: DateTime<Utc>, b: DateTime<Utc>| (a - b).num_seconds().abs() < 60;
         let changed = match (before, at) {

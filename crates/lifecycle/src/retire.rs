@@ -432,9 +432,10 @@ impl Lifecycle<'_> {
         }
         let retired = entries.iter().filter(|e| e.decision == Decision::Retire);
         let freed_gib = retired.clone().map(|e| e.size_gib).sum();
-        let monthly_saving_usd = retired
-            .map(|e| e.size_gib as f64 * prices.usd_per_gb_month(&e.region))
-            .sum::<f64>();
+        // A fold from +0.0: an empty f64 sum is -0.0, which prints as "-0.00".
+        let monthly_saving_usd = retired.fold(0.0, |sum, e| {
+            sum + e.size_gib as f64 * prices.usd_per_gb_month(&e.region)
+        });
         Ok(RetireReport {
             template: spec.template.clone(),
             executed: spec.execute,

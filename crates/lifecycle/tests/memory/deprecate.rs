@@ -96,3 +96,33 @@ async fn a_time_in_the_past_is_refused_and_a_dry_run_changes_nothing() {
         AuditOutcome::Planned
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn another_accounts_image_is_refused() {
+    let cloud = world().build().unwrap();
+    let audit = MemoryAuditSink::new();
+    Lifecycle::new(&cloud, &audit)
+        .share(&amiref_lifecycle::ShareSpec::add(
+            region("us-east-1"),
+            ami(BASE),
+            vec![amiref_core::LaunchPermission::Account(
+                crate::other_account(),
+            )],
+        ))
+        .await
+        .unwrap();
+    // The other account sees the shared image but does not own it.
+    let theirs = cloud.as_account(crate::other_account());
+    let err = Lifecycle::new(&theirs, &audit)
+        .deprecate(&DeprecateSpec::undo(region("us-east-1"), ami(BASE)))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("only the owner can deprecate it"),
+        "{err}"
+    );
+    assert!(matches!(
+        audit.records()[1].outcome,
+        AuditOutcome::Refused { .. }
+    ));
+}
