@@ -123,6 +123,15 @@ pub struct InvalidTemplate {
     pub origin: String,
     /// The problems, in the order they appear in the text.
     pub problems: Vec<Problem>,
+    /// How many more problems were found but not listed: past
+    /// [`InvalidTemplate::MAX_LISTED`], a template is better fixed and checked again.
+    pub omitted: usize,
+}
+
+impl InvalidTemplate {
+    /// The most problems listed for one template. Locating a problem re-reads the text,
+    /// so this also bounds the time spent on a pathological file.
+    pub const MAX_LISTED: usize = 100;
 }
 
 impl fmt::Display for InvalidTemplate {
@@ -132,6 +141,13 @@ impl fmt::Display for InvalidTemplate {
                 f.write_str("\n")?;
             }
             problem.write(&self.origin, f)?;
+        }
+        if self.omitted > 0 {
+            write!(
+                f,
+                "\n{}: and {} more problems, not listed: fix these and check again",
+                self.origin, self.omitted
+            )?;
         }
         Ok(())
     }
@@ -183,7 +199,17 @@ fn join_lines(errors: &[TemplateError]) -> String {
 }
 
 impl TemplateError {
-    /// Every problem this error carries (empty for read errors and duplicate names).
+    /// How many problems were found, listed or not (0 for read errors and duplicate
+    /// names).
+    pub fn problem_count(&self) -> usize {
+        match self {
+            Self::Invalid(invalid) => invalid.problems.len() + invalid.omitted,
+            Self::Several { errors } => errors.iter().map(Self::problem_count).sum(),
+            _ => 0,
+        }
+    }
+
+    /// Every problem this error lists (empty for read errors and duplicate names).
     pub fn problems(&self) -> Vec<&Problem> {
         match self {
             Self::Invalid(invalid) => invalid.problems.iter().collect(),

@@ -51,6 +51,7 @@ impl Template {
         Err(InvalidTemplate {
             origin: format!("template {:?}", self.name),
             problems: checker.findings.into_iter().map(|f| f.problem).collect(),
+            omitted: 0,
         })
     }
 
@@ -74,6 +75,7 @@ fn load_text(text: &str, origin: &str) -> Result<Template, InvalidTemplate> {
     let invalid = |problems| InvalidTemplate {
         origin: origin.to_owned(),
         problems,
+        omitted: 0,
     };
     let doc = match yaml::parse(text) {
         Ok(doc) => doc,
@@ -109,7 +111,14 @@ fn load_text(text: &str, origin: &str) -> Result<Template, InvalidTemplate> {
     }
     match template {
         Some(template) if findings.is_empty() => Ok(template),
-        _ => Err(invalid(located(text, findings))),
+        _ => {
+            let omitted = findings.len().saturating_sub(InvalidTemplate::MAX_LISTED);
+            findings.truncate(InvalidTemplate::MAX_LISTED);
+            Err(InvalidTemplate {
+                omitted,
+                ..invalid(located(text, findings))
+            })
+        }
     }
 }
 

@@ -81,3 +81,41 @@ fn every_problem_has_a_location_and_the_error_lists_every_one() {
         }
     }
 }
+
+#[test]
+fn a_flood_of_problems_is_cut_short_and_counted() {
+    let mut text =
+        String::from("name: big\nuser_data: \"#!/bin/sh\"\nami_config:\n  ami_mappings:\n");
+    for i in 0..300 {
+        text.push_str(&format!("    us-east-{}: ami-bad{i}\n", i % 90 + 1));
+    }
+    // Keys repeat (us-east-1 twice): a syntax error, reported once.
+    let err = Template::from_yaml_str(&text, "big.yml").unwrap_err();
+    assert_eq!(err.problems().len(), 1);
+
+    let mut text =
+        String::from("name: big\nuser_data: \"#!/bin/sh\"\nami_config:\n  ami_mappings:\n");
+    for i in 0..300 {
+        text.push_str(&format!("    zone{i}: ami-bad{i}\n"));
+    }
+    let amiref_template::TemplateError::Invalid(invalid) =
+        Template::from_yaml_str(&text, "big.yml").unwrap_err()
+    else {
+        panic!("not an invalid template");
+    };
+    assert_eq!(
+        invalid.problems.len(),
+        amiref_template::InvalidTemplate::MAX_LISTED
+    );
+    // Each entry has a bad region and a bad id: 600 problems in all.
+    assert_eq!(
+        invalid.omitted,
+        600 - amiref_template::InvalidTemplate::MAX_LISTED
+    );
+    assert!(
+        invalid
+            .to_string()
+            .ends_with("big.yml: and 500 more problems, not listed: fix these and check again")
+    );
+    assert!(invalid.problems.iter().all(|p| p.location.is_some()));
+}

@@ -96,7 +96,7 @@ fn validate(paths: &[PathBuf], output: Output) -> ExitCode {
                 let problems: usize = checked
                     .iter()
                     .filter_map(|c| c.result.as_ref().err())
-                    .map(|e| e.problems().len().max(1))
+                    .map(|e| e.problem_count().max(1))
                     .sum();
                 eprintln!(
                     "{invalid} of {} invalid ({problems} problem{})",
