@@ -11,12 +11,12 @@ use amiref_core::{CloudError, CloudErrorKind, Region};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Error codes meaning "slow down".
 const THROTTLING: &[&str] = &[
     "RequestLimitExceeded",
+    "LimitExceededException",
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -141,6 +141,22 @@ fn is_credentials_failure(err: &(dyn StdError + 'static)) -> bool {
     false
 }
 
+/// `err` and its sources, each as it displays itself, joined by `: `. (Not the SDK's
+/// `DisplayErrorContext`, which ends with the Debug form of the raw response.)
+fn chain(err: &(dyn StdError + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut current = err.source();
+    while let Some(e) = current {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        current = e.source();
+    }
+    text
+}
+
 /// Maps a failed SDK call of `operation` (in `region`, when it went to one) to a
 /// [`CloudError`].
 pub(crate) fn from_sdk<E>(
@@ -151,7 +167,7 @@ pub(crate) fn from_sdk<E>(
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
-    let detail = DisplayErrorContext(&err).to_string();
+    let detail = chain(&err);
     let mut mapped = match &err {
         SdkError::ConstructionFailure(_) => {
             if is_credentials_failure(&err) {
@@ -229,6 +245,7 @@ mod tests {
         use CloudErrorKind::*;
         for (code, kind) in [
             ("RequestLimitExceeded", Throttled),
+            ("LimitExceededException", Throttled),
             ("ThrottlingException", Throttled),
             ("UnauthorizedOperation", AccessDenied),
             ("AccessDeniedException", AccessDenied),
