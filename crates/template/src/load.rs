@@ -62,8 +62,9 @@ impl Template {
         yaml::to_string(self).unwrap_or_else(|e| format!("# cannot serialize: {e}\n"))
     }
 
-    /// Whether resolving this template can end in script provisioning: always when there
-    /// is no `ami_config`, else as [`crate::AmiConfig::script_reachable`] says.
+    /// Whether resolving this template needs the provisioning script on some path (so
+    /// `user_data` is required): always when there is no `ami_config`, else as
+    /// [`crate::AmiConfig::script_reachable`] says.
     pub fn script_reachable(&self) -> bool {
         self.ami_config
             .as_ref()

@@ -45,7 +45,9 @@ pub struct Template {
 }
 
 /// How a template finds its image, and what happens when there is none.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AmiConfig {
@@ -76,12 +78,43 @@ pub struct AmiConfig {
     pub instance_family_preference: Vec<String>,
 }
 
+impl Template {
+    /// A template with only a name, for building one in code (fields are public); check
+    /// it with [`Template::validate`].
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            category: None,
+            description: None,
+            version: None,
+            instance_type: None,
+            instance_types: BTreeMap::new(),
+            base_image: None,
+            provisioning_time: None,
+            ami_config: None,
+            user_data: None,
+        }
+    }
+}
+
+impl MarketplaceSearch {
+    /// A search for any version of a product.
+    pub fn new(product_code: impl Into<String>) -> Self {
+        Self {
+            product_code: product_code.into(),
+            version_constraint: None,
+        }
+    }
+}
+
 impl AmiConfig {
-    /// Whether resolution can end in script provisioning (booting the base image and
-    /// running `user_data`): always with `ami_fallback` (the script comes first), and with
-    /// `ami_preferred` when the fallback is `script_provisioning`. `ami_required` never
-    /// runs the script, and a `cross_region` or `error` fallback ends in an error when no
-    /// image is found.
+    /// Whether resolution needs the provisioning script (booting the base image and
+    /// running `user_data`) on some path, so that a template without one is incomplete:
+    /// always with `ami_fallback` (the script comes first), and with `ami_preferred` when
+    /// the fallback is `script_provisioning`. `ami_required` never runs the script. With a
+    /// `cross_region` fallback the script is optional: when the template has `user_data`,
+    /// the resolver may prefer it to a copy (and uses it when no region has the image);
+    /// without it, a copy or an error.
     pub fn script_reachable(&self) -> bool {
         match self.strategy {
             AmiStrategy::AmiFallback => true,

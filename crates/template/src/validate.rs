@@ -582,6 +582,20 @@ mod tests {
     }
 
     #[test]
+    fn templates_can_be_built_in_code() {
+        let mut t = Template::new("built");
+        assert!(t.validate().is_err(), "neither ami_config nor user_data");
+        t.ami_config = Some(crate::AmiConfig {
+            marketplace_search: Some(crate::MarketplaceSearch::new("prod-code")),
+            fallback_strategy: FallbackStrategy::Error,
+            ..Default::default()
+        });
+        assert_eq!(t.validate(), Ok(()));
+        let again = Template::from_yaml_str(&t.to_yaml_string(), "t.yml").unwrap();
+        assert_eq!(again, t);
+    }
+
+    #[test]
     fn templates_built_in_code_are_checked_too() {
         let mut t = template("name: x\nuser_data: \"#!/bin/sh\\n\"\nami_config: {}\n");
         assert!(t.validate().is_ok());
