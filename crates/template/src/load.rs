@@ -135,7 +135,16 @@ fn located(text: &str, findings: Vec<Finding>) -> Vec<Problem> {
         })
         .collect();
     problems.sort_by(|a, b| {
-        let key = |p: &Problem| (p.location.is_none(), p.location, p.path.clone());
+        // Total, so the order never depends on the map type serde_json was built with.
+        let key = |p: &Problem| {
+            (
+                p.location.is_none(),
+                p.location,
+                p.path.clone(),
+                p.found.clone(),
+                p.expected.clone(),
+            )
+        };
         key(a).cmp(&key(b))
     });
     problems.dedup();
