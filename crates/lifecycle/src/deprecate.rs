@@ -1,7 +1,7 @@
 //! Deprecating an image at a time, and undoing it.
 
 use amiref_core::{AmiId, Region};
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
 use serde_json::json;
 
 use crate::audit::{AuditOutcome, AuditRecord};
@@ -117,17 +117,17 @@ impl Lifecycle<'_> {
                 if at < now.duration_trunc(Duration::minutes(1)).unwrap_or(now) {
                     return Err(LifecycleError::InvalidInput {
                         field: "deprecation time",
-                        found: at.to_rfc3339(),
+                        found: at.to_rfc3339_opts(SecondsFormat::Secs, true),
                         expected: format!(
                             "a time from now ({}) on; EC2 refuses a time in the past",
-                            now.to_rfc3339()
+                            now.to_rfc3339_opts(SecondsFormat::Secs, true)
                         ),
                     });
                 }
                 if at > now + Duration::days(365 * MAX_YEARS_AHEAD + 2) {
                     return Err(LifecycleError::InvalidInput {
                         field: "deprecation time",
-                        found: at.to_rfc3339(),
+                        found: at.to_rfc3339_opts(SecondsFormat::Secs, true),
                         expected: "a time at most 10 years ahead (EC2's limit)".to_owned(),
                     });
                 }

@@ -1,0 +1,221 @@
+//! `amiref ami create|create-multi|copy|share|publish|deprecate|retire` on the demo world,
+//! run as a user runs them.
+
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn demo_world() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/demo.yaml")
+}
+
+/// The launcher on the demo world, writing its audit log into `dir`.
+fn amiref(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("amiref").unwrap();
+    cmd.env_remove("AMIREF_LOG")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("AMIREF_AUDIT_LOG", dir.join("audit.jsonl"))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .arg("--world")
+        .arg(demo_world());
+    cmd
+}
+
+fn audit_lines(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The lab's own image in the demo world (used by an instance and a launch template).
+const LAB_IMAGE: &str = "ami-0f00dfeed0000cafe";
+
+#[test]
+fn create_multi_creates_then_copies_and_audits_each_step() {
+    let dir = tempfile::tempdir().unwrap();
+    amiref(dir.path())
+        .args(["ami", "create-multi", "python-ml", "i-0123456789abcdef0"])
+        .args(["--regions", "us-east-1,us-west-2,eu-west-1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("us-east-1").and(predicate::str::contains("created")))
+        .stdout(predicate::str::contains("us-west-2").and(predicate::str::contains("copied")));
+    let records = audit_lines(dir.path());
+    let ops: Vec<&str> = records
+        .iter()
+        .map(|r| r["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops.iter().filter(|o| **o == "create_image").count(), 1);
+    assert_eq!(ops.iter().filter(|o| **o == "copy_image").count(), 3);
+    assert_eq!(records[0]["actor"]["account"], "123456789012");
+    assert_eq!(
+        records[0]["details"]["tags"]["amiref:template"],
+        "python-ml"
+    );
+}
+
+#[test]
+fn json_output_prints_progress_events_then_the_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = amiref(dir.path())
+        .args([
+            "--output",
+            "json",
+            "ami",
+            "create",
+            "python-ml",
+            "i-0123456789abcdef0",
+        ])
+        .args(["--name", "python-ml-test"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["event"], "create_started");
+    assert!(lines.iter().any(|l| l["event"] == "waiting"));
+    let last = lines.last().unwrap();
+    assert_eq!(last["result"]["outcome"], "created");
+    assert_eq!(last["result"]["name"], "python-ml-test");
+}
+
+#[test]
+fn a_dry_run_changes_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    amiref(dir.path())
+        .args(["ami", "copy", LAB_IMAGE, "--to", "us-west-2", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("dry run: would copy"));
+    assert_eq!(audit_lines(dir.path())[0]["dry_run"], true);
+}
+
+#[test]
+fn sharing_grants_snapshot_permission_and_refuses_a_strangers_image() {
+    let dir = tempfile::tempdir().unwrap();
+    amiref(dir.path())
+        .args(["ami", "share", LAB_IMAGE, "--account", "210987654321"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("granted"))
+        .stdout(predicate::str::contains(
+            "snapshot create-volume permission: 210987654321",
+        ));
+    amiref(dir.path())
+        .args(["ami", "share", "ami-0123456789abcdef0", "--public"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("only the owner"));
+}
+
+#[test]
+fn deprecate_takes_an_age_and_refuses_the_past() {
+    let dir = tempfile::tempdir().unwrap();
+    amiref(dir.path())
+        .args(["ami", "deprecate", LAB_IMAGE, "--at", "30d"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "deprecated at 2026-12-01T09:00:00Z",
+        ));
+    amiref(dir.path())
+        .args([
+            "ami",
+            "deprecate",
+            LAB_IMAGE,
+            "--at",
+            "2020-01-01T00:00:00Z",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("EC2 refuses a time in the past"));
+}
+
+#[test]
+fn publish_dry_run_prints_the_change_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = amiref(dir.path())
+        .args([
+            "ami",
+            "publish",
+            LAB_IMAGE,
+            "--marketplace",
+            "--product",
+            "prod-cwspyml2x7k4q",
+        ])
+        .args([
+            "--version",
+            "2.2.0",
+            "--price",
+            "0.05",
+            "--offer",
+            "offer-abc123def4567",
+        ])
+        .args(["--instance-type", "m6i.large,m6i.xlarge"])
+        .args([
+            "--access-role",
+            "arn:aws:iam::123456789012:role/MarketplaceAmiIngestion",
+        ])
+        .arg("--dry-run")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let change_set: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        change_set["ChangeSet"][0]["ChangeType"],
+        "AddDeliveryOptions"
+    );
+    assert_eq!(
+        change_set["ChangeSet"][1]["ChangeType"],
+        "UpdatePricingTerms"
+    );
+}
+
+#[test]
+fn publish_follows_the_change_set_until_it_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    amiref(dir.path())
+        .args([
+            "ami",
+            "publish",
+            LAB_IMAGE,
+            "--marketplace",
+            "--product",
+            "prod-cwspyml2x7k4q",
+        ])
+        .args(["--version", "2.2.0", "--wait", "2h"])
+        .args([
+            "--access-role",
+            "arn:aws:iam::123456789012:role/MarketplaceAmiIngestion",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("status: succeeded"));
+}
+
+#[test]
+fn retire_reports_a_template_without_images() {
+    let dir = tempfile::tempdir().unwrap();
+    // The demo world's images carry no amiref:template tag: none is the template's.
+    amiref(dir.path())
+        .args(["ami", "retire", "--template", "python-ml", "--keep", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "no images of template \"python-ml\"",
+        ))
+        .stdout(predicate::str::contains("would free 0 GiB"));
+}
