@@ -219,6 +219,16 @@ impl TrustStore {
         }
     }
 
+    /// The store as trust store YAML.
+    pub fn to_yaml_string(&self) -> String {
+        to_yaml_string(&self.to_file()).unwrap_or_default()
+    }
+
+    /// Writes the store to `path`, atomically.
+    pub fn save_file(&self, path: &Path) -> Result<(), LoadError> {
+        crate::source::write_atomically(path, self.to_yaml_string().as_bytes())
+    }
+
     /// Checks `entry`'s signature as `template` `version`.
     pub fn verify(&self, template: &str, version: &str, entry: &Entry) -> SignatureCheck {
         let Some(signature) = &entry.signature else {
@@ -350,6 +360,11 @@ impl PublisherKey {
             publisher: publisher.into(),
             key: SigningKey::generate(rng),
         }
+    }
+
+    /// A new key for `publisher` from the operating system's random source.
+    pub fn generate_random(publisher: impl Into<String>) -> Self {
+        Self::generate(publisher, &mut rand::rngs::OsRng)
     }
 
     /// The key from a 32-byte seed.

@@ -478,10 +478,17 @@ fn json_to_yaml(value: &Value) -> yaml_rust2::Yaml {
 /// The order people expect fields in (the format's own order); other keys (templates,
 /// versions, regions) follow, sorted.
 fn written_rank(key: &str) -> usize {
-    const ORDER: [&str; 21] = [
+    const ORDER: [&str; 28] = [
         "schema_version",
         "keys",
         "publishers",
+        "publisher",
+        "public_key",
+        "key_id",
+        "status",
+        "stars",
+        "review",
+        "rated_at",
         "creator",
         "description",
         "regions",

@@ -43,7 +43,7 @@ fn bless() {
         let key = if key_path.exists() {
             PublisherKey::load_file(&key_path).unwrap()
         } else {
-            let key = PublisherKey::generate(publisher, &mut rand::rngs::OsRng);
+            let key = PublisherKey::generate_random(publisher);
             std::fs::write(&key_path, key.to_secret_yaml()).unwrap();
             key
         };
@@ -53,25 +53,7 @@ fn bless() {
         parsed.save_file(&dir.join(file)).unwrap();
         store.insert(publisher, key.verifying_key(), KeyStatus::Active);
     }
-    let text = format!(
-        "# Demo trust store: the public halves of the demo publisher keys.\n{}",
-        serde_json_to_yaml(&store)
-    );
-    std::fs::write(dir.join("trust.yml"), text).unwrap();
-}
-
-fn serde_json_to_yaml(store: &TrustStore) -> String {
-    let file = store.to_file();
-    let mut out = String::from("schema_version: 1\nkeys:\n");
-    for k in file.keys {
-        out.push_str(&format!(
-            "  - publisher: {:?}\n    public_key: {}\n    key_id: {:?}\n    status: active\n",
-            k.publisher,
-            k.public_key,
-            k.key_id.unwrap()
-        ));
-    }
-    out
+    store.save_file(&dir.join("trust.yml")).unwrap();
 }
 
 async fn demo_registry(cloud: &MemoryCloud) -> Registry {
