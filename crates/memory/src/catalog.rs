@@ -51,9 +51,7 @@ impl ImageCatalog for MemoryCloud {
                 Some(state) => {
                     let mut found: Vec<Image> = owners
                         .iter()
-                        .filter_map(|owner| state.by_owner.get(owner))
-                        .flatten()
-                        .filter_map(|id| state.images.get(id))
+                        .flat_map(|owner| state.candidates(owner, filter.name_pattern.as_deref()))
                         .filter(|stored| {
                             stored.visible_to(&who)
                                 && filter.matches_ignoring_owners(&stored.image, now_utc)

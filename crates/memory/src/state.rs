@@ -79,9 +79,10 @@ pub(crate) struct LaunchTemplate {
 #[derive(Debug, Default)]
 pub(crate) struct RegionState {
     pub(crate) images: HashMap<AmiId, StoredImage>,
-    pub(crate) by_owner: HashMap<AccountId, BTreeSet<AmiId>>,
-    /// (owner, name) → image: names are unique per owner and region.
-    pub(crate) by_name: HashMap<(AccountId, String), AmiId>,
+    /// Owner → name → image: names are unique per owner and region, and a search reads
+    /// only its owners' images, and of those only the names its pattern's literal prefix
+    /// allows.
+    pub(crate) by_owner: HashMap<AccountId, BTreeMap<String, AmiId>>,
     pub(crate) snapshots: HashMap<SnapshotId, Snapshot>,
     pub(crate) instances: BTreeMap<InstanceId, Instance>,
     pub(crate) launch_templates: Vec<LaunchTemplate>,
@@ -97,27 +98,45 @@ impl RegionState {
         self.by_owner
             .entry(stored.image.owner.clone())
             .or_default()
-            .insert(stored.image.id.clone());
-        self.by_name.insert(
-            (stored.image.owner.clone(), stored.image.name.clone()),
-            stored.image.id.clone(),
-        );
+            .insert(stored.image.name.clone(), stored.image.id.clone());
         self.images.insert(stored.image.id.clone(), stored);
     }
 
     pub(crate) fn remove_image(&mut self, id: &AmiId) -> Option<StoredImage> {
         let stored = self.images.remove(id)?;
-        if let Some(ids) = self.by_owner.get_mut(&stored.image.owner) {
-            ids.remove(id);
+        if let Some(names) = self.by_owner.get_mut(&stored.image.owner) {
+            names.remove(&stored.image.name);
         }
-        self.by_name
-            .remove(&(stored.image.owner.clone(), stored.image.name.clone()));
         Some(stored)
     }
 
-    /// The caller's image of this name, if any.
+    /// The owner's image of this name, if any.
     pub(crate) fn image_named(&self, owner: &AccountId, name: &str) -> Option<&AmiId> {
-        self.by_name.get(&(owner.clone(), name.to_owned()))
+        self.by_owner.get(owner)?.get(name)
+    }
+
+    /// The owner's images whose names may match `pattern` (all of them without one): those
+    /// starting with the pattern's literal prefix, found by a range scan.
+    pub(crate) fn candidates<'a>(
+        &'a self,
+        owner: &AccountId,
+        pattern: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a StoredImage> + 'a {
+        let prefix = pattern.map_or("", |p| {
+            p.find(['*', '?']).map_or(p, |wildcard| &p[..wildcard])
+        });
+        self.by_owner
+            .get(owner)
+            .into_iter()
+            .flat_map(move |names| {
+                names
+                    .range::<str, _>((
+                        std::ops::Bound::Included(prefix),
+                        std::ops::Bound::Unbounded,
+                    ))
+                    .take_while(move |(name, _)| name.starts_with(prefix))
+            })
+            .filter_map(|(_, id)| self.images.get(id))
     }
 }
 
