@@ -14,6 +14,11 @@ fn demo_world() -> PathBuf {
 
 /// The launcher on the demo world, writing its audit log into `dir`.
 fn amiref(dir: &Path) -> Command {
+    amiref_on(dir, &demo_world())
+}
+
+/// The launcher on a world, writing its audit log into `dir`.
+fn amiref_on(dir: &Path, world: &Path) -> Command {
     let mut cmd = Command::cargo_bin("amiref").unwrap();
     cmd.env_remove("AMIREF_LOG")
         .env_remove("AWS_REGION")
@@ -21,7 +26,7 @@ fn amiref(dir: &Path) -> Command {
         .env("AMIREF_AUDIT_LOG", dir.join("audit.jsonl"))
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
         .arg("--world")
-        .arg(demo_world());
+        .arg(world);
     cmd
 }
 
@@ -218,4 +223,47 @@ fn retire_reports_a_template_without_images() {
             "no images of template \"python-ml\"",
         ))
         .stdout(predicate::str::contains("would free 0 GiB"));
+}
+
+const RETIRE_WORLD: &str = r#"
+description: four versions of python-ml, one in use
+start: 2026-11-01T00:00:00Z
+caller: "123456789012"
+regions:
+  us-east-1:
+instance_types:
+  - name: m6i.large
+images:
+  - {name: python-ml v1, id: ami-00000000000000001, region: us-east-1, architecture: x86_64, created: 2025-01-01T00:00:00Z, volume_gib: 10, tags: {"amiref:template": python-ml}}
+  - {name: python-ml v2, id: ami-00000000000000002, region: us-east-1, architecture: x86_64, created: 2025-02-01T00:00:00Z, volume_gib: 10, tags: {"amiref:template": python-ml}}
+  - {name: python-ml v3, id: ami-00000000000000003, region: us-east-1, architecture: x86_64, created: 2025-03-01T00:00:00Z, volume_gib: 10, tags: {"amiref:template": python-ml}}
+  - {name: python-ml v4, id: ami-00000000000000004, region: us-east-1, architecture: x86_64, created: 2025-04-01T00:00:00Z, volume_gib: 10, tags: {"amiref:template": python-ml}}
+instances:
+  - {id: i-0aaaaaaaaaaaaaaa1, region: us-east-1, image: ami-00000000000000001, instance_type: m6i.large}
+"#;
+
+#[test]
+fn retire_executes_the_policy_and_explains_every_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("retire.yaml");
+    std::fs::write(&world, RETIRE_WORLD).unwrap();
+    amiref_on(dir.path(), &world)
+        .args(["ami", "retire", "--template", "python-ml", "--keep", "1"])
+        .args(["--protect", "ami-00000000000000002", "--execute"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("keep: newest #1"))
+        .stdout(predicate::str::contains(
+            "protected: in use by instance i-0aaaaaaaaaaaaaaa1",
+        ))
+        .stdout(predicate::str::contains("protected: listed in a registry"))
+        .stdout(predicate::str::contains(
+            "ami-00000000000000003  python-ml v3",
+        ))
+        .stdout(predicate::str::contains("retired"))
+        .stdout(predicate::str::contains("freed 10 GiB of snapshots"));
+    let records = audit_lines(dir.path());
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["operation"], "retire");
+    assert_eq!(records[0]["target"], "ami-00000000000000003");
 }

@@ -297,7 +297,10 @@ pub(crate) struct RetireArgs {
     /// Protect images named by the ami_mappings of the templates in this directory.
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
-    /// Protect these images (e.g. those a registry lists; repeatable).
+    /// Protect every image a registry file lists (repeatable).
+    #[arg(long, value_name = "FILE")]
+    registry: Vec<PathBuf>,
+    /// Protect these images (repeatable, or comma-separated).
     #[arg(long, value_name = "AMI", value_delimiter = ',')]
     protect: Vec<AmiId>,
     /// Retire images shared with other accounts too.
@@ -657,6 +660,9 @@ async fn execute(
                 a.regions
             };
             let mut protected = ProtectedImages::new().registry(a.protect);
+            for path in &a.registry {
+                protected = protected.registry(registry_images(path)?);
+            }
             if let Some(dir) = &a.templates {
                 let set =
                     TemplateSet::load_dir(dir).map_err(|e| CommandError::Input(e.to_string()))?;
@@ -979,7 +985,7 @@ fn protection_text(p: &Protection) -> String {
         Protection::MappedByTemplate { templates } => {
             format!("mapped by template {}", templates.join(", "))
         }
-        Protection::InRegistry => "listed in a registry (--protect)".to_owned(),
+        Protection::InRegistry => "listed in a registry (--registry, --protect)".to_owned(),
         Protection::Shared { permissions } => format!(
             "shared with {} (--force-shared to retire anyway)",
             describe_permissions(permissions)
@@ -987,6 +993,20 @@ fn protection_text(p: &Protection) -> String {
         Protection::Unchecked { error } => format!("not checked: {error}"),
         _ => format!("{p:?}"),
     }
+}
+
+/// Every image a registry file names, whatever its entries' standing: an entry refused for
+/// a bad signature still points people at its images, so they stay protected.
+fn registry_images(path: &Path) -> Result<Vec<AmiId>, CommandError> {
+    let parsed = amiref_registry::ParsedRegistry::load_file(path)
+        .map_err(|e| CommandError::Input(e.to_string()))?;
+    Ok(parsed
+        .document
+        .community_amis
+        .values()
+        .flat_map(|versions| versions.values())
+        .flat_map(|entry| entry.regions.values().cloned())
+        .collect())
 }
 
 /// A deprecation time: RFC 3339, "now", or an age from now.
