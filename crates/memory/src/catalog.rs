@@ -46,6 +46,8 @@ impl ImageCatalog for MemoryCloud {
             let owners = owner_accounts(&world, &filter.owners, &who.account)
                 .map_err(|e| e.in_region(region))?;
             let now_utc = world.now_utc(now);
+            // EC2 shows owners their own deprecated images whatever the filter says.
+            let own_filter = filter.clone().include_deprecated(true);
             match world.regions.get(region) {
                 None => Vec::new(),
                 Some(state) => {
@@ -53,6 +55,11 @@ impl ImageCatalog for MemoryCloud {
                         .iter()
                         .flat_map(|owner| state.candidates(owner, filter.name_pattern.as_deref()))
                         .filter(|stored| {
+                            let filter = if stored.image.owner == who.account {
+                                &own_filter
+                            } else {
+                                filter
+                            };
                             stored.visible_to(&who)
                                 && filter.matches_ignoring_owners(&stored.image, now_utc)
                         })

@@ -397,32 +397,45 @@ async fn deprecation_follows_the_worlds_clock() {
             .parse::<chrono::DateTime<chrono::Utc>>()
             .unwrap()
     );
-    let mine = ami("ami-0f00dfeed0000cafe");
-    let filter = ImageFilter::owned_by([Owner::Me]).name("my-python-ml-*");
+    // The community deprecates its 2.1.0 image an hour from now.
+    let community_id: AccountId = "111122223333".parse().unwrap();
+    let community = cloud.as_account(community_id.clone());
+    let image = ami("ami-0123456789abcdef0");
+    let filter =
+        ImageFilter::owned_by([Owner::Account(community_id)]).name("cws-python-ml-2.1.0-x86_64");
     let in_an_hour = cloud.now() + chrono::Duration::hours(1);
-    cloud
-        .enable_deprecation(&east, &mine, in_an_hour)
+    community
+        .enable_deprecation(&east, &image, in_an_hour)
         .await
         .unwrap();
-    assert_eq!(cloud.search_images(&east, &filter).await.unwrap().len(), 1);
+    let found = |c: &MemoryCloud, f: ImageFilter| {
+        let c = c.clone();
+        let east = east.clone();
+        async move { c.search_images(&east, &f).await.unwrap().len() }
+    };
+    assert_eq!(found(&cloud, filter.clone()).await, 1);
     tokio::time::advance(Duration::from_secs(3600)).await;
-    assert!(
-        cloud
-            .search_images(&east, &filter)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(found(&cloud, filter.clone()).await, 0, "hidden from others");
     assert_eq!(
-        cloud
-            .describe_images(&east, std::slice::from_ref(&mine))
-            .await
-            .unwrap()
-            .len(),
+        found(&cloud, filter.clone().include_deprecated(true)).await,
         1
     );
-    cloud.disable_deprecation(&east, &mine).await.unwrap();
-    assert_eq!(cloud.search_images(&east, &filter).await.unwrap().len(), 1);
+    assert_eq!(
+        found(&community, filter.clone()).await,
+        1,
+        "its owner still sees it"
+    );
+    let described = cloud
+        .describe_images(&east, std::slice::from_ref(&image))
+        .await
+        .unwrap();
+    assert_eq!(
+        described[0].deprecation_time,
+        Some(in_an_hour),
+        "describable by id"
+    );
+    community.disable_deprecation(&east, &image).await.unwrap();
+    assert_eq!(found(&cloud, filter).await, 1);
 }
 
 #[tokio::test(start_paused = true)]
