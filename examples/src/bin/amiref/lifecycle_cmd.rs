@@ -766,6 +766,10 @@ impl Progress {
                 bar.finish();
             }
         }
+        // The last bar's line has no newline; end it so the result starts on its own line.
+        if !bars.is_empty() && !self.multi.is_hidden() {
+            eprintln!();
+        }
     }
 }
 
