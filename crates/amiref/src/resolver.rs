@@ -839,9 +839,9 @@ impl Resolver {
             }
             Pick::Script if run.strategy != AmiStrategy::AmiFallback => {
                 warnings.push(format!(
-                    "No pre-built image for {} in {}: script provisioning (~{} min)",
-                    run.template.name,
+                    "No pre-built AMI available in {} for {}, using script provisioning (~{} min)",
                     run.region,
+                    run.template.name,
                     estimate.launch_time.as_secs().div_ceil(60)
                 ));
             }

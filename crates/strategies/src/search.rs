@@ -78,9 +78,13 @@ pub(crate) async fn search_region(
     };
     Ok(match select(&images, &criteria) {
         Ok(sel) => {
+            // A version read from a name is only worth showing when the search asked for
+            // one (otherwise it may be a kernel's, as in Amazon Linux names).
+            let asked = search.version_tag.is_some() || search.version_constraint.is_some();
             let version = sel
                 .version
                 .as_ref()
+                .filter(|_| asked)
                 .map(|v| format!(" version {v},"))
                 .unwrap_or_default();
             let reason = format!(

@@ -3,13 +3,20 @@
 //!
 //! Each command group lives in its own module; this file only parses and dispatches.
 //! Exit codes: 0 success, 1 the command ran and failed (an invalid template, no image),
-//! 2 usage errors (clap's own).
+//! 2 usage errors (clap's own), 3 a confirmation was declined or could not be asked (no
+//! terminal and no `--yes`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod ami_cmd;
+mod cloud;
+mod launch_cmd;
+mod lifecycle_cmd;
+mod output;
+mod registry_cmd;
 mod template_cmd;
 
 /// Resolve, launch, build and share EC2 images for research-computing templates.
@@ -31,6 +38,8 @@ struct GlobalArgs {
     /// How to print results.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     output: Output,
+    #[command(flatten)]
+    cloud: cloud::CloudArgs,
 }
 
 /// Output formats.
@@ -47,6 +56,14 @@ enum Command {
     /// Check and describe template files.
     #[command(subcommand)]
     Template(template_cmd::TemplateCommand),
+    /// Resolve a template's image and launch an instance (the mission's main flow).
+    Launch(launch_cmd::LaunchArgs),
+    /// Resolve and test templates' images across regions.
+    #[command(subcommand)]
+    Ami(ami_cmd::AmiCommand),
+    /// Registry keys, signing and verification (community and institutional registries).
+    #[command(subcommand)]
+    Registry(registry_cmd::RegistryCommand),
 }
 
 fn main() -> ExitCode {
@@ -57,5 +74,8 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Template(cmd) => template_cmd::run(cmd, &cli.global),
+        Command::Launch(args) => launch_cmd::run(args, &cli.global),
+        Command::Ami(cmd) => ami_cmd::run(cmd, &cli.global),
+        Command::Registry(cmd) => registry_cmd::run(cmd, &cli.global),
     }
 }

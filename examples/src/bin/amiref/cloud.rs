@@ -1,0 +1,208 @@
+//! Opens the cloud and the resolver from the global options.
+//!
+//! `--world FILE` runs on the in-process cloud (amiref-memory); the AWS cloud is added here
+//! by the AWS integration. The region comes from `--region`, else `AWS_REGION`, else
+//! `AWS_DEFAULT_REGION`, else `us-east-1` (the AWS CLI's order, with its usual default).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use amiref::{InstancePrices, Resolver, TrustPolicy, Workload};
+use amiref_core::{Cloud, Region};
+use amiref_memory::MemoryCloud;
+use clap::{Args, ValueEnum};
+
+use crate::GlobalArgs;
+use crate::output::Failure;
+
+/// The async runtime for a command. On a world, time is simulated: tokio's clock starts
+/// paused and jumps ahead whenever every task is waiting, so a copy the world makes
+/// available after 5 minutes is available at once, deterministically. On a real cloud the
+/// clock is the wall clock.
+pub(crate) fn runtime(global: &GlobalArgs) -> Result<tokio::runtime::Runtime, Failure> {
+    let built = if global.world.is_some() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
+    built.map_err(|e| Failure::Failed(format!("cannot start the async runtime: {e}")))
+}
+
+/// The region used when none is given anywhere.
+pub(crate) const DEFAULT_REGION: &str = "us-east-1";
+
+/// Options that choose the cloud, the region and how the resolver judges images.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CloudArgs {
+    /// The region to work in [default: $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1].
+    #[arg(long, global = true, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+    /// The trust policy (YAML: trusted_owners, named_owners) [default: $AMIREF_TRUST, else
+    /// <world>.trust.yaml beside the world file, else self, amazon and aws-marketplace].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) trust: Option<PathBuf>,
+    /// Instance prices laid over the built-in table (YAML: as_of, source, prices, regions).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) prices: Option<PathBuf>,
+    /// What the instance is for: interactive (sooner usable wins) or batch (cheaper wins).
+    #[arg(long, global = true, value_enum, default_value_t = WorkloadArg::Interactive)]
+    pub(crate) workload: WorkloadArg,
+}
+
+/// The `--workload` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WorkloadArg {
+    /// A person is waiting.
+    Interactive,
+    /// Nobody is waiting.
+    Batch,
+}
+
+/// The cloud a command runs on.
+pub(crate) struct Opened {
+    pub(crate) cloud: Arc<dyn Cloud>,
+    /// The in-process world, when running on one.
+    pub(crate) world: Option<Arc<MemoryCloud>>,
+}
+
+/// Opens the cloud the global options name.
+pub(crate) fn open(global: &GlobalArgs) -> Result<Opened, Failure> {
+    match &global.world {
+        Some(path) => {
+            let world = MemoryCloud::from_world_file(path).map_err(|e| {
+                Failure::Failed(format!("cannot load world {}: {e}", path.display()))
+            })?;
+            let world = Arc::new(world);
+            Ok(Opened {
+                cloud: world.clone(),
+                world: Some(world),
+            })
+        }
+        None => Err(Failure::Failed(
+            "no cloud selected: pass --world FILE to run on an in-process world \
+             (e.g. --world examples/worlds/demo.yaml)"
+                .to_owned(),
+        )),
+    }
+}
+
+/// The region to work in: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`.
+pub(crate) fn region(global: &GlobalArgs) -> Result<Region, Failure> {
+    let (text, source) = match &global.cloud.region {
+        Some(r) => (r.clone(), "--region"),
+        None => match std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()) {
+            Some(r) => (r, "AWS_REGION"),
+            None => match std::env::var("AWS_DEFAULT_REGION")
+                .ok()
+                .filter(|r| !r.is_empty())
+            {
+                Some(r) => (r, "AWS_DEFAULT_REGION"),
+                None => (DEFAULT_REGION.to_owned(), "the default"),
+            },
+        },
+    };
+    text.parse()
+        .map_err(|e| Failure::Failed(format!("{source}: {e}")))
+}
+
+/// The trust policy file to use, if any: `--trust`, `AMIREF_TRUST`, or the world's own.
+fn trust_file(global: &GlobalArgs) -> Option<PathBuf> {
+    if let Some(p) = &global.cloud.trust {
+        return Some(p.clone());
+    }
+    if let Some(p) = std::env::var_os("AMIREF_TRUST").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let world = global.world.as_deref()?;
+    let beside = world_trust_path(world);
+    beside.is_file().then_some(beside)
+}
+
+/// `examples/worlds/demo.yaml` → `examples/worlds/demo.trust.yaml`.
+fn world_trust_path(world: &Path) -> PathBuf {
+    let stem = world
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    world.with_file_name(format!("{stem}.trust.yaml"))
+}
+
+fn load_trust(global: &GlobalArgs) -> Result<TrustPolicy, Failure> {
+    let Some(path) = trust_file(global) else {
+        return Ok(TrustPolicy::default());
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Failure::Failed(format!("cannot read trust policy {}: {e}", path.display()))
+    })?;
+    serde_yaml::from_str(&text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        Failure::Failed(format!(
+            "{}{at}: {e}; expected a trust policy: `trusted_owners: [self, amazon, ...]` and \
+             `named_owners: {{name: [account ids]}}`",
+            path.display()
+        ))
+    })
+}
+
+/// The resolver over the opened cloud, configured by the global options.
+pub(crate) fn resolver(global: &GlobalArgs, opened: &Opened) -> Result<Resolver, Failure> {
+    let mut builder = Resolver::builder()
+        .cloud(opened.cloud.clone())
+        .trust_policy(load_trust(global)?)
+        .workload(match global.cloud.workload {
+            WorkloadArg::Batch => Workload::Batch,
+            WorkloadArg::Interactive => Workload::Interactive,
+        });
+    if let Some(path) = &global.cloud.prices {
+        let user = InstancePrices::from_file(path).map_err(|e| Failure::Failed(e.to_string()))?;
+        let prices = InstancePrices::builtin().overridden_by(user);
+        builder =
+            builder.estimate_model(amiref::EstimateModel::default().with_instance_prices(prices));
+    }
+    if let Some(world) = &opened.world {
+        // Deprecation is judged at the world's time, which follows tokio's clock.
+        let world = world.clone();
+        builder = builder.clock(Arc::new(move || world.now()));
+    }
+    builder.build().map_err(|e| Failure::Failed(e.to_string()))
+}
+
+/// Every commercial region; on a world, those the world defines.
+pub(crate) fn all_regions(opened: &Opened) -> Vec<Region> {
+    let commercial = amiref_regions::commercial_regions().map(|r| r.code.clone());
+    match &opened.world {
+        Some(world) => {
+            let defined = world.regions();
+            commercial.filter(|r| defined.contains(r)).collect()
+        }
+        None => commercial.collect(),
+    }
+}
+
+/// Reads a template: a file path, or a name found as `<name>.yml` / `<name>.yaml` in
+/// `templates/` or `examples/templates/`.
+pub(crate) fn load_template(arg: &str) -> Result<amiref_template::Template, Failure> {
+    let direct = PathBuf::from(arg);
+    let path = if direct.is_file() {
+        direct
+    } else {
+        ["templates", "examples/templates"]
+            .iter()
+            .flat_map(|dir| ["yml", "yaml"].map(|ext| Path::new(dir).join(format!("{arg}.{ext}"))))
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                Failure::Failed(format!(
+                    "template {arg:?} not found: give a file path, or a name found as templates/{arg}.yml or examples/templates/{arg}.yml"
+                ))
+            })?
+    };
+    amiref_template::Template::load_file(&path).map_err(|e| Failure::Failed(e.to_string()))
+}

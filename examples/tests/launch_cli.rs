@@ -1,0 +1,398 @@
+//! The launcher's resolution commands end to end on the demo world: `launch` (the README's
+//! main command, the copy and prefer-script prompts), `ami resolve`, `ami test`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The launcher, run from the repository root (as the README does), with no AWS region
+/// or trust settings leaking in from the environment.
+fn amiref() -> Command {
+    let mut cmd = Command::cargo_bin("amiref").unwrap();
+    cmd.current_dir(root())
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AMIREF_TRUST")
+        .env_remove("AMIREF_LOG");
+    cmd
+}
+
+const WORLD: &str = "examples/worlds/demo.yaml";
+
+/// python-ml with a cross-region fallback and no script: ap-south-1 must copy.
+fn cross_region_template(dir: &tempfile::TempDir) -> PathBuf {
+    let path = dir.path().join("python-ml-xr.yml");
+    std::fs::write(
+        &path,
+        r#"name: python-ml-xr
+instance_types:
+  x86_64: m6i.large
+  arm64: m7g.large
+ami_config:
+  ami_search:
+    owner: prism-community
+    name_pattern: "cws-python-ml-*"
+    version_constraint: ">=2.0.0, <3"
+    architecture: [x86_64, arm64]
+  fallback_strategy: cross_region
+"#,
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn the_readme_command_prints_the_resolution_preview() {
+    amiref()
+        .args([
+            "--world",
+            WORLD,
+            "launch",
+            "examples/templates/python-ml.yml",
+            "my-research",
+            "--dry-run",
+            "--show-ami-resolution",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("🔍 AMI Resolution Preview: python-ml in us-east-1"))
+        .stdout(predicate::str::contains("Strategy: ami_preferred (fallback: script_provisioning)"))
+        .stdout(predicate::str::contains(
+            "Primary: ami-0123456789abcdef0 (us-east-1) ✅",
+        ))
+        .stdout(predicate::str::contains("  1. Direct mapping ✅"))
+        .stdout(predicate::str::contains("  2. Dynamic search ✅ (not needed)"))
+        .stdout(predicate::str::contains("  6. Script provisioning ✅ (not needed)"))
+        .stdout(predicate::str::contains("Estimated Launch Time: 30 seconds"))
+        .stdout(predicate::str::contains("Cost Comparison:"))
+        .stdout(predicate::str::contains(
+            "AMI Launch (direct mapping): $0.0960/hour on m6i.large + 30s setup ($0.000800 setup cost)  ← chosen",
+        ))
+        .stdout(predicate::str::contains(
+            "Script Launch: $0.0816/hour on m7g.large + 6min setup ($0.0082 setup cost)",
+        ))
+        .stdout(predicate::str::contains("nothing copied or launched"));
+}
+
+#[test]
+fn global_options_are_accepted_after_the_subcommand_and_json_is_machine_readable() {
+    let out = amiref()
+        .args([
+            "launch",
+            "python-ml",
+            "my-research",
+            "--dry-run",
+            "--show-ami-resolution",
+            "--world",
+            WORLD,
+            "--region",
+            "eu-west-1",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["dry_run"], true);
+    let p = &v["preview"];
+    assert_eq!(p["region"], "eu-west-1");
+    // The stale eu-west-1 mapping and the stranger's look-alikes: script provisioning.
+    assert_eq!(p["resolution"]["method"], "fallback_script");
+    assert_eq!(p["tiers"][0]["outcome"], "skipped");
+    assert_eq!(p["resolution"]["image"]["owner_alias"], "amazon");
+}
+
+#[test]
+fn launch_uses_the_image_and_reports_the_speedup() {
+    amiref()
+        .args(["--world", WORLD, "launch", "python-ml", "my-research"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "✅ Found optimized AMI: ami-0123456789abcdef0 (cws-python-ml-2.1.0-x86_64) by direct mapping",
+        ))
+        .stdout(predicate::str::contains(
+            "📈 Performance: 12.0x faster launch (30s vs 6min)",
+        ))
+        .stdout(predicate::str::contains("🚀 Launching with pre-built environment..."))
+        .stdout(predicate::str::is_match(r"✅ Launched i-[0-9a-f]+ \(my-research\) in us-east-1").unwrap());
+}
+
+#[test]
+fn the_default_region_comes_from_the_environment() {
+    amiref()
+        .env("AWS_DEFAULT_REGION", "us-west-2")
+        .args(["--world", WORLD, "ami", "resolve", "python-ml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("in us-west-2"))
+        .stdout(predicate::str::contains("ami-0fedcba9876543210"));
+    amiref()
+        .env("AWS_DEFAULT_REGION", "us-west-2")
+        .env("AWS_REGION", "eu-west-1")
+        .args(["--world", WORLD, "ami", "resolve", "python-ml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("in eu-west-1"));
+}
+
+#[test]
+fn a_cross_region_copy_asks_first_and_is_refused_without_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = cross_region_template(&dir);
+    amiref()
+        .args(["--world", WORLD, "--region", "ap-south-1", "launch"])
+        .arg(&t)
+        .arg("my-research")
+        .write_stdin("")
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("❌ No AMI in ap-south-1"))
+        .stdout(predicate::str::contains(
+            "✅ Found AMI in ap-southeast-1: ami-0a5e123456789def0",
+        ))
+        .stdout(predicate::str::contains(
+            "📋 Cross-region copy required (17min + $4.20)",
+        ))
+        .stdout(predicate::str::contains("Launched").not())
+        .stderr(predicate::str::contains(
+            "stdin is not a terminal; rerun with --yes",
+        ));
+}
+
+#[test]
+fn with_yes_the_copy_is_made_then_launched() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = cross_region_template(&dir);
+    amiref()
+        .args([
+            "--world",
+            WORLD,
+            "--region",
+            "ap-south-1",
+            "launch",
+            "--yes",
+        ])
+        .arg(&t)
+        .arg("my-research")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "🔄 Copying ami-0a5e123456789def0 from ap-southeast-1 to ap-south-1...",
+        ))
+        .stdout(
+            predicate::str::is_match(r"✅ Copied: ami-[0-9a-f]+ is available in ap-south-1")
+                .unwrap(),
+        )
+        .stdout(predicate::str::contains("✅ Launched"));
+}
+
+#[test]
+fn a_dry_run_with_a_copy_plans_it_without_asking() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = cross_region_template(&dir);
+    amiref()
+        .args([
+            "--world",
+            WORLD,
+            "--region",
+            "ap-south-1",
+            "launch",
+            "--dry-run",
+        ])
+        .arg(&t)
+        .arg("my-research")
+        .write_stdin("")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("📋 Cross-region copy required"))
+        .stdout(predicate::str::contains("nothing copied or launched"));
+}
+
+#[test]
+fn prefer_script_offers_the_faster_image() {
+    amiref()
+        .args([
+            "--world",
+            WORLD,
+            "launch",
+            "python-ml",
+            "r",
+            "--prefer-script",
+        ])
+        .write_stdin("")
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "⚠️  Script provisioning requested (6 minutes estimated)",
+        ))
+        .stdout(predicate::str::contains(
+            "🔍 AMI available: ami-0123456789abcdef0 (30 seconds)",
+        ))
+        .stderr(predicate::str::contains(
+            "Continue with script provisioning?",
+        ));
+    amiref()
+        .args([
+            "--world",
+            WORLD,
+            "launch",
+            "python-ml",
+            "r",
+            "--prefer-script",
+            "--yes",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "🚀 Launching with script provisioning...",
+        ));
+}
+
+#[test]
+fn ami_resolve_explains_the_chain_and_prints_json() {
+    amiref()
+        .args([
+            "--world",
+            WORLD,
+            "ami",
+            "resolve",
+            "python-ml",
+            "--region",
+            "ap-south-1",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Method: script provisioning"))
+        .stdout(predicate::str::contains(
+            "  1. Direct mapping ⏭️ ami_mappings has no entry for ap-south-1",
+        ))
+        .stdout(predicate::str::contains(
+            "  5. Cross-region copy (not tried: fallback_strategy is script_provisioning)",
+        ));
+    let out = amiref()
+        .args([
+            "--world",
+            WORLD,
+            "--output",
+            "json",
+            "ami",
+            "resolve",
+            "python-ml",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["resolution"]["method"], "direct_mapping");
+    assert_eq!(v["resolution"]["chain"][0]["tier"], "direct_mapping");
+    assert_eq!(v["resolution"]["estimate"]["launch_time_secs"], 30);
+}
+
+#[test]
+fn ami_test_reports_every_region() {
+    amiref()
+        .args([
+            "--world",
+            WORLD,
+            "ami",
+            "test",
+            "python-ml",
+            "--all-regions",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "✅ us-east-1: ami-0123456789abcdef0 (available)",
+        ))
+        .stdout(predicate::str::contains(
+            "❌ eu-west-1: No AMI available (fallback: script provisioning",
+        ))
+        .stdout(predicate::str::contains(
+            "5 available, 0 cross-region copy, 5 script fallback, 0 failed; 10 regions",
+        ));
+    let dir = tempfile::tempdir().unwrap();
+    let t = cross_region_template(&dir);
+    amiref()
+        .args(["--world", WORLD, "ami", "test", "--regions", "ap-south-1,us-east-1"])
+        .arg(&t)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "✅ ap-south-1: ami-0a5e123456789def0 (cross-region copy available from ap-southeast-1)",
+        ));
+}
+
+#[test]
+fn a_failed_region_makes_ami_test_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("strict.yml");
+    std::fs::write(
+        &path,
+        "name: strict\ninstance_type: m6i.large\nami_config:\n  strategy: ami_required\n  ami_mappings:\n    us-east-1: ami-0123456789abcdef0\n  fallback_strategy: error\n",
+    )
+    .unwrap();
+    let out = amiref()
+        .args([
+            "--world",
+            WORLD,
+            "--output",
+            "json",
+            "ami",
+            "test",
+            "--regions",
+            "us-east-1,eu-west-1",
+        ])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["regions"][0]["status"], "available");
+    assert_eq!(v["regions"][1]["status"], "failed");
+    assert_eq!(v["failed"], 1);
+}
+
+#[test]
+fn errors_are_clear() {
+    amiref()
+        .args(["launch", "python-ml", "x"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("pass --world FILE"));
+    amiref()
+        .args(["--world", WORLD, "launch", "no-such-template", "x"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "template \"no-such-template\" not found",
+        ));
+    amiref()
+        .args([
+            "--world",
+            WORLD,
+            "--region",
+            "moon-1",
+            "ami",
+            "resolve",
+            "python-ml",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--region: invalid region \"moon-1\"",
+        ));
+}
