@@ -5,6 +5,7 @@ mod copy;
 mod create;
 mod deprecate;
 mod publish;
+mod retention_properties;
 mod retire;
 mod share;
 
