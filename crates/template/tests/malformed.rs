@@ -119,3 +119,26 @@ fn a_flood_of_problems_is_cut_short_and_counted() {
     );
     assert!(invalid.problems.iter().all(|p| p.location.is_some()));
 }
+
+#[test]
+fn the_errors_quoted_in_the_documentation_are_current() {
+    let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/template.md");
+    let doc = std::fs::read_to_string(doc_path).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/malformed");
+    let mut quoted = 0;
+    for line in doc.lines() {
+        let Some((file, _)) = line.split_once(".yml:") else {
+            continue;
+        };
+        if !file.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let expected = std::fs::read_to_string(dir.join(format!("{file}.expected"))).unwrap();
+        assert!(
+            expected.lines().any(|l| l == line),
+            "docs/template.md quotes an error of {file}.yml that it no longer gives:\n{line}"
+        );
+        quoted += 1;
+    }
+    assert!(quoted >= 3, "the documentation quotes {quoted} errors");
+}
