@@ -15,7 +15,6 @@ use crate::knobs::{Counters, Knobs, Throttling};
 use crate::state::WorldState;
 
 /// What every handle on one world shares.
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) world: RwLock<WorldState>,
     pub(crate) knobs: Mutex<Knobs>,
@@ -26,10 +25,29 @@ pub(crate) struct Shared {
 ///
 /// Cheap to clone; clones share the world. [`MemoryCloud::as_account`] gives a handle on the
 /// same world that calls as another account, so that sharing can be tested from both sides.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MemoryCloud {
     pub(crate) shared: Arc<Shared>,
     pub(crate) caller: AccountId,
+}
+
+impl std::fmt::Debug for MemoryCloud {
+    /// A summary: a world may hold 100,000 images, which no log line should print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let world = self.read();
+        f.debug_struct("MemoryCloud")
+            .field("caller", &self.caller)
+            .field("regions", &world.regions.len())
+            .field(
+                "images",
+                &world
+                    .regions
+                    .values()
+                    .map(|r| r.images.len())
+                    .sum::<usize>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemoryCloud {
