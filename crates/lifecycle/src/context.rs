@@ -10,6 +10,7 @@ use crate::audit::{Actor, AuditOutcome, AuditRecord, AuditSink};
 use crate::copy::CopyLimits;
 use crate::error::{Cleanup, LifecycleError};
 use crate::progress::{NoProgress, ProgressEvent, ProgressSink};
+use crate::retry::Retrying;
 use crate::wait::WaitOptions;
 
 type Clock<'a> = Box<dyn Fn() -> DateTime<Utc> + Send + Sync + 'a>;
@@ -33,7 +34,7 @@ type Clock<'a> = Box<dyn Fn() -> DateTime<Utc> + Send + Sync + 'a>;
 /// # Ok(()) }
 /// ```
 pub struct Lifecycle<'a> {
-    pub(crate) cloud: &'a dyn Cloud,
+    pub(crate) cloud: Retrying<'a>,
     audit: &'a dyn AuditSink,
     pub(crate) progress: &'a dyn ProgressSink,
     pub(crate) limits: Arc<CopyLimits>,
@@ -56,7 +57,7 @@ impl<'a> Lifecycle<'a> {
     /// limits, default waits and the system clock.
     pub fn new(cloud: &'a dyn Cloud, audit: &'a dyn AuditSink) -> Self {
         Self {
-            cloud,
+            cloud: Retrying(cloud),
             audit,
             progress: &NoProgress,
             limits: Arc::new(CopyLimits::ec2()),

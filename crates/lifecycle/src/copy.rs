@@ -441,7 +441,9 @@ impl Lifecycle<'_> {
                 to: dest.clone(),
                 image: copy.clone(),
             });
-            match wait_until_available(self.cloud, dest, &copy, &self.wait, self.progress).await {
+            match wait_until_available(self.cloud.inner(), dest, &copy, &self.wait, self.progress)
+                .await
+            {
                 Ok(()) => return RegionCopyOutcome::Copied { image: copy },
                 // The token named a copy that an earlier run removed after it failed (EC2
                 // remembers tokens longer than it shows deregistered images): try a new token.

@@ -289,7 +289,9 @@ impl Lifecycle<'_> {
         region: &Region,
         image: &AmiId,
     ) -> Result<(), LifecycleError> {
-        match wait_until_available(self.cloud, region, image, &self.wait, self.progress).await {
+        match wait_until_available(self.cloud.inner(), region, image, &self.wait, self.progress)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(failure) => {
                 self.progress.emit(ProgressEvent::Failed {

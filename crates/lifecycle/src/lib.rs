@@ -36,6 +36,7 @@ mod error;
 mod progress;
 mod publish;
 mod retire;
+mod retry;
 mod share;
 pub mod tags;
 mod wait;

@@ -21,6 +21,7 @@ use crate::audit::{AuditOutcome, AuditRecord};
 use crate::context::Lifecycle;
 use crate::error::LifecycleError;
 use crate::progress::ProgressEvent;
+use crate::retry::retrying;
 use crate::tags::token_from;
 
 /// The catalog every AMI product lives in.
@@ -430,12 +431,14 @@ impl Lifecycle<'_> {
                 status: None,
             });
         }
-        let id = publisher.start_change_set(&change_set).await.map_err(|e| {
-            LifecycleError::cloud(
-                format!("submitting the change set for {}", spec.product_id),
-                e,
-            )
-        })?;
+        let id = retrying(|| publisher.start_change_set(&change_set))
+            .await
+            .map_err(|e| {
+                LifecycleError::cloud(
+                    format!("submitting the change set for {}", spec.product_id),
+                    e,
+                )
+            })?;
         let status = match wait {
             Some(wait) => Some(self.poll_change_set(publisher, &id, wait).await?),
             None => None,
@@ -458,8 +461,7 @@ impl Lifecycle<'_> {
         const INTERVAL: Duration = Duration::from_secs(60);
         let started = Instant::now();
         loop {
-            let status = publisher
-                .change_set_status(CATALOG, change_set_id)
+            let status = retrying(|| publisher.change_set_status(CATALOG, change_set_id))
                 .await
                 .map_err(|e| {
                     LifecycleError::cloud(format!("reading change set {change_set_id}"), e)

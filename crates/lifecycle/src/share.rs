@@ -260,15 +260,19 @@ impl Lifecycle<'_> {
 
         if !spec.dry_run {
             if !changed.is_empty() {
-                let call = match spec.action {
-                    ShareAction::Add => self
-                        .cloud
-                        .add_launch_permissions(region, image_id, &changed),
-                    ShareAction::Remove => self
-                        .cloud
-                        .remove_launch_permissions(region, image_id, &changed),
+                let result = match spec.action {
+                    ShareAction::Add => {
+                        self.cloud
+                            .add_launch_permissions(region, image_id, &changed)
+                            .await
+                    }
+                    ShareAction::Remove => {
+                        self.cloud
+                            .remove_launch_permissions(region, image_id, &changed)
+                            .await
+                    }
                 };
-                call.await.map_err(|e| {
+                result.map_err(|e| {
                     LifecycleError::cloud(format!("changing launch permissions of {image_id}"), e)
                 })?;
             }

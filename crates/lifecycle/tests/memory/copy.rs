@@ -325,3 +325,26 @@ async fn two_create_multi_runs_at_once_make_one_copy_per_region() {
         assert_eq!(x.image(), y.image());
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn throttled_copy_requests_are_retried() {
+    let (cloud, source) = with_source().await;
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit);
+    cloud.fail_next(op::COPY_IMAGE, 2, CloudErrorKind::Throttled);
+
+    let report = lc
+        .copy_image(&CopySpec::new(region("us-east-1"), source, destinations()))
+        .await
+        .unwrap();
+
+    assert!(!report.has_failures(), "{report:#?}");
+    assert_eq!(
+        cloud.counters().operation(op::COPY_IMAGE),
+        5,
+        "3 copies and 2 retries"
+    );
+    for r in DESTINATIONS {
+        assert_eq!(own_images_in(&cloud, r), 1, "exactly one copy in {r}");
+    }
+}

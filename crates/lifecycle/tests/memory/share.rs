@@ -152,3 +152,37 @@ async fn malformed_organization_arns_and_self_shares_are_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("owns"), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_passing_failure_is_retried_and_a_lasting_one_is_reported() {
+    let cloud = world().build().unwrap();
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit);
+    let spec = ShareSpec::add(
+        region("us-east-1"),
+        ami(BASE),
+        vec![LaunchPermission::Account(other_account())],
+    );
+    cloud.fail_next(
+        op::MODIFY_IMAGE_ATTRIBUTE,
+        1,
+        amiref_core::CloudErrorKind::Unavailable,
+    );
+    lc.share(&spec).await.unwrap();
+
+    let spec = ShareSpec::remove(region("us-east-1"), ami(BASE), spec.permissions);
+    cloud.fail_next(
+        op::MODIFY_IMAGE_ATTRIBUTE,
+        1,
+        amiref_core::CloudErrorKind::AccessDenied,
+    );
+    let err = lc.share(&spec).await.unwrap_err();
+    assert!(
+        err.to_string().contains("changing launch permissions"),
+        "{err}"
+    );
+    assert!(matches!(
+        audit.records()[1].outcome,
+        AuditOutcome::Failed { .. }
+    ));
+}
