@@ -368,9 +368,12 @@ impl Lifecycle<'_> {
                     return RegionCopyOutcome::Existing { image: existing.id };
                 }
                 ImageState::Pending => {
+                    // `wait_or_remove` reports its own failure.
                     return match self.wait_or_remove(dest, &existing.id).await {
                         Ok(()) => RegionCopyOutcome::Existing { image: existing.id },
-                        Err(e) => failed(e.to_string()),
+                        Err(e) => RegionCopyOutcome::Failed {
+                            error: e.to_string(),
+                        },
                     };
                 }
                 _ if spec.dry_run => return RegionCopyOutcome::Planned,

@@ -462,7 +462,7 @@ async fn execute(
             report(output, &result, || {
                 let mut lines = vec![match &result.created.image {
                     Some(id) => format!(
-                        "{} {id}: {}",
+                        "{:<16} {id}: {}",
                         result.created.region,
                         outcome_word(&result.created.outcome)
                     ),
