@@ -347,8 +347,7 @@ async fn visibility_follows_organization_and_ou() {
     let ou_image = ami("ami-0d1e2f3a4b5c6d7ea");
     let ids = [org_image.clone(), ou_image.clone()];
     assert_eq!(cloud.describe_images(&east, &ids).await.unwrap().len(), 2);
-    // The management account sits in the organization but not in the research OU... and
-    // owns both, so ask as a stranger and as an org member outside the OU.
+    // Outside the organization, neither is visible.
     let stranger = cloud.as_account("999988887777".parse().unwrap());
     assert!(
         stranger
@@ -385,6 +384,74 @@ async fn visibility_follows_organization_and_ou() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, CloudErrorKind::AccessDenied);
+}
+
+#[tokio::test(start_paused = true)]
+async fn organization_and_ou_sharing_reach_their_members_only() {
+    use amiref_memory::Account;
+    const ORG: &str = "arn:aws:organizations::210987654321:organization/o-a1b2c3d4e5";
+    const OU_X: &str = "arn:aws:organizations::210987654321:ou/o-a1b2c3d4e5/ou-ab12-xxxxxxxx";
+    const OU_Y: &str = "arn:aws:organizations::210987654321:ou/o-a1b2c3d4e5/ou-ab12-yyyyyyyy";
+    let east = r("us-east-1");
+    let (owner, in_x, in_y, outside): (AccountId, AccountId, AccountId, AccountId) = (
+        "210987654321".parse().unwrap(),
+        "100000000001".parse().unwrap(),
+        "100000000002".parse().unwrap(),
+        "100000000003".parse().unwrap(),
+    );
+    let shared = |id: &str, name: &str, with: LaunchPermission| {
+        ImageSeed::new(Image::new(
+            ami(id),
+            east.clone(),
+            name,
+            owner.clone(),
+            Architecture::X86_64,
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        ))
+        .launch_permission(with)
+    };
+    let cloud = MemoryCloud::builder()
+        .caller(owner.clone())
+        .account(
+            Account::new(in_x.clone())
+                .organization(ORG)
+                .organizational_unit(OU_X),
+        )
+        .account(
+            Account::new(in_y.clone())
+                .organization(ORG)
+                .organizational_unit(OU_Y),
+        )
+        .image(shared(
+            "ami-00000000000000001",
+            "for-the-org",
+            LaunchPermission::Organization(ORG.into()),
+        ))
+        .image(shared(
+            "ami-00000000000000002",
+            "for-ou-x",
+            LaunchPermission::OrganizationalUnit(OU_X.into()),
+        ))
+        .build()
+        .unwrap();
+    let ids = [ami("ami-00000000000000001"), ami("ami-00000000000000002")];
+    for (who, expected) in [(in_x, 2), (in_y, 1), (outside, 0)] {
+        let seen = cloud
+            .as_account(who.clone())
+            .describe_images(&east, &ids)
+            .await
+            .unwrap();
+        assert_eq!(seen.len(), expected, "{who}");
+        let searched = cloud
+            .as_account(who.clone())
+            .search_images(
+                &east,
+                &ImageFilter::owned_by([Owner::Account(owner.clone())]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(searched.len(), expected, "{who}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
