@@ -16,9 +16,10 @@ pub const DOMAIN: &str = "amiref-registry/entry/v1\n";
 
 /// The bytes a publisher signs for `entry` as `template` `version`.
 pub fn entry_message(template: &str, version: &str, entry: &Entry) -> Result<Vec<u8>, String> {
-    let mut unsigned = entry.clone();
-    unsigned.signature = None;
-    let entry_value = serde_json::to_value(&unsigned).map_err(|e| e.to_string())?;
+    let mut entry_value = serde_json::to_value(entry).map_err(|e| e.to_string())?;
+    if let Value::Object(fields) = &mut entry_value {
+        fields.remove("signature");
+    }
     let envelope = serde_json::json!({
         "schema_version": SCHEMA_VERSION,
         "template": template,

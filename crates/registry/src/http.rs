@@ -121,6 +121,7 @@ impl HttpSource {
     }
 
     /// Fetches the registry, falling back to the last good copy.
+    #[tracing::instrument(skip(self), fields(url = %self.url))]
     pub async fn fetch(&self) -> Result<Fetched, LoadError> {
         let cached = self.cached();
         let mut request = self.client.get(&self.url);

@@ -135,9 +135,9 @@ pub struct Candidate<'a> {
     /// The entry.
     pub entry: &'a AdmittedEntry,
     /// The region.
-    pub region: Region,
+    pub region: &'a Region,
     /// The image there.
-    pub image: AmiId,
+    pub image: &'a AmiId,
 }
 
 /// Builds a [`Registry`] from sources.
@@ -228,6 +228,7 @@ impl RegistryBuilder {
     }
 
     /// Reads every source and admits the entries that pass.
+    #[tracing::instrument(skip_all, fields(sources = self.sources.len()))]
     pub async fn build(mut self) -> Result<Registry, LoadError> {
         let mut warnings = Vec::new();
         let sources = std::mem::take(&mut self.sources);
@@ -358,6 +359,12 @@ impl RegistryBuilder {
         for refusal in &report.refused {
             tracing::warn!(%refusal, "registry entry refused");
         }
+        tracing::debug!(
+            admitted = admitted.len(),
+            refused = report.refused.len(),
+            not_shared = report.not_shared,
+            "registry assembled"
+        );
         Registry {
             entries: admitted,
             index,
@@ -498,21 +505,7 @@ impl Registry {
         region: &Region,
         architectures: &[Architecture],
     ) -> Vec<Candidate<'_>> {
-        let Some(list) = self.index.get(template).and_then(|r| r.get(region)) else {
-            return Vec::new();
-        };
-        list.iter()
-            .map(|&i| &self.entries[i])
-            .filter(|e| architectures.is_empty() || architectures.contains(&e.entry.architecture))
-            .filter_map(|e| {
-                // Only the image the entry lists for this very region: never another's.
-                let image = e.entry.regions.get(region)?.clone();
-                Some(Candidate {
-                    entry: e,
-                    region: region.clone(),
-                    image,
-                })
-            })
+        self.iter_candidates(template, region, architectures)
             .collect()
     }
 
@@ -523,9 +516,33 @@ impl Registry {
         region: &Region,
         architectures: &[Architecture],
     ) -> Option<Candidate<'_>> {
-        self.candidates(template, region, architectures)
-            .into_iter()
-            .next()
+        self.iter_candidates(template, region, architectures).next()
+    }
+
+    fn iter_candidates<'a, 'q>(
+        &'a self,
+        template: &str,
+        region: &'q Region,
+        architectures: &'q [Architecture],
+    ) -> impl Iterator<Item = Candidate<'a>> + use<'a, 'q> {
+        let list = self
+            .index
+            .get(template)
+            .and_then(|r| r.get(region))
+            .map_or(&[][..], Vec::as_slice);
+        list.iter().filter_map(move |&i| {
+            let e = &self.entries[i];
+            if !architectures.is_empty() && !architectures.contains(&e.entry.architecture) {
+                return None;
+            }
+            // Only the image the entry lists for this very region: never another's.
+            let (region, image) = e.entry.regions.get_key_value(region)?;
+            Some(Candidate {
+                entry: e,
+                region,
+                image,
+            })
+        })
     }
 }
 

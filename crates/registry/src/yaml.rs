@@ -31,26 +31,41 @@ pub(crate) enum Segment {
 pub(crate) fn format_path(segments: &[Segment]) -> String {
     let mut out = String::new();
     for segment in segments {
-        match segment {
-            Segment::Key(key) => {
-                let plain = !key.is_empty()
-                    && key
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-                if plain {
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(key);
-                } else {
-                    let _ = write!(out, "[{key:?}]");
-                }
-            }
-            Segment::Index(i) => {
-                let _ = write!(out, "[{i}]");
-            }
+        append_segment(&mut out, segment);
+    }
+    out
+}
+
+/// Appends one segment to a formatted path.
+fn append_segment(out: &mut String, segment: &Segment) {
+    match segment {
+        Segment::Key(key) => append_key(out, key),
+        Segment::Index(i) => {
+            let _ = write!(out, "[{i}]");
         }
     }
+}
+
+fn append_key(out: &mut String, key: &str) {
+    let plain = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if plain {
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(key);
+    } else {
+        let _ = write!(out, "[{key:?}]");
+    }
+}
+
+/// `base` with `key` appended.
+fn with_key(base: &str, key: &str) -> String {
+    let mut out = String::with_capacity(base.len() + key.len() + 4);
+    out.push_str(base);
+    append_key(&mut out, key);
     out
 }
 
@@ -232,12 +247,12 @@ fn location_of(marker: &Marker) -> (usize, usize) {
 
 enum Frame {
     Map {
-        path: Vec<Segment>,
+        path: String,
         map: Map<String, Value>,
         key: Option<String>,
     },
     Seq {
-        path: Vec<Segment>,
+        path: String,
         items: Vec<Value>,
     },
 }
@@ -251,20 +266,24 @@ struct TreeBuilder {
 }
 
 impl TreeBuilder {
-    /// The path of the node about to be added.
-    fn next_path(&self) -> Vec<Segment> {
+    /// The formatted path of the node about to be added.
+    fn next_path(&self) -> String {
         match self.stack.last() {
-            None => Vec::new(),
-            Some(Frame::Map { path, key, .. }) => {
-                let mut p = path.clone();
-                p.push(Segment::Key(key.clone().unwrap_or_default()));
-                p
-            }
+            None => String::new(),
+            Some(Frame::Map { path, key, .. }) => with_key(path, key.as_deref().unwrap_or("")),
             Some(Frame::Seq { path, items }) => {
                 let mut p = path.clone();
-                p.push(Segment::Index(items.len()));
+                append_segment(&mut p, &Segment::Index(items.len()));
                 p
             }
+        }
+    }
+
+    /// The formatted path of the mapping key `key` about to be read.
+    fn key_path(&self, key: &str) -> String {
+        match self.stack.last() {
+            Some(Frame::Map { path, .. }) => with_key(path, key),
+            _ => key.to_owned(),
         }
     }
 
@@ -292,10 +311,7 @@ impl MarkedEventReceiver for TreeBuilder {
         match event {
             Event::Scalar(text, style, _, _) => {
                 if self.expecting_key() {
-                    let mut path = self.next_path();
-                    path.pop();
-                    path.push(Segment::Key(text.clone()));
-                    let formatted = format_path(&path);
+                    let formatted = self.key_path(&text);
                     let duplicate = matches!(self.stack.last(), Some(Frame::Map { map, .. }) if map.contains_key(&text));
                     if duplicate {
                         let first = self.locations.get(&formatted).copied();
@@ -320,10 +336,11 @@ impl MarkedEventReceiver for TreeBuilder {
                         *key = Some(text);
                     }
                 } else {
-                    let path = self.next_path();
                     // A map value is located at its key (already recorded); a sequence item
                     // or the root at itself.
-                    self.locations.entry(format_path(&path)).or_insert(here);
+                    if !matches!(self.stack.last(), Some(Frame::Map { .. })) {
+                        self.locations.entry(self.next_path()).or_insert(here);
+                    }
                     self.add(resolve_scalar(text, style));
                 }
             }
@@ -332,7 +349,7 @@ impl MarkedEventReceiver for TreeBuilder {
                     self.problems.push(
                         Problem::new(
                             &self.origin,
-                            format_path(&self.next_path()),
+                            self.next_path(),
                             "a complex mapping key",
                             "a plain text key",
                         )
@@ -340,7 +357,9 @@ impl MarkedEventReceiver for TreeBuilder {
                     );
                 }
                 let path = self.next_path();
-                self.locations.entry(format_path(&path)).or_insert(here);
+                if !matches!(self.stack.last(), Some(Frame::Map { .. })) {
+                    self.locations.entry(path.clone()).or_insert(here);
+                }
                 let frame = if matches!(event, Event::MappingStart(..)) {
                     Frame::Map {
                         path,
@@ -367,7 +386,7 @@ impl MarkedEventReceiver for TreeBuilder {
                 self.problems.push(
                     Problem::new(
                         &self.origin,
-                        format_path(&self.next_path()),
+                        self.next_path(),
                         "an alias (*name)",
                         "values written out in full: registry entries are signed one by one, so anchors and aliases are not supported",
                     )
