@@ -166,6 +166,7 @@ pub struct MemoryCloudBuilder {
     timings: Timings,
     latency: Duration,
     operation_latency: HashMap<String, Duration>,
+    region_latency: HashMap<Region, Duration>,
     throttling: Option<Throttling>,
     regions_down: BTreeSet<Region>,
     page_size: usize,
@@ -193,6 +194,7 @@ impl Default for MemoryCloudBuilder {
             timings: Timings::default(),
             latency: Duration::ZERO,
             operation_latency: HashMap::new(),
+            region_latency: HashMap::new(),
             throttling: None,
             regions_down: BTreeSet::new(),
             page_size: 1000,
@@ -313,6 +315,12 @@ impl MemoryCloudBuilder {
     /// Delays calls of one operation (see [`crate::op`]) this long instead.
     pub fn operation_latency(mut self, operation: &str, latency: Duration) -> Self {
         self.operation_latency.insert(operation.to_owned(), latency);
+        self
+    }
+
+    /// Adds this much latency to every call to `region` (on top of the operation's).
+    pub fn region_latency(mut self, region: Region, latency: Duration) -> Self {
+        self.region_latency.insert(region, latency);
         self
     }
 
@@ -520,6 +528,7 @@ impl MemoryCloudBuilder {
         let mut knobs = Knobs::default();
         knobs.latency = self.latency;
         knobs.operation_latency = self.operation_latency;
+        knobs.region_latency = self.region_latency;
         knobs.regions_down = self.regions_down.into_iter().collect();
         knobs.set_throttling(self.throttling);
         Ok(MemoryCloud::from_shared(

@@ -103,6 +103,12 @@ impl MemoryCloud {
             .insert(operation.to_owned(), latency);
     }
 
+    /// Adds this much latency to every call to `region` from now on (on top of the
+    /// operation's), e.g. to make a far region slow.
+    pub fn set_region_latency(&self, region: &Region, latency: Duration) {
+        self.knobs().region_latency.insert(region.clone(), latency);
+    }
+
     /// Turns throttling on (with full buckets) or off.
     pub fn set_throttling(&self, throttling: Option<Throttling>) {
         self.knobs().set_throttling(throttling);

@@ -199,6 +199,7 @@ impl Counters {
 pub(crate) struct Knobs {
     pub(crate) latency: Duration,
     pub(crate) operation_latency: HashMap<String, Duration>,
+    pub(crate) region_latency: HashMap<Region, Duration>,
     pub(crate) throttling: Option<Throttling>,
     buckets: HashMap<(AccountId, Region, ActionClass), TokenBucket>,
     pub(crate) regions_down: HashSet<Region>,
@@ -207,17 +208,24 @@ pub(crate) struct Knobs {
 }
 
 impl Knobs {
-    /// Counts the call and says how long it takes before it answers.
+    /// Counts the call and says how long it takes before it answers: the operation's
+    /// latency (or the default), plus the region's.
     pub(crate) fn count(&mut self, operation: &'static str, region: Option<&Region>) -> Duration {
         *self
             .counters
             .calls
             .entry((operation.to_owned(), region.cloned()))
             .or_insert(0) += 1;
-        self.operation_latency
+        let base = self
+            .operation_latency
             .get(operation)
             .copied()
-            .unwrap_or(self.latency)
+            .unwrap_or(self.latency);
+        let extra = region
+            .and_then(|r| self.region_latency.get(r))
+            .copied()
+            .unwrap_or_default();
+        base + extra
     }
 
     /// After the latency has passed: the injected fault or throttling error, if any.

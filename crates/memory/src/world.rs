@@ -76,6 +76,10 @@ struct AccountEntry {
 struct RegionEntry {
     #[serde(default)]
     block_public_access: bool,
+    #[serde(default)]
+    latency: Option<Dur>,
+    #[serde(default)]
+    down: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -423,6 +427,12 @@ fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldError> {
     }
     for (region, entry) in file.regions {
         let entry = entry.unwrap_or_default();
+        if let Some(Dur(latency)) = entry.latency {
+            b = b.region_latency(region.clone(), latency);
+        }
+        if entry.down {
+            b = b.region_down(region.clone());
+        }
         b = if entry.block_public_access {
             b.block_public_access(region)
         } else {

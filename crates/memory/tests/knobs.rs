@@ -136,6 +136,14 @@ async fn latency_delays_each_call_on_tokios_clock() {
     let started = Instant::now();
     cloud.describe_images(&r("us-east-1"), &[]).await.unwrap();
     assert_eq!(started.elapsed(), Duration::from_secs(2));
+    cloud.set_region_latency(&r("ap-south-1"), Duration::from_secs(1));
+    let started = Instant::now();
+    cloud.describe_images(&r("ap-south-1"), &[]).await.unwrap();
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(3),
+        "the operation's plus the region's"
+    );
 }
 
 #[tokio::test(start_paused = true)]

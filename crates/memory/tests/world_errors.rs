@@ -114,7 +114,9 @@ async fn a_world_file_loads_from_disk_with_knobs() {
     let path = dir.path().join("w.yaml");
     std::fs::write(
         &path,
-        format!("{HEAD}{IMAGE}latency: 50ms\nthrottling: true\n"),
+        format!(
+            "{HEAD}{IMAGE}latency: 50ms\nthrottling: true\nregions:\n  eu-west-1: {{latency: 1s}}\n  ap-south-1: {{down: true}}\n"
+        ),
     )
     .unwrap();
     let cloud = MemoryCloud::world_file_builder(&path)
@@ -132,6 +134,18 @@ async fn a_world_file_loads_from_disk_with_knobs() {
     .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(started.elapsed(), std::time::Duration::from_millis(50));
+    let started = tokio::time::Instant::now();
+    amiref_core::ImageCatalog::describe_images(&cloud, &"eu-west-1".parse().unwrap(), &[])
+        .await
+        .unwrap();
+    assert_eq!(started.elapsed(), std::time::Duration::from_millis(1050));
+    let down =
+        amiref_core::ImageCatalog::describe_images(&cloud, &"ap-south-1".parse().unwrap(), &[])
+            .await;
+    assert_eq!(
+        down.unwrap_err().kind,
+        amiref_core::CloudErrorKind::Unavailable
+    );
 }
 
 /// docs/worlds.md's example is a world that loads.
