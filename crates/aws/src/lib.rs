@@ -53,8 +53,9 @@ mod store;
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
-
+/// The AWS SDK's shared configuration, re-exported so that crates above this one (the
+/// `amiref` facade) can take one without depending on the SDK themselves.
+pub use aws_config::SdkConfig;
 pub use config::{AwsCloudBuilder, CatalogCustomizer, Ec2Customizer, StsCustomizer};
 pub use store::{PROVENANCE_SOURCE_IMAGE_TAG, PROVENANCE_SOURCE_REGION_TAG, PROVENANCE_TOKEN_TAG};
 
