@@ -1028,3 +1028,26 @@ async fn change_sets_are_submitted_with_their_token_and_followed() {
         ChangeSetStatus::Failed("the AMI failed the scan".into())
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Configuration
+
+#[tokio::test(start_paused = true)]
+async fn builder_overrides_region_and_endpoint_of_a_given_config() {
+    let plain = AwsCloud::from_sdk_config(&sdk_config(create_mock_http_client()));
+    assert_eq!(plain.home_region(), Some(&region("us-east-1")));
+    assert_eq!(plain.endpoint_url(), None);
+    let overridden = AwsCloud::builder()
+        .sdk_config(sdk_config(create_mock_http_client()))
+        .region(region("eu-central-1"))
+        .endpoint_url("http://127.0.0.1:4566")
+        .build()
+        .await;
+    assert_eq!(overridden.home_region(), Some(&region("eu-central-1")));
+    assert_eq!(overridden.endpoint_url(), Some("http://127.0.0.1:4566"));
+    let shown = format!("{overridden:?}");
+    assert!(
+        shown.contains("eu-central-1") && !shown.contains("wJalrXUtnFEMI"),
+        "{shown}"
+    );
+}
