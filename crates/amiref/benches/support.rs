@@ -1,0 +1,195 @@
+//! Worlds and inputs shared by the benchmarks.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use amiref::{Resolver, TrustPolicy};
+use amiref_core::{AccountId, Architecture, Image, Region};
+use amiref_memory::{ImageSeed, MemoryCloud};
+use amiref_template::Template;
+use rand::{Rng, SeedableRng};
+
+/// The lab's account: the caller, and the owner of the benchmark images.
+pub const LAB: &str = "123456789012";
+/// A stranger who publishes look-alikes.
+pub const STRANGER: &str = "999988887777";
+
+/// Every commercial region, one lab image in each, and `n` templates mapping it everywhere;
+/// each call to the cloud takes `latency`.
+pub fn every_region_world(
+    n: usize,
+    latency: Duration,
+) -> (Arc<MemoryCloud>, Vec<Template>, Vec<Region>) {
+    let me: AccountId = LAB.parse().unwrap();
+    let regions: Vec<Region> = amiref_regions::commercial_regions()
+        .map(|r| r.code.clone())
+        .collect();
+    let mut builder = MemoryCloud::builder().caller(me.clone()).latency(latency);
+    let mut mappings = String::new();
+    for (i, region) in regions.iter().enumerate() {
+        let id = format!("ami-{:08x}", 0x1000 + i);
+        let image = Image::new(
+            id.parse().unwrap(),
+            region.clone(),
+            "lab-image-1.0.0",
+            me.clone(),
+            Architecture::X86_64,
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        builder = builder.region(region.clone()).image(ImageSeed::new(image));
+        mappings.push_str(&format!("    {region}: {id}\n"));
+    }
+    let cloud = Arc::new(builder.build().unwrap());
+    let templates = (0..n)
+        .map(|i| {
+            Template::from_yaml_str(
+                &format!(
+                    "name: lab-{i}\ninstance_type: m6i.large\nami_config:\n  fallback_strategy: error\n  ami_mappings:\n{mappings}"
+                ),
+                "bench.yml",
+            )
+            .unwrap()
+        })
+        .collect();
+    (cloud, templates, regions)
+}
+
+/// A resolver over `cloud` judging deprecation at the world's time.
+pub fn resolver(cloud: &Arc<MemoryCloud>) -> Resolver {
+    let clock = cloud.clone();
+    Resolver::builder()
+        .cloud(cloud.clone())
+        .trust_policy(
+            TrustPolicy::default()
+                .with_named_owner("prism-community", ["111122223333".parse().unwrap()]),
+        )
+        .clock(Arc::new(move || clock.now()))
+        .build()
+        .unwrap()
+}
+
+/// `n` candidate images of a search, seeded: half the lab's, half a stranger's look-alikes
+/// (newer, higher versions), mixed architectures, versions 1.0.0 to 3.9.9, some deprecated.
+pub fn candidates(n: usize, seed: u64) -> Vec<Image> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let region: Region = "us-east-1".parse().unwrap();
+    let lab: AccountId = LAB.parse().unwrap();
+    let stranger: AccountId = STRANGER.parse().unwrap();
+    let base: chrono::DateTime<chrono::Utc> = "2024-01-01T00:00:00Z".parse().unwrap();
+    (0..n)
+        .map(|i| {
+            let strange = rng.gen_bool(0.5);
+            let (major, minor, patch) = if strange {
+                (
+                    rng.gen_range(3..5),
+                    rng.gen_range(0..10),
+                    rng.gen_range(0..10),
+                )
+            } else {
+                (
+                    rng.gen_range(1..3),
+                    rng.gen_range(0..10),
+                    rng.gen_range(0..10),
+                )
+            };
+            let arch = if rng.gen_bool(0.5) {
+                Architecture::X86_64
+            } else {
+                Architecture::Arm64
+            };
+            let mut image = Image::new(
+                format!("ami-{:017x}", i).parse().unwrap(),
+                region.clone(),
+                format!("cws-python-ml-{major}.{minor}.{patch}-{arch}-b{i}"),
+                if strange {
+                    stranger.clone()
+                } else {
+                    lab.clone()
+                },
+                arch,
+                base + chrono::Duration::minutes(rng.gen_range(0..1_000_000)),
+            );
+            image
+                .tags
+                .insert("Version".into(), format!("v{major}.{minor}.{patch}"));
+            if rng.gen_bool(0.05) {
+                image.deprecation_time = Some(base);
+            }
+            image
+        })
+        .collect()
+}
+
+/// The search template the candidates are chosen for.
+pub fn search_template() -> Template {
+    Template::from_yaml_str(
+        r#"name: python-ml
+instance_types:
+  x86_64: m6i.large
+  arm64: m7g.large
+ami_config:
+  ami_search:
+    owner: "123456789012"
+    name_pattern: "cws-python-ml-*"
+    version_constraint: ">=1.0.0, <3"
+    architecture: [x86_64, arm64]
+  fallback_strategy: error
+  preferred_architecture: arm64
+"#,
+        "bench.yml",
+    )
+    .unwrap()
+}
+
+/// The demo world (for the shared-copy scenario).
+pub fn demo() -> Arc<MemoryCloud> {
+    Arc::new(
+        MemoryCloud::from_world_file(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/worlds/demo.yaml"
+        ))
+        .unwrap(),
+    )
+}
+
+/// python-ml with a cross-region fallback and no script: ap-south-1 must copy.
+pub fn cross_region_template() -> Template {
+    Template::from_yaml_str(
+        r#"name: python-ml-xr
+instance_types:
+  x86_64: m6i.large
+  arm64: m7g.large
+ami_config:
+  ami_search:
+    owner: prism-community
+    name_pattern: "cws-python-ml-*"
+    version_constraint: ">=2.0.0, <3"
+    architecture: [x86_64, arm64]
+  fallback_strategy: cross_region
+"#,
+        "bench.yml",
+    )
+    .unwrap()
+}
+
+/// The process's peak resident memory (VmHWM), KiB, on Linux.
+pub fn peak_rss_kib() -> Option<u64> {
+    status_kib("VmHWM:")
+}
+
+/// The process's resident memory (VmRSS), KiB, on Linux.
+pub fn rss_kib() -> Option<u64> {
+    status_kib("VmRSS:")
+}
+
+fn status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resets the peak (VmHWM) to the current RSS, on Linux: `5` to /proc/self/clear_refs.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
