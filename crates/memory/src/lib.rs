@@ -9,13 +9,35 @@
 //!
 //! ```
 //! use amiref_core::{ImageCatalog, ImageFilter, Owner};
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let cloud = amiref_memory::MemoryCloud::from_world_file("../../examples/worlds/demo.yaml")?;
 //! let community: Owner = "111122223333".parse()?;
-//! let found = cloud
-//!     .search_images(&"us-east-1".parse()?, &ImageFilter::owned_by([community]).name("cws-python-ml-*"))
-//!     .await?;
-//! assert!(!found.is_empty());
+//! let filter = ImageFilter::owned_by([community]).name("cws-python-ml-2.1.0-*");
+//! let found = cloud.search_images(&"us-east-1".parse()?, &filter).await?;
+//! assert_eq!(found.len(), 2); // x86_64 and arm64; never the stranger's look-alikes
+//! # Ok(()) }
+//! ```
+//!
+//! Time is tokio's, so a test on a paused clock watches a copy go from pending to available,
+//! and counts the calls it took:
+//!
+//! ```
+//! use amiref_core::{CopyImageRequest, ImageState, ImageStore};
+//! use amiref_memory::{MemoryCloud, op};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cloud = MemoryCloud::from_world_file("../../examples/worlds/demo.yaml")?;
+//! let (from, to) = ("ap-southeast-1".parse()?, "ap-south-1".parse()?);
+//! let request = CopyImageRequest::new(from, "ami-0a5e123456789def0".parse()?, to, "python-ml", "token-1");
+//! let copy = cloud.copy_image(&request).await?;
+//! assert_eq!(cloud.copy_image(&request).await?, copy, "same client token, same copy");
+//! let state = |c: &MemoryCloud| c.inspect_image(&request.destination_region, &copy).map(|i| i.state);
+//! assert_eq!(state(&cloud), Some(ImageState::Pending));
+//! tokio::time::sleep(std::time::Duration::from_secs(5 * 60)).await; // instant when paused
+//! assert_eq!(state(&cloud), Some(ImageState::Available));
+//! assert_eq!(cloud.counters().get(op::COPY_IMAGE, Some(&request.destination_region)), 2);
 //! # Ok(()) }
 //! ```
 //!
