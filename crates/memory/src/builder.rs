@@ -552,18 +552,19 @@ fn add_image(world: &mut WorldState, seed: ImageSeed, started: Instant) -> Resul
         root_volume,
     } = seed;
     let field = format!("images[{}]", image.id);
-    if let Some(alias) = world
-        .accounts
-        .get(&image.owner)
-        .and_then(|a| a.alias.clone())
-    {
-        image.owner_alias = Some(alias);
-    } else if let Some(alias) = &image.owner_alias {
-        world
-            .aliases
-            .entry(alias.clone())
-            .or_default()
-            .insert(image.owner.clone());
+    // An owner's alias is the account's: from its description, from an earlier image of
+    // it, or from this image, so that every image of an aliased account reports it.
+    let known_alias = world.alias_of(&image.owner);
+    match (known_alias, &image.owner_alias) {
+        (Some(alias), _) => image.owner_alias = Some(alias),
+        (None, Some(alias)) => {
+            world
+                .aliases
+                .entry(alias.clone())
+                .or_default()
+                .insert(image.owner.clone());
+        }
+        (None, None) => {}
     }
     let mut permissions: BTreeSet<LaunchPermission> = launch_permissions.into_iter().collect();
     if image.public {

@@ -388,6 +388,19 @@ impl WorldState {
             .identity()
     }
 
+    /// The owner alias EC2 reports for an account's images, if it has one.
+    pub(crate) fn alias_of(&self, account: &AccountId) -> Option<String> {
+        self.accounts
+            .get(account)
+            .and_then(|a| a.alias.clone())
+            .or_else(|| {
+                self.aliases
+                    .iter()
+                    .find(|(_, accounts)| accounts.contains(account))
+                    .map(|(alias, _)| alias.clone())
+            })
+    }
+
     /// The instance types offered in `region` and their architectures.
     pub(crate) fn offered(&self, region: &Region, t: &InstanceType) -> Option<&Vec<Architecture>> {
         self.regional_instance_types

@@ -112,6 +112,7 @@ impl ImageStore for MemoryCloud {
             world.now_utc(now),
         );
         image.description = request.description.clone();
+        image.owner_alias = world.alias_of(&self.caller);
         image.state = ImageState::Pending;
         image.tags = request.tags.clone();
         image.block_devices.push(BlockDevice {
@@ -246,6 +247,7 @@ impl ImageStore for MemoryCloud {
             .description
             .clone()
             .or_else(|| source.image.description.clone());
+        image.owner_alias = world.alias_of(&self.caller);
         image.state = ImageState::Pending;
         image.tags = request.tags.clone();
         image.product_codes = source.image.product_codes.clone();

@@ -731,3 +731,51 @@ async fn big_worlds_search_by_owner_index() {
         10
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_alias_belongs_to_the_account_and_all_its_images() {
+    let amazon: AccountId = "137112412989".parse().unwrap();
+    let east = r("us-east-1");
+    let image = |id: &str, name: &str, alias: Option<&str>| {
+        let mut image = Image::new(
+            ami(id),
+            east.clone(),
+            name,
+            amazon.clone(),
+            Architecture::X86_64,
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        image.public = true;
+        image.owner_alias = alias.map(str::to_owned);
+        ImageSeed::new(image)
+    };
+    let cloud = MemoryCloud::builder()
+        .image(image("ami-00000000000000001", "al2023-a", Some("amazon")))
+        .image(image("ami-00000000000000002", "al2023-b", None))
+        .build()
+        .unwrap();
+    let found = cloud
+        .search_images(&east, &ImageFilter::owned_by([Owner::Amazon]))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert!(
+        found
+            .iter()
+            .all(|i| i.owner_alias.as_deref() == Some("amazon"))
+    );
+    // A copy made by the aliased account carries its alias too.
+    let copy = cloud
+        .as_account(amazon.clone())
+        .copy_image(&CopyImageRequest::new(
+            east.clone(),
+            ami("ami-00000000000000001"),
+            r("eu-west-1"),
+            "al2023-a",
+            "t",
+        ))
+        .await
+        .unwrap();
+    let copied = cloud.inspect_image(&r("eu-west-1"), &copy).unwrap();
+    assert_eq!(copied.owner_alias.as_deref(), Some("amazon"));
+}
