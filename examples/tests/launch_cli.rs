@@ -396,3 +396,42 @@ fn errors_are_clear() {
             "--region: invalid region \"moon-1\"",
         ));
 }
+
+#[test]
+fn the_community_tier_reads_a_signed_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("python-ml.yml");
+    std::fs::write(
+        &path,
+        "name: python-ml\ninstance_types:\n  x86_64: m6i.large\nami_config:\n  fallback_strategy: error\n",
+    )
+    .unwrap();
+    amiref()
+        .args([
+            "--world",
+            WORLD,
+            "--image-registry",
+            "examples/registry/community.yml",
+            "ami",
+            "resolve",
+        ])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "✅ Found optimized AMI: ami-0123456789abcdef0 (cws-python-ml-2.1.0-x86_64) by community registry",
+        ))
+        .stdout(predicate::str::contains("signed by ed25519:"))
+        .stdout(predicate::str::contains(
+            "  4. Marketplace (not needed: Community registry found an image)",
+        ));
+    // Without a registry, the same template has no way to launch.
+    amiref()
+        .args(["--world", WORLD, "ami", "resolve"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "no community registry is configured",
+        ));
+}

@@ -51,6 +51,8 @@
 //! - Libraries emit tracing spans (`amiref.resolve`, `amiref.tier`, `amiref.execute`) and
 //!   never install a subscriber.
 
+#[cfg(feature = "aws")]
+mod aws;
 mod builder;
 mod cache;
 mod error;
@@ -58,6 +60,9 @@ mod estimate;
 mod resolution;
 mod resolver;
 
+/// The AWS cloud and the SDK configuration it is built from (feature `aws`).
+#[cfg(feature = "aws")]
+pub use amiref_aws::{AwsCloud, SdkConfig};
 pub use amiref_strategies::{CopyPlan, Tier, TrustPolicy};
 pub use builder::{Clock, ResolverBuilder, Workload};
 pub use error::{BuildError, ExecuteError, ResolveError, strategy_name};

@@ -269,3 +269,131 @@ async fn the_deadline_cuts_off_a_slow_tier_and_the_fallback_follows() {
     assert_eq!(err.chain()[1].outcome, Outcome::Skipped);
     assert!(cloud.counters().operation("DescribeImages") > before);
 }
+
+/// A registry that answers from a fixed list, as the registry crate's would after its own
+/// verification.
+struct StaticRegistry(Vec<amiref_core::RegistryCandidate>);
+
+#[async_trait::async_trait]
+impl amiref_core::ImageRegistry for StaticRegistry {
+    async fn candidates(
+        &self,
+        template: &str,
+        region: &amiref_core::Region,
+        _architectures: &[Architecture],
+    ) -> Result<Vec<amiref_core::RegistryCandidate>, amiref_core::RegistryError> {
+        Ok(self
+            .0
+            .iter()
+            .filter(|c| c.template == template && &c.region == region)
+            .cloned()
+            .collect())
+    }
+}
+
+fn candidate(
+    image: &str,
+    arch: Architecture,
+    owner: Option<&str>,
+    signed: bool,
+) -> amiref_core::RegistryCandidate {
+    let mut c = amiref_core::RegistryCandidate::new(
+        "python-ml",
+        "v2.1.0",
+        image.parse().unwrap(),
+        "us-east-1".parse().unwrap(),
+        arch,
+        "community",
+    );
+    c.expected_owner = owner.map(|o| o.parse().unwrap());
+    c.signed_by = signed.then(|| "ed25519:cac933d676e1a0f0".to_owned());
+    c.score = 4.8;
+    c
+}
+
+/// The registry tier checks each entry's image in the region: its real owner must be the
+/// one the entry states, and trusted (or vouched for by a signed entry naming it).
+#[tokio::test(start_paused = true)]
+async fn registry_entries_are_checked_against_the_real_image() {
+    let cloud = demo();
+    let mut t = python_ml("ami_preferred", "error", false);
+    {
+        let config = t.ami_config.as_mut().unwrap();
+        config.ami_mappings.clear();
+        config.ami_search = None;
+        config.marketplace_search = None;
+    }
+    let region: amiref_core::Region = "us-east-1".parse().unwrap();
+    let resolve = |candidates: Vec<amiref_core::RegistryCandidate>, trust: amiref::TrustPolicy| {
+        let cloud = cloud.clone();
+        let t = t.clone();
+        let region = region.clone();
+        async move {
+            common::resolver_with(&cloud, |b| {
+                b.registry(std::sync::Arc::new(StaticRegistry(candidates)))
+                    .trust_policy(trust)
+            })
+            .resolve(&t, &region)
+            .await
+        }
+    };
+    // The stranger's look-alike listed as the community's: the real owner differs.
+    let err = resolve(
+        vec![candidate(
+            "ami-0bad0bad0bad0bad0",
+            Architecture::X86_64,
+            Some("111122223333"),
+            true,
+        )],
+        common::trust(),
+    )
+    .await
+    .unwrap_err();
+    let reason = &err.chain()[2].reason;
+    assert!(
+        reason.contains("owned by 999988887777, not by 111122223333"),
+        "{reason}"
+    );
+
+    // An unsigned entry for an owner the policy does not trust: refused.
+    let err = resolve(
+        vec![candidate(
+            "ami-0123456789abcdef0",
+            Architecture::X86_64,
+            None,
+            false,
+        )],
+        amiref::TrustPolicy::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.chain()[2]
+            .reason
+            .contains("neither trusted nor named by a signed entry")
+    );
+
+    // The same image, signed and naming its owner: accepted; the first acceptable wins.
+    let r = resolve(
+        vec![
+            candidate(
+                "ami-0bad0bad0bad0bad0",
+                Architecture::X86_64,
+                Some("111122223333"),
+                true,
+            ),
+            candidate(
+                "ami-0123456789abcdef0",
+                Architecture::X86_64,
+                Some("111122223333"),
+                true,
+            ),
+        ],
+        amiref::TrustPolicy::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.method, ResolutionMethod::CommunityRegistry);
+    assert_eq!(r.image.id.as_str(), "ami-0123456789abcdef0");
+    assert_eq!(r.estimate.launch_time.as_secs(), 45);
+}

@@ -64,7 +64,7 @@ async fn resolve(template: &str, global: &GlobalArgs) -> Result<ExitCode, Failur
     let human = global.output == Output::Table;
     let template = cloud::load_template(template)?;
     let opened = cloud::open(global)?;
-    let resolver = cloud::resolver(global, &opened)?;
+    let resolver = cloud::resolver(global, &opened).await?;
     let region = cloud::region(global)?;
     let result = resolver.resolve(&template, &region).await;
     if !human {
@@ -119,7 +119,7 @@ async fn test(
     let human = global.output == Output::Table;
     let template = cloud::load_template(template)?;
     let opened = cloud::open(global)?;
-    let resolver = cloud::resolver(global, &opened)?;
+    let resolver = cloud::resolver(global, &opened).await?;
     let regions: Vec<Region> = if all_regions {
         cloud::all_regions(&opened)
     } else if regions.is_empty() {

@@ -49,6 +49,14 @@ pub(crate) struct CloudArgs {
     /// Instance prices laid over the built-in table (YAML: as_of, source, prices, regions).
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) prices: Option<PathBuf>,
+    /// Community or institutional registries for the resolver's community tier: files,
+    /// directories or https:// URLs (repeatable) [default: none; the tier is skipped].
+    #[arg(long, global = true, value_name = "SOURCE")]
+    pub(crate) image_registry: Vec<String>,
+    /// The publisher keys the registries' entries must be signed with
+    /// [default: $AMIREF_TRUST_STORE, else trust.yml beside the first registry].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) image_registry_keys: Option<PathBuf>,
     /// What the instance is for: interactive (sooner usable wins) or batch (cheaper wins).
     #[arg(long, global = true, value_enum, default_value_t = WorkloadArg::Interactive)]
     pub(crate) workload: WorkloadArg,
@@ -152,8 +160,47 @@ fn load_trust(global: &GlobalArgs) -> Result<TrustPolicy, Failure> {
     })
 }
 
+/// The registry the `--image-registry` options name, verified against its trust store.
+async fn image_registry(
+    global: &GlobalArgs,
+    opened: &Opened,
+) -> Result<Option<Arc<dyn amiref_core::ImageRegistry>>, Failure> {
+    let sources = &global.cloud.image_registry;
+    let Some(first) = sources.first() else {
+        return Ok(None);
+    };
+    let keys = global
+        .cloud
+        .image_registry_keys
+        .clone()
+        .or_else(|| std::env::var_os("AMIREF_TRUST_STORE").map(PathBuf::from))
+        .unwrap_or_else(|| Path::new(first).with_file_name("trust.yml"));
+    let store = amiref_registry::TrustStore::load_file(&keys)
+        .map_err(|e| Failure::Failed(format!("--image-registry-keys {}: {e}", keys.display())))?;
+    let caller = opened
+        .cloud
+        .caller()
+        .await
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let mut builder = amiref_registry::Registry::builder()
+        .trust_store(store)
+        .caller(caller)
+        .skip_unavailable_sources(true);
+    if let Some(world) = &opened.world {
+        builder = builder.now(world.now());
+    }
+    for source in sources {
+        builder = builder.community(amiref_registry::RegistrySource::path(source));
+    }
+    let registry = builder
+        .build()
+        .await
+        .map_err(|e| Failure::Failed(format!("--image-registry: {e}")))?;
+    Ok(Some(Arc::new(registry)))
+}
+
 /// The resolver over the opened cloud, configured by the global options.
-pub(crate) fn resolver(global: &GlobalArgs, opened: &Opened) -> Result<Resolver, Failure> {
+pub(crate) async fn resolver(global: &GlobalArgs, opened: &Opened) -> Result<Resolver, Failure> {
     let mut builder = Resolver::builder()
         .cloud(opened.cloud.clone())
         .trust_policy(load_trust(global)?)
@@ -161,6 +208,9 @@ pub(crate) fn resolver(global: &GlobalArgs, opened: &Opened) -> Result<Resolver,
             WorkloadArg::Batch => Workload::Batch,
             WorkloadArg::Interactive => Workload::Interactive,
         });
+    if let Some(registry) = image_registry(global, opened).await? {
+        builder = builder.registry(registry);
+    }
     if let Some(path) = &global.cloud.prices {
         let user = InstancePrices::from_file(path).map_err(|e| Failure::Failed(e.to_string()))?;
         let prices = InstancePrices::builtin().overridden_by(user);

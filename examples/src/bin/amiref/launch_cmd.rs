@@ -73,7 +73,7 @@ async fn launch(args: &LaunchArgs, global: &GlobalArgs) -> Result<ExitCode, Fail
     let human = global.output == Output::Table;
     let template = cloud::load_template(&args.template)?;
     let opened = cloud::open(global)?;
-    let resolver = cloud::resolver(global, &opened)?;
+    let resolver = cloud::resolver(global, &opened).await?;
     let region = cloud::region(global)?;
     let mut options = ResolveOptions::default();
     if args.prefer_script {

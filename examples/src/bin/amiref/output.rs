@@ -159,6 +159,9 @@ pub(crate) fn chain_lines(chain: &[ChainEntry]) -> Vec<String> {
                 .and_then(|r| r.strip_suffix(')'))
                 .unwrap_or(&e.reason);
             match e.outcome {
+                Outcome::NotTried if reason.starts_with("not needed") => {
+                    format!("  {}. {title} ({reason})", i + 1)
+                }
                 Outcome::NotTried => format!("  {}. {title} (not tried: {reason})", i + 1),
                 _ => format!("  {}. {title} {}{needed} {reason}", i + 1, mark(e)),
             }
