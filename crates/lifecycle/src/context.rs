@@ -137,9 +137,17 @@ impl<'a> Lifecycle<'a> {
         result: Result<T, LifecycleError>,
     ) -> Result<T, LifecycleError> {
         let record = match &result {
-            Err(LifecycleError::Refused { reason }) => AuditRecord {
+            // Stopped before anything changed: a refusal, with the reason as the error says it.
+            Err(
+                e @ (LifecycleError::Refused { .. }
+                | LifecycleError::InvalidInput { .. }
+                | LifecycleError::ImageNotFound { .. }),
+            ) => AuditRecord {
                 outcome: AuditOutcome::Refused {
-                    reason: reason.clone(),
+                    reason: match e {
+                        LifecycleError::Refused { reason } => reason.clone(),
+                        other => other.to_string(),
+                    },
                 },
                 ..record
             },

@@ -107,6 +107,6 @@ async fn bad_inputs_are_named() {
     assert!(err.to_string().contains("invalid access role"), "{err}");
     assert!(matches!(
         audit.records()[0].outcome,
-        AuditOutcome::Failed { .. }
+        AuditOutcome::Refused { .. }
     ));
 }
