@@ -255,18 +255,20 @@ impl Lifecycle<'_> {
     /// deregistered with its snapshots. One region's failure does not stop the others; the
     /// report says what happened in each.
     pub async fn copy_image(&self, spec: &CopySpec) -> Result<CopyReport, LifecycleError> {
-        let source = self
-            .describe_one(&spec.source_region, &spec.source_image)
-            .await?;
-        if !source.is_available() {
-            return Err(LifecycleError::refused(format!(
-                "{} in {} is {}, not available: only an available image can be copied",
-                source.id, source.region, source.state
-            )));
-        }
-        let name = spec.name.clone().unwrap_or_else(|| source.name.clone());
-        validate_image_name(&name)?;
         let actor = self.actor().await?;
+        // A copy stopped before any region was tried is recorded once, against the source.
+        let checked = self.check_copy_source(spec).await;
+        let (source, name) = match checked {
+            Ok(found) => found,
+            Err(e) => {
+                let record = AuditRecord::new(actor, "copy_image", AuditOutcome::Succeeded)
+                    .region(&spec.source_region)
+                    .target(&spec.source_image)
+                    .dry_run(spec.dry_run)
+                    .details(json!({ "destinations": spec.destinations }));
+                return self.audited(record, Err(e));
+            }
+        };
 
         let mut seen = std::collections::BTreeSet::new();
         let destinations: Vec<&Region> = spec
@@ -318,6 +320,22 @@ impl Lifecycle<'_> {
             source_image: spec.source_image.clone(),
             regions,
         })
+    }
+
+    /// The source image, available, and the copies' name.
+    async fn check_copy_source(&self, spec: &CopySpec) -> Result<(Image, String), LifecycleError> {
+        let source = self
+            .describe_one(&spec.source_region, &spec.source_image)
+            .await?;
+        if !source.is_available() {
+            return Err(LifecycleError::refused(format!(
+                "{} in {} is {}, not available: only an available image can be copied",
+                source.id, source.region, source.state
+            )));
+        }
+        let name = spec.name.clone().unwrap_or_else(|| source.name.clone());
+        validate_image_name(&name)?;
+        Ok((source, name))
     }
 
     async fn copy_into(

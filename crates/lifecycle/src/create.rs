@@ -136,7 +136,6 @@ impl Lifecycle<'_> {
         &self,
         spec: &CreateImageSpec,
     ) -> Result<CreatedImage, LifecycleError> {
-        validate_image_name(&spec.name)?;
         let actor = self.actor().await?;
         let record = AuditRecord::new(actor, "create_image", AuditOutcome::Succeeded)
             .region(&spec.region)
@@ -171,6 +170,7 @@ impl Lifecycle<'_> {
         &self,
         spec: &CreateImageSpec,
     ) -> Result<CreatedImage, LifecycleError> {
+        validate_image_name(&spec.name)?;
         let region = &spec.region;
         let tags = spec.tags();
         let done = |image: Option<AmiId>, outcome| CreatedImage {

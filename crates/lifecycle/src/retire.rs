@@ -367,15 +367,17 @@ impl Lifecycle<'_> {
         spec: &RetireSpec,
         prices: &dyn SnapshotPrices,
     ) -> Result<RetireReport, LifecycleError> {
-        spec.policy.validate()?;
         let actor = self.actor().await?;
-        let now = self.now();
-        let per_region =
-            join_all(spec.regions.iter().map(|r| self.plan_region(spec, r, now))).await;
-        let mut entries = Vec::new();
-        for region in per_region {
-            entries.extend(region?);
-        }
+        let mut entries = match self.plan(spec).await {
+            Ok(entries) => entries,
+            Err(e) => {
+                let record = AuditRecord::new(actor, "retire", AuditOutcome::Succeeded)
+                    .target(&spec.template)
+                    .dry_run(!spec.execute)
+                    .details(json!({ "policy": spec.policy, "regions": spec.regions }));
+                return self.audited(record, Err(e));
+            }
+        };
         if spec.execute {
             for entry in entries
                 .iter_mut()
@@ -443,6 +445,19 @@ impl Lifecycle<'_> {
             freed_gib,
             monthly_saving_usd: (monthly_saving_usd * 100.0).round() / 100.0,
         })
+    }
+
+    /// Every image considered, with the policy's decision, region by region.
+    async fn plan(&self, spec: &RetireSpec) -> Result<Vec<RetireEntry>, LifecycleError> {
+        spec.policy.validate()?;
+        let now = self.now();
+        let per_region =
+            join_all(spec.regions.iter().map(|r| self.plan_region(spec, r, now))).await;
+        let mut entries = Vec::new();
+        for region in per_region {
+            entries.extend(region?);
+        }
+        Ok(entries)
     }
 
     async fn plan_region(

@@ -348,3 +348,23 @@ async fn throttled_copy_requests_are_retried() {
         assert_eq!(own_images_in(&cloud, r), 1, "exactly one copy in {r}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_copy_of_a_missing_image_is_refused_and_recorded() {
+    let cloud = world().build().unwrap();
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit);
+    let err = lc
+        .copy_image(&CopySpec::new(
+            region("us-east-1"),
+            crate::ami("ami-0bbbbbbbbbbbbbbb0"),
+            destinations(),
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not found"), "{err}");
+    let records = audit.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].target.as_deref(), Some("ami-0bbbbbbbbbbbbbbb0"));
+    assert!(matches!(records[0].outcome, AuditOutcome::Refused { .. }));
+}
