@@ -187,3 +187,21 @@ async fn a_timeout_leaves_nothing_behind_and_a_rerun_succeeds() {
     let made = lc.create_image(&spec()).await.unwrap();
     assert_eq!(made.outcome, ImageOutcome::Created);
 }
+
+#[tokio::test(start_paused = true)]
+async fn progress_can_be_read_as_a_stream() {
+    let cloud = world().build().unwrap();
+    let audit = MemoryAuditSink::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ProgressEvent>();
+    let lc = Lifecycle::new(&cloud, &audit).progress(&tx);
+    lc.create_image(&spec()).await.unwrap();
+    drop(lc);
+    drop(tx);
+    let mut lines = Vec::new();
+    while let Some(event) = rx.recv().await {
+        lines.push(serde_json::to_value(&event).unwrap());
+    }
+    assert_eq!(lines.first().unwrap()["event"], "create_started");
+    assert_eq!(lines.last().unwrap()["event"], "available");
+    assert!(lines.iter().all(|l| l["region"] == "us-east-1"));
+}
