@@ -5,7 +5,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -253,7 +253,12 @@ impl TrustStore {
             Ok(m) => m,
             Err(e) => return SignatureCheck::Malformed(e),
         };
-        match trusted.key.verify(&message, &Signature::from_bytes(&bytes)) {
+        // Strict: also refuses small-order keys and non-canonical signature encodings, so a
+        // signature has exactly one valid form.
+        match trusted
+            .key
+            .verify_strict(&message, &Signature::from_bytes(&bytes))
+        {
             Ok(()) => SignatureCheck::Valid {
                 key: trusted.id.clone(),
                 publisher: trusted.publisher.clone(),

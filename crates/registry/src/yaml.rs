@@ -85,6 +85,7 @@ pub(crate) struct LocatedDocument {
     origin: String,
     value: Value,
     locations: HashMap<String, (usize, usize)>,
+    key_locations: HashMap<String, (usize, usize)>,
 }
 
 impl LocatedDocument {
@@ -96,6 +97,7 @@ impl LocatedDocument {
             stack: Vec::new(),
             root: None,
             locations: HashMap::new(),
+            key_locations: HashMap::new(),
             problems: Vec::new(),
         };
         let mut parser = Parser::new_from_str(text);
@@ -128,6 +130,7 @@ impl LocatedDocument {
             origin: origin.to_owned(),
             value,
             locations: builder.locations,
+            key_locations: builder.key_locations,
         })
     }
 
@@ -186,8 +189,9 @@ impl LocatedDocument {
                 .collect();
             let message = e.inner().to_string();
             let mut path = format_path(&segments);
-            // An unknown field is reported at its parent; point at the field itself.
-            if let Some(name) = backticked(&message, "unknown field `")
+            let unknown_field = backticked(&message, "unknown field `");
+            // An unknown field may be reported at its parent; point at the field itself.
+            if let Some(name) = unknown_field
                 && segments.last() != Some(&Segment::Key(name.to_owned()))
             {
                 let mut with_field = segments.clone();
@@ -195,10 +199,18 @@ impl LocatedDocument {
                 path = format_path(&with_field);
             }
             let (found, expected) = split_serde_message(&message);
+            let location = if unknown_field.is_some() {
+                self.key_locations
+                    .get(&path)
+                    .copied()
+                    .or_else(|| self.locate(&path))
+            } else {
+                self.locate(&path)
+            };
             LoadError::Invalid {
                 origin: self.origin.clone(),
                 what,
-                problems: vec![self.problem(&path, found, expected)],
+                problems: vec![Problem::new(&self.origin, &path, found, expected).at(location)],
             }
         })
     }
@@ -262,6 +274,7 @@ struct TreeBuilder {
     stack: Vec<Frame>,
     root: Option<Value>,
     locations: HashMap<String, (usize, usize)>,
+    key_locations: HashMap<String, (usize, usize)>,
     problems: Vec<Problem>,
 }
 
@@ -314,7 +327,7 @@ impl MarkedEventReceiver for TreeBuilder {
                     let formatted = self.key_path(&text);
                     let duplicate = matches!(self.stack.last(), Some(Frame::Map { map, .. }) if map.contains_key(&text));
                     if duplicate {
-                        let first = self.locations.get(&formatted).copied();
+                        let first = self.key_locations.get(&formatted).copied();
                         self.problems.push(
                             Problem::new(
                                 &self.origin,
@@ -330,17 +343,17 @@ impl MarkedEventReceiver for TreeBuilder {
                             .at(Some(here)),
                         );
                     } else {
-                        self.locations.insert(formatted, here);
+                        self.locations.insert(formatted.clone(), here);
+                        self.key_locations.insert(formatted, here);
                     }
                     if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
                         *key = Some(text);
                     }
                 } else {
-                    // A map value is located at its key (already recorded); a sequence item
-                    // or the root at itself.
-                    if !matches!(self.stack.last(), Some(Frame::Map { .. })) {
-                        self.locations.entry(self.next_path()).or_insert(here);
-                    }
+                    // A scalar is located at itself (a type error points at the value); a
+                    // mapping or sequence value at its key (recorded when the key was read).
+                    let path = self.next_path();
+                    self.locations.insert(path, here);
                     self.add(resolve_scalar(text, style));
                 }
             }

@@ -49,7 +49,7 @@ fn type_errors_name_file_line_column_field_and_expectation() {
     let bad = GOOD.replace("\"ami-0fedcba9876543210\"", "\"ami-XYZ\"");
     let err = ParsedRegistry::from_yaml_str(&bad, "community.yml").unwrap_err();
     let p = &err.problems()[0];
-    assert_eq!(p.line, Some(9), "{err}");
+    assert_eq!((p.line, p.column), (Some(9), Some(20)), "{err}");
     assert_eq!(
         p.path,
         r#"community_amis.python-ml["v2.1.0"].regions.us-west-2"#

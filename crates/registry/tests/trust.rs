@@ -151,6 +151,31 @@ fn tampering_in_the_yaml_text_is_refused_on_load() {
 }
 
 #[test]
+fn formatting_comments_and_key_order_do_not_affect_signatures() {
+    let k = key(1);
+    let mut e = entry("us-east-1", "ami-12345678", Some((4.5, 10)), None);
+    e.regions.insert(region("us-west-2"), ami("ami-12345679"));
+    let parsed = signed(document(vec![("t", "v1.0.0", e)]), "c.yml", &k);
+    let sig = &parsed.document.community_amis["t"]["v1.0.0"]
+        .signature
+        .as_ref()
+        .unwrap();
+    let text = format!(
+        "# a comment\nschema_version: 1\ncommunity_amis:\n  t:\n    \"v1.0.0\":   # quoted key\n      signature: {{ key_id: \"{}\", ed25519: \"{}\" }}\n      ratings: {{reviews: 10, average: 4.50}}\n      regions: {{ us-west-2: ami-12345679, us-east-1: 'ami-12345678' }}\n      architecture: x86_64\n      creator: someone\n",
+        sig.key_id, sig.ed25519
+    );
+    let reg = build(
+        vec![(
+            Layer::Community,
+            ParsedRegistry::from_yaml_str(&text, "c.yml").unwrap(),
+        )],
+        trust(&[&k]),
+        TrustPolicy::new(),
+    );
+    assert_eq!(reg.entries().len(), 1, "{:?}\n{text}", reg.report());
+}
+
+#[test]
 fn unsigned_entries_are_refused_unless_the_policy_allows_them_and_then_marked() {
     let doc = document(vec![(
         "python-ml",
