@@ -501,10 +501,15 @@ async fn list(
     let caller = opened.cloud.caller().await.map_err(failed)?;
     let (community, institutional) =
         if sources.community.is_empty() && sources.institutional.is_empty() {
-            (
-                vec![DEFAULT_COMMUNITY.to_owned()],
-                vec![DEFAULT_INSTITUTIONAL.to_owned()],
-            )
+            if global.cloud.image_registry.is_empty() {
+                (
+                    vec![DEFAULT_COMMUNITY.to_owned()],
+                    vec![DEFAULT_INSTITUTIONAL.to_owned()],
+                )
+            } else {
+                // The registries the resolver was given (`--image-registry`).
+                (global.cloud.image_registry.clone(), Vec::new())
+            }
         } else {
             (sources.community.clone(), sources.institutional.clone())
         };
