@@ -62,8 +62,9 @@ impl ImageSeed {
         self
     }
 
-    /// Marks it as carrying a paid Marketplace product code: it can be launched by those
-    /// allowed, but not copied.
+    /// Marks it as carrying a billing product (a paid Marketplace listing, Windows, RHEL):
+    /// it can be launched by those allowed, but not copied by other accounts (neither can
+    /// any AWS Marketplace image).
     #[must_use]
     pub fn paid(mut self, paid: bool) -> Self {
         self.paid = paid;
@@ -571,13 +572,6 @@ fn add_image(world: &mut WorldState, seed: ImageSeed, started: Instant) -> Resul
         permissions.insert(LaunchPermission::Public);
     }
     image.public = permissions.contains(&LaunchPermission::Public);
-    if paid && image.product_codes.is_empty() {
-        return Err(WorldError::invalid(
-            format!("{field}.paid"),
-            "true on an image without product codes",
-            "a paid image to carry its Marketplace product code",
-        ));
-    }
     let volume_accounts: BTreeSet<AccountId> = match volume_permissions {
         Some(accounts) => accounts.into_iter().collect(),
         None => permissions

@@ -55,9 +55,10 @@
 //!   Preparing to Applying to Succeeded, after set durations on tokio's clock; the world's
 //!   wall-clock "now" (for deprecation) is its start time plus tokio's elapsed time. Tests
 //!   run on a paused clock (`#[tokio::test(start_paused = true)]`) and are deterministic.
-//! - **EC2's refusals**: copying a paid Marketplace image or an encrypted image shared from
-//!   another account, launching an image on an instance type of another architecture,
-//!   duplicate image names, searches without owners; each with EC2's error code.
+//! - **EC2's refusals**: copying a Marketplace (or other billing-product) image or an
+//!   encrypted image shared from another account, launching an image on an instance type
+//!   of another architecture, duplicate image names, searches without owners; each with
+//!   EC2's error code.
 //! - **Knobs** for tests and benchmarks: latency per call, EC2's token-bucket throttling
 //!   ([`Throttling::ec2`]), injected faults (a region down, the next N calls of an operation
 //!   failing) and [`Counters`] of calls per operation and region.

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 pub(crate) struct StoredImage {
     pub(crate) image: Image,
     pub(crate) launch_permissions: BTreeSet<LaunchPermission>,
-    /// Whether it carries a paid Marketplace product code (cannot be copied).
+    /// Whether it carries a billing product (other accounts cannot copy it).
     pub(crate) paid: bool,
 }
 

@@ -199,7 +199,9 @@ impl ImageStore for MemoryCloud {
             ));
         }
         let shared_from_another = source.image.owner != self.caller;
-        if shared_from_another && source.paid {
+        // AWS: an AMI with a billing product (paid, Windows, every AWS Marketplace AMI)
+        // shared from another account cannot be copied; launch it and image the instance.
+        if shared_from_another && (source.paid || source.image.is_marketplace()) {
             return Err(ec2_error::not_permitted(
                 OP,
                 destination,

@@ -286,12 +286,37 @@ async fn copies_are_refused_as_aws_refuses_them() {
         .unwrap_err();
     assert_eq!(err.kind, CloudErrorKind::NotPermitted);
     assert!(err.message.contains("BillingProduct"), "{err}");
-    // A free Marketplace image can be copied, and keeps its product code.
-    let free = cloud
+    // A free Marketplace image too: it still carries a billing product.
+    let err = cloud
         .copy_image(&refused("ami-0c0de200000000a01"))
         .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::NotPermitted);
+    // A paid image of one's own (a billing product without a Marketplace code) can be
+    // copied by its owner, and the copy keeps its product codes.
+    let mut own = Image::new(
+        ami("ami-0000000000000beef"),
+        r("us-east-1"),
+        "own-licensed",
+        me(),
+        Architecture::X86_64,
+        "2026-01-01T00:00:00Z".parse().unwrap(),
+    );
+    own.product_codes.push(amiref_core::ProductCode {
+        code: "own-code".into(),
+        kind: amiref_core::ProductCodeType::Marketplace,
+    });
+    let cloud_with_own = MemoryCloud::builder()
+        .image(ImageSeed::new(own).paid(true))
+        .build()
         .unwrap();
-    let image = cloud.inspect_image(&r("ap-south-1"), &free).unwrap();
+    let copy = cloud_with_own
+        .copy_image(&refused("ami-0000000000000beef"))
+        .await
+        .unwrap();
+    let image = cloud_with_own
+        .inspect_image(&r("ap-south-1"), &copy)
+        .unwrap();
     assert!(image.is_marketplace());
     // An encrypted image shared from another account.
     let err = cloud
