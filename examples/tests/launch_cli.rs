@@ -435,3 +435,23 @@ fn the_community_tier_reads_a_signed_registry() {
             "no community registry is configured",
         ));
 }
+
+#[test]
+fn a_script_chosen_over_a_copy_names_the_copy_it_passed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("xr-script.yml");
+    let mut text = std::fs::read_to_string(cross_region_template(&dir)).unwrap();
+    text.push_str("user_data: |\n  #!/bin/bash\n  echo provision\n");
+    std::fs::write(&path, text).unwrap();
+    amiref()
+        .args(["--world", WORLD, "--region", "ap-south-1", "launch", "--dry-run"])
+        .arg(&path)
+        .arg("r")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("📦 Base image:"))
+        .stdout(predicate::str::contains(
+            "ℹ️  Alternative: ami-0a5e123456789def0 by cross-region copy (17.5 minutes from ap-southeast-1, $4.20); script provisioning is usable sooner (interactive workload)",
+        ))
+        .stdout(predicate::str::contains("with user_data; nothing copied or launched"));
+}

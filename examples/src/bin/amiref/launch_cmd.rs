@@ -127,6 +127,24 @@ async fn launch(args: &LaunchArgs, global: &GlobalArgs) -> Result<ExitCode, Fail
 
     if args.prefer_script {
         plan = prefer_script(&resolution, plan, args, human)?;
+    } else if let (true, Some(alt)) = (human, &resolution.alternative) {
+        // The resolver kept another way to launch: say what it was and why it lost.
+        let why = match (resolution.strategy, global.cloud.workload) {
+            (AmiStrategy::AmiFallback, _) => "the template puts the script first (ami_fallback)",
+            (_, cloud::WorkloadArg::Batch) => "script provisioning costs less (batch workload)",
+            _ => "script provisioning is usable sooner (interactive workload)",
+        };
+        let copy = alt
+            .copy_plan
+            .as_ref()
+            .map(|p| format!(" from {}, {}", p.source_region, money(p.total_cost_usd())))
+            .unwrap_or_default();
+        say(format!(
+            "ℹ️  Alternative: {} by {} ({}{copy}); {why}",
+            alt.image.id,
+            crate::output::method_title(alt.method),
+            human_duration(alt.estimate.launch_time)
+        ));
     } else if human && resolution.method.uses_image() && resolution.copy_plan.is_none() {
         let script = resolver.estimate_model().script_time(&template);
         if let Some(line) = speedup_line(&resolution.estimate, script) {
