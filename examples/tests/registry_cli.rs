@@ -69,6 +69,41 @@ fn keygen_share_verify_tamper_and_resign() {
         .assert()
         .success()
         .stdout(predicate::str::contains("shared with the lab community"));
+    // The same through the `ami` group (the mission's `ami share AMI --community NAME`):
+    // another region of the build would extend the entry; here the same region is rewritten.
+    amiref(&ratings)
+        .args([
+            "--world",
+            WORLD,
+            "ami",
+            "share",
+            "ami-0f00dfeed0000cafe",
+            "--community",
+        ])
+        .arg(&registry)
+        .args([
+            "--template",
+            "genomics-pipeline",
+            "--version",
+            "1.0.0",
+            "--key",
+        ])
+        .arg(&key)
+        .args(["--tested", "--scan", "passed"])
+        .assert()
+        .success();
+    amiref(&ratings)
+        .args([
+            "--world",
+            WORLD,
+            "ami",
+            "share",
+            "ami-0f00dfeed0000cafe",
+            "--community",
+        ])
+        .arg(&registry)
+        .assert()
+        .code(2);
     // Someone else's image is refused.
     amiref(&ratings)
         .args([

@@ -181,6 +181,12 @@ pub(crate) struct ShareArgs {
     no_snapshot_permission: bool,
     #[command(flatten)]
     common: CommonArgs,
+    /// Instead: share into a community registry (a file, or NAME.yml), as an entry signed
+    /// with --key (see registry_cmd.rs).
+    #[arg(long, value_name = "NAME|FILE", group = "whom", requires_all = ["template", "version", "key"], conflicts_with_all = ["account", "org", "ou", "public", "remove"])]
+    community: Option<String>,
+    #[command(flatten)]
+    community_entry: crate::registry_cmd::CommunityEntryArgs,
 }
 
 /// `ami publish`.
@@ -328,6 +334,16 @@ pub(crate) fn run(cmd: LifecycleCommand, global: &GlobalArgs) -> ExitCode {
 }
 
 fn run_here(cmd: LifecycleCommand, global: &GlobalArgs) -> ExitCode {
+    if let LifecycleCommand::Share(a) = &cmd
+        && let Some(community) = &a.community
+    {
+        return crate::registry_cmd::run_share_image(
+            &a.image,
+            community,
+            &a.community_entry,
+            global,
+        );
+    }
     let opened = match cloud::open(global) {
         Ok(o) => o,
         Err(f) => return f.report(),

@@ -151,31 +151,39 @@ pub(crate) enum AmiRegistryCommand {
     },
 }
 
-/// `--community`: share an image into a community registry file as a signed entry.
+/// `registry share`: an image into a community registry file, as a signed entry.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct CommunityShareArgs {
     /// The image (yours, in the global --region).
     pub(crate) image: AmiId,
     /// The community registry: a file, or a name (NAME.yml in the current directory). Created
     /// if missing.
-    #[arg(long, value_name = "NAME|FILE")]
+    #[arg(long, value_name = "NAME|FILE", requires_all = ["template", "version", "key"])]
     pub(crate) community: String,
-    /// The template the image is for.
+    #[command(flatten)]
+    pub(crate) entry: CommunityEntryArgs,
+}
+
+/// What a community entry says beyond the image; also flattened into `ami share`, where
+/// `--community` selects it.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CommunityEntryArgs {
+    /// The template the image is for (with --community).
     #[arg(long)]
-    pub(crate) template: String,
-    /// The entry's version (semver; add +arm64 for another architecture's build).
+    pub(crate) template: Option<String>,
+    /// The entry's version: semver, +arm64 for another architecture's build (with --community).
     #[arg(long)]
-    pub(crate) version: String,
-    /// The publisher's secret key file.
+    pub(crate) version: Option<String>,
+    /// The publisher's secret key file (with --community).
     #[arg(long, value_name = "FILE")]
-    pub(crate) key: PathBuf,
-    /// What is in it [default: the image's description].
+    pub(crate) key: Option<PathBuf>,
+    /// What is in it [default: the image's description] (with --community).
     #[arg(long)]
     pub(crate) description: Option<String>,
-    /// Mark the image tested.
+    /// Mark the image tested (with --community).
     #[arg(long)]
     pub(crate) tested: bool,
-    /// The security scan's outcome.
+    /// The security scan's outcome (with --community).
     #[arg(long, value_enum, default_value_t = ScanArg::NotRun)]
     pub(crate) scan: ScanArg,
 }
@@ -222,7 +230,9 @@ pub(crate) fn run(cmd: RegistryCommand, global: &GlobalArgs) -> ExitCode {
         RegistryCommand::Verify { files, trust } => {
             with_runtime(global, |_| verify(&files, &trust, global))
         }
-        RegistryCommand::Share(args) => with_runtime(global, |_| share(&args, global)),
+        RegistryCommand::Share(args) => with_runtime(global, |_| {
+            share(&args.image, &args.community, &args.entry, global)
+        }),
     };
     result.unwrap_or_else(Failure::report)
 }
@@ -244,16 +254,15 @@ pub(crate) async fn run_ami(
     }
 }
 
-/// Shares an image into a community registry, inside a runtime: for
-/// `ami share IMAGE --community ...`.
-// Called once `ami share` (amiref-lifecycle's command) delegates `--community` here; until
-// then `amiref registry share` is the way in.
-#[allow(dead_code)]
-pub(crate) async fn run_share(
-    args: &CommunityShareArgs,
+/// Shares `image` into the community registry `community`: `ami share IMAGE --community
+/// NAME ...`. Starts its own runtime, so call it outside one.
+pub(crate) fn run_share_image(
+    image: &AmiId,
+    community: &str,
+    entry: &CommunityEntryArgs,
     global: &GlobalArgs,
-) -> Result<ExitCode, Failure> {
-    share(args, global).await
+) -> ExitCode {
+    with_runtime(global, |_| share(image, community, entry, global)).unwrap_or_else(Failure::report)
 }
 
 fn with_runtime<F, Fut>(global: &GlobalArgs, f: F) -> Result<ExitCode, Failure>
@@ -649,20 +658,36 @@ fn community_path(name: &str) -> PathBuf {
     }
 }
 
-async fn share(args: &CommunityShareArgs, global: &GlobalArgs) -> Result<ExitCode, Failure> {
-    let key = PublisherKey::load_file(&args.key).map_err(failed)?;
+async fn share(
+    image_id: &AmiId,
+    community: &str,
+    args: &CommunityEntryArgs,
+    global: &GlobalArgs,
+) -> Result<ExitCode, Failure> {
+    let required = |value: Option<&str>, flag: &str| {
+        value
+            .map(str::to_owned)
+            .ok_or_else(|| Failure::Failed(format!("{flag} is required with --community")))
+    };
+    let template = required(args.template.as_deref(), "--template")?;
+    let version = required(args.version.as_deref(), "--version")?;
+    let key_path = args
+        .key
+        .clone()
+        .ok_or_else(|| Failure::Failed("--key is required with --community".into()))?;
+    let key = PublisherKey::load_file(&key_path).map_err(failed)?;
     let opened = cloud::open(global)?;
     let region = cloud::region(global)?;
     let caller = opened.cloud.caller().await.map_err(failed)?;
     let images = opened
         .cloud
-        .describe_images(&region, std::slice::from_ref(&args.image))
+        .describe_images(&region, std::slice::from_ref(image_id))
         .await
         .map_err(failed)?;
     let Some(image) = images.into_iter().next() else {
         return Err(Failure::Failed(format!(
             "{} does not exist in {region} (or is not visible to {}); an entry names an image in a region where it exists",
-            args.image, caller.account
+            image_id, caller.account
         )));
     };
     if image.owner != caller.account {
@@ -677,7 +702,7 @@ async fn share(args: &CommunityShareArgs, global: &GlobalArgs) -> Result<ExitCod
             image.id, image.state
         )));
     }
-    let path = community_path(&args.community);
+    let path = community_path(community);
     let mut parsed = if path.exists() {
         ParsedRegistry::load_file(&path).map_err(failed)?
     } else {
@@ -690,28 +715,28 @@ async fn share(args: &CommunityShareArgs, global: &GlobalArgs) -> Result<ExitCod
     let existing = parsed
         .document
         .community_amis
-        .get(&args.template)
-        .and_then(|v| v.get(&args.version))
+        .get(&template)
+        .and_then(|v| v.get(&version))
         .cloned();
     let mut entry = match existing {
         Some(e) if e.architecture != image.architecture => {
             return Err(Failure::Failed(format!(
                 "{} {} is {} in {}, but {} is {}: use another version such as {}+{}",
-                args.template,
-                args.version,
+                template,
+                version,
                 e.architecture,
                 path.display(),
                 image.id,
                 image.architecture,
-                args.version,
+                version,
                 image.architecture
             )));
         }
         Some(e) if e.owner.as_ref().is_some_and(|o| o != &image.owner) => {
             return Err(Failure::Failed(format!(
                 "{} {} in {} is owned by another account",
-                args.template,
-                args.version,
+                template,
+                version,
                 path.display()
             )));
         }
@@ -738,11 +763,11 @@ async fn share(args: &CommunityShareArgs, global: &GlobalArgs) -> Result<ExitCod
     }
     entry.verification = Some(verification);
     parsed
-        .insert_signed(&args.template, &args.version, entry, &key)
+        .insert_signed(&template, &version, entry, &key)
         .map_err(failed)?;
     if let Some(problems) = parsed
         .entry_problems
-        .get(&(args.template.clone(), args.version.clone()))
+        .get(&(template.clone(), version.clone()))
     {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
         return Err(Failure::Failed(format!(
@@ -753,7 +778,7 @@ async fn share(args: &CommunityShareArgs, global: &GlobalArgs) -> Result<ExitCod
     parsed.save_file(&path).map_err(failed)?;
     if global.output == Output::Json {
         json(
-            &json!({ "image": image.id, "region": region, "template": args.template, "version": args.version,
+            &json!({ "image": image.id, "region": region, "template": template, "version": version,
                       "registry": path, "key_id": key.key_id().to_string() }),
         );
     } else {
@@ -763,8 +788,8 @@ async fn share(args: &CommunityShareArgs, global: &GlobalArgs) -> Result<ExitCod
             path.file_stem()
                 .and_then(|s| s.to_str())
                 .unwrap_or("registry"),
-            args.template,
-            args.version,
+            template,
+            version,
             key.publisher(),
             key.key_id()
         ));
