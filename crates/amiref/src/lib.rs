@@ -48,11 +48,25 @@
 //! - **Estimates state their inputs** ([`EstimateModel`], [`InstancePrices`]): launch times
 //!   per method, copy time from size and throughput, setup cost = hourly price x setup
 //!   time, copy cost = size x transfer price + storage per month.
+//! - **One dependency.** The facade re-exports the crates it composes ([`core`],
+//!   [`template`], [`regions`], [`strategies`], [`registry`], [`lifecycle`], and the
+//!   in-process cloud [`memory`], the embedded default); the AWS implementation is behind
+//!   the `aws` feature, so the default build links no AWS SDK.
 //! - Libraries emit tracing spans (`amiref.resolve`, `amiref.tier`, `amiref.execute`) and
 //!   never install a subscriber.
 
 #[cfg(feature = "aws")]
 mod aws;
+
+/// The crates the facade composes, re-exported so that one dependency is enough.
+pub use amiref_core as core;
+pub use amiref_lifecycle as lifecycle;
+pub use amiref_memory as memory;
+pub use amiref_regions as regions;
+pub use amiref_registry as registry;
+pub use amiref_strategies as strategies;
+pub use amiref_template as template;
+
 mod builder;
 mod cache;
 mod error;
