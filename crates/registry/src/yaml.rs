@@ -176,6 +176,11 @@ impl LocatedDocument {
         &self,
         what: &'static str,
     ) -> Result<T, LoadError> {
+        // The fast path first: tracking the path costs an allocation per key, so it is paid
+        // only to explain a failure.
+        if let Ok(typed) = T::deserialize(&self.value) {
+            return Ok(typed);
+        }
         serde_path_to_error::deserialize::<_, T>(&self.value).map_err(|e| {
             let segments: Vec<Segment> = e
                 .path()
