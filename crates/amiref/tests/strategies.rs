@@ -311,3 +311,27 @@ async fn batch_workload_weighs_cost() {
     assert_eq!(nearest.source_region.as_str(), "ap-southeast-1");
     assert!(plan.total_cost_usd() <= nearest.total_cost_usd());
 }
+
+/// `ami_fallback` imposed on a template without a script (`launch --prefer-script`): the
+/// script tier cannot succeed, so the image is used, with a warning saying why.
+#[tokio::test(start_paused = true)]
+async fn imposed_ami_fallback_without_a_script_uses_the_image() {
+    let cloud = demo();
+    let t = python_ml("ami_preferred", "error", false);
+    let options =
+        amiref::ResolveOptions::default().strategy(amiref_template::AmiStrategy::AmiFallback);
+    let r = resolver(&cloud)
+        .resolve_with(&t, &"us-east-1".parse().unwrap(), &options)
+        .await
+        .unwrap();
+    assert_eq!(r.method, ResolutionMethod::DirectMapping);
+    assert!(!r.runs_user_data);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w
+                .contains("script provisioning is not possible (the template has no user_data")),
+        "{:?}",
+        r.warnings
+    );
+}

@@ -195,6 +195,9 @@ async fn launch(args: &LaunchArgs, global: &GlobalArgs) -> Result<ExitCode, Fail
             "✅ Launched {instance} ({}) in {region}",
             args.name
         ));
+        if global.world.is_some() {
+            say("   (in the in-process world: nothing persists after this command)");
+        }
     } else {
         json(&json!({
             "dry_run": false,
