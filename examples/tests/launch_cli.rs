@@ -455,3 +455,16 @@ fn a_script_chosen_over_a_copy_names_the_copy_it_passed_over() {
         ))
         .stdout(predicate::str::contains("with user_data; nothing copied or launched"));
 }
+
+#[test]
+fn an_architecture_can_be_imposed() {
+    amiref()
+        .args(["--world", WORLD, "ami", "resolve", "python-ml", "--architecture", "arm64"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ami-0123456789abcdef0 is x86_64, which cannot run on the template's instance types: m7g.large (arm64)"))
+        .stdout(predicate::str::contains(
+            "✅ Found optimized AMI: ami-0123456789abcdef1 (cws-python-ml-2.1.0-arm64) by dynamic search",
+        ))
+        .stdout(predicate::str::contains("arm64 on m7g.large"));
+}

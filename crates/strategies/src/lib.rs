@@ -23,6 +23,10 @@
 //! - **No owner-less search.** A search must name owners; named owners (`prism-community`)
 //!   are mapped to accounts by the trust policy and never reach EC2, so a stranger's newer
 //!   look-alike image cannot win.
+//! - **Architecture fit by name.** Whether an instance type runs an architecture is read
+//!   from its name ([`amiref_core::InstanceType::runs`]: `g` for Graviton, `mac1`/`mac2`),
+//!   which costs no call; the cloud's `InstanceTypes` port remains the authority at launch,
+//!   where EC2 refuses a mismatch anyway.
 //! - **Choosing is one pass.** [`search::select`] keeps the best candidate per architecture
 //!   without sorting, so choosing among 100,000 images is linear.
 

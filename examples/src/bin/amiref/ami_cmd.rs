@@ -20,6 +20,9 @@ pub(crate) enum AmiCommand {
     Resolve {
         /// The template: a file, or a name found in templates/ or examples/templates/.
         template: String,
+        /// Launch only on this architecture (x86_64, arm64, ...).
+        #[arg(long, value_name = "ARCH")]
+        architecture: Option<amiref_core::Architecture>,
     },
     /// Test a template's image availability in many regions at once: one line per region
     /// (available / cross-region copy available / script fallback / failed). Exits 0 when
@@ -47,7 +50,10 @@ pub(crate) fn run(cmd: AmiCommand, global: &GlobalArgs) -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cmd {
-            AmiCommand::Resolve { template } => resolve(&template, global).await,
+            AmiCommand::Resolve {
+                template,
+                architecture,
+            } => resolve(&template, architecture, global).await,
             AmiCommand::Test {
                 template,
                 regions,
@@ -60,13 +66,21 @@ pub(crate) fn run(cmd: AmiCommand, global: &GlobalArgs) -> ExitCode {
     result.unwrap_or_else(Failure::report)
 }
 
-async fn resolve(template: &str, global: &GlobalArgs) -> Result<ExitCode, Failure> {
+async fn resolve(
+    template: &str,
+    architecture: Option<amiref_core::Architecture>,
+    global: &GlobalArgs,
+) -> Result<ExitCode, Failure> {
     let human = global.output == Output::Table;
     let template = cloud::load_template(template)?;
     let opened = cloud::open(global)?;
     let resolver = cloud::resolver(global, &opened).await?;
     let region = cloud::region(global)?;
-    let result = resolver.resolve(&template, &region).await;
+    let mut options = amiref::ResolveOptions::default();
+    if let Some(arch) = architecture {
+        options = options.architecture(arch);
+    }
+    let result = resolver.resolve_with(&template, &region, &options).await;
     if !human {
         match &result {
             Ok(r) => json(&json!({ "ok": true, "resolution": r })),

@@ -32,6 +32,9 @@ pub(crate) struct LaunchArgs {
     /// image would be faster).
     #[arg(long)]
     prefer_script: bool,
+    /// Launch only on this architecture (x86_64, arm64, ...).
+    #[arg(long, value_name = "ARCH")]
+    architecture: Option<amiref_core::Architecture>,
     /// Answer yes to every question (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     yes: bool,
@@ -76,6 +79,9 @@ async fn launch(args: &LaunchArgs, global: &GlobalArgs) -> Result<ExitCode, Fail
     let resolver = cloud::resolver(global, &opened).await?;
     let region = cloud::region(global)?;
     let mut options = ResolveOptions::default();
+    if let Some(arch) = args.architecture {
+        options = options.architecture(arch);
+    }
     if args.prefer_script {
         // Script first, the best image kept as the alternative: exactly ami_fallback.
         options = options.strategy(AmiStrategy::AmiFallback);
