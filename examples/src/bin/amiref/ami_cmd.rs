@@ -119,7 +119,7 @@ async fn resolve(
             for line in chain_lines(e.chain()) {
                 say(line);
             }
-            Err(Failure::Failed(e.to_string()))
+            Err(crate::output::no_way(&e, true))
         }
     }
 }

@@ -120,8 +120,10 @@ async fn launch(args: &LaunchArgs, global: &GlobalArgs) -> Result<ExitCode, Fail
                 for line in crate::output::chain_lines(e.chain()) {
                     say(line);
                 }
+            } else {
+                json(&json!({ "ok": false, "error": e.to_string(), "chain": e.chain() }));
             }
-            return Err(Failure::Failed(e.to_string()));
+            return Err(crate::output::no_way(&e, human));
         }
     };
     if human {

@@ -333,3 +333,19 @@ pub(crate) fn test_status(r: &Result<Resolution, amiref::ResolveError>) -> &'sta
         Err(_) => "failed",
     }
 }
+
+/// The one-line error after a chain has been printed (the chain itself is not repeated);
+/// without a printed chain (JSON output), the whole error.
+pub(crate) fn no_way(e: &amiref::ResolveError, chain_printed: bool) -> Failure {
+    match e {
+        amiref::ResolveError::NoImage {
+            template,
+            region,
+            strategy,
+            ..
+        } if chain_printed => Failure::Failed(format!(
+            "no way to launch {template} in {region} ({strategy}): every tier above gave nothing"
+        )),
+        other => Failure::Failed(other.to_string()),
+    }
+}
