@@ -158,3 +158,71 @@ async fn marketplace_suites_skip_what_moto_lacks() {
         report.assert_passed();
     }
 }
+
+/// moto forgets client tokens; AwsCloud's provenance tags still make a repeated copy
+/// return the first one (the conformance check for this is gated on `client_tokens`).
+#[tokio::test]
+async fn a_repeated_copy_returns_the_first_even_though_moto_forgets_tokens() {
+    use amiref_core::{CopyImageRequest, ImageCatalog, ImageFilter, Owner};
+    let Some(url) = endpoint() else { return };
+    let (cloud, fixture) = seeded(&url, "dedup").await;
+    let source = fixture
+        .id(amiref_testkit::fixture::keys::MINE_X86)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let name = fixture.unique_name("dedup-copy");
+    let request = CopyImageRequest::new(
+        fixture.region.clone(),
+        source,
+        fixture.other_region.clone(),
+        name.clone(),
+        fixture.unique_name("token"),
+    );
+    let first = cloud.copy_image(&request).await.expect("first copy");
+    let again = cloud.copy_image(&request).await.expect("repeated copy");
+    assert_eq!(first, again);
+    let copies = cloud
+        .search_images(
+            &fixture.other_region,
+            &ImageFilter::owned_by([Owner::Me]).name(&name),
+        )
+        .await
+        .expect("search the destination");
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    let ready = cloud
+        .wait_until_available(
+            &fixture.other_region,
+            &first,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("moto's copies are available at once");
+    assert_eq!(
+        ready.tag(amiref_aws::PROVENANCE_TOKEN_TAG),
+        Some(request.client_token.as_str())
+    );
+}
+
+/// The builder's endpoint and region overrides reach the emulator.
+#[tokio::test]
+async fn the_builder_points_every_client_at_the_endpoint() {
+    use amiref_core::Identity;
+    let Some(url) = endpoint() else { return };
+    let base = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "static",
+            )),
+        )
+        .build();
+    let cloud = AwsCloud::builder()
+        .sdk_config(base)
+        .region("eu-west-1".parse().expect("region"))
+        .endpoint_url(&url)
+        .max_attempts(1)
+        .build()
+        .await;
+    let me = cloud.caller().await.expect("STS through the endpoint");
+    assert_eq!(me.account.as_str(), "123456789012");
+    assert_eq!(cloud.endpoint_url(), Some(url.as_str()));
+}
