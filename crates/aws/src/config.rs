@@ -218,9 +218,16 @@ impl AwsCloudBuilder {
             .or_else(|| Region::new(FALLBACK_HOME_REGION).ok());
         let policy = CallPolicy {
             retry: RetryConfig::adaptive().with_max_attempts(self.max_attempts),
+            // The configuration's own timeouts (connect, read) are kept: a client's timeout
+            // configuration replaces the shared one as a whole.
             timeouts: TimeoutConfig::builder()
                 .operation_attempt_timeout(self.attempt_timeout)
                 .operation_timeout(self.operation_timeout)
+                .take_unset_from(
+                    sdk.timeout_config()
+                        .map(TimeoutConfig::to_builder)
+                        .unwrap_or_default(),
+                )
                 .build(),
         };
         AwsCloud {
