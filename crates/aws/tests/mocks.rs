@@ -25,6 +25,8 @@ use aws_sdk_ec2::operation::deregister_image::DeregisterImageOutput;
 use aws_sdk_ec2::operation::describe_image_attribute::DescribeImageAttributeOutput;
 use aws_sdk_ec2::operation::describe_images::{DescribeImagesError, DescribeImagesOutput};
 use aws_sdk_ec2::operation::describe_instance_types::DescribeInstanceTypesOutput;
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
+use aws_sdk_ec2::operation::describe_launch_template_versions::DescribeLaunchTemplateVersionsOutput;
 use aws_sdk_ec2::operation::disable_image_deprecation::DisableImageDeprecationOutput;
 use aws_sdk_ec2::operation::enable_image_deprecation::EnableImageDeprecationOutput;
 use aws_sdk_ec2::operation::modify_image_attribute::{
@@ -1050,4 +1052,66 @@ async fn builder_overrides_region_and_endpoint_of_a_given_config() {
         shown.contains("eu-central-1") && !shown.contains("wJalrXUtnFEMI"),
         "{shown}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn usage_lists_live_instances_and_launch_templates() {
+    let instances = mock!(Ec2::describe_instances)
+        .match_requests(|r| {
+            filter_values(r.filters(), "image-id") == Some(&[ami(1).as_str().to_owned()][..])
+                && filter_values(r.filters(), "instance-state-name").is_some_and(|s| {
+                    s.contains(&"stopped".to_owned()) && !s.contains(&"terminated".to_owned())
+                })
+        })
+        .then_output(|| {
+            DescribeInstancesOutput::builder()
+                .reservations(
+                    ec2::Reservation::builder()
+                        .instances(
+                            ec2::Instance::builder()
+                                .instance_id("i-0123456789abcdef0")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let templates = mock!(Ec2::describe_launch_template_versions)
+        .match_requests(|r| {
+            r.versions() == ["$Latest".to_owned(), "$Default".to_owned()]
+                && r.launch_template_id().is_none()
+                && filter_values(r.filters(), "image-id").is_some()
+        })
+        .then_output(|| {
+            // $Latest and $Default of one template are the same version: named once.
+            let version = || {
+                ec2::LaunchTemplateVersion::builder()
+                    .launch_template_name("hpc-workstation")
+                    .build()
+            };
+            DescribeLaunchTemplateVersionsOutput::builder()
+                .launch_template_versions(version())
+                .launch_template_versions(version())
+                .build()
+        });
+    let cloud = cloud(&[&instances, &templates]).await;
+    let usage = cloud
+        .image_usage(&region("us-east-1"), &ami(1))
+        .await
+        .unwrap();
+    assert_eq!(usage.instances.len(), 1);
+    assert_eq!(usage.launch_templates, vec!["hpc-workstation".to_owned()]);
+    assert!(!usage.is_unused());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_product_entity_id_is_described_directly() {
+    let describe = mock!(Catalog::describe_entity)
+        .match_requests(|r| r.entity_id() == Some("prod-ws"))
+        .then_output(|| DescribeEntityOutput::builder().details(DETAILS).build());
+    let cloud = cloud(&[&describe]).await;
+    let product = cloud.product("prod-ws").await.unwrap();
+    assert_eq!(product.product_id, "prod-ws");
+    assert_eq!(product.product_code, "abc123code");
+    assert_eq!(describe.num_calls(), 1);
 }
