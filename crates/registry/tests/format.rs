@@ -172,3 +172,72 @@ fn the_checked_in_json_schema_is_current() {
         "docs/registry.schema.json is stale: run `AMIREF_BLESS=1 cargo test -p amiref-registry --test format`"
     );
 }
+
+#[test]
+fn tricky_strings_survive_writing_and_reading_with_their_signatures() {
+    let k = key(5);
+    let tricky = [
+        "null",
+        "~",
+        "true",
+        "False",
+        "yes",
+        "1e3",
+        "0x1F",
+        "0o17",
+        ".inf",
+        "-.5",
+        "+1",
+        "12",
+        "0.",
+        ".5",
+        "1.0",
+        "1_000",
+        "2026-10-15",
+        " leading space",
+        "trailing ",
+        "a: b",
+        "# hash",
+        "- dash",
+        "[x]",
+        "{y}",
+        "'quote'",
+        "\"dq\"",
+        "multi\nline",
+        "tab\there",
+        "émoji 🎉",
+        "*alias",
+        "&anchor",
+        "!tag",
+        "%pct",
+        "@at",
+        "`tick`",
+        "?q",
+        "|pipe",
+        ">gt",
+        "back\\slash",
+        "---",
+        "...",
+    ];
+    for (i, text) in tricky.iter().enumerate() {
+        let mut e = entry("us-east-1", "ami-12345678", Some((4.0, 3)), None);
+        e.description = (*text).to_owned();
+        e.creator = format!("{text}!");
+        let parsed = signed(document(vec![("t", "1.0.0", e)]), "c.yml", &k);
+        let yaml = parsed.to_yaml_string().unwrap();
+        let back = ParsedRegistry::from_yaml_str(&yaml, "c.yml")
+            .unwrap_or_else(|err| panic!("case {i} {text:?}: {err}\n{yaml}"));
+        assert_eq!(back.document, parsed.document, "case {i} {text:?}\n{yaml}");
+        let reg = build(
+            vec![(Layer::Community, back)],
+            trust(&[&k]),
+            TrustPolicy::new(),
+        );
+        assert_eq!(
+            reg.entries().len(),
+            1,
+            "case {i} {text:?}: {:?}",
+            reg.report()
+        );
+    }
+}
