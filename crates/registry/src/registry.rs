@@ -198,6 +198,15 @@ impl RegistryBuilder {
         self
     }
 
+    /// Asks `identity` who is calling (STS `GetCallerIdentity` on AWS), for sharing
+    /// policies.
+    pub async fn caller_from(
+        self,
+        identity: &dyn amiref_core::Identity,
+    ) -> Result<Self, amiref_core::CloudError> {
+        Ok(self.caller(identity.caller().await?))
+    }
+
     /// The caller's own ratings, layered above every source.
     #[must_use]
     pub fn overlay(mut self, overlay: RatingsOverlay) -> Self {

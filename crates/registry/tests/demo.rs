@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use amiref_core::{Architecture, Cloud, Identity, ImageCatalog, ResolutionMethod};
+use amiref_core::{Architecture, Cloud, ImageCatalog, ResolutionMethod};
 use amiref_memory::MemoryCloud;
 use amiref_registry::{
     KeyStatus, ParsedRegistry, PublisherKey, Registry, RegistrySource, TrustPolicy, TrustStore,
@@ -62,13 +62,14 @@ async fn demo_registry(cloud: &MemoryCloud) -> Registry {
         BLESSED.call_once(bless);
     }
     let dir = examples().join("registry");
-    let caller = cloud.caller().await.unwrap();
     Registry::builder()
         .institutional(RegistrySource::file(dir.join("institutional.yml")))
         .community(RegistrySource::file(dir.join("community.yml")))
         .trust_store(TrustStore::load_file(&dir.join("trust.yml")).unwrap())
         .policy(TrustPolicy::new())
-        .caller(caller)
+        .caller_from(cloud)
+        .await
+        .unwrap()
         .now(cloud.now())
         .build()
         .await
