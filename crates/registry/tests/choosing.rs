@@ -420,3 +420,44 @@ fn parsed_documents_reject_nothing_good() {
     let parsed = ParsedRegistry::from_yaml_str("schema_version: 1\n", "empty.yml").unwrap();
     assert_eq!(parsed.document.entry_count(), 0);
 }
+
+#[test]
+fn the_explanation_states_every_part_of_the_score() {
+    let k = key(1);
+    let mut e = entry(
+        "us-east-1",
+        "ami-11111111",
+        Some((4.8, 23)),
+        Some(now() - Duration::hours(402)),
+    );
+    e.verification = Some(amiref_registry::Verification::new(
+        true,
+        amiref_registry::ScanStatus::Passed,
+    ));
+    let reg = build(
+        vec![(
+            Layer::Community,
+            signed(document(vec![("python-ml", "v2.1.0", e)]), "c.yml", &k),
+        )],
+        trust(&[&k]),
+        TrustPolicy::new(),
+    );
+    let c = reg
+        .best("python-ml", &region("us-east-1"), &[])
+        .unwrap()
+        .to_registry_candidate();
+    assert!((c.score - 0.913).abs() < 0.001, "{}", c.explanation);
+    assert!(
+        c.explanation.ends_with(
+            "score 0.913 = 0.60×rating 4.41 (4.8 from 23 reviews, prior 3.5 worth 10)/5 + 0.25×recency 0.94 (17 days old, half-life 180 days) + 0.15×verification 1.0 (tested, scan passed)"
+        ),
+        "{}",
+        c.explanation
+    );
+    assert!(
+        c.explanation
+            .starts_with("community layer; signed by publisher-1 (ed25519:"),
+        "{}",
+        c.explanation
+    );
+}
