@@ -21,6 +21,7 @@
 //!   suites both must pass. With the `mock` feature every port also has a mockall mock.
 
 mod arch;
+mod canonical;
 mod error;
 mod ids;
 mod image;
@@ -31,6 +32,7 @@ mod region;
 mod registry;
 
 pub use arch::Architecture;
+pub use canonical::write_canonical_json;
 pub use error::{CloudError, CloudErrorKind, ParseError};
 pub use ids::{AccountId, AmiId, InstanceId, Owner, SnapshotId};
 pub use image::{

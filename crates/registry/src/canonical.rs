@@ -31,38 +31,8 @@ pub fn entry_message(template: &str, version: &str, entry: &Entry) -> Result<Vec
     Ok(out.into_bytes())
 }
 
-/// Writes `value` as JSON with object keys sorted by their UTF-8 bytes and no whitespace.
-pub fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                if let Some(v) = map.get(key) {
-                    write_canonical(v, out);
-                }
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
-}
+/// Writes `value` in canonical JSON (see [`amiref_core::write_canonical_json`]).
+pub use amiref_core::write_canonical_json as write_canonical;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::{OneOrMany, Template};
@@ -60,39 +59,7 @@ impl Template {
             "ami_config": t.ami_config,
         });
         let mut canonical = String::from(FORMAT);
-        write_canonical(&inputs, &mut canonical);
+        amiref_core::write_canonical_json(&inputs, &mut canonical);
         Fingerprint(Sha256::digest(canonical.as_bytes()).into())
-    }
-}
-
-/// JSON with object keys sorted at every level, whatever map type serde_json was built
-/// with (another crate may enable its `preserve_order` feature).
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(v, out);
-            }
-            out.push('}');
-        }
-        scalar => out.push_str(&scalar.to_string()),
     }
 }
