@@ -368,11 +368,15 @@ fn a_failed_region_makes_ami_test_exit_1() {
 
 #[test]
 fn errors_are_clear() {
+    // AWS options make no sense on a world: a usage error rather than a silent ignore.
     amiref()
-        .args(["launch", "python-ml", "x"])
+        .args(["--world", WORLD, "launch", "python-ml", "x"])
+        .args(["--endpoint-url", "http://127.0.0.1:1"])
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("pass --world FILE"));
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--endpoint-url is for AWS and cannot be used with --world",
+        ));
     amiref()
         .args(["--world", WORLD, "launch", "no-such-template", "x"])
         .assert()

@@ -73,9 +73,9 @@ async fn resolve(
 ) -> Result<ExitCode, Failure> {
     let human = global.output == Output::Table;
     let template = cloud::load_template(template)?;
-    let opened = cloud::open(global)?;
+    let opened = cloud::open(global).await?;
     let resolver = cloud::resolver(global, &opened).await?;
-    let region = cloud::region(global)?;
+    let region = opened.region.clone();
     let mut options = amiref::ResolveOptions::default();
     if let Some(arch) = architecture {
         options = options.architecture(arch);
@@ -132,12 +132,12 @@ async fn test(
 ) -> Result<ExitCode, Failure> {
     let human = global.output == Output::Table;
     let template = cloud::load_template(template)?;
-    let opened = cloud::open(global)?;
+    let opened = cloud::open(global).await?;
     let resolver = cloud::resolver(global, &opened).await?;
     let regions: Vec<Region> = if all_regions {
         cloud::all_regions(&opened)
     } else if regions.is_empty() {
-        vec![cloud::region(global)?]
+        vec![opened.region.clone()]
     } else {
         regions
             .iter()

@@ -1,14 +1,17 @@
 //! Opens the cloud and the resolver from the global options.
 //!
-//! `--world FILE` runs on the in-process cloud (amiref-memory); the AWS cloud is added here
-//! by the AWS integration. The region comes from `--region`, else `AWS_REGION`, else
-//! `AWS_DEFAULT_REGION`, else `us-east-1` (the AWS CLI's order, with its usual default).
+//! `--world FILE` runs on the in-process cloud (amiref-memory); without it, the command runs
+//! on AWS (amiref-aws), configured the AWS CLI's way: `--profile`, `--region` and
+//! `--endpoint-url` override the standard chain (`AWS_PROFILE`, `AWS_REGION`,
+//! `AWS_ENDPOINT_URL`, the shared config files, SSO, instance metadata). The region comes
+//! from `--region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else (on AWS) the
+//! profile's region, else `us-east-1` (the AWS CLI's order, with its usual default).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use amiref::{InstancePrices, Resolver, TrustPolicy, Workload};
-use amiref_core::{Cloud, Region};
+use amiref_core::{Cloud, MarketplacePublisher, Region};
 use amiref_memory::MemoryCloud;
 use clap::{Args, ValueEnum};
 
@@ -39,11 +42,22 @@ pub(crate) const DEFAULT_REGION: &str = "us-east-1";
 /// Options that choose the cloud, the region and how the resolver judges images.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct CloudArgs {
-    /// The region to work in [default: $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1].
+    /// The region to work in [default: $AWS_REGION, else $AWS_DEFAULT_REGION, else the
+    /// profile's region (on AWS), else us-east-1].
     #[arg(long, global = true, value_name = "REGION")]
     pub(crate) region: Option<String>,
+    /// The AWS profile to use from the shared config and credentials files (on AWS, i.e.
+    /// without --world) [default: $AWS_PROFILE, else the default profile].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+    /// Send AWS requests to this URL instead of AWS's own endpoints, e.g. an emulator such
+    /// as moto or LocalStack (`http://127.0.0.1:5000`) [default: $AWS_ENDPOINT_URL, else
+    /// AWS].
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) endpoint_url: Option<String>,
     /// The trust policy (YAML: trusted_owners, named_owners) [default: $AMIREF_TRUST, else
-    /// <world>.trust.yaml beside the world file, else self, amazon and aws-marketplace].
+    /// (with --world) <world>.trust.yaml beside the world file, else a policy trusting
+    /// self, amazon and aws-marketplace].
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) trust: Option<PathBuf>,
     /// Instance prices laid over the built-in table (YAML: as_of, source, prices, regions).
@@ -62,6 +76,19 @@ pub(crate) struct CloudArgs {
     pub(crate) workload: WorkloadArg,
 }
 
+impl CloudArgs {
+    /// The first option given that only AWS understands, if any.
+    pub(crate) fn aws_only_flag(&self) -> Option<&'static str> {
+        if self.profile.is_some() {
+            Some("--profile")
+        } else if self.endpoint_url.is_some() {
+            Some("--endpoint-url")
+        } else {
+            None
+        }
+    }
+}
+
 /// The `--workload` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum WorkloadArg {
@@ -74,12 +101,20 @@ pub(crate) enum WorkloadArg {
 /// The cloud a command runs on.
 pub(crate) struct Opened {
     pub(crate) cloud: Arc<dyn Cloud>,
+    /// The same cloud as a Marketplace publisher (`ami publish`).
+    pub(crate) publisher: Arc<dyn MarketplacePublisher>,
+    /// The region to work in (see the module docs for where it comes from).
+    pub(crate) region: Region,
     /// The in-process world, when running on one.
     pub(crate) world: Option<Arc<MemoryCloud>>,
 }
 
-/// Opens the cloud the global options name.
-pub(crate) fn open(global: &GlobalArgs) -> Result<Opened, Failure> {
+/// Opens the cloud the global options name: the world file given with `--world`, else AWS.
+///
+/// On AWS nothing is called yet: credentials and clients are resolved on first use, so a
+/// missing credential shows up as the first call's error (with its operation and region).
+pub(crate) async fn open(global: &GlobalArgs) -> Result<Opened, Failure> {
+    let explicit = explicit_region(global)?;
     match &global.world {
         Some(path) => {
             let world = MemoryCloud::from_world_file(path).map_err(|e| {
@@ -88,34 +123,60 @@ pub(crate) fn open(global: &GlobalArgs) -> Result<Opened, Failure> {
             let world = Arc::new(world);
             Ok(Opened {
                 cloud: world.clone(),
+                publisher: world.clone(),
+                region: explicit.unwrap_or_else(default_region),
                 world: Some(world),
             })
         }
-        None => Err(Failure::Failed(
-            "no cloud selected: pass --world FILE to run on an in-process world \
-             (e.g. --world examples/worlds/demo.yaml)"
-                .to_owned(),
-        )),
+        None => {
+            let mut builder = amiref::AwsCloud::builder();
+            if let Some(region) = &explicit {
+                builder = builder.region(region.clone());
+            }
+            if let Some(profile) = &global.cloud.profile {
+                builder = builder.profile(profile.clone());
+            }
+            if let Some(url) = &global.cloud.endpoint_url {
+                builder = builder.endpoint_url(url.clone());
+            }
+            let aws = Arc::new(builder.build().await);
+            let region = explicit
+                .or_else(|| aws.home_region().cloned())
+                .unwrap_or_else(default_region);
+            tracing::debug!(%region, endpoint = ?aws.endpoint_url(), "opened AWS");
+            Ok(Opened {
+                cloud: aws.clone(),
+                publisher: aws,
+                region,
+                world: None,
+            })
+        }
     }
 }
 
-/// The region to work in: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`.
-pub(crate) fn region(global: &GlobalArgs) -> Result<Region, Failure> {
-    let (text, source) = match &global.cloud.region {
-        Some(r) => (r.clone(), "--region"),
+fn default_region() -> Region {
+    // A literal region code, checked by this module's test.
+    Region::new(DEFAULT_REGION).unwrap_or_else(|e| unreachable!("{DEFAULT_REGION}: {e}"))
+}
+
+/// The region given explicitly: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`.
+fn explicit_region(global: &GlobalArgs) -> Result<Option<Region>, Failure> {
+    let given = match &global.cloud.region {
+        Some(r) => Some((r.clone(), "--region")),
         None => match std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()) {
-            Some(r) => (r, "AWS_REGION"),
-            None => match std::env::var("AWS_DEFAULT_REGION")
+            Some(r) => Some((r, "AWS_REGION")),
+            None => std::env::var("AWS_DEFAULT_REGION")
                 .ok()
                 .filter(|r| !r.is_empty())
-            {
-                Some(r) => (r, "AWS_DEFAULT_REGION"),
-                None => (DEFAULT_REGION.to_owned(), "the default"),
-            },
+                .map(|r| (r, "AWS_DEFAULT_REGION")),
         },
     };
-    text.parse()
-        .map_err(|e| Failure::Failed(format!("{source}: {e}")))
+    given
+        .map(|(text, source)| {
+            text.parse()
+                .map_err(|e| Failure::Failed(format!("{source}: {e}")))
+        })
+        .transpose()
 }
 
 /// The trust policy file to use, if any: `--trust`, `AMIREF_TRUST`, or the world's own.
@@ -225,15 +286,24 @@ pub(crate) async fn resolver(global: &GlobalArgs, opened: &Opened) -> Result<Res
     builder.build().map_err(|e| Failure::Failed(e.to_string()))
 }
 
-/// Every commercial region; on a world, those the world defines.
+/// The regions `--all-regions` means: on a world, the commercial regions the world defines;
+/// on AWS, every commercial region of amiref-regions' catalog that is enabled by default
+/// (opt-in regions such as af-south-1 are left out, since an account that has not enabled
+/// them gets only errors there; name them with --regions instead).
 pub(crate) fn all_regions(opened: &Opened) -> Vec<Region> {
-    let commercial = amiref_regions::commercial_regions().map(|r| r.code.clone());
+    let commercial = amiref_regions::commercial_regions();
     match &opened.world {
         Some(world) => {
             let defined = world.regions();
-            commercial.filter(|r| defined.contains(r)).collect()
+            commercial
+                .map(|r| r.code.clone())
+                .filter(|r| defined.contains(r))
+                .collect()
         }
-        None => commercial.collect(),
+        None => commercial
+            .filter(|r| !r.opt_in)
+            .map(|r| r.code.clone())
+            .collect(),
     }
 }
 
@@ -255,4 +325,12 @@ pub(crate) fn load_template(arg: &str) -> Result<amiref_template::Template, Fail
             })?
     };
     amiref_template::Template::load_file(&path).map_err(|e| Failure::Failed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_region_is_a_region() {
+        assert_eq!(super::default_region().as_str(), super::DEFAULT_REGION);
+    }
 }

@@ -75,9 +75,9 @@ impl Plan {
 async fn launch(args: &LaunchArgs, global: &GlobalArgs) -> Result<ExitCode, Failure> {
     let human = global.output == Output::Table;
     let template = cloud::load_template(&args.template)?;
-    let opened = cloud::open(global)?;
+    let opened = cloud::open(global).await?;
     let resolver = cloud::resolver(global, &opened).await?;
-    let region = cloud::region(global)?;
+    let region = opened.region.clone();
     let mut options = ResolveOptions::default();
     if let Some(arch) = args.architecture {
         options = options.architecture(arch);

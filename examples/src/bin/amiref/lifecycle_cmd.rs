@@ -344,15 +344,13 @@ fn run_here(cmd: LifecycleCommand, global: &GlobalArgs) -> ExitCode {
             global,
         );
     }
-    let opened = match cloud::open(global) {
-        Ok(o) => o,
-        Err(f) => return f.report(),
-    };
     // The in-process cloud's time is tokio's: on a world, a paused clock lets simulated
     // minutes of image creation and copying pass at once instead of taking real minutes.
+    // On AWS the clock is the wall clock. The cloud is opened inside the runtime that uses
+    // it, since the AWS SDK's connections belong to the runtime they were made on.
     let mut builder = tokio::runtime::Builder::new_current_thread();
     builder.enable_all();
-    if opened.world.is_some() {
+    if global.world.is_some() {
         builder.start_paused(true);
     }
     let runtime = match builder.build() {
@@ -360,7 +358,11 @@ fn run_here(cmd: LifecycleCommand, global: &GlobalArgs) -> ExitCode {
         Err(e) => return Failure::Failed(format!("cannot start the runtime: {e}")).report(),
     };
     let output = global.output;
-    match runtime.block_on(execute(cmd, global, &opened)) {
+    let ran = runtime.block_on(async {
+        let opened = cloud::open(global).await?;
+        execute(cmd, global, &opened).await
+    });
+    match ran {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(EXIT_FAILED),
         Err(e) => {
@@ -433,7 +435,7 @@ async fn execute(
             let template = cloud::load_template(&a.template)?;
             let spec = create_spec(
                 &template,
-                cloud::region(global)?,
+                opened.region.clone(),
                 a.instance,
                 a.name,
                 a.no_reboot,
@@ -461,7 +463,7 @@ async fn execute(
             let lc = lifecycle(opened, &audit, &progress);
             let template = cloud::load_template(&a.template)?;
             let home = match (&global.cloud.region, a.regions.first()) {
-                (Some(_), _) => cloud::region(global)?,
+                (Some(_), _) => opened.region.clone(),
                 (None, Some(first)) => first.clone(),
                 (None, None) => {
                     return Err(CommandError::Input("--regions names no region".into()));
@@ -507,7 +509,7 @@ async fn execute(
         LifecycleCommand::Copy(a) => {
             let audit = open_audit(a.common.audit_log.as_deref())?;
             let lc = lifecycle(opened, &audit, &progress);
-            let mut spec = CopySpec::new(cloud::region(global)?, a.image, a.to)
+            let mut spec = CopySpec::new(opened.region.clone(), a.image, a.to)
                 .dry_run(a.common.dry_run)
                 .encryption(a.encryption.encryption());
             spec.name = a.name;
@@ -531,9 +533,9 @@ async fn execute(
                 permissions.push(LaunchPermission::Public);
             }
             let mut spec = if a.remove {
-                ShareSpec::remove(cloud::region(global)?, a.image, permissions)
+                ShareSpec::remove(opened.region.clone(), a.image, permissions)
             } else {
-                ShareSpec::add(cloud::region(global)?, a.image, permissions)
+                ShareSpec::add(opened.region.clone(), a.image, permissions)
             }
             .dry_run(a.common.dry_run);
             spec.snapshot_permissions = !a.no_snapshot_permission;
@@ -575,7 +577,7 @@ async fn execute(
             let mut spec = PublishSpec::new(
                 a.product,
                 a.version,
-                cloud::region(global)?,
+                opened.region.clone(),
                 a.image,
                 a.access_role,
                 a.recommended_instance_type,
@@ -591,14 +593,9 @@ async fn execute(
             spec.usage_instructions = a.usage_instructions;
             spec.ingress = a.ingress;
             spec.dry_run = a.common.dry_run;
-            let Some(publisher) = opened.world.as_deref() else {
-                return Err(CommandError::Input(
-                    "publishing needs a cloud with a Marketplace publisher (--world FILE)".into(),
-                ));
-            };
             let result = lc
                 .publish(
-                    publisher,
+                    opened.publisher.as_ref(),
                     &spec,
                     a.wait.map(amiref_template::HumanDuration::get),
                 )
@@ -630,9 +627,9 @@ async fn execute(
             let lc = lifecycle(opened, &audit, &progress);
             let spec = match a.at {
                 Some(at) => {
-                    DeprecateSpec::at(cloud::region(global)?, a.image, parse_time(&at, lc.now())?)
+                    DeprecateSpec::at(opened.region.clone(), a.image, parse_time(&at, lc.now())?)
                 }
-                None => DeprecateSpec::undo(cloud::region(global)?, a.image),
+                None => DeprecateSpec::undo(opened.region.clone(), a.image),
             }
             .dry_run(a.common.dry_run);
             let result = lc.deprecate(&spec).await?;
@@ -671,7 +668,7 @@ async fn execute(
                 };
             }
             let regions = if a.regions.is_empty() {
-                vec![cloud::region(global)?]
+                vec![opened.region.clone()]
             } else {
                 a.regions
             };

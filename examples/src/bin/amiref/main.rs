@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod ami_cmd;
 mod cloud;
@@ -68,6 +68,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let (Some(_), Some(flag)) = (&cli.global.world, cli.global.cloud.aws_only_flag()) {
+        // clap's conflicts_with misses global options given after the subcommand.
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("{flag} is for AWS and cannot be used with --world (the in-process cloud)"),
+            )
+            .exit();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("AMIREF_LOG"))
         .with_writer(std::io::stderr)

@@ -506,7 +506,7 @@ async fn list(
     sources: &SourceArgs,
     global: &GlobalArgs,
 ) -> Result<ExitCode, Failure> {
-    let opened = cloud::open(global)?;
+    let opened = cloud::open(global).await?;
     let caller = opened.cloud.caller().await.map_err(failed)?;
     let (community, institutional) =
         if sources.community.is_empty() && sources.institutional.is_empty() {
@@ -676,8 +676,8 @@ async fn share(
         .clone()
         .ok_or_else(|| Failure::Failed("--key is required with --community".into()))?;
     let key = PublisherKey::load_file(&key_path).map_err(failed)?;
-    let opened = cloud::open(global)?;
-    let region = cloud::region(global)?;
+    let opened = cloud::open(global).await?;
+    let region = opened.region.clone();
     let caller = opened.cloud.caller().await.map_err(failed)?;
     let images = opened
         .cloud

@@ -1,0 +1,421 @@
+//! The launcher end to end on AWS's API, against moto's EC2 emulator: `--endpoint-url`,
+//! `--profile`, `ami resolve`, `ami test --all-regions`, `launch` (RunInstances) and a
+//! cross-region copy.
+//!
+//! scripts/test starts moto seeded with amiref-testkit's standard fixture (the same images
+//! in every region; moto's account is 123456789012) and exports `AMIREF_TEST_EC2_ENDPOINT`.
+//! Under `CI=true` a missing endpoint fails these tests; elsewhere they are skipped with a
+//! printed reason. moto's state is shared by every test (and by amiref-aws's suites), so
+//! what a test creates carries a name of its own, and searches are narrowed by owner.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const ENDPOINT_VAR: &str = "AMIREF_TEST_EC2_ENDPOINT";
+
+/// The fixture's community publisher, whose python images are public in every region.
+const COMMUNITY: &str = "111122223333";
+/// The fixture's python 2.1.0 x86_64 image: the newest 2.x of the community's.
+const PYTHON_210_X86: &str = "ami-0f1a00000000000a1";
+
+/// The emulator's endpoint, or `None` (with the reason printed) when these tests may skip.
+fn endpoint() -> Option<String> {
+    match std::env::var(ENDPOINT_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").as_deref() == Ok("true") => panic!(
+            "{ENDPOINT_VAR} is not set but CI=true: the launcher's moto tests must run in CI \
+             (scripts/test starts the emulator)"
+        ),
+        _ => {
+            eprintln!(
+                "skipping: {ENDPOINT_VAR} is not set; run scripts/test, or \
+                 `eval \"$(scripts/moto start target/moto/amis.json)\"` first"
+            );
+            None
+        }
+    }
+}
+
+/// A name no other test (of this or an earlier run against the same emulator) uses.
+fn unique(what: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    format!(
+        "awscli-{what}-{}-{millis}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The launcher with moto's credentials and nothing from the user's own AWS setup: no
+/// profile, region or endpoint from the environment, no shared config files, no instance
+/// metadata service.
+fn amiref(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("amiref").unwrap();
+    cmd.current_dir(dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .env("AMIREF_AUDIT_LOG", dir.join("audit.jsonl"))
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AMIREF_TRUST");
+    cmd
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A template that finds the community's python 2.x by search, and nothing else.
+fn python_template(dir: &Path) -> PathBuf {
+    write(
+        dir,
+        "python.yml",
+        &format!(
+            r#"name: moto-python
+version: 2.1.0
+instance_types:
+  x86_64: t3.micro
+  arm64: t4g.micro
+ami_config:
+  strategy: ami_required
+  ami_search:
+    owner: "{COMMUNITY}"
+    name_pattern: "fixture-python-*"
+    version_constraint: ">=2.0.0, <3"
+    architecture: [x86_64]
+  fallback_strategy: error
+"#
+        ),
+    )
+}
+
+/// Images `instance` as `name` with the SDK directly (no tags: moto refuses CreateImage's
+/// snapshot tags, which amiref's own CreateImage sends), returning the image's id.
+fn create_image(endpoint: &str, region: &str, instance: &str, name: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_owned()))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "testing", "testing", None, None, "static",
+            ))
+            .endpoint_url(endpoint)
+            .load()
+            .await;
+        let made = aws_sdk_ec2::Client::new(&config)
+            .create_image()
+            .instance_id(instance)
+            .name(name)
+            .no_reboot(true)
+            .send()
+            .await
+            .unwrap();
+        made.image_id().unwrap().to_owned()
+    })
+}
+
+fn stdout_json(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[test]
+fn endpoint_url_resolves_a_template_by_search() {
+    let Some(ep) = endpoint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let template = python_template(dir.path());
+    // Global options before the subcommand...
+    let out = amiref(dir.path())
+        .args([
+            "--endpoint-url",
+            &ep,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
+        .args(["ami", "resolve"])
+        .arg(&template)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v = stdout_json(&out);
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["resolution"]["method"], "dynamic_search");
+    assert_eq!(v["resolution"]["image"]["id"], PYTHON_210_X86);
+    assert_eq!(v["resolution"]["region"], "us-east-1");
+    assert_eq!(v["resolution"]["instance_type"], "t3.micro");
+
+    // ...or after it, as the AWS CLI accepts them; human output names the tier.
+    amiref(dir.path())
+        .args(["ami", "resolve"])
+        .arg(&template)
+        .args(["--region", "eu-west-1", "--endpoint-url", &ep])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "Found optimized AMI: {PYTHON_210_X86} (fixture-python-2.1.0-x86_64) by dynamic search"
+        )))
+        .stdout(predicates::str::contains("in eu-west-1"));
+}
+
+#[test]
+fn a_profile_gives_the_region_and_credentials() {
+    let Some(ep) = endpoint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let template = python_template(dir.path());
+    let config = write(
+        dir.path(),
+        "aws-config",
+        "[profile research]\nregion = eu-north-1\n",
+    );
+    let credentials = write(
+        dir.path(),
+        "aws-credentials",
+        "[research]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    );
+    let out = amiref(dir.path())
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["ami", "resolve"])
+        .arg(&template)
+        .args(["--profile", "research", "--endpoint-url", &ep])
+        .args(["--output", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v = stdout_json(&out);
+    assert_eq!(v["resolution"]["region"], "eu-north-1", "{v}");
+    assert_eq!(v["resolution"]["image"]["id"], PYTHON_210_X86);
+
+    // A profile that does not exist is an error, not a silent fallback to another one.
+    amiref(dir.path())
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["--profile", "no-such-profile", "--endpoint-url", &ep])
+        .args(["--region", "us-east-1", "ami", "resolve"])
+        .arg(&template)
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn ami_test_all_regions_covers_every_default_commercial_region() {
+    let Some(ep) = endpoint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let template = python_template(dir.path());
+    let out = amiref(dir.path())
+        .args(["--endpoint-url", &ep, "--output", "json"])
+        .args(["ami", "test"])
+        .arg(&template)
+        .arg("--all-regions")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v = stdout_json(&out);
+    let expected: Vec<String> = amiref_regions::commercial_regions()
+        .filter(|r| !r.opt_in)
+        .map(|r| r.code.to_string())
+        .collect();
+    assert!(expected.len() >= 15, "{expected:?}");
+    assert!(
+        !expected.iter().any(|r| r == "af-south-1"),
+        "opt-in left out"
+    );
+    let rows = v["regions"].as_array().unwrap();
+    let tested: Vec<&str> = rows.iter().map(|r| r["region"].as_str().unwrap()).collect();
+    assert_eq!(tested, expected, "{v}");
+    for row in rows {
+        // moto holds the fixture in every region, so each finds the image where it is.
+        assert_eq!(row["status"], "available", "{row}");
+        assert_eq!(row["image"], PYTHON_210_X86, "{row}");
+    }
+    assert_eq!(v["failed"], 0);
+}
+
+#[test]
+fn launch_runs_an_instance_of_the_resolved_image() {
+    let Some(ep) = endpoint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let template = python_template(dir.path());
+    let name = unique("launch");
+    let out = amiref(dir.path())
+        .args([
+            "--endpoint-url",
+            &ep,
+            "--region",
+            "us-west-2",
+            "--output",
+            "json",
+        ])
+        .arg("launch")
+        .arg(&template)
+        .args([&name, "--yes"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v = stdout_json(&out);
+    let launched = &v["launched"];
+    assert!(
+        launched["instance"].as_str().unwrap().starts_with("i-"),
+        "{v}"
+    );
+    assert_eq!(launched["name"], name.as_str());
+    assert_eq!(launched["image"], PYTHON_210_X86);
+    assert_eq!(launched["instance_type"], "t3.micro");
+    assert_eq!(launched["user_data"], false);
+    assert_eq!(v["copy"], Value::Null);
+}
+
+#[test]
+fn a_cross_region_copy_is_made_then_launched() {
+    let Some(ep) = endpoint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let image_name = unique("xr");
+    // An image of the caller's that exists only in us-west-2: an instance launched there
+    // (by the launcher) imaged under a name nothing else has. (The fixture's images are in
+    // every region, so none of them can be the source of a cross-region copy.)
+    let python = python_template(dir.path());
+    let out = amiref(dir.path())
+        .args([
+            "--endpoint-url",
+            &ep,
+            "--region",
+            "us-west-2",
+            "--output",
+            "json",
+        ])
+        .arg("launch")
+        .arg(&python)
+        .args([&unique("source"), "--yes"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let instance = stdout_json(&out)["launched"]["instance"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let source = create_image(&ep, "us-west-2", &instance, &image_name);
+
+    let template = write(
+        dir.path(),
+        "xr.yml",
+        &format!(
+            r#"name: moto-cross-region
+version: 1.0.0
+instance_type: t3.micro
+ami_config:
+  strategy: ami_required
+  ami_search:
+    owner: self
+    name_pattern: "{image_name}"
+    architecture: [x86_64]
+  fallback_strategy: cross_region
+"#
+        ),
+    );
+    // Without --yes and without a terminal, the copy is refused (exit 3), nothing made.
+    amiref(dir.path())
+        .args(["--endpoint-url", &ep, "--region", "us-east-1"])
+        .arg("launch")
+        .arg(&template)
+        .arg(unique("refused"))
+        .assert()
+        .code(3);
+
+    let name = unique("copied");
+    let out = amiref(dir.path())
+        .args([
+            "--endpoint-url",
+            &ep,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
+        .arg("launch")
+        .arg(&template)
+        .args([&name, "--yes"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v = stdout_json(&out);
+    assert_eq!(v["resolution"]["method"], "cross_region", "{v}");
+    let copy = &v["copy"];
+    assert_eq!(copy["region"], "us-east-1", "{v}");
+    assert_eq!(copy["name"], image_name.as_str());
+    assert_eq!(
+        v["resolution"]["copy_plan"]["source_image"],
+        source.as_str(),
+        "{v}"
+    );
+    let copied = copy["id"].as_str().unwrap();
+    assert_eq!(v["launched"]["image"], copied);
+    assert!(
+        v["launched"]["instance"]
+            .as_str()
+            .unwrap()
+            .starts_with("i-")
+    );
+
+    // The copy is now in us-east-1 itself: the next resolution finds it by search there,
+    // so a second launch never copies again.
+    let out = amiref(dir.path())
+        .args([
+            "--endpoint-url",
+            &ep,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
+        .args(["ami", "resolve"])
+        .arg(&template)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v = stdout_json(&out);
+    assert_eq!(v["resolution"]["method"], "dynamic_search", "{v}");
+    assert_eq!(v["resolution"]["image"]["id"], copied);
+}
