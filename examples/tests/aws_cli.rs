@@ -111,6 +111,34 @@ ami_config:
     )
 }
 
+/// A new image of the caller's, under a name nothing else has, in `region` only: an
+/// instance launched there by the launcher, then imaged. Returns its id and name.
+fn image_only_in(endpoint: &str, dir: &Path, region: &str) -> (String, String) {
+    let python = python_template(dir);
+    let out = amiref(dir)
+        .args([
+            "--endpoint-url",
+            endpoint,
+            "--region",
+            region,
+            "--output",
+            "json",
+        ])
+        .arg("launch")
+        .arg(&python)
+        .args([&unique("source"), "--yes"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let instance = stdout_json(&out)["launched"]["instance"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let name = unique("image");
+    (create_image(endpoint, region, &instance, &name), name)
+}
+
 /// Images `instance` as `name` with the SDK directly (no tags: moto refuses CreateImage's
 /// snapshot tags, which amiref's own CreateImage sends), returning the image's id.
 fn create_image(endpoint: &str, region: &str, instance: &str, name: &str) -> String {
@@ -309,32 +337,9 @@ fn launch_runs_an_instance_of_the_resolved_image() {
 fn a_cross_region_copy_is_made_then_launched() {
     let Some(ep) = endpoint() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let image_name = unique("xr");
-    // An image of the caller's that exists only in us-west-2: an instance launched there
-    // (by the launcher) imaged under a name nothing else has. (The fixture's images are in
+    // An image of the caller's that exists only in us-west-2. (The fixture's images are in
     // every region, so none of them can be the source of a cross-region copy.)
-    let python = python_template(dir.path());
-    let out = amiref(dir.path())
-        .args([
-            "--endpoint-url",
-            &ep,
-            "--region",
-            "us-west-2",
-            "--output",
-            "json",
-        ])
-        .arg("launch")
-        .arg(&python)
-        .args([&unique("source"), "--yes"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let instance = stdout_json(&out)["launched"]["instance"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let source = create_image(&ep, "us-west-2", &instance, &image_name);
+    let (source, image_name) = image_only_in(&ep, dir.path(), "us-west-2");
 
     let template = write(
         dir.path(),
@@ -418,4 +423,82 @@ ami_config:
     let v = stdout_json(&out);
     assert_eq!(v["resolution"]["method"], "dynamic_search", "{v}");
     assert_eq!(v["resolution"]["image"]["id"], copied);
+}
+
+#[test]
+fn lifecycle_commands_run_on_aws_and_are_audited() {
+    let Some(ep) = endpoint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (image, _) = image_only_in(&ep, dir.path(), "us-west-2");
+    let copy = |expected: &str| {
+        let out = amiref(dir.path())
+            .args([
+                "--endpoint-url",
+                &ep,
+                "--region",
+                "us-west-2",
+                "--output",
+                "json",
+            ])
+            .args(["ami", "copy", &image, "--to", "eu-west-1"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // JSON lines: progress events, then the result.
+        let last = text.lines().last().unwrap_or_default();
+        let v: Value = serde_json::from_str(last).unwrap();
+        let region = &v["result"]["regions"][0];
+        assert_eq!(region["region"], "eu-west-1", "{text}");
+        assert_eq!(region["outcome"], expected, "{text}");
+        region["image"].as_str().unwrap().to_owned()
+    };
+    let first = copy("copied");
+    // A repeat finds the copy it made (by its provenance tag) and never makes a second.
+    assert_eq!(copy("existing"), first);
+
+    amiref(dir.path())
+        .args(["--endpoint-url", &ep, "--region", "us-west-2"])
+        .args(["ami", "share", &image, "--account", "444455556666"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "granted on {image} in us-west-2: account 444455556666"
+        )));
+
+    // Every change is in the audit log, with the caller as STS names it.
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let records: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let operations: Vec<&str> = records
+        .iter()
+        .map(|r| r["operation"].as_str().unwrap())
+        .collect();
+    assert!(operations.contains(&"share"), "{audit}");
+    assert!(operations.iter().any(|o| o.contains("copy")), "{audit}");
+    for r in &records {
+        assert_eq!(r["actor"]["account"], "123456789012", "{r}");
+    }
+}
+
+#[test]
+fn registry_listing_runs_on_aws() {
+    let Some(ep) = endpoint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // The demo registries (examples/registry) are found relative to the repository root.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = amiref(dir.path())
+        .current_dir(root)
+        .args(["--endpoint-url", &ep, "--output", "json"])
+        .args(["ami", "list", "--template", "python-ml"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ami-0fedcba9876543210"), "{text}");
+    assert!(text.contains("us-west-2"), "{text}");
 }

@@ -33,7 +33,9 @@ pub(crate) enum AmiCommand {
         /// Regions to test, comma-separated [default: the global --region].
         #[arg(long, value_delimiter = ',', conflicts_with = "all_regions")]
         regions: Vec<String>,
-        /// Every commercial region (on a world: those the world defines).
+        /// Every commercial region enabled by default (on AWS: amiref-regions' catalog less
+        /// the opt-in regions such as af-south-1, which fail unless the account enabled them;
+        /// name those with --regions. On a world: the commercial regions it defines).
         #[arg(long)]
         all_regions: bool,
     },
