@@ -595,12 +595,24 @@ pub trait Instances: Send + Sync {
 /// Implemented for every type that implements all ports; `&dyn Cloud` upcasts to any one
 /// port.
 pub trait Cloud:
-    ImageCatalog + ImageStore + Marketplace + Identity + InstanceTypes + Instances
+    ImageCatalog
+    + ImageStore
+    + Marketplace
+    + MarketplacePublisher
+    + Identity
+    + InstanceTypes
+    + Instances
 {
 }
 
 impl<T> Cloud for T where
-    T: ImageCatalog + ImageStore + Marketplace + Identity + InstanceTypes + Instances
+    T: ImageCatalog
+        + ImageStore
+        + Marketplace
+        + MarketplacePublisher
+        + Identity
+        + InstanceTypes
+        + Instances
 {
 }
 

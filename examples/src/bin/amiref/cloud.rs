@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use amiref::{InstancePrices, Resolver, TrustPolicy, Workload};
-use amiref_core::{Cloud, MarketplacePublisher, Region};
+use amiref_core::{Cloud, Region};
 use amiref_memory::MemoryCloud;
 use clap::{Args, ValueEnum};
 
@@ -101,8 +101,6 @@ pub(crate) enum WorkloadArg {
 /// The cloud a command runs on.
 pub(crate) struct Opened {
     pub(crate) cloud: Arc<dyn Cloud>,
-    /// The same cloud as a Marketplace publisher (`ami publish`).
-    pub(crate) publisher: Arc<dyn MarketplacePublisher>,
     /// The region to work in (see the module docs for where it comes from).
     pub(crate) region: Region,
     /// The in-process world, when running on one.
@@ -123,7 +121,6 @@ pub(crate) async fn open(global: &GlobalArgs) -> Result<Opened, Failure> {
             let world = Arc::new(world);
             Ok(Opened {
                 cloud: world.clone(),
-                publisher: world.clone(),
                 region: explicit.unwrap_or_else(default_region),
                 world: Some(world),
             })
@@ -145,8 +142,7 @@ pub(crate) async fn open(global: &GlobalArgs) -> Result<Opened, Failure> {
                 .unwrap_or_else(default_region);
             tracing::debug!(%region, endpoint = ?aws.endpoint_url(), "opened AWS");
             Ok(Opened {
-                cloud: aws.clone(),
-                publisher: aws,
+                cloud: aws,
                 region,
                 world: None,
             })

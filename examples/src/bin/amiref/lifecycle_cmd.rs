@@ -595,7 +595,7 @@ async fn execute(
             spec.dry_run = a.common.dry_run;
             let result = lc
                 .publish(
-                    opened.publisher.as_ref(),
+                    opened.cloud.as_ref(),
                     &spec,
                     a.wait.map(amiref_template::HumanDuration::get),
                 )
