@@ -44,3 +44,28 @@ pub fn write_canonical_json(value: &Value, out: &mut String) {
         scalar => out.push_str(&scalar.to_string()),
     }
 }
+
+/// The same value with object keys in sorted order at every level, so that printing it
+/// (pretty or not) gives the same text in every build, whether or not a crate elsewhere in
+/// the build turned on `serde_json`'s `preserve_order` feature.
+///
+/// ```
+/// let v = amiref_core::sorted_json(serde_json::json!({"b": 1, "a": {"d": 2, "c": 3}}));
+/// assert_eq!(v.to_string(), r#"{"a":{"c":3,"d":2},"b":1}"#);
+/// ```
+pub fn sorted_json(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted_json(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted_json).collect()),
+        scalar => scalar,
+    }
+}

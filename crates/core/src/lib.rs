@@ -32,7 +32,7 @@ mod region;
 mod registry;
 
 pub use arch::Architecture;
-pub use canonical::write_canonical_json;
+pub use canonical::{sorted_json, write_canonical_json};
 pub use error::{CloudError, CloudErrorKind, ParseError};
 pub use ids::{AccountId, AmiId, InstanceId, Owner, SnapshotId};
 pub use image::{

@@ -251,5 +251,5 @@ pub struct EntrySignature {
 /// The JSON Schema of registry files, as checked in at docs/registry.schema.json.
 pub fn json_schema() -> serde_json::Value {
     let schema = schemars::schema_for!(RegistryDocument);
-    serde_json::to_value(schema).unwrap_or(serde_json::Value::Null)
+    amiref_core::sorted_json(serde_json::to_value(schema).unwrap_or(serde_json::Value::Null))
 }

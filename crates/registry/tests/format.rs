@@ -167,8 +167,9 @@ fn the_checked_in_json_schema_is_current() {
         std::fs::write(path, &generated).unwrap();
     }
     let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+    let parsed: Option<serde_json::Value> = serde_json::from_str(&checked_in).ok();
     assert!(
-        checked_in == generated,
+        parsed.as_ref() == Some(&amiref_registry::json_schema()),
         "docs/registry.schema.json is stale: run `AMIREF_BLESS=1 cargo test -p amiref-registry --test format`"
     );
 }

@@ -79,7 +79,7 @@ pub fn json_schema() -> serde_json::Value {
     schema.insert("title".to_owned(), "amiref template".into());
     let mut value = schema.to_value();
     forbid_null(&mut value);
-    value
+    amiref_core::sorted_json(value)
 }
 
 /// Optional fields may be left out but not written empty: the loader refuses an empty

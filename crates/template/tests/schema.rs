@@ -23,8 +23,9 @@ fn checked_in_schema_is_current() {
         return;
     }
     let checked_in = std::fs::read_to_string(schema_file()).unwrap_or_default();
+    let parsed: Option<serde_json::Value> = serde_json::from_str(&checked_in).ok();
     assert!(
-        checked_in == generated,
+        parsed.as_ref() == Some(&amiref_template::json_schema()),
         "docs/template.schema.json is stale: the template types changed. Regenerate it with:\n  {REGENERATE}"
     );
 }
