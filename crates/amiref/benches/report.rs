@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use amiref::ResolveOptions;
-use amiref_core::{Owner, Region};
-use amiref_strategies::{architecture_choices, search};
+use amiref_core::Region;
+use amiref_strategies::search;
 
 const LATENCY: Duration = Duration::from_millis(50);
 
@@ -142,23 +142,8 @@ fn selection() -> bool {
     let rss_before_input = support::rss_kib().unwrap_or(0);
     let images = support::candidates(N, 7);
     let rss_with_input = support::rss_kib().unwrap_or(0);
-    let template = support::search_template();
-    let search = template
-        .ami_config
-        .as_ref()
-        .unwrap()
-        .ami_search
-        .as_ref()
-        .unwrap();
-    let choices = architecture_choices(&template, None, &|_| None);
-    let owners = [Owner::Account(support::LAB.parse().unwrap())];
-    let criteria = search::Criteria {
-        search,
-        owners: &owners,
-        caller: None,
-        choices: &choices,
-        now: chrono::Utc::now(),
-    };
+    let input = support::selection_input();
+    let criteria = input.criteria();
     let reset = support::reset_peak_rss();
     let mut runs = Vec::new();
     let mut winner = None;

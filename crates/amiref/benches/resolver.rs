@@ -8,8 +8,7 @@ mod support;
 use std::time::Duration;
 
 use amiref::ResolveOptions;
-use amiref_core::Owner;
-use amiref_strategies::{architecture_choices, search};
+use amiref_strategies::search;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn all_regions(c: &mut Criterion) {
@@ -44,23 +43,8 @@ fn all_regions(c: &mut Criterion) {
 fn selection(c: &mut Criterion) {
     const N: usize = 100_000;
     let images = support::candidates(N, 7);
-    let template = support::search_template();
-    let search = template
-        .ami_config
-        .as_ref()
-        .unwrap()
-        .ami_search
-        .as_ref()
-        .unwrap();
-    let choices = architecture_choices(&template, None, &|_| None);
-    let owners = [Owner::Account(support::LAB.parse().unwrap())];
-    let criteria = search::Criteria {
-        search,
-        owners: &owners,
-        caller: None,
-        choices: &choices,
-        now: chrono::Utc::now(),
-    };
+    let input = support::selection_input();
+    let criteria = input.criteria();
     let mut group = c.benchmark_group("select");
     group.throughput(Throughput::Elements(N as u64));
     group.bench_function("100k_candidates", |b| {

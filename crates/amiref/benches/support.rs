@@ -1,12 +1,13 @@
-//! Worlds and inputs shared by the benchmarks.
+//! Worlds and inputs shared by the benchmarks (and, through `#[path]`, the concurrency tests).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use amiref::{Resolver, TrustPolicy};
-use amiref_core::{AccountId, Architecture, Image, Region};
+use amiref_core::{AccountId, Architecture, Image, Owner, Region};
 use amiref_memory::{ImageSeed, MemoryCloud};
+use amiref_strategies::{ArchChoice, architecture_choices, search};
 use amiref_template::Template;
 use rand::{Rng, SeedableRng};
 
@@ -140,6 +141,46 @@ ami_config:
         "bench.yml",
     )
     .unwrap()
+}
+
+/// What a selection among [`candidates`] is judged by: the [`search_template`]'s search,
+/// the lab as its one owner, and the template's architectures.
+pub struct SelectionInput {
+    template: Template,
+    owners: [Owner; 1],
+    choices: Vec<ArchChoice>,
+}
+
+/// The input for a selection among [`candidates`] by the [`search_template`].
+pub fn selection_input() -> SelectionInput {
+    let template = search_template();
+    let choices = architecture_choices(&template, None, &|_| None);
+    SelectionInput {
+        template,
+        owners: [Owner::Account(LAB.parse().unwrap())],
+        choices,
+    }
+}
+
+impl SelectionInput {
+    /// The criteria, judging deprecation at the time of the call.
+    pub fn criteria(&self) -> search::Criteria<'_> {
+        let search = self
+            .template
+            .ami_config
+            .as_ref()
+            .unwrap()
+            .ami_search
+            .as_ref()
+            .unwrap();
+        search::Criteria {
+            search,
+            owners: &self.owners,
+            caller: None,
+            choices: &self.choices,
+            now: chrono::Utc::now(),
+        }
+    }
 }
 
 /// The demo world (for the shared-copy scenario).

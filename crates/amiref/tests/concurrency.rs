@@ -2,53 +2,18 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "../benches/support.rs"]
+mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use amiref::{BuildError, Resolver};
-use amiref_core::{AccountId, Architecture, Image, Region, ResolutionMethod};
-use amiref_memory::{ImageSeed, MemoryCloud};
-use amiref_template::Template;
-use common::{demo, python_ml, resolver, template};
-
-/// A world with one community image in every commercial region, and `n` templates that
-/// map it in every region.
-pub(crate) fn every_region_world(n: usize) -> (Arc<MemoryCloud>, Vec<Template>, Vec<Region>) {
-    let me: AccountId = "123456789012".parse().unwrap();
-    let regions: Vec<Region> = amiref_regions::commercial_regions()
-        .map(|r| r.code.clone())
-        .collect();
-    let mut builder = MemoryCloud::builder().caller(me.clone());
-    let mut mappings = String::new();
-    for (i, region) in regions.iter().enumerate() {
-        let id = format!("ami-{:08x}", 0x1000 + i);
-        let image = Image::new(
-            id.parse().unwrap(),
-            region.clone(),
-            "lab-image-1.0.0",
-            me.clone(),
-            Architecture::X86_64,
-            "2026-01-01T00:00:00Z".parse().unwrap(),
-        );
-        builder = builder.region(region.clone()).image(ImageSeed::new(image));
-        mappings.push_str(&format!("    {region}: {id}\n"));
-    }
-    let cloud = Arc::new(builder.build().unwrap());
-    let templates = (0..n)
-        .map(|i| {
-            template(&format!(
-                "name: lab-{i}\ninstance_type: m6i.large\nami_config:\n  fallback_strategy: error\n  ami_mappings:\n{mappings}"
-            ))
-        })
-        .collect();
-    (cloud, templates, regions)
-}
+use amiref_core::{Region, ResolutionMethod};
+use common::{demo, python_ml, resolver};
 
 #[tokio::test(start_paused = true)]
 async fn twenty_templates_in_every_region_cost_one_describe_per_region() {
-    let (cloud, templates, regions) = every_region_world(20);
-    cloud.set_latency(Duration::from_millis(50));
+    let (cloud, templates, regions) = support::every_region_world(20, Duration::from_millis(50));
     let resolver = common::resolver(&cloud);
     let results = resolver.resolve_many(&templates, &regions).await;
     assert_eq!(results.len(), 20 * regions.len());
@@ -74,8 +39,7 @@ async fn twenty_templates_in_every_region_cost_one_describe_per_region() {
 
 #[tokio::test(start_paused = true)]
 async fn regions_resolve_concurrently() {
-    let (cloud, templates, regions) = every_region_world(1);
-    cloud.set_latency(Duration::from_millis(50));
+    let (cloud, templates, regions) = support::every_region_world(1, Duration::from_millis(50));
     let resolver = common::resolver(&cloud);
     // Warm the caller identity, fetched once per resolver.
     resolver.resolve(&templates[0], &regions[0]).await.unwrap();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use amiref::{Outcome, Tier};
+use amiref::{Outcome, Resolution, Tier};
 use amiref_core::ResolutionMethod;
 use common::{demo, python_ml, resolver};
 
@@ -56,6 +56,23 @@ fn check_chain(case: &str, chain: &[amiref::ChainEntry], want: [Want; 6]) {
         };
         assert!(ok, "{case}: {tier} expected {want:?}, got {entry:#?}");
     }
+}
+
+/// Checks what a case found: its method, its chain and the alternative it offers.
+fn check_found(
+    case: &str,
+    r: &Resolution,
+    method: ResolutionMethod,
+    chain: [Want; 6],
+    alternative: Option<ResolutionMethod>,
+) {
+    assert_eq!(r.method, method, "{case}: {r:#?}");
+    check_chain(case, &r.chain, chain);
+    assert_eq!(
+        r.alternative.as_ref().map(|a| a.method),
+        alternative,
+        "{case}"
+    );
 }
 
 /// Where nothing is in the region: ap-south-1 (the community's image is in ap-southeast-1,
@@ -147,13 +164,7 @@ async fn no_image_in_region_every_combination() {
         let resolver = resolver(&cloud);
         match (resolver.resolve(&t, &region).await, method) {
             (Ok(r), Some(m)) => {
-                assert_eq!(r.method, *m, "{case}: {r:#?}");
-                check_chain(&case, &r.chain, *chain);
-                assert_eq!(
-                    r.alternative.as_ref().map(|a| a.method),
-                    *alternative,
-                    "{case}"
-                );
+                check_found(&case, &r, *m, *chain, *alternative);
                 assert_eq!(r.runs_user_data, *m == FallbackScript, "{case}");
                 if *m == CrossRegion {
                     let plan = r.copy_plan.as_ref().expect("a copy plan");
@@ -240,13 +251,7 @@ async fn image_in_region_every_combination() {
             .resolve(&t, &region)
             .await
             .unwrap_or_else(|e| panic!("{case}: {e}"));
-        assert_eq!(r.method, *method, "{case}");
-        check_chain(&case, &r.chain, *chain);
-        assert_eq!(
-            r.alternative.as_ref().map(|a| a.method),
-            *alternative,
-            "{case}"
-        );
+        check_found(&case, &r, *method, *chain, *alternative);
         if *method == DirectMapping {
             assert_eq!(r.image.id.as_str(), "ami-0123456789abcdef0");
             assert_eq!(r.instance_type.as_str(), "m6i.large");

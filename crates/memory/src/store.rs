@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cloud::{MemoryCloud, ec2_error};
 use crate::knobs::op;
-use crate::state::{InstanceState, Snapshot, StoredImage, WorldState};
+use crate::state::{InstanceState, RegionState, Snapshot, StoredImage, WorldState};
 
 /// EC2's rule for image names: 3 to 128 characters of letters, digits and `()[] ./-'@_`.
 fn valid_image_name(name: &str) -> bool {
@@ -19,6 +19,30 @@ fn valid_image_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "()[] ./-'@_".contains(c))
+}
+
+/// Files a new image and its new snapshots in `state`, all owned by `owner` and shared
+/// with no one: what CreateImage and CopyImage both leave behind while the image is pending.
+fn file_unshared(
+    state: &mut RegionState,
+    owner: &AccountId,
+    image: Image,
+    snapshots: impl IntoIterator<Item = SnapshotId>,
+) {
+    for snapshot in snapshots {
+        state.snapshots.insert(
+            snapshot,
+            Snapshot {
+                owner: owner.clone(),
+                create_volume_permissions: BTreeSet::new(),
+            },
+        );
+    }
+    state.insert_image(StoredImage {
+        image,
+        launch_permissions: BTreeSet::new(),
+        paid: false,
+    });
 }
 
 fn check_name(
@@ -123,18 +147,7 @@ impl ImageStore for MemoryCloud {
         });
         let ready = now + world.timings.create_image;
         let state = world.regions.entry(region.clone()).or_default();
-        state.snapshots.insert(
-            snapshot,
-            Snapshot {
-                owner: self.caller.clone(),
-                create_volume_permissions: BTreeSet::new(),
-            },
-        );
-        state.insert_image(StoredImage {
-            image,
-            launch_permissions: BTreeSet::new(),
-            paid: false,
-        });
+        file_unshared(state, &self.caller, image, [snapshot]);
         world.schedule(ready, region.clone(), id.clone());
         tracing::debug!(%region, image = %id, instance = %request.instance, "image creation started");
         Ok(id)
@@ -273,20 +286,7 @@ impl ImageStore for MemoryCloud {
         let size = u32::try_from(source.image.total_volume_size_gib()).unwrap_or(u32::MAX);
         let ready = now + world.timings.copy_image + world.timings.copy_image_per_gib * size;
         let state = world.regions.entry(destination.clone()).or_default();
-        for snapshot in snapshots {
-            state.snapshots.insert(
-                snapshot,
-                Snapshot {
-                    owner: self.caller.clone(),
-                    create_volume_permissions: BTreeSet::new(),
-                },
-            );
-        }
-        state.insert_image(StoredImage {
-            image,
-            launch_permissions: BTreeSet::new(),
-            paid: false,
-        });
+        file_unshared(state, &self.caller, image, snapshots);
         if !request.client_token.is_empty() {
             state
                 .copy_tokens
