@@ -9,12 +9,16 @@
 //! what a test creates carries a name of its own, and searches are narrowed by owner.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use assert_cmd::Command;
 use serde_json::Value;
+
+use common::{json_lines, launcher, repo_root, success_json, write};
 
 const ENDPOINT_VAR: &str = "AMIREF_TEST_EC2_ENDPOINT";
 
@@ -59,7 +63,7 @@ fn unique(what: &str) -> String {
 /// profile, region or endpoint from the environment, no shared config files, no instance
 /// metadata service.
 fn amiref(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("amiref").unwrap();
+    let mut cmd = launcher();
     cmd.current_dir(dir)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -81,10 +85,28 @@ fn amiref(dir: &Path) -> Command {
     cmd
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+/// The launcher on moto in `region`.
+fn on_moto(dir: &Path, endpoint: &str, region: &str) -> Command {
+    let mut cmd = amiref(dir);
+    cmd.args(["--endpoint-url", endpoint, "--region", region]);
+    cmd
+}
+
+/// The launcher on moto in `region`, printing JSON.
+fn on_moto_json(dir: &Path, endpoint: &str, region: &str) -> Command {
+    let mut cmd = on_moto(dir, endpoint, region);
+    cmd.args(["--output", "json"]);
+    cmd
+}
+
+/// `launch TEMPLATE NAME --yes` on moto in `region`, which must succeed: its JSON report.
+fn launch_json(dir: &Path, endpoint: &str, region: &str, template: &Path, name: &str) -> Value {
+    success_json(
+        on_moto_json(dir, endpoint, region)
+            .arg("launch")
+            .arg(template)
+            .args([name, "--yes"]),
+    )
 }
 
 /// A template that finds the community's python 2.x by search, and nothing else.
@@ -115,26 +137,8 @@ ami_config:
 /// instance launched there by the launcher, then imaged. Returns its id and name.
 fn image_only_in(endpoint: &str, dir: &Path, region: &str) -> (String, String) {
     let python = python_template(dir);
-    let out = amiref(dir)
-        .args([
-            "--endpoint-url",
-            endpoint,
-            "--region",
-            region,
-            "--output",
-            "json",
-        ])
-        .arg("launch")
-        .arg(&python)
-        .args([&unique("source"), "--yes"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let instance = stdout_json(&out)["launched"]["instance"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let report = launch_json(dir, endpoint, region, &python, &unique("source"));
+    let instance = report["launched"]["instance"].as_str().unwrap().to_owned();
     let name = unique("image");
     (create_image(endpoint, region, &instance, &name), name)
 }
@@ -167,14 +171,15 @@ fn create_image(endpoint: &str, region: &str, instance: &str, name: &str) -> Str
     })
 }
 
-fn stdout_json(output: &std::process::Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+/// The launcher with AWS's config and credentials files, and no credentials from the
+/// environment: what it uses comes from the profile it is given.
+fn with_profile_files(dir: &Path, config: &Path, credentials: &Path) -> Command {
+    let mut cmd = amiref(dir);
+    cmd.env("AWS_CONFIG_FILE", config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", credentials)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    cmd
 }
 
 #[test]
@@ -183,22 +188,11 @@ fn endpoint_url_resolves_a_template_by_search() {
     let dir = tempfile::tempdir().unwrap();
     let template = python_template(dir.path());
     // Global options before the subcommand...
-    let out = amiref(dir.path())
-        .args([
-            "--endpoint-url",
-            &ep,
-            "--region",
-            "us-east-1",
-            "--output",
-            "json",
-        ])
-        .args(["ami", "resolve"])
-        .arg(&template)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let v = stdout_json(&out);
+    let v = success_json(
+        on_moto_json(dir.path(), &ep, "us-east-1")
+            .args(["ami", "resolve"])
+            .arg(&template),
+    );
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["resolution"]["method"], "dynamic_search");
     assert_eq!(v["resolution"]["image"]["id"], PYTHON_210_X86);
@@ -233,29 +227,18 @@ fn a_profile_gives_the_region_and_credentials() {
         "aws-credentials",
         "[research]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
     );
-    let out = amiref(dir.path())
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .args(["ami", "resolve"])
-        .arg(&template)
-        .args(["--profile", "research", "--endpoint-url", &ep])
-        .args(["--output", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let v = stdout_json(&out);
+    let v = success_json(
+        with_profile_files(dir.path(), &config, &credentials)
+            .args(["ami", "resolve"])
+            .arg(&template)
+            .args(["--profile", "research", "--endpoint-url", &ep])
+            .args(["--output", "json"]),
+    );
     assert_eq!(v["resolution"]["region"], "eu-north-1", "{v}");
     assert_eq!(v["resolution"]["image"]["id"], PYTHON_210_X86);
 
     // A profile that does not exist is an error, not a silent fallback to another one.
-    amiref(dir.path())
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
+    with_profile_files(dir.path(), &config, &credentials)
         .args(["--profile", "no-such-profile", "--endpoint-url", &ep])
         .args(["--region", "us-east-1", "ami", "resolve"])
         .arg(&template)
@@ -268,16 +251,13 @@ fn ami_test_all_regions_covers_every_default_commercial_region() {
     let Some(ep) = endpoint() else { return };
     let dir = tempfile::tempdir().unwrap();
     let template = python_template(dir.path());
-    let out = amiref(dir.path())
-        .args(["--endpoint-url", &ep, "--output", "json"])
-        .args(["ami", "test"])
-        .arg(&template)
-        .arg("--all-regions")
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let v = stdout_json(&out);
+    let v = success_json(
+        amiref(dir.path())
+            .args(["--endpoint-url", &ep, "--output", "json"])
+            .args(["ami", "test"])
+            .arg(&template)
+            .arg("--all-regions"),
+    );
     let expected: Vec<String> = amiref_regions::commercial_regions()
         .filter(|r| !r.opt_in)
         .map(|r| r.code.to_string())
@@ -304,23 +284,7 @@ fn launch_runs_an_instance_of_the_resolved_image() {
     let dir = tempfile::tempdir().unwrap();
     let template = python_template(dir.path());
     let name = unique("launch");
-    let out = amiref(dir.path())
-        .args([
-            "--endpoint-url",
-            &ep,
-            "--region",
-            "us-west-2",
-            "--output",
-            "json",
-        ])
-        .arg("launch")
-        .arg(&template)
-        .args([&name, "--yes"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let v = stdout_json(&out);
+    let v = launch_json(dir.path(), &ep, "us-west-2", &template, &name);
     let launched = &v["launched"];
     assert!(
         launched["instance"].as_str().unwrap().starts_with("i-"),
@@ -359,8 +323,7 @@ ami_config:
         ),
     );
     // Without --yes and without a terminal, the copy is refused (exit 3), nothing made.
-    amiref(dir.path())
-        .args(["--endpoint-url", &ep, "--region", "us-east-1"])
+    on_moto(dir.path(), &ep, "us-east-1")
         .arg("launch")
         .arg(&template)
         .arg(unique("refused"))
@@ -368,23 +331,7 @@ ami_config:
         .code(3);
 
     let name = unique("copied");
-    let out = amiref(dir.path())
-        .args([
-            "--endpoint-url",
-            &ep,
-            "--region",
-            "us-east-1",
-            "--output",
-            "json",
-        ])
-        .arg("launch")
-        .arg(&template)
-        .args([&name, "--yes"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let v = stdout_json(&out);
+    let v = launch_json(dir.path(), &ep, "us-east-1", &template, &name);
     assert_eq!(v["resolution"]["method"], "cross_region", "{v}");
     let copy = &v["copy"];
     assert_eq!(copy["region"], "us-east-1", "{v}");
@@ -405,22 +352,11 @@ ami_config:
 
     // The copy is now in us-east-1 itself: the next resolution finds it by search there,
     // so a second launch never copies again.
-    let out = amiref(dir.path())
-        .args([
-            "--endpoint-url",
-            &ep,
-            "--region",
-            "us-east-1",
-            "--output",
-            "json",
-        ])
-        .args(["ami", "resolve"])
-        .arg(&template)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let v = stdout_json(&out);
+    let v = success_json(
+        on_moto_json(dir.path(), &ep, "us-east-1")
+            .args(["ami", "resolve"])
+            .arg(&template),
+    );
     assert_eq!(v["resolution"]["method"], "dynamic_search", "{v}");
     assert_eq!(v["resolution"]["image"]["id"], copied);
 }
@@ -431,15 +367,7 @@ fn lifecycle_commands_run_on_aws_and_are_audited() {
     let dir = tempfile::tempdir().unwrap();
     let (image, _) = image_only_in(&ep, dir.path(), "us-west-2");
     let copy = |expected: &str| {
-        let out = amiref(dir.path())
-            .args([
-                "--endpoint-url",
-                &ep,
-                "--region",
-                "us-west-2",
-                "--output",
-                "json",
-            ])
+        let out = on_moto_json(dir.path(), &ep, "us-west-2")
             .args(["ami", "copy", &image, "--to", "eu-west-1"])
             .assert()
             .success()
@@ -458,8 +386,7 @@ fn lifecycle_commands_run_on_aws_and_are_audited() {
     // A repeat finds the copy it made (by its provenance tag) and never makes a second.
     assert_eq!(copy("existing"), first);
 
-    amiref(dir.path())
-        .args(["--endpoint-url", &ep, "--region", "us-west-2"])
+    on_moto(dir.path(), &ep, "us-west-2")
         .args(["ami", "share", &image, "--account", "444455556666"])
         .assert()
         .success()
@@ -469,10 +396,7 @@ fn lifecycle_commands_run_on_aws_and_are_audited() {
 
     // Every change is in the audit log, with the caller as STS names it.
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
-    let records: Vec<Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records = json_lines(&audit);
     let operations: Vec<&str> = records
         .iter()
         .map(|r| r["operation"].as_str().unwrap())
@@ -489,9 +413,8 @@ fn registry_listing_runs_on_aws() {
     let Some(ep) = endpoint() else { return };
     let dir = tempfile::tempdir().unwrap();
     // The demo registries (examples/registry) are found relative to the repository root.
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = amiref(dir.path())
-        .current_dir(root)
+        .current_dir(repo_root())
         .args(["--endpoint-url", &ep, "--output", "json"])
         .args(["ami", "list", "--template", "python-ml"])
         .assert()

@@ -2,20 +2,20 @@
 //! main command, the copy and prefer-script prompts), `ami resolve`, `ami test`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{DEMO_WORLD as WORLD, launcher, repo_root, stdout_json, success_json, write};
 
 /// The launcher, run from the repository root (as the README does), with no AWS region
 /// or trust settings leaking in from the environment.
 fn amiref() -> Command {
-    let mut cmd = Command::cargo_bin("amiref").unwrap();
-    cmd.current_dir(root())
+    let mut cmd = launcher();
+    cmd.current_dir(repo_root())
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
         .env_remove("AMIREF_TRUST")
@@ -23,13 +23,18 @@ fn amiref() -> Command {
     cmd
 }
 
-const WORLD: &str = "examples/worlds/demo.yaml";
+/// The launcher on the demo world.
+fn on_demo() -> Command {
+    let mut cmd = amiref();
+    cmd.args(["--world", WORLD]);
+    cmd
+}
 
 /// python-ml with a cross-region fallback and no script: ap-south-1 must copy.
 fn cross_region_template(dir: &tempfile::TempDir) -> PathBuf {
-    let path = dir.path().join("python-ml-xr.yml");
-    std::fs::write(
-        &path,
+    write(
+        dir.path(),
+        "python-ml-xr.yml",
         r#"name: python-ml-xr
 instance_types:
   x86_64: m6i.large
@@ -43,22 +48,13 @@ ami_config:
   fallback_strategy: cross_region
 "#,
     )
-    .unwrap();
-    path
 }
 
 #[test]
 fn the_readme_command_prints_the_resolution_preview() {
-    amiref()
-        .args([
-            "--world",
-            WORLD,
-            "launch",
-            "examples/templates/python-ml.yml",
-            "my-research",
-            "--dry-run",
-            "--show-ami-resolution",
-        ])
+    on_demo()
+        .args(["launch", "examples/templates/python-ml.yml", "my-research"])
+        .args(["--dry-run", "--show-ami-resolution"])
         .assert()
         .success()
         .stdout(predicate::str::contains("🔍 AMI Resolution Preview: python-ml in us-east-1"))
@@ -82,26 +78,19 @@ fn the_readme_command_prints_the_resolution_preview() {
 
 #[test]
 fn global_options_are_accepted_after_the_subcommand_and_json_is_machine_readable() {
-    let out = amiref()
-        .args([
-            "launch",
-            "python-ml",
-            "my-research",
-            "--dry-run",
-            "--show-ami-resolution",
-            "--world",
-            WORLD,
-            "--region",
-            "eu-west-1",
-            "--output",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = success_json(amiref().args([
+        "launch",
+        "python-ml",
+        "my-research",
+        "--dry-run",
+        "--show-ami-resolution",
+        "--world",
+        WORLD,
+        "--region",
+        "eu-west-1",
+        "--output",
+        "json",
+    ]));
     assert_eq!(v["dry_run"], true);
     let p = &v["preview"];
     assert_eq!(p["region"], "eu-west-1");
@@ -113,8 +102,8 @@ fn global_options_are_accepted_after_the_subcommand_and_json_is_machine_readable
 
 #[test]
 fn launch_uses_the_image_and_reports_the_speedup() {
-    amiref()
-        .args(["--world", WORLD, "launch", "python-ml", "my-research"])
+    on_demo()
+        .args(["launch", "python-ml", "my-research"])
         .assert()
         .success()
         .stdout(predicate::str::contains(
@@ -129,17 +118,17 @@ fn launch_uses_the_image_and_reports_the_speedup() {
 
 #[test]
 fn the_default_region_comes_from_the_environment() {
-    amiref()
+    on_demo()
         .env("AWS_DEFAULT_REGION", "us-west-2")
-        .args(["--world", WORLD, "ami", "resolve", "python-ml"])
+        .args(["ami", "resolve", "python-ml"])
         .assert()
         .success()
         .stdout(predicate::str::contains("in us-west-2"))
         .stdout(predicate::str::contains("ami-0fedcba9876543210"));
-    amiref()
+    on_demo()
         .env("AWS_DEFAULT_REGION", "us-west-2")
         .env("AWS_REGION", "eu-west-1")
-        .args(["--world", WORLD, "ami", "resolve", "python-ml"])
+        .args(["ami", "resolve", "python-ml"])
         .assert()
         .success()
         .stdout(predicate::str::contains("in eu-west-1"));
@@ -149,8 +138,8 @@ fn the_default_region_comes_from_the_environment() {
 fn a_cross_region_copy_asks_first_and_is_refused_without_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let t = cross_region_template(&dir);
-    amiref()
-        .args(["--world", WORLD, "--region", "ap-south-1", "launch"])
+    on_demo()
+        .args(["--region", "ap-south-1", "launch"])
         .arg(&t)
         .arg("my-research")
         .write_stdin("")
@@ -173,15 +162,8 @@ fn a_cross_region_copy_asks_first_and_is_refused_without_a_terminal() {
 fn with_yes_the_copy_is_made_then_launched() {
     let dir = tempfile::tempdir().unwrap();
     let t = cross_region_template(&dir);
-    amiref()
-        .args([
-            "--world",
-            WORLD,
-            "--region",
-            "ap-south-1",
-            "launch",
-            "--yes",
-        ])
+    on_demo()
+        .args(["--region", "ap-south-1", "launch", "--yes"])
         .arg(&t)
         .arg("my-research")
         .assert()
@@ -200,15 +182,8 @@ fn with_yes_the_copy_is_made_then_launched() {
 fn a_dry_run_with_a_copy_plans_it_without_asking() {
     let dir = tempfile::tempdir().unwrap();
     let t = cross_region_template(&dir);
-    amiref()
-        .args([
-            "--world",
-            WORLD,
-            "--region",
-            "ap-south-1",
-            "launch",
-            "--dry-run",
-        ])
+    on_demo()
+        .args(["--region", "ap-south-1", "launch", "--dry-run"])
         .arg(&t)
         .arg("my-research")
         .write_stdin("")
@@ -220,15 +195,8 @@ fn a_dry_run_with_a_copy_plans_it_without_asking() {
 
 #[test]
 fn prefer_script_offers_the_faster_image() {
-    amiref()
-        .args([
-            "--world",
-            WORLD,
-            "launch",
-            "python-ml",
-            "r",
-            "--prefer-script",
-        ])
+    on_demo()
+        .args(["launch", "python-ml", "r", "--prefer-script"])
         .write_stdin("")
         .assert()
         .code(3)
@@ -241,16 +209,8 @@ fn prefer_script_offers_the_faster_image() {
         .stderr(predicate::str::contains(
             "Continue with script provisioning?",
         ));
-    amiref()
-        .args([
-            "--world",
-            WORLD,
-            "launch",
-            "python-ml",
-            "r",
-            "--prefer-script",
-            "--yes",
-        ])
+    on_demo()
+        .args(["launch", "python-ml", "r", "--prefer-script", "--yes"])
         .assert()
         .success()
         .stdout(predicate::str::contains(
@@ -260,16 +220,8 @@ fn prefer_script_offers_the_faster_image() {
 
 #[test]
 fn ami_resolve_explains_the_chain_and_prints_json() {
-    amiref()
-        .args([
-            "--world",
-            WORLD,
-            "ami",
-            "resolve",
-            "python-ml",
-            "--region",
-            "ap-south-1",
-        ])
+    on_demo()
+        .args(["ami", "resolve", "python-ml", "--region", "ap-south-1"])
         .assert()
         .success()
         .stdout(predicate::str::contains("Method: script provisioning"))
@@ -279,22 +231,7 @@ fn ami_resolve_explains_the_chain_and_prints_json() {
         .stdout(predicate::str::contains(
             "  5. Cross-region copy (not tried: fallback_strategy is script_provisioning)",
         ));
-    let out = amiref()
-        .args([
-            "--world",
-            WORLD,
-            "--output",
-            "json",
-            "ami",
-            "resolve",
-            "python-ml",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = success_json(on_demo().args(["--output", "json", "ami", "resolve", "python-ml"]));
     assert_eq!(v["resolution"]["method"], "direct_mapping");
     assert_eq!(v["resolution"]["chain"][0]["tier"], "direct_mapping");
     assert_eq!(v["resolution"]["estimate"]["launch_time_secs"], 30);
@@ -302,15 +239,8 @@ fn ami_resolve_explains_the_chain_and_prints_json() {
 
 #[test]
 fn ami_test_reports_every_region() {
-    amiref()
-        .args([
-            "--world",
-            WORLD,
-            "ami",
-            "test",
-            "python-ml",
-            "--all-regions",
-        ])
+    on_demo()
+        .args(["ami", "test", "python-ml", "--all-regions"])
         .assert()
         .success()
         .stdout(predicate::str::contains(
@@ -324,8 +254,8 @@ fn ami_test_reports_every_region() {
         ));
     let dir = tempfile::tempdir().unwrap();
     let t = cross_region_template(&dir);
-    amiref()
-        .args(["--world", WORLD, "ami", "test", "--regions", "ap-south-1,us-east-1"])
+    on_demo()
+        .args(["ami", "test", "--regions", "ap-south-1,us-east-1"])
         .arg(&t)
         .assert()
         .success()
@@ -337,16 +267,13 @@ fn ami_test_reports_every_region() {
 #[test]
 fn a_failed_region_makes_ami_test_exit_1() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("strict.yml");
-    std::fs::write(
-        &path,
+    let path = write(
+        dir.path(),
+        "strict.yml",
         "name: strict\ninstance_type: m6i.large\nami_config:\n  strategy: ami_required\n  ami_mappings:\n    us-east-1: ami-0123456789abcdef0\n  fallback_strategy: error\n",
-    )
-    .unwrap();
-    let out = amiref()
+    );
+    let failed = on_demo()
         .args([
-            "--world",
-            WORLD,
             "--output",
             "json",
             "ami",
@@ -356,11 +283,8 @@ fn a_failed_region_makes_ami_test_exit_1() {
         ])
         .arg(&path)
         .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        .code(1);
+    let v = stdout_json(failed.get_output());
     assert_eq!(v["regions"][0]["status"], "available");
     assert_eq!(v["regions"][1]["status"], "failed");
     assert_eq!(v["failed"], 1);
@@ -369,31 +293,23 @@ fn a_failed_region_makes_ami_test_exit_1() {
 #[test]
 fn errors_are_clear() {
     // AWS options make no sense on a world: a usage error rather than a silent ignore.
-    amiref()
-        .args(["--world", WORLD, "launch", "python-ml", "x"])
+    on_demo()
+        .args(["launch", "python-ml", "x"])
         .args(["--endpoint-url", "http://127.0.0.1:1"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
             "--endpoint-url is for AWS and cannot be used with --world",
         ));
-    amiref()
-        .args(["--world", WORLD, "launch", "no-such-template", "x"])
+    on_demo()
+        .args(["launch", "no-such-template", "x"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
             "template \"no-such-template\" not found",
         ));
-    amiref()
-        .args([
-            "--world",
-            WORLD,
-            "--region",
-            "moon-1",
-            "ami",
-            "resolve",
-            "python-ml",
-        ])
+    on_demo()
+        .args(["--region", "moon-1", "ami", "resolve", "python-ml"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
@@ -404,21 +320,14 @@ fn errors_are_clear() {
 #[test]
 fn the_community_tier_reads_a_signed_registry() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("python-ml.yml");
-    std::fs::write(
-        &path,
+    let path = write(
+        dir.path(),
+        "python-ml.yml",
         "name: python-ml\ninstance_types:\n  x86_64: m6i.large\nami_config:\n  fallback_strategy: error\n",
-    )
-    .unwrap();
-    amiref()
-        .args([
-            "--world",
-            WORLD,
-            "--image-registry",
-            "examples/registry/community.yml",
-            "ami",
-            "resolve",
-        ])
+    );
+    on_demo()
+        .args(["--image-registry", "examples/registry/community.yml"])
+        .args(["ami", "resolve"])
         .arg(&path)
         .assert()
         .success()
@@ -430,8 +339,8 @@ fn the_community_tier_reads_a_signed_registry() {
             "  4. Marketplace (not needed: Community registry found an image)",
         ));
     // Without a registry, the same template has no way to launch.
-    amiref()
-        .args(["--world", WORLD, "ami", "resolve"])
+    on_demo()
+        .args(["ami", "resolve"])
         .arg(&path)
         .assert()
         .code(1)
@@ -443,12 +352,11 @@ fn the_community_tier_reads_a_signed_registry() {
 #[test]
 fn a_script_chosen_over_a_copy_names_the_copy_it_passed_over() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("xr-script.yml");
     let mut text = std::fs::read_to_string(cross_region_template(&dir)).unwrap();
     text.push_str("user_data: |\n  #!/bin/bash\n  echo provision\n");
-    std::fs::write(&path, text).unwrap();
-    amiref()
-        .args(["--world", WORLD, "--region", "ap-south-1", "launch", "--dry-run"])
+    let path = write(dir.path(), "xr-script.yml", &text);
+    on_demo()
+        .args(["--region", "ap-south-1", "launch", "--dry-run"])
         .arg(&path)
         .arg("r")
         .assert()
@@ -462,8 +370,8 @@ fn a_script_chosen_over_a_copy_names_the_copy_it_passed_over() {
 
 #[test]
 fn an_architecture_can_be_imposed() {
-    amiref()
-        .args(["--world", WORLD, "ami", "resolve", "python-ml", "--architecture", "arm64"])
+    on_demo()
+        .args(["ami", "resolve", "python-ml", "--architecture", "arm64"])
         .assert()
         .success()
         .stdout(predicate::str::contains("ami-0123456789abcdef0 is x86_64, which cannot run on the template's instance types: m7g.large (arm64)"))

@@ -3,10 +3,14 @@
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
+
+use common::{json_lines, launcher, success_json, write};
 
 fn demo_world() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/demo.yaml")
@@ -19,7 +23,7 @@ fn amiref(dir: &Path) -> Command {
 
 /// The launcher on a world, writing its audit log into `dir`.
 fn amiref_on(dir: &Path, world: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("amiref").unwrap();
+    let mut cmd = launcher();
     cmd.env_remove("AMIREF_LOG")
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
@@ -30,16 +34,30 @@ fn amiref_on(dir: &Path, world: &Path) -> Command {
     cmd
 }
 
+/// The audit log's records, none if it was never written.
 fn audit_lines(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("audit.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    json_lines(&std::fs::read_to_string(dir.join("audit.jsonl")).unwrap_or_default())
 }
 
 /// The lab's own image in the demo world (used by an instance and a launch template).
 const LAB_IMAGE: &str = "ami-0f00dfeed0000cafe";
+
+/// The role Marketplace assumes to read the image.
+const ACCESS_ROLE: &str = "arn:aws:iam::123456789012:role/MarketplaceAmiIngestion";
+
+/// `ami publish LAB_IMAGE --marketplace` to the demo world's python-ml product.
+fn publish_lab_image(dir: &Path) -> Command {
+    let mut cmd = amiref(dir);
+    cmd.args([
+        "ami",
+        "publish",
+        LAB_IMAGE,
+        "--marketplace",
+        "--product",
+        "prod-cwspyml2x7k4q",
+    ]);
+    cmd
+}
 
 #[test]
 fn create_multi_creates_then_copies_and_audits_each_step() {
@@ -83,11 +101,7 @@ fn json_output_prints_progress_events_then_the_result() {
         .get_output()
         .stdout
         .clone();
-    let lines: Vec<serde_json::Value> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&String::from_utf8(out).unwrap());
     assert_eq!(lines[0]["event"], "create_started");
     assert!(lines.iter().any(|l| l["event"] == "waiting"));
     let last = lines.last().unwrap();
@@ -150,35 +164,20 @@ fn deprecate_takes_an_age_and_refuses_the_past() {
 #[test]
 fn publish_dry_run_prints_the_change_set() {
     let dir = tempfile::tempdir().unwrap();
-    let out = amiref(dir.path())
-        .args([
-            "ami",
-            "publish",
-            LAB_IMAGE,
-            "--marketplace",
-            "--product",
-            "prod-cwspyml2x7k4q",
-        ])
-        .args([
-            "--version",
-            "2.2.0",
-            "--price",
-            "0.05",
-            "--offer",
-            "offer-abc123def4567",
-        ])
-        .args(["--instance-type", "m6i.large,m6i.xlarge"])
-        .args([
-            "--access-role",
-            "arn:aws:iam::123456789012:role/MarketplaceAmiIngestion",
-        ])
-        .arg("--dry-run")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let change_set: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let change_set = success_json(
+        publish_lab_image(dir.path())
+            .args([
+                "--version",
+                "2.2.0",
+                "--price",
+                "0.05",
+                "--offer",
+                "offer-abc123def4567",
+            ])
+            .args(["--instance-type", "m6i.large,m6i.xlarge"])
+            .args(["--access-role", ACCESS_ROLE])
+            .arg("--dry-run"),
+    );
     assert_eq!(
         change_set["ChangeSet"][0]["ChangeType"],
         "AddDeliveryOptions"
@@ -192,20 +191,9 @@ fn publish_dry_run_prints_the_change_set() {
 #[test]
 fn publish_follows_the_change_set_until_it_succeeds() {
     let dir = tempfile::tempdir().unwrap();
-    amiref(dir.path())
-        .args([
-            "ami",
-            "publish",
-            LAB_IMAGE,
-            "--marketplace",
-            "--product",
-            "prod-cwspyml2x7k4q",
-        ])
+    publish_lab_image(dir.path())
         .args(["--version", "2.2.0", "--wait", "2h"])
-        .args([
-            "--access-role",
-            "arn:aws:iam::123456789012:role/MarketplaceAmiIngestion",
-        ])
+        .args(["--access-role", ACCESS_ROLE])
         .assert()
         .success()
         .stdout(predicate::str::contains("status: succeeded"));
@@ -245,8 +233,7 @@ instances:
 #[test]
 fn retire_executes_the_policy_and_explains_every_image() {
     let dir = tempfile::tempdir().unwrap();
-    let world = dir.path().join("retire.yaml");
-    std::fs::write(&world, RETIRE_WORLD).unwrap();
+    let world = write(dir.path(), "retire.yaml", RETIRE_WORLD);
     amiref_on(dir.path(), &world)
         .args(["ami", "retire", "--template", "python-ml", "--keep", "1"])
         .args(["--protect", "ami-00000000000000002", "--execute"])

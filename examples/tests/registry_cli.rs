@@ -2,18 +2,20 @@
 //! tampering), re-sign, `ami list` on the demo registries, `ami rate` moving the ranking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+mod common;
+
+use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{DEMO_WORLD as WORLD, launcher, repo_root, success_json};
 
-fn amiref(ratings: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("amiref").unwrap();
-    cmd.current_dir(root())
+/// The launcher, run from the repository root, keeping its ratings in `ratings`, with no
+/// region, trust or log settings leaking in from the environment.
+fn amiref(ratings: &Path) -> Command {
+    let mut cmd = launcher();
+    cmd.current_dir(repo_root())
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
         .env_remove("AMIREF_TRUST")
@@ -23,7 +25,33 @@ fn amiref(ratings: &std::path::Path) -> Command {
     cmd
 }
 
-const WORLD: &str = "examples/worlds/demo.yaml";
+/// `GROUP share IMAGE --community REGISTRY` on the demo world (`ami share` and `registry
+/// share` are the same command).
+fn share_into(ratings: &Path, group: &str, image: &str, registry: &Path) -> Command {
+    let mut cmd = amiref(ratings);
+    cmd.args(["--world", WORLD, group, "share", image, "--community"])
+        .arg(registry);
+    cmd
+}
+
+/// The lab's own image in the demo world.
+const LAB_IMAGE: &str = "ami-0f00dfeed0000cafe";
+
+/// `GROUP share` of the lab's image as genomics-pipeline 1.0.0, tested and scanned, signed
+/// with `key`.
+fn share_lab_image(ratings: &Path, group: &str, registry: &Path, key: &Path) -> Command {
+    let mut cmd = share_into(ratings, group, LAB_IMAGE, registry);
+    cmd.args([
+        "--template",
+        "genomics-pipeline",
+        "--version",
+        "1.0.0",
+        "--key",
+    ])
+    .arg(key)
+    .args(["--tested", "--scan", "passed"]);
+    cmd
+}
 
 #[test]
 fn keygen_share_verify_tamper_and_resign() {
@@ -47,74 +75,20 @@ fn keygen_share_verify_tamper_and_resign() {
         .assert()
         .code(1);
     // The lab's own image, signed into a new registry file.
-    amiref(&ratings)
-        .args([
-            "--world",
-            WORLD,
-            "registry",
-            "share",
-            "ami-0f00dfeed0000cafe",
-            "--community",
-        ])
-        .arg(&registry)
-        .args([
-            "--template",
-            "genomics-pipeline",
-            "--version",
-            "1.0.0",
-            "--key",
-        ])
-        .arg(&key)
-        .args(["--tested", "--scan", "passed"])
+    share_lab_image(&ratings, "registry", &registry, &key)
         .assert()
         .success()
         .stdout(predicate::str::contains("shared with the lab community"));
     // The same through the `ami` group (the mission's `ami share AMI --community NAME`):
     // another region of the build would extend the entry; here the same region is rewritten.
-    amiref(&ratings)
-        .args([
-            "--world",
-            WORLD,
-            "ami",
-            "share",
-            "ami-0f00dfeed0000cafe",
-            "--community",
-        ])
-        .arg(&registry)
-        .args([
-            "--template",
-            "genomics-pipeline",
-            "--version",
-            "1.0.0",
-            "--key",
-        ])
-        .arg(&key)
-        .args(["--tested", "--scan", "passed"])
+    share_lab_image(&ratings, "ami", &registry, &key)
         .assert()
         .success();
-    amiref(&ratings)
-        .args([
-            "--world",
-            WORLD,
-            "ami",
-            "share",
-            "ami-0f00dfeed0000cafe",
-            "--community",
-        ])
-        .arg(&registry)
+    share_into(&ratings, "ami", LAB_IMAGE, &registry)
         .assert()
         .code(2);
     // Someone else's image is refused.
-    amiref(&ratings)
-        .args([
-            "--world",
-            WORLD,
-            "registry",
-            "share",
-            "ami-0123456789abcdef0",
-            "--community",
-        ])
-        .arg(&registry)
+    share_into(&ratings, "registry", "ami-0123456789abcdef0", &registry)
         .args(["--template", "python-ml", "--version", "2.1.0", "--key"])
         .arg(&key)
         .assert()
@@ -151,26 +125,17 @@ fn keygen_share_verify_tamper_and_resign() {
 fn ami_list_shows_the_demo_registries_and_rate_moves_the_ranking() {
     let dir = tempfile::tempdir().unwrap();
     let ratings = dir.path().join("ratings.yml");
-    let list = |ratings: &std::path::Path| {
-        let out = amiref(ratings)
-            .args([
-                "--world",
-                WORLD,
-                "--output",
-                "json",
-                "ami",
-                "list",
-                "--template",
-                "python-ml",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = |ratings: &Path| {
+        let v = success_json(amiref(ratings).args([
+            "--world",
+            WORLD,
+            "--output",
+            "json",
+            "ami",
+            "list",
+            "--template",
+            "python-ml",
+        ]));
         v["regions"]["us-east-1"]
             .as_array()
             .unwrap()

@@ -2,29 +2,23 @@
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+use common::{launcher, repo_root, stdout_json, success_json, write};
+
 fn amiref() -> Command {
-    let mut cmd = Command::cargo_bin("amiref").unwrap();
+    let mut cmd = launcher();
     cmd.env_remove("AMIREF_LOG");
     cmd
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn templates() -> PathBuf {
-    repo().join("examples/templates")
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    repo_root().join("examples/templates")
 }
 
 const VALID: &str = "name: ok\nuser_data: |\n  #!/bin/bash\n  echo hi\n";
@@ -135,7 +129,7 @@ fn json_output_reports_each_problem_with_its_position() {
         .arg(&bad)
         .assert()
         .code(1);
-    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let report = stdout_json(assert.get_output());
     let problem = &report[0]["problems"][0];
     assert_eq!(report[0]["valid"], false);
     assert_eq!(problem["path"], "ami_config.strategy");
@@ -149,10 +143,9 @@ fn json_output_reports_each_problem_with_its_position() {
 
 #[test]
 fn schema_prints_the_checked_in_schema() {
-    let assert = amiref().args(["template", "schema"]).assert().success();
-    let printed: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let printed = success_json(amiref().args(["template", "schema"]));
     let checked_in: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("docs/template.schema.json")).unwrap(),
+        &std::fs::read_to_string(repo_root().join("docs/template.schema.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(printed, checked_in);
