@@ -124,6 +124,37 @@ validated_string!(
     |s| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 );
 
+validated_string!(
+    /// An AWS Systems Manager parameter name, such as
+    /// `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`: letters,
+    /// digits, `_`, `.`, `-`, and `/` between levels (a name with levels starts with `/`),
+    /// at most 15 levels and 2048 characters, as SSM allows.
+    ParameterName,
+    "SSM parameter name",
+    "an SSM parameter name: letters, digits, '_', '.', '-', levels separated by '/' with a leading '/', at most 15 levels and 2048 characters, e.g. \"/golden/python-ml/x86_64\"",
+    "^(/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$",
+    is_parameter_name
+);
+
+/// SSM's rules for a parameter name.
+fn is_parameter_name(s: &str) -> bool {
+    let word = |w: &str| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    };
+    if s.is_empty() || s.len() > 2048 {
+        return false;
+    }
+    match s.strip_prefix('/') {
+        Some(path) => {
+            let levels: Vec<&str> = path.split('/').collect();
+            levels.len() <= 15 && levels.iter().all(|l| word(l))
+        }
+        None => word(s),
+    }
+}
+
 /// Who owns an image, as a search names it.
 ///
 /// EC2 knows three aliases (`self`, `amazon`, `aws-marketplace`) besides account ids. A
@@ -250,6 +281,33 @@ mod tests {
         ] {
             assert!(AmiId::new(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn parameter_names_follow_ssm() {
+        for good in [
+            "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+            "/golden/python-ml/x86_64",
+            "golden_image",
+            "/a.b-c_d",
+        ] {
+            assert!(ParameterName::new(good).is_ok(), "{good}");
+        }
+        let deep = "/a".repeat(16);
+        for bad in [
+            "",
+            "/",
+            "a/b",
+            "/a//b",
+            "/a/",
+            "/a b",
+            "/a/$x",
+            deep.as_str(),
+        ] {
+            assert!(ParameterName::new(bad).is_err(), "{bad}");
+        }
+        assert!(ParameterName::new("/a".repeat(15)).is_ok());
+        assert!(ParameterName::new("x".repeat(2049)).is_err());
     }
 
     #[test]

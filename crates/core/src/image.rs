@@ -157,6 +157,18 @@ pub struct Image {
     /// Its block devices.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub block_devices: Vec<BlockDevice>,
+    /// EC2's `UsageOperation`, the billing code of instances launched from it: `RunInstances`
+    /// for plain Linux/UNIX, `RunInstances:0002` for Windows, `RunInstances:0010` for RHEL,
+    /// and so on. Unknown where the cloud does not report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_operation: Option<String>,
+    /// EC2's `PlatformDetails`: `Linux/UNIX`, `Windows`, `Red Hat Enterprise Linux`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_details: Option<String>,
+    /// EC2's `ImageAllowed`, reported while the account's Allowed AMIs setting is in audit
+    /// mode: whether the image would be allowed once the setting is enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_allowed: Option<bool>,
 }
 
 impl Image {
@@ -184,7 +196,24 @@ impl Image {
             product_codes: Vec::new(),
             public: false,
             block_devices: Vec::new(),
+            usage_operation: None,
+            platform_details: None,
+            image_allowed: None,
         }
+    }
+
+    /// Whether the image carries a billing product: a usage operation other than
+    /// `RunInstances` or platform details other than `Linux/UNIX` (Windows, RHEL, SQL Server,
+    /// Ubuntu Pro, paid listings). EC2 refuses to copy such an image for anyone but its
+    /// owner. Unknown facts count as no billing product.
+    pub fn has_billing_product(&self) -> bool {
+        self.usage_operation
+            .as_deref()
+            .is_some_and(|u| u != "RunInstances")
+            || self
+                .platform_details
+                .as_deref()
+                .is_some_and(|p| p != "Linux/UNIX")
     }
 
     /// Whether the image is deprecated at `now`.

@@ -30,11 +30,12 @@ mod method;
 pub mod ports;
 mod region;
 mod registry;
+mod settings;
 
 pub use arch::Architecture;
 pub use canonical::{sorted_json, write_canonical_json};
 pub use error::{CloudError, CloudErrorKind, ParseError};
-pub use ids::{AccountId, AmiId, InstanceId, Owner, SnapshotId};
+pub use ids::{AccountId, AmiId, InstanceId, Owner, ParameterName, SnapshotId};
 pub use image::{
     BlockDevice, Image, ImageState, LaunchPermission, LaunchPermissions, ProductCode,
     ProductCodeType,
@@ -42,12 +43,13 @@ pub use image::{
 pub use instance_type::InstanceType;
 pub use method::ResolutionMethod;
 pub use ports::{
-    CallerIdentity, CatalogChange, ChangeSetRequest, ChangeSetStatus, Cloud, CopyImageRequest,
-    CreateImageRequest, Identity, ImageCatalog, ImageFilter, ImageStore, ImageUsage, InstanceTypes,
-    Instances, Marketplace, MarketplaceProduct, MarketplacePublisher, ProductVersion,
-    RunInstanceRequest, wildcard_match,
+    AccountSettings, CallerIdentity, CatalogChange, ChangeSetRequest, ChangeSetStatus, Cloud,
+    CopyImageRequest, CreateImageRequest, Identity, ImageCatalog, ImageFilter, ImageStore,
+    ImageUsage, InstanceTypes, Instances, Marketplace, MarketplaceProduct, MarketplacePublisher,
+    Parameter, Parameters, ProductVersion, RunInstanceRequest, wildcard_match,
 };
 pub use region::{Partition, Region};
 #[cfg(feature = "mock")]
 pub use registry::MockImageRegistry;
 pub use registry::{ImageRegistry, RegistryCandidate, RegistryError};
+pub use settings::{AllowedImagesSettings, AllowedImagesState, ImageCriterion};

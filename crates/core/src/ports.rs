@@ -6,14 +6,14 @@
 //!
 //! With the `mock` feature, each trait `Foo` also has a mockall `MockFoo`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccountId, AmiId, Architecture, CloudError, Image, ImageState, InstanceId, InstanceType,
-    LaunchPermission, Owner, Region, SnapshotId,
+    AccountId, AllowedImagesSettings, AmiId, Architecture, CloudError, Image, ImageState,
+    InstanceId, InstanceType, LaunchPermission, Owner, ParameterName, Region, SnapshotId,
 };
 
 /// What a search over images asks for. Every field narrows the result.
@@ -167,6 +167,17 @@ pub trait ImageCatalog: Send + Sync {
         region: &Region,
         filter: &ImageFilter,
     ) -> Result<Vec<Image>, CloudError>;
+
+    /// Whether the caller may create volumes from each of `snapshots` in `region`: it owns
+    /// the snapshot, or holds create-volume permission on it (for its account, or public).
+    /// Copying an image shared by another account needs this on every snapshot of the
+    /// image; EC2 refuses the copy otherwise. Every asked snapshot is in the answer; one
+    /// the caller cannot see answers `false`.
+    async fn can_create_volumes(
+        &self,
+        region: &Region,
+        snapshots: &[SnapshotId],
+    ) -> Result<BTreeMap<SnapshotId, bool>, CloudError>;
 }
 
 /// What to create an image from.
@@ -546,6 +557,69 @@ pub trait InstanceTypes: Send + Sync {
         region: &Region,
         types: &[InstanceType],
     ) -> Result<BTreeMap<InstanceType, Vec<Architecture>>, CloudError>;
+
+    /// Which of `types` the region offers (`DescribeInstanceTypeOfferings`, location type
+    /// `region`), in one batched call. An instance type the region does not sell cannot
+    /// launch there, whatever image it is paired with.
+    async fn offered_instance_types(
+        &self,
+        region: &Region,
+        types: &[InstanceType],
+    ) -> Result<BTreeSet<InstanceType>, CloudError>;
+}
+
+/// Reads the account's settings that bound which images may be used.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait AccountSettings: Send + Sync {
+    /// The account's Allowed AMIs setting in `region` (`GetAllowedImagesSettings`).
+    async fn allowed_images_settings(
+        &self,
+        region: &Region,
+    ) -> Result<AllowedImagesSettings, CloudError>;
+}
+
+/// One AWS Systems Manager parameter, as `GetParameters` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Parameter {
+    /// Its name.
+    pub name: ParameterName,
+    /// Its value (for an image parameter, an AMI id).
+    pub value: String,
+    /// Its data type: `text`, or `aws:ec2:image` for values SSM checked to be image ids.
+    pub data_type: Option<String>,
+    /// Its version, counted from 1.
+    pub version: i64,
+    /// When its value was last changed.
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+impl Parameter {
+    /// A `text` parameter at version 1.
+    pub fn new(name: ParameterName, value: impl Into<String>) -> Self {
+        Self {
+            name,
+            value: value.into(),
+            data_type: None,
+            version: 1,
+            last_modified: None,
+        }
+    }
+}
+
+/// Reads AWS Systems Manager parameters (such as AWS's public
+/// `/aws/service/ami-amazon-linux-latest/...` image parameters).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Parameters: Send + Sync {
+    /// The parameters of `names` in `region`, in as few calls as the cloud allows. Names
+    /// that do not exist (or that the caller may not read) are absent from the answer.
+    async fn get_parameters(
+        &self,
+        region: &Region,
+        names: &[ParameterName],
+    ) -> Result<BTreeMap<ParameterName, Parameter>, CloudError>;
 }
 
 /// What to launch.
@@ -602,6 +676,8 @@ pub trait Cloud:
     + Identity
     + InstanceTypes
     + Instances
+    + AccountSettings
+    + Parameters
 {
 }
 
@@ -613,6 +689,8 @@ impl<T> Cloud for T where
         + Identity
         + InstanceTypes
         + Instances
+        + AccountSettings
+        + Parameters
 {
 }
 

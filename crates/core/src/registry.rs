@@ -47,6 +47,10 @@ pub struct RegistryCandidate {
     pub source: String,
     /// The publisher key that signed it, if it is signed.
     pub signed_by: Option<String>,
+    /// Whether that key is retired: its old signatures still verify, but it signs nothing
+    /// new, so the resolver uses the entry with a warning in the chain.
+    #[serde(default)]
+    pub signer_retired: bool,
     /// Higher is better; comparable only within one answer.
     pub score: f64,
     /// How the score was reached, for a person.
@@ -72,6 +76,7 @@ impl RegistryCandidate {
             expected_owner: None,
             source: source.into(),
             signed_by: None,
+            signer_retired: false,
             score: 0.0,
             explanation: String::new(),
         }
