@@ -1,9 +1,10 @@
-//! [`ImageCatalog`] on DescribeImages.
+//! [`ImageCatalog`] on DescribeImages, and snapshot access on DescribeSnapshots.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use amiref_core::{
     AmiId, CloudError, CloudErrorKind, Image, ImageCatalog, ImageFilter, Owner, Region,
+    SnapshotId,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Filter;
@@ -18,6 +19,7 @@ pub(crate) const PAGE_SIZE: i32 = 1000;
 pub(crate) const FILTER_VALUES: usize = 200;
 
 const DESCRIBE_IMAGES: &str = "DescribeImages";
+const DESCRIBE_SNAPSHOTS: &str = "DescribeSnapshots";
 
 /// An EC2 filter with one or more values.
 pub(crate) fn filter(name: impl Into<String>, values: impl IntoIterator<Item = String>) -> Filter {
@@ -167,6 +169,50 @@ impl ImageCatalog for AwsCloud {
         }
         tracing::debug!(found = images.len(), "searched images");
         Ok(images)
+    }
+
+    #[tracing::instrument(skip(self, snapshots), fields(region = %region, snapshots = snapshots.len()))]
+    async fn can_create_volumes(
+        &self,
+        region: &Region,
+        snapshots: &[SnapshotId],
+    ) -> Result<BTreeMap<SnapshotId, bool>, CloudError> {
+        let asked: BTreeSet<&SnapshotId> = snapshots.iter().collect();
+        if asked.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let ids: Vec<String> = asked.iter().map(|s| s.as_str().to_owned()).collect();
+        let client = self.clients.ec2(region);
+        // DescribeSnapshots lists exactly the snapshots the caller may create volumes from:
+        // its own (implicit permission), public ones (group `all`) and those whose owner
+        // granted the caller's account create-volume permission. No OwnerIds and no
+        // RestorableByUserIds, which would narrow that set (`self` leaves out public ones).
+        // DescribeSnapshotAttribute would need one call per snapshot and answers only the
+        // snapshot's owner, not an account an image was shared with. The `snapshot-id`
+        // filter rather than `SnapshotIds`: a snapshot the caller cannot see is then absent
+        // instead of failing the batch (InvalidSnapshot.NotFound), and pages can be sized.
+        let batches = ids.chunks(FILTER_VALUES).map(|chunk| {
+            client
+                .describe_snapshots()
+                .filters(filter("snapshot-id", chunk.iter().cloned()))
+                .max_results(PAGE_SIZE)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+        });
+        let answers = futures::future::try_join_all(batches)
+            .await
+            .map_err(|e| error::from_sdk(DESCRIBE_SNAPSHOTS, Some(region), e))?;
+        let visible: BTreeSet<&str> = answers
+            .iter()
+            .flatten()
+            .filter_map(|s| s.snapshot_id())
+            .collect();
+        Ok(asked
+            .into_iter()
+            .map(|s| (s.clone(), visible.contains(s.as_str())))
+            .collect())
     }
 }
 

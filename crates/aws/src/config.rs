@@ -2,8 +2,9 @@
 //! clients built from them.
 //!
 //! One [`SdkConfig`] is loaded the AWS way (environment, shared profiles, SSO, the instance
-//! metadata service) and shared; an EC2 client per region is built from it on first use and
-//! kept, so a resolution over twenty regions pays for twenty clients once, not per call.
+//! metadata service) and shared; an EC2 and an SSM client per region are built from it on
+//! first use and kept, so a resolution over twenty regions pays for twenty clients once, not
+//! per call.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -27,6 +28,12 @@ const FALLBACK_HOME_REGION: &str = "us-east-1";
 /// interceptor. It is given the region the client is for.
 pub type Ec2Customizer = Arc<
     dyn Fn(&Region, aws_sdk_ec2::config::Builder) -> aws_sdk_ec2::config::Builder + Send + Sync,
+>;
+
+/// A hook that adjusts each SSM client's configuration before it is built. It is given the
+/// region the client is for.
+pub type SsmCustomizer = Arc<
+    dyn Fn(&Region, aws_sdk_ssm::config::Builder) -> aws_sdk_ssm::config::Builder + Send + Sync,
 >;
 
 /// A hook that adjusts the STS client's configuration before it is built.
@@ -64,6 +71,7 @@ pub struct AwsCloudBuilder {
     attempt_timeout: Duration,
     operation_timeout: Duration,
     ec2: Option<Ec2Customizer>,
+    ssm: Option<SsmCustomizer>,
     sts: Option<StsCustomizer>,
     catalog: Option<CatalogCustomizer>,
 }
@@ -93,6 +101,7 @@ impl Default for AwsCloudBuilder {
             attempt_timeout: Duration::from_secs(30),
             operation_timeout: Duration::from_secs(120),
             ec2: None,
+            ssm: None,
             sts: None,
             catalog: None,
         }
@@ -152,6 +161,18 @@ impl AwsCloudBuilder {
         + 'static,
     ) -> Self {
         self.ec2 = Some(Arc::new(hook));
+        self
+    }
+
+    /// Adjusts each SSM client's configuration before it is built.
+    pub fn customize_ssm(
+        mut self,
+        hook: impl Fn(&Region, aws_sdk_ssm::config::Builder) -> aws_sdk_ssm::config::Builder
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.ssm = Some(Arc::new(hook));
         self
     }
 
@@ -236,9 +257,11 @@ impl AwsCloudBuilder {
                 home_region,
                 policy,
                 ec2: RwLock::new(HashMap::new()),
+                ssm: RwLock::new(HashMap::new()),
                 sts: OnceLock::new(),
                 catalog: OnceLock::new(),
                 ec2_hook: self.ec2,
+                ssm_hook: self.ssm,
                 sts_hook: self.sts,
                 catalog_hook: self.catalog,
             }),
@@ -252,9 +275,11 @@ pub(crate) struct Clients {
     home_region: Option<Region>,
     policy: CallPolicy,
     ec2: RwLock<HashMap<Region, aws_sdk_ec2::Client>>,
+    ssm: RwLock<HashMap<Region, aws_sdk_ssm::Client>>,
     sts: OnceLock<aws_sdk_sts::Client>,
     catalog: OnceLock<aws_sdk_marketplacecatalog::Client>,
     ec2_hook: Option<Ec2Customizer>,
+    ssm_hook: Option<SsmCustomizer>,
     sts_hook: Option<StsCustomizer>,
     catalog_hook: Option<CatalogCustomizer>,
 }
@@ -287,23 +312,30 @@ impl Clients {
 
     /// The EC2 client for `region`, built on first use and reused afterwards.
     pub(crate) fn ec2(&self, region: &Region) -> aws_sdk_ec2::Client {
-        if let Some(client) = self.ec2.read().ok().and_then(|m| m.get(region).cloned()) {
-            return client;
-        }
-        let mut builder = aws_sdk_ec2::config::Builder::from(&self.sdk)
-            .region(aws_config::Region::new(region.as_str().to_owned()))
-            .retry_config(self.policy.retry.clone())
-            .timeout_config(self.policy.timeouts.clone());
-        if let Some(hook) = &self.ec2_hook {
-            builder = hook(region, builder);
-        }
-        let client = aws_sdk_ec2::Client::from_conf(builder.build());
-        match self.ec2.write() {
-            // Two callers may race to build the same region's client; the first one stored
-            // wins so that every later caller shares it.
-            Ok(mut map) => map.entry(region.clone()).or_insert(client).clone(),
-            Err(_) => client,
-        }
+        regional(&self.ec2, region, || {
+            let mut builder = aws_sdk_ec2::config::Builder::from(&self.sdk)
+                .region(aws_config::Region::new(region.as_str().to_owned()))
+                .retry_config(self.policy.retry.clone())
+                .timeout_config(self.policy.timeouts.clone());
+            if let Some(hook) = &self.ec2_hook {
+                builder = hook(region, builder);
+            }
+            aws_sdk_ec2::Client::from_conf(builder.build())
+        })
+    }
+
+    /// The SSM client for `region`, built on first use and reused afterwards.
+    pub(crate) fn ssm(&self, region: &Region) -> aws_sdk_ssm::Client {
+        regional(&self.ssm, region, || {
+            let mut builder = aws_sdk_ssm::config::Builder::from(&self.sdk)
+                .region(aws_config::Region::new(region.as_str().to_owned()))
+                .retry_config(self.policy.retry.clone())
+                .timeout_config(self.policy.timeouts.clone());
+            if let Some(hook) = &self.ssm_hook {
+                builder = hook(region, builder);
+            }
+            aws_sdk_ssm::Client::from_conf(builder.build())
+        })
     }
 
     /// The STS client, in the home region.
@@ -339,5 +371,28 @@ impl Clients {
     /// The number of EC2 clients built so far.
     pub(crate) fn ec2_client_count(&self) -> usize {
         self.ec2.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// The number of SSM clients built so far.
+    pub(crate) fn ssm_client_count(&self) -> usize {
+        self.ssm.read().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// The client for `region` in `clients`, made by `make` on first use and reused afterwards.
+fn regional<C: Clone>(
+    clients: &RwLock<HashMap<Region, C>>,
+    region: &Region,
+    make: impl FnOnce() -> C,
+) -> C {
+    if let Some(client) = clients.read().ok().and_then(|m| m.get(region).cloned()) {
+        return client;
+    }
+    let client = make();
+    match clients.write() {
+        // Two callers may race to build the same region's client; the first one stored
+        // wins so that every later caller shares it.
+        Ok(mut map) => map.entry(region.clone()).or_insert(client).clone(),
+        Err(_) => client,
     }
 }

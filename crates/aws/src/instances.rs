@@ -1,13 +1,14 @@
-//! [`InstanceTypes`] on DescribeInstanceTypes and [`Instances`] on RunInstances.
+//! [`InstanceTypes`] on DescribeInstanceTypes and DescribeInstanceTypeOfferings, and
+//! [`Instances`] on RunInstances.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use amiref_core::{
     Architecture, CloudError, CloudErrorKind, InstanceId, InstanceType, InstanceTypes, Instances,
     Region, RunInstanceRequest,
 };
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{self as ec2, ResourceType, TagSpecification};
+use aws_sdk_ec2::types::{self as ec2, LocationType, ResourceType, TagSpecification};
 use base64::Engine as _;
 
 use crate::catalog::filter;
@@ -17,6 +18,17 @@ use crate::{AwsCloud, error, mapping};
 /// The most instance types one DescribeInstanceTypes call takes.
 const TYPES_PER_CALL: usize = 100;
 
+/// The largest page DescribeInstanceTypeOfferings returns.
+const OFFERINGS_PAGE: i32 = 1000;
+
+/// `types` as EC2 names them, sorted, each once.
+fn unique_names(types: &[InstanceType]) -> Vec<String> {
+    let mut names: Vec<String> = types.iter().map(|t| t.as_str().to_owned()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 #[async_trait]
 impl InstanceTypes for AwsCloud {
     #[tracing::instrument(skip(self, types), fields(region = %region, types = types.len()))]
@@ -25,9 +37,7 @@ impl InstanceTypes for AwsCloud {
         region: &Region,
         types: &[InstanceType],
     ) -> Result<BTreeMap<InstanceType, Vec<Architecture>>, CloudError> {
-        let mut names: Vec<String> = types.iter().map(|t| t.as_str().to_owned()).collect();
-        names.sort();
-        names.dedup();
+        let names = unique_names(types);
         let client = self.clients.ec2(region);
         // The `instance-type` filter rather than `InstanceTypes`: a type the region does not
         // offer is then absent instead of failing the call (InvalidInstanceType).
@@ -62,6 +72,46 @@ impl InstanceTypes for AwsCloud {
             out.insert(instance_type, archs);
         }
         Ok(out)
+    }
+
+    #[tracing::instrument(skip(self, types), fields(region = %region, types = types.len()))]
+    async fn offered_instance_types(
+        &self,
+        region: &Region,
+        types: &[InstanceType],
+    ) -> Result<BTreeSet<InstanceType>, CloudError> {
+        let names = unique_names(types);
+        if names.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let client = self.clients.ec2(region);
+        // Offerings of the whole region (location type `region`, the default, said
+        // explicitly): a type sold in any of its zones is offered. The `instance-type` filter
+        // narrows the answer to the asked types; without it a region lists ~800 offerings.
+        let batches = names.chunks(TYPES_PER_CALL).map(|chunk| {
+            client
+                .describe_instance_type_offerings()
+                .location_type(LocationType::Region)
+                .filters(filter("instance-type", chunk.iter().cloned()))
+                .max_results(OFFERINGS_PAGE)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+        });
+        let answers = futures::future::try_join_all(batches)
+            .await
+            .map_err(|e| error::from_sdk("DescribeInstanceTypeOfferings", Some(region), e))?;
+        let asked: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+        Ok(answers
+            .iter()
+            .flatten()
+            .filter_map(|o| o.instance_type().map(ec2::InstanceType::as_str))
+            // A server that ignores the filter (or a page of extra types) cannot widen the
+            // answer beyond what was asked.
+            .filter(|name| asked.contains(name))
+            .filter_map(|name| InstanceType::new(name).ok())
+            .collect())
     }
 }
 

@@ -1,8 +1,8 @@
 //! # amiref-aws
 //!
 //! Every port of `amiref-core` implemented on the AWS SDK for Rust: [`AwsCloud`] talks to
-//! EC2 (`aws-sdk-ec2`), STS (`aws-sdk-sts`) and the AWS Marketplace Catalog
-//! (`aws-sdk-marketplacecatalog`).
+//! EC2 (`aws-sdk-ec2`), Systems Manager parameters (`aws-sdk-ssm`), STS (`aws-sdk-sts`) and
+//! the AWS Marketplace Catalog (`aws-sdk-marketplacecatalog`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), amiref_core::CloudError> {
@@ -25,8 +25,8 @@
 //!   region exactly as the AWS CLI does (environment, shared files, SSO, instance metadata);
 //!   [`AwsCloud::builder`] overrides profile, region and endpoint (`--endpoint-url` for
 //!   LocalStack or moto); [`AwsCloud::from_sdk_config`] takes a program's own `SdkConfig`.
-//! - **One client per region, made once.** Clients are built lazily from the one shared
-//!   `SdkConfig` and kept in a concurrent map.
+//! - **One client per region, made once.** EC2 and SSM clients are built lazily from the one
+//!   shared `SdkConfig` and kept in concurrent maps.
 //! - **The server filters.** Searches send owners, name, architecture, state, tags and
 //!   product code to DescribeImages and read every page at the largest page size (1,000);
 //!   describes by id go in batches through the `image-id` filter, so an id that no longer
@@ -49,6 +49,8 @@ mod identity;
 mod instances;
 mod mapping;
 mod marketplace;
+mod parameters;
+mod settings;
 mod store;
 
 use std::sync::Arc;
@@ -56,7 +58,7 @@ use std::sync::Arc;
 /// The AWS SDK's shared configuration, re-exported so that crates above this one (the
 /// `amiref` facade) can take one without depending on the SDK themselves.
 pub use aws_config::SdkConfig;
-pub use config::{AwsCloudBuilder, CatalogCustomizer, Ec2Customizer, StsCustomizer};
+pub use config::{AwsCloudBuilder, CatalogCustomizer, Ec2Customizer, SsmCustomizer, StsCustomizer};
 pub use store::{PROVENANCE_SOURCE_IMAGE_TAG, PROVENANCE_SOURCE_REGION_TAG, PROVENANCE_TOKEN_TAG};
 
 /// Every amiref port on the AWS SDK. Cheap to clone: clones share clients.
@@ -96,5 +98,10 @@ impl AwsCloud {
     /// How many per-region EC2 clients have been built so far.
     pub fn ec2_client_count(&self) -> usize {
         self.clients.ec2_client_count()
+    }
+
+    /// How many per-region SSM clients have been built so far.
+    pub fn ssm_client_count(&self) -> usize {
+        self.clients.ssm_client_count()
     }
 }

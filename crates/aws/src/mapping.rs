@@ -89,6 +89,9 @@ pub(crate) fn image_from_ec2(region: &Region, image: &ec2::Image) -> Result<Imag
         .unwrap_or(ImageState::Error);
     out.deprecation_time = image.deprecation_time().and_then(parse_time);
     out.public = image.public().unwrap_or(false);
+    out.usage_operation = image.usage_operation().map(str::to_owned);
+    out.platform_details = image.platform_details().map(str::to_owned);
+    out.image_allowed = image.image_allowed();
     out.tags = tags_from_ec2(image.tags());
     out.product_codes = image
         .product_codes()
@@ -209,6 +212,9 @@ mod tests {
             .state(ec2::ImageState::Pending)
             .public(true)
             .image_owner_alias("amazon")
+            .usage_operation("RunInstances:0010")
+            .platform_details("Red Hat Enterprise Linux")
+            .image_allowed(false)
             .tags(ec2::Tag::builder().key("team").value("hpc").build())
             .product_codes(
                 ec2::ProductCode::builder()
@@ -246,6 +252,13 @@ mod tests {
         assert_eq!(image.total_volume_size_gib(), 30);
         assert!(image.is_encrypted());
         assert_eq!(image.snapshot_ids().count(), 1);
+        assert_eq!(image.usage_operation.as_deref(), Some("RunInstances:0010"));
+        assert_eq!(
+            image.platform_details.as_deref(),
+            Some("Red Hat Enterprise Linux")
+        );
+        assert_eq!(image.image_allowed, Some(false));
+        assert!(image.has_billing_product());
     }
 
     #[test]
