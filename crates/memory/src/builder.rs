@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use amiref_core::{
-    AccountId, AmiId, Architecture, BlockDevice, Image, ImageState, InstanceId, InstanceType,
-    LaunchPermission, MarketplaceProduct, Region,
+    AccountId, AllowedImagesSettings, AmiId, Architecture, BlockDevice, Image, ImageState,
+    InstanceId, InstanceType, LaunchPermission, MarketplaceProduct, Parameter, Region,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::time::Instant;
@@ -18,9 +18,18 @@ use crate::WorldError;
 use crate::cloud::{MemoryCloud, Shared};
 use crate::knobs::{Knobs, Throttling};
 use crate::state::{
-    Account, Instance, InstanceState, LaunchTemplate, RegionState, Snapshot, StoredImage, Timings,
-    WorldState,
+    Account, Instance, InstanceState, LaunchTemplate, RegionState, Snapshot, StoredImage,
+    StoredParameter, Timings, WorldState, is_public_parameter,
 };
+
+/// The billing facts a seed marked [`ImageSeed::paid`] gets when it sets none itself: Red
+/// Hat Enterprise Linux's, a typical billing product without a Marketplace code.
+pub const PAID_USAGE_OPERATION: &str = "RunInstances:0010";
+/// See [`PAID_USAGE_OPERATION`].
+pub const PAID_PLATFORM_DETAILS: &str = "Red Hat Enterprise Linux";
+
+/// The SSM data type of parameters whose value SSM checked to be an image id.
+pub const IMAGE_DATA_TYPE: &str = "aws:ec2:image";
 
 /// An image to put in the world, with what EC2 keeps beside the image record.
 #[derive(Debug, Clone)]
@@ -30,6 +39,8 @@ pub struct ImageSeed {
     paid: bool,
     available_after: Option<Duration>,
     volume_permissions: Option<Vec<AccountId>>,
+    public_snapshots: bool,
+    key_users: Vec<AccountId>,
     root_volume: Option<(u32, bool)>,
 }
 
@@ -43,6 +54,8 @@ impl ImageSeed {
             paid: false,
             available_after: None,
             volume_permissions: None,
+            public_snapshots: false,
+            key_users: Vec::new(),
             root_volume: None,
         }
     }
@@ -65,9 +78,46 @@ impl ImageSeed {
     /// Marks it as carrying a billing product (a paid Marketplace listing, Windows, RHEL):
     /// it can be launched by those allowed, but not copied by other accounts (neither can
     /// any AWS Marketplace image).
+    ///
+    /// A billing product is what EC2 reports as a usage operation other than
+    /// `RunInstances` or platform details other than `Linux/UNIX`
+    /// ([`Image::has_billing_product`]): an image that sets neither gets
+    /// [`PAID_USAGE_OPERATION`] and [`PAID_PLATFORM_DETAILS`]; one that sets plain Linux's
+    /// facts cannot also be paid (the build refuses it). An image whose facts already name
+    /// a billing product is paid without this.
     #[must_use]
     pub fn paid(mut self, paid: bool) -> Self {
         self.paid = paid;
+        self
+    }
+
+    /// Sets EC2's billing facts: the usage operation (`RunInstances`, `RunInstances:0002`
+    /// for Windows, ...) and the platform details (`Linux/UNIX`, `Windows`, ...).
+    #[must_use]
+    pub fn billing(
+        mut self,
+        usage_operation: impl Into<String>,
+        platform_details: impl Into<String>,
+    ) -> Self {
+        self.image.usage_operation = Some(usage_operation.into());
+        self.image.platform_details = Some(platform_details.into());
+        self
+    }
+
+    /// Gives everyone create-volume permission on its snapshots (`group: all`).
+    #[must_use]
+    pub fn public_snapshots(mut self, public: bool) -> Self {
+        self.public_snapshots = public;
+        self
+    }
+
+    /// The accounts besides the owner that may use the KMS key its encrypted snapshots are
+    /// encrypted with (a customer managed key shared with them), which copying an encrypted
+    /// image shared with them needs. By default no one: the default `aws/ebs` key cannot be
+    /// shared.
+    #[must_use]
+    pub fn key_shared_with(mut self, accounts: impl IntoIterator<Item = AccountId>) -> Self {
+        self.key_users = accounts.into_iter().collect();
         self
     }
 
@@ -90,6 +140,12 @@ impl ImageSeed {
     /// The image record.
     pub fn image(&self) -> &Image {
         &self.image
+    }
+
+    /// Whether it carries a billing product: marked [`ImageSeed::paid`], or its facts say
+    /// so.
+    pub fn is_paid(&self) -> bool {
+        self.paid || self.image.has_billing_product()
     }
 }
 
@@ -164,6 +220,8 @@ pub struct MemoryCloudBuilder {
     instances: Vec<InstanceSeed>,
     launch_templates: Vec<(Region, AccountId, String, AmiId)>,
     products: Vec<MarketplaceProduct>,
+    allowed_images: BTreeMap<Region, AllowedImagesSettings>,
+    parameters: Vec<(Region, Parameter)>,
     timings: Timings,
     latency: Duration,
     operation_latency: HashMap<String, Duration>,
@@ -192,6 +250,8 @@ impl Default for MemoryCloudBuilder {
             instances: Vec::new(),
             launch_templates: Vec::new(),
             products: Vec::new(),
+            allowed_images: BTreeMap::new(),
+            parameters: Vec::new(),
             timings: Timings::default(),
             latency: Duration::ZERO,
             operation_latency: HashMap::new(),
@@ -298,6 +358,24 @@ impl MemoryCloudBuilder {
     /// Adds a Marketplace product; every image its versions name must be in the world.
     pub fn product(mut self, product: MarketplaceProduct) -> Self {
         self.products.push(product);
+        self
+    }
+
+    /// Sets the account's Allowed AMIs setting in `region` (the default is `disabled`):
+    /// while it is `enabled`, images it does not allow are not discoverable and cannot be
+    /// launched; in `audit-mode`, described images say whether they would be allowed.
+    pub fn allowed_images(mut self, region: Region, settings: AllowedImagesSettings) -> Self {
+        self.allowed_images.insert(region.clone(), settings);
+        self.regions.insert(region);
+        self
+    }
+
+    /// Adds an SSM parameter in `region`. Names under `/aws/service/` are AWS's public
+    /// parameters, which every account reads; others belong to the caller. A parameter of
+    /// data type `aws:ec2:image` must name an image of the region, as SSM checks.
+    pub fn parameter(mut self, region: Region, parameter: Parameter) -> Self {
+        self.regions.insert(region.clone());
+        self.parameters.push((region, parameter));
         self
     }
 
@@ -482,6 +560,8 @@ impl MemoryCloudBuilder {
                 } else {
                     InstanceState::Terminated
                 },
+                usage_operation: source.image.usage_operation.clone(),
+                platform_details: source.image.platform_details.clone(),
             };
             region.instances.insert(seed.id, instance);
         }
@@ -526,6 +606,12 @@ impl MemoryCloudBuilder {
             }
             world.products.insert(product.product_code.clone(), product);
         }
+        for (region, settings) in self.allowed_images {
+            world.regions.entry(region).or_default().allowed_images = settings;
+        }
+        for (region, parameter) in self.parameters {
+            add_parameter(&mut world, &caller, region, parameter)?;
+        }
         let mut knobs = Knobs::default();
         knobs.latency = self.latency;
         knobs.operation_latency = self.operation_latency;
@@ -550,9 +636,23 @@ fn add_image(world: &mut WorldState, seed: ImageSeed, started: Instant) -> Resul
         paid,
         available_after,
         volume_permissions,
+        public_snapshots,
+        key_users,
         root_volume,
     } = seed;
     let field = format!("images[{}]", image.id);
+    if paid && !image.has_billing_product() {
+        if image.usage_operation.is_none() && image.platform_details.is_none() {
+            image.usage_operation = Some(PAID_USAGE_OPERATION.to_owned());
+            image.platform_details = Some(PAID_PLATFORM_DETAILS.to_owned());
+        } else {
+            return Err(WorldError::invalid(
+                format!("{field}.paid"),
+                image.usage_operation.as_deref().unwrap_or("RunInstances"),
+                "a usage operation other than RunInstances or platform details other than Linux/UNIX on a paid image (a billing product is what those facts report)",
+            ));
+        }
+    }
     // An owner's alias is the account's: from its description, from an earlier image of
     // it, or from this image, so that every image of an aliased account reports it.
     let known_alias = world.alias_of(&image.owner);
@@ -617,6 +717,8 @@ fn add_image(world: &mut WorldState, seed: ImageSeed, started: Instant) -> Resul
                 Snapshot {
                     owner: image.owner.clone(),
                     create_volume_permissions: volume_accounts.clone(),
+                    public: public_snapshots,
+                    key_users: key_users.iter().cloned().collect(),
                 },
             );
         }
@@ -626,10 +728,68 @@ fn add_image(world: &mut WorldState, seed: ImageSeed, started: Instant) -> Resul
     region.insert_image(StoredImage {
         image,
         launch_permissions: permissions,
-        paid,
     });
     if pending && let Some(after) = available_after {
         world.schedule(started + after, region_name, id);
     }
+    Ok(())
+}
+
+fn add_parameter(
+    world: &mut WorldState,
+    caller: &AccountId,
+    region: Region,
+    mut parameter: Parameter,
+) -> Result<(), WorldError> {
+    let field = format!("parameters.{region}.{}", parameter.name);
+    if parameter.version < 1 {
+        return Err(WorldError::invalid(
+            format!("{field}.version"),
+            parameter.version.to_string(),
+            "a version of 1 or more",
+        ));
+    }
+    let data_type = parameter.data_type.get_or_insert_with(|| "text".to_owned());
+    match data_type.as_str() {
+        "text" => {}
+        IMAGE_DATA_TYPE => {
+            // SSM checks an image parameter's value: an image id the region holds.
+            let known = AmiId::new(parameter.value.as_str()).ok().is_some_and(|id| {
+                world
+                    .regions
+                    .get(&region)
+                    .is_some_and(|r| r.images.contains_key(&id))
+            });
+            if !known {
+                return Err(WorldError::invalid(
+                    format!("{field}.value"),
+                    parameter.value.as_str(),
+                    format!("the id of an image defined in {region} (data type {IMAGE_DATA_TYPE})"),
+                ));
+            }
+        }
+        other => {
+            return Err(WorldError::invalid(
+                format!("{field}.data_type"),
+                other,
+                format!("text or {IMAGE_DATA_TYPE}"),
+            ));
+        }
+    }
+    if parameter.last_modified.is_none() {
+        parameter.last_modified = Some(world.start);
+    }
+    let owner = (!is_public_parameter(&parameter.name)).then(|| caller.clone());
+    let state = world.regions.entry(region).or_default();
+    if state.parameters.contains_key(&parameter.name) {
+        return Err(WorldError::invalid(
+            field,
+            parameter.name.as_str(),
+            "each parameter name once per region",
+        ));
+    }
+    state
+        .parameters
+        .insert(parameter.name.clone(), StoredParameter { parameter, owner });
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! `ImageCatalog`: DescribeImages by id and by filter, with EC2's visibility rules.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use amiref_core::{
     AccountId, AmiId, CloudError, CloudErrorKind, Image, ImageCatalog, ImageFilter, Owner, Region,
+    SnapshotId,
 };
 use async_trait::async_trait;
 
@@ -18,19 +19,21 @@ impl ImageCatalog for MemoryCloud {
         region: &Region,
         ids: &[AmiId],
     ) -> Result<Vec<Image>, CloudError> {
-        self.begin(op::DESCRIBE_IMAGES, Some(region)).await?;
+        let now = self.begin(op::DESCRIBE_IMAGES, Some(region)).await?;
         let who = self.identity();
         let world = self.read();
+        let now_utc = world.now_utc(now);
         let Some(state) = world.regions.get(region) else {
             return Ok(Vec::new());
         };
         let mut seen = BTreeSet::new();
+        // Under an enabled Allowed AMIs setting, blocked images are not discoverable, even
+        // by id.
         Ok(ids
             .iter()
             .filter(|id| seen.insert(*id))
             .filter_map(|id| state.images.get(id))
-            .filter(|stored| stored.visible_to(&who))
-            .map(|stored| stored.image.clone())
+            .filter_map(|stored| state.shown_to(stored, &who, now_utc))
             .collect())
     }
 
@@ -60,10 +63,9 @@ impl ImageCatalog for MemoryCloud {
                             } else {
                                 filter
                             };
-                            stored.visible_to(&who)
-                                && filter.matches_ignoring_owners(&stored.image, now_utc)
+                            filter.matches_ignoring_owners(&stored.image, now_utc)
                         })
-                        .map(|stored| stored.image.clone())
+                        .filter_map(|stored| state.shown_to(stored, &who, now_utc))
                         .collect();
                     found.sort_by(|a, b| a.id.cmp(&b.id));
                     found
@@ -77,6 +79,29 @@ impl ImageCatalog for MemoryCloud {
             self.begin(op::DESCRIBE_IMAGES, Some(region)).await?;
         }
         Ok(found)
+    }
+
+    async fn can_create_volumes(
+        &self,
+        region: &Region,
+        snapshots: &[SnapshotId],
+    ) -> Result<BTreeMap<SnapshotId, bool>, CloudError> {
+        // EC2 answers DescribeSnapshots a page at a time too.
+        let pages = snapshots.len().div_ceil(self.shared.page_size).max(1);
+        for _ in 0..pages {
+            self.begin(op::DESCRIBE_SNAPSHOTS, Some(region)).await?;
+        }
+        let world = self.read();
+        let state = world.regions.get(region);
+        Ok(snapshots
+            .iter()
+            .map(|id| {
+                let usable = state
+                    .and_then(|r| r.snapshots.get(id))
+                    .is_some_and(|s| s.volumes_by(&self.caller));
+                (id.clone(), usable)
+            })
+            .collect())
     }
 }
 

@@ -247,6 +247,19 @@ pub(crate) mod ec2_error {
         .with_code("AuthFailure")
     }
 
+    /// EC2's refusal of an image the account's Allowed AMIs setting blocks.
+    pub(crate) fn not_allowed_image(op: &'static str, region: &Region, id: &AmiId) -> CloudError {
+        CloudError::new(
+            CloudErrorKind::NotPermitted,
+            op,
+            format!(
+                "The AMI '{id}' is not allowed by the Allowed AMIs settings of this account in {region}: it matches none of the image criteria"
+            ),
+        )
+        .in_region(region)
+        .with_code("InvalidAMIID.NotAllowed")
+    }
+
     pub(crate) fn invalid(
         op: &'static str,
         region: &Region,

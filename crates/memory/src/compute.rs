@@ -1,7 +1,7 @@
 //! `Identity`, `InstanceTypes` and `Instances`: who is calling, what instance types run, and
 //! launching.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use amiref_core::{
     Architecture, CallerIdentity, CloudError, CloudErrorKind, Identity, InstanceId, InstanceType,
@@ -36,6 +36,21 @@ impl InstanceTypes for MemoryCloud {
             .filter_map(|t| world.offered(region, t).map(|a| (t.clone(), a.clone())))
             .collect())
     }
+
+    async fn offered_instance_types(
+        &self,
+        region: &Region,
+        types: &[InstanceType],
+    ) -> Result<BTreeSet<InstanceType>, CloudError> {
+        self.begin(op::DESCRIBE_INSTANCE_TYPE_OFFERINGS, Some(region))
+            .await?;
+        let world = self.read();
+        Ok(types
+            .iter()
+            .filter(|t| world.offered(region, t).is_some())
+            .cloned()
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -46,7 +61,7 @@ impl Instances for MemoryCloud {
         request: &RunInstanceRequest,
     ) -> Result<InstanceId, CloudError> {
         const OP: &str = op::RUN_INSTANCES;
-        self.begin(OP, Some(region)).await?;
+        let now = self.begin(OP, Some(region)).await?;
         let who = self.identity();
         let mut world = self.write();
         let token_key = request
@@ -80,6 +95,14 @@ impl Instances for MemoryCloud {
             .filter(|s| s.visible_to(&who))
             .map(|s| s.image.clone())
             .ok_or_else(|| ec2_error::image_not_found(OP, region, &request.image))?;
+        let now_utc = world.now_utc(now);
+        if world
+            .regions
+            .get(region)
+            .is_some_and(|r| r.blocks(&image, &who.account, now_utc))
+        {
+            return Err(ec2_error::not_allowed_image(OP, region, &image.id));
+        }
         if !image.is_available() {
             return Err(ec2_error::invalid(
                 OP,
@@ -110,6 +133,8 @@ impl Instances for MemoryCloud {
                 architecture: image.architecture,
                 root_volume_gib: image.root_volume_size_gib().unwrap_or(8),
                 state: InstanceState::Running,
+                usage_operation: image.usage_operation.clone(),
+                platform_details: image.platform_details.clone(),
             },
         );
         if let Some(key) = token_key {

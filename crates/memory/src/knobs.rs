@@ -49,6 +49,15 @@ pub mod op {
     pub const DESCRIBE_INSTANCE_TYPES: &str = "DescribeInstanceTypes";
     /// `Instances::run_instance`.
     pub const RUN_INSTANCES: &str = "RunInstances";
+    /// `ImageCatalog::can_create_volumes` (EC2's DescribeSnapshots, restorable by the
+    /// caller), one call per page of 1000 snapshots.
+    pub const DESCRIBE_SNAPSHOTS: &str = "DescribeSnapshots";
+    /// `InstanceTypes::offered_instance_types`.
+    pub const DESCRIBE_INSTANCE_TYPE_OFFERINGS: &str = "DescribeInstanceTypeOfferings";
+    /// `AccountSettings::allowed_images_settings`.
+    pub const GET_ALLOWED_IMAGES_SETTINGS: &str = "GetAllowedImagesSettings";
+    /// `Parameters::get_parameters` (SSM), one call per 10 names, SSM's batch limit.
+    pub const GET_PARAMETERS: &str = "GetParameters";
 }
 
 /// A token bucket's size and refill rate.
@@ -75,7 +84,8 @@ impl RateLimit {
 /// [`Throttling::ec2`] holds the sizes EC2 publishes ("Request token bucket sizes and refill
 /// rates", Amazon EC2 API Reference, as of 2024): non-mutating actions 100 burst / 20 per
 /// second, mutating actions 200 / 5, and CopyImage, which has its own bucket, 100 / 1.
-/// Calls to the Marketplace and STS are not throttled here.
+/// SSM's GetParameters draws from SSM's own bucket (40 per second by default, "Systems
+/// Manager service quotas"). Calls to the Marketplace and STS are not throttled here.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Throttling {
     /// Describe* and Get* calls.
@@ -84,6 +94,8 @@ pub struct Throttling {
     pub mutating: RateLimit,
     /// CopyImage.
     pub copy_image: RateLimit,
+    /// SSM GetParameters (and the other parameter reads, which share its quota).
+    pub parameters: RateLimit,
 }
 
 impl Throttling {
@@ -93,6 +105,7 @@ impl Throttling {
             non_mutating: RateLimit::new(100, 20.0),
             mutating: RateLimit::new(200, 5.0),
             copy_image: RateLimit::new(100, 1.0),
+            parameters: RateLimit::new(40, 40.0),
         }
     }
 
@@ -101,6 +114,7 @@ impl Throttling {
             ActionClass::NonMutating => self.non_mutating,
             ActionClass::Mutating => self.mutating,
             ActionClass::CopyImage => self.copy_image,
+            ActionClass::Parameters => self.parameters,
         }
     }
 }
@@ -117,6 +131,7 @@ enum ActionClass {
     NonMutating,
     Mutating,
     CopyImage,
+    Parameters,
 }
 
 fn class_of(operation: &str) -> Option<ActionClass> {
@@ -125,8 +140,12 @@ fn class_of(operation: &str) -> Option<ActionClass> {
         | op::DESCRIBE_IMAGE_ATTRIBUTE
         | op::GET_IMAGE_BLOCK_PUBLIC_ACCESS_STATE
         | op::DESCRIBE_INSTANCES
-        | op::DESCRIBE_INSTANCE_TYPES => Some(ActionClass::NonMutating),
+        | op::DESCRIBE_INSTANCE_TYPES
+        | op::DESCRIBE_SNAPSHOTS
+        | op::DESCRIBE_INSTANCE_TYPE_OFFERINGS
+        | op::GET_ALLOWED_IMAGES_SETTINGS => Some(ActionClass::NonMutating),
         op::COPY_IMAGE => Some(ActionClass::CopyImage),
+        op::GET_PARAMETERS => Some(ActionClass::Parameters),
         op::CREATE_IMAGE
         | op::MODIFY_IMAGE_ATTRIBUTE
         | op::MODIFY_SNAPSHOT_ATTRIBUTE

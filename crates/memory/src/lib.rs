@@ -87,11 +87,15 @@ mod compute;
 mod error;
 mod knobs;
 mod marketplace;
+mod settings;
 mod state;
 mod store;
 mod world;
 
-pub use builder::{DEFAULT_CALLER, ImageSeed, InstanceSeed, MemoryCloudBuilder};
+pub use builder::{
+    DEFAULT_CALLER, IMAGE_DATA_TYPE, ImageSeed, InstanceSeed, MemoryCloudBuilder,
+    PAID_PLATFORM_DETAILS, PAID_USAGE_OPERATION,
+};
 pub use cloud::MemoryCloud;
 pub use error::WorldError;
 pub use knobs::{Counters, RateLimit, Throttling, op};

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::time::Duration;
 
 use amiref_core::{
-    AccountId, AmiId, Architecture, CallerIdentity, ChangeSetRequest, Image, ImageState,
-    InstanceId, InstanceType, LaunchPermission, MarketplaceProduct, Region, SnapshotId,
+    AccountId, AllowedImagesSettings, AllowedImagesState, AmiId, Architecture, CallerIdentity,
+    ChangeSetRequest, Image, ImageState, InstanceId, InstanceType, LaunchPermission,
+    MarketplaceProduct, Parameter, ParameterName, Region, SnapshotId,
 };
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -20,8 +21,6 @@ use tokio::time::Instant;
 pub(crate) struct StoredImage {
     pub(crate) image: Image,
     pub(crate) launch_permissions: BTreeSet<LaunchPermission>,
-    /// Whether it carries a billing product (other accounts cannot copy it).
-    pub(crate) paid: bool,
 }
 
 impl StoredImage {
@@ -48,6 +47,55 @@ pub(crate) fn granted_to(permission: &LaunchPermission, who: &CallerIdentity) ->
 pub(crate) struct Snapshot {
     pub(crate) owner: AccountId,
     pub(crate) create_volume_permissions: BTreeSet<AccountId>,
+    /// Whether everyone has create-volume permission (`group: all`).
+    pub(crate) public: bool,
+    /// Besides the owner, the accounts that may use the KMS key an encrypted snapshot is
+    /// encrypted with (a customer managed key the owner shared). Empty for the default
+    /// `aws/ebs` key, which cannot be shared.
+    pub(crate) key_users: BTreeSet<AccountId>,
+}
+
+impl Snapshot {
+    /// A private snapshot of `owner`'s, shared with no one.
+    pub(crate) fn private(owner: AccountId) -> Self {
+        Self {
+            owner,
+            create_volume_permissions: BTreeSet::new(),
+            public: false,
+            key_users: BTreeSet::new(),
+        }
+    }
+
+    /// Whether `account` may create volumes from it: it owns it, or holds create-volume
+    /// permission (for its account, or public).
+    pub(crate) fn volumes_by(&self, account: &AccountId) -> bool {
+        self.owner == *account || self.public || self.create_volume_permissions.contains(account)
+    }
+
+    /// Whether `account` may use the key the snapshot is encrypted with.
+    pub(crate) fn key_usable_by(&self, account: &AccountId) -> bool {
+        self.owner == *account || self.key_users.contains(account)
+    }
+}
+
+/// An SSM parameter as the world stores it.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredParameter {
+    pub(crate) parameter: Parameter,
+    /// The account whose parameter it is; `None` for AWS's public parameters
+    /// (`/aws/service/...`), which every account reads.
+    pub(crate) owner: Option<AccountId>,
+}
+
+impl StoredParameter {
+    pub(crate) fn readable_by(&self, account: &AccountId) -> bool {
+        self.owner.as_ref().is_none_or(|o| o == account)
+    }
+}
+
+/// Whether a parameter name is in AWS's public namespace, readable by every account.
+pub(crate) fn is_public_parameter(name: &ParameterName) -> bool {
+    name.as_str().starts_with("/aws/service/")
 }
 
 /// Where an instance is in its life.
@@ -65,6 +113,10 @@ pub(crate) struct Instance {
     pub(crate) architecture: Architecture,
     pub(crate) root_volume_gib: u32,
     pub(crate) state: InstanceState,
+    /// The billing facts of the image it was launched from, which an image created from
+    /// it inherits, as on EC2.
+    pub(crate) usage_operation: Option<String>,
+    pub(crate) platform_details: Option<String>,
 }
 
 /// A launch template whose default version names an image.
@@ -91,6 +143,11 @@ pub(crate) struct RegionState {
     pub(crate) copy_tokens: HashMap<(AccountId, String), (String, AmiId)>,
     /// RunInstances client tokens: (caller, token) → instance.
     pub(crate) run_tokens: HashMap<(AccountId, String), InstanceId>,
+    /// The Allowed AMIs setting of the world's accounts in this region (one setting for
+    /// every caller: the world models one account's view of it).
+    pub(crate) allowed_images: AllowedImagesSettings,
+    /// SSM parameters by name.
+    pub(crate) parameters: BTreeMap<ParameterName, StoredParameter>,
 }
 
 impl RegionState {
@@ -108,6 +165,40 @@ impl RegionState {
             names.remove(&stored.image.name);
         }
         Some(stored)
+    }
+
+    /// The image as `who` is shown it at `now` under the region's Allowed AMIs setting:
+    /// `None` when it is hidden (not visible to `who`, or blocked by an enabled setting),
+    /// and with `image_allowed` set when the setting is enabled or in audit mode.
+    pub(crate) fn shown_to(
+        &self,
+        stored: &StoredImage,
+        who: &CallerIdentity,
+        now: DateTime<Utc>,
+    ) -> Option<Image> {
+        if !stored.visible_to(who) {
+            return None;
+        }
+        let mut image = stored.image.clone();
+        match self.allowed_images.state {
+            AllowedImagesState::Disabled => {}
+            AllowedImagesState::Enabled => {
+                if !self.allowed_images.allows(&image, Some(&who.account), now) {
+                    return None;
+                }
+                image.image_allowed = Some(true);
+            }
+            _ => {
+                image.image_allowed =
+                    Some(self.allowed_images.allows(&image, Some(&who.account), now));
+            }
+        }
+        Some(image)
+    }
+
+    /// Whether the region's Allowed AMIs setting blocks `who` from using the image at `now`.
+    pub(crate) fn blocks(&self, image: &Image, who: &AccountId, now: DateTime<Utc>) -> bool {
+        self.allowed_images.restricts() && !self.allowed_images.allows(image, Some(who), now)
     }
 
     /// The owner's image of this name, if any.

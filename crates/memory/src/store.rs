@@ -30,18 +30,13 @@ fn file_unshared(
     snapshots: impl IntoIterator<Item = SnapshotId>,
 ) {
     for snapshot in snapshots {
-        state.snapshots.insert(
-            snapshot,
-            Snapshot {
-                owner: owner.clone(),
-                create_volume_permissions: BTreeSet::new(),
-            },
-        );
+        state
+            .snapshots
+            .insert(snapshot, Snapshot::private(owner.clone()));
     }
     state.insert_image(StoredImage {
         image,
         launch_permissions: BTreeSet::new(),
-        paid: false,
     });
 }
 
@@ -139,6 +134,10 @@ impl ImageStore for MemoryCloud {
         image.owner_alias = world.alias_of(&self.caller);
         image.state = ImageState::Pending;
         image.tags = request.tags.clone();
+        // An image of an instance keeps the billing facts of the image it was launched
+        // from, as on EC2.
+        image.usage_operation = instance.usage_operation.clone();
+        image.platform_details = instance.platform_details.clone();
         image.block_devices.push(BlockDevice {
             device_name: "/dev/xvda".to_owned(),
             snapshot_id: Some(snapshot.clone()),
@@ -190,12 +189,14 @@ impl ImageStore for MemoryCloud {
                 ),
             ));
         }
-        let source = world
-            .regions
-            .get(&request.source_region)
-            .and_then(|r| r.images.get(&request.source_image))
-            .filter(|s| s.visible_to(&who))
-            .cloned()
+        let now_utc = world.now_utc(now);
+        let source_state = world.regions.get(&request.source_region);
+        // An image the source region's Allowed AMIs setting blocks is not discoverable there.
+        let source = source_state
+            .and_then(|r| {
+                let stored = r.images.get(&request.source_image)?;
+                r.shown_to(stored, &who, now_utc).map(|_| stored.clone())
+            })
             .ok_or_else(|| {
                 ec2_error::image_not_found(OP, &request.source_region, &request.source_image)
                     .in_region(destination)
@@ -211,43 +212,9 @@ impl ImageStore for MemoryCloud {
                 ),
             ));
         }
-        let shared_from_another = source.image.owner != self.caller;
-        // AWS: an AMI with a billing product (paid, Windows, every AWS Marketplace AMI)
-        // shared from another account cannot be copied; launch it and image the instance.
-        if shared_from_another && (source.paid || source.image.is_marketplace()) {
-            return Err(ec2_error::not_permitted(
-                OP,
-                destination,
-                "InvalidRequest",
-                "Images with EC2 BillingProduct codes cannot be copied to another AWS account",
-            ));
-        }
-        if shared_from_another && source.image.is_encrypted() {
-            return Err(ec2_error::not_permitted(
-                OP,
-                destination,
-                "InvalidRequest",
-                "You can't copy an encrypted AMI that was shared with you from another account: copy its snapshots with your own key instead",
-            ));
-        }
-        if shared_from_another && !source.image.public {
-            let readable = source.image.snapshot_ids().all(|snap| {
-                world
-                    .regions
-                    .get(&request.source_region)
-                    .and_then(|r| r.snapshots.get(snap))
-                    .is_some_and(|s| s.create_volume_permissions.contains(&self.caller))
-            });
-            if !readable {
-                return Err(CloudError::new(
-                    amiref_core::CloudErrorKind::AccessDenied,
-                    OP,
-                    "You do not have permission to access the storage of this ami",
-                )
-                .in_region(destination)
-                .with_code("AuthFailure"));
-            }
-        }
+        let snapshot = |id: &SnapshotId| source_state.and_then(|r| r.snapshots.get(id));
+        refuse_uncopyable(&source.image, &self.caller, snapshot)
+            .map_err(|e| e.in_region(destination))?;
         check_name(&world, OP, destination, &self.caller, &request.name)?;
         let id = world.fresh_image_id();
         let mut image = Image::new(
@@ -266,6 +233,8 @@ impl ImageStore for MemoryCloud {
         image.state = ImageState::Pending;
         image.tags = request.tags.clone();
         image.product_codes = source.image.product_codes.clone();
+        image.usage_operation = source.image.usage_operation.clone();
+        image.platform_details = source.image.platform_details.clone();
         let mut snapshots = Vec::new();
         for device in &source.image.block_devices {
             let snapshot = device
@@ -510,6 +479,66 @@ impl ImageStore for MemoryCloud {
         }
         Ok(usage)
     }
+}
+
+/// EC2's refusals of a copy of an available, visible `image` by `caller`, in EC2's order;
+/// `snapshot` finds the image's snapshots in its region.
+///
+/// - An image with a billing product (a usage operation other than `RunInstances` or
+///   platform details other than `Linux/UNIX`: Windows, RHEL, paid listings) or an AWS
+///   Marketplace product code, unless the caller owns it: launch it and image the instance.
+/// - An encrypted image of another account's whose key the caller cannot use (the default
+///   `aws/ebs` key can never be shared).
+/// - A private image shared by another account without create-volume permission for the
+///   caller on each of its snapshots. Public images are copyable without it.
+fn refuse_uncopyable<'s>(
+    image: &Image,
+    caller: &AccountId,
+    snapshot: impl Fn(&SnapshotId) -> Option<&'s Snapshot>,
+) -> Result<(), CloudError> {
+    const OP: &str = op::COPY_IMAGE;
+    if image.owner == *caller {
+        return Ok(());
+    }
+    if image.has_billing_product() || image.is_marketplace() {
+        return Err(CloudError::new(
+            amiref_core::CloudErrorKind::NotPermitted,
+            OP,
+            "Images with EC2 BillingProduct codes cannot be copied to another AWS account",
+        )
+        .with_code("InvalidRequest"));
+    }
+    let encrypted_snapshots = image
+        .block_devices
+        .iter()
+        .filter(|d| d.encrypted)
+        .filter_map(|d| d.snapshot_id.as_ref());
+    let keys_usable = image.is_encrypted()
+        && encrypted_snapshots
+            .clone()
+            .all(|id| snapshot(id).is_some_and(|s| s.key_usable_by(caller)));
+    if image.is_encrypted() && !keys_usable {
+        return Err(CloudError::new(
+            amiref_core::CloudErrorKind::NotPermitted,
+            OP,
+            "You can't copy an encrypted AMI that was shared with you from another account unless its owner shared the KMS key with you: copy its snapshots with your own key instead",
+        )
+        .with_code("InvalidRequest"));
+    }
+    if !image.public {
+        let readable = image
+            .snapshot_ids()
+            .all(|id| snapshot(id).is_some_and(|s| s.volumes_by(caller)));
+        if !readable {
+            return Err(CloudError::new(
+                amiref_core::CloudErrorKind::AccessDenied,
+                OP,
+                "You do not have permission to access the storage of this ami",
+            )
+            .with_code("AuthFailure"));
+        }
+    }
+    Ok(())
 }
 
 /// What makes two CopyImage requests "the same" for their client token.

@@ -123,6 +123,13 @@ impl ImageCatalog for ShowsDeprecated {
         }
         self.0.search_images(region, &filter).await
     }
+    async fn can_create_volumes(
+        &self,
+        region: &Region,
+        snapshots: &[amiref_core::SnapshotId],
+    ) -> Result<std::collections::BTreeMap<amiref_core::SnapshotId, bool>, CloudError> {
+        self.0.can_create_volumes(region, snapshots).await
+    }
 }
 
 #[tokio::test(start_paused = true)]
