@@ -73,6 +73,7 @@ mod error;
 mod estimate;
 mod resolution;
 mod resolver;
+pub mod telemetry;
 
 /// The AWS cloud and the SDK configuration it is built from (feature `aws`).
 #[cfg(feature = "aws")]

@@ -40,6 +40,11 @@ struct GlobalArgs {
     output: Output,
     #[command(flatten)]
     cloud: cloud::CloudArgs,
+    /// Let the AWS SDK's wire and signing traces into the log (otherwise capped at info or
+    /// warn, whatever $AMIREF_LOG or $RUST_LOG ask); credentials stay redacted either way
+    /// [also: AMIREF_LOG_WIRE=1].
+    #[arg(long, global = true)]
+    log_wire: bool,
 }
 
 /// Output formats.
@@ -77,10 +82,11 @@ fn main() -> ExitCode {
             )
             .exit();
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("AMIREF_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
+    // $AMIREF_LOG, else $RUST_LOG; wire traces capped unless asked; secrets redacted.
+    let logging = amiref::telemetry::Logging::from_env();
+    let wire = logging.wire_enabled() || cli.global.log_wire;
+    // Fails only when a subscriber is already installed, which nothing before this does.
+    let _ = logging.wire(wire).init();
     match cli.command {
         Command::Template(cmd) => template_cmd::run(cmd, &cli.global),
         Command::Launch(args) => launch_cmd::run(args, &cli.global),
