@@ -7,7 +7,7 @@ use amiref_core::{Cloud, ImageRegistry, Region};
 use amiref_regions::{FallbackGraph, WalkOptions};
 use amiref_strategies::{
     CommunityRegistry, CopyPriority, CrossRegion, DirectMapping, DynamicSearch, FallbackRegions,
-    Marketplace, ScriptProvisioning, Strategy, TrustPolicy,
+    Marketplace, ScriptProvisioning, SsmParameter, Strategy, TrustPolicy,
 };
 use chrono::{DateTime, Utc};
 
@@ -209,13 +209,19 @@ impl ResolverBuilder {
             Workload::Batch => CopyPriority::Cost,
             _ => CopyPriority::Speed,
         };
+        let ssm: Arc<dyn Strategy> = Arc::new(SsmParameter);
         let direct: Arc<dyn Strategy> = Arc::new(DirectMapping);
         let search: Arc<dyn Strategy> = Arc::new(DynamicSearch);
         let community: Arc<dyn Strategy> = Arc::new(CommunityRegistry);
         let marketplace: Arc<dyn Strategy> = Arc::new(Marketplace);
         // Marketplace images cannot be copied, so the cross-region tier leaves that tier out.
         let cross_region: Arc<dyn Strategy> = Arc::new(CrossRegion::new(
-            vec![direct.clone(), search.clone(), community.clone()],
+            vec![
+                ssm.clone(),
+                direct.clone(),
+                search.clone(),
+                community.clone(),
+            ],
             Arc::new(GraphRegions {
                 graph: self.graph,
                 walk: self.walk,
@@ -225,7 +231,7 @@ impl ResolverBuilder {
             self.concurrency,
         ));
         let tiers = Tiers {
-            in_region: [direct, search, community, marketplace],
+            in_region: [ssm, direct, search, community, marketplace],
             cross_region,
             script: Arc::new(ScriptProvisioning),
         };
@@ -242,6 +248,8 @@ impl ResolverBuilder {
             cache: FlightCache::new(),
             copies: FlightCache::new(),
             caller: OnceCell::new(),
+            region_types: FlightCache::new(),
+            allowed_images: FlightCache::new(),
             clock: self.clock,
             copy_poll: self.copy_poll,
             copy_wait_limit: self.copy_wait_limit,

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amiref_core::{
-    AccountId, AmiId, Architecture, Cloud, CopyImageRequest, Image, ImageRegistry, ImageState,
-    Region, ResolutionMethod,
+    AccountId, AllowedImagesSettings, AmiId, Architecture, Cloud, CopyImageRequest, Image,
+    ImageRegistry, ImageState, InstanceType, Region, ResolutionMethod,
 };
 use amiref_strategies::{
-    ArchChoice, Attempt, Context, CopyPlan, Found, Prefetched, Strategy, Tier, TrustPolicy,
-    architecture_choices,
+    ArchCandidates, Attempt, Context, CopyPlan, Facts, Found, Prefetched, Strategy, Tier,
+    TrustPolicy, architecture_candidates,
 };
 use amiref_template::{AmiStrategy, FallbackStrategy, Template};
 use futures::StreamExt;
@@ -96,7 +96,7 @@ pub(crate) struct CacheKey {
 
 /// The tiers, built once.
 pub(crate) struct Tiers {
-    pub(crate) in_region: [Arc<dyn Strategy>; 4],
+    pub(crate) in_region: [Arc<dyn Strategy>; 5],
     pub(crate) cross_region: Arc<dyn Strategy>,
     pub(crate) script: Arc<dyn Strategy>,
 }
@@ -114,6 +114,10 @@ pub(crate) struct Inner {
     pub(crate) cache: FlightCache<CacheKey, Result<Resolution, ResolveError>>,
     pub(crate) copies: FlightCache<String, Result<Image, ExecuteError>>,
     pub(crate) caller: OnceCell<AccountId>,
+    pub(crate) region_types:
+        FlightCache<(Region, Vec<InstanceType>), Arc<crate::facts::RegionTypesAnswer>>,
+    pub(crate) allowed_images:
+        FlightCache<Region, Result<Arc<AllowedImagesSettings>, amiref_core::CloudError>>,
     pub(crate) clock: Clock,
     pub(crate) copy_poll: Duration,
     pub(crate) copy_wait_limit: Duration,
@@ -187,6 +191,8 @@ struct Steps {
     in_region: Vec<(Tier, Step)>,
     cross_region: Step,
     script: Step,
+    /// What the facts could not learn (instance types, offerings), for the warnings.
+    notes: Vec<String>,
 }
 
 /// Which way of launching the decision took, by tier.
@@ -203,8 +209,7 @@ struct Run<'a> {
     region: &'a Region,
     strategy: AmiStrategy,
     fallback: FallbackStrategy,
-    choices: Vec<ArchChoice>,
-    caller: Option<AccountId>,
+    candidates: Vec<ArchCandidates>,
     prefetched: Option<&'a Prefetched>,
     timeout: Option<Duration>,
     deadline: Option<Instant>,
@@ -468,67 +473,64 @@ impl Resolver {
             .or(config.map(|c| c.strategy))
             .unwrap_or_default();
         let fallback = config.map(|c| c.fallback_strategy).unwrap_or_default();
-        let prices = &self.inner.model.instance_prices;
-        let choices = architecture_choices(template, options.architecture, &|t| {
-            prices.hourly(region, t)
-        });
         let timeout = config.and_then(|c| c.fallback_timeout).map(|d| d.get());
         Run {
             template,
             region,
             strategy,
             fallback,
-            choices,
-            caller: self.caller(template).await,
+            candidates: architecture_candidates(template, options.architecture),
             prefetched,
             timeout,
-            deadline: timeout.map(|t| Instant::now() + t),
+            // Checked: a deadline past tokio's range is no deadline (the template loader
+            // already bounds fallback_timeout; this keeps any caller's template safe).
+            deadline: timeout.and_then(|t| Instant::now().checked_add(t)),
         }
     }
 
-    /// The caller's account, fetched once per resolver, and only when the trust policy or
-    /// a search names `self`.
-    async fn caller(&self, template: &Template) -> Option<AccountId> {
+    /// The facts of one resolution: what the launch region can run, its Allowed AMIs, and
+    /// the caller's account when the trust policy or the template names `self`.
+    fn facts<'a>(&'a self, run: &'a Run<'a>) -> crate::facts::ResolutionFacts<'a> {
+        let template = run.template;
         let names_self = |s: Option<&amiref_template::AmiSearch>| {
             s.is_some_and(|s| s.all_owners().contains(&amiref_core::Owner::Me))
         };
-        let needed = self.inner.trust.needs_caller()
+        let needs_caller = self.inner.trust.needs_caller()
             || names_self(
                 template
                     .ami_config
                     .as_ref()
                     .and_then(|c| c.ami_search.as_ref()),
             )
-            || names_self(template.base_image.as_ref());
-        if !needed {
-            return None;
-        }
-        let cloud = &self.inner.cloud;
-        match self
-            .inner
-            .caller
-            .get_or_try_init(|| async { cloud.caller().await.map(|c| c.account) })
-            .await
-        {
-            Ok(account) => Some(account.clone()),
-            Err(e) => {
-                tracing::warn!(error = %e, "caller identity unavailable: images owned by self are not trusted");
-                None
-            }
-        }
+            || names_self(template.base_image.as_ref().and_then(|b| b.search()));
+        crate::facts::ResolutionFacts::new(
+            &self.inner,
+            run.region,
+            run.candidates.clone(),
+            template
+                .ami_config
+                .as_ref()
+                .and_then(|c| c.preferred_architecture),
+            needs_caller,
+        )
     }
 
-    fn context<'a>(&'a self, run: &'a Run<'a>) -> Context<'a> {
+    fn context<'a>(
+        &'a self,
+        run: &'a Run<'a>,
+        architectures: &'a [Architecture],
+        facts: &'a dyn Facts,
+    ) -> Context<'a> {
         Context::new(
             run.template,
             run.region,
             self.inner.cloud.as_ref(),
             &self.inner.trust,
-            &run.choices,
+            architectures,
+            facts,
             (self.inner.clock)(),
         )
         .with_registry(self.inner.registry.as_deref())
-        .with_caller(run.caller.as_ref())
         .with_prefetched(run.prefetched)
     }
 
@@ -574,40 +576,65 @@ impl Resolver {
         }
     }
 
-    /// The in-region tiers in order; when `stop_at_first`, the rest after a find are not run.
-    async fn in_region(&self, run: &Run<'_>, stop_at_first: bool) -> Vec<(Tier, Step)> {
-        let cx = self.context(run);
-        let mut steps = Vec::with_capacity(4);
-        let mut found_by: Option<Tier> = None;
-        let mut cut_off = false;
-        for strategy in &self.inner.tiers.in_region {
-            let tier = strategy.tier();
-            let step = if let (true, Some(by)) = (stop_at_first, found_by) {
-                Step::NotRun(format!("not needed: {} found an image", by.title()))
-            } else if cut_off {
-                Step::NotRun("fallback_timeout had passed before it started".into())
-            } else {
-                self.run_tier(&cx, strategy.as_ref(), run.deadline).await
-            };
-            if step.found().is_some() && found_by.is_none() {
-                found_by = Some(tier);
+    /// The in-region tiers, all started at once. When `stop_at_first`, the answer is taken
+    /// as soon as the strategy's priority decides it (a find, with every tier before it
+    /// done); the tiers still running are dropped and recorded as not needed.
+    async fn in_region(
+        &self,
+        cx: &Context<'_>,
+        deadline: Option<Instant>,
+        stop_at_first: bool,
+    ) -> Vec<(Tier, Step)> {
+        let tiers = &self.inner.tiers.in_region;
+        let mut steps: Vec<Option<Step>> = vec![None; tiers.len()];
+        {
+            let mut pending = futures::stream::FuturesUnordered::new();
+            for (i, strategy) in tiers.iter().enumerate() {
+                pending
+                    .push(async move { (i, self.run_tier(cx, strategy.as_ref(), deadline).await) });
             }
-            if matches!(step, Step::TimedOut { .. }) {
-                cut_off = true;
+            while let Some((i, step)) = pending.next().await {
+                steps[i] = Some(step);
+                if stop_at_first && decided(&steps) {
+                    break;
+                }
             }
-            steps.push((tier, step));
         }
-        steps
+        let winner = steps
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.found().is_some()))
+            .map(|i| tiers[i].tier());
+        tiers
+            .iter()
+            .zip(steps)
+            .map(|(strategy, step)| {
+                let step = step.unwrap_or_else(|| {
+                    Step::NotRun(match winner {
+                        Some(by) => format!("not needed: {} found an image", by.title()),
+                        None => "not needed".into(),
+                    })
+                });
+                (strategy.tier(), step)
+            })
+            .collect()
     }
 
-    /// Runs the tiers the strategy needs (all of them when `full`).
+    /// Runs the tiers the strategy needs (all of them when `full`), every one's first calls
+    /// at once: the facts (caller, instance types, Allowed AMIs), the in-region tiers, the
+    /// cross-region walk when the fallback allows it, and the script's base image when the
+    /// script may be the answer. The strategy's priority decides as answers arrive; what is
+    /// no longer needed is dropped.
     async fn evaluate(&self, run: &Run<'_>, full: bool) -> Steps {
         let wants_cross = run.fallback == FallbackStrategy::CrossRegion;
         let script_first = run.strategy == AmiStrategy::AmiFallback;
         let script_allowed = run.strategy != AmiStrategy::AmiRequired;
-        let cx = self.context(run);
+        let script_wanted =
+            script_allowed && (script_first || full || run.fallback != FallbackStrategy::Error);
+        let facts = self.facts(run);
+        let architectures = facts.architectures();
+        let cx = self.context(run, &architectures, &facts);
 
-        let in_region = self.in_region(run, !full);
+        let in_region = self.in_region(&cx, run.deadline, !(full || script_first));
         let cross = async {
             if wants_cross {
                 self.run_tier(&cx, self.inner.tiers.cross_region.as_ref(), run.deadline)
@@ -619,60 +646,59 @@ impl Resolver {
                 ))
             }
         };
-        let early_script = async {
-            if script_allowed && (script_first || full) {
-                Some(
-                    self.run_tier(&cx, self.inner.tiers.script.as_ref(), None)
-                        .await,
-                )
+        let script = async {
+            if script_wanted {
+                self.run_tier(&cx, self.inner.tiers.script.as_ref(), None)
+                    .await
+            } else if !script_allowed {
+                Step::NotRun("ami_required never falls back to a script".into())
             } else {
-                None
+                Step::NotRun("fallback_strategy is error".into())
             }
         };
-        // The cross-region walk starts with the in-region tiers; when they find an image
-        // first, it is dropped unfinished (a resolution never waits for a walk it does not
-        // need), unless this is the dry run.
-        let images = async {
+        // The cross-region walk and the script start with the in-region tiers; when those
+        // find an image first, both are dropped unfinished (a resolution never waits for
+        // what it does not need), unless this is the dry run or the script comes first.
+        let rest = futures::future::join(cross, script);
+        let decide = async {
             if full || script_first {
-                futures::join!(in_region, cross)
+                let (steps, (cross, script)) = futures::join!(in_region, rest);
+                (steps, cross, script)
             } else {
-                match futures::future::select(pin!(in_region), pin!(cross)).await {
-                    Either::Left((steps, cross_rest)) => {
+                match futures::future::select(pin!(in_region), pin!(rest)).await {
+                    Either::Left((steps, rest)) => {
                         if steps.iter().any(|(_, s)| s.found().is_some()) {
-                            let step =
-                                Step::NotRun("not needed: an image was found in the region".into());
-                            (steps, step)
+                            let cross = if wants_cross {
+                                Step::NotRun("not needed: an image was found in the region".into())
+                            } else {
+                                Step::NotRun(format!(
+                                    "fallback_strategy is {}",
+                                    fallback_name(run.fallback)
+                                ))
+                            };
+                            let script = if script_allowed {
+                                Step::NotRun("not needed: an image was found".into())
+                            } else {
+                                Step::NotRun("ami_required never falls back to a script".into())
+                            };
+                            (steps, cross, script)
                         } else {
-                            (steps, cross_rest.await)
+                            let (cross, script) = rest.await;
+                            (steps, cross, script)
                         }
                     }
-                    Either::Right((cross_step, in_rest)) => (in_rest.await, cross_step),
+                    Either::Right(((cross, script), in_rest)) => (in_rest.await, cross, script),
                 }
             }
         };
-        let ((in_steps, cross_step), early) = futures::join!(images, early_script);
-
-        let script = match early {
-            Some(step) => step,
-            None if !script_allowed => {
-                Step::NotRun("ami_required never falls back to a script".into())
-            }
-            None => {
-                let image_found = in_steps.iter().any(|(_, s)| s.found().is_some());
-                if image_found {
-                    Step::NotRun("not needed: an image was found".into())
-                } else if run.fallback == FallbackStrategy::Error {
-                    Step::NotRun("fallback_strategy is error".into())
-                } else {
-                    self.run_tier(&cx, self.inner.tiers.script.as_ref(), None)
-                        .await
-                }
-            }
-        };
+        let ((in_steps, cross_step, script_step), ()) = futures::join!(decide, facts.warm());
+        facts.choices().await;
+        let notes = facts.errors();
         Steps {
             in_region: in_steps,
             cross_region: cross_step,
-            script,
+            script: script_step,
+            notes,
         }
     }
 
@@ -827,6 +853,11 @@ impl Resolver {
             );
         };
         let estimate = self.estimate(run, tier, found);
+        for w in steps.notes.iter().chain(&found.warnings) {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
+        }
         match chosen {
             Pick::CrossRegion => {
                 if let Some(plan) = &found.copy_plan {
@@ -1017,6 +1048,19 @@ where
             other => return other,
         }
     }
+}
+
+/// Whether the in-region steps so far decide the answer: a find with every tier before it
+/// done, or every tier done.
+fn decided(steps: &[Option<Step>]) -> bool {
+    for step in steps {
+        match step {
+            None => return false,
+            Some(s) if s.found().is_some() => return true,
+            Some(_) => {}
+        }
+    }
+    true
 }
 
 fn total_cost(e: &Estimate) -> f64 {

@@ -19,6 +19,8 @@ use std::fmt;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ResolutionMethod {
+    /// An SSM parameter the template names held the image id (`ami_config.ssm_parameter`).
+    SsmParameter,
     /// The template's `ami_mappings` named an image for the region.
     DirectMapping,
     /// An `ami_search` over trusted owners found it.
@@ -39,6 +41,7 @@ impl ResolutionMethod {
     /// The snake_case name used in JSON and logs.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::SsmParameter => "ssm_parameter",
             Self::DirectMapping => "direct_mapping",
             Self::DynamicSearch => "dynamic_search",
             Self::CommunityRegistry => "community_registry",

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use crate::{Attempt, Context, Strategy, Tier};
+use crate::{Attempt, Context, Found, Ranking, Strategy, Tier};
 
 /// Asks the configured registry for entries for the template in the region, best first,
 /// and takes the first whose image passes the checks.
@@ -24,19 +24,29 @@ impl Strategy for CommunityRegistry {
     }
 
     async fn attempt(&self, cx: &Context<'_>) -> Attempt {
+        match self.ranked(cx).await {
+            Ranking::Found(mut found) if !found.is_empty() => {
+                Attempt::Found(Box::new(found.swap_remove(0)))
+            }
+            Ranking::Found(_) => Attempt::skipped("no registry entry passed"),
+            Ranking::Skipped(why) => Attempt::Skipped(why),
+            Ranking::Failed(e) => Attempt::Failed(e),
+        }
+    }
+
+    async fn ranked(&self, cx: &Context<'_>) -> Ranking {
         let Some(registry) = cx.registry else {
-            return Attempt::skipped("no community registry is configured");
+            return Ranking::Skipped("no community registry is configured".into());
         };
-        let archs: Vec<_> = cx.choices.iter().map(|c| c.architecture).collect();
         let candidates = match registry
-            .candidates(&cx.template.name, cx.region, &archs)
+            .candidates(&cx.template.name, cx.region, cx.architectures)
             .await
         {
             Ok(c) => c,
-            Err(e) => return Attempt::Failed(e.into()),
+            Err(e) => return Ranking::Failed(e.into()),
         };
         if candidates.is_empty() {
-            return Attempt::skipped(format!(
+            return Ranking::Skipped(format!(
                 "the registry has no entry for {} in {}",
                 cx.template.name, cx.region
             ));
@@ -44,9 +54,10 @@ impl Strategy for CommunityRegistry {
         let ids: Vec<_> = candidates.iter().map(|c| c.image.clone()).collect();
         let described: HashMap<_, _> = match cx.cloud.describe_images(cx.region, &ids).await {
             Ok(images) => images.into_iter().map(|i| (i.id.clone(), i)).collect(),
-            Err(e) => return Attempt::Failed(e.into()),
+            Err(e) => return Ranking::Failed(e.into()),
         };
         let mut reasons = Vec::new();
+        let mut found = Vec::new();
         for cand in &candidates {
             let Some(image) = described.get(&cand.image) else {
                 reasons.push(format!("{} does not exist in {}", cand.image, cx.region));
@@ -59,13 +70,6 @@ impl Strategy for CommunityRegistry {
                 ));
                 continue;
             }
-            let choice = match cx.check_launchable(image, false) {
-                Ok(c) => c,
-                Err(why) => {
-                    reasons.push(why);
-                    continue;
-                }
-            };
             if let Some(expected) = &cand.expected_owner
                 && expected != &image.owner
             {
@@ -75,13 +79,24 @@ impl Strategy for CommunityRegistry {
                 ));
                 continue;
             }
+            // A signed entry that states its owner may vouch for an account outside the
+            // trust policy, but only where the policy allows registry publishers to.
             let vouched = cand.signed_by.is_some() && cand.expected_owner.is_some();
-            if !cx.trusts(image) && !vouched {
-                reasons.push(format!(
-                    "{} is owned by {}, which is neither trusted nor named by a signed entry",
-                    image.id, image.owner
+            let checked = match cx.check_with(image, false, vouched).await {
+                Ok(c) => c,
+                Err(why) => {
+                    reasons.push(why);
+                    continue;
+                }
+            };
+            let mut warnings = checked.warnings;
+            if cand.signer_retired {
+                warnings.push(format!(
+                    "registry entry {} {} is signed by retired key {}: it still verifies, but the key signs nothing new; ask the publisher to re-sign",
+                    cand.template,
+                    cand.version,
+                    cand.signed_by.as_deref().unwrap_or("?")
                 ));
-                continue;
             }
             let reason = format!(
                 "{} {} from {} (score {:.2}{}), {}",
@@ -91,12 +106,18 @@ impl Strategy for CommunityRegistry {
                 cand.score,
                 cand.signed_by
                     .as_ref()
-                    .map(|k| format!(", signed by {k}"))
+                    .map(|k| {
+                        let retired = if cand.signer_retired { ", retired" } else { "" };
+                        format!(", signed by {k}{retired}")
+                    })
                     .unwrap_or_default(),
-                crate::strategy::describe_choice(choice)
+                crate::strategy::describe_choice(&checked.choice)
             );
-            return Attempt::found(image.clone(), choice.clone(), reason);
+            found.push(Found::new(image.clone(), checked.choice, reason).with_warnings(warnings));
         }
-        Attempt::Skipped(format!("no registry entry passed: {}", reasons.join("; ")))
+        if !found.is_empty() {
+            return Ranking::Found(found);
+        }
+        Ranking::Skipped(format!("no registry entry passed: {}", reasons.join("; ")))
     }
 }

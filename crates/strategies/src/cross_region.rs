@@ -1,13 +1,16 @@
 //! Tier 5, cross-region: the image tiers run in the fallback regions, and a copy plan.
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amiref_core::{Image, Region};
+use amiref_core::{AccountId, Image, ProductCodeType, Region, SnapshotId};
 use async_trait::async_trait;
 use futures::StreamExt;
+use semver::Version;
 
-use crate::{Attempt, Context, CopyPlan, Found, Strategy, Tier, copy_client_token};
+use crate::version::image_version;
+use crate::{Attempt, Context, CopyPlan, Found, Ranking, Strategy, Tier, copy_client_token};
 
 /// The regions to look in when the destination has no image, nearest first.
 ///
@@ -71,13 +74,19 @@ pub enum CopyPriority {
     Cost,
 }
 
-/// Runs the image tiers in every fallback region at once and plans a copy of the best find.
+/// Runs the image tiers in every fallback region at once and plans a copy of the best find
+/// the caller can really copy.
 ///
-/// Nothing is copied: the result carries a [`CopyPlan`]. Marketplace images are never
-/// candidates (EC2 refuses to copy paid products), nor are encrypted images owned by
-/// another account (their snapshots' keys are not the caller's). Among the finds, the
-/// order is set by [`CopyPriority`]: for speed, the soonest copy and then the nearest
-/// region (the walk's order); for cost, the cheapest (transfer and a month of storage).
+/// Nothing is copied: the result carries a [`CopyPlan`]. In each region the tiers' finds are
+/// walked in their ranking order and the first one EC2 would let the caller copy is taken
+/// ([`copy_refusal`]: no Marketplace product code, no billing product unless the caller owns
+/// the image, not encrypted under another account's key, and, for an image shared with the
+/// caller, create-volume permission on every snapshot); what was passed over is named in
+/// the reason. Among the regions' picks the order is the in-region search's, version first:
+/// the higher version wins wherever it is; between equal versions (or copies of one image),
+/// [`CopyPriority`] decides: for speed, the soonest copy and then the nearest region (the
+/// walk's order); for cost, the cheapest (transfer and a month of storage). Candidates with
+/// no version and different names are ordered by creation date first.
 pub struct CrossRegion {
     tiers: Vec<Arc<dyn Strategy>>,
     regions: Arc<dyn FallbackRegions>,
@@ -99,6 +108,58 @@ impl std::fmt::Debug for CrossRegion {
     }
 }
 
+/// Why EC2 would refuse `caller` a copy of `image`, from the image record alone; `None` when
+/// nothing in the record forbids it (a shared image still needs create-volume permission
+/// on its snapshots, which [`CrossRegion`] checks with the cloud).
+pub fn copy_refusal(image: &Image, caller: Option<&AccountId>) -> Option<String> {
+    let own = caller == Some(&image.owner);
+    if let Some(code) = image
+        .product_codes
+        .iter()
+        .find(|p| p.kind == ProductCodeType::Marketplace)
+    {
+        return Some(format!(
+            "{} carries Marketplace product code {}, and EC2 copies no Marketplace image",
+            image.id, code.code
+        ));
+    }
+    if !own && image.has_billing_product() {
+        return Some(format!(
+            "{} has a billing product ({}), and EC2 copies such an image only for its owner",
+            image.id,
+            [
+                image
+                    .usage_operation
+                    .as_deref()
+                    .map(|u| format!("usage operation {u}")),
+                image
+                    .platform_details
+                    .as_deref()
+                    .map(|p| format!("platform {p}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+        ));
+    }
+    if !own && image.is_encrypted() {
+        return Some(format!(
+            "{} is encrypted with a key of its owner {}, which this account cannot use to copy it",
+            image.id, image.owner
+        ));
+    }
+    None
+}
+
+/// What one source region offers: its best copyable find, and what was passed over.
+struct RegionPick {
+    rank: usize,
+    found: Option<Found>,
+    passed_over: Vec<String>,
+    failures: Vec<String>,
+}
+
 impl CrossRegion {
     /// Runs `tiers` (in order, per region) over the regions `regions` gives, at most
     /// `concurrency` regions at a time.
@@ -118,36 +179,116 @@ impl CrossRegion {
         }
     }
 
-    async fn search_one(&self, cx: &Context<'_>) -> Result<Option<Found>, String> {
-        let mut notes = Vec::new();
+    /// The first find of the region's tiers, in tier then ranking order, that the caller
+    /// can copy.
+    async fn pick_in(&self, cx: &Context<'_>, rank: usize) -> RegionPick {
+        let mut pick = RegionPick {
+            rank,
+            found: None,
+            passed_over: Vec::new(),
+            failures: Vec::new(),
+        };
+        let caller = cx.facts.caller().await;
         for tier in &self.tiers {
-            match tier.attempt(cx).await {
-                Attempt::Found(found) => {
-                    if found.image.is_marketplace() {
-                        notes.push(format!(
-                            "{} is a Marketplace image, which cannot be copied",
-                            found.image.id
-                        ));
-                        continue;
-                    }
-                    if found.image.is_encrypted() && cx.caller != Some(&found.image.owner) {
-                        notes.push(format!(
-                            "{} is encrypted with another account's key",
-                            found.image.id
-                        ));
-                        continue;
-                    }
-                    return Ok(Some(*found));
+            let finds = match tier.ranked(cx).await {
+                Ranking::Found(f) => f,
+                Ranking::Skipped(_) => continue,
+                Ranking::Failed(e) => {
+                    pick.failures.push(format!("{}: {e}", tier.tier().title()));
+                    continue;
                 }
-                Attempt::Skipped(_) => {}
-                Attempt::Failed(e) => notes.push(e.to_string()),
+            };
+            for found in finds {
+                match self.copyable(cx, &found.image, caller.as_ref()).await {
+                    Ok(()) => {
+                        pick.found = Some(found);
+                        return pick;
+                    }
+                    Err(why) => pick.passed_over.push(why),
+                }
             }
         }
-        if notes.is_empty() {
-            Ok(None)
-        } else {
-            Err(notes.join("; "))
+        pick
+    }
+
+    /// Whether the caller can copy `image`: the record's rules, then, for an image another
+    /// account shares with the caller, create-volume permission on each snapshot.
+    async fn copyable(
+        &self,
+        cx: &Context<'_>,
+        image: &Image,
+        caller: Option<&AccountId>,
+    ) -> Result<(), String> {
+        if let Some(why) = copy_refusal(image, caller) {
+            return Err(why);
         }
+        // The caller's own images need nothing more; public images' snapshots come with
+        // the image's public launch permission.
+        if caller == Some(&image.owner) || image.public {
+            return Ok(());
+        }
+        let snapshots: Vec<SnapshotId> = image.snapshot_ids().cloned().collect();
+        if snapshots.is_empty() {
+            return Ok(());
+        }
+        let access = cx
+            .cloud
+            .can_create_volumes(cx.region, &snapshots)
+            .await
+            .map_err(|e| {
+                format!(
+                    "{}: create-volume permission on its snapshots could not be checked ({e})",
+                    image.id
+                )
+            })?;
+        let missing: Vec<&str> = snapshots
+            .iter()
+            .filter(|s| !access.get(*s).copied().unwrap_or(false))
+            .map(SnapshotId::as_str)
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} is shared by {} without create-volume permission on its snapshot(s) {}, which EC2 needs to copy it",
+                image.id,
+                image.owner,
+                missing.join(", ")
+            ))
+        }
+    }
+
+    /// The order of two regions' picks, best first: version (a missing one last); between
+    /// equal versions, or copies of one image (the same name), the workload's priority; for
+    /// different images without versions, the newer first.
+    fn order(
+        &self,
+        a: &(usize, Option<Version>, Found, CopyEstimate),
+        b: &(usize, Option<Version>, Found, CopyEstimate),
+    ) -> Ordering {
+        let by_cost =
+            |a: &CopyEstimate, b: &CopyEstimate| a.total_cost().total_cmp(&b.total_cost());
+        let by_time = |a: &CopyEstimate, b: &CopyEstimate| a.duration.cmp(&b.duration);
+        let (ra, va, fa, ea) = a;
+        let (rb, vb, fb, eb) = b;
+        let geography = || match self.priority {
+            CopyPriority::Cost => by_cost(ea, eb)
+                .then_with(|| by_time(ea, eb))
+                .then_with(|| ra.cmp(rb)),
+            _ => by_time(ea, eb)
+                .then_with(|| ra.cmp(rb))
+                .then_with(|| by_cost(ea, eb)),
+        };
+        vb.cmp(va).then_with(|| {
+            if va.is_some() || fa.image.name == fb.image.name {
+                geography()
+            } else {
+                fb.image
+                    .creation_date
+                    .cmp(&fa.image.creation_date)
+                    .then_with(geography)
+            }
+        })
     }
 }
 
@@ -167,52 +308,47 @@ impl Strategy for CrossRegion {
         let mut searches = Vec::with_capacity(regions.len());
         for (rank, source) in regions.iter().enumerate() {
             let inner = cx.in_region(source);
-            searches.push(async move { (rank, source, self.search_one(&inner).await) });
+            searches.push(async move { (source, self.pick_in(&inner, rank).await) });
         }
-        let results: Vec<(usize, &Region, Result<Option<Found>, String>)> =
-            futures::stream::iter(searches)
-                .buffer_unordered(self.concurrency)
-                .collect()
-                .await;
+        let picks: Vec<(&Region, RegionPick)> = futures::stream::iter(searches)
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
 
         let mut notes = Vec::new();
-        let mut finds: Vec<(usize, Found, CopyEstimate)> = Vec::new();
-        for (rank, source, result) in results {
-            match result {
-                Ok(Some(found)) => {
-                    let estimate = self.estimator.estimate_copy(&found.image, cx.region);
-                    finds.push((rank, found, estimate));
-                }
-                Ok(None) => {}
-                Err(note) => notes.push(format!("{source}: {note}")),
+        let mut passed_over = Vec::new();
+        let mut finds: Vec<(usize, Option<Version>, Found, CopyEstimate)> = Vec::new();
+        for (source, pick) in picks {
+            passed_over.extend(
+                pick.passed_over
+                    .into_iter()
+                    .map(|p| format!("{source}: {p}")),
+            );
+            notes.extend(pick.failures.into_iter().map(|f| format!("{source}: {f}")));
+            if let Some(found) = pick.found {
+                let estimate = self.estimator.estimate_copy(&found.image, cx.region);
+                finds.push((pick.rank, image_version(&found.image), found, estimate));
             }
         }
-        let by_cost =
-            |a: &CopyEstimate, b: &CopyEstimate| a.total_cost().total_cmp(&b.total_cost());
-        let by_time = |a: &CopyEstimate, b: &CopyEstimate| a.duration.cmp(&b.duration);
-        // Speed: the soonest copy, then the nearest region (the walk's order), then the
-        // cheapest. Cost: the cheapest, then the soonest, then the nearest.
-        finds.sort_by(|(ra, _, ea), (rb, _, eb)| match self.priority {
-            CopyPriority::Cost => by_cost(ea, eb)
-                .then_with(|| by_time(ea, eb))
-                .then_with(|| ra.cmp(rb)),
-            _ => by_time(ea, eb)
-                .then_with(|| ra.cmp(rb))
-                .then_with(|| by_cost(ea, eb)),
-        });
+        finds.sort_by(|a, b| self.order(a, b));
         let searched = regions
             .iter()
             .map(Region::as_str)
             .collect::<Vec<_>>()
             .join(", ");
-        let Some((_, found, estimate)) = finds.into_iter().next() else {
+        let passed_text = if passed_over.is_empty() {
+            String::new()
+        } else {
+            format!("; passed over: {}", passed_over.join("; "))
+        };
+        let Some((_, _, found, estimate)) = finds.into_iter().next() else {
             let detail = if notes.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", notes.join("; "))
             };
             return Attempt::Skipped(format!(
-                "no image in the fallback regions {searched}{detail}"
+                "no image the caller can copy in the fallback regions {searched}{detail}{passed_text}"
             ));
         };
         let source_region = found.image.region.clone();
@@ -228,7 +364,7 @@ impl Strategy for CrossRegion {
             storage_cost_usd_per_month: estimate.storage_cost_usd_per_month,
         };
         let reason = format!(
-            "found in {source_region} ({}); copy {} GiB to {}: ~{} min, ~${:.2} transfer + ${:.2}/month storage",
+            "found in {source_region} ({}); copy {} GiB to {}: ~{} min, ~${:.2} transfer + ${:.2}/month storage{passed_text}",
             found.reason,
             plan.size_gib,
             cx.region,

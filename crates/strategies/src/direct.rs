@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Attempt, Context, Strategy, Tier};
+use crate::{Attempt, Context, Found, Strategy, Tier};
 
 /// Uses `ami_config.ami_mappings[region]` after describing it: it must exist, be
 /// `available`, not be deprecated (unless `ami_search.include_deprecated` allows it), belong
@@ -40,22 +40,18 @@ impl Strategy for DirectMapping {
             .ami_search
             .as_ref()
             .is_some_and(|s| s.include_deprecated);
-        let choice = match cx.check_launchable(&image, allow_deprecated) {
+        let checked = match cx.check(&image, allow_deprecated).await {
             Ok(c) => c,
             Err(why) => return Attempt::Skipped(why),
         };
-        if !cx.trusts(&image) {
-            return Attempt::skipped(format!(
-                "{id} is owned by {}, which the trust policy does not trust",
-                image.owner
-            ));
-        }
         let reason = format!(
             "ami_mappings.{}: {id} ({}), {}",
             cx.region,
             image.name,
-            crate::strategy::describe_choice(choice)
+            crate::strategy::describe_choice(&checked.choice)
         );
-        Attempt::found(image, choice.clone(), reason)
+        Attempt::Found(Box::new(
+            Found::new(image, checked.choice, reason).with_warnings(checked.warnings),
+        ))
     }
 }

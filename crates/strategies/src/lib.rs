@@ -37,19 +37,26 @@ mod direct;
 mod marketplace;
 mod script;
 pub mod search;
+mod ssm;
 mod strategy;
 mod trust;
 pub mod version;
 
-pub use arch::{ArchChoice, architecture_choices};
+pub use arch::{
+    ArchCandidates, ArchChoice, DEFAULT_INSTANCE_TYPES, RegionTypes, architecture_candidates,
+    architecture_choices, launchable_choices,
+};
 pub use community::CommunityRegistry;
-pub use cross_region::{CopyEstimate, CopyEstimator, CopyPriority, CrossRegion, FallbackRegions};
+pub use cross_region::{
+    CopyEstimate, CopyEstimator, CopyPriority, CrossRegion, FallbackRegions, copy_refusal,
+};
 pub use direct::DirectMapping;
 pub use marketplace::Marketplace;
-pub use script::{AL2023_NAME_PATTERN, ScriptProvisioning, base_image_search};
+pub use script::{AL2023_NAME_PATTERN, ScriptProvisioning};
 pub use search::DynamicSearch;
+pub use ssm::{SsmParameter, al2023_parameter};
 pub use strategy::{
-    Attempt, Context, CopyPlan, Found, Prefetched, Strategy, StrategyError, Tier,
-    copy_client_token, seconds,
+    Attempt, Checked, Choices, Context, CopyPlan, Facts, Found, Prefetched, Ranking, StaticFacts,
+    Strategy, StrategyError, Tier, allowed_images_verdict, copy_client_token, seconds,
 };
-pub use trust::{TrustError, TrustPolicy};
+pub use trust::{SearchOwners, TrustError, TrustPolicy};

@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use amiref_core::CloudErrorKind;
+use amiref_core::{CloudErrorKind, Owner};
 use async_trait::async_trait;
 
 use crate::version::parse_lenient;
-use crate::{Attempt, Context, Strategy, Tier};
+use crate::{Attempt, Context, Found, Strategy, Tier, TrustError};
 
 /// Looks up `marketplace_search.product_code`, keeps the versions that satisfy
 /// `version_constraint`, newest first, and takes the first whose image in the region exists,
@@ -30,6 +30,15 @@ impl Strategy for Marketplace {
             return Attempt::skipped("the template has no marketplace_search");
         };
         let code = &search.product_code;
+        if !cx.trust.trusted_owners.contains(&Owner::AwsMarketplace) {
+            return Attempt::Failed(
+                TrustError::UntrustedOwners {
+                    owners: Owner::AwsMarketplace.as_str().to_owned(),
+                    policy: cx.trust.describe(),
+                }
+                .into(),
+            );
+        }
         let product = match cx.cloud.product(code).await {
             Ok(p) => p,
             Err(e) if e.kind == CloudErrorKind::NotFound => {
@@ -87,14 +96,26 @@ impl Strategy for Marketplace {
                 reasons.push(format!("{id} does not carry product code {code}"));
                 continue;
             }
-            match cx.check_launchable(image, false) {
-                Ok(choice) => {
+            // Marketplace listings are published by the Marketplace's own account; an image
+            // carrying the code but owned by anyone else is not the listing's.
+            if image.owner_alias.as_deref() != Some("aws-marketplace") {
+                reasons.push(format!(
+                    "{id} is owned by {}, not by the AWS Marketplace's publishing account (aws-marketplace)",
+                    image.owner
+                ));
+                continue;
+            }
+            match cx.check(image, false).await {
+                Ok(checked) => {
                     let reason = format!(
                         "{} {version}: {id}, {}",
                         product.title,
-                        crate::strategy::describe_choice(choice)
+                        crate::strategy::describe_choice(&checked.choice)
                     );
-                    return Attempt::found(image.clone(), choice.clone(), reason);
+                    return Attempt::Found(Box::new(
+                        Found::new(image.clone(), checked.choice, reason)
+                            .with_warnings(checked.warnings),
+                    ));
                 }
                 Err(why) => reasons.push(why),
             }

@@ -1,31 +1,25 @@
 //! The last tier, script provisioning: a base image and the template's `user_data`.
 
-use amiref_core::Owner;
-use amiref_template::AmiSearch;
+use amiref_core::ParameterName;
+use amiref_template::BaseImage;
 use async_trait::async_trait;
 
-use crate::{Attempt, Context, Strategy, Tier, search::search_region};
+use crate::ssm::{al2023_parameter, images_named_by};
+use crate::{Attempt, Context, Found, Strategy, Tier, search::search_region};
 
 /// The name pattern of Amazon Linux 2023's standard images (not the minimal ones).
 pub const AL2023_NAME_PATTERN: &str = "al2023-ami-2023.*-kernel-*";
 
 /// Boots a base image and runs the template's `user_data` at first boot.
 ///
-/// The base image is `template.base_image` (a search, as `ami_search`), or else the newest
-/// Amazon Linux 2023 image owned by Amazon for an architecture the template allows. A
-/// template without `user_data` cannot use this tier.
+/// The base image is `template.base_image`: an SSM parameter, or a search (as
+/// `ami_search`). When the template names none, it is AWS's public parameter for Amazon
+/// Linux 2023 of each architecture the template allows
+/// (`/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-<arch>`), read in one
+/// call. The image is checked like every tier's. A template without `user_data` cannot use
+/// this tier.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ScriptProvisioning;
-
-/// The search for the base image of `template`.
-pub fn base_image_search(template: &amiref_template::Template) -> AmiSearch {
-    template.base_image.clone().unwrap_or_else(|| {
-        let mut s = AmiSearch::default();
-        s.owner = Some(Owner::Amazon);
-        s.name_pattern = Some(AL2023_NAME_PATTERN.to_owned());
-        s
-    })
-}
 
 #[async_trait]
 impl Strategy for ScriptProvisioning {
@@ -42,14 +36,81 @@ impl Strategy for ScriptProvisioning {
         {
             return Attempt::skipped("the template has no user_data to provision with");
         }
-        let search = base_image_search(cx.template);
-        match search_region(cx, &search).await {
-            Ok(Ok((image, choice, why))) => {
-                let reason = format!("user_data on base image {why}");
-                Attempt::found(image, choice, reason)
+        match &cx.template.base_image {
+            Some(BaseImage::Search(search)) => match search_region(cx, search, false).await {
+                Ok(Ok(mut found)) => {
+                    let f = found.swap_remove(0);
+                    let reason = format!("user_data on base image {}", f.reason);
+                    Attempt::Found(Box::new(Found { reason, ..f }))
+                }
+                Ok(Err(why)) => Attempt::Skipped(format!("no base image: {why}")),
+                Err(e) => Attempt::Failed(e),
+            },
+            Some(BaseImage::Parameter { ssm_parameter }) => {
+                from_parameters(cx, std::slice::from_ref(ssm_parameter)).await
             }
-            Ok(Err(why)) => Attempt::Skipped(format!("no base image: {why}")),
-            Err(e) => Attempt::Failed(e),
+            Some(_) => {
+                Attempt::skipped("the template's base_image is of a kind this tier does not know")
+            }
+            None => {
+                let names: Vec<ParameterName> = cx
+                    .architectures
+                    .iter()
+                    .filter_map(|a| al2023_parameter(*a))
+                    .collect();
+                if names.is_empty() {
+                    return Attempt::skipped(
+                        "no base image: Amazon Linux 2023 has no parameter for the template's architectures",
+                    );
+                }
+                from_parameters(cx, &names).await
+            }
         }
+    }
+}
+
+/// The base image among those `names` point at that launches on the best choice.
+async fn from_parameters(cx: &Context<'_>, names: &[ParameterName]) -> Attempt {
+    let pointed = match images_named_by(cx, names).await {
+        Ok(p) => p,
+        Err(e) => return Attempt::Failed(e),
+    };
+    let mut passed = Vec::new();
+    let mut reasons = Vec::new();
+    for (name, image) in pointed {
+        let image = match image {
+            Ok(i) => i,
+            Err(why) => {
+                reasons.push(why);
+                continue;
+            }
+        };
+        match cx.check(&image, false).await {
+            Ok(checked) => passed.push((name, image, checked)),
+            Err(why) => reasons.push(format!("SSM parameter {name}: {why}")),
+        }
+    }
+    let choices = cx.facts.choices().await;
+    let rank = |arch| {
+        choices
+            .list
+            .iter()
+            .position(|c| c.architecture == arch)
+            .unwrap_or(usize::MAX)
+    };
+    passed.sort_by_key(|(_, image, _)| rank(image.architecture));
+    match passed.into_iter().next() {
+        Some((name, image, checked)) => {
+            let reason = format!(
+                "user_data on base image {} ({}) from SSM parameter {name}, {}",
+                image.id,
+                image.name,
+                crate::strategy::describe_choice(&checked.choice)
+            );
+            Attempt::Found(Box::new(
+                Found::new(image, checked.choice, reason).with_warnings(checked.warnings),
+            ))
+        }
+        None => Attempt::Skipped(format!("no base image: {}", reasons.join("; "))),
     }
 }

@@ -2,14 +2,18 @@
 
 use std::collections::BTreeMap;
 
-use amiref_core::{AccountId, Image, ImageFilter, Owner, wildcard_match};
+use amiref_core::{AccountId, AllowedImagesSettings, Image, ImageFilter, Owner, wildcard_match};
 use amiref_template::AmiSearch;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveTime, Utc};
 use semver::Version;
 
+use crate::strategy::allowed_images_verdict;
+use crate::trust::SearchOwners;
 use crate::version::{best_first, image_version, matches_version_tag};
-use crate::{ArchChoice, Attempt, Context, Strategy, StrategyError, Tier, TrustPolicy};
+use crate::{
+    ArchChoice, Attempt, Context, Found, Ranking, Strategy, StrategyError, Tier, TrustPolicy,
+};
 
 /// Searches the region for the newest image matching `ami_config.ami_search`.
 ///
@@ -26,32 +30,60 @@ impl Strategy for DynamicSearch {
     }
 
     async fn attempt(&self, cx: &Context<'_>) -> Attempt {
-        let Some(search) = cx
-            .template
-            .ami_config
-            .as_ref()
-            .and_then(|c| c.ami_search.as_ref())
-        else {
+        let Some(search) = template_search(cx) else {
             return Attempt::skipped("the template has no ami_search");
         };
-        match search_region(cx, search).await {
-            Ok(Ok((image, choice, reason))) => Attempt::found(image, choice, reason),
+        match search_region(cx, search, false).await {
+            Ok(Ok(mut found)) => Attempt::Found(Box::new(found.swap_remove(0))),
             Ok(Err(reason)) => Attempt::Skipped(reason),
             Err(e) => Attempt::Failed(e),
         }
     }
+
+    async fn ranked(&self, cx: &Context<'_>) -> Ranking {
+        let Some(search) = template_search(cx) else {
+            return Ranking::Skipped("the template has no ami_search".into());
+        };
+        match search_region(cx, search, true).await {
+            Ok(Ok(found)) => Ranking::Found(found),
+            Ok(Err(reason)) => Ranking::Skipped(reason),
+            Err(e) => Ranking::Failed(e),
+        }
+    }
 }
 
-/// Runs `search` in `cx.region`: the image, its choice and why; or why nothing fits.
+fn template_search<'a>(cx: &Context<'a>) -> Option<&'a AmiSearch> {
+    cx.template
+        .ami_config
+        .as_ref()
+        .and_then(|c| c.ami_search.as_ref())
+}
+
+/// Runs `search` in `cx.region`: the best image (or, with `all`, every acceptable one, best
+/// first), each with its choice and why; or why nothing fits.
+///
+/// The owners are the search's, narrowed by the trust policy (a template can only narrow
+/// it); the call goes out at once, and the caller, the launch region's choices and the
+/// Allowed AMIs setting are awaited only to judge its answer.
 pub(crate) async fn search_region(
     cx: &Context<'_>,
     search: &AmiSearch,
-) -> Result<Result<(Image, ArchChoice, String), String>, StrategyError> {
-    let owners = cx.trust.resolve_owners(&search.all_owners())?;
+    all: bool,
+) -> Result<Result<Vec<Found>, String>, StrategyError> {
+    let resolved = cx.trust.resolve_owners(&search.all_owners())?;
+    // Only an account id the policy trusts through `self` needs the caller before the
+    // search can be sent; every other case judges owners without it.
+    let early_caller = if cx.trust.needs_caller_for(&resolved) {
+        cx.facts.caller().await
+    } else {
+        None
+    };
+    let SearchOwners { owners, refused } =
+        cx.trust.search_owners(&resolved, early_caller.as_ref())?;
     let archs: Vec<_> = cx
-        .choices
+        .architectures
         .iter()
-        .map(|c| c.architecture)
+        .copied()
         .filter(|a| search.architectures().is_empty() || search.architectures().contains(a))
         .collect();
     if archs.is_empty() {
@@ -69,41 +101,93 @@ pub(crate) async fn search_region(
         filter = filter.tag(k.clone(), Some(v.clone()));
     }
     let images = cx.cloud.search_images(cx.region, &filter).await?;
+    let caller = cx.facts.caller().await;
+    let choices = cx.facts.choices().await;
+    let allowed = cx.facts.allowed_images(cx.region).await;
+    let mut warnings = Vec::new();
+    let settings = match &allowed {
+        Ok(s) => Some(s.as_ref()),
+        Err(e) => {
+            warnings.push(format!(
+                "the account's Allowed AMIs setting in {} could not be read ({e}); EC2 still enforces it at launch",
+                cx.region
+            ));
+            None
+        }
+    };
     let criteria = Criteria {
         search,
         owners: &owners,
-        caller: cx.caller,
-        choices: cx.choices,
+        caller: caller.as_ref(),
+        choices: &choices.list,
         now: cx.now,
+        allowed: settings,
     };
-    Ok(match select(&images, &criteria) {
-        Ok(sel) => {
+    let not_searched = if refused.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (not searched: {}, which {} does not trust)",
+            owners_text(&refused),
+            cx.trust.describe()
+        )
+    };
+    let ranked = if all {
+        select_ranked(&images, &criteria)
+    } else {
+        select(&images, &criteria).map(|s| vec![s])
+    };
+    Ok(match ranked {
+        Ok(selections) => {
             // A version read from a name is only worth showing when the search asked for
             // one (otherwise it may be a kernel's, as in Amazon Linux names).
             let asked = search.version_tag.is_some() || search.version_constraint.is_some();
-            let version = sel
-                .version
-                .as_ref()
-                .filter(|_| asked)
-                .map(|v| format!(" version {v},"))
-                .unwrap_or_default();
-            let reason = format!(
-                "{} ({}):{version} newest of {} match(es) among {} candidate(s) of {}; {}",
-                sel.image.id,
-                sel.image.name,
-                sel.matching,
-                images.len(),
-                owners_text(&owners),
-                crate::strategy::describe_choice(sel.choice)
-            );
-            Ok((sel.image.clone(), sel.choice.clone(), reason))
+            let found = selections
+                .into_iter()
+                .map(|sel| {
+                    let version = sel
+                        .version
+                        .as_ref()
+                        .filter(|_| asked)
+                        .map(|v| format!(" version {v},"))
+                        .unwrap_or_default();
+                    let reason = format!(
+                        "{} ({}):{version} newest of {} match(es) among {} candidate(s) of {}; {}{not_searched}",
+                        sel.image.id,
+                        sel.image.name,
+                        sel.matching,
+                        images.len(),
+                        owners_text(&owners),
+                        crate::strategy::describe_choice(sel.choice)
+                    );
+                    let mut w = warnings.clone();
+                    if let Some(settings) = settings {
+                        allowed_images_verdict(
+                            settings,
+                            sel.image,
+                            caller.as_ref(),
+                            cx.now,
+                            cx.region,
+                            &mut w,
+                        );
+                    }
+                    Found::new(sel.image.clone(), sel.choice.clone(), reason).with_warnings(w)
+                })
+                .collect();
+            Ok(found)
         }
-        Err(rejections) => Err(format!(
-            "no image of {} in {} matches: {}",
-            owners_text(&owners),
-            cx.region,
-            rejections
-        )),
+        Err(rejections) => {
+            let mut why = format!(
+                "no image of {} in {} matches: {}{not_searched}",
+                owners_text(&owners),
+                cx.region,
+                rejections
+            );
+            if rejections.count(UNLAUNCHABLE) > 0 && !choices.notes.is_empty() {
+                why.push_str(&format!(" ({})", choices.notes.join("; ")));
+            }
+            Err(why)
+        }
     })
 }
 
@@ -120,14 +204,16 @@ fn owners_text(owners: &[Owner]) -> String {
 pub struct Criteria<'a> {
     /// The search.
     pub search: &'a AmiSearch,
-    /// Its owners, named owners already mapped to accounts.
+    /// Its owners, named owners already mapped to accounts and narrowed by the trust policy.
     pub owners: &'a [Owner],
     /// The caller's account, for `self`.
     pub caller: Option<&'a AccountId>,
-    /// The template's architectures, best first.
+    /// The launch region's choices, best first.
     pub choices: &'a [ArchChoice],
     /// The time deprecation is judged at.
     pub now: DateTime<Utc>,
+    /// The region's Allowed AMIs setting, where it could be read.
+    pub allowed: Option<&'a AllowedImagesSettings>,
 }
 
 /// The winner of a selection.
@@ -168,77 +254,104 @@ impl std::fmt::Display for Rejections {
     }
 }
 
+const UNLAUNCHABLE: &str = "architecture no offered instance type of the template runs";
+
+/// Whether one candidate passes every check; its version and choice slot if so.
+fn admit(
+    image: &Image,
+    criteria: &Criteria<'_>,
+    min_date: Option<DateTime<Utc>>,
+    rejections: &mut Rejections,
+) -> Option<(Option<Version>, usize)> {
+    let search = criteria.search;
+    if !TrustPolicy::owned_by_any(image, criteria.owners, criteria.caller) {
+        rejections.add("owned by an account the trust policy does not trust");
+        return None;
+    }
+    if !image.is_available() {
+        rejections.add("not available");
+        return None;
+    }
+    if !search.include_deprecated && image.is_deprecated_at(criteria.now) {
+        rejections.add("deprecated");
+        return None;
+    }
+    if let Some(p) = &search.name_pattern
+        && !wildcard_match(p, &image.name)
+    {
+        rejections.add("name does not match");
+        return None;
+    }
+    if !search
+        .required_tags
+        .iter()
+        .all(|(k, v)| image.tag(k) == Some(v.as_str()))
+    {
+        rejections.add("missing required tags");
+        return None;
+    }
+    if min_date.is_some_and(|d| image.creation_date < d) {
+        rejections.add("older than min_creation_date");
+        return None;
+    }
+    if let Some(tag) = &search.version_tag
+        && !matches_version_tag(image, tag)
+    {
+        rejections.add("other version than version_tag");
+        return None;
+    }
+    let version = image_version(image);
+    if let Some(req) = &search.version_constraint
+        && !version.as_ref().is_some_and(|v| req.matches(v))
+    {
+        rejections.add("outside version_constraint");
+        return None;
+    }
+    if let Some(settings) = criteria.allowed
+        && settings.restricts()
+        && !settings.allows(image, criteria.caller, criteria.now)
+    {
+        rejections.add("blocked by the account's Allowed AMIs");
+        return None;
+    }
+    let Some(slot) = criteria
+        .choices
+        .iter()
+        .position(|c| c.architecture == image.architecture)
+    else {
+        rejections.add(UNLAUNCHABLE);
+        return None;
+    };
+    Some((version, slot))
+}
+
+fn min_date(search: &AmiSearch) -> Option<DateTime<Utc>> {
+    search
+        .min_creation_date
+        .map(|d| d.and_time(NaiveTime::MIN).and_utc())
+}
+
 /// Chooses the best of `images` for `criteria` in one pass (no sort), so a choice among
 /// 100,000 candidates costs one version parse per image.
 ///
 /// Every candidate must belong to one of the owners, be available, not be deprecated
 /// (unless the search includes deprecated images), match the name pattern, carry the
 /// required tags, be no older than `min_creation_date`, match `version_tag` and satisfy
-/// `version_constraint`, and have an architecture the template can launch. Among those, the
-/// architecture is the first of `choices` that has any, and within it candidates are ordered
-/// by version, creation date and name.
+/// `version_constraint`, not be blocked by the account's Allowed AMIs, and have an
+/// architecture the template can launch. Among those, the architecture is the first of
+/// `choices` that has any, and within it candidates are ordered by version, creation date
+/// and name.
 pub fn select<'i, 'c>(
     images: &'i [Image],
     criteria: &Criteria<'c>,
 ) -> Result<Selection<'i, 'c>, Rejections> {
-    let search = criteria.search;
-    let min_date = search
-        .min_creation_date
-        .map(|d| d.and_time(NaiveTime::MIN).and_utc());
+    let min_date = min_date(criteria.search);
     let mut rejections = Rejections::default();
     // Best candidate per choice index, with its parsed version.
     let mut best: Vec<Option<(Option<Version>, &'i Image)>> = vec![None; criteria.choices.len()];
     let mut matching = 0;
     for image in images {
-        if !TrustPolicy::owned_by_any(image, criteria.owners, criteria.caller) {
-            rejections.add("owned by someone else");
-            continue;
-        }
-        if !image.is_available() {
-            rejections.add("not available");
-            continue;
-        }
-        if !search.include_deprecated && image.is_deprecated_at(criteria.now) {
-            rejections.add("deprecated");
-            continue;
-        }
-        if let Some(p) = &search.name_pattern
-            && !wildcard_match(p, &image.name)
-        {
-            rejections.add("name does not match");
-            continue;
-        }
-        if !search
-            .required_tags
-            .iter()
-            .all(|(k, v)| image.tag(k) == Some(v.as_str()))
-        {
-            rejections.add("missing required tags");
-            continue;
-        }
-        if min_date.is_some_and(|d| image.creation_date < d) {
-            rejections.add("older than min_creation_date");
-            continue;
-        }
-        if let Some(tag) = &search.version_tag
-            && !matches_version_tag(image, tag)
-        {
-            rejections.add("other version than version_tag");
-            continue;
-        }
-        let version = image_version(image);
-        if let Some(req) = &search.version_constraint
-            && !version.as_ref().is_some_and(|v| req.matches(v))
-        {
-            rejections.add("outside version_constraint");
-            continue;
-        }
-        let Some(slot) = criteria
-            .choices
-            .iter()
-            .position(|c| c.architecture == image.architecture)
-        else {
-            rejections.add("architecture the instance types cannot run");
+        let Some((version, slot)) = admit(image, criteria, min_date, &mut rejections) else {
             continue;
         };
         matching += 1;
@@ -265,4 +378,36 @@ pub fn select<'i, 'c>(
         }),
         None => Err(rejections),
     }
+}
+
+/// Every candidate that [`select`] would accept, best first in its order (architecture,
+/// then version, creation date and name): what the cross-region tier walks to find the best
+/// image it can copy.
+pub fn select_ranked<'i, 'c>(
+    images: &'i [Image],
+    criteria: &Criteria<'c>,
+) -> Result<Vec<Selection<'i, 'c>>, Rejections> {
+    let min_date = min_date(criteria.search);
+    let mut rejections = Rejections::default();
+    let mut admitted: Vec<(usize, (Option<Version>, &'i Image))> = images
+        .iter()
+        .filter_map(|image| {
+            admit(image, criteria, min_date, &mut rejections)
+                .map(|(version, slot)| (slot, (version, image)))
+        })
+        .collect();
+    if admitted.is_empty() {
+        return Err(rejections);
+    }
+    admitted.sort_by(|(sa, a), (sb, b)| sa.cmp(sb).then_with(|| best_first(a, b)));
+    let matching = admitted.len();
+    Ok(admitted
+        .into_iter()
+        .map(|(slot, (version, image))| Selection {
+            image,
+            version,
+            choice: &criteria.choices[slot],
+            matching,
+        })
+        .collect())
 }

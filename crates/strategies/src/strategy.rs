@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use amiref_core::{
-    AccountId, AmiId, Architecture, Cloud, CloudError, Image, ImageRegistry, Region,
-    ResolutionMethod,
+    AccountId, AllowedImagesSettings, AllowedImagesState, AmiId, Architecture, Cloud, CloudError,
+    Image, ImageRegistry, Region, ResolutionMethod,
 };
 use amiref_template::Template;
 use async_trait::async_trait;
@@ -21,6 +22,8 @@ use crate::{ArchChoice, TrustPolicy};
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Tier {
+    /// `ami_config.ssm_parameter(s)`: an SSM parameter holding the image id.
+    SsmParameter,
     /// `ami_mappings[region]`.
     DirectMapping,
     /// `ami_search` over trusted owners.
@@ -36,8 +39,9 @@ pub enum Tier {
 }
 
 impl Tier {
-    /// The four tiers that look for an image in the region itself, in order.
-    pub const IN_REGION: [Tier; 4] = [
+    /// The tiers that look for an image in the region itself, in order.
+    pub const IN_REGION: [Tier; 5] = [
+        Tier::SsmParameter,
         Tier::DirectMapping,
         Tier::DynamicSearch,
         Tier::CommunityRegistry,
@@ -47,6 +51,7 @@ impl Tier {
     /// The resolution method a success of this tier gives.
     pub fn method(self) -> ResolutionMethod {
         match self {
+            Self::SsmParameter => ResolutionMethod::SsmParameter,
             Self::DirectMapping => ResolutionMethod::DirectMapping,
             Self::DynamicSearch => ResolutionMethod::DynamicSearch,
             Self::CommunityRegistry => ResolutionMethod::CommunityRegistry,
@@ -59,6 +64,7 @@ impl Tier {
     /// The snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::SsmParameter => "ssm_parameter",
             Self::DirectMapping => "direct_mapping",
             Self::DynamicSearch => "dynamic_search",
             Self::CommunityRegistry => "community_registry",
@@ -71,6 +77,7 @@ impl Tier {
     /// The name people read: `Direct mapping`.
     pub fn title(self) -> &'static str {
         match self {
+            Self::SsmParameter => "SSM parameter",
             Self::DirectMapping => "Direct mapping",
             Self::DynamicSearch => "Dynamic search",
             Self::CommunityRegistry => "Community registry",
@@ -175,6 +182,9 @@ pub struct Found {
     pub reason: String,
     /// For the cross-region tier: the copy to make first.
     pub copy_plan: Option<CopyPlan>,
+    /// What the resolution should say beside the find (a retired signing key, an image the
+    /// account's Allowed AMIs would block once enabled, a check that could not be made).
+    pub warnings: Vec<String>,
 }
 
 /// What one tier answered.
@@ -197,12 +207,50 @@ impl Attempt {
 
     /// A success.
     pub fn found(image: Image, choice: ArchChoice, reason: impl Into<String>) -> Self {
-        Self::Found(Box::new(Found {
+        Self::Found(Box::new(Found::new(image, choice, reason)))
+    }
+}
+
+impl Found {
+    /// A find with no copy plan and no warnings.
+    pub fn new(image: Image, choice: ArchChoice, reason: impl Into<String>) -> Self {
+        Self {
             image,
             choice,
             reason: reason.into(),
             copy_plan: None,
-        }))
+            warnings: Vec::new(),
+        }
+    }
+
+    /// With these warnings.
+    #[must_use]
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+}
+
+/// Every acceptable image a tier sees, best first: what the cross-region tier walks to find
+/// the best one it can copy.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Ranking {
+    /// At least one image passed every check; the best first.
+    Found(Vec<Found>),
+    /// None did, or the tier does not apply; the reason says why.
+    Skipped(String),
+    /// The tier could not be carried out.
+    Failed(StrategyError),
+}
+
+impl From<Attempt> for Ranking {
+    fn from(attempt: Attempt) -> Self {
+        match attempt {
+            Attempt::Found(f) => Self::Found(vec![*f]),
+            Attempt::Skipped(why) => Self::Skipped(why),
+            Attempt::Failed(e) => Self::Failed(e),
+        }
     }
 }
 
@@ -210,48 +258,161 @@ impl Attempt {
 /// the map was asked for and does not exist (or is not visible).
 pub type Prefetched = HashMap<AmiId, Image>;
 
+/// The architectures and instance types a template can launch on in one region, best first,
+/// and what was left out on the way (a type the region does not sell, ...).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Choices {
+    /// The launchable choices, best first.
+    pub list: Vec<ArchChoice>,
+    /// Why candidates were dropped, for a person.
+    pub notes: Vec<String>,
+}
+
+impl Choices {
+    /// Choices with no notes.
+    pub fn new(list: Vec<ArchChoice>) -> Self {
+        Self {
+            list,
+            notes: Vec::new(),
+        }
+    }
+
+    /// The choice for an image of `arch`, if the template can run it here.
+    pub fn for_arch(&self, arch: Architecture) -> Option<&ArchChoice> {
+        self.list.iter().find(|c| c.architecture == arch)
+    }
+}
+
+/// What a resolution learns once and every tier shares: who the caller is, what the launch
+/// region can run, and each region's Allowed AMIs setting.
+///
+/// The resolver asks for all of them at the start, together with the tiers' own calls, and
+/// a tier awaits an answer only when a check needs it; so none of them costs a round trip
+/// of its own. Implementations answer each question once (concurrent callers share it).
+#[async_trait]
+pub trait Facts: Send + Sync {
+    /// The caller's account, for `self`; `None` when it cannot be learnt (then no image is
+    /// trusted as the caller's own).
+    async fn caller(&self) -> Option<AccountId>;
+
+    /// The launchable choices in the launch region.
+    async fn choices(&self) -> Arc<Choices>;
+
+    /// The Allowed AMIs setting of `region`.
+    async fn allowed_images(
+        &self,
+        region: &Region,
+    ) -> Result<Arc<AllowedImagesSettings>, CloudError>;
+}
+
+/// Facts known in advance, for tests and for callers that resolved them elsewhere.
+#[derive(Debug, Clone, Default)]
+pub struct StaticFacts {
+    caller: Option<AccountId>,
+    choices: Arc<Choices>,
+    allowed: HashMap<Region, Arc<AllowedImagesSettings>>,
+}
+
+impl StaticFacts {
+    /// These choices, no known caller, no Allowed AMIs restriction.
+    pub fn new(choices: Vec<ArchChoice>) -> Self {
+        Self {
+            caller: None,
+            choices: Arc::new(Choices::new(choices)),
+            allowed: HashMap::new(),
+        }
+    }
+
+    /// With the caller's account.
+    #[must_use]
+    pub fn with_caller(mut self, caller: AccountId) -> Self {
+        self.caller = Some(caller);
+        self
+    }
+
+    /// With a region's Allowed AMIs setting.
+    #[must_use]
+    pub fn with_allowed_images(mut self, region: Region, settings: AllowedImagesSettings) -> Self {
+        self.allowed.insert(region, Arc::new(settings));
+        self
+    }
+}
+
+#[async_trait]
+impl Facts for StaticFacts {
+    async fn caller(&self) -> Option<AccountId> {
+        self.caller.clone()
+    }
+
+    async fn choices(&self) -> Arc<Choices> {
+        self.choices.clone()
+    }
+
+    async fn allowed_images(
+        &self,
+        region: &Region,
+    ) -> Result<Arc<AllowedImagesSettings>, CloudError> {
+        Ok(self.allowed.get(region).cloned().unwrap_or_default())
+    }
+}
+
 /// Everything a tier needs to look for an image.
 #[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct Context<'a> {
     /// The validated template.
     pub template: &'a Template,
-    /// The region to launch in (for the cross-region tier's inner tiers: the source region).
+    /// The region to look in (for the cross-region tier's inner tiers: the source region).
     pub region: &'a Region,
+    /// The region the instance launches in.
+    pub launch_region: &'a Region,
     /// The cloud.
     pub cloud: &'a dyn Cloud,
     /// The community registry, if one is configured.
     pub registry: Option<&'a dyn ImageRegistry>,
     /// Whose images are accepted.
     pub trust: &'a TrustPolicy,
-    /// The architectures the template may launch on, best first, each with its instance type.
-    pub choices: &'a [ArchChoice],
-    /// The caller's account, for `self` in the trust policy.
-    pub caller: Option<&'a AccountId>,
+    /// The architectures the template allows, before the launch region says what it can
+    /// run: what a search asks the cloud for.
+    pub architectures: &'a [Architecture],
+    /// The caller, the launch region's choices, Allowed AMIs.
+    pub facts: &'a dyn Facts,
     /// Direct mappings described ahead of time for this region.
     pub prefetched: Option<&'a Prefetched>,
     /// The time deprecation is judged at.
     pub now: DateTime<Utc>,
 }
 
+/// An image that passed every check, with the choice it launches on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// The architecture and instance type.
+    pub choice: ArchChoice,
+    /// Warnings the find carries (audit-mode Allowed AMIs, a setting that could not be read).
+    pub warnings: Vec<String>,
+}
+
 impl<'a> Context<'a> {
-    /// A context with no registry, caller or prefetched images.
+    /// A context with no registry or prefetched images, launching in `region`.
     pub fn new(
         template: &'a Template,
         region: &'a Region,
         cloud: &'a dyn Cloud,
         trust: &'a TrustPolicy,
-        choices: &'a [ArchChoice],
+        architectures: &'a [Architecture],
+        facts: &'a dyn Facts,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
             template,
             region,
+            launch_region: region,
             cloud,
             registry: None,
             trust,
-            choices,
-            caller: None,
+            architectures,
+            facts,
             prefetched: None,
             now,
         }
@@ -264,13 +425,6 @@ impl<'a> Context<'a> {
         self
     }
 
-    /// With the caller's account.
-    #[must_use]
-    pub fn with_caller(mut self, caller: Option<&'a AccountId>) -> Self {
-        self.caller = caller;
-        self
-    }
-
     /// With direct mappings described ahead of time.
     #[must_use]
     pub fn with_prefetched(mut self, prefetched: Option<&'a Prefetched>) -> Self {
@@ -278,17 +432,13 @@ impl<'a> Context<'a> {
         self
     }
 
-    /// The same context for another region (nothing prefetched there).
+    /// The same context looking in another region (nothing prefetched there); the launch
+    /// region stays.
     #[must_use]
     pub fn in_region(mut self, region: &'a Region) -> Self {
         self.region = region;
         self.prefetched = None;
         self
-    }
-
-    /// The choice (and so the instance type) for an image of `arch`, if the template can run it.
-    pub fn choice_for(&self, arch: Architecture) -> Option<&'a ArchChoice> {
-        self.choices.iter().find(|c| c.architecture == arch)
     }
 
     /// Describes one image, from the prefetched batch when there is one.
@@ -303,14 +453,23 @@ impl<'a> Context<'a> {
         Ok(images.into_iter().find(|i| &i.id == id))
     }
 
-    /// Checks every tier applies to what it found: the image is available, not deprecated
-    /// (unless `allow_deprecated`), and its architecture runs on an instance type the
-    /// template allows. Returns the choice it launches on, or why not.
-    pub fn check_launchable(
+    /// The checks every tier applies to what it found: the image is available, not
+    /// deprecated (unless `allow_deprecated`), owned by an account the trust policy trusts,
+    /// not blocked by the account's Allowed AMIs in this region, and of an architecture that
+    /// an instance type the launch region offers runs. Returns the choice it launches on, or
+    /// why not.
+    pub async fn check(&self, image: &Image, allow_deprecated: bool) -> Result<Checked, String> {
+        self.check_with(image, allow_deprecated, false).await
+    }
+
+    /// [`check`](Self::check), where `vouched` means a signed registry entry may stand in
+    /// for the trust policy (only where the policy lets registry publishers vouch).
+    pub async fn check_with(
         &self,
         image: &Image,
         allow_deprecated: bool,
-    ) -> Result<&'a ArchChoice, String> {
+        vouched: bool,
+    ) -> Result<Checked, String> {
         if !image.is_available() {
             return Err(format!("{} is {}, not available", image.id, image.state));
         }
@@ -321,32 +480,110 @@ impl<'a> Context<'a> {
                 .unwrap_or_default();
             return Err(format!("{} is deprecated (since {when})", image.id));
         }
-        self.choice_for(image.architecture).ok_or_else(|| {
-            let types: Vec<String> = self
-                .choices
-                .iter()
-                .map(|c| format!("{} ({})", c.instance_type, c.architecture))
-                .collect();
-            if types.is_empty() {
-                format!(
-                    "{} is {}, and the template names no instance type that runs it",
-                    image.id, image.architecture
-                )
-            } else {
-                format!(
-                    "{} is {}, which cannot run on the template's instance types: {}",
-                    image.id,
-                    image.architecture,
-                    types.join(", ")
-                )
-            }
-        })
+        let caller = self.facts.caller().await;
+        let vouched = vouched && self.trust.registry_publishers_may_vouch;
+        if !vouched && !self.trust.trusts(image, caller.as_ref()) {
+            return Err(format!(
+                "{} is owned by {}, which {} does not trust",
+                image.id,
+                image.owner,
+                self.trust.describe()
+            ));
+        }
+        let mut warnings = Vec::new();
+        if let Some(why) = self.allowed(image, caller.as_ref(), &mut warnings).await {
+            return Err(why);
+        }
+        let choices = self.facts.choices().await;
+        match choices.for_arch(image.architecture) {
+            Some(choice) => Ok(Checked {
+                choice: choice.clone(),
+                warnings,
+            }),
+            None => Err(unlaunchable(image, &choices, self.launch_region)),
+        }
     }
 
-    /// Whether the trust policy accepts the image's real owner.
-    pub fn trusts(&self, image: &Image) -> bool {
-        self.trust.trusts(image, self.caller)
+    /// `Some(reason)` when the account's Allowed AMIs setting in this region blocks `image`;
+    /// in audit mode, a warning instead.
+    pub async fn allowed(
+        &self,
+        image: &Image,
+        caller: Option<&AccountId>,
+        warnings: &mut Vec<String>,
+    ) -> Option<String> {
+        match self.facts.allowed_images(self.region).await {
+            Ok(settings) => {
+                allowed_images_verdict(&settings, image, caller, self.now, self.region, warnings)
+            }
+            Err(e) => {
+                let note = format!(
+                    "the account's Allowed AMIs setting in {} could not be read ({e}); EC2 still enforces it at launch",
+                    self.region
+                );
+                if !warnings.contains(&note) {
+                    warnings.push(note);
+                }
+                None
+            }
+        }
     }
+}
+
+/// Applies a region's Allowed AMIs setting to one image: `Some(reason)` when enabled and the
+/// image does not satisfy it; in audit mode a warning when it would not (EC2's own
+/// `ImageAllowed` answer counts where the cloud gave one).
+pub fn allowed_images_verdict(
+    settings: &AllowedImagesSettings,
+    image: &Image,
+    caller: Option<&AccountId>,
+    now: DateTime<Utc>,
+    region: &Region,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    let allowed = image
+        .image_allowed
+        .filter(|_| caller != Some(&image.owner))
+        .unwrap_or_else(|| settings.allows(image, caller, now));
+    match (settings.state, allowed) {
+        (_, true) | (AllowedImagesState::Disabled, _) => None,
+        (AllowedImagesState::AuditMode, false) => {
+            warnings.push(format!(
+                "{} would be blocked by the account's Allowed AMIs in {region} once enabled (audit mode)",
+                image.id
+            ));
+            None
+        }
+        _ => Some(format!(
+            "{} is blocked by the account's Allowed AMIs in {region}",
+            image.id
+        )),
+    }
+}
+
+fn unlaunchable(image: &Image, choices: &Choices, region: &Region) -> String {
+    let types: Vec<String> = choices
+        .list
+        .iter()
+        .map(|c| format!("{} ({})", c.instance_type, c.architecture))
+        .collect();
+    let mut why = if types.is_empty() {
+        format!(
+            "{} is {}, and no instance type of the template runs it in {region}",
+            image.id, image.architecture
+        )
+    } else {
+        format!(
+            "{} is {}, which none of the template's instance types offered in {region} runs: {}",
+            image.id,
+            image.architecture,
+            types.join(", ")
+        )
+    };
+    if !choices.notes.is_empty() {
+        why.push_str(&format!(" ({})", choices.notes.join("; ")));
+    }
+    why
 }
 
 /// One tier of the resolution: finds an image, skips with a reason, or fails with an error.
@@ -360,6 +597,12 @@ pub trait Strategy: Send + Sync {
 
     /// Looks for an image for `cx.template` in `cx.region`.
     async fn attempt(&self, cx: &Context<'_>) -> Attempt;
+
+    /// Every acceptable image, best first. The default is [`attempt`](Self::attempt)'s one
+    /// find; tiers that can see several (a search, a registry) return them all.
+    async fn ranked(&self, cx: &Context<'_>) -> Ranking {
+        self.attempt(cx).await.into()
+    }
 }
 
 /// The instance type of a choice, for messages.

@@ -25,13 +25,37 @@ pub enum TrustError {
         /// The names the policy knows, comma-separated.
         known: String,
     },
+    /// Every owner the search names is outside the trust policy: the policy is the
+    /// ceiling, and a template can only narrow it.
+    #[error(
+        "{policy} does not trust {owners}: a template can only narrow the trust policy; \
+         add the owner to the policy's trusted_owners (or named_owners) to search its images"
+    )]
+    UntrustedOwners {
+        /// The refused owners, comma-separated.
+        owners: String,
+        /// The policy, as [`TrustPolicy::describe`] names it.
+        policy: String,
+    },
+}
+
+/// The owners a search may ask for under a policy, and those it refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SearchOwners {
+    /// What to send to the cloud: named owners mapped to accounts, every one trusted (or,
+    /// for an account id, trusted when it is the caller's and the policy trusts `self`).
+    pub owners: Vec<Owner>,
+    /// Owners of the search that the policy does not trust.
+    pub refused: Vec<Owner>,
 }
 
 /// The owners whose images the resolver accepts, and the named owners it knows.
 ///
-/// A *named owner* (`prism-community`) means nothing to EC2. The policy maps it to account
-/// ids, so the name never reaches EC2 and nobody can claim it by choosing an alias. The
-/// accounts of a named owner are trusted.
+/// The policy is the ceiling of every tier: whatever a template asks for, an image is used
+/// only when its real owner is one the policy trusts. A *named owner* (`prism-community`)
+/// means nothing to EC2; the policy maps it to account ids, so the name never reaches EC2
+/// and nobody can claim it by choosing an alias. The accounts of a named owner are trusted.
 ///
 /// ```
 /// use amiref_core::{AccountId, Owner};
@@ -42,6 +66,8 @@ pub enum TrustError {
 /// let owners = policy.resolve_owners(&[Owner::new("prism-community").unwrap()]).unwrap();
 /// assert_eq!(owners, vec![Owner::Account(AccountId::new("123456789012").unwrap())]);
 /// assert!(policy.resolve_owners(&[]).is_err());
+/// // The default policy trusts the caller and Amazon only.
+/// assert!(policy.search_owners(&[Owner::AwsMarketplace], None).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,17 +78,25 @@ pub struct TrustPolicy {
     /// Named owners and the accounts they stand for.
     #[serde(default)]
     pub named_owners: BTreeMap<String, Vec<AccountId>>,
+    /// Whether a signed registry entry that states its image's owner may vouch for an owner
+    /// outside this policy (default `false`: registry images are held to the policy like
+    /// every other tier's).
+    #[serde(default)]
+    pub registry_publishers_may_vouch: bool,
+    /// Where the policy came from, for messages (a file path); not part of the file.
+    #[serde(skip)]
+    pub origin: Option<String>,
 }
 
 impl Default for TrustPolicy {
-    /// Trusts the caller's own images, Amazon's, and AWS Marketplace sellers' (whose images
-    /// are also checked against their product code); knows no named owner.
+    /// Trusts the caller's own images and Amazon's; knows no named owner. Marketplace
+    /// sellers, community accounts and every other account need a policy that names them.
     fn default() -> Self {
         Self {
-            trusted_owners: [Owner::Me, Owner::Amazon, Owner::AwsMarketplace]
-                .into_iter()
-                .collect(),
+            trusted_owners: [Owner::Me, Owner::Amazon].into_iter().collect(),
             named_owners: BTreeMap::new(),
+            registry_publishers_may_vouch: false,
+            origin: None,
         }
     }
 }
@@ -73,6 +107,8 @@ impl TrustPolicy {
         Self {
             trusted_owners: BTreeSet::new(),
             named_owners: BTreeMap::new(),
+            registry_publishers_may_vouch: false,
+            origin: None,
         }
     }
 
@@ -95,12 +131,46 @@ impl TrustPolicy {
         self
     }
 
+    /// Lets signed registry entries vouch for owners outside the policy.
+    #[must_use]
+    pub fn with_registry_vouching(mut self, allowed: bool) -> Self {
+        self.registry_publishers_may_vouch = allowed;
+        self
+    }
+
+    /// Names where the policy came from (a file path), for messages.
+    #[must_use]
+    pub fn with_origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// The policy as messages name it: `the trust policy FILE (trusts self, amazon)`.
+    pub fn describe(&self) -> String {
+        let trusted: Vec<&str> = self
+            .trusted_owners
+            .iter()
+            .map(Owner::as_str)
+            .chain(self.named_owners.keys().map(String::as_str))
+            .collect();
+        let trusted = if trusted.is_empty() {
+            "nobody".to_owned()
+        } else {
+            trusted.join(", ")
+        };
+        match &self.origin {
+            Some(origin) => format!("the trust policy {origin} (trusts {trusted})"),
+            None => format!("the default trust policy (trusts {trusted})"),
+        }
+    }
+
     /// Whether telling if an image is trusted may need the caller's account (`self`).
     pub fn needs_caller(&self) -> bool {
         self.trusted_owners.contains(&Owner::Me)
     }
 
     /// Replaces named owners by their accounts, refusing an empty list and unknown names.
+    /// It does not apply the policy's ceiling: see [`Self::search_owners`].
     pub fn resolve_owners(&self, owners: &[Owner]) -> Result<Vec<Owner>, TrustError> {
         if owners.is_empty() {
             return Err(TrustError::NoOwner);
@@ -128,11 +198,64 @@ impl TrustPolicy {
                 other => out.push(other.clone()),
             }
         }
-        out.dedup();
+        let mut seen = BTreeSet::new();
+        out.retain(|o| seen.insert(o.clone()));
         if out.is_empty() {
             return Err(TrustError::NoOwner);
         }
         Ok(out)
+    }
+
+    /// Whether [`Self::search_owners`] needs the caller's account to judge `owners`: one of
+    /// them is an account id the policy trusts only if it is the caller's (`self`).
+    pub fn needs_caller_for(&self, owners: &[Owner]) -> bool {
+        self.trusted_owners.contains(&Owner::Me)
+            && owners
+                .iter()
+                .any(|o| matches!(o, Owner::Account(_)) && !self.trusts_directly(o))
+    }
+
+    /// The owners a search may ask for: the search's owners (named ones mapped), narrowed
+    /// to those the policy trusts. An account id counts as trusted when the policy names it,
+    /// or when it is `caller`'s and the policy trusts `self`. Refuses a search none of whose
+    /// owners is trusted, naming the policy and the owners.
+    pub fn search_owners(
+        &self,
+        owners: &[Owner],
+        caller: Option<&AccountId>,
+    ) -> Result<SearchOwners, TrustError> {
+        let resolved = self.resolve_owners(owners)?;
+        let (owners, refused): (Vec<Owner>, Vec<Owner>) =
+            resolved.into_iter().partition(|o| {
+                self.trusts_directly(o)
+                    || matches!(o, Owner::Account(a) if self.trusted_owners.contains(&Owner::Me) && caller == Some(a))
+            });
+        if owners.is_empty() {
+            return Err(TrustError::UntrustedOwners {
+                owners: refused
+                    .iter()
+                    .map(Owner::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                policy: self.describe(),
+            });
+        }
+        Ok(SearchOwners { owners, refused })
+    }
+
+    /// Whether the policy names `owner` (already resolved) itself.
+    fn trusts_directly(&self, owner: &Owner) -> bool {
+        match owner {
+            Owner::Account(a) => {
+                self.trusted_owners.contains(owner) || self.named_accounts().any(|n| n == a)
+            }
+            Owner::Named(_) => false,
+            other => self.trusted_owners.contains(other),
+        }
+    }
+
+    fn named_accounts(&self) -> impl Iterator<Item = &AccountId> {
+        self.named_owners.values().flatten()
     }
 
     /// Whether `image` belongs to one of `owners` (already resolved): by account, by EC2
@@ -149,19 +272,10 @@ impl TrustPolicy {
 
     /// Whether the policy trusts the image's real owner.
     pub fn trusts(&self, image: &Image, caller: Option<&AccountId>) -> bool {
-        let trusted: Vec<Owner> = self
-            .trusted_owners
+        self.trusted_owners
             .iter()
-            .cloned()
-            .chain(
-                self.named_owners
-                    .values()
-                    .flatten()
-                    .cloned()
-                    .map(Owner::Account),
-            )
-            .collect();
-        Self::owned_by_any(image, &trusted, caller)
+            .any(|o| Self::owned_by_any(image, std::slice::from_ref(o), caller))
+            || self.named_accounts().any(|a| &image.owner == a)
     }
 }
 
@@ -210,5 +324,58 @@ mod tests {
         assert!(!p.trusts(&image("333333333333", None), None));
         assert!(p.trusts(&image("333333333333", None), Some(&acct("333333333333"))));
         assert!(!TrustPolicy::empty().trusts(&image("222222222222", Some("amazon")), None));
+        assert!(
+            !TrustPolicy::empty().trusts(&image("333333333333", None), Some(&acct("333333333333")))
+        );
+    }
+
+    #[test]
+    fn the_policy_is_the_ceiling_of_a_search() {
+        let p = TrustPolicy::default();
+        let me = acct("333333333333");
+        // The default trusts self and amazon only, and says so.
+        let err = p.search_owners(&[Owner::AwsMarketplace], None).unwrap_err();
+        assert!(matches!(err, TrustError::UntrustedOwners { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("the default trust policy (trusts self, amazon)"),
+            "{err}"
+        );
+        let stranger = Owner::Account(acct("555566667777"));
+        assert!(p.needs_caller_for(std::slice::from_ref(&stranger)));
+        assert!(
+            p.search_owners(std::slice::from_ref(&stranger), Some(&me))
+                .is_err()
+        );
+        // An account id that is the caller's own is trusted through `self`.
+        let mine = Owner::Account(me.clone());
+        assert_eq!(
+            p.search_owners(std::slice::from_ref(&mine), Some(&me))
+                .unwrap()
+                .owners,
+            vec![mine.clone()]
+        );
+        // Mixed: the trusted ones are searched, the others reported.
+        let s = p
+            .search_owners(&[Owner::Amazon, stranger.clone()], Some(&me))
+            .unwrap();
+        assert_eq!(s.owners, vec![Owner::Amazon]);
+        assert_eq!(s.refused, vec![stranger]);
+        // A policy that trusts nobody refuses even self and amazon.
+        assert!(
+            TrustPolicy::empty()
+                .search_owners(&[Owner::Me, Owner::Amazon], Some(&me))
+                .is_err()
+        );
+        let named = p
+            .clone()
+            .with_origin("trust.yaml")
+            .with_named_owner("lab", [acct("111111111111")]);
+        assert!(
+            named
+                .search_owners(&[Owner::new("lab").unwrap()], None)
+                .is_ok()
+        );
+        assert!(named.describe().starts_with("the trust policy trust.yaml"));
     }
 }

@@ -10,8 +10,8 @@ use amiref_core::{
 use amiref_memory::{ImageSeed, MemoryCloud};
 use amiref_strategies::{
     ArchChoice, Attempt, Context, CopyEstimate, CopyEstimator, CopyPriority, CrossRegion,
-    DirectMapping, DynamicSearch, FallbackRegions, Marketplace, Strategy, StrategyError,
-    TrustError, TrustPolicy, architecture_choices,
+    DirectMapping, DynamicSearch, FallbackRegions, Marketplace, StaticFacts, Strategy,
+    StrategyError, TrustError, TrustPolicy, architecture_choices,
 };
 use amiref_template::Template;
 
@@ -53,10 +53,21 @@ async fn attempt(
     region_code: &str,
     trust: &TrustPolicy,
 ) -> Attempt {
+    let facts = StaticFacts::new(choices(t)).with_caller(acct(LAB));
+    attempt_with(strategy, cloud, t, region_code, trust, &facts).await
+}
+
+async fn attempt_with(
+    strategy: &dyn Strategy,
+    cloud: &MemoryCloud,
+    t: &Template,
+    region_code: &str,
+    trust: &TrustPolicy,
+    facts: &StaticFacts,
+) -> Attempt {
     let r = region(region_code);
-    let c = choices(t);
-    let caller = acct(LAB);
-    let cx = Context::new(t, &r, cloud, trust, &c, cloud.now()).with_caller(Some(&caller));
+    let archs: Vec<Architecture> = choices(t).iter().map(|c| c.architecture).collect();
+    let cx = Context::new(t, &r, cloud, trust, &archs, facts, cloud.now());
     strategy.attempt(&cx).await
 }
 
@@ -91,7 +102,7 @@ async fn direct_mapping_refuses_an_untrusted_owner() {
     .await;
     assert_eq!(
         skipped(&a),
-        "ami-00000001 is owned by 555566667777, which the trust policy does not trust"
+        "ami-00000001 is owned by 555566667777, which the default trust policy (trusts self, amazon) does not trust"
     );
     let trusting = TrustPolicy::default().with_trusted(acct(OTHER).into());
     let a = attempt(&DirectMapping, &cloud, &t, "us-east-1", &trusting).await;
@@ -140,12 +151,14 @@ async fn marketplace_checks_the_product_code_and_the_constraint() {
         .insert(region("us-east-1"), "ami-00000012".parse().unwrap());
     product.versions = vec![v1, v2];
     let mut coded = image("ami-00000011", "us-east-1", "p-1.0.0", MARKETPLACE);
+    coded.owner_alias = Some("aws-marketplace".into());
     coded.product_codes.push(ProductCode {
         code: "prod-code-1".into(),
         kind: ProductCodeType::Marketplace,
     });
     // 2.0.0's image lacks the product code: a catalogue error the tier must not trust.
-    let uncoded = image("ami-00000012", "us-east-1", "p-2.0.0", MARKETPLACE);
+    let mut uncoded = image("ami-00000012", "us-east-1", "p-2.0.0", MARKETPLACE);
+    uncoded.owner_alias = Some("aws-marketplace".into());
     let cloud = MemoryCloud::builder()
         .caller(acct(LAB))
         .region(region("us-east-1"))
@@ -157,21 +170,7 @@ async fn marketplace_checks_the_product_code_and_the_constraint() {
     let t = template(
         "name: t\ninstance_type: m6i.large\nami_config:\n  fallback_strategy: error\n  marketplace_search:\n    product_code: prod-code-1\n",
     );
-    match attempt(
-        &Marketplace,
-        &cloud,
-        &t,
-        "us-east-1",
-        &TrustPolicy::default(),
-    )
-    .await
-    {
-        Attempt::Found(f) => assert_eq!(f.image.id.as_str(), "ami-00000011"),
-        other => panic!("{other:?}"),
-    }
-    let t = template(
-        "name: t\ninstance_type: m6i.large\nami_config:\n  fallback_strategy: error\n  marketplace_search:\n    product_code: prod-code-1\n    version_constraint: \">=2\"\n",
-    );
+    // The default policy trusts self and amazon only: no Marketplace image, and no call.
     let a = attempt(
         &Marketplace,
         &cloud,
@@ -180,6 +179,22 @@ async fn marketplace_checks_the_product_code_and_the_constraint() {
         &TrustPolicy::default(),
     )
     .await;
+    match &a {
+        Attempt::Failed(StrategyError::Trust(TrustError::UntrustedOwners { owners, .. })) => {
+            assert_eq!(owners, "aws-marketplace");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cloud.counters().total(), 0);
+    let market = TrustPolicy::default().with_trusted(amiref_core::Owner::AwsMarketplace);
+    match attempt(&Marketplace, &cloud, &t, "us-east-1", &market).await {
+        Attempt::Found(f) => assert_eq!(f.image.id.as_str(), "ami-00000011"),
+        other => panic!("{other:?}"),
+    }
+    let t = template(
+        "name: t\ninstance_type: m6i.large\nami_config:\n  fallback_strategy: error\n  marketplace_search:\n    product_code: prod-code-1\n    version_constraint: \">=2\"\n",
+    );
+    let a = attempt(&Marketplace, &cloud, &t, "us-east-1", &market).await;
     assert!(
         skipped(&a).contains("ami-00000012 does not carry product code prod-code-1"),
         "{a:?}"
@@ -187,14 +202,7 @@ async fn marketplace_checks_the_product_code_and_the_constraint() {
     let t = template(
         "name: t\ninstance_type: m6i.large\nami_config:\n  fallback_strategy: error\n  marketplace_search:\n    product_code: no-such-code\n",
     );
-    let a = attempt(
-        &Marketplace,
-        &cloud,
-        &t,
-        "us-east-1",
-        &TrustPolicy::default(),
-    )
-    .await;
+    let a = attempt(&Marketplace, &cloud, &t, "us-east-1", &market).await;
     assert_eq!(skipped(&a), "no Marketplace product has code no-such-code");
 }
 
@@ -296,11 +304,13 @@ async fn cross_region_skips_uncopyable_images_and_weighs_priority() {
     let a = attempt(&tier, &cloud, &t, "ap-south-1", &trust).await;
     let why = skipped(&a);
     assert!(
-        why.contains("ami-00000021 is a Marketplace image, which cannot be copied"),
+        why.contains(
+            "ami-00000021 carries Marketplace product code pc, and EC2 copies no Marketplace image"
+        ),
         "{why}"
     );
     assert!(
-        why.contains("ami-00000022 is encrypted with another account's key"),
+        why.contains("ami-00000022 is encrypted with a key of its owner 555566667777"),
         "{why}"
     );
 }
