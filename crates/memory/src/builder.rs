@@ -607,6 +607,7 @@ impl MemoryCloudBuilder {
             world.products.insert(product.product_code.clone(), product);
         }
         for (region, settings) in self.allowed_images {
+            check_allowed_images(&region, &settings)?;
             world.regions.entry(region).or_default().allowed_images = settings;
         }
         for (region, parameter) in self.parameters {
@@ -791,5 +792,58 @@ fn add_parameter(
     state
         .parameters
         .insert(parameter.name.clone(), StoredParameter { parameter, owner });
+    Ok(())
+}
+
+/// EC2's limits on the Allowed AMIs criteria (ReplaceImageCriteriaInAllowedImagesSettings):
+/// at most 10 criteria, each setting at least one condition, providers that EC2 knows.
+fn check_allowed_images(
+    region: &Region,
+    settings: &AllowedImagesSettings,
+) -> Result<(), WorldError> {
+    const MAX_CRITERIA: usize = 10;
+    let field = format!("regions.{region}.allowed_images.criteria");
+    if settings.criteria.len() > MAX_CRITERIA {
+        return Err(WorldError::invalid(
+            field,
+            format!("{} criteria", settings.criteria.len()),
+            format!("at most {MAX_CRITERIA} criteria"),
+        ));
+    }
+    for (i, c) in settings.criteria.iter().enumerate() {
+        let field = format!("{field}[{i}]");
+        let empty = c.image_providers.is_empty()
+            && c.image_names.is_empty()
+            && c.marketplace_product_codes.is_empty()
+            && c.maximum_days_since_created.is_none()
+            && c.maximum_days_since_deprecated.is_none();
+        if empty {
+            return Err(WorldError::invalid(
+                field,
+                "a criterion with no condition",
+                "at least one of image_providers, image_names, marketplace_product_codes, maximum_days_since_created, maximum_days_since_deprecated",
+            ));
+        }
+        for provider in &c.image_providers {
+            let known = matches!(
+                provider.as_str(),
+                "amazon" | "aws-marketplace" | "aws-backup-vault" | "none"
+            ) || AccountId::new(provider.as_str()).is_ok();
+            if !known {
+                return Err(WorldError::invalid(
+                    format!("{field}.image_providers"),
+                    provider.as_str(),
+                    "amazon, aws-marketplace, aws-backup-vault, none, or a 12-digit account id",
+                ));
+            }
+        }
+        if let Some(name) = c.image_names.iter().find(|n| n.is_empty() || n.len() > 128) {
+            return Err(WorldError::invalid(
+                format!("{field}.image_names"),
+                name.as_str(),
+                "an image name pattern of 1 to 128 characters",
+            ));
+        }
+    }
     Ok(())
 }

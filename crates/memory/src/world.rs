@@ -11,8 +11,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use amiref_core::{
-    AccountId, AmiId, Architecture, Image, ImageState, InstanceId, InstanceType, LaunchPermission,
-    MarketplaceProduct, ProductCode, ProductCodeType, ProductVersion, Region,
+    AccountId, AllowedImagesSettings, AllowedImagesState, AmiId, Architecture, Image,
+    ImageCriterion, ImageState, InstanceId, InstanceType, LaunchPermission, MarketplaceProduct,
+    Parameter, ParameterName, ProductCode, ProductCodeType, ProductVersion, Region,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -47,6 +48,8 @@ struct WorldFile {
     #[serde(default)]
     products: Vec<ProductEntry>,
     #[serde(default)]
+    parameters: BTreeMap<Region, BTreeMap<ParameterName, ParameterEntry>>,
+    #[serde(default)]
     timings: TimingsEntry,
     #[serde(default)]
     latency: Option<Dur>,
@@ -80,6 +83,57 @@ struct RegionEntry {
     latency: Option<Dur>,
     #[serde(default)]
     down: bool,
+    #[serde(default)]
+    allowed_images: Option<AllowedImagesEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllowedImagesEntry {
+    state: AllowedImagesState,
+    #[serde(default)]
+    criteria: Vec<ImageCriterion>,
+}
+
+/// A parameter: its value alone (a `text` parameter), or a mapping.
+#[derive(Debug)]
+struct ParameterEntry(ParameterFields);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParameterFields {
+    value: String,
+    #[serde(default)]
+    data_type: Option<String>,
+    #[serde(default)]
+    version: Option<i64>,
+    #[serde(default)]
+    last_modified: Option<DateTime<Utc>>,
+}
+
+impl<'de> Deserialize<'de> for ParameterEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ParameterEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a parameter value, or a mapping with `value` and optionally `data_type` (text or aws:ec2:image), `version`, `last_modified`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ParameterEntry(ParameterFields {
+                    value: v.to_owned(),
+                    data_type: None,
+                    version: None,
+                    last_modified: None,
+                }))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                ParameterFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ParameterEntry)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,11 +179,19 @@ struct ImageEntry {
     #[serde(default)]
     paid: bool,
     #[serde(default)]
+    usage_operation: Option<String>,
+    #[serde(default)]
+    platform_details: Option<String>,
+    #[serde(default)]
     volume_gib: Option<u32>,
     #[serde(default)]
     encrypted: bool,
     #[serde(default)]
     volume_permissions: Option<Vec<AccountId>>,
+    #[serde(default)]
+    public_snapshots: bool,
+    #[serde(default)]
+    key_shared_with: Vec<AccountId>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -376,17 +438,30 @@ fn locate(error: WorldError, text: &str, origin: &str) -> WorldError {
             line,
             ..
         } => {
-            let lines = text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| !found.is_empty() && l.contains(found.as_str()))
-                .map(|(i, _)| i + 1);
+            // Search from the top-level section the field belongs to (`parameters:` for
+            // `parameters.us-east-1...`), so that a value written in several sections (an
+            // image id, say) is found where the faulty one is.
+            let section = field
+                .split(['.', '['])
+                .next()
+                .map(|key| format!("{key}:"))
+                .and_then(|key| text.lines().position(|l| l.starts_with(key.as_str())))
+                .unwrap_or(0);
             let duplicate = expected.contains("once") || expected.contains("unique");
-            let found_line = if duplicate {
-                lines.last()
-            } else {
-                lines.into_iter().next()
+            let find_from = |start: usize| {
+                let mut lines = text
+                    .lines()
+                    .enumerate()
+                    .skip(start)
+                    .filter(|(_, l)| !found.is_empty() && l.contains(found.as_str()))
+                    .map(|(i, _)| i + 1);
+                if duplicate {
+                    lines.last()
+                } else {
+                    lines.next()
+                }
             };
+            let found_line = find_from(section).or_else(|| find_from(0));
             WorldError::Invalid {
                 origin: origin.to_owned(),
                 line: found_line.or(line),
@@ -432,6 +507,12 @@ fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldError> {
         }
         if entry.down {
             b = b.region_down(region.clone());
+        }
+        if let Some(allowed) = entry.allowed_images {
+            b = b.allowed_images(
+                region.clone(),
+                AllowedImagesSettings::new(allowed.state, allowed.criteria),
+            );
         }
         b = if entry.block_public_access {
             b.block_public_access(region)
@@ -480,6 +561,17 @@ fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldError> {
             product.versions.push(version);
         }
         b = b.product(product);
+    }
+    for (region, parameters) in file.parameters {
+        for (name, ParameterEntry(fields)) in parameters {
+            let mut parameter = Parameter::new(name, fields.value);
+            parameter.data_type = fields.data_type;
+            if let Some(version) = fields.version {
+                parameter.version = version;
+            }
+            parameter.last_modified = fields.last_modified;
+            b = b.parameter(region.clone(), parameter);
+        }
     }
     let mut timings = Timings::default();
     let t = file.timings;
@@ -573,6 +665,8 @@ fn image_seeds(
         image.public = entry.public;
         image.tags = entry.tags.clone();
         image.product_codes = product_codes.clone();
+        image.usage_operation = entry.usage_operation.clone();
+        image.platform_details = entry.platform_details.clone();
         // The snapshot id is left to the builder, which mints a fresh one per image.
         image.block_devices = Vec::new();
         let mut seed = ImageSeed::new(image).paid(entry.paid);
@@ -585,6 +679,9 @@ fn image_seeds(
         if let Some(accounts) = &entry.volume_permissions {
             seed = seed.volume_permissions(accounts.iter().cloned());
         }
+        seed = seed
+            .public_snapshots(entry.public_snapshots)
+            .key_shared_with(entry.key_shared_with.iter().cloned());
         if let Some(Dur(after)) = entry.available_after {
             seed = seed.available_after(after);
         }
