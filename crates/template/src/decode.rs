@@ -10,13 +10,14 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use amiref_core::{AmiId, Architecture, InstanceType, Owner, ParseError, Region};
+use amiref_core::{AmiId, Architecture, InstanceType, Owner, ParameterName, ParseError, Region};
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
+use crate::validate::{DurationBound, FALLBACK_TIMEOUT_BOUND, PROVISIONING_TIME_BOUND};
 use crate::yaml::Target;
 use crate::{
-    AmiConfig, AmiSearch, AmiStrategy, DURATION_EXPECTED, FallbackStrategy, FieldPath,
+    AmiConfig, AmiSearch, AmiStrategy, BaseImage, DURATION_EXPECTED, FallbackStrategy, FieldPath,
     HumanDuration, MarketplaceSearch, OneOrMany, Problem, ProblemKind, Template,
 };
 
@@ -37,6 +38,8 @@ pub(crate) const TEMPLATE_FIELDS: &[&str] = &[
 /// The fields of `ami_config`.
 pub(crate) const AMI_CONFIG_FIELDS: &[&str] = &[
     "strategy",
+    "ssm_parameter",
+    "ssm_parameters",
     "ami_mappings",
     "ami_search",
     "marketplace_search",
@@ -48,6 +51,20 @@ pub(crate) const AMI_CONFIG_FIELDS: &[&str] = &[
 
 /// The fields of `ami_search` (and `base_image`).
 pub(crate) const AMI_SEARCH_FIELDS: &[&str] = &[
+    "owner",
+    "owners",
+    "name_pattern",
+    "version_tag",
+    "version_constraint",
+    "architecture",
+    "min_creation_date",
+    "required_tags",
+    "include_deprecated",
+];
+
+/// The fields of `base_image`: `ssm_parameter`, or those of a search (never both).
+pub(crate) const BASE_IMAGE_FIELDS: &[&str] = &[
+    "ssm_parameter",
     "owner",
     "owners",
     "name_pattern",
@@ -72,6 +89,7 @@ const HOMES: &[(&str, &[&str], &[&str])] = &[
         &["ami_config.ami_search", "base_image"],
         AMI_SEARCH_FIELDS,
     ),
+    ("base_image", &["base_image"], &["ssm_parameter"]),
     (
         "ami_config.marketplace_search",
         &["ami_config.marketplace_search"],
@@ -150,8 +168,10 @@ impl Decoder {
                     )
                 })
                 .unwrap_or_default(),
-            base_image: obj.optional("base_image", |v, p| self.ami_search(v, p)),
-            provisioning_time: obj.optional("provisioning_time", |v, p| self.duration(v, p)),
+            base_image: obj.optional("base_image", |v, p| self.base_image(v, p)),
+            provisioning_time: obj.optional("provisioning_time", |v, p| {
+                self.duration(v, p, &PROVISIONING_TIME_BOUND)
+            }),
             ami_config: obj.optional("ami_config", |v, p| self.ami_config(v, p)),
             user_data: obj.optional("user_data", |v, p| self.text(v, p)),
         })
@@ -168,6 +188,12 @@ impl Decoder {
                         "ami_fallback" => Some(AmiStrategy::AmiFallback),
                         _ => None,
                     })
+                })
+                .unwrap_or_default(),
+            ssm_parameter: obj.optional("ssm_parameter", |v, p| self.parameter(v, p)),
+            ssm_parameters: obj
+                .optional("ssm_parameters", |v, p| {
+                    self.map(v, p, Self::region_key, Self::parameter)
                 })
                 .unwrap_or_default(),
             ami_mappings: obj
@@ -190,7 +216,9 @@ impl Decoder {
                     })
                 })
                 .unwrap_or_default(),
-            fallback_timeout: obj.optional("fallback_timeout", |v, p| self.duration(v, p)),
+            fallback_timeout: obj.optional("fallback_timeout", |v, p| {
+                self.duration(v, p, &FALLBACK_TIMEOUT_BOUND)
+            }),
             preferred_architecture: obj.optional("preferred_architecture", |v, p| {
                 self.architecture_value(v, p)
             }),
@@ -202,14 +230,50 @@ impl Decoder {
         })
     }
 
-    fn ami_search(&mut self, v: &Value, path: &FieldPath) -> Option<AmiSearch> {
-        let here = if path.to_string() == "base_image" {
-            "base_image"
-        } else {
-            "ami_config.ami_search"
+    /// `base_image`: `{ssm_parameter: NAME}`, or a search.
+    fn base_image(&mut self, v: &Value, path: &FieldPath) -> Option<BaseImage> {
+        if !v.is_object() {
+            let expected = format!(
+                "a mapping: `ssm_parameter: NAME` (an SSM parameter whose value is the image id), or a search with the fields {}",
+                AMI_SEARCH_FIELDS.join(", ")
+            );
+            self.wrong_type(v, path, expected);
+            return None;
+        }
+        let obj = self.mapping(v, path, BASE_IMAGE_FIELDS, "base_image")?;
+        let Some((value, parameter_path)) = obj.get("ssm_parameter") else {
+            return Some(BaseImage::Search(self.search_fields(&obj)));
         };
-        let obj = self.mapping(v, path, AMI_SEARCH_FIELDS, here)?;
-        Some(AmiSearch {
+        let parameter = self.parameter(value, &parameter_path);
+        let search_keys: Vec<String> = AMI_SEARCH_FIELDS
+            .iter()
+            .filter(|f| obj.map.contains_key(**f))
+            .map(|f| format!("`{f}`"))
+            .collect();
+        if !search_keys.is_empty() {
+            self.report(
+                Target::Key,
+                Problem::new(
+                    ProblemKind::Conflict,
+                    path.clone(),
+                    format!("`ssm_parameter` together with the search fields {}", search_keys.join(", ")),
+                    "either `ssm_parameter` (an SSM parameter whose value is the image id) or a search (`owner`, `name_pattern`, ...), not both in one base_image",
+                )
+                .with_help("the parameter names the image itself, so the search would never be used: keep one of the two"),
+            );
+            return None;
+        }
+        parameter.map(|ssm_parameter| BaseImage::Parameter { ssm_parameter })
+    }
+
+    fn ami_search(&mut self, v: &Value, path: &FieldPath) -> Option<AmiSearch> {
+        let obj = self.mapping(v, path, AMI_SEARCH_FIELDS, "ami_config.ami_search")?;
+        Some(self.search_fields(&obj))
+    }
+
+    /// The fields of a search (`ami_search`, or a `base_image` search).
+    fn search_fields(&mut self, obj: &Fields<'_>) -> AmiSearch {
+        AmiSearch {
             owner: obj.optional("owner", |v, p| self.owner(v, p)),
             owners: obj
                 .optional("owners", |v, p| self.list(v, p, Self::owner))
@@ -239,7 +303,7 @@ impl Decoder {
             include_deprecated: obj
                 .optional("include_deprecated", |v, p| self.boolean(v, p))
                 .unwrap_or_default(),
-        })
+        }
     }
 
     fn marketplace_search(&mut self, v: &Value, path: &FieldPath) -> Option<MarketplaceSearch> {
@@ -422,6 +486,10 @@ impl Decoder {
         self.parsed(v, path, |s| Owner::new(s))
     }
 
+    fn parameter(&mut self, v: &Value, path: &FieldPath) -> Option<ParameterName> {
+        self.parsed(v, path, |s| ParameterName::new(s))
+    }
+
     fn region_key(&mut self, key: &str, path: &FieldPath) -> Option<Region> {
         match Region::new(key) {
             Ok(r) => Some(r),
@@ -473,13 +541,24 @@ impl Decoder {
         }
     }
 
-    fn duration(&mut self, v: &Value, path: &FieldPath) -> Option<HumanDuration> {
+    fn duration(
+        &mut self,
+        v: &Value,
+        path: &FieldPath,
+        bound: &DurationBound,
+    ) -> Option<HumanDuration> {
         let Value::String(s) = v else {
             self.wrong_type(v, path, DURATION_EXPECTED);
             return None;
         };
-        match s.parse() {
+        match s.parse::<HumanDuration>() {
             Ok(d) => Some(d),
+            Err(e) if e.too_large => {
+                // Well-formed, but past any bound: said as the bound, as validation says
+                // it for a duration that fits.
+                self.report(Target::Value, bound.problem(path.clone(), quote(s)));
+                None
+            }
             Err(_) => {
                 self.report(
                     Target::Value,
@@ -700,6 +779,13 @@ mod tests {
             fields(&defs["MarketplaceSearch"]["properties"]),
             sorted(MARKETPLACE_FIELDS)
         );
+        let variants = defs["BaseImage"]["anyOf"].as_array().unwrap();
+        assert_eq!(fields(&variants[0]["properties"]), ["ssm_parameter"]);
+        assert_eq!(variants[1]["$ref"], "#/$defs/AmiSearch");
+        let mut base_image = vec!["ssm_parameter".to_owned()];
+        base_image.extend(sorted(AMI_SEARCH_FIELDS));
+        base_image.sort();
+        assert_eq!(sorted(BASE_IMAGE_FIELDS), base_image);
         let consts = |def: &str| -> Vec<String> {
             let mut names: Vec<String> = defs[def]["oneOf"]
                 .as_array()

@@ -11,6 +11,21 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct HumanDuration(Duration);
 
+/// The longest `ami_config.fallback_timeout` a template may give: 24 hours.
+///
+/// The deadline bounds the search for an image before the fallback runs, which takes
+/// seconds, or minutes when a tier is slow: a deadline longer than a day is a mistake
+/// (hours written for minutes), and the loader refuses it. A validated template's
+/// deadline can be added to any clock reading without overflow.
+pub const MAX_FALLBACK_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The longest `provisioning_time` a template may give: 24 hours.
+///
+/// It estimates how long `user_data` takes at first boot; a script that runs for more
+/// than a day is not a launch but a build, better captured once in an image (and an
+/// estimate past it would only distort the comparison with a copy).
+pub const MAX_PROVISIONING_TIME: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// What a valid duration looks like, for error messages.
 pub const DURATION_EXPECTED: &str = "a duration such as \"90s\", \"10m\" or \"1h30m\" (whole numbers with units h, m, s, in that order)";
 
@@ -28,18 +43,45 @@ impl From<Duration> for HumanDuration {
 }
 
 /// Why a duration did not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {found:?}: expected {DURATION_EXPECTED}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DurationError {
     /// What was given.
     pub found: String,
+    /// Whether it is well-formed but too large to count in seconds (`u64`): parsing
+    /// uses checked arithmetic, so an enormous duration is this error, never an overflow.
+    pub too_large: bool,
 }
+
+impl fmt::Display for DurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let found = &self.found;
+        if self.too_large {
+            write!(
+                f,
+                "duration {found:?} is too large: its number of seconds does not fit in 64 bits"
+            )
+        } else {
+            write!(
+                f,
+                "invalid duration {found:?}: expected {DURATION_EXPECTED}"
+            )
+        }
+    }
+}
+
+impl std::error::Error for DurationError {}
 
 impl FromStr for HumanDuration {
     type Err = DurationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || DurationError {
             found: s.to_owned(),
+            too_large: false,
+        };
+        let too_large = || DurationError {
+            found: s.to_owned(),
+            too_large: true,
         };
         let mut total: u64 = 0;
         let mut number = String::new();
@@ -58,11 +100,13 @@ impl FromStr for HumanDuration {
             if number.is_empty() || rank <= last_unit {
                 return Err(err());
             }
-            let n: u64 = number.parse().map_err(|_| err())?;
+            // Only ASCII digits are pushed, so the parse fails only when the number does
+            // not fit.
+            let n: u64 = number.parse().map_err(|_| too_large())?;
             total = n
                 .checked_mul(secs)
                 .and_then(|v| total.checked_add(v))
-                .ok_or_else(err)?;
+                .ok_or_else(too_large)?;
             number.clear();
             last_unit = rank;
         }
@@ -138,18 +182,30 @@ mod tests {
 
     #[test]
     fn refuses_ambiguous_or_malformed() {
-        for bad in [
-            "",
-            "10",
-            "m",
-            "10x",
-            "1m1h",
-            "1m1m",
-            "-5s",
-            "1.5h",
-            "99999999999999999999h",
-        ] {
-            assert!(bad.parse::<HumanDuration>().is_err(), "{bad}");
+        for bad in ["", "10", "m", "10x", "1m1h", "1m1m", "-5s", "1.5h"] {
+            let e = bad.parse::<HumanDuration>().unwrap_err();
+            assert!(!e.too_large, "{bad}");
         }
+    }
+
+    #[test]
+    fn enormous_durations_are_errors_not_overflows() {
+        for huge in [
+            "99999999999999999999h",
+            "18446744073709551616s",
+            "5124095576030432h",
+            "5124095576030431h15m",
+            "5124095576030431h0m16s",
+        ] {
+            let e = huge.parse::<HumanDuration>().unwrap_err();
+            assert!(e.too_large, "{huge}");
+            assert!(e.to_string().contains("too large"), "{e}");
+        }
+        // The largest that fits still parses (and is refused by validation, not here).
+        let max: HumanDuration = "18446744073709551615s".parse().unwrap();
+        assert_eq!(max.get().as_secs(), u64::MAX);
+        assert_eq!(max.to_string().parse::<HumanDuration>().unwrap(), max);
+        let big: HumanDuration = "3000000000000000h".parse().unwrap();
+        assert!(big.get() > super::MAX_FALLBACK_TIMEOUT);
     }
 }

@@ -41,7 +41,11 @@ impl Template {
     /// `version` and `user_data` do not take part: changing them changes no resolution.
     pub fn fingerprint(&self) -> Fingerprint {
         let mut t = self.clone();
-        for search in t.base_image.iter_mut().chain(
+        let base_search = t.base_image.as_mut().and_then(|b| match b {
+            crate::BaseImage::Search(search) => Some(search),
+            crate::BaseImage::Parameter { .. } => None,
+        });
+        for search in base_search.into_iter().chain(
             t.ami_config
                 .iter_mut()
                 .filter_map(|c| c.ami_search.as_mut()),

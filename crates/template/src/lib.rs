@@ -55,12 +55,15 @@ mod regions;
 mod validate;
 mod yaml;
 
-pub use duration::{DURATION_EXPECTED, DurationError, HumanDuration};
+pub use duration::{
+    DURATION_EXPECTED, DurationError, HumanDuration, MAX_FALLBACK_TIMEOUT, MAX_PROVISIONING_TIME,
+};
 pub use error::{InvalidTemplate, Location, Problem, ProblemKind, TemplateError};
 pub use fingerprint::Fingerprint;
 pub use load::TemplateSet;
 pub use model::{
-    AmiConfig, AmiSearch, AmiStrategy, FallbackStrategy, MarketplaceSearch, OneOrMany, Template,
+    AmiConfig, AmiSearch, AmiStrategy, BaseImage, FallbackStrategy, MarketplaceSearch, OneOrMany,
+    Template,
 };
 pub use path::{FieldPath, Segment};
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use amiref_core::{AmiId, Architecture, InstanceType, Owner, Region};
+use amiref_core::{AmiId, Architecture, InstanceType, Owner, ParameterName, Region};
 use chrono::NaiveDate;
 
 use crate::HumanDuration;
@@ -29,11 +29,13 @@ pub struct Template {
     /// The instance type to use for each architecture, when the image's architecture decides.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub instance_types: BTreeMap<Architecture, InstanceType>,
-    /// The image script provisioning boots (found like `ami_search`); when absent, the
-    /// launcher uses Amazon Linux 2023 from Amazon for the instance's architecture.
+    /// The image script provisioning boots: an SSM parameter whose value is the image id
+    /// (`ssm_parameter: /aws/service/...`), or a search (as `ami_search`). When absent,
+    /// Amazon Linux 2023 from Amazon for the instance's architecture.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_image: Option<AmiSearch>,
-    /// How long the `user_data` script takes to provision, for estimates (default 6m).
+    pub base_image: Option<BaseImage>,
+    /// How long the `user_data` script takes to provision, for estimates (default 6m; at
+    /// most 24h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_time: Option<HumanDuration>,
     /// How to find a pre-built image.
@@ -54,7 +56,14 @@ pub struct AmiConfig {
     /// Image first, script first, or image only.
     #[serde(default)]
     pub strategy: AmiStrategy,
-    /// An image per region: the first and fastest tier.
+    /// An SSM parameter whose value is the image id (`/golden/python-ml/x86_64`), read in
+    /// the region resolved in (SSM is regional; the same name everywhere): the first tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssm_parameter: Option<ParameterName>,
+    /// An SSM parameter per region, used instead of `ssm_parameter` in its region.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ssm_parameters: BTreeMap<Region, ParameterName>,
+    /// An image per region: the tier after the SSM parameter, and the fastest.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ami_mappings: BTreeMap<Region, AmiId>,
     /// A search over trusted owners' images.
@@ -66,7 +75,7 @@ pub struct AmiConfig {
     /// What to do when no image is found in the region.
     #[serde(default)]
     pub fallback_strategy: FallbackStrategy,
-    /// One deadline over the whole resolution.
+    /// One deadline over the whole resolution (more than 0s, at most 24h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_timeout: Option<HumanDuration>,
     /// The architecture to choose when several fit (arm64 is usually cheaper).
@@ -108,6 +117,14 @@ impl MarketplaceSearch {
 }
 
 impl AmiConfig {
+    /// The SSM parameter to read in `region`: `ssm_parameters[region]`, else
+    /// `ssm_parameter`.
+    pub fn ssm_parameter_in(&self, region: &Region) -> Option<&ParameterName> {
+        self.ssm_parameters
+            .get(region)
+            .or(self.ssm_parameter.as_ref())
+    }
+
     /// Whether resolution needs the provisioning script (booting the base image and
     /// running `user_data`) on some path, so that a template without one is incomplete:
     /// always with `ami_fallback` (the script comes first), and with `ami_preferred` when
@@ -255,6 +272,56 @@ impl AmiSearch {
     /// The allowed architectures (empty: any).
     pub fn architectures(&self) -> &[Architecture] {
         self.architecture.as_slice()
+    }
+}
+
+/// The image script provisioning boots.
+///
+/// Written `base_image: {ssm_parameter: NAME}` or `base_image: {owner: ..., name_pattern:
+/// ...}`; never both in one `base_image`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(untagged, deny_unknown_fields)]
+#[non_exhaustive]
+pub enum BaseImage {
+    /// An SSM parameter whose value is the image id, such as AWS's public
+    /// `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`.
+    Parameter {
+        /// The parameter's name, read in the region resolved in.
+        ssm_parameter: ParameterName,
+    },
+    /// A search, as `ami_search`.
+    Search(AmiSearch),
+}
+
+impl BaseImage {
+    /// The search, when the base image is found by one.
+    pub fn search(&self) -> Option<&AmiSearch> {
+        match self {
+            Self::Search(search) => Some(search),
+            Self::Parameter { .. } => None,
+        }
+    }
+
+    /// The SSM parameter, when the base image is named by one.
+    pub fn parameter(&self) -> Option<&ParameterName> {
+        match self {
+            Self::Parameter { ssm_parameter } => Some(ssm_parameter),
+            Self::Search(_) => None,
+        }
+    }
+}
+
+impl From<AmiSearch> for BaseImage {
+    fn from(search: AmiSearch) -> Self {
+        Self::Search(search)
+    }
+}
+
+impl From<ParameterName> for BaseImage {
+    fn from(ssm_parameter: ParameterName) -> Self {
+        Self::Parameter { ssm_parameter }
     }
 }
 

@@ -1,15 +1,17 @@
 //! The rules a well-formed template must also follow: values that exist, fields that agree
 //! with each other, and configurations that are safe.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
-use amiref_core::{Architecture, InstanceType};
+use amiref_core::{Architecture, InstanceType, ParameterName, Region};
 
 use crate::decode::{Finding, closest, quote};
 use crate::yaml::Target;
 use crate::{
-    AmiConfig, AmiSearch, AmiStrategy, FallbackStrategy, FieldPath, MarketplaceSearch, Problem,
-    ProblemKind, Template, regions,
+    AmiConfig, AmiSearch, AmiStrategy, BaseImage, FallbackStrategy, FieldPath, HumanDuration,
+    MAX_FALLBACK_TIMEOUT, MAX_PROVISIONING_TIME, MarketplaceSearch, Problem, ProblemKind, Template,
+    regions,
 };
 
 /// EC2's limit on user data, before base64 encoding.
@@ -25,6 +27,43 @@ const USER_DATA_HEADERS: &[&str] = &[
     "#upstart-job",
     "Content-Type:",
 ];
+
+/// A duration field's maximum, and why it is one.
+pub(crate) struct DurationBound {
+    max: Duration,
+    /// What the field is, for "expected a ... of at most ...".
+    noun: &'static str,
+    help: &'static str,
+}
+
+pub(crate) const FALLBACK_TIMEOUT_BOUND: DurationBound = DurationBound {
+    max: MAX_FALLBACK_TIMEOUT,
+    noun: "deadline",
+    help: "fallback_timeout bounds the search for an image before the fallback runs, which takes seconds (minutes when a tier is slow): a deadline longer than a day is a mistake (minutes are written `m`, as in `10m`)",
+};
+
+pub(crate) const PROVISIONING_TIME_BOUND: DurationBound = DurationBound {
+    max: MAX_PROVISIONING_TIME,
+    noun: "duration",
+    help: "provisioning_time is how long user_data takes at first boot, for estimates: a script that runs for more than a day is a build, better captured once in an image",
+};
+
+impl DurationBound {
+    /// The problem of a duration longer than the maximum; `found` is the value as quoted.
+    pub(crate) fn problem(&self, path: FieldPath, found: String) -> Problem {
+        Problem::new(
+            ProblemKind::InvalidValue,
+            path,
+            format!("{found}, longer than {}", HumanDuration::from(self.max)),
+            format!(
+                "a {} of at most {}",
+                self.noun,
+                HumanDuration::from(self.max)
+            ),
+        )
+        .with_help(self.help)
+    }
+}
 
 /// Checks a decoded template. `failed` lists the fields whose decoding already failed:
 /// a rule that depends on one of them stays silent rather than report a consequence.
@@ -126,9 +165,18 @@ impl Checker<'_> {
                 );
             }
         }
-        if let Some(base) = &t.base_image {
-            self.search(base, &p("base_image"));
+        match &t.base_image {
+            Some(BaseImage::Search(search)) => self.search(search, &p("base_image")),
+            Some(BaseImage::Parameter { ssm_parameter }) => {
+                self.parameter(ssm_parameter, &p("base_image.ssm_parameter"));
+            }
+            None => {}
         }
+        self.bounded(
+            t.provisioning_time,
+            p("provisioning_time"),
+            &PROVISIONING_TIME_BOUND,
+        );
         if t.provisioning_time.is_some_and(|d| d.get().is_zero()) {
             self.report(
                 Report::value(),
@@ -221,13 +269,22 @@ impl Checker<'_> {
         }
     }
 
-    fn ami_config(&mut self, t: &Template, config: &AmiConfig) {
-        let base = p("ami_config");
-        for region in config.ami_mappings.keys() {
+    /// A duration at most `bound` allows.
+    fn bounded(&mut self, d: Option<HumanDuration>, path: FieldPath, bound: &DurationBound) {
+        if let Some(d) = d
+            && d.get() > bound.max
+        {
+            self.report(Report::value(), bound.problem(path, quote(&d.to_string())));
+        }
+    }
+
+    /// The keys of a map by region are regions that exist.
+    fn known_regions<T>(&mut self, map: &BTreeMap<Region, T>, path: &FieldPath) {
+        for region in map.keys() {
             if !regions::is_known(region.as_str()) {
                 let mut problem = Problem::new(
                     ProblemKind::InvalidValue,
-                    base.key("ami_mappings").key(region.as_str()),
+                    path.key(region.as_str()),
                     quote(region.as_str()),
                     "a region AWS has, such as \"us-east-1\"",
                 );
@@ -237,6 +294,55 @@ impl Checker<'_> {
                 self.report(Report::key(), problem);
             }
         }
+    }
+
+    /// A parameter name that can exist: SSM refuses to create names that start with `aws`
+    /// or `ssm` (any case), so under them there are only AWS's public parameters, all in
+    /// `/aws/service/`.
+    fn parameter(&mut self, name: &ParameterName, path: &FieldPath) {
+        let text = name.as_str();
+        if text.starts_with("/aws/service/") {
+            return;
+        }
+        let bare = text.strip_prefix('/').unwrap_or(text).to_ascii_lowercase();
+        if !(bare.starts_with("aws") || bare.starts_with("ssm")) {
+            return;
+        }
+        let mut problem = Problem::new(
+            ProblemKind::InvalidValue,
+            path.clone(),
+            quote(text),
+            "a parameter of your account (a name SSM lets you create: not starting with `aws` or `ssm`), or one of AWS's public parameters, under `/aws/service/`",
+        );
+        let mut levels = text.split('/').skip(1);
+        let help = match (levels.next(), levels.next()) {
+            (Some(first), Some(second))
+                if first.eq_ignore_ascii_case("aws") && closest(second, &["service"]).is_some() =>
+            {
+                let rest = text.splitn(4, '/').nth(3).unwrap_or_default();
+                if rest.is_empty() {
+                    "AWS's public parameters are named `/aws/service/...`, such as `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`".to_owned()
+                } else {
+                    format!("did you mean `/aws/service/{rest}`?")
+                }
+            }
+            _ => "SSM reserves names that start with `aws` or `ssm` (in any case): no parameter of this name can exist".to_owned(),
+        };
+        problem = problem.with_help(help);
+        self.report(Report::value(), problem);
+    }
+
+    fn ami_config(&mut self, t: &Template, config: &AmiConfig) {
+        let base = p("ami_config");
+        if let Some(name) = &config.ssm_parameter {
+            self.parameter(name, &base.key("ssm_parameter"));
+        }
+        let per_region = base.key("ssm_parameters");
+        self.known_regions(&config.ssm_parameters, &per_region);
+        for (region, name) in &config.ssm_parameters {
+            self.parameter(name, &per_region.key(region.as_str()));
+        }
+        self.known_regions(&config.ami_mappings, &base.key("ami_mappings"));
         if let Some(search) = &config.ami_search {
             self.search(search, &base.key("ami_search"));
         }
@@ -255,6 +361,11 @@ impl Checker<'_> {
                 ),
             );
         }
+        self.bounded(
+            config.fallback_timeout,
+            base.key("fallback_timeout"),
+            &FALLBACK_TIMEOUT_BOUND,
+        );
         self.architectures(t, config);
         self.families(config);
     }

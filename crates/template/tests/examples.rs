@@ -68,6 +68,31 @@ fn python_ml_matches_the_mission() {
 }
 
 #[test]
+fn an_example_finds_its_image_and_its_base_image_by_ssm_parameter() {
+    let set = examples();
+    let t = set.get("golden-python-ml").unwrap();
+    let config = t.ami_config.as_ref().unwrap();
+    assert_eq!(
+        config.ssm_parameter.as_ref().unwrap().as_str(),
+        "/golden/python-ml/x86_64"
+    );
+    let eu: amiref_core::Region = "eu-west-1".parse().unwrap();
+    assert_eq!(
+        config.ssm_parameter_in(&eu).unwrap().as_str(),
+        "/golden/eu/python-ml/x86_64"
+    );
+    assert_eq!(
+        t.base_image.as_ref().unwrap().parameter().unwrap().as_str(),
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    );
+    // Another example keeps a search base image.
+    assert!(
+        set.iter()
+            .any(|t| t.base_image.as_ref().is_some_and(|b| b.search().is_some()))
+    );
+}
+
+#[test]
 fn yaml_round_trip_keeps_meaning() {
     for t in examples().iter() {
         let text = t.to_yaml_string();

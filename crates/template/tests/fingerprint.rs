@@ -66,11 +66,40 @@ fn changes_with_anything_resolution_reads() {
         ("ami_config:\n", "ami_config:\n  fallback_strategy: error\n"),
         ("ami_config:\n", "ami_config:\n  fallback_timeout: 2m\n"),
         ("ami_config:\n", "provisioning_time: 3m\nami_config:\n"),
+        (
+            "ami_config:\n",
+            "ami_config:\n  ssm_parameter: /golden/python-ml/x86_64\n",
+        ),
+        (
+            "ami_config:\n",
+            "ami_config:\n  ssm_parameters: {eu-west-1: /golden/python-ml/x86_64}\n",
+        ),
+        (
+            "ami_config:\n",
+            "base_image: {ssm_parameter: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64}\nami_config:\n",
+        ),
     ] {
         let text = BASE.replacen(from, to, 1);
         assert_ne!(text, BASE);
         assert_ne!(load(&text).fingerprint(), base, "{from} -> {to}");
     }
+}
+
+#[test]
+fn base_images_differ_by_parameter_and_by_search() {
+    let with = |base: &str| {
+        load(&BASE.replacen("ami_config:\n", &format!("{base}\nami_config:\n"), 1)).fingerprint()
+    };
+    let x86 = with("base_image: {ssm_parameter: /aws/service/al2023-x86_64}");
+    let arm = with("base_image: {ssm_parameter: /aws/service/al2023-arm64}");
+    let search = with("base_image: {owner: amazon, name_pattern: al2023-*}");
+    let same_search = with("base_image: {owners: [amazon], name_pattern: al2023-*}");
+    assert_ne!(x86, arm);
+    assert_ne!(x86, search);
+    assert_eq!(
+        search, same_search,
+        "owner: x and owners: [x] are one search"
+    );
 }
 
 #[test]

@@ -39,6 +39,8 @@ const FIELDS: &[&str] = &[
     "ami_config",
     "user_data",
     "strategy",
+    "ssm_parameter",
+    "ssm_parameters",
     "ami_mappings",
     "ami_search",
     "marketplace_search",
@@ -77,6 +79,18 @@ const SCALARS: &[&str] = &[
     "script_provisioning",
     "10m",
     "0s",
+    "24h",
+    "24h0m1s",
+    "3000000000000000h",
+    "\"3000000000000000h\"",
+    "99999999999999999999h",
+    "5124095576030431h15m",
+    "18446744073709551615s",
+    "/golden/python-ml/x86_64",
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+    "/aws/servce/x",
+    "/ssm/x",
+    "golden//x",
     "arm64",
     "x86_64",
     "m6i.large",
@@ -165,6 +179,33 @@ proptest! {
     #[test]
     fn random_documents_never_panic(text in document()) {
         load(&text);
+    }
+}
+
+/// Durations past any bound, in every duration field: a located validation error, never
+/// an overflow or a panic (the resolver adds the deadline to a clock reading).
+#[test]
+fn enormous_durations_are_located_errors() {
+    for huge in [
+        "3000000000000000h",
+        "99999999999999999999h",
+        "18446744073709551615s",
+        "5124095576030431h15m",
+        "99999999999999999999999999999999999999999h99999999999999999999m",
+    ] {
+        let text = format!(
+            "name: x\nprovisioning_time: \"{huge}\"\nami_config:\n  fallback_timeout: \"{huge}\"\nuser_data: \"#!/bin/sh\"\n"
+        );
+        load(&text);
+        let err = Template::from_yaml_str(&text, "fuzz.yml").unwrap_err();
+        let problems = err.problems();
+        assert_eq!(problems.len(), 2, "{err}");
+        let paths: Vec<String> = problems.iter().map(|p| p.path.to_string()).collect();
+        assert_eq!(paths, ["provisioning_time", "ami_config.fallback_timeout"]);
+        for p in problems {
+            assert!(p.location.is_some(), "{err}");
+            assert!(p.expected.contains("at most 24h"), "{err}");
+        }
     }
 }
 

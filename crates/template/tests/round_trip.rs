@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
 use amiref_template::{
-    AmiConfig, AmiSearch, AmiStrategy, FallbackStrategy, MarketplaceSearch, OneOrMany, Template,
+    AmiConfig, AmiSearch, AmiStrategy, BaseImage, FallbackStrategy, MarketplaceSearch, OneOrMany,
+    Template,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -89,6 +90,28 @@ fn search() -> impl Strategy<Value = AmiSearch> {
         )
 }
 
+/// Parameter names, some of which YAML would misread unquoted.
+const PARAMETERS: &[&str] = &[
+    "/golden/python-ml/x86_64",
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+    "true",
+    "123",
+    "null",
+    "2.1",
+    "a.b-c_d",
+];
+
+fn parameter() -> impl Strategy<Value = amiref_core::ParameterName> {
+    select(PARAMETERS).prop_map(|p| p.parse().unwrap())
+}
+
+fn base_image() -> impl Strategy<Value = BaseImage> {
+    prop_oneof![
+        parameter().prop_map(BaseImage::from),
+        search().prop_map(BaseImage::from),
+    ]
+}
+
 fn template() -> impl Strategy<Value = Template> {
     (
         select(&["python-ml", "123", "true", "null", "é", "a: b", "#x"][..]),
@@ -104,13 +127,34 @@ fn template() -> impl Strategy<Value = Template> {
         ),
         prop::option::of(select(&["90s", "10m", "1h30m"][..])),
         prop::option::of(select(&["cws-python-ml-community", "prod_123"][..])),
+        prop::option::of(parameter()),
+        prop::collection::btree_map(
+            select(&["us-east-1", "eu-west-1", "ap-southeast-5"][..]),
+            parameter(),
+            0..3,
+        ),
+        prop::option::of(base_image()),
     )
         .prop_map(
-            |(name, description, itype, search, strategy, fallback, mappings, timeout, product)| {
+            |(
+                name,
+                description,
+                itype,
+                search,
+                strategy,
+                fallback,
+                mappings,
+                timeout,
+                product,
+                ssm,
+                ssm_per_region,
+                base,
+            )| {
                 let mut t = Template::new(name);
                 t.description = description;
                 t.instance_type = itype.map(|i| i.parse().unwrap());
                 t.user_data = Some("#!/bin/bash\necho 'quoted: yes' # not a comment\n".into());
+                t.base_image = base;
                 let mut c = AmiConfig::default();
                 c.strategy = serde_json::from_value(strategy.into()).unwrap();
                 c.fallback_strategy = serde_json::from_value(fallback.into()).unwrap();
@@ -126,6 +170,11 @@ fn template() -> impl Strategy<Value = Template> {
                     .collect();
                 c.fallback_timeout = timeout.map(|d| d.parse().unwrap());
                 c.marketplace_search = product.map(MarketplaceSearch::new);
+                c.ssm_parameter = ssm;
+                c.ssm_parameters = ssm_per_region
+                    .into_iter()
+                    .map(|(r, p)| (r.parse().unwrap(), p))
+                    .collect();
                 t.ami_config = Some(c);
                 t
             },
