@@ -26,7 +26,10 @@ pub fn every_region_world(
     let regions: Vec<Region> = amiref_regions::commercial_regions()
         .map(|r| r.code.clone())
         .collect();
-    let mut builder = MemoryCloud::builder().caller(me.clone()).latency(latency);
+    let mut builder = MemoryCloud::builder()
+        .caller(me.clone())
+        .latency(latency)
+        .instance_type("m6i.large".parse().unwrap(), [Architecture::X86_64]);
     let mut mappings = String::new();
     for (i, region) in regions.iter().enumerate() {
         let id = format!("ami-{:08x}", 0x1000 + i);
@@ -179,6 +182,7 @@ impl SelectionInput {
             caller: None,
             choices: &self.choices,
             now: chrono::Utc::now(),
+            allowed: None,
         }
     }
 }

@@ -71,6 +71,7 @@ mod builder;
 mod cache;
 mod error;
 mod estimate;
+mod facts;
 mod resolution;
 mod resolver;
 pub mod telemetry;

@@ -416,7 +416,14 @@ impl Resolver {
         let mut per_region = Vec::with_capacity(regions.len());
         for region in regions {
             per_region.push(async move {
-                let prefetched = self.prefetch(templates, region).await;
+                // The region's facts are asked beside the batched describe, so that the
+                // resolutions after it find them answered.
+                let warm = futures::future::join_all(templates.iter().map(|t| async move {
+                    self.facts_for(t, region, architecture_candidates(t, options.architecture))
+                        .warm()
+                        .await
+                }));
+                let (prefetched, _) = futures::join!(self.prefetch(templates, region), warm);
                 let resolutions = templates.iter().map(|t| {
                     let prefetched = prefetched.as_ref();
                     async move {
@@ -491,7 +498,15 @@ impl Resolver {
     /// The facts of one resolution: what the launch region can run, its Allowed AMIs, and
     /// the caller's account when the trust policy or the template names `self`.
     fn facts<'a>(&'a self, run: &'a Run<'a>) -> crate::facts::ResolutionFacts<'a> {
-        let template = run.template;
+        self.facts_for(run.template, run.region, run.candidates.clone())
+    }
+
+    fn facts_for<'a>(
+        &'a self,
+        template: &'a Template,
+        region: &'a Region,
+        candidates: Vec<ArchCandidates>,
+    ) -> crate::facts::ResolutionFacts<'a> {
         let names_self = |s: Option<&amiref_template::AmiSearch>| {
             s.is_some_and(|s| s.all_owners().contains(&amiref_core::Owner::Me))
         };
@@ -505,8 +520,8 @@ impl Resolver {
             || names_self(template.base_image.as_ref().and_then(|b| b.search()));
         crate::facts::ResolutionFacts::new(
             &self.inner,
-            run.region,
-            run.candidates.clone(),
+            region,
+            candidates,
             template
                 .ami_config
                 .as_ref()
@@ -634,7 +649,7 @@ impl Resolver {
         let architectures = facts.architectures();
         let cx = self.context(run, &architectures, &facts);
 
-        let in_region = self.in_region(&cx, run.deadline, !(full || script_first));
+        let in_region = self.in_region(&cx, run.deadline, !full);
         let cross = async {
             if wants_cross {
                 self.run_tier(&cx, self.inner.tiers.cross_region.as_ref(), run.deadline)

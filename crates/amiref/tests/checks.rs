@@ -71,6 +71,7 @@ fn selection_rejects_strangers_even_when_the_backend_returns_them() {
         caller: None,
         choices: &choices,
         now: chrono::Utc::now(),
+        allowed: None,
     };
     let sel = search::select(&images, &criteria).unwrap();
     assert_eq!(sel.image.id.as_str(), "ami-00000001");
@@ -101,7 +102,7 @@ async fn deprecated_and_pending_images_are_skipped_with_a_reason() {
         )
         .await
         .unwrap_err();
-    let entry = &deprecated.chain()[0];
+    let entry = &deprecated.chain()[1];
     assert_eq!(entry.outcome, Outcome::Skipped);
     assert!(
         entry.reason.contains("deprecated (since 2026-09-01)"),
@@ -114,7 +115,7 @@ async fn deprecated_and_pending_images_are_skipped_with_a_reason() {
         .await
         .unwrap_err();
     assert!(
-        err.chain()[0].reason.contains("is pending, not available"),
+        err.chain()[1].reason.contains("is pending, not available"),
         "{err}"
     );
     // The demo's 2.2.0 becomes available 15 minutes into the world.
@@ -135,10 +136,10 @@ async fn an_arm64_image_is_never_paired_with_an_x86_64_instance_type() {
         )
         .await
         .unwrap_err();
-    let reason = &err.chain()[0].reason;
+    let reason = &err.chain()[1].reason;
     assert!(
         reason.contains(
-            "arm64, which cannot run on the template's instance types: m6i.large (x86_64)"
+            "arm64, which none of the template's instance types offered in us-east-1 runs: m6i.large (x86_64)"
         ),
         "{reason}"
     );
@@ -183,8 +184,9 @@ async fn search_picks_the_newest_trusted_version_on_the_preferred_architecture()
     assert_eq!(r.image.id.as_str(), "ami-0123456789abcdef1");
     assert_eq!(r.image.name, "cws-python-ml-2.1.0-arm64");
     assert_eq!(r.instance_type.as_str(), "m7g.large");
-    assert_eq!(r.chain[0].outcome, Outcome::Skipped);
-    assert_eq!(r.chain[1].tier, Tier::DynamicSearch);
+    assert_eq!(r.chain[0].tier, Tier::SsmParameter);
+    assert_eq!(r.chain[1].outcome, Outcome::Skipped);
+    assert_eq!(r.chain[2].tier, Tier::DynamicSearch);
 }
 
 /// A named owner the trust policy does not know fails the search tier with a clear error;
@@ -194,9 +196,13 @@ async fn unknown_named_owners_are_refused() {
     let cloud = demo();
     let mut t = python_ml("ami_preferred", "error", false);
     t.ami_config.as_mut().unwrap().ami_mappings.clear();
-    let r = common::resolver_with(&cloud, |b| b.trust_policy(amiref::TrustPolicy::default()))
-        .resolve(&t, &"us-east-1".parse().unwrap())
-        .await;
+    let r = common::resolver_with(&cloud, |b| {
+        b.trust_policy(
+            amiref::TrustPolicy::default().with_trusted(amiref_core::Owner::AwsMarketplace),
+        )
+    })
+    .resolve(&t, &"us-east-1".parse().unwrap())
+    .await;
     // The marketplace tier still finds the product's image; the search tier failed.
     let r = r.unwrap();
     assert_eq!(r.method, ResolutionMethod::Marketplace);
@@ -205,7 +211,7 @@ async fn unknown_named_owners_are_refused() {
             .iter()
             .any(|w| w.starts_with("Dynamic search failed"))
     );
-    let search = &r.chain[1];
+    let search = &r.chain[2];
     assert_eq!(search.outcome, Outcome::Failed);
     assert!(
         search
@@ -217,7 +223,9 @@ async fn unknown_named_owners_are_refused() {
 }
 
 /// fallback_timeout is one deadline over the image tiers: a tier still running when it
-/// passes is recorded as cut off, later tiers are not tried, and the fallback follows.
+/// passes is recorded as cut off, and the fallback follows. Every tier's calls go out at
+/// once, the script's base image lookup included, so the whole resolution takes as long as
+/// its slowest needed call (11 minutes), not the sum.
 #[tokio::test(start_paused = true)]
 async fn the_deadline_cuts_off_a_slow_tier_and_the_fallback_follows() {
     let cloud = demo();
@@ -232,18 +240,18 @@ async fn the_deadline_cuts_off_a_slow_tier_and_the_fallback_follows() {
     assert_eq!(
         outcomes,
         [
+            Outcome::Skipped,  // no SSM parameter: no call
             Outcome::Skipped,  // no mapping for ap-south-1: no call
             Outcome::TimedOut, // the search's describe is cut off at 10 min
-            Outcome::NotTried, // the deadline had passed
-            Outcome::NotTried,
+            Outcome::Skipped,  // no registry configured
+            Outcome::Skipped,  // the product is not offered in ap-south-1: no describe
             Outcome::NotTried, // fallback_strategy is script_provisioning
-            Outcome::Found,    // the fallback: base image search (11 min, not bounded)
+            Outcome::Found,    // the fallback: base image (11 min, not bounded), started at once
         ],
         "{:#?}",
         r.chain
     );
-    assert_eq!(r.chain[1].elapsed_ms, 10 * 60 * 1000);
-    assert!(r.chain[2].reason.contains("fallback_timeout had passed"));
+    assert_eq!(r.chain[2].elapsed_ms, 10 * 60 * 1000);
     assert_eq!(r.method, ResolutionMethod::FallbackScript);
     assert!(
         r.warnings
@@ -252,7 +260,7 @@ async fn the_deadline_cuts_off_a_slow_tier_and_the_fallback_follows() {
         "{:?}",
         r.warnings
     );
-    assert_eq!(start.elapsed(), Duration::from_secs(21 * 60));
+    assert_eq!(start.elapsed(), Duration::from_secs(11 * 60));
 
     // With an error fallback the resolution fails with the chain, and a failure shaped by
     // the deadline is not cached: the next call tries again.
@@ -261,12 +269,12 @@ async fn the_deadline_cuts_off_a_slow_tier_and_the_fallback_follows() {
         amiref_template::FallbackStrategy::Error;
     let resolver = resolver(&cloud);
     let err = resolver.resolve(&strict, &region).await.unwrap_err();
-    assert_eq!(err.chain()[1].outcome, Outcome::TimedOut);
+    assert_eq!(err.chain()[2].outcome, Outcome::TimedOut);
     assert!(err.is_transient());
     cloud.set_operation_latency("DescribeImages", Duration::ZERO);
     let before = cloud.counters().operation("DescribeImages");
     let err = resolver.resolve(&strict, &region).await.unwrap_err();
-    assert_eq!(err.chain()[1].outcome, Outcome::Skipped);
+    assert_eq!(err.chain()[2].outcome, Outcome::Skipped);
     assert!(cloud.counters().operation("DescribeImages") > before);
 }
 
@@ -349,7 +357,7 @@ async fn registry_entries_are_checked_against_the_real_image() {
     )
     .await
     .unwrap_err();
-    let reason = &err.chain()[2].reason;
+    let reason = &err.chain()[3].reason;
     assert!(
         reason.contains("owned by 999988887777, not by 111122223333"),
         "{reason}"
@@ -368,12 +376,37 @@ async fn registry_entries_are_checked_against_the_real_image() {
     .await
     .unwrap_err();
     assert!(
-        err.chain()[2]
+        err.chain()[3]
             .reason
-            .contains("neither trusted nor named by a signed entry")
+            .contains("owned by 111122223333, which the default trust policy (trusts self, amazon) does not trust"),
+        "{}",
+        err.chain()[3].reason
     );
 
-    // The same image, signed and naming its owner: accepted; the first acceptable wins.
+    let signed = || {
+        vec![
+            candidate(
+                "ami-0bad0bad0bad0bad0",
+                Architecture::X86_64,
+                Some("111122223333"),
+                true,
+            ),
+            candidate(
+                "ami-0123456789abcdef0",
+                Architecture::X86_64,
+                Some("111122223333"),
+                true,
+            ),
+        ]
+    };
+    // Signed and naming its owner, but the policy does not let registry publishers vouch:
+    // refused like any other untrusted owner.
+    let err = resolve(signed(), amiref::TrustPolicy::default())
+        .await
+        .unwrap_err();
+    assert!(err.chain()[3].reason.contains("does not trust"), "{err}");
+
+    // Where the policy lets them vouch: accepted; the first acceptable wins.
     let r = resolve(
         vec![
             candidate(
@@ -389,7 +422,7 @@ async fn registry_entries_are_checked_against_the_real_image() {
                 true,
             ),
         ],
-        amiref::TrustPolicy::default(),
+        amiref::TrustPolicy::default().with_registry_vouching(true),
     )
     .await
     .unwrap();

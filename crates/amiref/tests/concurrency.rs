@@ -101,12 +101,18 @@ async fn identical_concurrent_resolutions_share_one_flight() {
     let resolver = resolver(&cloud);
     let t = python_ml("ami_preferred", "script_provisioning", true);
     let region: Region = "us-east-1".parse().unwrap();
+    // What one resolution costs, on a fresh world and resolver.
+    let alone = demo();
+    alone.set_latency(Duration::from_millis(50));
+    common::resolver(&alone).resolve(&t, &region).await.unwrap();
+    let one = alone.counters();
     let all = futures::future::join_all((0..100).map(|_| resolver.resolve(&t, &region))).await;
     assert!(
         all.iter()
             .all(|r| r.as_ref().unwrap().image.id.as_str() == "ami-0123456789abcdef0")
     );
-    assert_eq!(cloud.counters().operation("DescribeImages"), 1);
+    // A hundred identical callers cost what one does.
+    assert_eq!(cloud.counters().total(), one.total());
     assert_eq!(cloud.counters().operation("GetCallerIdentity"), 1);
 }
 
@@ -189,6 +195,7 @@ async fn preview_runs_every_tier_and_compares_costs() {
     assert_eq!(
         outcomes,
         [
+            (SsmParameter, Skipped, true),
             (DirectMapping, Found, true),
             (DynamicSearch, Found, false),
             (CommunityRegistry, Skipped, false),
@@ -197,7 +204,7 @@ async fn preview_runs_every_tier_and_compares_costs() {
             (ScriptProvisioning, Found, false),
         ]
     );
-    assert!(preview.tiers[1].reason.starts_with("not needed"));
+    assert!(preview.tiers[2].reason.starts_with("not needed"));
     let methods: Vec<_> = preview.comparison.iter().map(|c| c.method).collect();
     assert!(methods.contains(&ResolutionMethod::FallbackScript));
     assert!(methods.contains(&ResolutionMethod::DirectMapping));
@@ -211,7 +218,7 @@ async fn preview_runs_every_tier_and_compares_costs() {
     assert!((direct.estimate.setup_cost_usd.unwrap() - 0.096 * 30.0 / 3600.0).abs() < 1e-12);
     let json = serde_json::to_value(&preview).unwrap();
     assert_eq!(json["resolution"]["method"], "direct_mapping");
-    assert_eq!(json["tiers"][0]["outcome"], "found");
+    assert_eq!(json["tiers"][1]["outcome"], "found");
 }
 
 #[test]

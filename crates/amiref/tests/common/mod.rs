@@ -17,12 +17,15 @@ pub fn demo() -> Arc<MemoryCloud> {
     Arc::new(MemoryCloud::from_world_file(DEMO_WORLD).expect("demo world loads"))
 }
 
-/// The demo's trust: the community's named owner, plus the defaults.
+/// The demo's trust (as examples/worlds/demo.trust.yaml): the community's named owner,
+/// Marketplace sellers, plus the defaults.
 pub fn trust() -> TrustPolicy {
-    TrustPolicy::default().with_named_owner(
-        "prism-community",
-        [AccountId::new("111122223333").expect("account id")],
-    )
+    TrustPolicy::default()
+        .with_trusted(amiref_core::Owner::AwsMarketplace)
+        .with_named_owner(
+            "prism-community",
+            [AccountId::new("111122223333").expect("account id")],
+        )
 }
 
 pub fn resolver(cloud: &Arc<MemoryCloud>) -> Resolver {
