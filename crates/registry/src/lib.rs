@@ -13,7 +13,9 @@
 //!   publisher over a canonical form ([`canonical`]); keys have ids derived from the key,
 //!   so they can rotate; an unsigned, tampered, unknown-key or revoked-key entry is refused
 //!   (unsigned ones are admitted, marked, only when the policy allows). Entries that do not
-//!   add up are refused one by one.
+//!   add up are refused one by one. A trust store file listing a key twice is refused;
+//!   wherever stores are merged, a key revoked in any of them is revoked; a retired key's
+//!   entries are used, flagged (`signer_retired`).
 //! - **Layers**: institutional above community: an institutional entry always ranks first
 //!   and shadows a community entry of the same version. The caller's own ratings
 //!   ([`RatingsOverlay`]) layer above both. Sharing policies are checked against the

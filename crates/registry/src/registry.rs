@@ -48,6 +48,9 @@ pub enum Provenance {
         key: KeyId,
         /// Its holder.
         publisher: String,
+        /// Whether the key is retired: rotated out, its signatures still verify until the
+        /// entry is re-signed with an active key.
+        retired: bool,
     },
     /// Unsigned, admitted because the policy allows unsigned entries.
     Unsigned,
@@ -56,7 +59,20 @@ pub enum Provenance {
 impl fmt::Display for Provenance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Signed { key, publisher } => write!(f, "signed by {publisher} ({key})"),
+            Self::Signed {
+                key,
+                publisher,
+                retired: false,
+            } => write!(f, "signed by {publisher} ({key})"),
+            Self::Signed {
+                key,
+                publisher,
+                retired: true,
+            } => write!(
+                f,
+                "signed by {publisher} ({key}, a RETIRED key: it verifies until the entry \
+                 is re-signed with an active key)"
+            ),
             Self::Unsigned => f.write_str("UNSIGNED (allowed by policy)"),
         }
     }
@@ -176,10 +192,13 @@ impl RegistryBuilder {
         self
     }
 
-    /// The publisher keys to trust.
+    /// Adds the publisher keys of `trust` to those to trust. Call it once per trust store:
+    /// the stores are merged ([`TrustStore::merge`]), so a key revoked in any of them is
+    /// revoked, and a key retired in any (revoked in none) is retired. One merged store
+    /// verifies every layer: a key revoked for one layer is revoked for all.
     #[must_use]
     pub fn trust_store(mut self, trust: TrustStore) -> Self {
-        self.trust = trust;
+        self.trust.merge(&trust);
         self
     }
 
@@ -305,7 +324,11 @@ impl RegistryBuilder {
                                     parsed.origin
                                 ));
                             }
-                            Provenance::Signed { key, publisher }
+                            Provenance::Signed {
+                                key,
+                                publisher,
+                                retired,
+                            }
                         }
                         SignatureCheck::Unsigned if self.policy.allow_unsigned => {
                             Provenance::Unsigned
@@ -568,9 +591,9 @@ impl Candidate<'_> {
             format!("{} {}", e.layer, e.source),
         );
         c.expected_owner = e.entry.owner.clone();
-        c.signed_by = match &e.provenance {
-            Provenance::Signed { key, .. } => Some(key.to_string()),
-            Provenance::Unsigned => None,
+        (c.signed_by, c.signer_retired) = match &e.provenance {
+            Provenance::Signed { key, retired, .. } => (Some(key.to_string()), *retired),
+            Provenance::Unsigned => (None, false),
         };
         c.score = e.score.total;
         c.explanation = format!(

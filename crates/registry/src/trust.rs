@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::canonical::entry_message;
-use crate::error::{LoadError, SignError};
+use crate::error::{LoadError, Problem, SignError};
 use crate::model::{Entry, EntrySignature, PublisherKeyInfo};
 use crate::yaml::{LocatedDocument, path_of, to_yaml_string};
 
@@ -54,6 +54,39 @@ pub enum KeyStatus {
     Retired,
     /// Compromised or withdrawn: its signatures are refused.
     Revoked,
+}
+
+impl KeyStatus {
+    /// The stricter of two statuses for one key: revoked over retired over active.
+    ///
+    /// Wherever a key's status comes from more than one place, this decides it, so a
+    /// revocation can never be undone by another listing of the key.
+    #[must_use]
+    pub fn strictest(self, other: Self) -> Self {
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
+    }
+
+    fn severity(self) -> u8 {
+        match self {
+            Self::Active => 0,
+            Self::Retired => 1,
+            Self::Revoked => 2,
+        }
+    }
+}
+
+impl fmt::Display for KeyStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Active => "active",
+            Self::Retired => "retired",
+            Self::Revoked => "revoked",
+        })
+    }
 }
 
 /// One trusted key as a trust store file lists it.
@@ -100,6 +133,11 @@ pub struct TrustedKey {
 }
 
 /// The publisher keys a reader trusts, by id.
+///
+/// A key is held once. Wherever a key's status comes from more than one place (keys
+/// inserted twice, stores merged), the strictest status wins: **a key revoked anywhere is
+/// revoked**, and a key retired anywhere (and revoked nowhere) is retired. A trust store
+/// *file* that lists a key twice is refused instead ([`TrustStore::from_yaml_str`]).
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     keys: std::collections::BTreeMap<KeyId, TrustedKey>,
@@ -111,7 +149,7 @@ impl TrustStore {
         Self::default()
     }
 
-    /// Trusts `key`, held by `publisher`, with `status`.
+    /// Trusts `key`, held by `publisher`, with `status`; see [`TrustStore::insert`].
     #[must_use]
     pub fn with_key(
         mut self,
@@ -124,17 +162,43 @@ impl TrustStore {
     }
 
     /// Trusts `key`, held by `publisher`, with `status`.
+    ///
+    /// A key already held keeps its publisher and takes the stricter of the two statuses
+    /// ([`KeyStatus::strictest`]): inserting a revoked key as active leaves it revoked.
     pub fn insert(&mut self, publisher: impl Into<String>, key: VerifyingKey, status: KeyStatus) {
-        let id = KeyId::of(&key);
-        self.keys.insert(
-            id.clone(),
-            TrustedKey {
-                id,
-                publisher: publisher.into(),
-                key,
-                status,
-            },
-        );
+        self.add(TrustedKey {
+            id: KeyId::of(&key),
+            publisher: publisher.into(),
+            key,
+            status,
+        });
+    }
+
+    fn add(&mut self, key: TrustedKey) {
+        match self.keys.entry(key.id.clone()) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(key);
+            }
+            std::collections::btree_map::Entry::Occupied(mut held) => {
+                let held = held.get_mut();
+                held.status = held.status.strictest(key.status);
+            }
+        }
+    }
+
+    /// Adds every key of `other`. A key both hold keeps this store's publisher and takes
+    /// the stricter status: a key revoked in either store is revoked in the result.
+    pub fn merge(&mut self, other: &TrustStore) {
+        for key in other.keys.values() {
+            self.add(key.clone());
+        }
+    }
+
+    /// This store with every key of `other` added; see [`TrustStore::merge`].
+    #[must_use]
+    pub fn merged(mut self, other: &TrustStore) -> Self {
+        self.merge(other);
+        self
     }
 
     /// The trusted key with `id`.
@@ -148,6 +212,11 @@ impl TrustStore {
     }
 
     /// Reads a trust store from YAML text; `origin` names it in errors.
+    ///
+    /// Every problem is reported, located: a malformed key, a `key_id` that is not the
+    /// key's, and a key listed twice (by the same public key, whatever the ids written),
+    /// which is refused rather than letting one listing override the other: the problem
+    /// points at the second listing and names the first's line.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, LoadError> {
         const WHAT: &str = "trust store";
         let doc = LocatedDocument::parse(text, origin, WHAT)?;
@@ -157,11 +226,21 @@ impl TrustStore {
             problems.push(doc.problem("schema_version", file.schema_version.to_string(), "1"));
         }
         let mut store = Self::new();
+        // Each key's first listing: its index, for the duplicate's message.
+        let mut first_listing: std::collections::HashMap<KeyId, usize> =
+            std::collections::HashMap::new();
         for (i, record) in file.keys.iter().enumerate() {
             let index = format!("keys[{i}]");
             match decode_public_key(&record.public_key) {
                 Ok(key) => {
                     let id = KeyId::of(&key);
+                    let mut valid = true;
+                    if let Some(&first) = first_listing.get(&id) {
+                        problems.push(duplicate_listing(&doc, &file, first, i, &id));
+                        valid = false;
+                    } else {
+                        first_listing.insert(id.clone(), i);
+                    }
                     if let Some(stated) = &record.key_id
                         && stated != id.as_str()
                     {
@@ -170,9 +249,11 @@ impl TrustStore {
                             format!("{stated:?}"),
                             format!("{:?}, the id of the public key given", id.as_str()),
                         ));
-                        continue;
+                        valid = false;
                     }
-                    store.insert(record.publisher.clone(), key, record.status);
+                    if valid {
+                        store.insert(record.publisher.clone(), key, record.status);
+                    }
                 }
                 Err(found) => problems.push(doc.problem(
                     &format!("{index}.public_key"),
@@ -316,6 +397,30 @@ impl fmt::Display for SignatureCheck {
             Self::Malformed(m) => write!(f, "malformed signature: {m}"),
         }
     }
+}
+
+/// The problem of `keys[second]` listing the key `keys[first]` already listed.
+fn duplicate_listing(
+    doc: &LocatedDocument,
+    file: &TrustStoreFile,
+    first: usize,
+    second: usize,
+    id: &KeyId,
+) -> Problem {
+    let (a, b) = (&file.keys[first], &file.keys[second]);
+    let at = doc
+        .locate(&format!("keys[{first}].public_key"))
+        .map(|(line, column)| format!("line {line}, column {column}"))
+        .unwrap_or_else(|| format!("keys[{first}]"));
+    doc.problem(
+        &format!("keys[{second}].public_key"),
+        format!(
+            "key {id} listed a second time (as {:?}, {}; first listed at {at}, as {:?}, {})",
+            b.publisher, b.status, a.publisher, a.status
+        ),
+        "each key listed once: keep one listing, with the status the key should have \
+         (a key revoked in any listing stays revoked)",
+    )
 }
 
 fn decode_public_key(text: &str) -> Result<VerifyingKey, String> {

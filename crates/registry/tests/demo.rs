@@ -156,8 +156,14 @@ async fn the_resolvers_community_tier_chooses_the_registrys_entry() {
         "inline.yml",
     )
     .unwrap();
+    // The demo community's images are owned by 111122223333: the policy must trust it (the
+    // default trusts only the caller and Amazon, and registry entries do not vouch).
+    let policy = amiref::TrustPolicy::default().with_trusted(amiref_core::Owner::Account(
+        amiref_core::AccountId::new("111122223333").unwrap(),
+    ));
     let resolver = amiref::Resolver::builder()
         .cloud(cloud.clone() as Arc<dyn Cloud>)
+        .trust_policy(policy)
         .registry(Arc::new(reg))
         .build()
         .unwrap();

@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use amiref_registry::{Freshness, HttpSource, Layer, LoadError, Registry, RegistrySource};
+use amiref_registry::{
+    Freshness, HttpSource, KeyStatus, Layer, LoadError, Registry, RegistrySource, TrustStore,
+};
 use common::*;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -264,6 +266,28 @@ async fn https_with_etags_304s_outages_and_truncated_bodies() {
         reg.report()
     );
     let _ = Layer::Community;
+
+    // The cached copy is re-verified against this load's trust stores: a key revoked since
+    // the copy was cached (here by a second store; the first still lists it active) is
+    // refused.
+    let reg = Registry::builder()
+        .community(RegistrySource::Http(source.clone()))
+        .trust_store(trust(&[&key(1)]))
+        .trust_store(TrustStore::new().with_key(
+            "revoked",
+            key(1).verifying_key(),
+            KeyStatus::Revoked,
+        ))
+        .now(now())
+        .build()
+        .await
+        .unwrap();
+    assert!(reg.entries().is_empty());
+    assert!(
+        reg.report().refused[0].reason.contains("revoked"),
+        "{:?}",
+        reg.report()
+    );
 
     // With no cache, an outage is an error, or a warning when sources may be skipped.
     let empty = tempfile::tempdir().unwrap();

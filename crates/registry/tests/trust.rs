@@ -6,8 +6,8 @@ mod common;
 
 use amiref_core::{AccountId, Architecture};
 use amiref_registry::{
-    KeyStatus, Layer, ParsedRegistry, Provenance, ScanStatus, SignatureCheck, TrustPolicy,
-    TrustStore,
+    KeyStatus, Layer, ParsedRegistry, Provenance, Registry, ScanStatus, SignatureCheck,
+    TrustPolicy, TrustStore,
 };
 use chrono::TimeZone;
 use common::*;
@@ -345,4 +345,306 @@ fn secret_key_files_round_trip_and_debug_hides_the_secret() {
     let secret_line = text.lines().find(|l| l.starts_with("secret_key")).unwrap();
     let secret = secret_line.split_whitespace().last().unwrap();
     assert!(!debug.contains(secret));
+}
+
+/// A trust store file listing `records` (publisher, key, status, whether to write its id).
+fn store_yaml(records: &[(&str, &amiref_registry::PublisherKey, &str, bool)]) -> String {
+    let mut yaml = String::from("schema_version: 1\nkeys:\n");
+    for (publisher, k, status, with_id) in records {
+        let public_key = TrustStore::new()
+            .with_key("x", k.verifying_key(), KeyStatus::Active)
+            .to_file()
+            .keys[0]
+            .public_key
+            .clone();
+        yaml.push_str(&format!(
+            "  - publisher: {publisher}\n    public_key: {public_key}\n"
+        ));
+        if *with_id {
+            yaml.push_str(&format!("    key_id: \"{}\"\n", k.key_id()));
+        }
+        yaml.push_str(&format!("    status: {status}\n"));
+    }
+    yaml
+}
+
+#[test]
+fn trust_store_files_refuse_a_key_listed_twice() {
+    let k = key(5);
+    let other = key(6);
+    // The bug this prevents: a later line re-activating a revoked key.
+    for (first, second) in [
+        ("revoked", "active"),
+        ("active", "revoked"),
+        ("active", "active"),
+    ] {
+        let yaml = store_yaml(&[
+            ("p", &k, first, true),
+            ("q", &other, "active", true),
+            ("p again", &k, second, false),
+        ]);
+        let err = TrustStore::from_yaml_str(&yaml, "trust.yml").unwrap_err();
+        assert_eq!(err.problems().len(), 1, "{err}");
+        let p = &err.problems()[0];
+        // The second listing's public key, at line 12 (its `public_key: ...` value).
+        assert_eq!(
+            (p.path.as_str(), p.line, p.column),
+            ("keys[2].public_key", Some(12), Some(17)),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("trust.yml:12:17: keys[2].public_key"),
+            "{text}"
+        );
+        assert!(text.contains(k.key_id().as_str()), "{text}");
+        assert!(text.contains("first listed at line 4"), "{text}");
+        assert!(text.contains(&format!("\"p again\", {second}")), "{text}");
+        assert!(text.contains("each key listed once"), "{text}");
+    }
+
+    // The same public key under two ids: the id is derived from the key, so the second
+    // id is refused as not the key's, and the key is still a duplicate.
+    let yaml = store_yaml(&[("p", &k, "revoked", true), ("p", &k, "active", false)]).replace(
+        "status: active",
+        "key_id: \"ed25519:0123456789abcdef\"\n    status: active",
+    );
+    let err = TrustStore::from_yaml_str(&yaml, "trust.yml").unwrap_err();
+    let paths: Vec<&str> = err.problems().iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["keys[1].public_key", "keys[1].key_id"], "{err}");
+    assert!(err.problems().iter().all(|p| p.line.is_some()), "{err}");
+
+    // Rotation is two keys of one publisher, not a duplicate.
+    let yaml = store_yaml(&[("p", &k, "retired", true), ("p", &other, "active", true)]);
+    let store = TrustStore::from_yaml_str(&yaml, "trust.yml").unwrap();
+    assert_eq!(store.keys().count(), 2);
+    assert_eq!(
+        store.get(k.key_id().as_str()).unwrap().status,
+        KeyStatus::Retired
+    );
+}
+
+/// One entry, `python-ml` `1.0.0`, signed by `k`.
+fn signed_doc(k: &amiref_registry::PublisherKey, origin: &str) -> ParsedRegistry {
+    signed(
+        document(vec![(
+            "python-ml",
+            "1.0.0",
+            entry("us-east-1", "ami-12345678", Some((4.0, 3)), None),
+        )]),
+        origin,
+        k,
+    )
+}
+
+#[test]
+fn revocation_wins_wherever_trust_comes_from_several_places() {
+    let k = key(7);
+    let revoked = || TrustStore::new().with_key("p", k.verifying_key(), KeyStatus::Revoked);
+    let active = || TrustStore::new().with_key("p", k.verifying_key(), KeyStatus::Active);
+    let retired = || TrustStore::new().with_key("p", k.verifying_key(), KeyStatus::Retired);
+    let status = |s: &TrustStore| s.get(k.key_id().as_str()).unwrap().status;
+
+    // One store, the key inserted twice, in either order.
+    for (a, b) in [
+        (KeyStatus::Revoked, KeyStatus::Active),
+        (KeyStatus::Active, KeyStatus::Revoked),
+        (KeyStatus::Retired, KeyStatus::Revoked),
+    ] {
+        let s = TrustStore::new()
+            .with_key("p", k.verifying_key(), a)
+            .with_key("q", k.verifying_key(), b);
+        assert_eq!(status(&s), KeyStatus::Revoked, "{a:?} then {b:?}");
+        assert_eq!(s.keys().count(), 1);
+        assert_eq!(
+            s.keys().next().unwrap().publisher,
+            "p",
+            "the first name stays"
+        );
+    }
+    // Retired beats active, in either order.
+    assert_eq!(status(&active().merged(&retired())), KeyStatus::Retired);
+    assert_eq!(status(&retired().merged(&active())), KeyStatus::Retired);
+
+    // Two stores merged, in either order.
+    assert_eq!(status(&revoked().merged(&active())), KeyStatus::Revoked);
+    assert_eq!(status(&active().merged(&revoked())), KeyStatus::Revoked);
+    let mut s = active();
+    s.merge(&revoked());
+    assert_eq!(status(&s), KeyStatus::Revoked);
+    // Merging does not lose keys only one store holds.
+    let k2 = key(8);
+    let both = revoked().merged(&trust(&[&k2]));
+    assert_eq!(both.keys().count(), 2);
+
+    // Two trust stores given to the registry, in either order, over both layers: a key
+    // revoked in one is revoked for every layer, whatever the other says.
+    for stores in [[revoked(), active()], [active(), revoked()]] {
+        let mut b = Registry::builder().now(now());
+        for s in stores {
+            b = b.trust_store(s);
+        }
+        let reg = b
+            .document(Layer::Institutional, signed_doc(&k, "i.yml"))
+            .document(Layer::Community, signed_doc(&k, "c.yml"))
+            .build_from_documents();
+        assert!(reg.entries().is_empty(), "{:?}", reg.entries());
+        assert_eq!(reg.report().refused.len(), 2);
+        assert!(
+            reg.report()
+                .refused
+                .iter()
+                .all(|r| r.reason.contains("revoked")),
+            "{:?}",
+            reg.report()
+        );
+        assert!(reg.report().shadowed.is_empty());
+    }
+
+    // A trust store file's revocation, merged with another file listing the key active.
+    let revoked_file = TrustStore::from_yaml_str(
+        &store_yaml(&[("p", &k, "revoked", true)]),
+        "institution-trust.yml",
+    )
+    .unwrap();
+    let active_file =
+        TrustStore::from_yaml_str(&store_yaml(&[("p", &k, "active", true)]), "my-trust.yml")
+            .unwrap();
+    let reg = Registry::builder()
+        .trust_store(active_file)
+        .trust_store(revoked_file)
+        .document(Layer::Community, signed_doc(&k, "c.yml"))
+        .now(now())
+        .build_from_documents();
+    assert!(reg.entries().is_empty());
+
+    // A registry file announcing the key among its publishers does not un-revoke it: trust
+    // comes from the reader's stores only.
+    let parsed = signed_doc(&k, "c.yml");
+    assert_eq!(parsed.document.publishers[0].key_id, k.key_id().as_str());
+    let reg = build(
+        vec![(Layer::Community, parsed)],
+        revoked(),
+        TrustPolicy::new().allow_unsigned(true),
+    );
+    assert!(reg.entries().is_empty(), "allow_unsigned does not admit it");
+    assert!(reg.report().refused[0].reason.contains("revoked"));
+
+    // The ratings overlay cannot carry keys, nor admit an entry a revoked key signed.
+    assert!(
+        amiref_registry::RatingsOverlay::from_yaml_str(
+            "schema_version: 1\nkeys: []\nratings: {}\n",
+            "ratings.yml"
+        )
+        .is_err()
+    );
+    let mut overlay = amiref_registry::RatingsOverlay::new();
+    overlay.rate("python-ml", "1.0.0", 5, None, now()).unwrap();
+    let reg = Registry::builder()
+        .trust_store(revoked())
+        .overlay(overlay)
+        .document(Layer::Community, signed_doc(&k, "c.yml"))
+        .now(now())
+        .build_from_documents();
+    assert!(reg.entries().is_empty());
+
+    // An institutional entry a revoked key signed is refused, and so shadows nothing: the
+    // community entry of the same version stands on its own (active) signature.
+    let community_key = key(9);
+    let reg = Registry::builder()
+        .trust_store(revoked())
+        .trust_store(trust(&[&community_key]))
+        .document(Layer::Institutional, signed_doc(&k, "i.yml"))
+        .document(Layer::Community, signed_doc(&community_key, "c.yml"))
+        .now(now())
+        .build_from_documents();
+    let best = reg.best("python-ml", &region("us-east-1"), &[]).unwrap();
+    assert_eq!(best.entry.layer, Layer::Community);
+    assert!(reg.report().shadowed.is_empty());
+}
+
+#[tokio::test]
+async fn retired_keys_are_used_and_say_so_active_keys_do_not_and_revoked_keys_are_never_returned() {
+    use amiref_core::ImageRegistry;
+    let old = key(10);
+    let new = key(11);
+    let mut doc = document(vec![(
+        "python-ml",
+        "1.0.0",
+        entry("us-east-1", "ami-12345678", Some((4.0, 3)), None),
+    )]);
+    doc.community_amis.get_mut("python-ml").unwrap().insert(
+        "1.1.0".into(),
+        entry("us-east-1", "ami-12345679", Some((4.0, 3)), None),
+    );
+    let mut parsed = ParsedRegistry::from_document(doc, "c.yml");
+    parsed.sign("python-ml", "1.0.0", &old).unwrap();
+    parsed.sign("python-ml", "1.1.0", &new).unwrap();
+    let registry = |old_status: KeyStatus| {
+        Registry::builder()
+            .trust_store(
+                TrustStore::new()
+                    .with_key("p", old.verifying_key(), old_status)
+                    .with_key("p", new.verifying_key(), KeyStatus::Active),
+            )
+            .document(Layer::Community, parsed.clone())
+            .now(now())
+            .build_from_documents()
+    };
+    let by_version = |candidates: Vec<amiref_core::RegistryCandidate>| {
+        let mut v: Vec<(String, bool, String)> = candidates
+            .into_iter()
+            .map(|c| (c.version, c.signer_retired, c.explanation))
+            .collect();
+        v.sort();
+        v
+    };
+
+    // Retired: both returned; the old key's entry is flagged and explains why.
+    let reg = registry(KeyStatus::Retired);
+    let got = by_version(
+        ImageRegistry::candidates(&reg, "python-ml", &region("us-east-1"), &[])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!((got[0].0.as_str(), got[0].1), ("1.0.0", true));
+    assert!(got[0].2.contains("RETIRED"), "{}", got[0].2);
+    assert!(got[0].2.contains(old.key_id().as_str()), "{}", got[0].2);
+    assert_eq!((got[1].0.as_str(), got[1].1), ("1.1.0", false));
+    assert!(!got[1].2.contains("RETIRED"), "{}", got[1].2);
+    assert!(matches!(
+        reg.entries_for("python-ml")
+            .iter()
+            .find(|e| e.version_text == "1.0.0")
+            .unwrap()
+            .provenance,
+        Provenance::Signed { retired: true, .. }
+    ));
+    assert!(reg.report().warnings[0].contains("retired key"));
+
+    // Active: nothing flagged.
+    let got = by_version(
+        ImageRegistry::candidates(
+            &registry(KeyStatus::Active),
+            "python-ml",
+            &region("us-east-1"),
+            &[],
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(got.iter().filter(|c| c.1).count(), 0, "{got:?}");
+    assert_eq!(got.len(), 2);
+
+    // Revoked: never returned.
+    let reg = registry(KeyStatus::Revoked);
+    let got = by_version(
+        ImageRegistry::candidates(&reg, "python-ml", &region("us-east-1"), &[])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].0.as_str(), got[0].1), ("1.1.0", false));
+    assert!(reg.report().refused[0].reason.contains("revoked"));
 }
