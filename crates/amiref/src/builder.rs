@@ -59,6 +59,7 @@ pub struct ResolverBuilder {
     positive_ttl: Duration,
     negative_ttl: Duration,
     concurrency: usize,
+    concurrent_tiers: bool,
     model: EstimateModel,
     workload: Workload,
     clock: Clock,
@@ -91,6 +92,7 @@ impl Default for ResolverBuilder {
             positive_ttl: Duration::from_secs(5 * 60),
             negative_ttl: Duration::from_secs(60),
             concurrency: 64,
+            concurrent_tiers: true,
             model: EstimateModel::default(),
             workload: Workload::default(),
             clock: Arc::new(Utc::now),
@@ -146,6 +148,17 @@ impl ResolverBuilder {
     /// (default 64: every commercial region at once).
     pub fn concurrency(mut self, limit: usize) -> Self {
         self.concurrency = limit;
+        self
+    }
+
+    /// Whether a resolution issues every tier's first calls at once (default `true`: one
+    /// round trip when a mapping or search answers). `false` runs the tiers one after
+    /// another, in priority order, each only when the ones before it found nothing, with
+    /// the caller's identity fetched first: fewer calls, one round trip per tier. It is the
+    /// serial baseline the benchmarks compare against, and a choice for an account whose
+    /// API rate is the scarce resource.
+    pub fn concurrent_tiers(mut self, concurrent: bool) -> Self {
+        self.concurrent_tiers = concurrent;
         self
     }
 
@@ -244,6 +257,7 @@ impl ResolverBuilder {
             positive_ttl: self.positive_ttl,
             negative_ttl: self.negative_ttl,
             concurrency: self.concurrency,
+            concurrent_tiers: self.concurrent_tiers,
             permits: Semaphore::new(self.concurrency),
             cache: FlightCache::new(),
             copies: FlightCache::new(),

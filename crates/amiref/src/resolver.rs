@@ -110,6 +110,7 @@ pub(crate) struct Inner {
     pub(crate) positive_ttl: Duration,
     pub(crate) negative_ttl: Duration,
     pub(crate) concurrency: usize,
+    pub(crate) concurrent_tiers: bool,
     pub(crate) permits: Semaphore,
     pub(crate) cache: FlightCache<CacheKey, Result<Resolution, ResolveError>>,
     pub(crate) copies: FlightCache<String, Result<Image, ExecuteError>>,
@@ -602,7 +603,14 @@ impl Resolver {
     ) -> Vec<(Tier, Step)> {
         let tiers = &self.inner.tiers.in_region;
         let mut steps: Vec<Option<Step>> = vec![None; tiers.len()];
-        {
+        if !self.inner.concurrent_tiers {
+            for (i, strategy) in tiers.iter().enumerate() {
+                steps[i] = Some(self.run_tier(cx, strategy.as_ref(), deadline).await);
+                if stop_at_first && decided(&steps) {
+                    break;
+                }
+            }
+        } else {
             let mut pending = futures::stream::FuturesUnordered::new();
             for (i, strategy) in tiers.iter().enumerate() {
                 pending
@@ -648,6 +656,9 @@ impl Resolver {
         let facts = self.facts(run);
         let architectures = facts.architectures();
         let cx = self.context(run, &architectures, &facts);
+        if !self.inner.concurrent_tiers {
+            return self.evaluate_serially(run, &cx, &facts, full).await;
+        }
 
         let in_region = self.in_region(&cx, run.deadline, !full);
         let cross = async {
@@ -714,6 +725,51 @@ impl Resolver {
             cross_region: cross_step,
             script: script_step,
             notes,
+        }
+    }
+
+    /// The serial baseline: the facts first (caller, instance types, Allowed AMIs, one after
+    /// another), then the in-region tiers in order, then the cross-region walk and the
+    /// script only when they are needed.
+    async fn evaluate_serially(
+        &self,
+        run: &Run<'_>,
+        cx: &Context<'_>,
+        facts: &crate::facts::ResolutionFacts<'_>,
+        full: bool,
+    ) -> Steps {
+        facts.caller().await;
+        facts.choices().await;
+        let _ = facts.allowed_images(run.region).await;
+        let in_steps = self.in_region(cx, run.deadline, !full).await;
+        let found = in_steps.iter().any(|(_, s)| s.found().is_some());
+        let script_first = run.strategy == AmiStrategy::AmiFallback;
+        let cross_region = if run.fallback != FallbackStrategy::CrossRegion {
+            Step::NotRun(format!(
+                "fallback_strategy is {}",
+                fallback_name(run.fallback)
+            ))
+        } else if found && !full && !script_first {
+            Step::NotRun("not needed: an image was found in the region".into())
+        } else {
+            self.run_tier(cx, self.inner.tiers.cross_region.as_ref(), run.deadline)
+                .await
+        };
+        let script = if run.strategy == AmiStrategy::AmiRequired {
+            Step::NotRun("ami_required never falls back to a script".into())
+        } else if !(script_first || full) && run.fallback == FallbackStrategy::Error {
+            Step::NotRun("fallback_strategy is error".into())
+        } else if found && !full && !script_first {
+            Step::NotRun("not needed: an image was found".into())
+        } else {
+            self.run_tier(cx, self.inner.tiers.script.as_ref(), None)
+                .await
+        };
+        Steps {
+            in_region: in_steps,
+            cross_region,
+            script,
+            notes: facts.errors(),
         }
     }
 
