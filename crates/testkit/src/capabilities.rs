@@ -52,6 +52,22 @@ pub struct Capabilities {
     /// Change sets move from Preparing to Succeeded on the backend's clock in a test's time
     /// (tokio's paused clock for the in-process cloud).
     pub change_set_progress: bool,
+    /// Snapshots belong to their image's owner and create-volume permissions are seeded
+    /// with the fixture's images (granted to the accounts an image is shared with, unless
+    /// the fixture says otherwise), so that another account's snapshot answers as EC2
+    /// answers it.
+    pub snapshot_permissions: bool,
+    /// DescribeImages reports `UsageOperation` and `PlatformDetails`, and the backend is
+    /// seeded with the fixture's.
+    pub billing_details: bool,
+    /// GetAllowedImagesSettings is answered, and the backend is seeded with the fixture's
+    /// setting for its settings region.
+    pub allowed_images: bool,
+    /// Instance type offerings per region follow the fixture (a type offered in one
+    /// region only).
+    pub seeded_offerings: bool,
+    /// AWS's public AL2023 parameter names an image the backend describes.
+    pub public_parameter_images: bool,
 }
 
 impl Capabilities {
@@ -74,6 +90,11 @@ impl Capabilities {
             block_public_access: true,
             marketplace: true,
             change_set_progress: true,
+            snapshot_permissions: true,
+            billing_details: true,
+            allowed_images: true,
+            seeded_offerings: true,
+            public_parameter_images: true,
         }
     }
 
@@ -81,8 +102,12 @@ impl Capabilities {
     /// visibility between accounts (every loaded image is visible, every account isolated),
     /// no deprecation, every loaded image aliased `amazon`, `aws-marketplace` always empty,
     /// product codes never reported, images available at once, client tokens and copy tags
-    /// ignored, no copy refusals, no Marketplace Catalog. Name uniqueness, launch validation
-    /// and block public access are assumed missing until checked against it.
+    /// ignored, no copy refusals, no Marketplace Catalog, no GetAllowedImagesSettings (HTML
+    /// 500), UsageOperation and PlatformDetails never returned. Its accounts are isolated
+    /// and `MOTO_AMIS_PATH` cannot seed snapshot permissions; its instance type offerings
+    /// are AWS's bundled data, not the fixture's; its public parameters name its default
+    /// AMIs, which `MOTO_AMIS_PATH` may replace. Name uniqueness, launch validation and
+    /// block public access are assumed missing until checked against it.
     pub fn moto() -> Self {
         Self {
             pagination: false,
@@ -101,6 +126,11 @@ impl Capabilities {
             block_public_access: false,
             marketplace: false,
             change_set_progress: false,
+            snapshot_permissions: false,
+            billing_details: false,
+            allowed_images: false,
+            seeded_offerings: false,
+            public_parameter_images: false,
         }
     }
 }

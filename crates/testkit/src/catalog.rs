@@ -7,7 +7,7 @@ use amiref_core::{
     AmiId, Architecture, CloudErrorKind, Image, ImageCatalog, ImageFilter, ImageState, Owner,
 };
 
-use crate::fixture::{PRODUCT_CODE, keys::*};
+use crate::fixture::{PRODUCT_CODE, RHEL_PLATFORM_DETAILS, RHEL_USAGE_OPERATION, keys::*};
 use crate::report::{Failure, ensure};
 use crate::{Capabilities, Fixture, Report};
 
@@ -108,6 +108,51 @@ pub async fn run(catalog: &dyn ImageCatalog, fixture: &Fixture, caps: &Capabilit
         ensure!(got.tag("Version") == Some("v2.1.0"), "tags {:?}", got.tags);
         Ok(())
     })
+    .await;
+
+    r.check("plain_images_carry_no_billing_product", async {
+        let ids = [fixture.id(PYTHON_210_X86)?, fixture.id(MINE_ARM)?];
+        let found = catalog.describe_images(&fixture.region, &ids).await?;
+        ensure!(found.len() == 2, "described {} of {ids:?}", found.len());
+        for image in &found {
+            ensure!(
+                !image.has_billing_product(),
+                "{} reports a billing product: usage operation {:?}, platform details {:?}",
+                image.id,
+                image.usage_operation,
+                image.platform_details
+            );
+        }
+        Ok(())
+    })
+    .await;
+
+    r.check_if(
+        caps.billing_details,
+        "billing_details",
+        "billing_facts_round_trip",
+        async {
+            let id = fixture.id(SHARED_LICENSED)?;
+            let found = catalog
+                .describe_images(&fixture.region, std::slice::from_ref(&id))
+                .await?;
+            let image = found
+                .first()
+                .ok_or_else(|| Failure(format!("{id} is not described")))?;
+            ensure!(
+                image.usage_operation.as_deref() == Some(RHEL_USAGE_OPERATION),
+                "usage operation {:?}, expected {RHEL_USAGE_OPERATION}",
+                image.usage_operation
+            );
+            ensure!(
+                image.platform_details.as_deref() == Some(RHEL_PLATFORM_DETAILS),
+                "platform details {:?}, expected {RHEL_PLATFORM_DETAILS}",
+                image.platform_details
+            );
+            ensure!(image.has_billing_product(), "RHEL is not a billing product");
+            Ok(())
+        },
+    )
     .await;
 
     r.check("search_without_owners_is_refused", async {

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use amiref_core::{
-    AccountId, AmiId, Architecture, BlockDevice, Image, ImageState, InstanceType, LaunchPermission,
-    MarketplaceProduct, ProductCode, ProductCodeType, ProductVersion, Region,
+    AccountId, AllowedImagesSettings, AllowedImagesState, AmiId, Architecture, BlockDevice, Image,
+    ImageCriterion, ImageState, InstanceType, LaunchPermission, MarketplaceProduct, Parameter,
+    ParameterName, ProductCode, ProductCodeType, ProductVersion, Region, SnapshotId,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
@@ -39,7 +40,26 @@ pub mod keys {
     pub const MINE_X86: &str = "mine-x86_64";
     /// The caller's own arm64 image, private.
     pub const MINE_ARM: &str = "mine-arm64";
+    /// A partner's private image shared with the caller's account, without create-volume
+    /// permission on its snapshot (so the caller may launch it but not copy it).
+    pub const SHARED_NO_VOLUMES: &str = "shared-no-volumes";
+    /// A partner's private image shared with the caller's account (and create-volume
+    /// permission on its snapshot) that carries a billing product: Red Hat Enterprise
+    /// Linux's usage operation and platform details.
+    pub const SHARED_LICENSED: &str = "shared-licensed";
 }
+
+/// AWS's public parameter naming the newest Amazon Linux 2023 x86_64 image.
+pub const AL2023_X86_PARAMETER: &str =
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+/// The caller's own parameter naming the community's python 2.1.0 x86_64 image.
+pub const OWN_PARAMETER: &str = "/fixture/python-ml/x86_64";
+/// The SSM data type of an image parameter.
+pub const IMAGE_DATA_TYPE: &str = "aws:ec2:image";
+/// EC2's usage operation for Red Hat Enterprise Linux.
+pub const RHEL_USAGE_OPERATION: &str = "RunInstances:0010";
+/// EC2's platform details for Red Hat Enterprise Linux.
+pub const RHEL_PLATFORM_DETAILS: &str = "Red Hat Enterprise Linux";
 
 /// One image of the fixture, with what EC2 keeps beside it.
 #[derive(Debug, Clone)]
@@ -53,6 +73,9 @@ pub struct FixtureImage {
     pub launch_permissions: Vec<LaunchPermission>,
     /// Whether it carries a paid Marketplace product code.
     pub paid: bool,
+    /// The accounts with create-volume permission on its snapshots; `None` for the
+    /// backend's default (the accounts it is shared with).
+    pub volume_permissions: Option<Vec<AccountId>>,
     /// Whether it is one of the bulk images (for pagination).
     pub bulk: bool,
 }
@@ -84,8 +107,23 @@ pub struct Fixture {
     pub products: Vec<MarketplaceProduct>,
     /// Instance types offered in the region, with their architectures.
     pub instance_types: Vec<(InstanceType, Vec<Architecture>)>,
+    /// An instance type offered in `region` but not in `other_region`.
+    pub region_only_type: (InstanceType, Vec<Architecture>),
     /// An id no image has.
     pub missing_image: AmiId,
+    /// An id no snapshot has.
+    pub missing_snapshot: SnapshotId,
+    /// The region whose Allowed AMIs setting is [`Fixture::allowed_images`] (every other
+    /// region's is EC2's default, disabled). No image lives there, so the setting hides
+    /// nothing the other suites look for.
+    pub settings_region: Region,
+    /// The Allowed AMIs setting of `settings_region`.
+    pub allowed_images: AllowedImagesSettings,
+    /// SSM parameters, per region: AWS's public ones (which a backend like moto serves
+    /// itself) and the caller's own ([`Fixture::parameters_to_put`]).
+    pub parameters: Vec<(Region, Parameter)>,
+    /// A parameter name that exists nowhere.
+    pub missing_parameter: ParameterName,
     /// The world's start (the in-process cloud's wall clock at seeding).
     pub start: DateTime<Utc>,
     /// A suffix for names and client tokens, so that runs against a shared backend do not
@@ -109,6 +147,17 @@ fn region(text: &str) -> Region {
     Region::new(text).unwrap_or_else(|e| unreachable!("fixture region {text}: {e}"))
 }
 
+fn parameter_name(text: &str) -> ParameterName {
+    ParameterName::new(text).unwrap_or_else(|e| unreachable!("fixture parameter {text}: {e}"))
+}
+
+fn image_parameter(name: &str, image: &str, modified: DateTime<Utc>) -> Parameter {
+    let mut p = Parameter::new(parameter_name(name), image);
+    p.data_type = Some(IMAGE_DATA_TYPE.to_owned());
+    p.last_modified = Some(modified);
+    p
+}
+
 fn instance_type(text: &str) -> InstanceType {
     InstanceType::new(text).unwrap_or_else(|e| unreachable!("fixture type {text}: {e}"))
 }
@@ -119,7 +168,7 @@ fn date(y: i32, m: u32, d: u32) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// The standard fixture: thirteen images in `us-east-1`, copies to `us-west-2`.
+/// The standard fixture: fifteen images in `us-east-1`, copies to `us-west-2`.
 pub fn standard() -> Fixture {
     let us_east_1 = region("us-east-1");
     let me = account("123456789012");
@@ -166,6 +215,7 @@ pub fn standard() -> Fixture {
             },
             image,
             paid: false,
+            volume_permissions: None,
             bulk: false,
         });
     };
@@ -302,8 +352,39 @@ pub fn standard() -> Fixture {
         false,
         &[("Team", "research")],
     );
+    add(
+        SHARED_NO_VOLUMES,
+        "ami-0f1a00000000000c3",
+        "fixture-partner-no-volumes-x86_64",
+        &partner,
+        X86_64,
+        date(2026, 7, 3),
+        false,
+        &[("Team", "partner")],
+    );
+    add(
+        SHARED_LICENSED,
+        "ami-0f1a00000000000c4",
+        "fixture-partner-rhel-x86_64",
+        &partner,
+        X86_64,
+        date(2026, 7, 4),
+        false,
+        &[("Team", "partner")],
+    );
     for fi in &mut images {
         match fi.key {
+            SHARED_NO_VOLUMES => {
+                fi.launch_permissions
+                    .push(LaunchPermission::Account(me.clone()));
+                fi.volume_permissions = Some(Vec::new());
+            }
+            SHARED_LICENSED => {
+                fi.launch_permissions
+                    .push(LaunchPermission::Account(me.clone()));
+                fi.image.usage_operation = Some(RHEL_USAGE_OPERATION.to_owned());
+                fi.image.platform_details = Some(RHEL_PLATFORM_DETAILS.to_owned());
+            }
             PYTHON_100_DEPRECATED => fi.image.deprecation_time = Some(date(2026, 1, 1)),
             PYTHON_220_PENDING => fi.image.state = ImageState::Pending,
             SHARED_WITH_ME => fi
@@ -335,6 +416,22 @@ pub fn standard() -> Fixture {
         .images
         .insert(us_east_1.clone(), id("ami-0f1a00000000000d2"));
     product.versions.push(version);
+    let mut amazon_only = ImageCriterion::default();
+    amazon_only.image_providers = vec!["amazon".to_owned()];
+    let mut community_python = ImageCriterion::default();
+    community_python.image_providers = vec![community.as_str().to_owned()];
+    community_python.image_names = vec!["fixture-python-*".to_owned()];
+    community_python.maximum_days_since_created = Some(365);
+    let parameters = vec![
+        (
+            us_east_1.clone(),
+            image_parameter(AL2023_X86_PARAMETER, "ami-0f1a00000000000d1", date(2026, 10, 21)),
+        ),
+        (
+            us_east_1.clone(),
+            image_parameter(OWN_PARAMETER, "ami-0f1a00000000000a1", date(2026, 10, 2)),
+        ),
+    ];
     Fixture {
         region: us_east_1,
         other_region: region("us-west-2"),
@@ -351,7 +448,17 @@ pub fn standard() -> Fixture {
             (instance_type("m6i.large"), vec![X86_64]),
             (instance_type("t4g.micro"), vec![Arm64]),
         ],
+        region_only_type: (instance_type("p4d.24xlarge"), vec![X86_64]),
         missing_image: id("ami-0f1a000000000dead"),
+        missing_snapshot: SnapshotId::new("snap-0f1a000000000dead")
+            .unwrap_or_else(|e| unreachable!("fixture snapshot: {e}")),
+        settings_region: region("eu-west-1"),
+        allowed_images: AllowedImagesSettings::new(
+            AllowedImagesState::AuditMode,
+            vec![amazon_only, community_python],
+        ),
+        parameters,
+        missing_parameter: parameter_name("/fixture/no-such-parameter"),
         start: date(2026, 11, 15),
         run_id: "run1".to_owned(),
     }
@@ -378,6 +485,7 @@ impl Fixture {
                 image,
                 launch_permissions: vec![LaunchPermission::Public],
                 paid: false,
+                volume_permissions: None,
                 bulk: true,
             });
         }
@@ -451,6 +559,19 @@ impl Fixture {
                 if let (Some(map), Some(gib)) = (entry.as_object_mut(), i.root_volume_size_gib()) {
                     map.insert("volume_gib".into(), json!(gib));
                 }
+                if let Some(map) = entry.as_object_mut() {
+                    for (field, value) in [
+                        ("usage_operation", &i.usage_operation),
+                        ("platform_details", &i.platform_details),
+                    ] {
+                        if let Some(v) = value {
+                            map.insert(field.into(), json!(v));
+                        }
+                    }
+                    if let Some(accounts) = &fi.volume_permissions {
+                        map.insert("volume_permissions".into(), json!(accounts));
+                    }
+                }
                 entry
             })
             .collect();
@@ -470,7 +591,7 @@ impl Fixture {
                 })
             })
             .collect();
-        let types: Vec<Value> = self
+        let mut types: Vec<Value> = self
             .instance_types
             .iter()
             .map(|(t, archs)| {
@@ -480,6 +601,30 @@ impl Fixture {
                 })
             })
             .collect();
+        let (only, only_archs) = &self.region_only_type;
+        types.push(json!({
+            "name": only,
+            "architectures": only_archs.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+            "regions": [self.region],
+        }));
+        let mut parameters = serde_json::Map::new();
+        for (region, p) in &self.parameters {
+            let entry = parameters
+                .entry(region.as_str().to_owned())
+                .or_insert_with(|| json!({}));
+            if let Some(map) = entry.as_object_mut() {
+                map.insert(
+                    p.name.as_str().to_owned(),
+                    json!({
+                        "value": p.value,
+                        "data_type": p.data_type,
+                        "version": p.version,
+                        "last_modified": p.last_modified,
+                    }),
+                );
+            }
+        }
+        let allowed = &self.allowed_images;
         json!({
             "description": "amiref-testkit conformance fixture",
             "start": self.start,
@@ -488,10 +633,20 @@ impl Fixture {
                 { "id": self.amazon, "alias": "amazon" },
                 { "id": self.marketplace, "alias": "aws-marketplace" },
             ],
-            "regions": { self.region.as_str(): {}, self.other_region.as_str(): {} },
+            "regions": {
+                self.region.as_str(): {},
+                self.other_region.as_str(): {},
+                self.settings_region.as_str(): {
+                    "allowed_images": {
+                        "state": allowed.state.as_str(),
+                        "criteria": allowed.criteria,
+                    },
+                },
+            },
             "instance_types": types,
             "images": images,
             "products": products,
+            "parameters": parameters,
         })
     }
 
@@ -534,6 +689,25 @@ impl Fixture {
             .filter(|fi| !fi.image.tags.is_empty())
             .map(|fi| (fi.image.id.clone(), fi.image.tags.clone()))
             .collect()
+    }
+
+    /// The parameters a backend must be given after it starts (SSM PutParameter, with
+    /// `DataType` and `Overwrite`): the fixture's parameters except AWS's public ones
+    /// (`/aws/...`), which SSM refuses to put and moto serves itself.
+    pub fn parameters_to_put(&self) -> Vec<(Region, Parameter)> {
+        self.parameters
+            .iter()
+            .filter(|(_, p)| !p.name.as_str().starts_with("/aws/"))
+            .cloned()
+            .collect()
+    }
+
+    /// The fixture's parameter of this name in `region`.
+    pub fn parameter(&self, region: &Region, name: &str) -> Option<&Parameter> {
+        self.parameters
+            .iter()
+            .find(|(r, p)| r == region && p.name.as_str() == name)
+            .map(|(_, p)| p)
     }
 
     /// A name unique to this run, for what a suite creates.

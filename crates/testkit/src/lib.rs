@@ -43,7 +43,10 @@
 //! | sharing | [`store::run_sharing`] | sharing with / unsharing from another account, public images |
 //! | instances | [`instances::run`] | launch, missing image → NotFound |
 //! | identity | [`identity::run`] | the caller's account and ARN |
-//! | instance types | [`instance_types::run`] | architectures per type, unknown types absent |
+//! | instance types | [`instance_types::run`] | architectures per type, unknown types absent, offerings (DescribeInstanceTypeOfferings) answer the offered types |
+//! | snapshots | [`snapshots::run`] | create-volume access: own snapshots yes, unknown ones no, every asked snapshot answered once |
+//! | settings | [`settings::run`] | the Allowed AMIs setting per region (default disabled) |
+//! | parameters | [`parameters::run`] (a whole `&dyn Cloud`) | own parameter read (value, data type, version), absent names absent, more than 10 names in one ask, parameters are regional, AWS's public AL2023 parameter served |
 //! | marketplace | [`marketplace::run`], [`marketplace::run_publisher`] | product versions and images, unknown product → NotFound; change sets idempotent by token, unknown → NotFound, progress to Succeeded |
 //!
 //! | capability | gates |
@@ -64,6 +67,16 @@
 //! | `block_public_access` | store: the region's block-public-access state is answered |
 //! | `marketplace` | marketplace suites |
 //! | `change_set_progress` | publisher: a change set reaches Succeeded |
+//! | `snapshot_permissions` | snapshots: a shared image's snapshot answers by its create-volume permission; store: copying a shared image without it → AccessDenied; sharing: granting and revoking create-volume permission |
+//! | `billing_details` | catalog: usage operation and platform details round trip; store: copying a shared image with a billing product → NotPermitted |
+//! | `allowed_images` | settings suite |
+//! | `seeded_offerings` | instance types: a type offered in one region only |
+//! | `public_parameter_images` | parameters: AWS's public AL2023 parameter names a describable x86_64 image |
+//!
+//! Seeding: the in-process cloud takes everything from [`Fixture::world_json`]. moto takes
+//! images from [`Fixture::moto_amis_json`], then [`Fixture::tags_to_apply`] (CreateTags) and
+//! [`Fixture::parameters_to_put`] (SSM PutParameter with `DataType`); it serves AWS's public
+//! parameters itself.
 
 mod capabilities;
 pub mod catalog;
@@ -72,7 +85,10 @@ pub mod identity;
 pub mod instance_types;
 pub mod instances;
 pub mod marketplace;
+pub mod parameters;
 mod report;
+pub mod settings;
+pub mod snapshots;
 pub mod store;
 
 pub use capabilities::Capabilities;
@@ -92,6 +108,9 @@ pub async fn run_all(
     report.merge(instance_types::run(cloud, fixture, caps).await);
     report.merge(instances::run(cloud, fixture, caps).await);
     report.merge(marketplace::run(cloud, fixture, caps).await);
+    report.merge(snapshots::run(cloud, fixture, caps).await);
+    report.merge(settings::run(cloud, fixture, caps).await);
+    report.merge(parameters::run(cloud, fixture, caps).await);
     report.merge(store::run(cloud, fixture, caps).await);
     report
 }

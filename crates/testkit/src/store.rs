@@ -60,6 +60,16 @@ fn type_for(fixture: &Fixture, arch: amiref_core::Architecture) -> Result<Instan
         .ok_or_else(|| Failure(format!("the fixture has no instance type for {arch}")))
 }
 
+/// Whether `cloud`'s caller may create volumes from every one of `snapshots`.
+async fn volumes_allowed(
+    cloud: &dyn Cloud,
+    region: &Region,
+    snapshots: &[amiref_core::SnapshotId],
+) -> Result<bool, Failure> {
+    let got = cloud.can_create_volumes(region, snapshots).await?;
+    Ok(snapshots.iter().all(|s| got.get(s) == Some(&true)))
+}
+
 /// Runs every store check against `cloud`, seeded with `fixture`.
 pub async fn run(cloud: &dyn Cloud, fixture: &Fixture, caps: &Capabilities) -> Report {
     let mut r = Report::new("store");
@@ -161,6 +171,44 @@ pub async fn run(cloud: &dyn Cloud, fixture: &Fixture, caps: &Capabilities) -> R
                 cloud.copy_image(&request).await,
                 CloudErrorKind::NotPermitted,
                 "copying an encrypted image shared from another account",
+            )
+        },
+    )
+    .await;
+
+    r.check_if(
+        caps.copy_refusals && caps.billing_details,
+        if caps.copy_refusals {
+            "billing_details"
+        } else {
+            "copy_refusals"
+        },
+        "copy_of_a_shared_billing_product_image_is_refused",
+        async {
+            let request = copy_request(fixture, fixture.id(SHARED_LICENSED)?, "licensed");
+            expect_kind(
+                cloud.copy_image(&request).await,
+                CloudErrorKind::NotPermitted,
+                "copying a RHEL image shared from another account",
+            )
+        },
+    )
+    .await;
+
+    r.check_if(
+        caps.copy_refusals && caps.snapshot_permissions,
+        if caps.copy_refusals {
+            "snapshot_permissions"
+        } else {
+            "copy_refusals"
+        },
+        "copy_without_volume_permission_is_refused",
+        async {
+            let request = copy_request(fixture, fixture.id(SHARED_NO_VOLUMES)?, "no-volumes");
+            expect_kind(
+                cloud.copy_image(&request).await,
+                CloudErrorKind::AccessDenied,
+                "copying a shared image without create-volume permission on its snapshot",
             )
         },
     )
@@ -412,6 +460,50 @@ pub async fn run_sharing(
                 after.is_none(),
                 "{other_account} still sees the image after unsharing"
             );
+            Ok(())
+        },
+    )
+    .await;
+    r.check_if(
+        caps.cross_account && caps.visibility && caps.snapshot_permissions,
+        if caps.cross_account && caps.visibility {
+            "snapshot_permissions"
+        } else {
+            "cross_account"
+        },
+        "snapshot_permission_lets_the_account_create_volumes",
+        async {
+            let image = fixture.id(MINE_X86)?;
+            let region = &fixture.region;
+            let snapshots: Vec<amiref_core::SnapshotId> = describe_one(owner, region, &image)
+                .await?
+                .ok_or_else(|| Failure(format!("{image} is not described to its owner")))?
+                .snapshot_ids()
+                .cloned()
+                .collect();
+            ensure!(!snapshots.is_empty(), "{image} reports no snapshot");
+            let access = |cloud| volumes_allowed(cloud, region, &snapshots);
+            ensure!(
+                !access(other).await?,
+                "{other_account} may create volumes from a private snapshot before any grant"
+            );
+            let accounts = std::slice::from_ref(other_account);
+            owner
+                .modify_snapshot_permissions(region, &snapshots, accounts, true)
+                .await?;
+            let granted = access(other).await?;
+            owner
+                .modify_snapshot_permissions(region, &snapshots, accounts, false)
+                .await?;
+            ensure!(
+                granted,
+                "{other_account} may not create volumes after the grant"
+            );
+            ensure!(
+                !access(other).await?,
+                "{other_account} may still create volumes after the revocation"
+            );
+            ensure!(access(owner).await?, "the owner may not create volumes");
             Ok(())
         },
     )
