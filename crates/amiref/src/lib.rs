@@ -86,4 +86,4 @@ pub use estimate::{
     EstimateModel, INSTANCE_PRICES_AS_OF, INSTANCE_PRICES_SOURCE, InstancePrices, PriceFileError,
 };
 pub use resolution::{Alternative, ChainEntry, CostOption, Estimate, Outcome, Preview, Resolution};
-pub use resolver::{ManyResolution, ResolveOptions, Resolver};
+pub use resolver::{ManyResolution, PreparedTemplate, ResolveOptions, Resolver};

@@ -84,10 +84,49 @@ pub struct ManyResolution {
     pub result: Result<Resolution, ResolveError>,
 }
 
+/// A template ready to be resolved many times: its content hash (the cache key) is computed
+/// once, here, rather than on every call. [`Resolver::resolve_shared`] takes it.
+///
+/// ```
+/// # async fn run(resolver: amiref::Resolver, template: amiref::template::Template) {
+/// let prepared = amiref::PreparedTemplate::new(template);
+/// let region = "us-east-1".parse().unwrap();
+/// for _ in 0..3 {
+///     // After the first call, each is a cache hit: no cloud call, no template hashing.
+///     let _ = resolver.resolve_shared(&prepared, &region, &Default::default()).await;
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PreparedTemplate {
+    template: Arc<Template>,
+    content: u64,
+}
+
+impl PreparedTemplate {
+    /// Prepares `template`, hashing its content once.
+    pub fn new(template: Template) -> Self {
+        Self {
+            content: fingerprint(&template),
+            template: Arc::new(template),
+        }
+    }
+
+    /// The template.
+    pub fn template(&self) -> &Template {
+        &self.template
+    }
+}
+
+impl From<Template> for PreparedTemplate {
+    fn from(template: Template) -> Self {
+        Self::new(template)
+    }
+}
+
 /// What the cache is keyed by: the template's content, the region and the options.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct CacheKey {
-    name: String,
     content: u64,
     region: Region,
     architecture: Option<Architecture>,
@@ -112,7 +151,7 @@ pub(crate) struct Inner {
     pub(crate) concurrency: usize,
     pub(crate) concurrent_tiers: bool,
     pub(crate) permits: Semaphore,
-    pub(crate) cache: FlightCache<CacheKey, Result<Resolution, ResolveError>>,
+    pub(crate) cache: FlightCache<CacheKey, Result<Arc<Resolution>, ResolveError>>,
     pub(crate) copies: FlightCache<String, Result<Image, ExecuteError>>,
     pub(crate) caller: OnceCell<AccountId>,
     pub(crate) region_types:
@@ -260,16 +299,36 @@ impl Resolver {
         region: &Region,
         options: &ResolveOptions,
     ) -> Result<Resolution, ResolveError> {
-        self.resolve_inner(template, region, options, None).await
+        let content = if options.use_cache {
+            fingerprint(template)
+        } else {
+            0
+        };
+        self.resolve_inner(template, content, region, options, None)
+            .await
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// [`resolve_with`](Self::resolve_with) for a template prepared once and resolved many
+    /// times: a cache hit hashes nothing and copies nothing (the resolution is shared).
+    pub async fn resolve_shared(
+        &self,
+        prepared: &PreparedTemplate,
+        region: &Region,
+        options: &ResolveOptions,
+    ) -> Result<Arc<Resolution>, ResolveError> {
+        self.resolve_inner(&prepared.template, prepared.content, region, options, None)
+            .await
     }
 
     async fn resolve_inner(
         &self,
         template: &Template,
+        content: u64,
         region: &Region,
         options: &ResolveOptions,
         prefetched: Option<&Prefetched>,
-    ) -> Result<Resolution, ResolveError> {
+    ) -> Result<Arc<Resolution>, ResolveError> {
         let span = tracing::info_span!("amiref.resolve", template = %template.name, %region);
         let compute = || async {
             // Bounded: at most `concurrency` resolutions talk to the cloud at once. The
@@ -278,15 +337,14 @@ impl Resolver {
             let _permit = self.inner.permits.acquire().await.ok();
             let steps_run = self.prepare(template, region, options, prefetched).await;
             let steps = self.evaluate(&steps_run, false).await;
-            self.decide(&steps_run, &steps, false).0
+            self.decide(&steps_run, &steps, false).0.map(Arc::new)
         };
         async {
             if !options.use_cache {
                 return compute().await;
             }
             let key = CacheKey {
-                name: template.name.clone(),
-                content: fingerprint(template),
+                content,
                 region: region.clone(),
                 architecture: options.architecture,
                 strategy: options.strategy,
@@ -297,7 +355,7 @@ impl Resolver {
                 .cache
                 .get_or_compute(
                     key,
-                    |r: &Result<Resolution, ResolveError>| match r {
+                    |r: &Result<Arc<Resolution>, ResolveError>| match r {
                         Ok(res)
                             if res.chain.iter().any(|e| {
                                 matches!(e.outcome, Outcome::Failed | Outcome::TimedOut)
@@ -431,7 +489,10 @@ impl Resolver {
                         ManyResolution {
                             template: t.name.clone(),
                             region: region.clone(),
-                            result: self.resolve_inner(t, region, options, prefetched).await,
+                            result: self
+                                .resolve_inner(t, fingerprint(t), region, options, prefetched)
+                                .await
+                                .map(Arc::unwrap_or_clone),
                         }
                     }
                 });
