@@ -204,17 +204,19 @@ fn load_trust(global: &GlobalArgs) -> Result<TrustPolicy, Failure> {
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Failure::Failed(format!("cannot read trust policy {}: {e}", path.display()))
     })?;
-    serde_yaml::from_str(&text).map_err(|e| {
+    let policy: TrustPolicy = serde_yaml::from_str(&text).map_err(|e| {
         let at = e
             .location()
             .map(|l| format!(":{}:{}", l.line(), l.column()))
             .unwrap_or_default();
         Failure::Failed(format!(
-            "{}{at}: {e}; expected a trust policy: `trusted_owners: [self, amazon, ...]` and \
-             `named_owners: {{name: [account ids]}}`",
+            "{}{at}: {e}; expected a trust policy: `trusted_owners: [self, amazon, ...]`, \
+             `named_owners: {{name: [account ids]}}` and optionally \
+             `registry_publishers_may_vouch: true|false`",
             path.display()
         ))
-    })
+    })?;
+    Ok(policy.with_origin(path.display().to_string()))
 }
 
 /// The registry the `--image-registry` options name, verified against its trust store.

@@ -121,6 +121,7 @@ pub(crate) fn money(usd: f64) -> String {
 
 pub(crate) fn method_title(m: ResolutionMethod) -> &'static str {
     match m {
+        ResolutionMethod::SsmParameter => "SSM parameter",
         ResolutionMethod::DirectMapping => "direct mapping",
         ResolutionMethod::DynamicSearch => "dynamic search",
         ResolutionMethod::CommunityRegistry => "community registry",
