@@ -3,12 +3,13 @@
 //! The tiers of an image resolution, each a [`Strategy`] that finds an image, skips with a
 //! reason, or fails with an error:
 //!
+//! 0. [`SsmParameter`]: the image an SSM parameter of the template names;
 //! 1. [`DirectMapping`]: `ami_mappings[region]`, described and checked;
 //! 2. [`DynamicSearch`]: `ami_search` over trusted owners, newest version first;
 //! 3. [`CommunityRegistry`]: entries of the [`amiref_core::ImageRegistry`] port;
 //! 4. [`Marketplace`]: the newest acceptable product version's image;
 //! 5. [`CrossRegion`]: the tiers above in the fallback regions, concurrently, ending in a
-//!    [`CopyPlan`];
+//!    [`CopyPlan`] of the best image the caller can copy;
 //! 6. [`ScriptProvisioning`]: a base image plus the template's `user_data`.
 //!
 //! ## Design choices
@@ -17,16 +18,21 @@
 //!   and answers [`Attempt`]; the order, the deadline, the fallback and caching belong to the
 //!   resolver (crate `amiref`), so a tier can be tested alone and run in any order (the dry
 //!   run runs them all).
-//! - **Every find is checked the same way** ([`Context::check_launchable`]): available, not
-//!   deprecated unless allowed, an architecture that one of the template's instance types
-//!   runs ([`architecture_choices`]), and an owner the [`TrustPolicy`] trusts.
+//! - **Every find is checked the same way** ([`Context::check`]): available, not deprecated
+//!   unless allowed, owned by an account the [`TrustPolicy`] trusts (the policy is the
+//!   ceiling of every tier; a template only narrows it), not blocked by the account's
+//!   Allowed AMIs, and of an architecture that an instance type the launch region offers
+//!   runs.
+//! - **What every tier needs to know is asked once** ([`Facts`]): the caller, the launch
+//!   region's launchable choices and each region's Allowed AMIs. The resolver asks for them
+//!   together with the tiers' own calls; a tier awaits an answer only to judge what its own
+//!   call returned, so none of them adds a round trip.
 //! - **No owner-less search.** A search must name owners; named owners (`prism-community`)
 //!   are mapped to accounts by the trust policy and never reach EC2, so a stranger's newer
 //!   look-alike image cannot win.
-//! - **Architecture fit by name.** Whether an instance type runs an architecture is read
-//!   from its name ([`amiref_core::InstanceType::runs`]: `g` for Graviton, `mac1`/`mac2`),
-//!   which costs no call; the cloud's `InstanceTypes` port remains the authority at launch,
-//!   where EC2 refuses a mismatch anyway.
+//! - **Copyable as EC2 decides it.** The cross-region tier walks each region's finds in
+//!   ranking order ([`Strategy::ranked`]) and takes the first one EC2 would copy for the
+//!   caller ([`copy_refusal`], then create-volume permission on shared snapshots).
 //! - **Choosing is one pass.** [`search::select`] keeps the best candidate per architecture
 //!   without sorting, so choosing among 100,000 images is linear.
 
