@@ -127,7 +127,10 @@ impl<'de> Deserialize<'de> for ParameterEntry {
                     last_modified: None,
                 }))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
                 ParameterFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(ParameterEntry)
             }

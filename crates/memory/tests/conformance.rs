@@ -115,7 +115,10 @@ async fn moto_capabilities_skip_the_new_checks_moto_cannot_pass() {
         "more_names_than_one_call_takes_are_answered",
         "plain_images_carry_no_billing_product",
     ] {
-        assert!(report.passed().contains(&check), "{check} did not run:\n{report}");
+        assert!(
+            report.passed().contains(&check),
+            "{check} did not run:\n{report}"
+        );
     }
 }
 
@@ -187,6 +190,52 @@ async fn the_suites_catch_a_wrong_backend() {
         "deprecated_hidden_unless_asked",
         "owner_account_selects_that_account",
         "search_without_owners_is_refused",
+    ] {
+        assert!(
+            failed.contains(&expected),
+            "{expected} not caught:\n{report}"
+        );
+    }
+}
+
+/// A backend that lets the caller create volumes from every snapshot, as one that ignores
+/// ownership and permissions would: the snapshot suite must notice.
+struct EverySnapshotIsMine(MemoryCloud);
+
+#[async_trait::async_trait]
+impl ImageCatalog for EverySnapshotIsMine {
+    async fn describe_images(
+        &self,
+        region: &Region,
+        ids: &[AmiId],
+    ) -> Result<Vec<Image>, CloudError> {
+        self.0.describe_images(region, ids).await
+    }
+    async fn search_images(
+        &self,
+        region: &Region,
+        filter: &ImageFilter,
+    ) -> Result<Vec<Image>, CloudError> {
+        self.0.search_images(region, filter).await
+    }
+    async fn can_create_volumes(
+        &self,
+        _region: &Region,
+        snapshots: &[amiref_core::SnapshotId],
+    ) -> Result<std::collections::BTreeMap<amiref_core::SnapshotId, bool>, CloudError> {
+        Ok(snapshots.iter().map(|s| (s.clone(), true)).collect())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_snapshot_suite_catches_a_backend_that_ignores_permissions() {
+    let fixture = fixture::standard();
+    let broken = EverySnapshotIsMine(seeded(&fixture));
+    let report = amiref_testkit::snapshots::run(&broken, &fixture, &Capabilities::ec2()).await;
+    let failed: Vec<&str> = report.failures().iter().map(|(c, _)| *c).collect();
+    for expected in [
+        "unknown_snapshots_answer_false",
+        "shared_image_without_volume_permission_answers_false",
     ] {
         assert!(
             failed.contains(&expected),

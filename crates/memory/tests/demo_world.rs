@@ -161,3 +161,44 @@ async fn example_templates_point_at_demo_images() {
     let matlab = cloud.product("matlab-byol-r2024b").await.unwrap();
     assert_eq!(matlab.versions.len(), 2);
 }
+
+/// AWS's public AL2023 parameters name, in every region of the demo, the newest Amazon
+/// Linux 2023 image of their architecture there: what the script tier defaults to.
+#[tokio::test(start_paused = true)]
+async fn al2023_parameters_name_the_newest_al2023_image_of_each_architecture() {
+    use amiref_core::{ParameterName, Parameters};
+    let cloud = MemoryCloud::from_world_file(DEMO).unwrap();
+    assert_eq!(cloud.regions().len(), 10);
+    for region in cloud.regions() {
+        for (suffix, arch) in [
+            ("x86_64", Architecture::X86_64),
+            ("arm64", Architecture::Arm64),
+        ] {
+            let name: ParameterName =
+                format!("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{suffix}")
+                    .parse()
+                    .unwrap();
+            let got = cloud
+                .get_parameters(&region, std::slice::from_ref(&name))
+                .await
+                .unwrap();
+            let parameter = got
+                .get(&name)
+                .unwrap_or_else(|| panic!("{region}: {name} is missing"));
+            assert_eq!(parameter.data_type.as_deref(), Some("aws:ec2:image"));
+            let newest = cloud
+                .search_images(
+                    &region,
+                    &ImageFilter::owned_by([Owner::Amazon])
+                        .name("al2023-ami-*")
+                        .architectures([arch]),
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .max_by_key(|i| i.creation_date)
+                .unwrap_or_else(|| panic!("{region}: no al2023 {arch} image"));
+            assert_eq!(parameter.value, newest.id.as_str(), "{region} {arch}");
+        }
+    }
+}

@@ -425,7 +425,11 @@ pub fn standard() -> Fixture {
     let parameters = vec![
         (
             us_east_1.clone(),
-            image_parameter(AL2023_X86_PARAMETER, "ami-0f1a00000000000d1", date(2026, 10, 21)),
+            image_parameter(
+                AL2023_X86_PARAMETER,
+                "ami-0f1a00000000000d1",
+                date(2026, 10, 21),
+            ),
         ),
         (
             us_east_1.clone(),

@@ -60,7 +60,9 @@ pub async fn run(types: &dyn InstanceTypes, fixture: &Fixture, caps: &Capabiliti
             .collect();
         let want: BTreeSet<InstanceType> = asked.iter().cloned().collect();
         asked.push(unknown);
-        let got = types.offered_instance_types(&fixture.region, &asked).await?;
+        let got = types
+            .offered_instance_types(&fixture.region, &asked)
+            .await?;
         ensure!(
             got == want,
             "{} offers {got:?} of {asked:?}, expected {want:?}",
@@ -79,7 +81,11 @@ pub async fn run(types: &dyn InstanceTypes, fixture: &Fixture, caps: &Capabiliti
             let (only, _) = &fixture.region_only_type;
             let asked = std::slice::from_ref(only);
             let here = types.offered_instance_types(&fixture.region, asked).await?;
-            ensure!(here.contains(only), "{only} is not offered in {}", fixture.region);
+            ensure!(
+                here.contains(only),
+                "{only} is not offered in {}",
+                fixture.region
+            );
             let there = types
                 .offered_instance_types(&fixture.other_region, asked)
                 .await?;

@@ -31,7 +31,12 @@ pub async fn run(cloud: &dyn Cloud, fixture: &Fixture, caps: &Capabilities) -> R
             .get(&want.name)
             .ok_or_else(|| Failure(format!("{} is absent: {got:?}", want.name)))?;
         ensure!(p.name == want.name, "answered under the name {}", p.name);
-        ensure!(p.value == want.value, "value {:?}, expected {:?}", p.value, want.value);
+        ensure!(
+            p.value == want.value,
+            "value {:?}, expected {:?}",
+            p.value,
+            want.value
+        );
         ensure!(
             p.data_type.as_deref() == Some(IMAGE_DATA_TYPE),
             "data type {:?}, expected {IMAGE_DATA_TYPE}",
@@ -50,9 +55,15 @@ pub async fn run(cloud: &dyn Cloud, fixture: &Fixture, caps: &Capabilities) -> R
             !got.contains_key(&fixture.missing_parameter),
             "a missing parameter was answered: {got:?}"
         );
-        ensure!(got.contains_key(&own), "{own} is absent next to a missing name");
+        ensure!(
+            got.contains_key(&own),
+            "{own} is absent next to a missing name"
+        );
         let none = cloud
-            .get_parameters(&fixture.region, std::slice::from_ref(&fixture.missing_parameter))
+            .get_parameters(
+                &fixture.region,
+                std::slice::from_ref(&fixture.missing_parameter),
+            )
             .await?;
         ensure!(none.is_empty(), "only a missing name answered {none:?}");
         Ok(())

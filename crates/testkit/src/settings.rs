@@ -20,10 +20,7 @@ pub async fn run(settings: &dyn AccountSettings, fixture: &Fixture, caps: &Capab
                 "the fixture region's Allowed AMIs state is {}, expected EC2's default, disabled",
                 got.state.as_str()
             );
-            ensure!(
-                !got.restricts(),
-                "a disabled setting restricts: {got:?}"
-            );
+            ensure!(!got.restricts(), "a disabled setting restricts: {got:?}");
             Ok(())
         },
     )

@@ -63,7 +63,14 @@ pub async fn run(catalog: &dyn ImageCatalog, fixture: &Fixture, caps: &Capabilit
 
     r.check("own_snapshots_allow_volumes", async {
         let snapshots = snapshots_of(catalog, fixture, &fixture.id(MINE_X86)?).await?;
-        expect_access(catalog, fixture, &snapshots, true, "the caller's own snapshot").await
+        expect_access(
+            catalog,
+            fixture,
+            &snapshots,
+            true,
+            "the caller's own snapshot",
+        )
+        .await
     })
     .await;
 
@@ -116,8 +123,7 @@ pub async fn run(catalog: &dyn ImageCatalog, fixture: &Fixture, caps: &Capabilit
         "snapshot_permissions",
         "shared_image_without_volume_permission_answers_false",
         async {
-            let snapshots =
-                snapshots_of(catalog, fixture, &fixture.id(SHARED_NO_VOLUMES)?).await?;
+            let snapshots = snapshots_of(catalog, fixture, &fixture.id(SHARED_NO_VOLUMES)?).await?;
             expect_access(
                 catalog,
                 fixture,
