@@ -62,9 +62,9 @@ fn the_readme_command_prints_the_resolution_preview() {
         .stdout(predicate::str::contains(
             "Primary: ami-0123456789abcdef0 (us-east-1) ✅",
         ))
-        .stdout(predicate::str::contains("  1. Direct mapping ✅"))
-        .stdout(predicate::str::contains("  2. Dynamic search ✅ (not needed)"))
-        .stdout(predicate::str::contains("  6. Script provisioning ✅ (not needed)"))
+        .stdout(predicate::str::contains("  2. Direct mapping ✅"))
+        .stdout(predicate::str::contains("  3. Dynamic search ✅ (not needed)"))
+        .stdout(predicate::str::contains("  7. Script provisioning ✅ (not needed)"))
         .stdout(predicate::str::contains("Estimated Launch Time: 30 seconds"))
         .stdout(predicate::str::contains("Cost Comparison:"))
         .stdout(predicate::str::contains(
@@ -226,14 +226,14 @@ fn ami_resolve_explains_the_chain_and_prints_json() {
         .success()
         .stdout(predicate::str::contains("Method: script provisioning"))
         .stdout(predicate::str::contains(
-            "  1. Direct mapping ⏭️ ami_mappings has no entry for ap-south-1",
+            "  2. Direct mapping ⏭️ ami_mappings has no entry for ap-south-1",
         ))
         .stdout(predicate::str::contains(
-            "  5. Cross-region copy (not tried: fallback_strategy is script_provisioning)",
+            "  6. Cross-region copy (not tried: fallback_strategy is script_provisioning)",
         ));
     let v = success_json(on_demo().args(["--output", "json", "ami", "resolve", "python-ml"]));
     assert_eq!(v["resolution"]["method"], "direct_mapping");
-    assert_eq!(v["resolution"]["chain"][0]["tier"], "direct_mapping");
+    assert_eq!(v["resolution"]["chain"][1]["tier"], "direct_mapping");
     assert_eq!(v["resolution"]["estimate"]["launch_time_secs"], 30);
 }
 
@@ -336,7 +336,7 @@ fn the_community_tier_reads_a_signed_registry() {
         ))
         .stdout(predicate::str::contains("signed by ed25519:"))
         .stdout(predicate::str::contains(
-            "  4. Marketplace (not needed: Community registry found an image)",
+            "  5. Marketplace (not needed: Community registry found an image)",
         ));
     // Without a registry, the same template has no way to launch.
     on_demo()
@@ -374,7 +374,7 @@ fn an_architecture_can_be_imposed() {
         .args(["ami", "resolve", "python-ml", "--architecture", "arm64"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("ami-0123456789abcdef0 is x86_64, which cannot run on the template's instance types: m7g.large (arm64)"))
+        .stdout(predicate::str::contains("ami-0123456789abcdef0 is x86_64, which none of the template's instance types offered in us-east-1 runs: m7g.large (arm64)"))
         .stdout(predicate::str::contains(
             "✅ Found optimized AMI: ami-0123456789abcdef1 (cws-python-ml-2.1.0-arm64) by dynamic search",
         ))
