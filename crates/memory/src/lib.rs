@@ -3,7 +3,7 @@
 //! An in-process cloud with EC2's semantics: amiref's embedded default, the project's
 //! SQLite. [`MemoryCloud`] implements every port of `amiref-core` (`ImageCatalog`,
 //! `ImageStore`, `Marketplace`, `MarketplacePublisher`, `Identity`, `InstanceTypes`,
-//! `Instances`), so the launcher runs with no AWS account and the resolver is tested
+//! `Instances`, `AccountSettings`, `Parameters`), so the launcher runs with no AWS account and the resolver is tested
 //! without a network. It passes the same conformance suites (`amiref-testkit`) as the AWS
 //! implementation.
 //!
@@ -45,8 +45,9 @@
 //!
 //! - **Worlds**: regions holding images (owners, owner aliases, launch permissions by
 //!   account, organization, OU or public, tags, product codes, block devices and their
-//!   snapshots), instances, launch templates, Marketplace products, instance types, and
-//!   accounts with their organizations. Written in YAML ([`MemoryCloud::from_world_file`],
+//!   snapshots), instances, launch templates, Marketplace products, instance types and
+//!   their offerings per region, the account's Allowed AMIs setting and SSM parameters per
+//!   region, and accounts with their organizations. Written in YAML ([`MemoryCloud::from_world_file`],
 //!   format in docs/worlds.md) or in code ([`MemoryCloud::builder`]).
 //! - **Visibility follows the caller**: an image is seen by its owner, by everyone when
 //!   public, and by the accounts, organizations and OUs it is shared with.
@@ -55,10 +56,15 @@
 //!   Preparing to Applying to Succeeded, after set durations on tokio's clock; the world's
 //!   wall-clock "now" (for deprecation) is its start time plus tokio's elapsed time. Tests
 //!   run on a paused clock (`#[tokio::test(start_paused = true)]`) and are deterministic.
-//! - **EC2's refusals**: copying a Marketplace (or other billing-product) image or an
-//!   encrypted image shared from another account, launching an image on an instance type
-//!   of another architecture, duplicate image names, searches without owners; each with
-//!   EC2's error code.
+//! - **EC2's refusals**: copying another account's image that carries a billing product
+//!   (usage operation or platform details other than plain Linux's) or a Marketplace code,
+//!   that is encrypted with a key not shared with the caller, or that is shared without
+//!   create-volume permission on its snapshots; launching an image on an instance type of
+//!   another architecture or not offered in the region, or one the Allowed AMIs setting
+//!   blocks; duplicate image names, searches without owners; each with EC2's error code.
+//! - **Allowed AMIs**: while a region's setting is `enabled`, images it does not allow are
+//!   not discoverable (the caller's own always are); in `audit-mode`, every described
+//!   image says whether it would be allowed (`image_allowed`).
 //! - **Knobs** for tests and benchmarks: latency per call, EC2's token-bucket throttling
 //!   ([`Throttling::ec2`]), injected faults (a region down, the next N calls of an operation
 //!   failing) and [`Counters`] of calls per operation and region.
