@@ -9,6 +9,9 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+/// What "no expiry" means: about thirty years, as far as tokio's clock reaches safely.
+const FOREVER: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
 struct State<K, V> {
     entries: HashMap<K, (Instant, V)>,
     flights: HashMap<K, Arc<OnceCell<V>>>,
@@ -82,9 +85,13 @@ where
         {
             state.flights.remove(&key);
             if let Some(ttl) = ttl(&value).filter(|t| !t.is_zero()) {
-                state
-                    .entries
-                    .insert(key, (Instant::now() + ttl, value.clone()));
+                // A TTL past the clock's range means "for as long as the process lives".
+                let now = Instant::now();
+                let expires = now
+                    .checked_add(ttl)
+                    .or_else(|| now.checked_add(FOREVER))
+                    .unwrap_or(now);
+                state.entries.insert(key, (expires, value.clone()));
             }
         }
         (value, false)
@@ -105,6 +112,20 @@ where
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ttl_past_the_clock_keeps_the_entry_without_overflowing() {
+        let cache: FlightCache<u8, u8> = FlightCache::new();
+        let (v, cached) = cache
+            .get_or_compute(1, |_| Some(Duration::MAX), || async { 9 })
+            .await;
+        assert_eq!((v, cached), (9, false));
+        tokio::time::advance(Duration::from_secs(10 * 365 * 24 * 3600)).await;
+        let (v, cached) = cache
+            .get_or_compute(1, |_| Some(Duration::MAX), || async { 0 })
+            .await;
+        assert_eq!((v, cached), (9, true));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn concurrent_misses_share_one_flight_and_entries_expire() {
