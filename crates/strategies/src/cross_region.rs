@@ -180,7 +180,8 @@ impl CrossRegion {
     }
 
     /// The first find of the region's tiers, in tier then ranking order, that the caller
-    /// can copy.
+    /// can copy. The region's tiers (and its Allowed AMIs setting) are asked at once; their
+    /// answers are then walked in priority order.
     async fn pick_in(&self, cx: &Context<'_>, rank: usize) -> RegionPick {
         let mut pick = RegionPick {
             rank,
@@ -188,9 +189,14 @@ impl CrossRegion {
             passed_over: Vec::new(),
             failures: Vec::new(),
         };
-        let caller = cx.facts.caller().await;
-        for tier in &self.tiers {
-            let finds = match tier.ranked(cx).await {
+        let rankings = futures::future::join_all(self.tiers.iter().map(|t| t.ranked(cx)));
+        let (rankings, caller, _) = futures::join!(
+            rankings,
+            cx.facts.caller(),
+            cx.facts.allowed_images(cx.region)
+        );
+        for (tier, ranking) in self.tiers.iter().zip(rankings) {
+            let finds = match ranking {
                 Ranking::Found(f) => f,
                 Ranking::Skipped(_) => continue,
                 Ranking::Failed(e) => {
