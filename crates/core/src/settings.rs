@@ -56,6 +56,48 @@ pub struct ImageCriterion {
 }
 
 impl ImageCriterion {
+    /// Allows these providers (`amazon`, `aws-marketplace`, `aws-backup-vault`, account ids,
+    /// `none`).
+    #[must_use]
+    pub fn with_providers(
+        mut self,
+        providers: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.image_providers = providers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Allows these image names (`*` and `?` wildcards).
+    #[must_use]
+    pub fn with_names(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.image_names = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Allows these Marketplace product codes.
+    #[must_use]
+    pub fn with_product_codes(
+        mut self,
+        codes: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.marketplace_product_codes = codes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Allows images created at most `days` ago.
+    #[must_use]
+    pub fn created_within_days(mut self, days: u32) -> Self {
+        self.maximum_days_since_created = Some(days);
+        self
+    }
+
+    /// Allows images deprecated at most `days` ago (0: no deprecated image).
+    #[must_use]
+    pub fn deprecated_within_days(mut self, days: u32) -> Self {
+        self.maximum_days_since_deprecated = Some(days);
+        self
+    }
+
     /// Whether `image` passes every condition of this criterion at `now`.
     pub fn matches(&self, image: &Image, now: DateTime<Utc>) -> bool {
         let provider_ok = self.image_providers.is_empty()
@@ -95,8 +137,7 @@ impl ImageCriterion {
 /// ```
 /// use amiref_core::{AllowedImagesSettings, AllowedImagesState, ImageCriterion};
 ///
-/// let mut amazon_only = ImageCriterion::default();
-/// amazon_only.image_providers = vec!["amazon".into()];
+/// let amazon_only = ImageCriterion::default().with_providers(["amazon"]);
 /// let settings = AllowedImagesSettings::new(AllowedImagesState::Enabled, vec![amazon_only]);
 /// assert!(settings.restricts());
 /// ```
@@ -162,12 +203,11 @@ mod tests {
 
     #[test]
     fn conditions_of_one_criterion_all_apply_and_criteria_are_alternatives() {
-        let mut c = ImageCriterion::default();
-        c.image_providers = vec!["amazon".into()];
-        c.image_names = vec!["al2023-ami-*".into()];
-        c.maximum_days_since_created = Some(300);
-        let mut lab = ImageCriterion::default();
-        lab.image_providers = vec!["111111111111".into()];
+        let c = ImageCriterion::default()
+            .with_providers(["amazon"])
+            .with_names(["al2023-ami-*"])
+            .created_within_days(300);
+        let lab = ImageCriterion::default().with_providers(["111111111111"]);
         let s = AllowedImagesSettings::new(AllowedImagesState::Enabled, vec![c, lab]);
         let me = AccountId::new("999999999999").unwrap();
         assert!(s.allows(
@@ -193,14 +233,13 @@ mod tests {
 
     #[test]
     fn none_allows_only_own_images_and_deprecation_and_codes_count() {
-        let mut none = ImageCriterion::default();
-        none.image_providers = vec!["none".into()];
+        let none = ImageCriterion::default().with_providers(["none"]);
         let s = AllowedImagesSettings::new(AllowedImagesState::Enabled, vec![none]);
         assert!(!s.allows(&image("137112412989", Some("amazon"), "x", 1), None, now()));
 
-        let mut c = ImageCriterion::default();
-        c.marketplace_product_codes = vec!["abc".into()];
-        c.maximum_days_since_deprecated = Some(0);
+        let c = ImageCriterion::default()
+            .with_product_codes(["abc"])
+            .deprecated_within_days(0);
         let s = AllowedImagesSettings::new(AllowedImagesState::Enabled, vec![c]);
         let mut i = image("679593333241", Some("aws-marketplace"), "x", 1);
         assert!(!s.allows(&i, None, now()));
