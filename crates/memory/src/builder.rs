@@ -79,12 +79,13 @@ impl ImageSeed {
     /// it can be launched by those allowed, but not copied by other accounts (neither can
     /// any AWS Marketplace image).
     ///
-    /// A billing product is what EC2 reports as a usage operation other than
-    /// `RunInstances` or platform details other than `Linux/UNIX`
+    /// Outside the Marketplace, a billing product is what EC2 reports as a usage operation
+    /// other than `RunInstances` or platform details other than `Linux/UNIX`
     /// ([`Image::has_billing_product`]): an image that sets neither gets
     /// [`PAID_USAGE_OPERATION`] and [`PAID_PLATFORM_DETAILS`]; one that sets plain Linux's
     /// facts cannot also be paid (the build refuses it). An image whose facts already name
-    /// a billing product is paid without this.
+    /// a billing product is paid without this. A paid image with a Marketplace product code
+    /// bills through the code and keeps the facts it has.
     #[must_use]
     pub fn paid(mut self, paid: bool) -> Self {
         self.paid = paid;
@@ -642,7 +643,9 @@ fn add_image(world: &mut WorldState, seed: ImageSeed, started: Instant) -> Resul
         root_volume,
     } = seed;
     let field = format!("images[{}]", image.id);
-    if paid && !image.has_billing_product() {
+    // A paid Marketplace listing bills through its product code, which already makes it
+    // uncopyable by others; any other paid image bills through its usage operation.
+    if paid && !image.has_billing_product() && !image.is_marketplace() {
         if image.usage_operation.is_none() && image.platform_details.is_none() {
             image.usage_operation = Some(PAID_USAGE_OPERATION.to_owned());
             image.platform_details = Some(PAID_PLATFORM_DETAILS.to_owned());

@@ -351,6 +351,20 @@ fn the_old_paid_flag_stays_consistent_with_the_facts() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains(".paid"), "{err}");
+    // A paid Marketplace listing bills through its product code: its facts stay as given.
+    let mut listing = image("ami-0000000000000a005");
+    listing.product_codes.push(amiref_core::ProductCode {
+        code: "listing".into(),
+        kind: amiref_core::ProductCodeType::Marketplace,
+    });
+    let cloud = MemoryCloud::builder()
+        .image(ImageSeed::new(listing).paid(true))
+        .build()
+        .unwrap();
+    let listing = cloud
+        .inspect_image(&region, &ami("ami-0000000000000a005"))
+        .unwrap();
+    assert_eq!(listing.usage_operation, None);
     // In a world file too, located at the image.
     let text = "images:\n  - {name: x, id: ami-0000000000000a004, region: us-east-1, architecture: x86_64,\n     created: 2026-01-01T00:00:00Z, paid: true, usage_operation: RunInstances}\n";
     let err = MemoryCloud::from_world_yaml(text, "w.yaml").unwrap_err();

@@ -148,12 +148,23 @@ async fn a_world_file_loads_from_disk_with_knobs() {
     );
 }
 
-/// docs/worlds.md's example is a world that loads.
+/// docs/worlds.md's example is a world that loads, and so is every other YAML snippet.
 #[test]
 fn the_documented_example_loads() {
     let doc = include_str!("../../../docs/worlds.md");
-    let start = doc.find("```yaml\n").unwrap() + "```yaml\n".len();
-    let end = start + doc[start..].find("```").unwrap();
-    let cloud = MemoryCloud::from_world_yaml(&doc[start..end], "docs/worlds.md").unwrap();
+    let blocks: Vec<&str> = doc
+        .split("```yaml\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 3, "{} yaml blocks", blocks.len());
+    for block in &blocks {
+        MemoryCloud::from_world_yaml(block, "docs/worlds.md")
+            .unwrap_or_else(|e| panic!("{e}\n{block}"));
+    }
+    let example = doc.split("## Example").nth(1).unwrap();
+    let start = example.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let end = start + example[start..].find("```").unwrap();
+    let cloud = MemoryCloud::from_world_yaml(&example[start..end], "docs/worlds.md").unwrap();
     assert_eq!(cloud.image_count(&"us-east-1".parse().unwrap()), 3);
 }
