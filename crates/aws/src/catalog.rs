@@ -3,8 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use amiref_core::{
-    AmiId, CloudError, CloudErrorKind, Image, ImageCatalog, ImageFilter, Owner, Region,
-    SnapshotId,
+    AmiId, CloudError, CloudErrorKind, Image, ImageCatalog, ImageFilter, Owner, Region, SnapshotId,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Filter;

@@ -67,7 +67,11 @@ pub(crate) fn settings_from_ec2(
         )
         .in_region(region)
     })?;
-    let criteria = out.image_criteria().iter().map(criterion_from_ec2).collect();
+    let criteria = out
+        .image_criteria()
+        .iter()
+        .map(criterion_from_ec2)
+        .collect();
     let mut settings = AllowedImagesSettings::new(state, criteria);
     settings.managed_by = out.managed_by().map(|m| m.as_str().to_owned());
     Ok(settings)
@@ -178,9 +182,12 @@ mod tests {
         let err = unsupported_is_not_permitted(&region(), raw);
         assert_eq!(err.kind, CloudErrorKind::NotPermitted);
         assert_eq!(err.code.as_deref(), Some("InvalidAction"));
-        let denied =
-            CloudError::new(CloudErrorKind::AccessDenied, GET_ALLOWED_IMAGES_SETTINGS, "no")
-                .with_code("UnauthorizedOperation");
+        let denied = CloudError::new(
+            CloudErrorKind::AccessDenied,
+            GET_ALLOWED_IMAGES_SETTINGS,
+            "no",
+        )
+        .with_code("UnauthorizedOperation");
         let err = unsupported_is_not_permitted(&region(), denied);
         assert_eq!(err.kind, CloudErrorKind::AccessDenied);
     }

@@ -39,6 +39,31 @@ pub(crate) fn no_retries() -> aws_sdk_ec2::config::Builder {
     aws_sdk_ec2::config::Builder::default().retry_config(RetryConfig::disabled())
 }
 
+/// A CopyImage failure with the kind its reason has. EC2 answers the refusals of a copy with
+/// generic codes (`InvalidRequest`) and says why only in the message: no create-volume
+/// permission on the source's snapshots ("You do not have permission to access the storage
+/// of this ami") is [`CloudErrorKind::AccessDenied`]; a billing product of another account
+/// ("...BillingProduct...") or an AWS Marketplace image is [`CloudErrorKind::NotPermitted`],
+/// as amiref-memory and the conformance suites say. The code is kept.
+pub(crate) fn copy_refusal(mut err: CloudError) -> CloudError {
+    if !matches!(
+        err.kind,
+        CloudErrorKind::InvalidRequest | CloudErrorKind::Service
+    ) {
+        return err;
+    }
+    let message = err.message.to_ascii_lowercase();
+    if message.contains("permission to access the storage") {
+        err.kind = CloudErrorKind::AccessDenied;
+    } else if message.contains("billingproduct")
+        || message.contains("billing product")
+        || message.contains("marketplace")
+    {
+        err.kind = CloudErrorKind::NotPermitted;
+    }
+    err
+}
+
 /// The tags that record where a copy came from.
 pub(crate) fn provenance_tags(request: &CopyImageRequest) -> BTreeMap<String, String> {
     let mut tags = request.tags.clone();
@@ -247,7 +272,7 @@ impl ImageStore for AwsCloud {
             .tag_specifications(tag_spec(ResourceType::Image, &tags))
             .send()
             .await
-            .map_err(|e| error::from_sdk("CopyImage", Some(region), e))?;
+            .map_err(|e| copy_refusal(error::from_sdk("CopyImage", Some(region), e)))?;
         let copy = parse_ami("CopyImage", region, out.image_id())?;
         // Tag again: emulators drop CopyImage's tag specifications, and without the tags a
         // repeat could not find this copy. On EC2 this rewrites the same tags.

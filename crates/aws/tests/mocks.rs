@@ -1,7 +1,8 @@
 //! AwsCloud against canned service answers (aws-smithy-mocks): what moto cannot show —
 //! throttling, 5xx, denied and expired credentials, a region that does not answer, pages,
-//! client tokens and the copy dedup, pending images, deprecation — and how each call is
-//! shaped. Time is tokio's paused clock, so retries' backoff and waits take no real time.
+//! client tokens and the copy dedup, pending images, deprecation, snapshot access across
+//! accounts, Allowed AMIs (GetAllowedImagesSettings), offerings' pages, SSM batches — and how
+//! each call is shaped. Time is tokio's paused clock, so retries' backoff and waits take no real time.
 
 #![allow(clippy::unwrap_used)] // test helpers, outside #[test] fns, unwrap fixtures
 
@@ -10,25 +11,31 @@ use std::time::Duration;
 
 use amiref_aws::{AwsCloud, PROVENANCE_SOURCE_IMAGE_TAG, PROVENANCE_TOKEN_TAG};
 use amiref_core::{
-    AmiId, ChangeSetRequest, CloudErrorKind, CopyImageRequest, Identity, ImageCatalog, ImageFilter,
-    ImageState, ImageStore, InstanceType, InstanceTypes, Instances, LaunchPermission, Marketplace,
-    MarketplacePublisher, Owner, Region, RunInstanceRequest,
+    AccountSettings, AllowedImagesState, AmiId, ChangeSetRequest, CloudErrorKind, CopyImageRequest,
+    Identity, ImageCatalog, ImageFilter, ImageState, ImageStore, InstanceType, InstanceTypes,
+    Instances, LaunchPermission, Marketplace, MarketplacePublisher, Owner, ParameterName,
+    Parameters, Region, RunInstanceRequest, SnapshotId,
 };
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_ec2::Client as Ec2;
-use aws_sdk_ec2::operation::copy_image::CopyImageOutput;
+use aws_sdk_ec2::operation::copy_image::{CopyImageError, CopyImageOutput};
 use aws_sdk_ec2::operation::create_tags::CreateTagsOutput;
 use aws_sdk_ec2::operation::delete_snapshot::{DeleteSnapshotError, DeleteSnapshotOutput};
 use aws_sdk_ec2::operation::deregister_image::DeregisterImageOutput;
 use aws_sdk_ec2::operation::describe_image_attribute::DescribeImageAttributeOutput;
 use aws_sdk_ec2::operation::describe_images::{DescribeImagesError, DescribeImagesOutput};
+use aws_sdk_ec2::operation::describe_instance_type_offerings::DescribeInstanceTypeOfferingsOutput;
 use aws_sdk_ec2::operation::describe_instance_types::DescribeInstanceTypesOutput;
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::operation::describe_launch_template_versions::DescribeLaunchTemplateVersionsOutput;
+use aws_sdk_ec2::operation::describe_snapshots::{DescribeSnapshotsError, DescribeSnapshotsOutput};
 use aws_sdk_ec2::operation::disable_image_deprecation::DisableImageDeprecationOutput;
 use aws_sdk_ec2::operation::enable_image_deprecation::EnableImageDeprecationOutput;
+use aws_sdk_ec2::operation::get_allowed_images_settings::{
+    GetAllowedImagesSettingsError, GetAllowedImagesSettingsOutput,
+};
 use aws_sdk_ec2::operation::modify_image_attribute::{
     ModifyImageAttributeError, ModifyImageAttributeOutput,
 };
@@ -39,6 +46,8 @@ use aws_sdk_marketplacecatalog::operation::describe_change_set::DescribeChangeSe
 use aws_sdk_marketplacecatalog::operation::describe_entity::DescribeEntityOutput;
 use aws_sdk_marketplacecatalog::operation::list_entities::ListEntitiesOutput;
 use aws_sdk_marketplacecatalog::operation::start_change_set::StartChangeSetOutput;
+use aws_sdk_ssm::Client as Ssm;
+use aws_sdk_ssm::operation::get_parameters::{GetParametersError, GetParametersOutput};
 use aws_sdk_sts::Client as Sts;
 use aws_sdk_sts::operation::get_caller_identity::{
     GetCallerIdentityError, GetCallerIdentityOutput,
@@ -95,13 +104,15 @@ async fn cloud(rules: &[&Rule]) -> AwsCloud {
 /// never gets an answer.
 async fn cloud_with(rules: &[&Rule], dead: Option<(Region, DeadConnector)>) -> AwsCloud {
     let rules: Vec<Rule> = rules.iter().map(|r| (*r).clone()).collect();
-    let (ec2_rules, sts_rules, catalog_rules) = (rules.clone(), rules.clone(), rules);
+    let (ec2_rules, ssm_rules, sts_rules, catalog_rules) =
+        (rules.clone(), rules.clone(), rules.clone(), rules);
     AwsCloud::builder()
         .sdk_config(sdk_config(create_mock_http_client()))
         .customize_ec2(move |region, b| match &dead {
             Some((r, connector)) if r == region => b.http_client(connector.clone()),
             _ => b.interceptor(interceptor(&ec2_rules)),
         })
+        .customize_ssm(move |_, b| b.interceptor(interceptor(&ssm_rules)))
         .customize_sts(move |b| b.interceptor(interceptor(&sts_rules)))
         .customize_catalog(move |b| b.interceptor(interceptor(&catalog_rules)))
         .build()
@@ -672,6 +683,39 @@ async fn a_copy_that_loses_its_answer_is_retried_with_the_same_token() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn copy_refusals_keep_their_meaning_behind_generic_codes() {
+    for (message, kind) in [
+        (
+            "You do not have permission to access the storage of this ami",
+            CloudErrorKind::AccessDenied,
+        ),
+        (
+            "Images with EC2 BillingProduct codes cannot be copied to another AWS account",
+            CloudErrorKind::NotPermitted,
+        ),
+        (
+            "The image name must be unique",
+            CloudErrorKind::InvalidRequest,
+        ),
+    ] {
+        let none_yet = mock!(Ec2::describe_images).then_output(|| images_output([]));
+        let copy = mock!(Ec2::copy_image).then_error(move || {
+            CopyImageError::generic(
+                ErrorMetadata::builder()
+                    .code("InvalidRequest")
+                    .message(message)
+                    .build(),
+            )
+        });
+        let refusing = cloud(&[&none_yet, &copy]).await;
+        let err = refusing.copy_image(&copy_request()).await.unwrap_err();
+        assert_eq!(err.kind, kind, "{message}");
+        assert_eq!(err.code.as_deref(), Some("InvalidRequest"));
+        assert_eq!(copy.num_calls(), 1, "a refusal is not retried");
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn copy_refuses_an_unusable_token_before_any_call() {
     let cloud = cloud(&[]).await;
     let mut request = copy_request();
@@ -1114,4 +1158,555 @@ async fn a_product_entity_id_is_described_directly() {
     assert_eq!(product.product_id, "prod-ws");
     assert_eq!(product.product_code, "abc123code");
     assert_eq!(describe.num_calls(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Billing products and Allowed AMIs on images
+
+fn billed(n: u64, usage: &str, platform: &str) -> ec2::Image {
+    let mut image = ec2_image(n, ec2::ImageState::Available);
+    image.usage_operation = Some(usage.to_owned());
+    image.platform_details = Some(platform.to_owned());
+    image
+}
+
+#[tokio::test(start_paused = true)]
+async fn billing_products_come_from_usage_operation_and_platform_details() {
+    let rule = mock!(Ec2::describe_images).then_output(|| {
+        images_output([
+            billed(1, "RunInstances", "Linux/UNIX"),
+            billed(2, "RunInstances:0010", "Red Hat Enterprise Linux"),
+            billed(3, "RunInstances:0002", "Windows"),
+            billed(4, "RunInstances:0006", "Windows with SQL Server Standard"),
+            // Ubuntu Pro: a plain usage operation but another platform.
+            billed(5, "RunInstances:0g00", "Ubuntu Pro"),
+            ec2_image(6, ec2::ImageState::Available),
+        ])
+    });
+    let cloud = cloud(&[&rule]).await;
+    let images = cloud
+        .describe_images(&region("us-east-1"), &(1..=6).map(ami).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let by_id: BTreeMap<AmiId, &amiref_core::Image> =
+        images.iter().map(|i| (i.id.clone(), i)).collect();
+    let plain = by_id[&ami(1)];
+    assert_eq!(plain.usage_operation.as_deref(), Some("RunInstances"));
+    assert_eq!(plain.platform_details.as_deref(), Some("Linux/UNIX"));
+    assert!(!plain.has_billing_product());
+    let rhel = by_id[&ami(2)];
+    assert_eq!(rhel.usage_operation.as_deref(), Some("RunInstances:0010"));
+    assert_eq!(
+        rhel.platform_details.as_deref(),
+        Some("Red Hat Enterprise Linux")
+    );
+    for n in 2..=5 {
+        assert!(by_id[&ami(n)].has_billing_product(), "image {n}");
+    }
+    let unknown = by_id[&ami(6)];
+    assert_eq!(
+        (
+            unknown.usage_operation.as_deref(),
+            unknown.platform_details.as_deref()
+        ),
+        (None, None),
+        "not reported stays unknown"
+    );
+    assert!(!unknown.has_billing_product());
+}
+
+fn allowed_settings(state: &'static str) -> GetAllowedImagesSettingsOutput {
+    let amazon_al2023 = ec2::ImageCriterion::builder()
+        .image_providers("amazon")
+        .image_names("al2023-ami-*")
+        .creation_date_condition(
+            ec2::CreationDateCondition::builder()
+                .maximum_days_since_created(365)
+                .build(),
+        )
+        .deprecation_time_condition(
+            ec2::DeprecationTimeCondition::builder()
+                .maximum_days_since_deprecated(0)
+                .build(),
+        )
+        .build();
+    let community = ec2::ImageCriterion::builder()
+        .image_providers("111122223333")
+        .build();
+    let marketplace = ec2::ImageCriterion::builder()
+        .image_providers("aws-marketplace")
+        .marketplace_product_codes("abc123code")
+        .build();
+    let out = GetAllowedImagesSettingsOutput::builder().state(state);
+    if state == "disabled" {
+        return out.build();
+    }
+    out.image_criteria(amazon_al2023)
+        .image_criteria(community)
+        .image_criteria(marketplace)
+        .managed_by(ec2::ManagedBy::Account)
+        .build()
+}
+
+fn owned_image(n: u64, owner: &str, alias: Option<&str>, name: &str) -> amiref_core::Image {
+    let mut i = amiref_core::Image::new(
+        ami(n),
+        region("us-east-1"),
+        name,
+        owner.parse().unwrap(),
+        amiref_core::Architecture::X86_64,
+        chrono::Utc::now() - chrono::Duration::days(10),
+    );
+    i.owner_alias = alias.map(str::to_owned);
+    i
+}
+
+#[tokio::test(start_paused = true)]
+async fn allowed_amis_enabled_reads_every_criterion() {
+    let rule = mock!(Ec2::get_allowed_images_settings).then_output(|| allowed_settings("enabled"));
+    let cloud = cloud(&[&rule]).await;
+    let settings = cloud
+        .allowed_images_settings(&region("eu-west-1"))
+        .await
+        .unwrap();
+    assert_eq!(settings.state, AllowedImagesState::Enabled);
+    assert!(settings.restricts());
+    assert_eq!(settings.managed_by.as_deref(), Some("account"));
+    assert_eq!(settings.criteria.len(), 3);
+    let first = &settings.criteria[0];
+    assert_eq!(first.image_providers, ["amazon"]);
+    assert_eq!(first.image_names, ["al2023-ami-*"]);
+    assert_eq!(first.maximum_days_since_created, Some(365));
+    assert_eq!(first.maximum_days_since_deprecated, Some(0));
+    assert_eq!(
+        settings.criteria[2].marketplace_product_codes,
+        ["abc123code"]
+    );
+    // The criteria read from EC2 decide as EC2 does.
+    let now = chrono::Utc::now();
+    let me: amiref_core::AccountId = "123456789012".parse().unwrap();
+    let al2023 = owned_image(
+        1,
+        "137112412989",
+        Some("amazon"),
+        "al2023-ami-2023.9-x86_64",
+    );
+    let ubuntu = owned_image(2, "099720109477", None, "ubuntu-24.04");
+    let community = owned_image(3, "111122223333", None, "cws-python-ml-2.1.0");
+    let mine = owned_image(4, "123456789012", None, "anything");
+    assert!(settings.allows(&al2023, Some(&me), now));
+    assert!(!settings.allows(&ubuntu, Some(&me), now));
+    assert!(settings.allows(&community, Some(&me), now));
+    assert!(
+        settings.allows(&mine, Some(&me), now),
+        "own images are never restricted"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn allowed_amis_in_audit_mode_restricts_nothing_and_images_say_whether_allowed() {
+    let settings_rule =
+        mock!(Ec2::get_allowed_images_settings).then_output(|| allowed_settings("audit-mode"));
+    let images_rule = mock!(Ec2::describe_images).then_output(|| {
+        let mut allowed = ec2_image(1, ec2::ImageState::Available);
+        allowed.image_allowed = Some(true);
+        let mut not_allowed = ec2_image(2, ec2::ImageState::Available);
+        not_allowed.image_allowed = Some(false);
+        images_output([allowed, not_allowed])
+    });
+    let cloud = cloud(&[&settings_rule, &images_rule]).await;
+    let r = region("us-east-1");
+    let settings = cloud.allowed_images_settings(&r).await.unwrap();
+    assert_eq!(settings.state, AllowedImagesState::AuditMode);
+    assert!(!settings.restricts());
+    assert_eq!(settings.criteria.len(), 3, "audit mode keeps its criteria");
+    let images = cloud.describe_images(&r, &[ami(1), ami(2)]).await.unwrap();
+    let flags: BTreeMap<AmiId, Option<bool>> = images
+        .iter()
+        .map(|i| (i.id.clone(), i.image_allowed))
+        .collect();
+    assert_eq!(flags[&ami(1)], Some(true));
+    assert_eq!(flags[&ami(2)], Some(false));
+}
+
+#[tokio::test(start_paused = true)]
+async fn allowed_amis_disabled_has_no_criteria() {
+    let rule = mock!(Ec2::get_allowed_images_settings).then_output(|| allowed_settings("disabled"));
+    let cloud = cloud(&[&rule]).await;
+    let settings = cloud
+        .allowed_images_settings(&region("us-east-1"))
+        .await
+        .unwrap();
+    assert_eq!(settings.state, AllowedImagesState::Disabled);
+    assert!(!settings.restricts());
+    assert!(settings.criteria.is_empty());
+    assert_eq!(settings.managed_by, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn allowed_amis_where_ec2_lacks_the_operation_is_not_permitted_never_disabled() {
+    for code in ["InvalidAction", "UnsupportedOperation"] {
+        let rule = mock!(Ec2::get_allowed_images_settings)
+            .then_error(move || ec2_error(code, GetAllowedImagesSettingsError::generic));
+        let unsupported = cloud(&[&rule]).await;
+        let err = unsupported
+            .allowed_images_settings(&region("us-gov-west-1"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, CloudErrorKind::NotPermitted, "{code}: {err}");
+        assert_eq!(err.code.as_deref(), Some(code));
+        assert_eq!(err.operation, "GetAllowedImagesSettings");
+        assert_eq!(err.region, Some(region("us-gov-west-1")));
+        assert!(err.message.contains("Allowed AMIs"), "{err}");
+        assert_eq!(rule.num_calls(), 1, "{code} is not retried");
+    }
+    // A caller without ec2:GetAllowedImagesSettings is denied, not "unsupported".
+    let denied = mock!(Ec2::get_allowed_images_settings).then_error(|| {
+        ec2_error(
+            "UnauthorizedOperation",
+            GetAllowedImagesSettingsError::generic,
+        )
+    });
+    let denying = cloud(&[&denied]).await;
+    let err = denying
+        .allowed_images_settings(&region("us-east-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::AccessDenied);
+    // moto's HTML 500 for an unimplemented operation: retried, then unavailable.
+    let broken = mock!(Ec2::get_allowed_images_settings)
+        .sequence()
+        .http_status(500, None)
+        .repeatedly()
+        .build();
+    let failing = cloud(&[&broken]).await;
+    let err = failing
+        .allowed_images_settings(&region("us-east-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::Unavailable);
+    assert_eq!(broken.num_calls(), 4);
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshot access (DescribeSnapshots)
+
+fn snap(n: u64) -> SnapshotId {
+    SnapshotId::new(format!("snap-{n:017x}")).unwrap()
+}
+
+fn ec2_snapshot(id: &str, owner: &str) -> ec2::Snapshot {
+    ec2::Snapshot::builder()
+        .snapshot_id(id)
+        .owner_id(owner)
+        .state(ec2::SnapshotState::Completed)
+        .build()
+}
+
+/// DescribeSnapshots as EC2 answers account 123456789012: its own snapshots, public ones and
+/// those shared with it; never another account's private snapshot.
+fn snapshots_visible_to_me() -> Rule {
+    mock!(Ec2::describe_snapshots)
+        .match_requests(|r| {
+            r.snapshot_ids().is_empty()
+                && r.owner_ids().is_empty()
+                && r.restorable_by_user_ids().is_empty()
+                && r.max_results() == Some(1000)
+                && filter_values(r.filters(), "snapshot-id").is_some_and(|v| v.len() <= 200)
+        })
+        .then_compute_output(|r| {
+            let asked = filter_values(r.filters(), "snapshot-id").unwrap_or_default();
+            let visible: BTreeMap<String, &str> = [
+                (snap(1), "123456789012"), // owned
+                (snap(2), "444455556666"), // shared with create-volume permission
+                (snap(4), "137112412989"), // public (group all)
+            ]
+            .into_iter()
+            .map(|(s, owner)| (s.as_str().to_owned(), owner))
+            .collect();
+            DescribeSnapshotsOutput::builder()
+                .set_snapshots(Some(
+                    asked
+                        .iter()
+                        .filter_map(|id| visible.get(id).map(|owner| ec2_snapshot(id, owner)))
+                        .collect(),
+                ))
+                .build()
+        })
+}
+
+#[tokio::test(start_paused = true)]
+async fn snapshot_access_is_what_describe_snapshots_shows_the_caller() {
+    let shape = snapshots_visible_to_me();
+    // The image a partner shared: its first snapshot is shared with us, its second is not.
+    let image = mock!(Ec2::describe_images).then_output(|| {
+        let mut shared = ec2_image(7, ec2::ImageState::Available);
+        shared.owner_id = Some("444455556666".into());
+        shared.block_device_mappings = Some(
+            [snap(2), snap(3)]
+                .iter()
+                .enumerate()
+                .map(|(n, s)| {
+                    ec2::BlockDeviceMapping::builder()
+                        .device_name(format!("/dev/xvd{}", ['a', 'b'][n]))
+                        .ebs(
+                            ec2::EbsBlockDevice::builder()
+                                .snapshot_id(s.as_str())
+                                .build(),
+                        )
+                        .build()
+                })
+                .collect(),
+        );
+        images_output([shared])
+    });
+    let cloud = cloud(&[&shape, &image]).await;
+    let r = region("us-east-1");
+    let got = cloud
+        .can_create_volumes(&r, &[snap(1), snap(2), snap(3), snap(4), snap(1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        BTreeMap::from([
+            (snap(1), true),  // owned
+            (snap(2), true),  // shared with permission
+            (snap(3), false), // shared image, snapshot not shared
+            (snap(4), true),  // public
+        ])
+    );
+    assert_eq!(
+        shape.num_calls(),
+        1,
+        "one batched call, duplicates asked once"
+    );
+    let shared = cloud.describe_images(&r, &[ami(7)]).await.unwrap();
+    let snapshots: Vec<SnapshotId> = shared[0].snapshot_ids().cloned().collect();
+    let access = cloud.can_create_volumes(&r, &snapshots).await.unwrap();
+    assert!(
+        !access.values().all(|ok| *ok),
+        "a copy of this shared image would fail: {access:?}"
+    );
+    assert!(cloud.can_create_volumes(&r, &[]).await.unwrap().is_empty());
+    assert_eq!(shape.num_calls(), 2, "nothing asked, nothing sent");
+}
+
+#[tokio::test(start_paused = true)]
+async fn snapshot_access_goes_in_batches_and_keeps_error_meaning() {
+    let shape = snapshots_visible_to_me();
+    let batched = cloud(&[&shape]).await;
+    let many: Vec<SnapshotId> = (1..=450).map(snap).collect();
+    let got = batched
+        .can_create_volumes(&region("us-east-1"), &many)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 450, "every asked snapshot is answered");
+    assert_eq!(got.values().filter(|ok| **ok).count(), 3);
+    assert_eq!(shape.num_calls(), 3, "450 ids in batches of at most 200");
+
+    let denied = mock!(Ec2::describe_snapshots)
+        .then_error(|| ec2_error("UnauthorizedOperation", DescribeSnapshotsError::generic));
+    let denying = cloud(&[&denied]).await;
+    let err = denying
+        .can_create_volumes(&region("eu-west-1"), &[snap(1)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::AccessDenied);
+    assert_eq!(err.operation, "DescribeSnapshots");
+    assert_eq!(err.region, Some(region("eu-west-1")));
+}
+
+// ---------------------------------------------------------------------------------------
+// Instance type offerings
+
+fn offering(name: &str) -> ec2::InstanceTypeOffering {
+    ec2::InstanceTypeOffering::builder()
+        .instance_type(ec2::InstanceType::from(name))
+        .location_type(ec2::LocationType::Region)
+        .location("us-east-1")
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn offerings_read_every_page_and_only_asked_types() {
+    let shape = mock!(Ec2::describe_instance_type_offerings)
+        .match_requests(|r| {
+            !(r.location_type() == Some(&ec2::LocationType::Region)
+                && r.max_results() == Some(1000)
+                && filter_values(r.filters(), "instance-type").is_some_and(|v| v.len() <= 100))
+        })
+        .then_error(|| {
+            ec2_error(
+                "InvalidParameterValue",
+                aws_sdk_ec2::operation::describe_instance_type_offerings::DescribeInstanceTypeOfferingsError::generic,
+            )
+        });
+    let first = mock!(Ec2::describe_instance_type_offerings)
+        .match_requests(|r| r.next_token().is_none())
+        .then_output(|| {
+            DescribeInstanceTypeOfferingsOutput::builder()
+                .instance_type_offerings(offering("m6i.large"))
+                .next_token("page-2")
+                .build()
+        });
+    let second = mock!(Ec2::describe_instance_type_offerings)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(|| {
+            DescribeInstanceTypeOfferingsOutput::builder()
+                .instance_type_offerings(offering("t4g.micro"))
+                // A type nobody asked for (a server that ignores the filter) is left out.
+                .instance_type_offerings(offering("x2iedn.32xlarge"))
+                .build()
+        });
+    let cloud = cloud(&[&shape, &first, &second]).await;
+    let asked: Vec<InstanceType> = ["m6i.large", "t4g.micro", "m7g.large", "m6i.large"]
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    let got = cloud
+        .offered_instance_types(&region("us-east-1"), &asked)
+        .await
+        .unwrap();
+    let want: std::collections::BTreeSet<InstanceType> = ["m6i.large", "t4g.micro"]
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert_eq!(got, want, "m7g.large is not offered in the region");
+    assert_eq!(
+        shape.num_calls(),
+        0,
+        "every request had the filter and page size"
+    );
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn offerings_of_many_types_go_in_batches() {
+    let rule = mock!(Ec2::describe_instance_type_offerings).then_compute_output(|r| {
+        let asked = filter_values(r.filters(), "instance-type").unwrap_or_default();
+        DescribeInstanceTypeOfferingsOutput::builder()
+            .set_instance_type_offerings(Some(asked.iter().map(|t| offering(t)).collect()))
+            .build()
+    });
+    let cloud = cloud(&[&rule]).await;
+    let many: Vec<InstanceType> = (1..=150)
+        .map(|n| format!("m{n}.large").parse().unwrap())
+        .collect();
+    let got = cloud
+        .offered_instance_types(&region("us-east-1"), &many)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 150);
+    assert_eq!(rule.num_calls(), 2, "150 types in batches of at most 100");
+    assert!(
+        cloud
+            .offered_instance_types(&region("us-east-1"), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(rule.num_calls(), 2, "nothing asked, nothing sent");
+}
+
+// ---------------------------------------------------------------------------------------
+// SSM parameters
+
+fn parameter_name(text: &str) -> ParameterName {
+    ParameterName::new(text).unwrap()
+}
+
+/// GetParameters as SSM answers: at most ten names a call (more is a ValidationException),
+/// names containing "missing" come back as InvalidParameters.
+fn ssm_parameters() -> Rule {
+    mock!(Ssm::get_parameters).then_compute_output(|r| {
+        assert!(r.names().len() <= 10, "SSM takes at most 10 names");
+        assert_eq!(r.with_decryption(), Some(false));
+        let mut out = GetParametersOutput::builder();
+        for name in r.names() {
+            if name.contains("missing") {
+                out = out.invalid_parameters(name);
+            } else {
+                out = out.parameters(
+                    aws_sdk_ssm::types::Parameter::builder()
+                        .name(name)
+                        .r#type(aws_sdk_ssm::types::ParameterType::String)
+                        .value(format!("ami-{:017x}", name.len()))
+                        .data_type("aws:ec2:image")
+                        .version(3)
+                        .build(),
+                );
+            }
+        }
+        out.build()
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn parameters_go_in_batches_of_ten_and_invalid_names_are_absent() {
+    let rule = ssm_parameters();
+    let cloud = cloud(&[&rule]).await;
+    let mut names: Vec<ParameterName> = (0..22)
+        .map(|n| parameter_name(&format!("/golden/python-ml/v{n}/x86_64")))
+        .collect();
+    names.extend((0..3).map(|n| parameter_name(&format!("/golden/missing-{n}"))));
+    names.push(parameter_name("/golden/python-ml/v0/x86_64")); // asked twice, sent once
+    let got = cloud
+        .get_parameters(&region("eu-west-1"), &names)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 22, "the three missing names are absent");
+    assert_eq!(rule.num_calls(), 3, "25 distinct names: 10 + 10 + 5");
+    let first = &got[&parameter_name("/golden/python-ml/v0/x86_64")];
+    assert_eq!(first.data_type.as_deref(), Some("aws:ec2:image"));
+    assert_eq!(first.version, 3);
+    assert!(first.value.starts_with("ami-"));
+    assert!(
+        cloud
+            .get_parameters(&region("eu-west-1"), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(rule.num_calls(), 3, "nothing asked, nothing sent");
+}
+
+#[tokio::test(start_paused = true)]
+async fn parameters_use_one_client_per_region_and_keep_error_meaning() {
+    let rule = ssm_parameters();
+    let regional = cloud(&[&rule]).await;
+    let name =
+        parameter_name("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
+    for code in ["us-east-1", "eu-west-1", "us-east-1"] {
+        let got = regional
+            .get_parameters(&region(code), std::slice::from_ref(&name))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
+    }
+    assert_eq!(regional.ssm_client_count(), 2);
+
+    let throttled = mock!(Ssm::get_parameters)
+        .sequence()
+        .error(|| ec2_error("ThrottlingException", GetParametersError::generic))
+        .output(|| GetParametersOutput::builder().build())
+        .build();
+    let retrying = cloud_with(&[&throttled], None).await;
+    let got = retrying
+        .get_parameters(&region("us-east-1"), std::slice::from_ref(&name))
+        .await
+        .unwrap();
+    assert!(got.is_empty());
+    assert_eq!(throttled.num_calls(), 2, "throttling is retried");
+
+    let denied = mock!(Ssm::get_parameters)
+        .then_error(|| ec2_error("AccessDeniedException", GetParametersError::generic));
+    let denying = cloud_with(&[&denied], None).await;
+    let err = denying
+        .get_parameters(&region("ap-south-1"), std::slice::from_ref(&name))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::AccessDenied);
+    assert_eq!(err.operation, "GetParameters");
+    assert_eq!(err.region, Some(region("ap-south-1")));
+    assert_eq!(denied.num_calls(), 1);
 }

@@ -39,11 +39,13 @@ fn endpoint() -> Option<String> {
 /// What moto 5.2.5 emulates through AwsCloud, as checked against it (docs/aws.md, "moto").
 ///
 /// `copy_tags` holds although moto drops CopyImage's tags, because AwsCloud tags every copy
-/// again with CreateTags. `AMIREF_TEST_MOTO_PROBE=flag,flag` switches more on, to check a
-/// new moto version for them.
+/// again with CreateTags; `public_parameter_images` holds because examples/moto_fixture.rs
+/// adds the images moto's public AL2023 parameters name to the fixture.
+/// `AMIREF_TEST_MOTO_PROBE=flag,flag` switches more on, to check a new moto version for them.
 fn moto_capabilities() -> Capabilities {
     let mut caps = Capabilities::moto();
     caps.copy_tags = true;
+    caps.public_parameter_images = true;
     if let Ok(flags) = std::env::var("AMIREF_TEST_MOTO_PROBE") {
         // Probing which capabilities moto has: turn these on (comma-separated).
         for flag in flags.split(',') {
@@ -53,6 +55,11 @@ fn moto_capabilities() -> Capabilities {
                 "block_public_access" => caps.block_public_access = true,
                 "copy_tags" => caps.copy_tags = true,
                 "owner_aliases" => caps.owner_aliases = true,
+                "snapshot_permissions" => caps.snapshot_permissions = true,
+                "billing_details" => caps.billing_details = true,
+                "allowed_images" => caps.allowed_images = true,
+                "seeded_offerings" => caps.seeded_offerings = true,
+                "pagination" => caps.pagination = true,
                 _ => {}
             }
         }
@@ -72,12 +79,7 @@ fn run_id(suite: &str) -> String {
 
 /// The cloud on the emulator, as the fixture's caller (moto's default account).
 async fn cloud(endpoint: &str, region: &Region) -> AwsCloud {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.as_str().to_owned()))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
+    let sdk = sdk_config(endpoint, region).await;
     // moto answers what it does not implement with 500s; retrying them only slows tests.
     AwsCloud::builder()
         .sdk_config(sdk)
@@ -86,8 +88,9 @@ async fn cloud(endpoint: &str, region: &Region) -> AwsCloud {
         .await
 }
 
-/// The standard fixture under a fresh run id, with its tags applied (moto's image list
-/// cannot carry tags).
+/// The standard fixture under a fresh run id, with its tags applied and its own SSM
+/// parameters put (moto's image list carries neither; AwsCloud only reads parameters, so
+/// they are put with the plain SDK, `Overwrite` since moto's state outlives a run).
 async fn seeded(endpoint: &str, suite: &str) -> (AwsCloud, Fixture) {
     let fixture = fixture::standard().with_run_id(run_id(suite));
     let cloud = cloud(endpoint, &fixture.region).await;
@@ -97,7 +100,29 @@ async fn seeded(endpoint: &str, suite: &str) -> (AwsCloud, Fixture) {
             .await
             .unwrap_or_else(|e| panic!("tagging fixture image {image}: {e}"));
     }
+    for (region, parameter) in fixture.parameters_to_put() {
+        let ssm = aws_sdk_ssm::Client::new(&sdk_config(endpoint, &region).await);
+        ssm.put_parameter()
+            .name(parameter.name.as_str())
+            .value(&parameter.value)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .set_data_type(parameter.data_type.clone())
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("putting fixture parameter {}: {e:?}", parameter.name));
+    }
     (cloud, fixture)
+}
+
+/// The SDK's configuration for the emulator, as the fixture's caller.
+async fn sdk_config(endpoint: &str, region: &Region) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.as_str().to_owned()))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+        .endpoint_url(endpoint)
+        .load()
+        .await
 }
 
 fn check(report: Report) {
@@ -143,6 +168,39 @@ async fn instances_conform() {
     let Some(url) = endpoint() else { return };
     let (cloud, fixture) = seeded(&url, "instances").await;
     check(amiref_testkit::instances::run(&cloud, &fixture, &moto_capabilities()).await);
+}
+
+#[tokio::test]
+async fn snapshots_conform() {
+    let Some(url) = endpoint() else { return };
+    let (cloud, fixture) = seeded(&url, "snapshots-suite").await;
+    check(amiref_testkit::snapshots::run(&cloud, &fixture, &moto_capabilities()).await);
+}
+
+#[tokio::test]
+async fn parameters_conform() {
+    let Some(url) = endpoint() else { return };
+    let (cloud, fixture) = seeded(&url, "parameters").await;
+    let report = amiref_testkit::parameters::run(&cloud, &fixture, &moto_capabilities()).await;
+    assert!(
+        report
+            .passed()
+            .contains(&"public_al2023_parameter_names_a_describable_image"),
+        "the fixture's AL2023 images let this run on moto:\n{report}"
+    );
+    check(report);
+}
+
+/// Every settings check needs GetAllowedImagesSettings, which moto lacks: all skipped,
+/// none failed (tests/mocks.rs covers the setting).
+#[tokio::test]
+async fn settings_suite_skips_what_moto_lacks() {
+    let Some(url) = endpoint() else { return };
+    let (cloud, fixture) = seeded(&url, "settings").await;
+    let report = amiref_testkit::settings::run(&cloud, &fixture, &moto_capabilities()).await;
+    println!("{report}");
+    report.assert_passed();
+    assert!(!report.skipped().is_empty(), "{report}");
 }
 
 #[tokio::test]
@@ -225,4 +283,249 @@ async fn the_builder_points_every_client_at_the_endpoint() {
     let me = cloud.caller().await.expect("STS through the endpoint");
     assert_eq!(me.account.as_str(), "123456789012");
     assert_eq!(cloud.endpoint_url(), Some(url.as_str()));
+}
+
+// ---------------------------------------------------------------------------------------
+// The calls issue 10 added: SSM public parameters, offerings, snapshot access, Allowed AMIs
+
+/// AWS's public parameter for the latest Amazon Linux 2023 of an architecture.
+fn al2023_parameter(arch: &str) -> amiref_core::ParameterName {
+    amiref_core::ParameterName::new(format!(
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
+    ))
+    .expect("a parameter name")
+}
+
+/// moto serves AWS's public AL2023 parameters from its own data whatever MOTO_AMIS_PATH
+/// says; the images they name exist because examples/moto_fixture.rs appends them to the
+/// fixture (moto loads them itself only without MOTO_AMIS_PATH).
+#[tokio::test]
+async fn the_public_al2023_parameters_name_images_that_exist() {
+    use amiref_core::{Architecture, ImageCatalog, Parameters};
+    let Some(url) = endpoint() else { return };
+    let fixture = fixture::standard();
+    for region in [&fixture.region, &fixture.other_region] {
+        let cloud = cloud(&url, region).await;
+        let missing = amiref_core::ParameterName::new(format!("/amiref/{}/missing", run_id("ssm")))
+            .expect("a parameter name");
+        let names = [
+            al2023_parameter("x86_64"),
+            al2023_parameter("arm64"),
+            missing,
+        ];
+        let got = cloud
+            .get_parameters(region, &names)
+            .await
+            .unwrap_or_else(|e| panic!("GetParameters in {region}: {e}"));
+        assert_eq!(got.len(), 2, "the missing name is absent: {got:?}");
+        for (arch, architecture) in [
+            ("x86_64", Architecture::X86_64),
+            ("arm64", Architecture::Arm64),
+        ] {
+            let parameter = &got[&al2023_parameter(arch)];
+            assert!(parameter.version >= 1);
+            let image: amiref_core::AmiId = parameter
+                .value
+                .parse()
+                .unwrap_or_else(|e| panic!("{} is not an AMI id: {e}", parameter.value));
+            let found = cloud
+                .describe_images(region, std::slice::from_ref(&image))
+                .await
+                .unwrap_or_else(|e| panic!("DescribeImages in {region}: {e}"));
+            let [described] = found.as_slice() else {
+                panic!(
+                    "{image} (named by {} in {region}) is not in moto's EC2: regenerate the \
+                     fixture with moto installed (`scripts/moto install`, then \
+                     `cargo run -p amiref-aws --example moto_fixture -- target/moto/amis.json`)",
+                    parameter.name
+                )
+            };
+            assert_eq!(described.owner.as_str(), "137112412989", "Amazon's account");
+            assert_eq!(described.architecture, architecture);
+            assert!(
+                described.name.starts_with("al2023-ami-"),
+                "{}",
+                described.name
+            );
+        }
+    }
+}
+
+/// moto refuses more than 10 names a call, as SSM does: 13 names pass only in batches.
+/// Parameters are put with the plain SDK (AwsCloud only reads them).
+#[tokio::test]
+async fn parameters_of_many_names_are_read_in_batches_and_secrets_left_out() {
+    use amiref_core::{ParameterName, Parameters};
+    let Some(url) = endpoint() else { return };
+    let fixture = fixture::standard();
+    let region = &fixture.region;
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config(&url, region).await);
+    let prefix = format!("/amiref/{}", run_id("ssm-batches"));
+    let name = |n: usize| ParameterName::new(format!("{prefix}/p{n}")).expect("a name");
+    for n in 0..12 {
+        let kind = if n == 11 {
+            aws_sdk_ssm::types::ParameterType::SecureString
+        } else {
+            aws_sdk_ssm::types::ParameterType::String
+        };
+        ssm.put_parameter()
+            .name(name(n).as_str())
+            .value(format!("value-{n}"))
+            .r#type(kind)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutParameter {}: {e:?}", name(n)));
+    }
+    let cloud = cloud(&url, region).await;
+    let mut names: Vec<ParameterName> = (0..12).map(name).collect();
+    names.push(ParameterName::new(format!("{prefix}/missing")).expect("a name"));
+    let got = cloud
+        .get_parameters(region, &names)
+        .await
+        .expect("GetParameters in batches of 10");
+    assert_eq!(
+        got.len(),
+        11,
+        "the SecureString and the missing name are absent"
+    );
+    assert_eq!(got[&name(3)].value, "value-3");
+    assert!(!got.contains_key(&name(11)));
+}
+
+#[tokio::test]
+async fn offerings_answer_only_the_asked_types_the_region_sells() {
+    use amiref_core::{InstanceType, InstanceTypes};
+    let Some(url) = endpoint() else { return };
+    let fixture = fixture::standard();
+    let cloud = cloud(&url, &fixture.region).await;
+    let asked: Vec<InstanceType> = ["t3.micro", "m7g.large", "m9zz.large", "t3.micro"]
+        .iter()
+        .map(|t| t.parse().expect("an instance type"))
+        .collect();
+    let got = cloud
+        .offered_instance_types(&fixture.region, &asked)
+        .await
+        .expect("DescribeInstanceTypeOfferings");
+    let want: std::collections::BTreeSet<InstanceType> = ["t3.micro", "m7g.large"]
+        .iter()
+        .map(|t| t.parse().expect("an instance type"))
+        .collect();
+    assert_eq!(got, want);
+}
+
+/// A plain SDK EC2 client of moto, for what AwsCloud does not do (another account's
+/// snapshots, with moto's `x-moto-account-id` header on each request).
+async fn raw_ec2(endpoint: &str, region: &Region) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&sdk_config(endpoint, region).await)
+}
+
+/// Snapshot access where moto agrees with EC2 (the caller's own snapshots; one that does not
+/// exist), and where it does not: moto isolates accounts, so a snapshot another account
+/// shares with the caller (or makes public) is invisible to it. That difference is covered
+/// by tests/mocks.rs `snapshot_access_is_what_describe_snapshots_shows_the_caller`.
+#[tokio::test]
+async fn snapshot_access_for_own_missing_and_other_accounts_snapshots() {
+    use amiref_core::{ImageCatalog, SnapshotId};
+    let Some(url) = endpoint() else { return };
+    let (cloud, fixture) = seeded(&url, "snapshots").await;
+    let mine = fixture
+        .id(amiref_testkit::fixture::keys::MINE_X86)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let described = cloud
+        .describe_images(&fixture.region, &[mine])
+        .await
+        .expect("DescribeImages");
+    let own: Vec<SnapshotId> = described
+        .iter()
+        .flat_map(|i| i.snapshot_ids().cloned())
+        .collect();
+    assert!(!own.is_empty(), "moto gives every image a snapshot");
+    let missing = SnapshotId::new("snap-0a1b2c3d4e5f60718").expect("a snapshot id");
+
+    // Another account makes a snapshot and shares it with the caller.
+    let partner = raw_ec2(&url, &fixture.region).await;
+    let as_partner = |r: &mut aws_smithy_runtime_api::client::orchestrator::HttpRequest| {
+        r.headers_mut().insert("x-moto-account-id", "444455556666");
+    };
+    let volume = partner
+        .create_volume()
+        .availability_zone(format!("{}a", fixture.region))
+        .size(8)
+        .customize()
+        .mutate_request(as_partner)
+        .send()
+        .await
+        .expect("CreateVolume as the partner");
+    let shared = partner
+        .create_snapshot()
+        .volume_id(volume.volume_id().unwrap_or_default())
+        .customize()
+        .mutate_request(as_partner)
+        .send()
+        .await
+        .expect("CreateSnapshot as the partner");
+    let shared = SnapshotId::new(shared.snapshot_id().unwrap_or_default()).expect("an id");
+    partner
+        .modify_snapshot_attribute()
+        .snapshot_id(shared.as_str())
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .create_volume_permission(
+            aws_sdk_ec2::types::CreateVolumePermissionModifications::builder()
+                .add(
+                    aws_sdk_ec2::types::CreateVolumePermission::builder()
+                        .user_id(fixture.me.as_str())
+                        .build(),
+                )
+                .build(),
+        )
+        .customize()
+        .mutate_request(as_partner)
+        .send()
+        .await
+        .expect("ModifySnapshotAttribute as the partner");
+
+    let mut asked = own.clone();
+    asked.push(missing.clone());
+    asked.push(shared.clone());
+    let access = cloud
+        .can_create_volumes(&fixture.region, &asked)
+        .await
+        .expect("DescribeSnapshots");
+    assert_eq!(
+        access.len(),
+        asked.len(),
+        "every asked snapshot is answered"
+    );
+    for s in &own {
+        assert_eq!(access.get(s), Some(&true), "own snapshot {s}");
+    }
+    assert_eq!(access.get(&missing), Some(&false));
+    // EC2 answers true here; moto's accounts are isolated. If this starts failing, moto
+    // learnt cross-account snapshot permissions: say so in docs/aws.md.
+    assert_eq!(
+        access.get(&shared),
+        Some(&false),
+        "moto now shows a snapshot shared by another account"
+    );
+}
+
+/// moto 5.2.5 does not implement GetAllowedImagesSettings (an HTML 500): AwsCloud reports it
+/// Unavailable, never a silent "disabled". tests/mocks.rs covers enabled, audit mode,
+/// disabled and endpoints without the operation.
+#[tokio::test]
+async fn allowed_amis_settings_are_not_implemented_by_moto() {
+    use amiref_core::{AccountSettings, CloudErrorKind};
+    let Some(url) = endpoint() else { return };
+    let fixture = fixture::standard();
+    let cloud = cloud(&url, &fixture.region).await;
+    match cloud.allowed_images_settings(&fixture.region).await {
+        Err(e) => {
+            assert_eq!(e.kind, CloudErrorKind::Unavailable, "{e}");
+            assert_eq!(e.operation, "GetAllowedImagesSettings");
+        }
+        Ok(settings) => panic!(
+            "moto now answers GetAllowedImagesSettings ({settings:?}): run the account \
+             settings suite on it and update docs/aws.md"
+        ),
+    }
 }
