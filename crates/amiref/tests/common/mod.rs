@@ -84,3 +84,25 @@ ami_config:
 {script}"#
     ))
 }
+
+/// A world from YAML text (docs/worlds.md), for tests that draw their own.
+pub fn world(yaml: &str) -> Arc<MemoryCloud> {
+    match MemoryCloud::from_world_yaml(yaml, "test-world.yaml") {
+        Ok(cloud) => Arc::new(cloud),
+        Err(e) => panic!("test world invalid:\n{e}"),
+    }
+}
+
+/// A resolver on `cloud` under `trust` (not the demo's), on the cloud's clock.
+pub fn resolver_trusting(
+    cloud: &Arc<MemoryCloud>,
+    trust: TrustPolicy,
+    configure: impl FnOnce(amiref::ResolverBuilder) -> amiref::ResolverBuilder,
+) -> Resolver {
+    let clock_cloud = cloud.clone();
+    let builder = Resolver::builder()
+        .cloud(cloud.clone())
+        .trust_policy(trust)
+        .clock(Arc::new(move || clock_cloud.now()));
+    configure(builder).build().expect("resolver builds")
+}
