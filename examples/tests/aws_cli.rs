@@ -88,7 +88,15 @@ fn amiref(dir: &Path) -> Command {
 /// The launcher on moto in `region`.
 fn on_moto(dir: &Path, endpoint: &str, region: &str) -> Command {
     let mut cmd = amiref(dir);
+    // The default policy trusts the caller and Amazon only; the fixture's community
+    // account publishes the images these tests resolve, so a policy names it.
+    let trust = write(
+        dir,
+        "trust.yaml",
+        &format!("trusted_owners: [self, amazon, \"{COMMUNITY}\"]\n"),
+    );
     cmd.args(["--endpoint-url", endpoint, "--region", region]);
+    cmd.arg("--trust").arg(trust);
     cmd
 }
 

@@ -129,8 +129,8 @@ impl ResolverBuilder {
         self
     }
 
-    /// Whose images are accepted (default: [`TrustPolicy::default`]: self, amazon,
-    /// aws-marketplace; no named owners).
+    /// Whose images are accepted: the ceiling of every tier (default:
+    /// [`TrustPolicy::default`]: self and amazon only; no named owners).
     pub fn trust_policy(mut self, trust: TrustPolicy) -> Self {
         self.trust = trust;
         self

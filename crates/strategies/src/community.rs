@@ -23,6 +23,10 @@ impl Strategy for CommunityRegistry {
         Tier::CommunityRegistry
     }
 
+    fn applies(&self, cx: &Context<'_>) -> bool {
+        cx.registry.is_some()
+    }
+
     async fn attempt(&self, cx: &Context<'_>) -> Attempt {
         match self.ranked(cx).await {
             Ranking::Found(mut found) if !found.is_empty() => {
@@ -60,7 +64,12 @@ impl Strategy for CommunityRegistry {
         let mut found = Vec::new();
         for cand in &candidates {
             let Some(image) = described.get(&cand.image) else {
-                reasons.push(format!("{} does not exist in {}", cand.image, cx.region));
+                reasons.push(format!(
+                    "{} does not exist in {}{}",
+                    cand.image,
+                    cx.region,
+                    cx.hidden_note().await
+                ));
                 continue;
             };
             if image.architecture != cand.architecture {

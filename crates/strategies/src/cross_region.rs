@@ -158,6 +158,8 @@ struct RegionPick {
     found: Option<Found>,
     passed_over: Vec<String>,
     failures: Vec<String>,
+    /// Why the tiers the template asks something of found nothing.
+    skips: Vec<String>,
 }
 
 impl CrossRegion {
@@ -188,6 +190,7 @@ impl CrossRegion {
             found: None,
             passed_over: Vec::new(),
             failures: Vec::new(),
+            skips: Vec::new(),
         };
         let rankings = futures::future::join_all(self.tiers.iter().map(|t| t.ranked(cx)));
         let (rankings, caller, _) = futures::join!(
@@ -198,7 +201,12 @@ impl CrossRegion {
         for (tier, ranking) in self.tiers.iter().zip(rankings) {
             let finds = match ranking {
                 Ranking::Found(f) => f,
-                Ranking::Skipped(_) => continue,
+                Ranking::Skipped(why) => {
+                    if tier.applies(cx) {
+                        pick.skips.push(format!("{}: {why}", tier.tier().title()));
+                    }
+                    continue;
+                }
                 Ranking::Failed(e) => {
                     pick.failures.push(format!("{}: {e}", tier.tier().title()));
                     continue;
@@ -322,6 +330,7 @@ impl Strategy for CrossRegion {
             .await;
 
         let mut notes = Vec::new();
+        let mut skips = Vec::new();
         let mut passed_over = Vec::new();
         let mut finds: Vec<(usize, Option<Version>, Found, CopyEstimate)> = Vec::new();
         for (source, pick) in picks {
@@ -331,6 +340,7 @@ impl Strategy for CrossRegion {
                     .map(|p| format!("{source}: {p}")),
             );
             notes.extend(pick.failures.into_iter().map(|f| format!("{source}: {f}")));
+            skips.extend(pick.skips.into_iter().map(|f| format!("{source}: {f}")));
             if let Some(found) = pick.found {
                 let estimate = self.estimator.estimate_copy(&found.image, cx.region);
                 finds.push((pick.rank, image_version(&found.image), found, estimate));
@@ -348,13 +358,19 @@ impl Strategy for CrossRegion {
             format!("; passed over: {}", passed_over.join("; "))
         };
         let Some((_, _, found, estimate)) = finds.into_iter().next() else {
+            notes.extend(skips);
             let detail = if notes.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", notes.join("; "))
             };
+            let what = if passed_over.is_empty() {
+                "no acceptable image"
+            } else {
+                "no image the caller can copy"
+            };
             return Attempt::Skipped(format!(
-                "no image the caller can copy in the fallback regions {searched}{detail}{passed_text}"
+                "{what} in the fallback regions {searched}{detail}{passed_text}"
             ));
         };
         let source_region = found.image.region.clone();

@@ -19,6 +19,13 @@ impl Strategy for DirectMapping {
         Tier::DirectMapping
     }
 
+    fn applies(&self, cx: &Context<'_>) -> bool {
+        cx.template
+            .ami_config
+            .as_ref()
+            .is_some_and(|c| c.ami_mappings.contains_key(cx.region))
+    }
+
     async fn attempt(&self, cx: &Context<'_>) -> Attempt {
         let Some(config) = cx.template.ami_config.as_ref() else {
             return Attempt::skipped("the template has no ami_config");
@@ -30,8 +37,10 @@ impl Strategy for DirectMapping {
             Ok(Some(image)) => image,
             Ok(None) => {
                 return Attempt::skipped(format!(
-                    "{id} (ami_mappings.{}) does not exist in {} or is not visible to this account",
-                    cx.region, cx.region
+                    "{id} (ami_mappings.{}) does not exist in {} or is not visible to this account{}",
+                    cx.region,
+                    cx.region,
+                    cx.hidden_note().await
                 ));
             }
             Err(e) => return Attempt::Failed(e.into()),

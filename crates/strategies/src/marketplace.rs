@@ -20,6 +20,13 @@ impl Strategy for Marketplace {
         Tier::Marketplace
     }
 
+    fn applies(&self, cx: &Context<'_>) -> bool {
+        cx.template
+            .ami_config
+            .as_ref()
+            .is_some_and(|c| c.marketplace_search.is_some())
+    }
+
     async fn attempt(&self, cx: &Context<'_>) -> Attempt {
         let Some(search) = cx
             .template
@@ -89,7 +96,10 @@ impl Strategy for Marketplace {
         let mut reasons = Vec::new();
         for (version, id) in in_region {
             let Some(image) = described.get(id) else {
-                reasons.push(format!("{id} ({version}) does not exist"));
+                reasons.push(format!(
+                    "{id} ({version}) does not exist{}",
+                    cx.hidden_note().await
+                ));
                 continue;
             };
             if !image.product_codes.iter().any(|p| &p.code == code) {

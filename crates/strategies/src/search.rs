@@ -29,6 +29,10 @@ impl Strategy for DynamicSearch {
         Tier::DynamicSearch
     }
 
+    fn applies(&self, cx: &Context<'_>) -> bool {
+        template_search(cx).is_some()
+    }
+
     async fn attempt(&self, cx: &Context<'_>) -> Attempt {
         let Some(search) = template_search(cx) else {
             return Attempt::skipped("the template has no ami_search");
@@ -185,6 +189,12 @@ pub(crate) async fn search_region(
             );
             if rejections.count(UNLAUNCHABLE) > 0 && !choices.notes.is_empty() {
                 why.push_str(&format!(" ({})", choices.notes.join("; ")));
+            }
+            if settings.is_some_and(|s| s.restricts()) {
+                why.push_str(&format!(
+                    " (the account's Allowed AMIs is enabled in {}: EC2 hides the images it does not allow)",
+                    cx.region
+                ));
             }
             Err(why)
         }

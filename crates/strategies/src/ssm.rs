@@ -34,6 +34,13 @@ impl Strategy for SsmParameter {
         Tier::SsmParameter
     }
 
+    fn applies(&self, cx: &Context<'_>) -> bool {
+        cx.template
+            .ami_config
+            .as_ref()
+            .is_some_and(|c| c.ssm_parameter_in(cx.region).is_some())
+    }
+
     async fn attempt(&self, cx: &Context<'_>) -> Attempt {
         let Some(name) = cx
             .template
@@ -107,13 +114,21 @@ pub(crate) async fn images_named_by(
             .map(|i| (i.id.clone(), i))
             .collect()
     };
+    let hidden = if pointed
+        .iter()
+        .any(|(_, id)| id.as_ref().is_ok_and(|id| !described.contains_key(id)))
+    {
+        cx.hidden_note().await
+    } else {
+        String::new()
+    };
     Ok(pointed
         .into_iter()
         .map(|(name, id)| {
             let image = id.and_then(|id| {
                 described.get(&id).cloned().ok_or_else(|| {
                     format!(
-                        "SSM parameter {name} names {id}, which does not exist in {} or is not visible to this account",
+                        "SSM parameter {name} names {id}, which does not exist in {} or is not visible to this account{hidden}",
                         cx.region
                     )
                 })

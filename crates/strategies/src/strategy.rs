@@ -504,6 +504,19 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// What to add when the region did not show an image it was asked for: with Allowed AMIs
+    /// enabled, EC2 hides the images the setting does not allow, so the missing image may
+    /// be one of them. Empty otherwise.
+    pub async fn hidden_note(&self) -> String {
+        match self.facts.allowed_images(self.region).await {
+            Ok(s) if s.restricts() => format!(
+                " (the account's Allowed AMIs is enabled in {}: EC2 hides the images it does not allow, so this may be one of them)",
+                self.region
+            ),
+            _ => String::new(),
+        }
+    }
+
     /// `Some(reason)` when the account's Allowed AMIs setting in this region blocks `image`;
     /// in audit mode, a warning instead.
     pub async fn allowed(
@@ -597,6 +610,14 @@ pub trait Strategy: Send + Sync {
 
     /// Looks for an image for `cx.template` in `cx.region`.
     async fn attempt(&self, cx: &Context<'_>) -> Attempt;
+
+    /// Whether the template asks anything of this tier in `cx.region` (a mapping for the
+    /// region, a search, ...): when not, its skip says nothing about the region. Default:
+    /// always.
+    fn applies(&self, cx: &Context<'_>) -> bool {
+        let _ = cx;
+        true
+    }
 
     /// Every acceptable image, best first. The default is [`attempt`](Self::attempt)'s one
     /// find; tiers that can see several (a search, a registry) return them all.

@@ -145,7 +145,9 @@ impl TrustPolicy {
         self
     }
 
-    /// The policy as messages name it: `the trust policy FILE (trusts self, amazon)`.
+    /// The policy as messages name it: `the trust policy FILE (trusts self, amazon)` for a
+    /// policy read from a file, `the default trust policy (...)` for the default, and `the
+    /// trust policy (...)` for one built in code.
     pub fn describe(&self) -> String {
         let trusted: Vec<&str> = self
             .trusted_owners
@@ -160,7 +162,10 @@ impl TrustPolicy {
         };
         match &self.origin {
             Some(origin) => format!("the trust policy {origin} (trusts {trusted})"),
-            None => format!("the default trust policy (trusts {trusted})"),
+            None if *self == Self::default() => {
+                format!("the default trust policy (trusts {trusted})")
+            }
+            None => format!("the trust policy (trusts {trusted})"),
         }
     }
 
