@@ -408,20 +408,7 @@ async fn registry_entries_are_checked_against_the_real_image() {
 
     // Where the policy lets them vouch: accepted; the first acceptable wins.
     let r = resolve(
-        vec![
-            candidate(
-                "ami-0bad0bad0bad0bad0",
-                Architecture::X86_64,
-                Some("111122223333"),
-                true,
-            ),
-            candidate(
-                "ami-0123456789abcdef0",
-                Architecture::X86_64,
-                Some("111122223333"),
-                true,
-            ),
-        ],
+        signed(),
         amiref::TrustPolicy::default().with_registry_vouching(true),
     )
     .await
