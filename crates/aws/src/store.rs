@@ -137,7 +137,8 @@ impl AwsCloud {
         image: &AmiId,
         timeout: Duration,
     ) -> Result<Image, CloudError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        // Checked: a timeout past the clock's range waits without a deadline.
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
         let mut pause = FIRST_POLL;
         let mut last_state = None;
         loop {
@@ -160,7 +161,7 @@ impl AwsCloud {
                 last_state = Some(current.state);
             }
             let now = tokio::time::Instant::now();
-            if now >= deadline {
+            if deadline.is_some_and(|d| now >= d) {
                 let seen =
                     last_state.map_or_else(|| "never visible".to_owned(), |s| format!("still {s}"));
                 return Err(CloudError::new(
@@ -171,7 +172,8 @@ impl AwsCloud {
                 .in_region(region));
             }
             tracing::debug!(state = ?last_state, ?pause, "image not available yet");
-            tokio::time::sleep(pause.min(deadline - now)).await;
+            let left = deadline.map_or(pause, |d| d - now);
+            tokio::time::sleep(pause.min(left)).await;
             pause = (pause * 2).min(LONGEST_POLL);
         }
     }
