@@ -1,8 +1,8 @@
 //! What a resolution learns once: the caller, what the launch region can run, and each
 //! region's Allowed AMIs setting, asked together with the tiers' own calls.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use amiref_core::{
     AccountId, AllowedImagesSettings, Architecture, CloudError, InstanceType, Region,
@@ -33,7 +33,12 @@ pub(crate) struct ResolutionFacts<'a> {
     needs_caller: bool,
     choices: OnceCell<Arc<Choices>>,
     errors: OnceCell<Vec<String>>,
+    /// Each region's Allowed AMIs answer for this resolution: the resolver's cache keeps
+    /// only successes, so an error is kept here, and the question asked once.
+    allowed: Mutex<HashMap<Region, Arc<OnceCell<AllowedAnswer>>>>,
 }
+
+type AllowedAnswer = Result<Arc<AllowedImagesSettings>, CloudError>;
 
 impl<'a> ResolutionFacts<'a> {
     pub(crate) fn new(
@@ -51,6 +56,7 @@ impl<'a> ResolutionFacts<'a> {
             needs_caller,
             choices: OnceCell::new(),
             errors: OnceCell::new(),
+            allowed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -164,17 +170,28 @@ impl Facts for ResolutionFacts<'_> {
         &self,
         region: &Region,
     ) -> Result<Arc<AllowedImagesSettings>, CloudError> {
+        let cell = self
+            .allowed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(region.clone())
+            .or_default()
+            .clone();
         let cloud = &self.inner.cloud;
         let ttl = self.inner.positive_ttl;
-        let (answer, _) = self
-            .inner
-            .allowed_images
-            .get_or_compute(
-                region.clone(),
-                |a: &Result<Arc<AllowedImagesSettings>, CloudError>| a.is_ok().then_some(ttl),
-                || async { cloud.allowed_images_settings(region).await.map(Arc::new) },
-            )
-            .await;
-        answer
+        cell.get_or_init(|| async {
+            let (answer, _) = self
+                .inner
+                .allowed_images
+                .get_or_compute(
+                    region.clone(),
+                    |a: &AllowedAnswer| a.is_ok().then_some(ttl),
+                    || async { cloud.allowed_images_settings(region).await.map(Arc::new) },
+                )
+                .await;
+            answer
+        })
+        .await
+        .clone()
     }
 }

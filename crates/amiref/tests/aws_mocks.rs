@@ -932,10 +932,6 @@ async fn a_mapped_or_parameter_image_ec2_says_is_not_allowed_is_blocked_when_ena
 }
 
 #[tokio::test(start_paused = true)]
-#[ignore = "BUG: the search tier judges Allowed AMIs by the criteria alone (search.rs `admit` \
-            calls `AllowedImagesSettings::allows`) and discards the verdict of \
-            `allowed_images_verdict` on its finds, so EC2's ImageAllowed=false does not block \
-            a searched image in `enabled` state (the mapping and SSM tiers do block it)"]
 async fn a_searched_image_ec2_says_is_not_allowed_is_blocked_when_enabled() {
     let resolver = resolver(&not_allowed_by_ec2(), vendor_trust()).await;
     let err = refused(&resolver, &vendor_template(None, true), "us-east-1").await;
@@ -1048,10 +1044,6 @@ async fn an_allowed_amis_setting_that_cannot_be_read_warns_and_resolution_goes_o
 }
 
 #[tokio::test(start_paused = true)]
-#[ignore = "BUG: a GetAllowedImagesSettings that fails is asked again by every awaiter of one \
-            resolution (the facts' cache keeps only successes and shares only concurrent \
-            flights), so a denied setting costs the warm-up's call plus one per tier; \
-            facts.rs promises every question asked once however many tiers await it"]
 async fn an_unreadable_allowed_amis_setting_is_asked_once_per_resolution() {
     let account = Arc::new(
         Account::default()

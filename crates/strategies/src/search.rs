@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveTime, Utc};
 use semver::Version;
 
-use crate::strategy::allowed_images_verdict;
+use crate::strategy::{allowed_images_verdict, satisfies_allowed_images};
 use crate::trust::SearchOwners;
 use crate::version::{best_first, image_version, matches_version_tag};
 use crate::{
@@ -319,7 +319,7 @@ fn admit(
     }
     if let Some(settings) = criteria.allowed
         && settings.restricts()
-        && !settings.allows(image, criteria.caller, criteria.now)
+        && !satisfies_allowed_images(settings, image, criteria.caller, criteria.now)
     {
         rejections.add("blocked by the account's Allowed AMIs");
         return None;

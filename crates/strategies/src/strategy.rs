@@ -554,11 +554,10 @@ pub fn allowed_images_verdict(
     region: &Region,
     warnings: &mut Vec<String>,
 ) -> Option<String> {
-    let allowed = image
-        .image_allowed
-        .filter(|_| caller != Some(&image.owner))
-        .unwrap_or_else(|| settings.allows(image, caller, now));
-    match (settings.state, allowed) {
+    match (
+        settings.state,
+        satisfies_allowed_images(settings, image, caller, now),
+    ) {
         (_, true) | (AllowedImagesState::Disabled, _) => None,
         (AllowedImagesState::AuditMode, false) => {
             warnings.push(format!(
@@ -572,6 +571,21 @@ pub fn allowed_images_verdict(
             image.id
         )),
     }
+}
+
+/// Whether `image` satisfies the Allowed AMIs criteria: EC2's own `ImageAllowed` answer
+/// where it gave one, else the criteria as EC2 applies them; the caller's own images always
+/// do.
+pub fn satisfies_allowed_images(
+    settings: &AllowedImagesSettings,
+    image: &Image,
+    caller: Option<&AccountId>,
+    now: DateTime<Utc>,
+) -> bool {
+    caller == Some(&image.owner)
+        || image
+            .image_allowed
+            .unwrap_or_else(|| settings.allows(image, caller, now))
 }
 
 fn unlaunchable(image: &Image, choices: &Choices, region: &Region) -> String {
