@@ -81,22 +81,23 @@ fn amiref(dir: &Path) -> Command {
         .env_remove("AWS_DEFAULT_REGION")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AMIREF_TRUST");
+        // The default policy trusts the caller and Amazon only; the fixture's community
+        // account publishes the images these tests resolve, so a policy names it.
+        .env(
+            "AMIREF_TRUST",
+            write(
+                dir,
+                "trust.yaml",
+                &format!("trusted_owners: [self, amazon, \"{COMMUNITY}\"]\n"),
+            ),
+        );
     cmd
 }
 
 /// The launcher on moto in `region`.
 fn on_moto(dir: &Path, endpoint: &str, region: &str) -> Command {
     let mut cmd = amiref(dir);
-    // The default policy trusts the caller and Amazon only; the fixture's community
-    // account publishes the images these tests resolve, so a policy names it.
-    let trust = write(
-        dir,
-        "trust.yaml",
-        &format!("trusted_owners: [self, amazon, \"{COMMUNITY}\"]\n"),
-    );
     cmd.args(["--endpoint-url", endpoint, "--region", region]);
-    cmd.arg("--trust").arg(trust);
     cmd
 }
 

@@ -106,10 +106,15 @@ impl AccountSettings for AwsCloud {
         &self,
         region: &Region,
     ) -> Result<AllowedImagesSettings, CloudError> {
+        // Sent once: the setting is advisory to a resolution (EC2 enforces it at launch
+        // anyway), so a server error is reported at once rather than retried while every
+        // tier waits for the answer.
         let out = self
             .clients
             .ec2(region)
             .get_allowed_images_settings()
+            .customize()
+            .config_override(crate::store::no_retries())
             .send()
             .await
             .map_err(|e| {

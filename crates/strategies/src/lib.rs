@@ -63,6 +63,7 @@ pub use search::DynamicSearch;
 pub use ssm::{SsmParameter, al2023_parameter};
 pub use strategy::{
     Attempt, Checked, Choices, Context, CopyPlan, Facts, Found, Prefetched, Ranking, StaticFacts,
-    Strategy, StrategyError, Tier, allowed_images_verdict, copy_client_token, seconds,
+    Strategy, StrategyError, Tier, allowed_images_verdict, copy_client_token,
+    satisfies_allowed_images, seconds,
 };
 pub use trust::{SearchOwners, TrustError, TrustPolicy};
