@@ -61,6 +61,12 @@ pub fn every_region_world(
 
 /// A resolver over `cloud` judging deprecation at the world's time.
 pub fn resolver(cloud: &Arc<MemoryCloud>) -> Resolver {
+    resolver_with(cloud, true)
+}
+
+/// [`resolver`], with every tier's first calls at once (`concurrent`, the default) or the
+/// serial baseline (`ResolverBuilder::concurrent_tiers(false)`).
+pub fn resolver_with(cloud: &Arc<MemoryCloud>, concurrent: bool) -> Resolver {
     let clock = cloud.clone();
     Resolver::builder()
         .cloud(cloud.clone())
@@ -69,8 +75,130 @@ pub fn resolver(cloud: &Arc<MemoryCloud>) -> Resolver {
                 .with_named_owner("prism-community", ["111122223333".parse().unwrap()]),
         )
         .clock(Arc::new(move || clock.now()))
+        .concurrent_tiers(concurrent)
         .build()
         .unwrap()
+}
+
+/// Amazon's account, the owner of Amazon Linux (owner alias `amazon`).
+pub const AMAZON: &str = "137112412989";
+
+/// Where each cold-resolution scenario of [`tiers_world`] resolves.
+pub mod scenario {
+    /// (a) The template's `ami_mappings` names the lab's image here.
+    pub const MAPPED: &str = "us-east-1";
+    /// (b) No mapping here; the search finds the lab's image.
+    pub const SEARCHED: &str = "us-west-2";
+    /// (c) Nothing of the lab's here: script provisioning on AWS's public Amazon Linux 2023
+    /// parameter's image.
+    pub const SCRIPTED: &str = "eu-west-1";
+    /// (d) Nothing of the lab's here either, with a cross-region fallback: a copy from a
+    /// region of the fallback graph that has the lab's image.
+    pub const COPIED: &str = "us-west-1";
+}
+
+/// AWS's public parameter naming the newest Amazon Linux 2023 image of `arch`.
+pub fn al2023_parameter(arch: &str) -> amiref_core::ParameterName {
+    amiref_core::ParameterName::new(format!(
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
+    ))
+    .unwrap()
+}
+
+/// The world of the cold-resolution scenarios (see [`scenario`]), every call taking
+/// `latency`: the lab's image (x86_64 and arm64) in us-east-1 and us-west-2, Amazon Linux
+/// 2023 and AWS's public parameters naming it in every scenario region, m6i.large and
+/// m7g.large offered everywhere.
+pub fn tiers_world(latency: Duration) -> Arc<MemoryCloud> {
+    use scenario::*;
+    let me: AccountId = LAB.parse().unwrap();
+    let amazon: AccountId = AMAZON.parse().unwrap();
+    let created: chrono::DateTime<chrono::Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+    let mut builder = MemoryCloud::builder()
+        .caller(me.clone())
+        .latency(latency)
+        .instance_type("m6i.large".parse().unwrap(), [Architecture::X86_64])
+        .instance_type("m7g.large".parse().unwrap(), [Architecture::Arm64]);
+    let regions = [MAPPED, SEARCHED, SCRIPTED, COPIED];
+    for (r, region) in regions.iter().enumerate() {
+        let region: Region = region.parse().unwrap();
+        builder = builder.region(region.clone());
+        for (a, (arch, suffix)) in [
+            (Architecture::X86_64, "x86_64"),
+            (Architecture::Arm64, "arm64"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if r < 2 {
+                let lab = Image::new(
+                    format!("ami-{:017x}", 0x100 + r * 2 + a).parse().unwrap(),
+                    region.clone(),
+                    format!("cws-python-ml-2.1.0-{suffix}"),
+                    me.clone(),
+                    arch,
+                    created,
+                );
+                builder = builder.image(ImageSeed::new(lab));
+            }
+            let id: amiref_core::AmiId = format!("ami-{:017x}", 0xa1 + r * 2 + a).parse().unwrap();
+            let mut al2023 = Image::new(
+                id.clone(),
+                region.clone(),
+                format!("al2023-ami-2023.9.20261020.0-kernel-6.1-{suffix}"),
+                amazon.clone(),
+                arch,
+                created,
+            );
+            al2023.owner_alias = Some("amazon".into());
+            al2023.public = true;
+            builder = builder.image(ImageSeed::new(al2023)).parameter(
+                region.clone(),
+                amiref_core::Parameter::new(al2023_parameter(suffix), id.to_string()),
+            );
+        }
+    }
+    Arc::new(builder.build().unwrap())
+}
+
+/// The template of the cold-resolution scenarios: python-ml as a lab writes it, a direct
+/// mapping in us-east-1, a search of its own images, and its script as the fallback
+/// (`cross_region` instead when `cross_region`, without the script).
+pub fn tiers_template(cross_region: bool) -> Template {
+    tiers_template_owned_by("self", cross_region)
+}
+
+/// [`tiers_template`] with the search naming `owner` (`self`, or the lab's account id).
+pub fn tiers_template_owned_by(owner: &str, cross_region: bool) -> Template {
+    let (fallback, script) = if cross_region {
+        ("cross_region", "")
+    } else {
+        (
+            "script_provisioning",
+            "user_data: |\n  #!/bin/bash\n  dnf install -y python3.12\n",
+        )
+    };
+    Template::from_yaml_str(
+        &format!(
+            r#"name: python-ml
+instance_types:
+  x86_64: m6i.large
+  arm64: m7g.large
+ami_config:
+  ami_mappings:
+    us-east-1: ami-00000000000000100
+  ami_search:
+    owner: "{owner}"
+    name_pattern: "cws-python-ml-*"
+    version_constraint: ">=2.0.0, <3"
+    architecture: [x86_64, arm64]
+  fallback_strategy: {fallback}
+  preferred_architecture: arm64
+{script}"#
+        ),
+        "bench.yml",
+    )
+    .unwrap()
 }
 
 /// `n` candidate images of a search, seeded: half the lab's, half a stranger's look-alikes
