@@ -163,7 +163,7 @@ images:
 "#;
 
 #[tokio::test(start_paused = true)]
-async fn a_search_owner_the_policy_does_not_trust_is_refused_without_a_search() {
+async fn a_search_owner_the_policy_does_not_trust_is_refused() {
     let cloud = world(LOOKALIKE);
     let t = template(
         r#"name: app
@@ -186,10 +186,23 @@ ami_config:
         "the trust policy trust.yaml (trusts self, amazon) does not trust 444455556666",
     );
     assert_contains(&err.to_string(), "444455556666");
-    // Nothing was searched: the owner never reached EC2.
+    // The policy trusts `self`, and the account could have been the caller's: the search
+    // went out at once (one round trip), and nothing it found was used.
+    assert_eq!(cloud.counters().operation(op::DESCRIBE_IMAGES), 1);
+    // Under a policy that does not trust `self`, it is refused without a call.
+    let cloud = world(LOOKALIKE);
+    let amazon_only = TrustPolicy::empty()
+        .with_trusted(amiref_core::Owner::Amazon)
+        .with_origin("amazon.yaml");
+    let err = refused(&resolver(&cloud, amazon_only), &t, "us-east-1").await;
+    assert_contains(
+        &entry(err.chain(), Tier::DynamicSearch).reason,
+        "the trust policy amazon.yaml (trusts amazon) does not trust 444455556666",
+    );
     assert_eq!(cloud.counters().operation(op::DESCRIBE_IMAGES), 0);
 
-    // The caller's own account id is trusted through `self` (the caller is asked first).
+    // The caller's own account id is trusted through `self` (judged when the caller's
+    // identity arrives, beside the search).
     let cloud = world(&format!(
         "{LOOKALIKE}  - name: app-mine-1.0.0\n    architecture: x86_64\n    created: 2026-10-02T00:00:00Z\n    id: ami-00000000000000a03\n    region: us-east-1\n"
     ));
@@ -237,7 +250,7 @@ ami_config:
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_base_image_owner_the_policy_does_not_trust_is_refused_without_a_search() {
+async fn a_base_image_owner_the_policy_does_not_trust_is_refused() {
     let cloud = world(LOOKALIKE);
     let script = |owner: &str| {
         template(&format!(
@@ -267,7 +280,8 @@ user_data: |
         &tier.reason,
         "the default trust policy (trusts self, amazon) does not trust 444455556666",
     );
-    assert_eq!(cloud.counters().operation(op::DESCRIBE_IMAGES), 0);
+    // Searched at once (it could have been the caller's account), nothing of it used.
+    assert_eq!(cloud.counters().operation(op::DESCRIBE_IMAGES), 1);
 
     // The same template with a trusted base-image owner provisions on its image.
     let cloud = world(LOOKALIKE);

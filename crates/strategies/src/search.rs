@@ -75,15 +75,11 @@ pub(crate) async fn search_region(
     all: bool,
 ) -> Result<Result<Vec<Found>, String>, StrategyError> {
     let resolved = cx.trust.resolve_owners(&search.all_owners())?;
-    // Only an account id the policy trusts through `self` needs the caller before the
-    // search can be sent; every other case judges owners without it.
-    let early_caller = if cx.trust.needs_caller_for(&resolved) {
-        cx.facts.caller().await
-    } else {
-        None
-    };
-    let SearchOwners { owners, refused } =
-        cx.trust.search_owners(&resolved, early_caller.as_ref())?;
+    // An account id the policy trusts only as `self` may be the caller's: it is searched
+    // at once, beside the others, and judged when the caller's identity arrives (its images
+    // are dropped unless it is the caller's), so that the search costs one round trip. A
+    // search none of whose owners can be trusted is refused without a call.
+    let provisional = cx.trust.search_owners_provisionally(&resolved)?;
     let archs: Vec<_> = cx
         .architectures
         .iter()
@@ -95,7 +91,7 @@ pub(crate) async fn search_region(
             "no architecture allowed by ami_search runs on the template's instance types".into(),
         ));
     }
-    let mut filter = ImageFilter::owned_by(owners.clone())
+    let mut filter = ImageFilter::owned_by(provisional)
         .architectures(archs)
         .include_deprecated(search.include_deprecated);
     if let Some(p) = &search.name_pattern {
@@ -106,6 +102,7 @@ pub(crate) async fn search_region(
     }
     let images = cx.cloud.search_images(cx.region, &filter).await?;
     let caller = cx.facts.caller().await;
+    let SearchOwners { owners, refused } = cx.trust.search_owners(&resolved, caller.as_ref())?;
     let choices = cx.facts.choices().await;
     let allowed = cx.facts.allowed_images(cx.region).await;
     let mut warnings = Vec::new();

@@ -248,6 +248,29 @@ impl TrustPolicy {
         Ok(SearchOwners { owners, refused })
     }
 
+    /// The owners a search may send before the caller is known: those the policy trusts,
+    /// and account ids that it trusts if they are the caller's (`self`). Refuses, without a
+    /// call, a search none of whose owners can be trusted whoever the caller is.
+    /// [`Self::search_owners`] then decides with the caller's account.
+    pub fn search_owners_provisionally(&self, owners: &[Owner]) -> Result<Vec<Owner>, TrustError> {
+        let resolved = self.resolve_owners(owners)?;
+        let me = self.trusted_owners.contains(&Owner::Me);
+        let (sent, refused): (Vec<Owner>, Vec<Owner>) = resolved
+            .into_iter()
+            .partition(|o| self.trusts_directly(o) || (me && matches!(o, Owner::Account(_))));
+        if sent.is_empty() {
+            return Err(TrustError::UntrustedOwners {
+                owners: refused
+                    .iter()
+                    .map(Owner::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                policy: self.describe(),
+            });
+        }
+        Ok(sent)
+    }
+
     /// Whether the policy names `owner` (already resolved) itself.
     fn trusts_directly(&self, owner: &Owner) -> bool {
         match owner {
