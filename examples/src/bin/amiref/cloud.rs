@@ -55,9 +55,9 @@ pub(crate) struct CloudArgs {
     /// AWS].
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) endpoint_url: Option<String>,
-    /// The trust policy (YAML: trusted_owners, named_owners) [default: $AMIREF_TRUST, else
-    /// (with --world) <world>.trust.yaml beside the world file, else a policy trusting
-    /// self, amazon and aws-marketplace].
+    /// The trust policy (YAML: trusted_owners, named_owners, registry_publishers_may_vouch)
+    /// [default: $AMIREF_TRUST, else (with --world) <world>.trust.yaml beside the world
+    /// file, else the default policy: self and amazon only].
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) trust: Option<PathBuf>,
     /// Instance prices laid over the built-in table (YAML: as_of, source, prices, regions).
