@@ -380,3 +380,30 @@ fn an_architecture_can_be_imposed() {
         ))
         .stdout(predicate::str::contains("arm64 on m7g.large"));
 }
+
+/// The golden-image template reads the platform's SSM parameter where it exists, and
+/// provisions on AWS's public Amazon Linux 2023 parameter where it does not.
+#[test]
+fn the_golden_template_resolves_through_its_ssm_parameter() {
+    on_demo()
+        .args(["ami", "resolve", "examples/templates/golden-python-ml.yml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "✅ Found optimized AMI: ami-0f00dfeed0000cafe (my-python-ml-custom-2026-10-15) by SSM parameter",
+        ))
+        .stdout(predicate::str::contains(
+            "1. SSM parameter ✅ SSM parameter /golden/python-ml/x86_64 in us-east-1",
+        ));
+    on_demo()
+        .args(["--region", "eu-west-1", "ami", "resolve"])
+        .arg("examples/templates/golden-python-ml.yml")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "SSM parameter /golden/eu/python-ml/x86_64 does not exist in eu-west-1",
+        ))
+        .stdout(predicate::str::contains(
+            "from SSM parameter /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+        ));
+}

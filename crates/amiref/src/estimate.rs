@@ -289,7 +289,7 @@ impl EstimateModel {
     pub fn stated_inputs(&self) -> Vec<String> {
         vec![
             format!(
-                "launch: {}s direct mapping, {}s search, {}s registry, {}s marketplace",
+                "launch: {}s direct mapping or SSM parameter, {}s search, {}s registry, {}s marketplace",
                 self.direct_mapping_launch.as_secs(),
                 self.dynamic_search_launch.as_secs(),
                 self.community_registry_launch.as_secs(),
