@@ -31,7 +31,8 @@ pub struct Template {
     pub instance_types: BTreeMap<Architecture, InstanceType>,
     /// The image script provisioning boots: an SSM parameter whose value is the image id
     /// (`ssm_parameter: /aws/service/...`), or a search (as `ami_search`). When absent,
-    /// Amazon Linux 2023 from Amazon for the instance's architecture.
+    /// Amazon Linux 2023 for the instance's architecture, from AWS's public parameter
+    /// `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-<arch>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_image: Option<BaseImage>,
     /// How long the `user_data` script takes to provision, for estimates (default 6m; at
