@@ -3,7 +3,7 @@
 use amiref_core::{AmiId, CloudError, ImageState, Region};
 use amiref_template::AmiStrategy;
 
-use crate::{ChainEntry, Outcome};
+use crate::ChainEntry;
 
 /// A resolver that cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,12 +64,11 @@ impl ResolveError {
         }
     }
 
-    /// Whether a tier failed on an error (rather than finding nothing): such results are
-    /// not cached, since trying again may succeed.
+    /// Whether a tier failed on an error or was cut off (rather than finding nothing or
+    /// being refused by the trust policy): such results are not cached, since trying again
+    /// may succeed.
     pub fn is_transient(&self) -> bool {
-        self.chain()
-            .iter()
-            .any(|e| matches!(e.outcome, Outcome::Failed | Outcome::TimedOut))
+        self.chain().iter().any(|e| e.transient)
     }
 }
 

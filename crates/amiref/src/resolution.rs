@@ -51,6 +51,11 @@ pub struct ChainEntry {
     pub elapsed_ms: u64,
     /// Whether the resolution used its answer (the preview runs tiers that are not needed).
     pub used: bool,
+    /// Whether trying again may end otherwise: a tier that failed on a cloud or registry
+    /// error, or was cut off by the deadline. A refusal by the trust policy is not: it
+    /// fails the same way until the policy or the template changes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub transient: bool,
 }
 
 impl ChainEntry {
@@ -66,7 +71,14 @@ impl ChainEntry {
             reason: reason.into(),
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             used: false,
+            transient: outcome == Outcome::TimedOut,
         }
+    }
+
+    /// This entry, marked as one that trying again may change.
+    pub(crate) fn transient(mut self, transient: bool) -> Self {
+        self.transient = transient;
+        self
     }
 }
 

@@ -209,8 +209,10 @@ impl Step {
                 Attempt::Skipped(why) => ChainEntry::new(tier, Outcome::Skipped, why, *elapsed),
                 Attempt::Failed(e) => {
                     ChainEntry::new(tier, Outcome::Failed, e.to_string(), *elapsed)
+                        .transient(!matches!(e, amiref_strategies::StrategyError::Trust(_)))
                 }
-                _ => ChainEntry::new(tier, Outcome::Failed, "unknown outcome", *elapsed),
+                _ => ChainEntry::new(tier, Outcome::Failed, "unknown outcome", *elapsed)
+                    .transient(true),
             },
             Step::TimedOut { elapsed } => ChainEntry::new(
                 tier,
@@ -356,11 +358,7 @@ impl Resolver {
                 .get_or_compute(
                     key,
                     |r: &Result<Arc<Resolution>, ResolveError>| match r {
-                        Ok(res)
-                            if res.chain.iter().any(|e| {
-                                matches!(e.outcome, Outcome::Failed | Outcome::TimedOut)
-                            }) =>
-                        {
+                        Ok(res) if res.chain.iter().any(|e| e.transient) => {
                             Some(negative.min(positive))
                         }
                         Ok(_) => Some(positive),

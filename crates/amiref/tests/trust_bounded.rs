@@ -537,6 +537,64 @@ ami_config:
     assert_eq!(res.image.id, ami("ami-00000000000000b02"));
 }
 
+/// A refusal by the trust policy is not a failure that may pass: a resolution shaped by one
+/// is cached for the positive TTL (found) or the negative one (not found), like any other,
+/// and says it is not transient.
+#[tokio::test(start_paused = true)]
+async fn a_trust_refusal_is_cached_like_any_answer() {
+    let cloud = world(OWNERS);
+    let resolver = resolver_default_policy(&cloud);
+    // Found by the script, after the search was refused by the default policy.
+    let both = template(
+        r#"name: app-both
+instance_type: m6i.large
+base_image:
+  owner: amazon
+  name_pattern: "app-*"
+ami_config:
+  strategy: ami_preferred
+  ami_search:
+    owner: "444455556666"
+    name_pattern: "app-*"
+  fallback_strategy: script_provisioning
+user_data: |
+  #!/bin/bash
+  echo provisioning
+"#,
+    );
+    let res = resolved(&resolver, &both, "us-east-1").await;
+    assert_eq!(res.method, ResolutionMethod::FallbackScript);
+    let search = entry(&res.chain, Tier::DynamicSearch);
+    assert_eq!(search.outcome, Outcome::Failed, "{search:#?}");
+    assert!(!search.transient, "{search:#?}");
+    let calls = cloud.counters().total();
+    // Two minutes on (inside the positive TTL, past the negative one): still a hit.
+    tokio::time::advance(std::time::Duration::from_secs(120)).await;
+    resolved(&resolver, &both, "us-east-1").await;
+    assert_eq!(cloud.counters().total(), calls, "a hit makes no call");
+
+    // Not found because of a refusal: cached for the negative TTL, not retried each time.
+    let product = template(
+        r#"name: app-pro
+instance_type: m6i.large
+ami_config:
+  strategy: ami_preferred
+  marketplace_search:
+    product_code: app-code
+  fallback_strategy: error
+"#,
+    );
+    let err = refused(&resolver, &product, "us-east-1").await;
+    assert!(!err.is_transient(), "{err}");
+    let calls = cloud.counters().total();
+    refused(&resolver, &product, "us-east-1").await;
+    assert_eq!(
+        cloud.counters().total(),
+        calls,
+        "a cached refusal makes no call"
+    );
+}
+
 /// App Pro: 3.0.0 is an image that carries the code but is the vendor's, 2.5.0 is the
 /// Marketplace's without the code, 2.0.0 is the real listing. App Lite has only the two
 /// impostors.
