@@ -47,8 +47,6 @@ use amiref_core::{
     ResolutionMethod, RunInstanceRequest,
 };
 use amiref_template::Template;
-use aws_config::BehaviorVersion;
-use aws_credential_types::Credentials;
 
 const LATENCY: Duration = Duration::from_millis(50);
 const ENDPOINT_VAR: &str = "AMIREF_TEST_EC2_ENDPOINT";
@@ -283,13 +281,12 @@ fn loopback(url: &str) -> Result<SocketAddr, String> {
 
 /// An `AwsCloud` on `url`, with amiref-aws's retry and timeout policy.
 async fn cloud(url: &str) -> AwsCloud {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "static"))
+    AwsCloud::builder()
+        .region("us-east-1".parse().expect("a region"))
         .endpoint_url(url)
-        .load()
-        .await;
-    AwsCloud::builder().sdk_config(sdk).build().await
+        .static_credentials("testing", "testing")
+        .build()
+        .await
 }
 
 /// One scenario through the adapter.

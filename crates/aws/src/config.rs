@@ -67,6 +67,7 @@ pub struct AwsCloudBuilder {
     profile: Option<String>,
     region: Option<Region>,
     endpoint_url: Option<String>,
+    static_credentials: Option<aws_credential_types::Credentials>,
     max_attempts: u32,
     attempt_timeout: Duration,
     operation_timeout: Duration,
@@ -97,6 +98,7 @@ impl Default for AwsCloudBuilder {
             profile: None,
             region: None,
             endpoint_url: None,
+            static_credentials: None,
             max_attempts: 4,
             attempt_timeout: Duration::from_secs(30),
             operation_timeout: Duration::from_secs(120),
@@ -113,6 +115,24 @@ impl AwsCloudBuilder {
     /// only override its region and endpoint).
     pub fn sdk_config(mut self, config: SdkConfig) -> Self {
         self.sdk_config = Some(config);
+        self
+    }
+
+    /// Signs with this fixed access key instead of the credential chain: for emulators
+    /// (moto, LocalStack) and tests. Ignored when an [`sdk_config`](Self::sdk_config) is
+    /// given. The secret never appears in `Debug` output.
+    pub fn static_credentials(
+        mut self,
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+    ) -> Self {
+        self.static_credentials = Some(aws_credential_types::Credentials::new(
+            access_key_id,
+            secret_access_key,
+            None,
+            None,
+            "amiref-static",
+        ));
         self
     }
 
@@ -216,6 +236,9 @@ impl AwsCloudBuilder {
                 }
                 if let Some(url) = &self.endpoint_url {
                     loader = loader.endpoint_url(url);
+                }
+                if let Some(credentials) = self.static_credentials.take() {
+                    loader = loader.credentials_provider(credentials);
                 }
                 loader.load().await
             }

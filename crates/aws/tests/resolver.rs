@@ -19,14 +19,11 @@
 //! the call. Time is tokio's paused clock; the resolver's clock is fixed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use amiref::{
-    AwsCloud, ChainEntry, Outcome, Resolution, ResolveError, Resolver, Tier, TrustPolicy,
-};
+use amiref::{ChainEntry, Outcome, Resolution, ResolveError, Resolver, Tier, TrustPolicy};
+use amiref_aws::AwsCloud;
 use amiref_core::{AccountId, AmiId, Architecture, InstanceType, Region, ResolutionMethod};
 use amiref_template::Template;
 use aws_sdk_ec2::Client as Ec2;
@@ -46,7 +43,13 @@ use aws_sdk_sts::Client as Sts;
 use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 use chrono::{DateTime, Utc};
-use common::template;
+
+fn template(yaml: &str) -> Template {
+    match Template::from_yaml_str(yaml, "test.yml") {
+        Ok(t) => t,
+        Err(e) => panic!("test template invalid:\n{e}"),
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // The fake account
@@ -398,7 +401,7 @@ fn interceptor(rules: Vec<Rule>) -> MockResponseInterceptor {
 /// An AwsCloud whose clients answer as `account`: a client for a region gets that region's
 /// rules. A call no rule answers (the Marketplace Catalog, CopyImage, ...) fails the test.
 async fn aws_cloud(account: &Arc<Account>) -> AwsCloud {
-    let sdk = amiref::SdkConfig::builder()
+    let sdk = aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(aws_sdk_ec2::config::Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
