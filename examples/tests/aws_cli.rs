@@ -20,29 +20,14 @@ use serde_json::Value;
 
 use common::{json_lines, launcher, repo_root, success_json, write};
 
-const ENDPOINT_VAR: &str = "AMIREF_TEST_EC2_ENDPOINT";
-
 /// The fixture's community publisher, whose python images are public in every region.
 const COMMUNITY: &str = "111122223333";
 /// The fixture's python 2.1.0 x86_64 image: the newest 2.x of the community's.
 const PYTHON_210_X86: &str = "ami-0f1a00000000000a1";
 
-/// The emulator's endpoint, or `None` (with the reason printed) when these tests may skip.
+/// The emulator's endpoint, or `None` when the launcher's moto tests may skip.
 fn endpoint() -> Option<String> {
-    match std::env::var(ENDPOINT_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").as_deref() == Ok("true") => panic!(
-            "{ENDPOINT_VAR} is not set but CI=true: the launcher's moto tests must run in CI \
-             (scripts/test starts the emulator)"
-        ),
-        _ => {
-            eprintln!(
-                "skipping: {ENDPOINT_VAR} is not set; run scripts/test, or \
-                 `eval \"$(scripts/moto start target/moto/amis.json)\"` first"
-            );
-            None
-        }
-    }
+    common::moto_endpoint("the launcher's moto tests")
 }
 
 /// A name no other test (of this or an earlier run against the same emulator) uses.

@@ -19,8 +19,6 @@ use std::time::Duration;
 
 use common::{DEMO_WORLD, launcher, repo_root, write};
 
-const ENDPOINT_VAR: &str = "AMIREF_TEST_EC2_ENDPOINT";
-
 /// The fake credentials: recognisable, shaped like real ones (a long-term key id, a
 /// 40-character secret, a session token with base64's `/`, `+` and `=`).
 const ACCESS_KEY_ID: &str = "AKIAAMIREFLEAKTEST01";
@@ -38,22 +36,9 @@ const DEMO_PRODUCT: &str = "prod-cwspyml2x7k4q";
 const MOTO_IMAGE: &str = "ami-0f1a00000000000a1";
 const MOTO_COMMUNITY: &str = "111122223333";
 
-/// The emulator's endpoint, or `None` (with the reason printed) when this may be skipped.
+/// The emulator's endpoint, or `None` when the moto half of the secrets-in-logs test may skip.
 fn endpoint() -> Option<String> {
-    match std::env::var(ENDPOINT_VAR) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").as_deref() == Ok("true") => panic!(
-            "{ENDPOINT_VAR} is not set but CI=true: the secrets-in-logs test must run against \
-             moto in CI (scripts/test starts the emulator)"
-        ),
-        _ => {
-            eprintln!(
-                "skipping the moto half: {ENDPOINT_VAR} is not set; run scripts/test, or \
-                 `eval \"$(scripts/moto start target/moto/amis.json)\"` first"
-            );
-            None
-        }
-    }
+    common::moto_endpoint("the moto half of the secrets-in-logs test")
 }
 
 /// Where a command runs.

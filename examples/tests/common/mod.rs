@@ -13,6 +13,28 @@ use std::process::Output;
 use assert_cmd::Command;
 use serde_json::Value;
 
+/// Where scripts/test's EC2 emulator (moto) answers.
+pub(crate) const ENDPOINT_VAR: &str = "AMIREF_TEST_EC2_ENDPOINT";
+
+/// The emulator's endpoint, or `None` (with the reason printed) when `tests` may skip; under
+/// `CI=true` a missing emulator fails them instead.
+pub(crate) fn moto_endpoint(tests: &str) -> Option<String> {
+    match std::env::var(ENDPOINT_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").as_deref() == Ok("true") => panic!(
+            "{ENDPOINT_VAR} is not set but CI=true: {tests} must run against moto in CI \
+             (scripts/test starts the emulator)"
+        ),
+        _ => {
+            eprintln!(
+                "skipping {tests}: {ENDPOINT_VAR} is not set; run scripts/test, or \
+                 `eval \"$(scripts/moto start target/moto/amis.json)\"` first"
+            );
+            None
+        }
+    }
+}
+
 /// The demo world, relative to the repository root.
 pub(crate) const DEMO_WORLD: &str = "examples/worlds/demo.yaml";
 
