@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveTime, Utc};
 use semver::Version;
 
-use crate::strategy::{allowed_images_verdict, satisfies_allowed_images};
+use crate::strategy::{
+    allowed_images_verdict, satisfies_allowed_images, unreadable_allowed_images,
+};
 use crate::trust::SearchOwners;
 use crate::version::{best_first, image_version, matches_version_tag};
 use crate::{
@@ -109,10 +111,7 @@ pub(crate) async fn search_region(
     let settings = match &allowed {
         Ok(s) => Some(s.as_ref()),
         Err(e) => {
-            warnings.push(format!(
-                "the account's Allowed AMIs setting in {} could not be read ({e}); EC2 still enforces it at launch",
-                cx.region
-            ));
+            warnings.push(unreadable_allowed_images(cx.region, e));
             None
         }
     };

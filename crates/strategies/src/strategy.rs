@@ -530,10 +530,7 @@ impl<'a> Context<'a> {
                 allowed_images_verdict(&settings, image, caller, self.now, self.region, warnings)
             }
             Err(e) => {
-                let note = format!(
-                    "the account's Allowed AMIs setting in {} could not be read ({e}); EC2 still enforces it at launch",
-                    self.region
-                );
+                let note = unreadable_allowed_images(self.region, &e);
                 if !warnings.contains(&note) {
                     warnings.push(note);
                 }
@@ -571,6 +568,14 @@ pub fn allowed_images_verdict(
             image.id
         )),
     }
+}
+
+/// The warning for a region whose Allowed AMIs setting could not be read: the resolution
+/// goes on, since EC2 still enforces the setting at launch.
+pub(crate) fn unreadable_allowed_images(region: &Region, error: &CloudError) -> String {
+    format!(
+        "the account's Allowed AMIs setting in {region} could not be read ({error}); EC2 still enforces it at launch"
+    )
 }
 
 /// Whether `image` satisfies the Allowed AMIs criteria: EC2's own `ImageAllowed` answer

@@ -229,12 +229,32 @@ impl TrustPolicy {
         owners: &[Owner],
         caller: Option<&AccountId>,
     ) -> Result<SearchOwners, TrustError> {
-        let resolved = self.resolve_owners(owners)?;
+        let me = self.trusted_owners.contains(&Owner::Me);
+        self.narrow(owners, |o| {
+            self.trusts_directly(o) || matches!(o, Owner::Account(a) if me && caller == Some(a))
+        })
+    }
+
+    /// The owners a search may send before the caller is known: those the policy trusts,
+    /// and account ids that it trusts if they are the caller's (`self`). Refuses, without a
+    /// call, a search none of whose owners can be trusted whoever the caller is.
+    /// [`Self::search_owners`] then decides with the caller's account.
+    pub fn search_owners_provisionally(&self, owners: &[Owner]) -> Result<Vec<Owner>, TrustError> {
+        let me = self.trusted_owners.contains(&Owner::Me);
+        self.narrow(owners, |o| {
+            self.trusts_directly(o) || (me && matches!(o, Owner::Account(_)))
+        })
+        .map(|s| s.owners)
+    }
+
+    /// `owners` (named ones mapped) split by `keep`; refused when none is kept.
+    fn narrow(
+        &self,
+        owners: &[Owner],
+        keep: impl Fn(&Owner) -> bool,
+    ) -> Result<SearchOwners, TrustError> {
         let (owners, refused): (Vec<Owner>, Vec<Owner>) =
-            resolved.into_iter().partition(|o| {
-                self.trusts_directly(o)
-                    || matches!(o, Owner::Account(a) if self.trusted_owners.contains(&Owner::Me) && caller == Some(a))
-            });
+            self.resolve_owners(owners)?.into_iter().partition(keep);
         if owners.is_empty() {
             return Err(TrustError::UntrustedOwners {
                 owners: refused
@@ -246,29 +266,6 @@ impl TrustPolicy {
             });
         }
         Ok(SearchOwners { owners, refused })
-    }
-
-    /// The owners a search may send before the caller is known: those the policy trusts,
-    /// and account ids that it trusts if they are the caller's (`self`). Refuses, without a
-    /// call, a search none of whose owners can be trusted whoever the caller is.
-    /// [`Self::search_owners`] then decides with the caller's account.
-    pub fn search_owners_provisionally(&self, owners: &[Owner]) -> Result<Vec<Owner>, TrustError> {
-        let resolved = self.resolve_owners(owners)?;
-        let me = self.trusted_owners.contains(&Owner::Me);
-        let (sent, refused): (Vec<Owner>, Vec<Owner>) = resolved
-            .into_iter()
-            .partition(|o| self.trusts_directly(o) || (me && matches!(o, Owner::Account(_))));
-        if sent.is_empty() {
-            return Err(TrustError::UntrustedOwners {
-                owners: refused
-                    .iter()
-                    .map(Owner::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                policy: self.describe(),
-            });
-        }
-        Ok(sent)
     }
 
     /// Whether the policy names `owner` (already resolved) itself.
