@@ -1,62 +1,27 @@
 //! # amiref
 //!
-//! Resolve, build and share EC2 images for research-computing templates.
+//! Resolve, build and share EC2 images for research-computing templates: one dependency
+//! for the crates amiref is made of.
 //!
-//! The [`Resolver`] decides, for a template and a region, which image (AMI) to launch, or
-//! that none fits and the template's `user_data` script must provision a base image; it
-//! explains the decision tier by tier, estimates time and cost from a stated model, and
-//! carries out the cross-region copies it plans.
+//! - the resolver ([`Resolver`] and its types, re-exported at the root from
+//!   `amiref-resolver`): which image to launch for a template and a region, tier by tier;
+//! - [`core`], [`template`], [`regions`], [`strategies`], [`registry`], [`lifecycle`],
+//!   and the in-process cloud [`memory`], the embedded default.
+//!
+//! The AWS implementation is behind the `aws` feature, so the default build links no AWS
+//! SDK.
 //!
 //! ```no_run
-//! # async fn demo(cloud: std::sync::Arc<dyn amiref_core::Cloud>, template: amiref_template::Template)
+//! # async fn demo(cloud: std::sync::Arc<dyn amiref::core::Cloud>, template: amiref::template::Template)
 //! # -> Result<(), Box<dyn std::error::Error>> {
 //! let resolver = amiref::Resolver::builder().cloud(cloud).build()?;
 //! let region = "us-east-1".parse()?;
 //! let resolution = resolver.resolve(&template, &region).await?;
 //! println!("{} via {}", resolution.image.id, resolution.method);
-//! if let Some(plan) = &resolution.copy_plan {
-//!     let copy = resolver.execute(plan).await?;
-//!     println!("copied as {}", copy.id);
-//! }
 //! # Ok(()) }
 //! ```
-//!
-//! ## Design choices
-//!
-//! - **Strategy semantics.** `ami_preferred` tries the image tiers (direct mapping, dynamic
-//!   search, community registry, marketplace), then its `fallback_strategy`: `error` fails
-//!   with the whole chain; `script_provisioning` boots the base image with `user_data`;
-//!   `cross_region` plans a copy from the nearest region that has the image, and when the
-//!   template also has `user_data`, the [`Workload`] chooses between the copy and the script
-//!   (interactive: sooner usable; batch: cheaper); the other is kept as the alternative, and
-//!   the script is the last resort when no region has the image. `ami_required` never runs
-//!   the script (it may still plan a copy with a `cross_region` fallback) and fails with the
-//!   chain. `ami_fallback` returns script provisioning with the best image as its
-//!   [`Alternative`]; without a usable script, it takes the image.
-//! - **One deadline.** `fallback_timeout` bounds the image tiers together, including the
-//!   cross-region walk, on tokio's clock; a tier cut off is recorded as `timed_out` and the
-//!   fallback follows (provisioning needs no image search deadline: it is the fallback).
-//! - **Concurrency.** The cross-region walk starts together with the in-region tiers and is
-//!   dropped if they find an image. [`Resolver::resolve_many`] describes every direct mapping
-//!   of a region in one call. Identical concurrent resolutions share one flight, and results
-//!   are cached (found and not found, each with its TTL) by template content, region and
-//!   options; results that a failing call shaped are kept only briefly or not at all.
-//! - **No side effects while resolving.** A cross-region result is a [`CopyPlan`]
-//!   (`amiref_strategies::CopyPlan`); [`Resolver::execute`] carries it out with a client
-//!   token derived from source region, image and destination, so any number of callers
-//!   share one copy.
-//! - **Estimates state their inputs** ([`EstimateModel`], [`InstancePrices`]): launch times
-//!   per method, copy time from size and throughput, setup cost = hourly price x setup
-//!   time, copy cost = size x transfer price + storage per month.
-//! - **One dependency.** The facade re-exports the crates it composes ([`core`],
-//!   [`template`], [`regions`], [`strategies`], [`registry`], [`lifecycle`], and the
-//!   in-process cloud [`memory`], the embedded default); the AWS implementation is behind
-//!   the `aws` feature, so the default build links no AWS SDK.
-//! - Libraries emit tracing spans (`amiref.resolve`, `amiref.tier`, `amiref.execute`) and
-//!   never install a subscriber.
 
-#[cfg(feature = "aws")]
-mod aws;
+pub use amiref_resolver::*;
 
 /// The crates the facade composes, re-exported so that one dependency is enough.
 pub use amiref_core as core;
@@ -66,24 +31,3 @@ pub use amiref_regions as regions;
 pub use amiref_registry as registry;
 pub use amiref_strategies as strategies;
 pub use amiref_template as template;
-
-mod builder;
-mod cache;
-mod error;
-mod estimate;
-mod facts;
-mod resolution;
-mod resolver;
-pub mod telemetry;
-
-/// The AWS cloud and the SDK configuration it is built from (feature `aws`).
-#[cfg(feature = "aws")]
-pub use amiref_aws::{AwsCloud, SdkConfig};
-pub use amiref_strategies::{CopyPlan, Tier, TrustPolicy};
-pub use builder::{Clock, ResolverBuilder, Workload};
-pub use error::{BuildError, ExecuteError, ResolveError, strategy_name};
-pub use estimate::{
-    EstimateModel, INSTANCE_PRICES_AS_OF, INSTANCE_PRICES_SOURCE, InstancePrices, PriceFileError,
-};
-pub use resolution::{Alternative, ChainEntry, CostOption, Estimate, Outcome, Preview, Resolution};
-pub use resolver::{ManyResolution, PreparedTemplate, ResolveOptions, Resolver};

@@ -88,8 +88,8 @@ pub struct ManyResolution {
 /// once, here, rather than on every call. [`Resolver::resolve_shared`] takes it.
 ///
 /// ```
-/// # async fn run(resolver: amiref::Resolver, template: amiref::template::Template) {
-/// let prepared = amiref::PreparedTemplate::new(template);
+/// # async fn run(resolver: amiref_resolver::Resolver, template: amiref_template::Template) {
+/// let prepared = amiref_resolver::PreparedTemplate::new(template);
 /// let region = "us-east-1".parse().unwrap();
 /// for _ in 0..3 {
 ///     // After the first call, each is a cache hit: no cloud call, no template hashing.

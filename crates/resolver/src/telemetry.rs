@@ -25,7 +25,7 @@
 //!
 //! ```no_run
 //! // In an executable's main (the launcher adds `.wire(true)` for `--log-wire`):
-//! amiref::telemetry::Logging::from_env().init().ok();
+//! amiref_resolver::telemetry::Logging::from_env().init().ok();
 //! ```
 
 use std::borrow::Cow;

@@ -13,8 +13,8 @@ impl ResolverBuilder {
     /// endpoint), with amiref's retry and timeout policy.
     ///
     /// ```no_run
-    /// # fn demo(config: &amiref::SdkConfig) -> Result<(), amiref::BuildError> {
-    /// let resolver = amiref::ResolverBuilder::from_sdk_config(config).build()?;
+    /// # fn demo(config: &amiref_resolver::SdkConfig) -> Result<(), amiref_resolver::BuildError> {
+    /// let resolver = amiref_resolver::ResolverBuilder::from_sdk_config(config).build()?;
     /// # Ok(()) }
     /// ```
     pub fn from_sdk_config(config: &SdkConfig) -> Self {

@@ -39,13 +39,13 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// Builds a [`Resolver`]. Only the cloud is required; everything else has a default.
 ///
 /// ```
-/// # fn demo(cloud: std::sync::Arc<dyn amiref_core::Cloud>) -> Result<(), amiref::BuildError> {
+/// # fn demo(cloud: std::sync::Arc<dyn amiref_core::Cloud>) -> Result<(), amiref_resolver::BuildError> {
 /// use std::time::Duration;
-/// let resolver = amiref::Resolver::builder()
+/// let resolver = amiref_resolver::Resolver::builder()
 ///     .cloud(cloud)
 ///     .cache_ttl(Duration::from_secs(300), Duration::from_secs(30))
 ///     .concurrency(16)
-///     .workload(amiref::Workload::Batch)
+///     .workload(amiref_resolver::Workload::Batch)
 ///     .build()?;
 /// # Ok(()) }
 /// ```
