@@ -295,6 +295,51 @@ pub fn regions_in(partition: Partition) -> impl Iterator<Item = &'static RegionI
     catalog().iter().filter(move |r| r.partition == partition)
 }
 
+/// A region code that is not in the catalog, with the nearest one by spelling.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", unknown_region_message(.given, *.suggestion))]
+#[non_exhaustive]
+pub struct UnknownRegion {
+    /// What was given.
+    pub given: String,
+    /// The catalogued code nearest in spelling, if one is close.
+    pub suggestion: Option<&'static str>,
+}
+
+fn unknown_region_message(given: &str, suggestion: Option<&str>) -> String {
+    let shown: String = given.chars().take(40).collect();
+    let shown = if shown.len() < given.len() {
+        format!("{shown}…")
+    } else {
+        shown
+    };
+    match suggestion {
+        Some(s) => format!("found {shown:?}, expected an AWS region code: did you mean {s}?"),
+        None => {
+            format!("found {shown:?}, expected an AWS region code such as us-east-1 or eu-west-2")
+        }
+    }
+}
+
+/// The catalogued region `text` names (surrounding blanks ignored), or why it names none,
+/// with a "did you mean" from the catalog. Every region a person types goes through this,
+/// so that `eu-wst-1` is refused at once instead of by a timeout at EC2.
+///
+/// ```
+/// assert_eq!(amiref_regions::known_region("eu-west-1").unwrap().as_str(), "eu-west-1");
+/// let wrong = amiref_regions::known_region("eu-wst-1").unwrap_err();
+/// assert_eq!(wrong.suggestion, Some("eu-west-1"));
+/// ```
+pub fn known_region(text: &str) -> Result<Region, UnknownRegion> {
+    let code = text.trim();
+    find(code)
+        .map(|r| r.code.clone())
+        .ok_or_else(|| UnknownRegion {
+            given: code.to_owned(),
+            suggestion: closest_code(code),
+        })
+}
+
 /// The catalogued code nearest in spelling to `code`, for "did you mean" hints.
 pub(crate) fn closest_code(code: &str) -> Option<&'static str> {
     catalog()

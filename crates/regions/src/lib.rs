@@ -50,8 +50,8 @@ mod graph_file;
 mod prices;
 
 pub use catalog::{
-    CATALOG_AS_OF, CATALOG_SOURCE, RegionInfo, catalog, commercial_regions, distance_km, find,
-    regions_in,
+    CATALOG_AS_OF, CATALOG_SOURCE, RegionInfo, UnknownRegion, catalog, commercial_regions,
+    distance_km, find, known_region, regions_in,
 };
 pub use error::{GraphError, GraphProblem, Location};
 pub use graph::{
