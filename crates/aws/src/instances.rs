@@ -1,11 +1,11 @@
 //! [`InstanceTypes`] on DescribeInstanceTypes and DescribeInstanceTypeOfferings, and
-//! [`Instances`] on RunInstances.
+//! [`Instances`] on RunInstances and DescribeInstances.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use amiref_core::{
-    Architecture, CloudError, CloudErrorKind, InstanceId, InstanceType, InstanceTypes, Instances,
-    Region, RunInstanceRequest,
+    AmiId, Architecture, CloudError, CloudErrorKind, Instance, InstanceFilter, InstanceId,
+    InstanceState, InstanceType, InstanceTypes, Instances, Region, RunInstanceRequest,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{self as ec2, LocationType, ResourceType, TagSpecification};
@@ -20,6 +20,12 @@ const TYPES_PER_CALL: usize = 100;
 
 /// The largest page DescribeInstanceTypeOfferings returns.
 const OFFERINGS_PAGE: i32 = 1000;
+
+/// The largest page DescribeInstances returns.
+const INSTANCES_PAGE: i32 = 1000;
+
+/// The most values one DescribeInstances filter takes.
+const FILTER_VALUES: usize = 200;
 
 /// `types` as EC2 names them, sorted, each once.
 fn unique_names(types: &[InstanceType]) -> Vec<String> {
@@ -164,4 +170,97 @@ impl Instances for AwsCloud {
             .in_region(region)
         })
     }
+
+    #[tracing::instrument(skip(self, wanted), fields(region = %region))]
+    async fn describe_instances(
+        &self,
+        region: &Region,
+        wanted: &InstanceFilter,
+    ) -> Result<Vec<Instance>, CloudError> {
+        let client = self.clients.ec2(region);
+        let mut common = Vec::new();
+        if !wanted.names.is_empty() {
+            common.push(filter("tag:Name", wanted.names.iter().cloned()));
+        }
+        if !wanted.states.is_empty() {
+            let states = wanted.states.iter().map(|s| s.as_str().to_owned());
+            common.push(filter("instance-state-name", states));
+        }
+        // Ids go in the `instance-id` filter rather than `InstanceIds`, so an id that does
+        // not exist is absent instead of failing the call (InvalidInstanceID.NotFound); a
+        // filter takes 200 values, so more ids take more calls, sent together.
+        let mut ids: Vec<String> = wanted.ids.iter().map(|i| i.as_str().to_owned()).collect();
+        ids.sort();
+        ids.dedup();
+        let id_batches: Vec<Option<&[String]>> = if ids.is_empty() {
+            vec![None]
+        } else {
+            ids.chunks(FILTER_VALUES).map(Some).collect()
+        };
+        let calls = id_batches.into_iter().map(|batch| {
+            let mut filters = common.clone();
+            if let Some(batch) = batch {
+                filters.push(filter("instance-id", batch.iter().cloned()));
+            }
+            client
+                .describe_instances()
+                .set_filters(Some(filters))
+                .max_results(INSTANCES_PAGE)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+        });
+        let answers = futures::future::try_join_all(calls)
+            .await
+            .map_err(|e| error::from_sdk("DescribeInstances", Some(region), e))?;
+        let mut out: Vec<Instance> = answers
+            .iter()
+            .flatten()
+            .flat_map(|reservation| reservation.instances())
+            .filter_map(|raw| match instance_from_ec2(region, raw) {
+                Ok(instance) => Some(instance),
+                Err(problem) => {
+                    tracing::warn!(region = %region, %problem, "skipping an instance EC2 described");
+                    None
+                }
+            })
+            // A server that ignores a filter cannot widen the answer beyond what was asked.
+            .filter(|i| wanted.matches(i))
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out.dedup_by(|a, b| a.id == b.id);
+        Ok(out)
+    }
+}
+
+/// Converts one EC2 instance, or says which field amiref cannot represent.
+fn instance_from_ec2(region: &Region, raw: &ec2::Instance) -> Result<Instance, String> {
+    let raw_id = raw.instance_id().unwrap_or_default();
+    let id = InstanceId::new(raw_id).map_err(|e| format!("InstanceId: {e}"))?;
+    let field = |name: &str, problem: String| format!("instance {raw_id}: {name} {problem}");
+    let state_name = raw
+        .state()
+        .and_then(|s| s.name())
+        .map(ec2::InstanceStateName::as_str)
+        .unwrap_or_default();
+    let state: InstanceState = state_name
+        .parse()
+        .map_err(|e: amiref_core::ParseError| field("State.Name", e.to_string()))?;
+    let image = AmiId::new(raw.image_id().unwrap_or_default())
+        .map_err(|e| field("ImageId", e.to_string()))?;
+    let instance_type = InstanceType::new(
+        raw.instance_type()
+            .map(ec2::InstanceType::as_str)
+            .unwrap_or_default(),
+    )
+    .map_err(|e| field("InstanceType", e.to_string()))?;
+    let launch_time = raw
+        .launch_time()
+        .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+        .ok_or_else(|| field("LaunchTime", "is missing".to_owned()))?;
+    let mut instance = Instance::new(id, region.clone(), state, image, instance_type, launch_time);
+    instance.architecture = raw.architecture().and_then(|a| a.as_str().parse().ok());
+    instance.tags = mapping::tags_from_ec2(raw.tags());
+    Ok(instance)
 }

@@ -48,6 +48,7 @@ pub use ports::{
     ImageUsage, InstanceTypes, Instances, Marketplace, MarketplaceProduct, MarketplacePublisher,
     Parameter, Parameters, ProductVersion, RunInstanceRequest, wildcard_match,
 };
+pub use ports::{Instance, InstanceFilter, InstanceState, NAME_TAG};
 pub use region::{Partition, Region};
 #[cfg(feature = "mock")]
 pub use registry::MockImageRegistry;

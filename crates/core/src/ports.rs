@@ -651,7 +651,194 @@ impl RunInstanceRequest {
     }
 }
 
-/// Launches instances: the launcher's last step.
+/// Where an instance is in its life, as EC2 names it (`instance-state-name`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum InstanceState {
+    /// Starting: not yet running.
+    Pending,
+    /// Running.
+    Running,
+    /// Being terminated.
+    ShuttingDown,
+    /// Terminated: gone, though EC2 still describes it for a while.
+    Terminated,
+    /// Being stopped.
+    Stopping,
+    /// Stopped: its volumes are kept and it can be started again.
+    Stopped,
+}
+
+impl InstanceState {
+    /// Every state, in EC2's order of their codes (0, 16, 32, 48, 64, 80).
+    pub const ALL: [Self; 6] = [
+        Self::Pending,
+        Self::Running,
+        Self::ShuttingDown,
+        Self::Terminated,
+        Self::Stopping,
+        Self::Stopped,
+    ];
+
+    /// EC2's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::ShuttingDown => "shutting-down",
+            Self::Terminated => "terminated",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+        }
+    }
+
+    /// Whether the instance is gone or going (shutting down or terminated): it no longer
+    /// uses its image and cannot be imaged.
+    pub fn is_gone(self) -> bool {
+        matches!(self, Self::ShuttingDown | Self::Terminated)
+    }
+}
+
+impl std::fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for InstanceState {
+    type Err = crate::ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| {
+                crate::ParseError::new(
+                    "instance state",
+                    s,
+                    "one of \"pending\", \"running\", \"shutting-down\", \"terminated\", \"stopping\", \"stopped\"",
+                )
+            })
+    }
+}
+
+/// The tag whose value names an instance (what the console shows as its name).
+pub const NAME_TAG: &str = "Name";
+
+/// An instance, as DescribeInstances answers it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Instance {
+    /// Its id.
+    pub id: InstanceId,
+    /// The region it runs in.
+    pub region: Region,
+    /// Where it is in its life.
+    pub state: InstanceState,
+    /// The image it was launched from (which may have been deregistered since).
+    pub image: AmiId,
+    /// Its instance type.
+    pub instance_type: InstanceType,
+    /// The architecture it runs, when the cloud says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<Architecture>,
+    /// When it was launched (the last start, for an instance that was stopped).
+    pub launch_time: DateTime<Utc>,
+    /// Its tags; [`NAME_TAG`] names it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Instance {
+    /// An instance with no tags and no architecture said.
+    pub fn new(
+        id: InstanceId,
+        region: Region,
+        state: InstanceState,
+        image: AmiId,
+        instance_type: InstanceType,
+        launch_time: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            region,
+            state,
+            image,
+            instance_type,
+            architecture: None,
+            launch_time,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// Its name: the value of its [`NAME_TAG`] tag.
+    pub fn name(&self) -> Option<&str> {
+        self.tags.get(NAME_TAG).map(String::as_str)
+    }
+}
+
+/// Which instances to describe. Each field that is set narrows the answer (EC2's filters
+/// `instance-id`, `tag:Name` and `instance-state-name`); within a field, any value matches.
+/// The default describes every instance of the caller's in the region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct InstanceFilter {
+    /// Only these instances (empty: any). Ids that do not exist are absent from the
+    /// answer rather than failing it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<InstanceId>,
+    /// Only instances whose [`NAME_TAG`] matches one of these patterns, with EC2's `*` and
+    /// `?` wildcards ([`wildcard_match`]); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// Only instances in one of these states (empty: any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<InstanceState>,
+}
+
+impl InstanceFilter {
+    /// Every instance of the caller's in the region.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// These instances.
+    pub fn ids(ids: impl IntoIterator<Item = InstanceId>) -> Self {
+        Self {
+            ids: ids.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// The instances whose name matches `pattern` (EC2's wildcards).
+    pub fn named(pattern: impl Into<String>) -> Self {
+        Self {
+            names: vec![pattern.into()],
+            ..Self::default()
+        }
+    }
+
+    /// Narrows the filter to instances in one of `states`.
+    #[must_use]
+    pub fn in_states(mut self, states: impl IntoIterator<Item = InstanceState>) -> Self {
+        self.states = states.into_iter().collect();
+        self
+    }
+
+    /// Whether `instance` passes the filter, as EC2 decides it.
+    pub fn matches(&self, instance: &Instance) -> bool {
+        (self.ids.is_empty() || self.ids.contains(&instance.id))
+            && (self.names.is_empty()
+                || instance
+                    .name()
+                    .is_some_and(|name| self.names.iter().any(|p| wildcard_match(p, name))))
+            && (self.states.is_empty() || self.states.contains(&instance.state))
+    }
+}
+
+/// Launches instances and finds them.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Instances: Send + Sync {
@@ -662,6 +849,60 @@ pub trait Instances: Send + Sync {
         region: &Region,
         request: &RunInstanceRequest,
     ) -> Result<InstanceId, CloudError>;
+
+    /// The caller's instances in `region` that pass `filter`, across all pages, sorted by
+    /// id. Instances of other accounts are never described.
+    async fn describe_instances(
+        &self,
+        region: &Region,
+        filter: &InstanceFilter,
+    ) -> Result<Vec<Instance>, CloudError>;
+}
+
+#[cfg(test)]
+mod instance_tests {
+    use super::*;
+
+    fn instance(name: Option<&str>, state: InstanceState) -> Instance {
+        let mut i = Instance::new(
+            "i-0123456789abcdef0".parse().unwrap(),
+            "us-east-1".parse().unwrap(),
+            state,
+            "ami-0123456789abcdef0".parse().unwrap(),
+            "t3.micro".parse().unwrap(),
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        if let Some(name) = name {
+            i.tags.insert(NAME_TAG.to_owned(), name.to_owned());
+        }
+        i
+    }
+
+    #[test]
+    fn states_round_trip_by_ec2_names() {
+        for state in InstanceState::ALL {
+            assert_eq!(state.as_str().parse::<InstanceState>().unwrap(), state);
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+        }
+        assert!("shutting_down".parse::<InstanceState>().is_err());
+    }
+
+    #[test]
+    fn filters_narrow_by_every_field_they_set() {
+        let running = instance(Some("my-research"), InstanceState::Running);
+        assert!(InstanceFilter::all().matches(&running));
+        assert!(InstanceFilter::named("my-research").matches(&running));
+        assert!(InstanceFilter::named("my-*").matches(&running));
+        assert!(!InstanceFilter::named("my").matches(&running));
+        assert!(!InstanceFilter::named("*").matches(&instance(None, InstanceState::Running)));
+        assert!(InstanceFilter::ids([running.id.clone()]).matches(&running));
+        assert!(!InstanceFilter::ids(["i-0000000000000000f".parse().unwrap()]).matches(&running));
+        let live = InstanceFilter::named("my-research")
+            .in_states([InstanceState::Pending, InstanceState::Running]);
+        assert!(live.matches(&running));
+        assert!(!live.matches(&instance(Some("my-research"), InstanceState::Terminated)));
+    }
 }
 
 /// Every port at once: what the resolver and the lifecycle operations are built on.

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use amiref_core::{
     AccountId, AllowedImagesSettings, AmiId, Architecture, BlockDevice, Image, ImageState,
-    InstanceId, InstanceType, LaunchPermission, MarketplaceProduct, Parameter, Region,
+    InstanceId, InstanceState, InstanceType, LaunchPermission, MarketplaceProduct, Parameter,
+    Region, SnapshotId,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::time::Instant;
@@ -18,8 +19,8 @@ use crate::WorldError;
 use crate::cloud::{MemoryCloud, Shared};
 use crate::knobs::{Knobs, Throttling};
 use crate::state::{
-    Account, Instance, InstanceState, LaunchTemplate, RegionState, Snapshot, StoredImage,
-    StoredParameter, Timings, WorldState, is_public_parameter,
+    Account, ChangeSet, Instance, LaunchTemplate, RegionState, Snapshot, StoredImage,
+    StoredParameter, Timings, WorldData, is_public_parameter,
 };
 
 /// The billing facts a seed marked [`ImageSeed::paid`] gets when it sets none itself: Red
@@ -150,7 +151,7 @@ impl ImageSeed {
     }
 }
 
-/// An instance running in the world from the start (something to create images from).
+/// An instance in the world from the start (something to create images from).
 #[derive(Debug, Clone)]
 pub struct InstanceSeed {
     id: InstanceId,
@@ -158,11 +159,18 @@ pub struct InstanceSeed {
     image: AmiId,
     instance_type: InstanceType,
     owner: Option<AccountId>,
-    running: bool,
+    state: InstanceState,
+    launch_time: Option<DateTime<Utc>>,
+    tags: BTreeMap<String, String>,
+    architecture: Option<Architecture>,
+    root_volume_gib: Option<u32>,
+    billing: Option<(Option<String>, Option<String>)>,
 }
 
 impl InstanceSeed {
-    /// A running instance of the caller's, launched from `image`.
+    /// A running instance of the caller's, launched from `image` when the world starts. It
+    /// takes its architecture, root volume size and billing facts from the image, which
+    /// must then be in the world (see [`InstanceSeed::architecture`] for one that is not).
     pub fn new(id: InstanceId, region: Region, image: AmiId, instance_type: InstanceType) -> Self {
         Self {
             id,
@@ -170,7 +178,12 @@ impl InstanceSeed {
             image,
             instance_type,
             owner: None,
-            running: true,
+            state: InstanceState::Running,
+            launch_time: None,
+            tags: BTreeMap::new(),
+            architecture: None,
+            root_volume_gib: None,
+            billing: None,
         }
     }
 
@@ -183,10 +196,124 @@ impl InstanceSeed {
 
     /// Makes it terminated (it no longer counts as using its image).
     #[must_use]
-    pub fn terminated(mut self) -> Self {
-        self.running = false;
+    pub fn terminated(self) -> Self {
+        self.state(InstanceState::Terminated)
+    }
+
+    /// Puts it in `state` (default running).
+    #[must_use]
+    pub fn state(mut self, state: InstanceState) -> Self {
+        self.state = state;
         self
     }
+
+    /// When it was launched (default: when the world starts).
+    #[must_use]
+    pub fn launch_time(mut self, at: DateTime<Utc>) -> Self {
+        self.launch_time = Some(at);
+        self
+    }
+
+    /// Tags it; the `Name` tag names it.
+    #[must_use]
+    pub fn tags(mut self, tags: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.tags.extend(tags);
+        self
+    }
+
+    /// The architecture it runs. Without it, the image's; with it, the image need not be
+    /// in the world (an instance outlives the image it was launched from).
+    #[must_use]
+    pub fn architecture(mut self, architecture: Architecture) -> Self {
+        self.architecture = Some(architecture);
+        self
+    }
+
+    /// Its root volume's size (default: the image's, else 8 GiB), which an image created
+    /// from it gets.
+    #[must_use]
+    pub fn root_volume_gib(mut self, size_gib: u32) -> Self {
+        self.root_volume_gib = Some(size_gib);
+        self
+    }
+
+    /// The billing facts an image created from it inherits (default: its image's).
+    #[must_use]
+    pub fn billing(
+        mut self,
+        usage_operation: Option<String>,
+        platform_details: Option<String>,
+    ) -> Self {
+        self.billing = Some((usage_operation, platform_details));
+        self
+    }
+}
+
+/// An EBS snapshot to put in the world with its permissions. An image's snapshots are made
+/// for it (see [`ImageSeed`]); seed one here to give it permissions of its own, or to keep
+/// a snapshot no image uses.
+#[derive(Debug, Clone)]
+pub struct SnapshotSeed {
+    id: SnapshotId,
+    region: Region,
+    owner: Option<AccountId>,
+    volume_permissions: Vec<AccountId>,
+    public: bool,
+    key_users: Vec<AccountId>,
+}
+
+impl SnapshotSeed {
+    /// A private snapshot of the caller's.
+    pub fn new(id: SnapshotId, region: Region) -> Self {
+        Self {
+            id,
+            region,
+            owner: None,
+            volume_permissions: Vec::new(),
+            public: false,
+            key_users: Vec::new(),
+        }
+    }
+
+    /// Makes it another account's.
+    #[must_use]
+    pub fn owner(mut self, owner: AccountId) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// The accounts with create-volume permission on it.
+    #[must_use]
+    pub fn volume_permissions(mut self, accounts: impl IntoIterator<Item = AccountId>) -> Self {
+        self.volume_permissions = accounts.into_iter().collect();
+        self
+    }
+
+    /// Gives everyone create-volume permission on it.
+    #[must_use]
+    pub fn public(mut self, public: bool) -> Self {
+        self.public = public;
+        self
+    }
+
+    /// The accounts besides the owner that may use the KMS key it is encrypted with.
+    #[must_use]
+    pub fn key_shared_with(mut self, accounts: impl IntoIterator<Item = AccountId>) -> Self {
+        self.key_users = accounts.into_iter().collect();
+        self
+    }
+}
+
+/// What a world carries over from an earlier run of it (a saved world): change sets in
+/// flight, client tokens, and how many ids it has minted.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunState {
+    pub(crate) change_sets: Vec<(String, ChangeSet)>,
+    /// (region, caller, token, request fingerprint, copy).
+    pub(crate) copy_tokens: Vec<(Region, AccountId, String, String, AmiId)>,
+    /// (region, caller, token, instance).
+    pub(crate) run_tokens: Vec<(Region, AccountId, String, InstanceId)>,
+    pub(crate) ids_minted: u64,
 }
 
 /// Builds a [`MemoryCloud`]: the world's contents and the knobs' initial settings.
@@ -211,6 +338,7 @@ impl InstanceSeed {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct MemoryCloudBuilder {
+    description: Option<String>,
     start: DateTime<Utc>,
     caller: Option<AccountId>,
     accounts: Vec<Account>,
@@ -218,6 +346,7 @@ pub struct MemoryCloudBuilder {
     block_public_access: BTreeSet<Region>,
     instance_types: Vec<(InstanceType, Vec<Architecture>, Option<Vec<Region>>)>,
     images: Vec<ImageSeed>,
+    snapshots: Vec<SnapshotSeed>,
     instances: Vec<InstanceSeed>,
     launch_templates: Vec<(Region, AccountId, String, AmiId)>,
     products: Vec<MarketplaceProduct>,
@@ -230,6 +359,7 @@ pub struct MemoryCloudBuilder {
     throttling: Option<Throttling>,
     regions_down: BTreeSet<Region>,
     page_size: usize,
+    run_state: RunState,
 }
 
 /// The caller of a world that names none: moto's default account.
@@ -238,6 +368,7 @@ pub const DEFAULT_CALLER: &str = "123456789012";
 impl Default for MemoryCloudBuilder {
     fn default() -> Self {
         Self {
+            description: None,
             start: Utc
                 .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
                 .single()
@@ -248,6 +379,7 @@ impl Default for MemoryCloudBuilder {
             block_public_access: BTreeSet::new(),
             instance_types: Vec::new(),
             images: Vec::new(),
+            snapshots: Vec::new(),
             instances: Vec::new(),
             launch_templates: Vec::new(),
             products: Vec::new(),
@@ -260,11 +392,18 @@ impl Default for MemoryCloudBuilder {
             throttling: None,
             regions_down: BTreeSet::new(),
             page_size: 1000,
+            run_state: RunState::default(),
         }
     }
 }
 
 impl MemoryCloudBuilder {
+    /// Says what the world is, for people.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
     /// The world's wall-clock time when it is built (default 2026-01-01T00:00:00Z). The
     /// world's "now" is this plus the time elapsed on tokio's clock since, so deprecation
     /// is deterministic under a paused clock.
@@ -334,6 +473,12 @@ impl MemoryCloudBuilder {
     /// Adds images.
     pub fn images(mut self, seeds: impl IntoIterator<Item = ImageSeed>) -> Self {
         self.images.extend(seeds);
+        self
+    }
+
+    /// Adds a snapshot with permissions of its own (see [`SnapshotSeed`]).
+    pub fn snapshot(mut self, seed: SnapshotSeed) -> Self {
+        self.snapshots.push(seed);
         self
     }
 
@@ -423,6 +568,12 @@ impl MemoryCloudBuilder {
         self
     }
 
+    /// Carries over what an earlier run of the world left (a saved world).
+    pub(crate) fn run_state(mut self, run_state: RunState) -> Self {
+        self.run_state = run_state;
+        self
+    }
+
     /// Assembles the world, checking that it holds together.
     pub fn build(self) -> Result<MemoryCloud, WorldError> {
         let started = Instant::now();
@@ -431,7 +582,9 @@ impl MemoryCloudBuilder {
             None => AccountId::new(DEFAULT_CALLER)
                 .map_err(|e| WorldError::invalid("caller", e.found, e.expected))?,
         };
-        let mut world = WorldState {
+        let mut world = WorldData {
+            description: self.description,
+            caller: caller.clone(),
             start: self.start,
             started,
             regions: BTreeMap::new(),
@@ -444,7 +597,8 @@ impl MemoryCloudBuilder {
             change_set_tokens: HashMap::new(),
             pending: BinaryHeap::new(),
             timings: self.timings,
-            next_id: 0,
+            // Ids minted from here on continue the earlier run's sequence.
+            next_id: self.run_state.ids_minted,
         };
         for region in &self.regions {
             world.regions.entry(region.clone()).or_default();
@@ -500,71 +654,14 @@ impl MemoryCloudBuilder {
                 }
             }
         }
+        for seed in self.snapshots {
+            add_snapshot(&mut world, &caller, seed)?;
+        }
         for seed in self.images {
             add_image(&mut world, seed, started)?;
         }
-        let world_offered: HashMap<(Region, InstanceType), Vec<Architecture>> = self
-            .instances
-            .iter()
-            .filter_map(|seed| {
-                let key = (seed.region.clone(), seed.instance_type.clone());
-                world
-                    .offered(&key.0, &key.1)
-                    .map(|archs| (key, archs.clone()))
-            })
-            .collect();
         for seed in self.instances {
-            let field = format!("instances[{}]", seed.id);
-            let owner = seed.owner.unwrap_or_else(|| caller.clone());
-            let region = world.regions.entry(seed.region.clone()).or_default();
-            let Some(source) = region.images.get(&seed.image) else {
-                return Err(WorldError::invalid(
-                    format!("{field}.image"),
-                    seed.image.as_str(),
-                    format!("an image defined in {}", seed.region),
-                ));
-            };
-            match world_offered.get(&(seed.region.clone(), seed.instance_type.clone())) {
-                Some(archs) if archs.contains(&source.image.architecture) => {}
-                Some(_) => {
-                    return Err(WorldError::invalid(
-                        format!("{field}.instance_type"),
-                        seed.instance_type.as_str(),
-                        format!(
-                            "an instance type that runs {} images like {}",
-                            source.image.architecture, seed.image
-                        ),
-                    ));
-                }
-                None => {
-                    return Err(WorldError::invalid(
-                        format!("{field}.instance_type"),
-                        seed.instance_type.as_str(),
-                        format!("an instance type offered in {}", seed.region),
-                    ));
-                }
-            }
-            if region.instances.contains_key(&seed.id) {
-                return Err(WorldError::invalid(
-                    format!("{field}.id"),
-                    seed.id.as_str(),
-                    "each instance id once",
-                ));
-            }
-            let instance = Instance {
-                owner,
-                image: seed.image.clone(),
-                architecture: source.image.architecture,
-                root_volume_gib: source.image.root_volume_size_gib().unwrap_or(8),
-                state: if seed.running {
-                    InstanceState::Running
-                } else {
-                    InstanceState::Terminated
-                },
-                usage_operation: source.image.usage_operation.clone(),
-                platform_details: source.image.platform_details.clone(),
-            };
-            region.instances.insert(seed.id, instance);
+            add_instance(&mut world, &caller, seed)?;
         }
         for (region, owner, name, image) in self.launch_templates {
             let state = world.regions.entry(region.clone()).or_default();
@@ -614,6 +711,7 @@ impl MemoryCloudBuilder {
         for (region, parameter) in self.parameters {
             add_parameter(&mut world, &caller, region, parameter)?;
         }
+        restore_run_state(&mut world, self.run_state)?;
         let mut knobs = Knobs::default();
         knobs.latency = self.latency;
         knobs.operation_latency = self.operation_latency;
@@ -631,7 +729,140 @@ impl MemoryCloudBuilder {
     }
 }
 
-fn add_image(world: &mut WorldState, seed: ImageSeed, started: Instant) -> Result<(), WorldError> {
+fn add_snapshot(
+    world: &mut WorldData,
+    caller: &AccountId,
+    seed: SnapshotSeed,
+) -> Result<(), WorldError> {
+    let region = world.regions.entry(seed.region.clone()).or_default();
+    if region.snapshots.contains_key(&seed.id) {
+        return Err(WorldError::invalid(
+            format!("snapshots[{}].id", seed.id),
+            seed.id.as_str(),
+            format!("each snapshot id once per region ({})", seed.region),
+        ));
+    }
+    region.snapshots.insert(
+        seed.id,
+        Snapshot {
+            owner: seed.owner.unwrap_or_else(|| caller.clone()),
+            create_volume_permissions: seed.volume_permissions.into_iter().collect(),
+            public: seed.public,
+            key_users: seed.key_users.into_iter().collect(),
+        },
+    );
+    Ok(())
+}
+
+fn add_instance(
+    world: &mut WorldData,
+    caller: &AccountId,
+    seed: InstanceSeed,
+) -> Result<(), WorldError> {
+    let field = format!("instances[{}]", seed.id);
+    let image = world
+        .regions
+        .get(&seed.region)
+        .and_then(|r| r.images.get(&seed.image))
+        .map(|s| &s.image);
+    let architecture = match (seed.architecture, image) {
+        (Some(architecture), _) => architecture,
+        (None, Some(image)) => image.architecture,
+        (None, None) => {
+            return Err(WorldError::invalid(
+                format!("{field}.image"),
+                seed.image.as_str(),
+                format!(
+                    "an image defined in {}, or the instance's `architecture` (for an image deregistered since)",
+                    seed.region
+                ),
+            ));
+        }
+    };
+    match world.offered(&seed.region, &seed.instance_type) {
+        Some(archs) if archs.contains(&architecture) => {}
+        Some(_) => {
+            return Err(WorldError::invalid(
+                format!("{field}.instance_type"),
+                seed.instance_type.as_str(),
+                format!(
+                    "an instance type that runs {architecture} images like {}",
+                    seed.image
+                ),
+            ));
+        }
+        None => {
+            return Err(WorldError::invalid(
+                format!("{field}.instance_type"),
+                seed.instance_type.as_str(),
+                format!("an instance type offered in {}", seed.region),
+            ));
+        }
+    }
+    let (usage_operation, platform_details) = seed.billing.unwrap_or_else(|| {
+        image.map_or((None, None), |i| {
+            (i.usage_operation.clone(), i.platform_details.clone())
+        })
+    });
+    let instance = Instance {
+        owner: seed.owner.unwrap_or_else(|| caller.clone()),
+        image: seed.image.clone(),
+        instance_type: seed.instance_type,
+        architecture,
+        root_volume_gib: seed
+            .root_volume_gib
+            .or_else(|| image.and_then(Image::root_volume_size_gib))
+            .unwrap_or(8),
+        state: seed.state,
+        launch_time: seed.launch_time.unwrap_or(world.start),
+        tags: seed.tags,
+        usage_operation,
+        platform_details,
+    };
+    let region = world.regions.entry(seed.region).or_default();
+    if region.instances.contains_key(&seed.id) {
+        return Err(WorldError::invalid(
+            format!("{field}.id"),
+            seed.id.as_str(),
+            "each instance id once",
+        ));
+    }
+    region.instances.insert(seed.id, instance);
+    Ok(())
+}
+
+/// Puts back what an earlier run left: its change sets (and their tokens) and its client
+/// tokens.
+fn restore_run_state(world: &mut WorldData, run_state: RunState) -> Result<(), WorldError> {
+    for (id, change_set) in run_state.change_sets {
+        let token = (
+            change_set.caller.clone(),
+            change_set.request.client_request_token.clone(),
+        );
+        if world.change_sets.contains_key(&id) || world.change_set_tokens.contains_key(&token) {
+            return Err(WorldError::invalid(
+                format!("change_sets[{id}]"),
+                id.as_str(),
+                "each change set id, and each client request token of an account, once",
+            ));
+        }
+        world.change_set_tokens.insert(token, id.clone());
+        world.change_sets.insert(id, change_set);
+    }
+    for (region, caller, token, fingerprint, image) in run_state.copy_tokens {
+        let region = world.regions.entry(region).or_default();
+        region
+            .copy_tokens
+            .insert((caller, token), (fingerprint, image));
+    }
+    for (region, caller, token, instance) in run_state.run_tokens {
+        let region = world.regions.entry(region).or_default();
+        region.run_tokens.insert((caller, token), instance);
+    }
+    Ok(())
+}
+
+fn add_image(world: &mut WorldData, seed: ImageSeed, started: Instant) -> Result<(), WorldError> {
     let ImageSeed {
         mut image,
         launch_permissions,
@@ -714,17 +945,18 @@ fn add_image(world: &mut WorldState, seed: ImageSeed, started: Instant) -> Resul
             ),
         ));
     }
+    // A snapshot seeded with permissions of its own keeps them.
     for device in &image.block_devices {
         if let Some(snapshot) = &device.snapshot_id {
-            region.snapshots.insert(
-                snapshot.clone(),
-                Snapshot {
+            region
+                .snapshots
+                .entry(snapshot.clone())
+                .or_insert_with(|| Snapshot {
                     owner: image.owner.clone(),
                     create_volume_permissions: volume_accounts.clone(),
                     public: public_snapshots,
                     key_users: key_users.iter().cloned().collect(),
-                },
-            );
+                });
         }
     }
     let id = image.id.clone();
@@ -740,7 +972,7 @@ fn add_image(world: &mut WorldState, seed: ImageSeed, started: Instant) -> Resul
 }
 
 fn add_parameter(
-    world: &mut WorldState,
+    world: &mut WorldData,
     caller: &AccountId,
     region: Region,
     mut parameter: Parameter,

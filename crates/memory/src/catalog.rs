@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use crate::cloud::MemoryCloud;
 use crate::knobs::op;
-use crate::state::WorldState;
+use crate::state::WorldData;
 
 #[async_trait]
 impl ImageCatalog for MemoryCloud {
@@ -107,7 +107,7 @@ impl ImageCatalog for MemoryCloud {
 
 /// The accounts a search's owners stand for, as EC2 reads them for `caller`.
 fn owner_accounts(
-    world: &WorldState,
+    world: &WorldData,
     owners: &[Owner],
     caller: &AccountId,
 ) -> Result<BTreeSet<AccountId>, CloudError> {
@@ -145,6 +145,6 @@ fn owner_accounts(
     Ok(accounts)
 }
 
-fn alias_accounts<'a>(world: &'a WorldState, alias: &str) -> impl Iterator<Item = AccountId> + 'a {
+fn alias_accounts<'a>(world: &'a WorldData, alias: &str) -> impl Iterator<Item = AccountId> + 'a {
     world.aliases.get(alias).into_iter().flatten().cloned()
 }

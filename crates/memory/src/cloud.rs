@@ -12,11 +12,11 @@ use tokio::time::Instant;
 
 use crate::builder::MemoryCloudBuilder;
 use crate::knobs::{Counters, Knobs, Throttling};
-use crate::state::WorldState;
+use crate::state::WorldData;
 
 /// What every handle on one world shares.
 pub(crate) struct Shared {
-    pub(crate) world: RwLock<WorldState>,
+    pub(crate) world: RwLock<WorldData>,
     pub(crate) knobs: Mutex<Knobs>,
     pub(crate) page_size: usize,
 }
@@ -203,7 +203,7 @@ impl MemoryCloud {
         }
     }
 
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, WorldState> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, WorldData> {
         // A panic while holding the lock cannot leave the world half-changed in a way later
         // calls would misread (each change is one insert or field write), so carry on.
         self.shared
@@ -212,14 +212,14 @@ impl MemoryCloud {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, WorldState> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, WorldData> {
         self.shared
             .world
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn knobs(&self) -> MutexGuard<'_, Knobs> {
+    pub(crate) fn knobs(&self) -> MutexGuard<'_, Knobs> {
         self.shared
             .knobs
             .lock()

@@ -4,14 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use amiref_core::{
-    Architecture, CallerIdentity, CloudError, CloudErrorKind, Identity, InstanceId, InstanceType,
-    InstanceTypes, Instances, Region, RunInstanceRequest,
+    Architecture, CallerIdentity, CloudError, CloudErrorKind, Identity, InstanceFilter, InstanceId,
+    InstanceState, InstanceType, InstanceTypes, Instances, Region, RunInstanceRequest,
 };
 use async_trait::async_trait;
 
 use crate::cloud::{MemoryCloud, ec2_error};
 use crate::knobs::op;
-use crate::state::{Instance, InstanceState};
+use crate::state::Instance;
 
 #[async_trait]
 impl Identity for MemoryCloud {
@@ -130,9 +130,12 @@ impl Instances for MemoryCloud {
             Instance {
                 owner: who.account.clone(),
                 image: image.id.clone(),
+                instance_type: request.instance_type.clone(),
                 architecture: image.architecture,
                 root_volume_gib: image.root_volume_size_gib().unwrap_or(8),
                 state: InstanceState::Running,
+                launch_time: now_utc,
+                tags: request.tags.clone(),
                 usage_operation: image.usage_operation.clone(),
                 platform_details: image.platform_details.clone(),
             },
@@ -142,5 +145,25 @@ impl Instances for MemoryCloud {
         }
         tracing::debug!(%region, instance = %id, image = %image.id, "instance launched");
         Ok(id)
+    }
+
+    async fn describe_instances(
+        &self,
+        region: &Region,
+        filter: &InstanceFilter,
+    ) -> Result<Vec<amiref_core::Instance>, CloudError> {
+        self.begin(op::DESCRIBE_INSTANCES, Some(region)).await?;
+        let world = self.read();
+        let Some(state) = world.regions.get(region) else {
+            return Ok(Vec::new());
+        };
+        // BTreeMap order: sorted by id, as the port promises.
+        Ok(state
+            .instances
+            .iter()
+            .filter(|(_, i)| i.owner == self.caller)
+            .map(|(id, i)| i.described(id, region))
+            .filter(|i| filter.matches(i))
+            .collect())
     }
 }

@@ -35,7 +35,8 @@ pub mod op {
     pub const DEREGISTER_IMAGE: &str = "DeregisterImage";
     /// `ImageStore::create_tags`.
     pub const CREATE_TAGS: &str = "CreateTags";
-    /// `ImageStore::image_usage` (EC2 answers it with DescribeInstances).
+    /// `Instances::describe_instances`, and `ImageStore::image_usage` (EC2 answers it with
+    /// DescribeInstances).
     pub const DESCRIBE_INSTANCES: &str = "DescribeInstances";
     /// `Marketplace::product`.
     pub const DESCRIBE_ENTITY: &str = "DescribeEntity";

@@ -100,10 +100,10 @@ mod world;
 
 pub use builder::{
     DEFAULT_CALLER, IMAGE_DATA_TYPE, ImageSeed, InstanceSeed, MemoryCloudBuilder,
-    PAID_PLATFORM_DETAILS, PAID_USAGE_OPERATION,
+    PAID_PLATFORM_DETAILS, PAID_USAGE_OPERATION, SnapshotSeed,
 };
 pub use cloud::MemoryCloud;
 pub use error::WorldError;
 pub use knobs::{Counters, RateLimit, Throttling, op};
 pub use state::{Account, Timings};
-pub use world::WorldBuilder;
+pub use world::{WorldBuilder, WorldDocument};

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use crate::cloud::MemoryCloud;
 use crate::knobs::op;
-use crate::state::{ChangeSet, WorldState};
+use crate::state::{ChangeSet, WorldData, later_by};
 
 /// The only catalog the Marketplace Catalog API knows.
 const CATALOG: &str = "AWSMarketplace";
@@ -54,7 +54,7 @@ impl MarketplacePublisher for MemoryCloud {
             return Err(validation("a change set needs at least one change".into()));
         }
         let mut world = self.write();
-        let token_key = format!("{}/{}", self.caller, request.client_request_token);
+        let token_key = (self.caller.clone(), request.client_request_token.clone());
         if let Some(id) = world.change_set_tokens.get(&token_key) {
             let same = world
                 .change_sets
@@ -74,11 +74,13 @@ impl MarketplacePublisher for MemoryCloud {
         let failure = check_changes(&world, request);
         let id = format!("cs-{}", &world.fresh_hex()[1..]);
         tracing::debug!(change_set = %id, ?failure, "change set submitted");
+        let submitted = world.now_utc(now);
         world.change_sets.insert(
             id.clone(),
             ChangeSet {
                 request: request.clone(),
-                submitted: now,
+                caller: self.caller.clone(),
+                submitted,
                 failure,
                 applied: false,
             },
@@ -105,8 +107,9 @@ impl MarketplacePublisher for MemoryCloud {
                 )
                 .with_code("ResourceNotFoundException")
             })?;
-        let elapsed = now.saturating_duration_since(change_set.submitted);
-        Ok(if elapsed < world.timings.change_set_preparing {
+        let now = world.now_utc(now);
+        let prepared = later_by(change_set.submitted, world.timings.change_set_preparing);
+        Ok(if now < prepared {
             ChangeSetStatus::Preparing
         } else if let Some(reason) = &change_set.failure {
             ChangeSetStatus::Failed(reason.clone())
@@ -120,7 +123,7 @@ impl MarketplacePublisher for MemoryCloud {
 
 /// Why the catalog would fail the change set, if it would: every change must name a known
 /// AMI product, and a new version's image must exist.
-fn check_changes(world: &WorldState, request: &ChangeSetRequest) -> Option<String> {
+fn check_changes(world: &WorldData, request: &ChangeSetRequest) -> Option<String> {
     for change in &request.changes {
         if !change.entity_type.starts_with("AmiProduct@") {
             return Some(format!(
@@ -161,7 +164,7 @@ fn delivered_image(details: &serde_json::Value) -> Option<AmiId> {
         .and_then(|s| s.parse().ok())
 }
 
-fn image_region(world: &WorldState, image: &AmiId) -> Option<amiref_core::Region> {
+fn image_region(world: &WorldData, image: &AmiId) -> Option<amiref_core::Region> {
     world
         .regions
         .iter()
@@ -172,7 +175,7 @@ fn image_region(world: &WorldState, image: &AmiId) -> Option<amiref_core::Region
 /// Applies a succeeded change set: `AddDeliveryOptions` adds a version (its title from
 /// `Version.VersionTitle`) offering the delivered image in its region.
 pub(crate) fn apply_change_set(
-    world: &mut WorldState,
+    world: &mut WorldData,
     request: &ChangeSetRequest,
     released: chrono::DateTime<chrono::Utc>,
 ) {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use amiref_core::{
     AccountId, AllowedImagesSettings, AllowedImagesState, AmiId, Architecture, CallerIdentity,
-    ChangeSetRequest, Image, ImageState, InstanceId, InstanceType, LaunchPermission,
+    ChangeSetRequest, Image, ImageState, InstanceId, InstanceState, InstanceType, LaunchPermission,
     MarketplaceProduct, Parameter, ParameterName, Region, SnapshotId,
 };
 use chrono::{DateTime, Utc};
@@ -98,25 +98,39 @@ pub(crate) fn is_public_parameter(name: &ParameterName) -> bool {
     name.as_str().starts_with("/aws/service/")
 }
 
-/// Where an instance is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum InstanceState {
-    Running,
-    Terminated,
-}
-
 /// An instance launched in the world.
 #[derive(Debug, Clone)]
 pub(crate) struct Instance {
     pub(crate) owner: AccountId,
     pub(crate) image: AmiId,
+    pub(crate) instance_type: InstanceType,
     pub(crate) architecture: Architecture,
     pub(crate) root_volume_gib: u32,
     pub(crate) state: InstanceState,
+    /// The world's time when it was launched.
+    pub(crate) launch_time: DateTime<Utc>,
+    pub(crate) tags: BTreeMap<String, String>,
     /// The billing facts of the image it was launched from, which an image created from
     /// it inherits, as on EC2.
     pub(crate) usage_operation: Option<String>,
     pub(crate) platform_details: Option<String>,
+}
+
+impl Instance {
+    /// The instance as DescribeInstances answers it.
+    pub(crate) fn described(&self, id: &InstanceId, region: &Region) -> amiref_core::Instance {
+        let mut described = amiref_core::Instance::new(
+            id.clone(),
+            region.clone(),
+            self.state,
+            self.image.clone(),
+            self.instance_type.clone(),
+            self.launch_time,
+        );
+        described.architecture = Some(self.architecture);
+        described.tags = self.tags.clone();
+        described
+    }
 }
 
 /// A launch template whose default version names an image.
@@ -237,6 +251,8 @@ impl RegionState {
 pub struct Account {
     /// The account id.
     pub id: AccountId,
+    /// A name for people (world files say whose account it is).
+    pub name: Option<String>,
     /// The IAM user name callers of this account appear as.
     pub user: String,
     /// The owner alias EC2 reports for its images (`amazon`, `aws-marketplace`).
@@ -253,11 +269,19 @@ impl Account {
     pub fn new(id: AccountId) -> Self {
         Self {
             id,
+            name: None,
             user: "amiref".to_owned(),
             alias: None,
             organization: None,
             organizational_units: Vec::new(),
         }
+    }
+
+    /// Names it for people.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
     }
 
     /// Sets the IAM user name.
@@ -333,15 +357,32 @@ impl Default for Timings {
 #[derive(Debug, Clone)]
 pub(crate) struct ChangeSet {
     pub(crate) request: ChangeSetRequest,
-    pub(crate) submitted: Instant,
+    /// The account that submitted it (its client request token is that account's).
+    pub(crate) caller: AccountId,
+    /// The world's time when it was submitted.
+    pub(crate) submitted: DateTime<Utc>,
     /// Why it fails, decided at submission (an unknown entity, a missing image).
     pub(crate) failure: Option<String>,
     pub(crate) applied: bool,
 }
 
+/// `time` plus `duration`, saturating at the latest time chrono can hold rather than
+/// panicking (a world may hold durations of any size).
+pub(crate) fn later_by(time: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(duration)
+        .ok()
+        .and_then(|d| time.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// Everything in the world, behind one lock in the cloud.
 #[derive(Debug)]
-pub(crate) struct WorldState {
+pub(crate) struct WorldData {
+    /// What the world file says it is, for people.
+    pub(crate) description: Option<String>,
+    /// The account calls are made as unless a handle says otherwise
+    /// ([`crate::MemoryCloud::as_account`]): the world file's `caller`.
+    pub(crate) caller: AccountId,
     pub(crate) start: DateTime<Utc>,
     pub(crate) started: Instant,
     pub(crate) regions: BTreeMap<Region, RegionState>,
@@ -354,34 +395,38 @@ pub(crate) struct WorldState {
     pub(crate) regional_instance_types: BTreeMap<Region, BTreeMap<InstanceType, Vec<Architecture>>>,
     pub(crate) products: BTreeMap<String, MarketplaceProduct>,
     pub(crate) change_sets: BTreeMap<String, ChangeSet>,
-    pub(crate) change_set_tokens: HashMap<String, String>,
+    /// (submitter, client request token) → change set id.
+    pub(crate) change_set_tokens: HashMap<(AccountId, String), String>,
     /// Images waiting to become available, soonest first.
     pub(crate) pending: BinaryHeap<Reverse<(Instant, Region, AmiId)>>,
     pub(crate) timings: Timings,
     pub(crate) next_id: u64,
 }
 
-impl WorldState {
+impl WorldData {
     /// The world's wall-clock time: its start plus the time elapsed on tokio's clock.
     pub(crate) fn now_utc(&self, now: Instant) -> DateTime<Utc> {
         let elapsed = now.saturating_duration_since(self.started);
-        self.start + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::MAX)
+        later_by(self.start, elapsed)
     }
 
     /// Whether anything is due to change state at `now`.
     pub(crate) fn has_due(&self, now: Instant) -> bool {
+        let now_utc = self.now_utc(now);
         self.pending
             .peek()
             .is_some_and(|Reverse((at, _, _))| *at <= now)
             || self
                 .change_sets
                 .values()
-                .any(|c| !c.applied && c.failure.is_none() && self.change_set_due(c) <= now)
+                .any(|c| !c.applied && c.failure.is_none() && self.change_set_due(c) <= now_utc)
     }
 
-    /// When a change set succeeds.
-    pub(crate) fn change_set_due(&self, change_set: &ChangeSet) -> Instant {
-        change_set.submitted + self.timings.change_set_preparing + self.timings.change_set_applying
+    /// The world's time when a change set succeeds.
+    pub(crate) fn change_set_due(&self, change_set: &ChangeSet) -> DateTime<Utc> {
+        let preparing_and_applying =
+            self.timings.change_set_preparing + self.timings.change_set_applying;
+        later_by(change_set.submitted, preparing_and_applying)
     }
 
     /// Moves every state change that is due at `now`: pending images become available,
@@ -404,17 +449,18 @@ impl WorldState {
                 tracing::debug!(%region, image = %id, "image became available");
             }
         }
+        let now_utc = self.now_utc(now);
         let due: Vec<String> = self
             .change_sets
             .iter()
-            .filter(|(_, c)| !c.applied && c.failure.is_none() && self.change_set_due(c) <= now)
+            .filter(|(_, c)| !c.applied && c.failure.is_none() && self.change_set_due(c) <= now_utc)
             .map(|(id, _)| id.clone())
             .collect();
         for id in due {
             if let Some(change_set) = self.change_sets.get_mut(&id) {
                 change_set.applied = true;
                 let change_set = change_set.clone();
-                let released = self.now_utc(self.change_set_due(&change_set));
+                let released = self.change_set_due(&change_set);
                 crate::marketplace::apply_change_set(self, &change_set.request, released);
             }
         }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cloud::{MemoryCloud, ec2_error};
 use crate::knobs::op;
-use crate::state::{InstanceState, RegionState, Snapshot, StoredImage, WorldState};
+use crate::state::{RegionState, Snapshot, StoredImage, WorldData};
 
 /// EC2's rule for image names: 3 to 128 characters of letters, digits and `()[] ./-'@_`.
 fn valid_image_name(name: &str) -> bool {
@@ -41,7 +41,7 @@ fn file_unshared(
 }
 
 fn check_name(
-    world: &WorldState,
+    world: &WorldData,
     operation: &'static str,
     region: &Region,
     owner: &AccountId,
@@ -76,7 +76,7 @@ impl MemoryCloud {
     /// The caller's own image, for the operations only an owner may do.
     fn owned_image<'w>(
         &self,
-        world: &'w mut WorldState,
+        world: &'w mut WorldData,
         operation: &'static str,
         region: &Region,
         image: &AmiId,
@@ -109,7 +109,7 @@ impl ImageStore for MemoryCloud {
             .regions
             .get(region)
             .and_then(|r| r.instances.get(&request.instance))
-            .filter(|i| i.owner == self.caller && i.state != InstanceState::Terminated)
+            .filter(|i| i.owner == self.caller && !i.state.is_gone())
             .cloned()
             .ok_or_else(|| {
                 ec2_error::invalid(
@@ -463,11 +463,7 @@ impl ImageStore for MemoryCloud {
             usage.instances = state
                 .instances
                 .iter()
-                .filter(|(_, i)| {
-                    i.owner == self.caller
-                        && i.image == *image
-                        && i.state != InstanceState::Terminated
-                })
+                .filter(|(_, i)| i.owner == self.caller && i.image == *image && !i.state.is_gone())
                 .map(|(id, _)| id.clone())
                 .collect();
             usage.launch_templates = state

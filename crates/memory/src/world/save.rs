@@ -1,0 +1,444 @@
+//! A running world written back as a world file: [`MemoryCloud::to_world`].
+//!
+//! Everything a later run needs is written, in the world file's own syntax: the world's
+//! time now as its `start`, images as they are now (created, copied, shared, tagged,
+//! deprecated, pending with the time they have left), every snapshot with its permissions,
+//! instances with their tags and launch times, parameters, products with the versions
+//! change sets added, change sets still in flight, client tokens, and how many ids have
+//! been minted, so loading the document gives the same world and the same next ids.
+
+use std::collections::{BTreeMap, HashMap};
+
+use amiref_core::{
+    AccountId, AllowedImagesState, AmiId, Architecture, InstanceState, InstanceType,
+    LaunchPermission, ProductCodeType, Region,
+};
+use tokio::time::Instant;
+
+use super::file::{
+    AccountEntry, AllowedImagesEntry, BlockDeviceEntry, ChangeSetEntry, ClientTokenEntry, Dur,
+    ImageEntry, InstanceEntry, InstanceTypeEntry, LaunchTemplateEntry, ParameterEntry,
+    ParameterFields, ProductCodeEntry, ProductEntry, RegionEntry, ShareEntry, SnapshotEntry,
+    TimingsEntry, VersionEntry, WorldFile,
+};
+use crate::MemoryCloud;
+use crate::knobs::Knobs;
+use crate::state::{RegionState, StoredImage, WorldData};
+
+/// A whole world as a world file (docs/worlds.md): what [`MemoryCloud::to_world`] gives.
+/// Loading its text back ([`MemoryCloud::from_world_yaml`]) gives the same world.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use amiref_memory::MemoryCloud;
+/// let cloud = MemoryCloud::from_world_file("../../examples/worlds/demo.yaml")?;
+/// let saved = cloud.to_world();
+/// let again = MemoryCloud::from_world_yaml(&saved.to_yaml(), "saved")?;
+/// assert_eq!(again.to_world(), saved);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorldDocument(pub(super) WorldFile);
+
+impl WorldDocument {
+    /// The document as YAML, in the world file's format.
+    pub fn to_yaml(&self) -> String {
+        // Serializing plain data with string keys cannot fail.
+        serde_yaml::to_string(&self.0).unwrap_or_default()
+    }
+
+    /// The document as pretty-printed JSON (JSON is YAML, so this loads as a world too).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(&self.0).unwrap_or_default()
+    }
+}
+
+impl serde::Serialize for WorldDocument {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl MemoryCloud {
+    /// The whole world as it is now, in the world file's format: its time now is the
+    /// document's `start`, so a world loaded from it continues where this one is.
+    ///
+    /// Test knobs that world files do not describe (per-operation latency, injected
+    /// faults, counters, page size) are not part of it.
+    pub fn to_world(&self) -> WorldDocument {
+        let now = Instant::now();
+        self.settle(now);
+        let knobs = self.knobs();
+        let world = self.read();
+        WorldDocument(world_file(&world, &knobs, now))
+    }
+}
+
+fn world_file(world: &WorldData, knobs: &Knobs, now: Instant) -> WorldFile {
+    let caller = &world.caller;
+    let owner = |account: &AccountId| (account != caller).then(|| account.clone());
+    let due = pending_due(world);
+    let mut images = Vec::new();
+    let mut snapshots = Vec::new();
+    let mut instances = Vec::new();
+    let mut launch_templates = Vec::new();
+    let mut client_tokens = Vec::new();
+    for (region, state) in &world.regions {
+        let mut stored: Vec<&StoredImage> = state.images.values().collect();
+        stored.sort_by(|a, b| a.image.id.cmp(&b.image.id));
+        for s in stored {
+            let left = due
+                .get(&(region, &s.image.id))
+                .map(|at| Dur(at.saturating_duration_since(now)));
+            images.push(image_entry(s, left, &owner));
+        }
+        snapshots.extend(snapshot_entries(region, state, &owner));
+        for (id, i) in &state.instances {
+            instances.push(InstanceEntry {
+                id: id.clone(),
+                region: region.clone(),
+                image: i.image.clone(),
+                instance_type: i.instance_type.clone(),
+                owner: owner(&i.owner),
+                state: (i.state != InstanceState::Running).then_some(i.state),
+                terminated: false,
+                launch_time: Some(i.launch_time),
+                tags: i.tags.clone(),
+                architecture: Some(i.architecture),
+                volume_gib: Some(i.root_volume_gib),
+                usage_operation: i.usage_operation.clone(),
+                platform_details: i.platform_details.clone(),
+            });
+        }
+        for t in &state.launch_templates {
+            launch_templates.push(LaunchTemplateEntry {
+                name: t.name.clone(),
+                region: region.clone(),
+                image: t.image.clone(),
+                owner: owner(&t.owner),
+            });
+        }
+        client_tokens.extend(client_token_entries(region, state, &owner));
+    }
+    WorldFile {
+        description: world.description.clone(),
+        start: Some(world.now_utc(now)),
+        caller: Some(caller.clone()),
+        accounts: account_entries(world),
+        regions: region_entries(world, knobs),
+        instance_types: instance_type_entries(world),
+        images,
+        snapshots,
+        instances,
+        launch_templates,
+        products: product_entries(world),
+        parameters: parameter_entries(world),
+        change_sets: world
+            .change_sets
+            .iter()
+            .map(|(id, c)| ChangeSetEntry {
+                id: id.clone(),
+                caller: owner(&c.caller),
+                submitted: c.submitted,
+                request: c.request.clone(),
+                failure: c.failure.clone(),
+                applied: c.applied,
+            })
+            .collect(),
+        client_tokens,
+        ids_minted: Some(world.next_id),
+        timings: TimingsEntry {
+            create_image: Some(Dur(world.timings.create_image)),
+            copy_image: Some(Dur(world.timings.copy_image)),
+            copy_image_per_gib: Some(Dur(world.timings.copy_image_per_gib)),
+            change_set_preparing: Some(Dur(world.timings.change_set_preparing)),
+            change_set_applying: Some(Dur(world.timings.change_set_applying)),
+        },
+        latency: (!knobs.latency.is_zero()).then_some(Dur(knobs.latency)),
+        throttling: knobs.throttling.is_some(),
+    }
+}
+
+/// When each pending image becomes available (the soonest, should one be scheduled
+/// twice).
+fn pending_due(world: &WorldData) -> HashMap<(&Region, &AmiId), Instant> {
+    let mut due: HashMap<(&Region, &AmiId), Instant> = HashMap::new();
+    for std::cmp::Reverse((at, region, id)) in &world.pending {
+        let slot = due.entry((region, id)).or_insert(*at);
+        *slot = (*slot).min(*at);
+    }
+    due
+}
+
+fn image_entry(
+    s: &StoredImage,
+    available_after: Option<Dur>,
+    owner: &impl Fn(&AccountId) -> Option<AccountId>,
+) -> ImageEntry {
+    let i = &s.image;
+    let pending = i.state == amiref_core::ImageState::Pending;
+    ImageEntry {
+        id: Some(i.id.clone()),
+        region: Some(i.region.clone()),
+        ids: BTreeMap::new(),
+        name: i.name.clone(),
+        description: i.description.clone(),
+        owner: owner(&i.owner),
+        architecture: i.architecture,
+        created: i.creation_date,
+        state: (!i.is_available()).then_some(i.state),
+        available_after: available_after.filter(|_| pending),
+        deprecation_time: i.deprecation_time,
+        public: s.launch_permissions.contains(&LaunchPermission::Public),
+        shared_with: s
+            .launch_permissions
+            .iter()
+            .filter_map(|p| match p {
+                LaunchPermission::Account(a) => Some(ShareEntry {
+                    account: Some(a.clone()),
+                    organization: None,
+                    ou: None,
+                }),
+                LaunchPermission::Organization(o) => Some(ShareEntry {
+                    account: None,
+                    organization: Some(o.clone()),
+                    ou: None,
+                }),
+                LaunchPermission::OrganizationalUnit(ou) => Some(ShareEntry {
+                    account: None,
+                    organization: None,
+                    ou: Some(ou.clone()),
+                }),
+                _ => None,
+            })
+            .collect(),
+        tags: i.tags.clone(),
+        product_codes: i
+            .product_codes
+            .iter()
+            .map(|p| match p.kind {
+                ProductCodeType::Marketplace => ProductCodeEntry::Marketplace(p.code.clone()),
+                kind => ProductCodeEntry::Typed {
+                    code: p.code.clone(),
+                    kind,
+                },
+            })
+            .collect(),
+        paid: false,
+        usage_operation: i.usage_operation.clone(),
+        platform_details: i.platform_details.clone(),
+        volume_gib: None,
+        encrypted: false,
+        // Every snapshot is written with its permissions in `snapshots`.
+        block_devices: i
+            .block_devices
+            .iter()
+            .filter_map(|d| {
+                Some(BlockDeviceEntry {
+                    device: d.device_name.clone(),
+                    snapshot: d.snapshot_id.clone()?,
+                    volume_gib: d.volume_size_gib,
+                    encrypted: d.encrypted,
+                })
+            })
+            .collect(),
+        volume_permissions: None,
+        public_snapshots: false,
+        key_shared_with: Vec::new(),
+    }
+}
+
+fn snapshot_entries<'a>(
+    region: &'a Region,
+    state: &'a RegionState,
+    owner: &'a impl Fn(&AccountId) -> Option<AccountId>,
+) -> impl Iterator<Item = SnapshotEntry> + 'a {
+    let mut ids: Vec<_> = state.snapshots.keys().collect();
+    ids.sort();
+    ids.into_iter().filter_map(move |id| {
+        let s = state.snapshots.get(id)?;
+        Some(SnapshotEntry {
+            id: id.clone(),
+            region: region.clone(),
+            owner: owner(&s.owner),
+            volume_permissions: s.create_volume_permissions.iter().cloned().collect(),
+            public: s.public,
+            key_shared_with: s.key_users.iter().cloned().collect(),
+        })
+    })
+}
+
+fn client_token_entries<'a>(
+    region: &'a Region,
+    state: &'a RegionState,
+    owner: &'a impl Fn(&AccountId) -> Option<AccountId>,
+) -> Vec<ClientTokenEntry> {
+    let mut out: Vec<ClientTokenEntry> = state
+        .copy_tokens
+        .iter()
+        .map(|((who, token), (request, copy))| ClientTokenEntry {
+            region: region.clone(),
+            caller: owner(who),
+            token: token.clone(),
+            copy: Some(copy.clone()),
+            request: Some(request.clone()),
+            instance: None,
+        })
+        .chain(
+            state
+                .run_tokens
+                .iter()
+                .map(|((who, token), instance)| ClientTokenEntry {
+                    region: region.clone(),
+                    caller: owner(who),
+                    token: token.clone(),
+                    copy: None,
+                    request: None,
+                    instance: Some(instance.clone()),
+                }),
+        )
+        .collect();
+    // Hash maps hold them in no order; a document is written the same way every time.
+    out.sort_by(|a, b| {
+        (&a.caller, &a.token, &a.copy, &a.instance).cmp(&(
+            &b.caller,
+            &b.token,
+            &b.copy,
+            &b.instance,
+        ))
+    });
+    out
+}
+
+/// Every account the world describes, and every owner an alias is known for.
+fn account_entries(world: &WorldData) -> Vec<AccountEntry> {
+    let mut ids: Vec<&AccountId> = world.accounts.keys().collect();
+    ids.extend(world.aliases.values().flatten());
+    ids.sort();
+    ids.dedup();
+    ids.into_iter()
+        .map(|id| {
+            let account = world.accounts.get(id);
+            AccountEntry {
+                id: id.clone(),
+                name: account.and_then(|a| a.name.clone()),
+                user: account.map(|a| a.user.clone()).filter(|u| u != "amiref"),
+                alias: world.alias_of(id),
+                organization: account.and_then(|a| a.organization.clone()),
+                organizational_units: account
+                    .map(|a| a.organizational_units.clone())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// Every region the world holds, or that a knob names, with its settings.
+fn region_entries(world: &WorldData, knobs: &Knobs) -> BTreeMap<Region, Option<RegionEntry>> {
+    let mut regions: Vec<&Region> = world.regions.keys().collect();
+    regions.extend(knobs.region_latency.keys());
+    regions.extend(knobs.regions_down.iter());
+    regions.sort();
+    regions.dedup();
+    regions
+        .into_iter()
+        .map(|region| {
+            let state = world.regions.get(region);
+            let allowed = state
+                .map(|s| &s.allowed_images)
+                .filter(|a| a.state != AllowedImagesState::Disabled || !a.criteria.is_empty());
+            let entry = RegionEntry {
+                block_public_access: state.is_some_and(|s| s.block_public_access),
+                latency: knobs.region_latency.get(region).copied().map(Dur),
+                down: knobs.regions_down.contains(region),
+                allowed_images: allowed.map(|a| AllowedImagesEntry {
+                    state: a.state,
+                    criteria: a.criteria.clone(),
+                }),
+            };
+            (region.clone(), Some(entry))
+        })
+        .collect()
+}
+
+/// Instance types offered everywhere, then those offered in some regions, grouped by the
+/// architectures they run.
+fn instance_type_entries(world: &WorldData) -> Vec<InstanceTypeEntry> {
+    let mut out: Vec<InstanceTypeEntry> = world
+        .instance_types
+        .iter()
+        .map(|(name, archs)| InstanceTypeEntry {
+            name: name.clone(),
+            architectures: Some(archs.clone()),
+            regions: None,
+        })
+        .collect();
+    let mut regional: BTreeMap<(&InstanceType, &Vec<Architecture>), Vec<Region>> = BTreeMap::new();
+    for (region, types) in &world.regional_instance_types {
+        for (name, archs) in types {
+            regional
+                .entry((name, archs))
+                .or_default()
+                .push(region.clone());
+        }
+    }
+    out.extend(
+        regional
+            .into_iter()
+            .map(|((name, archs), regions)| InstanceTypeEntry {
+                name: name.clone(),
+                architectures: Some(archs.clone()),
+                regions: Some(regions),
+            }),
+    );
+    out
+}
+
+fn product_entries(world: &WorldData) -> Vec<ProductEntry> {
+    world
+        .products
+        .values()
+        .map(|p| ProductEntry {
+            product_code: p.product_code.clone(),
+            product_id: p.product_id.clone(),
+            title: p.title.clone(),
+            versions: p
+                .versions
+                .iter()
+                .map(|v| VersionEntry {
+                    version: v.version.clone(),
+                    released: v.release_date,
+                    images: v.images.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn parameter_entries(
+    world: &WorldData,
+) -> BTreeMap<Region, BTreeMap<amiref_core::ParameterName, ParameterEntry>> {
+    world
+        .regions
+        .iter()
+        .filter(|(_, state)| !state.parameters.is_empty())
+        .map(|(region, state)| {
+            let parameters = state
+                .parameters
+                .iter()
+                .map(|(name, stored)| {
+                    let p = &stored.parameter;
+                    let fields = ParameterFields {
+                        value: p.value.clone(),
+                        data_type: p.data_type.clone(),
+                        version: Some(p.version),
+                        last_modified: p.last_modified,
+                    };
+                    (name.clone(), ParameterEntry(fields))
+                })
+                .collect();
+            (region.clone(), parameters)
+        })
+        .collect()
+}
