@@ -1,0 +1,160 @@
+//! Testing a template's availability across regions (`ami test`).
+
+use amiref_core::{AmiId, InstanceType, Region, ResolutionMethod};
+use amiref_resolver::{ChainEntry, Resolution};
+use amiref_template::Template;
+use serde::Serialize;
+
+use crate::Session;
+
+/// How a template can be launched in one region.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Availability {
+    /// An image is there.
+    Available {
+        /// The image.
+        image: AmiId,
+        /// How it was found.
+        method: ResolutionMethod,
+        /// The instance type it would launch on.
+        instance_type: InstanceType,
+    },
+    /// An image in another region can be copied here.
+    CrossRegionCopy {
+        /// The image to copy.
+        image: AmiId,
+        /// Where it is.
+        source_region: Region,
+        /// The estimated copy time.
+        copy_time_secs: u64,
+        /// The instance type it would launch on.
+        instance_type: InstanceType,
+    },
+    /// No image: the template's script would provision this base image.
+    ScriptFallback {
+        /// The base image.
+        base_image: AmiId,
+        /// The instance type.
+        instance_type: InstanceType,
+    },
+    /// Nothing can be launched.
+    Unavailable {
+        /// Why, for a person.
+        reason: String,
+        /// Every tier tried.
+        #[schemars(with = "Vec<serde_json::Value>")]
+        chain: Vec<ChainEntry>,
+    },
+}
+
+impl Availability {
+    fn of(result: &Result<Resolution, amiref_resolver::ResolveError>) -> Self {
+        match result {
+            Ok(r) => match (&r.copy_plan, r.method.uses_image()) {
+                (Some(plan), _) => Self::CrossRegionCopy {
+                    image: plan.source_image.clone(),
+                    source_region: plan.source_region.clone(),
+                    copy_time_secs: plan.estimated_duration.as_secs(),
+                    instance_type: r.instance_type.clone(),
+                },
+                (None, true) => Self::Available {
+                    image: r.image.id.clone(),
+                    method: r.method,
+                    instance_type: r.instance_type.clone(),
+                },
+                (None, false) => Self::ScriptFallback {
+                    base_image: r.image.id.clone(),
+                    instance_type: r.instance_type.clone(),
+                },
+            },
+            Err(e) => Self::Unavailable {
+                reason: e.to_string(),
+                chain: e.chain().to_vec(),
+            },
+        }
+    }
+
+    /// Whether nothing can be launched.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}
+
+/// One region's row.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[non_exhaustive]
+pub struct RegionAvailability {
+    /// The region.
+    pub region: Region,
+    /// How the template launches there.
+    #[serde(flatten)]
+    pub availability: Availability,
+}
+
+/// Counts per kind of availability.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[non_exhaustive]
+pub struct AvailabilityCounts {
+    /// Regions with an image.
+    pub available: usize,
+    /// Regions an image can be copied to.
+    pub cross_region_copy: usize,
+    /// Regions where the script would run.
+    pub script_fallback: usize,
+    /// Regions where nothing can be launched.
+    pub unavailable: usize,
+}
+
+/// `ami test`: how a template launches in each region.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[non_exhaustive]
+pub struct AvailabilityReport {
+    /// The template.
+    pub template: String,
+    /// One row per region, in the order asked.
+    pub regions: Vec<RegionAvailability>,
+    /// The rows counted.
+    pub counts: AvailabilityCounts,
+    /// How long the test took, milliseconds (on a world: simulated time).
+    pub elapsed_ms: u64,
+    /// Whether the time is a world's simulated time.
+    pub simulated_time: bool,
+}
+
+impl Session {
+    /// Resolves `template` in every region of `regions` at once (one describe per region
+    /// for the direct mappings).
+    pub async fn availability(&self, template: &Template, regions: &[Region]) -> AvailabilityReport {
+        let start = tokio::time::Instant::now();
+        let results = self
+            .resolver()
+            .resolve_many(std::slice::from_ref(template), regions)
+            .await;
+        let elapsed = start.elapsed();
+        let rows: Vec<RegionAvailability> = results
+            .iter()
+            .map(|r| RegionAvailability {
+                region: r.region.clone(),
+                availability: Availability::of(&r.result),
+            })
+            .collect();
+        let mut counts = AvailabilityCounts::default();
+        for row in &rows {
+            match row.availability {
+                Availability::Available { .. } => counts.available += 1,
+                Availability::CrossRegionCopy { .. } => counts.cross_region_copy += 1,
+                Availability::ScriptFallback { .. } => counts.script_fallback += 1,
+                Availability::Unavailable { .. } => counts.unavailable += 1,
+            }
+        }
+        AvailabilityReport {
+            template: template.name.clone(),
+            regions: rows,
+            counts,
+            elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            simulated_time: self.is_world(),
+        }
+    }
+}

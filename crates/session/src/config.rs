@@ -1,0 +1,234 @@
+//! The configuration a session is built from: a documented file, overridden by environment
+//! variables, overridden by what the frontend sets (`SessionBuilder::with_*`).
+//!
+//! The file is YAML, found at `$AMIREF_CONFIG`, else `$XDG_CONFIG_HOME/amiref/config.yaml`,
+//! else `~/.config/amiref/config.yaml`; a missing file is an empty configuration (nothing
+//! comes from the demo files). Relative paths in it are relative to the file's directory.
+//! docs/configuration.md lists every key and variable.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::SessionError;
+
+/// The environment variables a session reads (besides the AWS SDK's own).
+pub mod vars {
+    /// The configuration file.
+    pub const CONFIG: &str = "AMIREF_CONFIG";
+    /// The trust policy file.
+    pub const TRUST: &str = "AMIREF_TRUST";
+    /// The registries' trust store (publisher keys).
+    pub const TRUST_STORE: &str = "AMIREF_TRUST_STORE";
+    /// Registry sources, comma-separated (files, directories, https:// URLs).
+    pub const REGISTRIES: &str = "AMIREF_REGISTRIES";
+    /// Template directories, separated like `PATH`.
+    pub const TEMPLATES: &str = "AMIREF_TEMPLATES";
+    /// The audit log (JSON lines).
+    pub const AUDIT_LOG: &str = "AMIREF_AUDIT_LOG";
+    /// Where worlds keep their state.
+    pub const STATE_DIR: &str = "AMIREF_STATE_DIR";
+    /// The region, as the AWS CLI reads it.
+    pub const AWS_REGION: &str = "AWS_REGION";
+    /// The region, the AWS CLI's older name.
+    pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+}
+
+/// The configuration file's contents; every key is optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// The region to work in when no option or variable names one.
+    pub region: Option<String>,
+    /// Directories holding templates (`<name>.yml`), searched in order.
+    #[serde(default)]
+    pub templates: Vec<PathBuf>,
+    /// The trust policy file (trusted_owners, named_owners, registry_publishers_may_vouch).
+    pub trust_policy: Option<PathBuf>,
+    /// Registries for the community tier and `ami list`: files, directories, https:// URLs.
+    #[serde(default)]
+    pub registries: Vec<String>,
+    /// The trust store the registries' entries must be signed by.
+    pub registry_keys: Option<PathBuf>,
+    /// Instance prices laid over the built-in table.
+    pub prices: Option<PathBuf>,
+    /// The audit log of mutating operations on a real cloud.
+    pub audit_log: Option<PathBuf>,
+    /// Where worlds keep their state between commands.
+    pub state_dir: Option<PathBuf>,
+    /// `interactive` (sooner usable wins) or `batch` (cheaper wins).
+    pub workload: Option<WorkloadSetting>,
+    /// Communities an image can be shared with (`ami share IMAGE --community NAME`).
+    #[serde(default)]
+    pub communities: BTreeMap<String, CommunityConfig>,
+    /// Defaults for publishing (`ami publish IMAGE --marketplace`).
+    #[serde(default)]
+    pub publishing: PublishingConfig,
+}
+
+/// The `workload` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadSetting {
+    /// A person is waiting: the sooner usable way wins.
+    Interactive,
+    /// Nobody is waiting: the cheaper way wins.
+    Batch,
+}
+
+/// One community: the registry file its entries are written to and the key that signs them.
+/// The registry document's `sharing` policy says which accounts and organizations get
+/// launch permission.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CommunityConfig {
+    /// The community's registry file.
+    pub registry: PathBuf,
+    /// The publisher's secret key file.
+    pub key: PathBuf,
+}
+
+/// Publishing defaults.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PublishingConfig {
+    /// The Marketplace publishing profile.
+    pub marketplace: Option<MarketplaceProfile>,
+}
+
+/// What `ami publish --marketplace` needs besides the image and the price.
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MarketplaceProfile {
+    /// The product entity id (`prod-…`).
+    pub product_id: Option<String>,
+    /// The offer id (`offer-…`) the price is set on.
+    pub offer_id: Option<String>,
+    /// The IAM role Marketplace assumes to copy and scan the image.
+    pub access_role_arn: Option<String>,
+    /// The instance types a price applies to.
+    #[serde(default)]
+    pub instance_types: Vec<String>,
+    /// The instance type recommended to buyers.
+    pub recommended_instance_type: Option<String>,
+    /// The login user buyers connect as.
+    pub username: Option<String>,
+    /// The operating system, as Marketplace names it (`AMAZONLINUX`, `UBUNTU`).
+    pub os_name: Option<String>,
+    /// The operating system version.
+    pub os_version: Option<String>,
+    /// How buyers use the image.
+    pub usage_instructions: Option<String>,
+}
+
+/// A configuration file that was read, with where it came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadedConfig {
+    /// The settings.
+    pub config: Config,
+    /// The file, when there was one.
+    pub path: Option<PathBuf>,
+}
+
+impl LoadedConfig {
+    /// Reads the configuration file at `path`; relative paths in it become relative to its
+    /// directory.
+    pub fn load_file(path: &Path) -> Result<Self, SessionError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SessionError::Config {
+            path: path.to_owned(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        let mut config = parse(&text, path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.rebase(base);
+        Ok(Self {
+            config,
+            path: Some(path.to_owned()),
+        })
+    }
+
+    /// The file the environment names (see the module docs), or an empty configuration
+    /// when there is none. `var` reads a variable (`std::env::var_os` in a program, a map in
+    /// a test).
+    pub fn from_vars(var: &dyn Fn(&str) -> Option<OsString>) -> Result<Self, SessionError> {
+        if let Some(path) = var(vars::CONFIG).filter(|p| !p.is_empty()) {
+            // Named explicitly: it must exist.
+            return Self::load_file(Path::new(&path));
+        }
+        match default_config_path(var) {
+            Some(path) if path.is_file() => Self::load_file(&path),
+            _ => Ok(Self::default()),
+        }
+    }
+}
+
+/// `$XDG_CONFIG_HOME/amiref/config.yaml`, else `$HOME/.config/amiref/config.yaml`.
+pub fn default_config_path(var: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let base = var("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("amiref").join("config.yaml"))
+}
+
+/// `$XDG_STATE_HOME/amiref`, else `$HOME/.local/state/amiref`: where the audit log of real
+/// runs and the worlds' state live by default.
+pub fn default_state_home(var: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let base = var("XDG_STATE_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))?;
+    Some(base.join("amiref"))
+}
+
+fn parse(text: &str, path: &Path) -> Result<Config, SessionError> {
+    serde_yaml::from_str(text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        SessionError::Config {
+            path: path.to_owned(),
+            message: format!("{at} {e}"),
+        }
+    })
+}
+
+impl Config {
+    /// Makes relative paths relative to `base`.
+    fn rebase(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        self.templates.iter_mut().for_each(fix);
+        for p in [
+            &mut self.trust_policy,
+            &mut self.registry_keys,
+            &mut self.prices,
+            &mut self.audit_log,
+            &mut self.state_dir,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            fix(p);
+        }
+        for c in self.communities.values_mut() {
+            fix(&mut c.registry);
+            fix(&mut c.key);
+        }
+        for source in &mut self.registries {
+            if !source.contains("://") && Path::new(source.as_str()).is_relative() {
+                *source = base.join(source.as_str()).display().to_string();
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The session: one cloud, one region, one trust policy, the resolver over them, and the
+//! operations every frontend offers.
+
+use std::sync::Arc;
+
+use amiref_core::{Cloud, Region};
+use amiref_lifecycle::{AuditSink, CopyLimits, Lifecycle, ProgressSink};
+use amiref_registry::Registry;
+use amiref_resolver::{Clock, Preview, Resolution, ResolveError, ResolveOptions, Resolver, Workload};
+use amiref_strategies::TrustPolicy;
+use amiref_template::Template;
+use chrono::{DateTime, Utc};
+
+use crate::config::LoadedConfig;
+use crate::templates::TemplateLibrary;
+use crate::world::WorldSession;
+use crate::SessionError;
+
+/// What a [`crate::SessionBuilder`] assembled.
+pub(crate) struct SessionParts {
+    pub(crate) cloud: Arc<dyn Cloud>,
+    pub(crate) region: Region,
+    pub(crate) resolver: Resolver,
+    pub(crate) trust: TrustPolicy,
+    pub(crate) registry: Option<Arc<Registry>>,
+    pub(crate) world: Option<WorldSession>,
+    pub(crate) audit: Arc<dyn AuditSink>,
+    pub(crate) clock: Clock,
+    pub(crate) templates: TemplateLibrary,
+    pub(crate) workload: Workload,
+    pub(crate) config: LoadedConfig,
+    pub(crate) copy_limits: Arc<CopyLimits>,
+}
+
+/// Everything a frontend needs to resolve, launch and manage images, built once from
+/// configuration ([`crate::SessionBuilder`]). Operations return typed plans and reports;
+/// rendering them is the frontend's (or `amiref-report`'s) job, and decisions that need a
+/// person are asked through [`crate::Decisions`].
+pub struct Session {
+    parts: SessionParts,
+}
+
+/// The clock a session judges ages and deprecation by: the world's on a world (it follows
+/// tokio's clock), else the wall clock.
+pub(crate) fn clock_of(world: Option<&WorldSession>) -> Clock {
+    match world {
+        Some(w) => {
+            let memory = w.memory().clone();
+            Arc::new(move || memory.now())
+        }
+        None => Arc::new(Utc::now),
+    }
+}
+
+impl Session {
+    pub(crate) fn from_parts(parts: SessionParts) -> Self {
+        Self { parts }
+    }
+
+    /// The region the session works in.
+    pub fn region(&self) -> &Region {
+        &self.parts.region
+    }
+
+    /// The cloud.
+    pub fn cloud(&self) -> &Arc<dyn Cloud> {
+        &self.parts.cloud
+    }
+
+    /// The resolver over the session's cloud, trust policy and registries.
+    pub fn resolver(&self) -> &Resolver {
+        &self.parts.resolver
+    }
+
+    /// The owner trust policy every tier is bounded by.
+    pub fn trust_policy(&self) -> &TrustPolicy {
+        &self.parts.trust
+    }
+
+    /// The registries, when any are configured.
+    pub fn registry(&self) -> Option<&Arc<Registry>> {
+        self.parts.registry.as_ref()
+    }
+
+    /// Where templates are looked up by name.
+    pub fn templates(&self) -> &TemplateLibrary {
+        &self.parts.templates
+    }
+
+    /// The template a name or path refers to, validated.
+    pub fn template(&self, name_or_path: &str) -> Result<Template, SessionError> {
+        self.parts.templates.load(name_or_path)
+    }
+
+    /// The configuration the session was built from.
+    pub fn config(&self) -> &LoadedConfig {
+        &self.parts.config
+    }
+
+    /// What the instances are for.
+    pub fn workload(&self) -> Workload {
+        self.parts.workload
+    }
+
+    /// Where audit records go.
+    pub fn audit(&self) -> &Arc<dyn AuditSink> {
+        &self.parts.audit
+    }
+
+    /// The session's time: the world's on a world, else the wall clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.parts.clock)()
+    }
+
+    /// Whether the session runs on a world (simulated cloud and time).
+    pub fn is_world(&self) -> bool {
+        self.parts.world.is_some()
+    }
+
+    /// The in-process cloud, on a world.
+    pub fn world(&self) -> Option<&Arc<amiref_memory::MemoryCloud>> {
+        self.parts.world.as_ref().map(WorldSession::memory)
+    }
+
+    pub(crate) fn world_session(&self) -> Option<&WorldSession> {
+        self.parts.world.as_ref()
+    }
+
+    /// The copy limits every lifecycle operation of this session shares.
+    pub fn copy_limits(&self) -> &Arc<CopyLimits> {
+        &self.parts.copy_limits
+    }
+
+    /// The lifecycle operations on this session's cloud, audit sink, clock and copy limits,
+    /// reporting progress to `progress`.
+    pub fn lifecycle<'a>(&'a self, progress: &'a dyn ProgressSink) -> Lifecycle<'a> {
+        let clock = self.parts.clock.clone();
+        Lifecycle::new(self.parts.cloud.as_ref(), self.parts.audit.as_ref())
+            .progress(progress)
+            .copy_limits(self.parts.copy_limits.clone())
+            .clock(move || clock())
+    }
+
+    /// The regions "all regions" means: on a world, the commercial regions the world
+    /// defines; on AWS, every commercial region enabled by default (opt-in regions such as
+    /// af-south-1 are left out: an account that has not enabled them gets only errors
+    /// there; name them explicitly instead).
+    pub fn all_regions(&self) -> Vec<Region> {
+        let commercial = amiref_regions::commercial_regions();
+        match self.world() {
+            Some(world) => {
+                let defined = world.regions();
+                commercial
+                    .map(|r| r.code.clone())
+                    .filter(|r| defined.contains(r))
+                    .collect()
+            }
+            None => commercial
+                .filter(|r| !r.opt_in)
+                .map(|r| r.code.clone())
+                .collect(),
+        }
+    }
+
+    /// Resolves `template` in `region` (the session's when `None`).
+    pub async fn resolve(
+        &self,
+        template: &Template,
+        region: Option<&Region>,
+        options: &ResolveOptions,
+    ) -> Result<Resolution, ResolveError> {
+        let region = region.unwrap_or(&self.parts.region);
+        self.parts.resolver.resolve_with(template, region, options).await
+    }
+
+    /// The dry run of a resolution: every tier's outcome, the chain and the cost comparison.
+    pub async fn preview(
+        &self,
+        template: &Template,
+        region: Option<&Region>,
+        options: &ResolveOptions,
+    ) -> Preview {
+        let region = region.unwrap_or(&self.parts.region);
+        self.parts.resolver.preview(template, region, options).await
+    }
+
+    /// Ends the session: on a world, saves its state for the next session. A session
+    /// dropped without `finish` keeps nothing it changed.
+    pub async fn finish(self) -> Result<(), SessionError> {
+        match &self.parts.world {
+            Some(world) => world.save(),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Finding templates by name or path.
+
+use std::path::{Path, PathBuf};
+
+use amiref_template::Template;
+
+use crate::SessionError;
+
+/// The directories templates are looked up in, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TemplateLibrary {
+    dirs: Vec<PathBuf>,
+}
+
+impl TemplateLibrary {
+    /// A library over these directories, searched in order.
+    pub fn new(dirs: Vec<PathBuf>) -> Self {
+        Self { dirs }
+    }
+
+    /// The directories.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// The file `name` refers to: an existing file path, else `<name>.yml` or
+    /// `<name>.yaml` in the first directory that has one.
+    pub fn find(&self, name: &str) -> Result<PathBuf, SessionError> {
+        let direct = Path::new(name);
+        if direct.is_file() {
+            return Ok(direct.to_owned());
+        }
+        self.dirs
+            .iter()
+            .flat_map(|dir| ["yml", "yaml"].map(|ext| dir.join(format!("{name}.{ext}"))))
+            .find(|p| p.is_file())
+            .ok_or_else(|| SessionError::TemplateNotFound {
+                name: name.to_owned(),
+                searched: self.dirs.clone(),
+            })
+    }
+
+    /// Loads and validates the template `name` refers to.
+    pub fn load(&self, name: &str) -> Result<Template, SessionError> {
+        Ok(Template::load_file(self.find(name)?)?)
+    }
+
+    /// Every template of every directory (a name found twice: the first directory wins),
+    /// with its file, or the problems of the files that are not valid.
+    pub fn all(&self) -> Result<Vec<(Template, PathBuf)>, SessionError> {
+        let mut found: Vec<(Template, PathBuf)> = Vec::new();
+        for dir in self.dirs.iter().filter(|d| d.is_dir()) {
+            let set = amiref_template::TemplateSet::load_dir(dir)?;
+            for template in set.iter() {
+                if !found.iter().any(|(t, _)| t.name == template.name) {
+                    let path = set.source(&template.name).unwrap_or(dir).to_owned();
+                    found.push((template.clone(), path));
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        Ok(found)
+    }
+}
