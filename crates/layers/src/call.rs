@@ -1,0 +1,178 @@
+//! What a layer is told about each call: which port method, where, and whether repeating it
+//! is safe.
+
+use amiref_core::Region;
+
+/// A method of one of the ports, named as the port names it.
+///
+/// The keys of [`crate::Counter`]'s counts, and what [`crate::Retry`] logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Operation {
+    /// `ImageCatalog::describe_images`.
+    DescribeImages,
+    /// `ImageCatalog::search_images`.
+    SearchImages,
+    /// `ImageCatalog::can_create_volumes`.
+    CanCreateVolumes,
+    /// `ImageStore::create_image`.
+    CreateImage,
+    /// `ImageStore::copy_image`.
+    CopyImage,
+    /// `ImageStore::launch_permissions`.
+    LaunchPermissions,
+    /// `ImageStore::add_launch_permissions`.
+    AddLaunchPermissions,
+    /// `ImageStore::remove_launch_permissions`.
+    RemoveLaunchPermissions,
+    /// `ImageStore::modify_snapshot_permissions`.
+    ModifySnapshotPermissions,
+    /// `ImageStore::image_block_public_access`.
+    ImageBlockPublicAccess,
+    /// `ImageStore::enable_deprecation`.
+    EnableDeprecation,
+    /// `ImageStore::disable_deprecation`.
+    DisableDeprecation,
+    /// `ImageStore::deregister_image`.
+    DeregisterImage,
+    /// `ImageStore::create_tags`.
+    CreateTags,
+    /// `ImageStore::image_usage`.
+    ImageUsage,
+    /// `Marketplace::product`.
+    Product,
+    /// `MarketplacePublisher::start_change_set`.
+    StartChangeSet,
+    /// `MarketplacePublisher::change_set_status`.
+    ChangeSetStatus,
+    /// `Identity::caller`.
+    Caller,
+    /// `InstanceTypes::architectures`.
+    Architectures,
+    /// `InstanceTypes::offered_instance_types`.
+    OfferedInstanceTypes,
+    /// `Instances::run_instance`.
+    RunInstance,
+    /// `Instances::describe_instances`.
+    DescribeInstances,
+    /// `AccountSettings::allowed_images_settings`.
+    AllowedImagesSettings,
+    /// `Parameters::get_parameters`.
+    GetParameters,
+}
+
+impl Operation {
+    /// Every method of every port, in the order the ports declare them.
+    pub const ALL: [Self; 25] = [
+        Self::DescribeImages,
+        Self::SearchImages,
+        Self::CanCreateVolumes,
+        Self::CreateImage,
+        Self::CopyImage,
+        Self::LaunchPermissions,
+        Self::AddLaunchPermissions,
+        Self::RemoveLaunchPermissions,
+        Self::ModifySnapshotPermissions,
+        Self::ImageBlockPublicAccess,
+        Self::EnableDeprecation,
+        Self::DisableDeprecation,
+        Self::DeregisterImage,
+        Self::CreateTags,
+        Self::ImageUsage,
+        Self::Product,
+        Self::StartChangeSet,
+        Self::ChangeSetStatus,
+        Self::Caller,
+        Self::Architectures,
+        Self::OfferedInstanceTypes,
+        Self::RunInstance,
+        Self::DescribeInstances,
+        Self::AllowedImagesSettings,
+        Self::GetParameters,
+    ];
+
+    /// The port method's name (`describe_images`).
+    pub fn method(self) -> &'static str {
+        match self {
+            Self::DescribeImages => "describe_images",
+            Self::SearchImages => "search_images",
+            Self::CanCreateVolumes => "can_create_volumes",
+            Self::CreateImage => "create_image",
+            Self::CopyImage => "copy_image",
+            Self::LaunchPermissions => "launch_permissions",
+            Self::AddLaunchPermissions => "add_launch_permissions",
+            Self::RemoveLaunchPermissions => "remove_launch_permissions",
+            Self::ModifySnapshotPermissions => "modify_snapshot_permissions",
+            Self::ImageBlockPublicAccess => "image_block_public_access",
+            Self::EnableDeprecation => "enable_deprecation",
+            Self::DisableDeprecation => "disable_deprecation",
+            Self::DeregisterImage => "deregister_image",
+            Self::CreateTags => "create_tags",
+            Self::ImageUsage => "image_usage",
+            Self::Product => "product",
+            Self::StartChangeSet => "start_change_set",
+            Self::ChangeSetStatus => "change_set_status",
+            Self::Caller => "caller",
+            Self::Architectures => "architectures",
+            Self::OfferedInstanceTypes => "offered_instance_types",
+            Self::RunInstance => "run_instance",
+            Self::DescribeInstances => "describe_instances",
+            Self::AllowedImagesSettings => "allowed_images_settings",
+            Self::GetParameters => "get_parameters",
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.method())
+    }
+}
+
+/// Whether making a call twice can do more than making it once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Idempotency {
+    /// A repeat changes nothing the first call did not: a read, a call that sets a state, a
+    /// call carrying an idempotency token. It may be repeated after a passing failure.
+    Idempotent,
+    /// A repeat could act twice (launch a second instance). It is made once.
+    NotIdempotent,
+}
+
+/// One call of a port method, as a [`crate::Layer`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Call<'a> {
+    /// The method.
+    pub operation: Operation,
+    /// The region the call goes to; `None` for global services (STS, the Marketplace).
+    pub region: Option<&'a Region>,
+    /// Whether repeating it is safe.
+    pub idempotency: Idempotency,
+}
+
+impl<'a> Call<'a> {
+    /// A call of `operation` to `region`, safe to repeat.
+    pub fn idempotent(operation: Operation, region: Option<&'a Region>) -> Self {
+        Self {
+            operation,
+            region,
+            idempotency: Idempotency::Idempotent,
+        }
+    }
+
+    /// A call of `operation` to `region` that must be made at most once.
+    pub fn not_idempotent(operation: Operation, region: Option<&'a Region>) -> Self {
+        Self {
+            operation,
+            region,
+            idempotency: Idempotency::NotIdempotent,
+        }
+    }
+
+    /// Whether the call may be repeated.
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotency == Idempotency::Idempotent
+    }
+}

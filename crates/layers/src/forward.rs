@@ -1,0 +1,390 @@
+//! Every port, implemented on [`Layered`] by handing each method to its layer.
+//!
+//! This is the one place that decides which calls are safe to repeat. Each method says why
+//! in a comment; the crate documentation has the same table for readers of the API.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Deref;
+
+use amiref_core::{
+    AccountId, AccountSettings, AllowedImagesSettings, AmiId, Architecture, CallerIdentity,
+    ChangeSetRequest, ChangeSetStatus, CloudError, CopyImageRequest, CreateImageRequest, Identity,
+    Image, ImageCatalog, ImageFilter, ImageStore, ImageUsage, Instance, InstanceFilter, InstanceId,
+    InstanceType, InstanceTypes, Instances, LaunchPermission, Marketplace, MarketplaceProduct,
+    MarketplacePublisher, Parameter, ParameterName, Parameters, Region, RunInstanceRequest,
+    SnapshotId,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::call::{Call, Operation};
+use crate::layer::{Layer, Layered};
+
+#[async_trait]
+impl<L, C> ImageCatalog for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: ImageCatalog,
+{
+    // Reads.
+    async fn describe_images(
+        &self,
+        region: &Region,
+        ids: &[AmiId],
+    ) -> Result<Vec<Image>, CloudError> {
+        let call = Call::idempotent(Operation::DescribeImages, Some(region));
+        self.layer
+            .around(call, || self.port().describe_images(region, ids))
+            .await
+    }
+
+    async fn search_images(
+        &self,
+        region: &Region,
+        filter: &ImageFilter,
+    ) -> Result<Vec<Image>, CloudError> {
+        let call = Call::idempotent(Operation::SearchImages, Some(region));
+        self.layer
+            .around(call, || self.port().search_images(region, filter))
+            .await
+    }
+
+    async fn can_create_volumes(
+        &self,
+        region: &Region,
+        snapshots: &[SnapshotId],
+    ) -> Result<BTreeMap<SnapshotId, bool>, CloudError> {
+        let call = Call::idempotent(Operation::CanCreateVolumes, Some(region));
+        self.layer
+            .around(call, || self.port().can_create_volumes(region, snapshots))
+            .await
+    }
+}
+
+#[async_trait]
+impl<L, C> ImageStore for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: ImageStore,
+{
+    // An image name is unique per account and region, and CreateImage refuses a taken one
+    // (`InvalidAMIName.Duplicate`), so a repeat can never make a second image. A repeat
+    // after a first attempt that succeeded unseen answers that refusal: the caller must
+    // recognise its own image by name (amiref-lifecycle's create does).
+    async fn create_image(
+        &self,
+        region: &Region,
+        request: &CreateImageRequest,
+    ) -> Result<AmiId, CloudError> {
+        let call = Call::idempotent(Operation::CreateImage, Some(region));
+        self.layer
+            .around(call, || self.port().create_image(region, request))
+            .await
+    }
+
+    // The client token makes a repeat return the first copy (EC2 and the port promise it).
+    async fn copy_image(&self, request: &CopyImageRequest) -> Result<AmiId, CloudError> {
+        let call = Call::idempotent(Operation::CopyImage, Some(&request.destination_region));
+        self.layer
+            .around(call, || self.port().copy_image(request))
+            .await
+    }
+
+    // A read.
+    async fn launch_permissions(
+        &self,
+        region: &Region,
+        image: &AmiId,
+    ) -> Result<Vec<LaunchPermission>, CloudError> {
+        let call = Call::idempotent(Operation::LaunchPermissions, Some(region));
+        self.layer
+            .around(call, || self.port().launch_permissions(region, image))
+            .await
+    }
+
+    // Sets a state: granting a held permission is not an error (the port's promise).
+    async fn add_launch_permissions(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        permissions: &[LaunchPermission],
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::AddLaunchPermissions, Some(region));
+        self.layer
+            .around(call, || {
+                self.port()
+                    .add_launch_permissions(region, image, permissions)
+            })
+            .await
+    }
+
+    // Sets a state: revoking a permission not held is not an error (the port's promise).
+    async fn remove_launch_permissions(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        permissions: &[LaunchPermission],
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::RemoveLaunchPermissions, Some(region));
+        self.layer
+            .around(call, || {
+                self.port()
+                    .remove_launch_permissions(region, image, permissions)
+            })
+            .await
+    }
+
+    // Sets a state: the accounts hold the permission, or do not, after any number of calls.
+    async fn modify_snapshot_permissions(
+        &self,
+        region: &Region,
+        snapshots: &[SnapshotId],
+        accounts: &[AccountId],
+        add: bool,
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::ModifySnapshotPermissions, Some(region));
+        self.layer
+            .around(call, || {
+                self.port()
+                    .modify_snapshot_permissions(region, snapshots, accounts, add)
+            })
+            .await
+    }
+
+    // A read.
+    async fn image_block_public_access(&self, region: &Region) -> Result<bool, CloudError> {
+        let call = Call::idempotent(Operation::ImageBlockPublicAccess, Some(region));
+        self.layer
+            .around(call, || self.port().image_block_public_access(region))
+            .await
+    }
+
+    // Sets a state: the deprecation time.
+    async fn enable_deprecation(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        at: DateTime<Utc>,
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::EnableDeprecation, Some(region));
+        self.layer
+            .around(call, || self.port().enable_deprecation(region, image, at))
+            .await
+    }
+
+    // Sets a state: no deprecation.
+    async fn disable_deprecation(&self, region: &Region, image: &AmiId) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::DisableDeprecation, Some(region));
+        self.layer
+            .around(call, || self.port().disable_deprecation(region, image))
+            .await
+    }
+
+    // Sets a state: no such image. A repeat after a first attempt that succeeded unseen
+    // answers `NotFound`, which callers removing an image take as done.
+    async fn deregister_image(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        delete_snapshots: bool,
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::DeregisterImage, Some(region));
+        self.layer
+            .around(call, || {
+                self.port()
+                    .deregister_image(region, image, delete_snapshots)
+            })
+            .await
+    }
+
+    // Sets a state: the tags' values.
+    async fn create_tags(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::CreateTags, Some(region));
+        self.layer
+            .around(call, || self.port().create_tags(region, image, tags))
+            .await
+    }
+
+    // A read.
+    async fn image_usage(&self, region: &Region, image: &AmiId) -> Result<ImageUsage, CloudError> {
+        let call = Call::idempotent(Operation::ImageUsage, Some(region));
+        self.layer
+            .around(call, || self.port().image_usage(region, image))
+            .await
+    }
+}
+
+#[async_trait]
+impl<L, C> Marketplace for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: Marketplace,
+{
+    // A read.
+    async fn product(&self, product_code: &str) -> Result<MarketplaceProduct, CloudError> {
+        let call = Call::idempotent(Operation::Product, None);
+        self.layer
+            .around(call, || self.port().product(product_code))
+            .await
+    }
+}
+
+#[async_trait]
+impl<L, C> MarketplacePublisher for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: MarketplacePublisher,
+{
+    // The client request token makes a repeat return the first submission's id.
+    async fn start_change_set(&self, request: &ChangeSetRequest) -> Result<String, CloudError> {
+        let call = Call::idempotent(Operation::StartChangeSet, None);
+        self.layer
+            .around(call, || self.port().start_change_set(request))
+            .await
+    }
+
+    // A read.
+    async fn change_set_status(
+        &self,
+        catalog: &str,
+        change_set_id: &str,
+    ) -> Result<ChangeSetStatus, CloudError> {
+        let call = Call::idempotent(Operation::ChangeSetStatus, None);
+        self.layer
+            .around(call, || {
+                self.port().change_set_status(catalog, change_set_id)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl<L, C> Identity for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: Identity,
+{
+    // A read.
+    async fn caller(&self) -> Result<CallerIdentity, CloudError> {
+        let call = Call::idempotent(Operation::Caller, None);
+        self.layer.around(call, || self.port().caller()).await
+    }
+}
+
+#[async_trait]
+impl<L, C> InstanceTypes for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: InstanceTypes,
+{
+    // Reads.
+    async fn architectures(
+        &self,
+        region: &Region,
+        types: &[InstanceType],
+    ) -> Result<BTreeMap<InstanceType, Vec<Architecture>>, CloudError> {
+        let call = Call::idempotent(Operation::Architectures, Some(region));
+        self.layer
+            .around(call, || self.port().architectures(region, types))
+            .await
+    }
+
+    async fn offered_instance_types(
+        &self,
+        region: &Region,
+        types: &[InstanceType],
+    ) -> Result<BTreeSet<InstanceType>, CloudError> {
+        let call = Call::idempotent(Operation::OfferedInstanceTypes, Some(region));
+        self.layer
+            .around(call, || self.port().offered_instance_types(region, types))
+            .await
+    }
+}
+
+#[async_trait]
+impl<L, C> Instances for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: Instances,
+{
+    // With a client token, a repeat returns the first instance (RunInstances' idempotency);
+    // without one, a repeat after a first attempt that succeeded unseen would launch a
+    // second instance, so the call is made once.
+    async fn run_instance(
+        &self,
+        region: &Region,
+        request: &RunInstanceRequest,
+    ) -> Result<InstanceId, CloudError> {
+        let call = if request.client_token.is_some() {
+            Call::idempotent(Operation::RunInstance, Some(region))
+        } else {
+            Call::not_idempotent(Operation::RunInstance, Some(region))
+        };
+        self.layer
+            .around(call, || self.port().run_instance(region, request))
+            .await
+    }
+
+    // A read.
+    async fn describe_instances(
+        &self,
+        region: &Region,
+        filter: &InstanceFilter,
+    ) -> Result<Vec<Instance>, CloudError> {
+        let call = Call::idempotent(Operation::DescribeInstances, Some(region));
+        self.layer
+            .around(call, || self.port().describe_instances(region, filter))
+            .await
+    }
+}
+
+#[async_trait]
+impl<L, C> AccountSettings for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: AccountSettings,
+{
+    // A read.
+    async fn allowed_images_settings(
+        &self,
+        region: &Region,
+    ) -> Result<AllowedImagesSettings, CloudError> {
+        let call = Call::idempotent(Operation::AllowedImagesSettings, Some(region));
+        self.layer
+            .around(call, || self.port().allowed_images_settings(region))
+            .await
+    }
+}
+
+#[async_trait]
+impl<L, C> Parameters for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: Parameters,
+{
+    // A read.
+    async fn get_parameters(
+        &self,
+        region: &Region,
+        names: &[ParameterName],
+    ) -> Result<BTreeMap<ParameterName, Parameter>, CloudError> {
+        let call = Call::idempotent(Operation::GetParameters, Some(region));
+        self.layer
+            .around(call, || self.port().get_parameters(region, names))
+            .await
+    }
+}
