@@ -93,6 +93,7 @@ mod compute;
 mod error;
 mod knobs;
 mod marketplace;
+mod saved;
 mod settings;
 mod state;
 mod store;
@@ -105,5 +106,6 @@ pub use builder::{
 pub use cloud::MemoryCloud;
 pub use error::WorldError;
 pub use knobs::{Counters, RateLimit, Throttling, op};
+pub use saved::{StateError, WorldState, default_state_dir, default_state_dir_from};
 pub use state::{Account, Timings};
 pub use world::{WorldBuilder, WorldDocument};
