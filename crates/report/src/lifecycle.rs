@@ -1,0 +1,581 @@
+//! The image lifecycle's reports: `ami create`, `create-multi`, `copy`, `share`,
+//! `publish`, `deprecate` (retire has its own module, progress too).
+
+use std::collections::BTreeMap;
+
+use amiref_core::{AccountId, AmiId, ChangeSetStatus, InstanceId, LaunchPermission, Region};
+use amiref_lifecycle::{
+    CopyReport, CreateImageSpec, CreatedImage, DeprecateReport, ImageOutcome, LifecycleError,
+    MultiRegionReport, PublishReport, PublishSpec, RegionCopyOutcome, ShareAction, ShareReport,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::schema::string_enum;
+use crate::{ErrorKind, ErrorReport, Human, Report};
+
+/// An image made (or found, or planned) in its home region.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct CreatedImageJson {
+    /// The region.
+    pub region: Region,
+    /// The instance imaged.
+    pub instance: InstanceId,
+    /// The image; `null` in a dry run.
+    pub image: Option<AmiId>,
+    /// Its name.
+    pub name: String,
+    /// What happened.
+    #[schemars(schema_with = "image_outcome_schema")]
+    pub outcome: &'static str,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+fn image_outcome_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    string_enum(
+        "created: made now; reused: an earlier run's; planned: a dry run",
+        &["created", "reused", "planned"],
+    )
+}
+
+fn outcome_name(outcome: ImageOutcome) -> &'static str {
+    match outcome {
+        ImageOutcome::Created => "created",
+        ImageOutcome::Reused => "reused",
+        _ => "planned",
+    }
+}
+
+fn outcome_words(outcome: ImageOutcome) -> &'static str {
+    match outcome {
+        ImageOutcome::Created => "created",
+        ImageOutcome::Reused => "found from an earlier run",
+        _ => "would be created",
+    }
+}
+
+impl CreatedImageJson {
+    fn new(created: &CreatedImage, spec: &CreateImageSpec) -> Self {
+        Self {
+            region: created.region.clone(),
+            instance: spec.instance.clone(),
+            image: created.image.clone(),
+            name: created.name.clone(),
+            outcome: outcome_name(created.outcome),
+            tags: created.tags.clone(),
+        }
+    }
+}
+
+/// `ami create`: the image with the spec it was made from (the report does not name the
+/// instance).
+#[derive(Debug, Clone, Copy)]
+pub struct CreateReport<'a> {
+    /// What the create did.
+    pub created: &'a CreatedImage,
+    /// What was asked.
+    pub spec: &'a CreateImageSpec,
+}
+
+impl Report for CreateReport<'_> {
+    const KIND: &'static str = "image_create";
+    type Json = CreatedImageJson;
+
+    fn to_json(&self) -> CreatedImageJson {
+        CreatedImageJson::new(self.created, self.spec)
+    }
+
+    fn human(&self, out: &mut Human) {
+        let made = self.created;
+        out.line(match &made.image {
+            Some(id) => format!(
+                "{:?} {id} in {}: {}",
+                made.name,
+                made.region,
+                outcome_words(made.outcome)
+            ),
+            None => format!(
+                "dry run: would create {:?} in {} from {}",
+                made.name, made.region, self.spec.instance
+            ),
+        });
+    }
+}
+
+/// One destination of a copy.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct RegionCopyJson {
+    /// The destination region.
+    pub region: Region,
+    /// What happened there.
+    #[schemars(schema_with = "copy_outcome_schema")]
+    pub outcome: &'static str,
+    /// The image there now (the copy, or the source in its own region).
+    pub image: Option<AmiId>,
+    /// What went wrong, for `failed`.
+    pub error: Option<String>,
+}
+
+fn copy_outcome_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    string_enum(
+        "copied: now; existing: an earlier run's copy; source: the source's own region; \
+         planned: a dry run; failed: see error",
+        &["copied", "existing", "source", "planned", "failed"],
+    )
+}
+
+/// A copy into many regions (`amiref/image_copy/v1`).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct CopyJson {
+    /// The source region.
+    pub source_region: Region,
+    /// The source image.
+    pub source_image: AmiId,
+    /// Per destination, in the order given.
+    pub regions: Vec<RegionCopyJson>,
+}
+
+impl From<&CopyReport> for CopyJson {
+    fn from(r: &CopyReport) -> Self {
+        Self {
+            source_region: r.source_region.clone(),
+            source_image: r.source_image.clone(),
+            regions: r
+                .regions
+                .iter()
+                .map(|c| {
+                    let (outcome, error) = match &c.outcome {
+                        RegionCopyOutcome::Copied { .. } => ("copied", None),
+                        RegionCopyOutcome::Existing { .. } => ("existing", None),
+                        RegionCopyOutcome::Source { .. } => ("source", None),
+                        RegionCopyOutcome::Planned => ("planned", None),
+                        RegionCopyOutcome::Failed { error } => ("failed", Some(error.clone())),
+                        other => ("failed", Some(format!("unknown outcome {other:?}"))),
+                    };
+                    RegionCopyJson {
+                        region: c.region.clone(),
+                        outcome,
+                        image: c.image().cloned(),
+                        error,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+fn copy_lines(report: &CopyReport, out: &mut Human, skip_source: bool) {
+    for r in &report.regions {
+        let region = r.region.as_str();
+        out.line(match &r.outcome {
+            RegionCopyOutcome::Copied { image } => format!("{region:<16} {image}: copied"),
+            RegionCopyOutcome::Existing { image } => {
+                format!("{region:<16} {image}: already there (an earlier run's copy)")
+            }
+            RegionCopyOutcome::Source { .. } if skip_source => continue,
+            RegionCopyOutcome::Source { image } => format!("{region:<16} {image}: the source"),
+            RegionCopyOutcome::Planned => format!("{region:<16} dry run: would copy"),
+            RegionCopyOutcome::Failed { error } => format!("{region:<16} failed: {error}"),
+            other => format!("{region:<16} {other:?}"),
+        });
+    }
+}
+
+fn copy_failure(report: &CopyReport) -> Option<ErrorReport> {
+    let failed = report
+        .regions
+        .iter()
+        .filter(|r| matches!(r.outcome, RegionCopyOutcome::Failed { .. }))
+        .count();
+    (failed > 0).then(|| {
+        ErrorReport::new(
+            ErrorKind::PartialFailure,
+            format!(
+                "the copy of {} failed in {failed} of {} regions",
+                report.source_image,
+                report.regions.len()
+            ),
+        )
+    })
+}
+
+/// `ami copy`. A region that failed makes it a `partial_failure`.
+impl Report for CopyReport {
+    const KIND: &'static str = "image_copy";
+    type Json = CopyJson;
+
+    fn to_json(&self) -> CopyJson {
+        self.into()
+    }
+
+    fn human(&self, out: &mut Human) {
+        copy_lines(self, out, false);
+    }
+
+    fn failure(&self) -> Option<ErrorReport> {
+        copy_failure(self)
+    }
+}
+
+/// An image created, then copied (`amiref/image_create_multi/v1`).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct CreateMultiJson {
+    /// The image in the instance's region.
+    pub created: CreatedImageJson,
+    /// The regions asked for.
+    pub regions: Vec<Region>,
+    /// The copies; `null` in a dry run that would create the image.
+    pub copies: Option<CopyJson>,
+}
+
+/// `ami create-multi`: the report with its spec and the regions asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateMultiReport<'a> {
+    /// What it did.
+    pub report: &'a MultiRegionReport,
+    /// The create's spec.
+    pub spec: &'a CreateImageSpec,
+    /// The regions asked for.
+    pub regions: &'a [Region],
+}
+
+impl Report for CreateMultiReport<'_> {
+    const KIND: &'static str = "image_create_multi";
+    type Json = CreateMultiJson;
+
+    fn to_json(&self) -> CreateMultiJson {
+        CreateMultiJson {
+            created: CreatedImageJson::new(&self.report.created, self.spec),
+            regions: self.regions.to_vec(),
+            copies: self.report.copies.as_ref().map(Into::into),
+        }
+    }
+
+    fn human(&self, out: &mut Human) {
+        let created = &self.report.created;
+        out.line(match &created.image {
+            Some(id) => format!(
+                "{:<16} {id}: {}",
+                created.region.as_str(),
+                outcome_words(created.outcome)
+            ),
+            None => format!(
+                "dry run: would create {:?} in {}, then copy it to {}",
+                self.spec.name,
+                self.spec.region,
+                join(self.regions.iter().map(Region::as_str))
+            ),
+        });
+        if let Some(copies) = &self.report.copies {
+            copy_lines(copies, out, true);
+        }
+    }
+
+    fn failure(&self) -> Option<ErrorReport> {
+        self.report.copies.as_ref().and_then(copy_failure)
+    }
+}
+
+/// Who may launch an image: `{"kind": "account", "id": "123456789012"}`, `{"kind":
+/// "public", "id": null}`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PermissionJson {
+    /// `public`, `account`, `organization` or `organizational_unit`.
+    #[schemars(schema_with = "permission_kind_schema")]
+    pub kind: &'static str,
+    /// The account id, or the organization's or OU's ARN; `null` for `public`.
+    pub id: Option<String>,
+}
+
+fn permission_kind_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    string_enum(
+        "Who a launch permission is for",
+        &["public", "account", "organization", "organizational_unit"],
+    )
+}
+
+impl From<&LaunchPermission> for PermissionJson {
+    fn from(p: &LaunchPermission) -> Self {
+        let (kind, id) = match p {
+            LaunchPermission::Public => ("public", None),
+            LaunchPermission::Account(a) => ("account", Some(a.to_string())),
+            LaunchPermission::Organization(o) => ("organization", Some(o.clone())),
+            LaunchPermission::OrganizationalUnit(o) => ("organizational_unit", Some(o.clone())),
+            other => ("public", Some(format!("{other:?}"))),
+        };
+        Self { kind, id }
+    }
+}
+
+/// Launch permissions for people: `account 123456789012, everyone`, or `none`.
+pub fn describe_permissions(permissions: &[LaunchPermission]) -> String {
+    if permissions.is_empty() {
+        return "none".to_owned();
+    }
+    join(permissions.iter().map(|p| match p {
+        LaunchPermission::Public => "everyone".to_owned(),
+        LaunchPermission::Account(a) => format!("account {a}"),
+        LaunchPermission::Organization(o) => format!("organization {o}"),
+        LaunchPermission::OrganizationalUnit(o) => format!("OU {o}"),
+        other => format!("{other:?}"),
+    }))
+}
+
+fn join<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    items
+        .into_iter()
+        .map(|s| s.as_ref().to_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A share or its revocation (`amiref/image_share/v1`).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ShareJson {
+    /// The region.
+    pub region: Region,
+    /// The image.
+    pub image: AmiId,
+    /// `add` or `remove`.
+    #[schemars(schema_with = "share_action_schema")]
+    pub action: &'static str,
+    /// Permissions granted or revoked now.
+    pub changed: Vec<PermissionJson>,
+    /// Permissions that already were as asked.
+    pub unchanged: Vec<PermissionJson>,
+    /// Accounts given (or denied) the snapshots' create-volume permission.
+    pub snapshot_accounts: Vec<AccountId>,
+    /// Things a person should know.
+    pub warnings: Vec<String>,
+    /// Whether nothing was changed (a dry run).
+    pub dry_run: bool,
+}
+
+fn share_action_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    string_enum("Grant or revoke", &["add", "remove"])
+}
+
+/// `ami share`.
+impl Report for ShareReport {
+    const KIND: &'static str = "image_share";
+    type Json = ShareJson;
+
+    fn to_json(&self) -> ShareJson {
+        ShareJson {
+            region: self.region.clone(),
+            image: self.image.clone(),
+            action: match self.action {
+                ShareAction::Remove => "remove",
+                _ => "add",
+            },
+            changed: self.changed.iter().map(Into::into).collect(),
+            unchanged: self.unchanged.iter().map(Into::into).collect(),
+            snapshot_accounts: self.snapshot_accounts.clone(),
+            warnings: self.warnings.clone(),
+            dry_run: self.dry_run,
+        }
+    }
+
+    fn human(&self, out: &mut Human) {
+        let verb = match self.action {
+            ShareAction::Remove => "revoked",
+            _ => "granted",
+        };
+        out.line(format!(
+            "{}{verb} on {} in {}: {}; already so: {}",
+            if self.dry_run {
+                "dry run: would have "
+            } else {
+                ""
+            },
+            self.image,
+            self.region,
+            describe_permissions(&self.changed),
+            describe_permissions(&self.unchanged),
+        ));
+        if !self.snapshot_accounts.is_empty() {
+            out.line(format!(
+                "snapshot create-volume permission: {}",
+                join(self.snapshot_accounts.iter().map(AccountId::as_str))
+            ));
+        }
+        out.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
+    }
+}
+
+/// A Marketplace publication (`amiref/image_publish/v1`).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PublishJson {
+    /// The product entity id.
+    pub product_id: String,
+    /// The version title.
+    pub version: String,
+    /// The image.
+    pub image: AmiId,
+    /// Whether nothing was submitted (a dry run).
+    pub dry_run: bool,
+    /// The submitted change set's id; `null` in a dry run.
+    pub change_set_id: Option<String>,
+    /// The last status read; `null` when not followed.
+    #[schemars(schema_with = "change_set_status_schema")]
+    pub status: Option<&'static str>,
+    /// The catalog's reason, for `failed`.
+    pub status_reason: Option<String>,
+    /// The change set as `StartChangeSet` takes it.
+    pub change_set: serde_json::Value,
+}
+
+fn change_set_status_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let schema = serde_json::json!({
+        "description": "The change set's last status; null when not followed",
+        "enum": ["preparing", "applying", "succeeded", "cancelled", "failed", null]
+    });
+    schemars::Schema::try_from(schema).unwrap_or_default()
+}
+
+fn status_name(status: &ChangeSetStatus) -> (&'static str, Option<String>) {
+    match status {
+        ChangeSetStatus::Preparing => ("preparing", None),
+        ChangeSetStatus::Applying => ("applying", None),
+        ChangeSetStatus::Succeeded => ("succeeded", None),
+        ChangeSetStatus::Cancelled => ("cancelled", None),
+        ChangeSetStatus::Failed(reason) => ("failed", Some(reason.clone())),
+        other => ("failed", Some(format!("{other:?}"))),
+    }
+}
+
+/// `ami publish`: the report with its spec (product, version, dry run).
+#[derive(Debug, Clone, Copy)]
+pub struct PublishReportView<'a> {
+    /// What it did.
+    pub report: &'a PublishReport,
+    /// What was asked.
+    pub spec: &'a PublishSpec,
+}
+
+impl Report for PublishReportView<'_> {
+    const KIND: &'static str = "image_publish";
+    type Json = PublishJson;
+
+    fn to_json(&self) -> PublishJson {
+        let (status, status_reason) = match self.report.status.as_ref().map(status_name) {
+            Some((s, r)) => (Some(s), r),
+            None => (None, None),
+        };
+        PublishJson {
+            product_id: self.spec.product_id.clone(),
+            version: self.spec.version.clone(),
+            image: self.spec.image.clone(),
+            dry_run: self.spec.dry_run,
+            change_set_id: self.report.change_set_id.clone(),
+            status,
+            status_reason,
+            change_set: amiref_lifecycle::change_set_json(&self.report.change_set),
+        }
+    }
+
+    fn human(&self, out: &mut Human) {
+        if self.spec.dry_run {
+            // The dry run's product is the change set itself, as StartChangeSet takes it.
+            let json = amiref_lifecycle::change_set_json(&self.report.change_set);
+            out.text(serde_json::to_string_pretty(&json).unwrap_or_default());
+            return;
+        }
+        let status = self.report.status.as_ref().map_or_else(
+            || "not followed (use --wait)".to_owned(),
+            |s| match status_name(s) {
+                (name, Some(reason)) => format!("{name} ({reason})"),
+                (name, None) => name.to_owned(),
+            },
+        );
+        out.line(format!(
+            "change set {} submitted for {} version {}; status: {status}",
+            self.report.change_set_id.as_deref().unwrap_or("?"),
+            self.spec.product_id,
+            self.spec.version,
+        ));
+    }
+
+    fn failure(&self) -> Option<ErrorReport> {
+        match &self.report.status {
+            Some(ChangeSetStatus::Failed(reason)) => Some(ErrorReport::new(
+                ErrorKind::Lifecycle,
+                format!(
+                    "change set {} failed: {reason}",
+                    self.report.change_set_id.as_deref().unwrap_or("?")
+                ),
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// A deprecation or its undoing (`amiref/image_deprecate/v1`).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct DeprecateJson {
+    /// The region.
+    pub region: Region,
+    /// The image.
+    pub image: AmiId,
+    /// Its deprecation time before; `null` when it was not deprecated.
+    pub before: Option<DateTime<Utc>>,
+    /// Its deprecation time after (or that would be); `null` when not deprecated.
+    pub after: Option<DateTime<Utc>>,
+    /// Whether anything changed (or would).
+    pub changed: bool,
+    /// Whether nothing was changed (a dry run).
+    pub dry_run: bool,
+}
+
+/// `ami deprecate`.
+impl Report for DeprecateReport {
+    const KIND: &'static str = "image_deprecate";
+    type Json = DeprecateJson;
+
+    fn to_json(&self) -> DeprecateJson {
+        DeprecateJson {
+            region: self.region.clone(),
+            image: self.image.clone(),
+            before: self.before,
+            after: self.after,
+            changed: self.changed,
+            dry_run: self.dry_run,
+        }
+    }
+
+    fn human(&self, out: &mut Human) {
+        let after = self.after.map_or_else(
+            || "not deprecated".to_owned(),
+            |t| {
+                format!(
+                    "deprecated at {}",
+                    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+                )
+            },
+        );
+        out.line(match (self.changed, self.dry_run) {
+            (false, _) => format!("{} in {}: already {after}", self.image, self.region),
+            (true, true) => format!(
+                "dry run: {} in {} would be {after}",
+                self.image, self.region
+            ),
+            (true, false) => format!("{} in {}: {after}", self.image, self.region),
+        });
+    }
+}
+
+/// A lifecycle operation that did not complete: `lifecycle`, or `cloud` when a call to
+/// the cloud failed, `invalid_input` for input that makes no sense.
+impl From<&LifecycleError> for ErrorReport {
+    fn from(e: &LifecycleError) -> Self {
+        let kind = match e {
+            LifecycleError::Cloud { .. } => ErrorKind::Cloud,
+            LifecycleError::InvalidInput { .. } => ErrorKind::InvalidInput,
+            LifecycleError::Audit { .. } => ErrorKind::Io,
+            _ => ErrorKind::Lifecycle,
+        };
+        ErrorReport::from_error(kind, e)
+    }
+}
