@@ -2,15 +2,18 @@
 
 use std::sync::Arc;
 
-use amiref_core::{AmiId, CallerIdentity, Cloud, Image, ImageFilter, ImageState, Owner, Region};
+use amiref_core::{
+    AmiId, CallerIdentity, Cloud, Identity, Image, ImageCatalog, ImageFilter, ImageState,
+    ImageStore, Owner, Region,
+};
+use amiref_layers::{RetryPolicy, Retrying};
 use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
 
 use crate::audit::{Actor, AuditOutcome, AuditRecord, AuditSink};
-use crate::copy::CopyLimits;
 use crate::error::{Cleanup, LifecycleError};
+use crate::limits::CopyLimits;
 use crate::progress::{NoProgress, ProgressEvent, ProgressSink};
-use crate::retry::Retrying;
 use crate::wait::WaitOptions;
 
 type Clock<'a> = Box<dyn Fn() -> DateTime<Utc> + Send + Sync + 'a>;
@@ -34,7 +37,9 @@ type Clock<'a> = Box<dyn Fn() -> DateTime<Utc> + Send + Sync + 'a>;
 /// # Ok(()) }
 /// ```
 pub struct Lifecycle<'a> {
-    pub(crate) cloud: Retrying<'a>,
+    /// The cloud, its calls retried by one policy (see `amiref_layers`); the waiter looks
+    /// through `cloud.inner()`, since it has its own tolerance of failed looks.
+    pub(crate) cloud: Retrying<&'a dyn Cloud>,
     audit: &'a dyn AuditSink,
     pub(crate) progress: &'a dyn ProgressSink,
     pub(crate) limits: Arc<CopyLimits>,
@@ -46,6 +51,7 @@ pub struct Lifecycle<'a> {
 impl std::fmt::Debug for Lifecycle<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lifecycle")
+            .field("retry", self.cloud.policy())
             .field("limits", &self.limits)
             .field("wait", &self.wait)
             .finish_non_exhaustive()
@@ -53,11 +59,12 @@ impl std::fmt::Debug for Lifecycle<'_> {
 }
 
 impl<'a> Lifecycle<'a> {
-    /// Operations on `cloud`, audited into `audit`, with no progress reporting, EC2's copy
-    /// limits, default waits and the system clock.
+    /// Operations on `cloud`, audited into `audit`, with no progress reporting, the standard
+    /// retry policy ([`RetryPolicy::standard`]), EC2's copy limits, default waits and the
+    /// system clock.
     pub fn new(cloud: &'a dyn Cloud, audit: &'a dyn AuditSink) -> Self {
         Self {
-            cloud: Retrying(cloud),
+            cloud: Retrying::new(cloud, RetryPolicy::standard()),
             audit,
             progress: &NoProgress,
             limits: Arc::new(CopyLimits::ec2()),
@@ -71,6 +78,14 @@ impl<'a> Lifecycle<'a> {
     #[must_use]
     pub fn progress(mut self, progress: &'a dyn ProgressSink) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// Retries calls that failed for a passing reason by `policy` instead of the standard
+    /// one (only calls safe to repeat are ever retried; see `amiref_layers::Retrying`).
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.cloud = Retrying::new(*self.cloud.inner(), policy);
         self
     }
 
@@ -94,6 +109,12 @@ impl<'a> Lifecycle<'a> {
     pub fn clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'a) -> Self {
         self.clock = Box::new(clock);
         self
+    }
+
+    /// `port` with its calls retried by this lifecycle's policy, for a port handed in beside
+    /// the cloud (a Marketplace publisher).
+    pub(crate) fn retrying<'p, P: ?Sized>(&self, port: &'p P) -> Retrying<&'p P> {
+        Retrying::new(port, self.cloud.policy().clone())
     }
 
     /// The current time by this lifecycle's clock.

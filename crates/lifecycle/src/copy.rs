@@ -1,97 +1,20 @@
 //! Copying an image into many regions, within EC2's limits, resumably.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
 
-use amiref_core::{AmiId, CopyImageRequest, Image, ImageFilter, ImageState, Region};
+use amiref_core::{AmiId, CopyImageRequest, Image, ImageFilter, ImageState, ImageStore, Region};
 use futures::future::join_all;
 use serde_json::json;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::audit::{AuditOutcome, AuditRecord};
+use crate::audit::{Actor, AuditOutcome, AuditRecord};
 use crate::context::Lifecycle;
 use crate::create::{CreateImageSpec, CreatedImage, validate_image_name};
-use crate::error::LifecycleError;
+use crate::error::{Cleanup, LifecycleError};
 use crate::progress::ProgressEvent;
 use crate::tags::{
     TAG_SOURCE_IMAGE, TAG_SOURCE_REGION, carried_tags, copy_client_token, provenance_tags,
 };
 use crate::wait::{WaitFailure, wait_until_available};
-
-/// How many copies may run at once into one region, and out of one region.
-///
-/// EC2 allows at most 50 concurrent AMI copies into one destination region, of which at most
-/// 25 from one source region; amiref also caps the copies out of one source region at 25 in
-/// total, which satisfies both readings of that rule. The semaphores are per process: share one `Arc<CopyLimits>`
-/// between every [`Lifecycle`] of a process. A copy holds its permits until it is available,
-/// because EC2 counts it until then.
-#[derive(Debug)]
-pub struct CopyLimits {
-    into_region: usize,
-    out_of_region: usize,
-    semaphores: Mutex<HashMap<(Direction, Region), Arc<Semaphore>>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Direction {
-    In,
-    Out,
-}
-
-/// The concurrent copies EC2 allows into one destination region.
-pub const EC2_MAX_COPIES_INTO_REGION: usize = 50;
-/// The concurrent copies amiref runs out of one source region.
-pub const EC2_MAX_COPIES_OUT_OF_REGION: usize = 25;
-
-impl CopyLimits {
-    /// EC2's limits: 50 into a region, 25 out of one.
-    pub fn ec2() -> Self {
-        Self::new(EC2_MAX_COPIES_INTO_REGION, EC2_MAX_COPIES_OUT_OF_REGION)
-    }
-
-    /// Other limits (a quota raised by AWS, or lower to be gentle). Zero is taken as one.
-    pub fn new(into_region: usize, out_of_region: usize) -> Self {
-        Self {
-            into_region: into_region.max(1),
-            out_of_region: out_of_region.max(1),
-            semaphores: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn semaphore(&self, direction: Direction, region: &Region) -> Arc<Semaphore> {
-        let permits = match direction {
-            Direction::In => self.into_region,
-            Direction::Out => self.out_of_region,
-        };
-        let mut map = self
-            .semaphores
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.entry((direction, region.clone()))
-            .or_insert_with(|| Arc::new(Semaphore::new(permits)))
-            .clone()
-    }
-
-    /// Waits for a slot out of `from` and a slot into `to`. Every copy takes the source slot
-    /// first, so two copies can never each hold the slot the other waits for.
-    ///
-    /// The semaphores are never closed, so a permit is always granted; were one closed, the
-    /// copy would go ahead unlimited rather than fail.
-    async fn acquire(&self, from: &Region, to: &Region) -> Vec<OwnedSemaphorePermit> {
-        let out = self
-            .semaphore(Direction::Out, from)
-            .acquire_owned()
-            .await
-            .ok();
-        let into = self.semaphore(Direction::In, to).acquire_owned().await.ok();
-        out.into_iter().chain(into).collect()
-    }
-
-    /// The free slots into `region` now (for tests and diagnostics).
-    pub fn available_into(&self, region: &Region) -> usize {
-        self.semaphore(Direction::In, region).available_permits()
-    }
-}
 
 /// Whether and how to encrypt copies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -244,6 +167,40 @@ pub struct MultiRegionReport {
 /// How many times a copy is re-attempted with a fresh token after its earlier copy failed.
 const MAX_COPY_GENERATIONS: u32 = 3;
 
+/// Where a copy into one region ended, before it is reported.
+enum Arrival {
+    /// An image is there: made now, found, or the source itself.
+    Ready(Box<Image>, Reached),
+    /// A dry run: a copy would be made.
+    Planned,
+}
+
+/// How the image in a region came to be there.
+#[derive(Clone, Copy)]
+enum Reached {
+    Copied,
+    Existing,
+    Source,
+}
+
+/// What a destination's result says in a report and an audit record.
+fn outcome_of(arrival: &Result<Arrival, LifecycleError>) -> RegionCopyOutcome {
+    match arrival {
+        Ok(Arrival::Ready(image, how)) => {
+            let image = image.id.clone();
+            match how {
+                Reached::Copied => RegionCopyOutcome::Copied { image },
+                Reached::Existing => RegionCopyOutcome::Existing { image },
+                Reached::Source => RegionCopyOutcome::Source { image },
+            }
+        }
+        Ok(Arrival::Planned) => RegionCopyOutcome::Planned,
+        Err(e) => RegionCopyOutcome::Failed {
+            error: e.to_string(),
+        },
+    }
+}
+
 impl Lifecycle<'_> {
     /// Copies an image into each destination region concurrently, within the copy limits,
     /// and waits until every copy is available.
@@ -256,20 +213,7 @@ impl Lifecycle<'_> {
     /// report says what happened in each.
     pub async fn copy_image(&self, spec: &CopySpec) -> Result<CopyReport, LifecycleError> {
         let actor = self.actor().await?;
-        // A copy stopped before any region was tried is recorded once, against the source.
-        let checked = self.check_copy_source(spec).await;
-        let (source, name) = match checked {
-            Ok(found) => found,
-            Err(e) => {
-                let record = AuditRecord::new(actor, "copy_image", AuditOutcome::Succeeded)
-                    .region(&spec.source_region)
-                    .target(&spec.source_image)
-                    .dry_run(spec.dry_run)
-                    .details(json!({ "destinations": spec.destinations }));
-                return self.audited(record, Err(e));
-            }
-        };
-
+        let (source, name) = self.audited_source(&actor, spec).await?;
         let mut seen = std::collections::BTreeSet::new();
         let destinations: Vec<&Region> = spec
             .destinations
@@ -277,40 +221,12 @@ impl Lifecycle<'_> {
             .filter(|r| seen.insert(*r))
             .collect();
         let results = join_all(destinations.iter().map(|dest| async {
-            let outcome = self.copy_into(spec, &source, &name, dest).await;
-            let record = AuditRecord::new(actor.clone(), "copy_image", AuditOutcome::Succeeded)
-                .region(dest)
-                .dry_run(spec.dry_run)
-                .details(json!({
-                    "source_region": spec.source_region,
-                    "source_image": spec.source_image,
-                    "name": name,
-                    "encryption": spec.encryption,
-                    "result": outcome,
-                }));
-            let record = match &outcome {
-                RegionCopyOutcome::Copied { image } => record.target(image),
-                RegionCopyOutcome::Existing { image } | RegionCopyOutcome::Source { image } => {
-                    AuditRecord {
-                        outcome: AuditOutcome::Unchanged,
-                        ..record.target(image)
-                    }
-                }
-                RegionCopyOutcome::Planned => AuditRecord {
-                    outcome: AuditOutcome::Planned,
-                    ..record
-                },
-                RegionCopyOutcome::Failed { error } => AuditRecord {
-                    outcome: AuditOutcome::Failed {
-                        error: error.clone(),
-                    },
-                    ..record
-                },
-            };
-            self.audit(record)?;
+            let arrival = self
+                .copy_audited(&actor, spec, &source, &name, dest)
+                .await?;
             Ok::<_, LifecycleError>(RegionCopy {
                 region: (*dest).clone(),
-                outcome,
+                outcome: outcome_of(&arrival),
             })
         }))
         .await;
@@ -320,6 +236,58 @@ impl Lifecycle<'_> {
             source_image: spec.source_image.clone(),
             regions,
         })
+    }
+
+    /// Copies an image into one region and returns the copy once it is available: the copy
+    /// a launch makes when the image it resolved lives in another region.
+    ///
+    /// It is [`Lifecycle::copy_image`] of `CopySpec::new(source_region, source_image,
+    /// vec![destination])` (the copy's name is the source's, its encryption the source's, no
+    /// extra tags), with the same provenance tags, client token and audit record. So this
+    /// copy, `amiref ami copy` of the same image into the same region, and either of them on
+    /// another host or in a later run find or make the one same copy. A `destination` that
+    /// is the source's own region answers the source. Errors are the ones the report of
+    /// `copy_image` would name.
+    pub async fn copy_to_region(
+        &self,
+        source_region: &Region,
+        source_image: &AmiId,
+        destination: &Region,
+    ) -> Result<Image, LifecycleError> {
+        let spec = CopySpec::new(
+            source_region.clone(),
+            source_image.clone(),
+            vec![destination.clone()],
+        );
+        let actor = self.actor().await?;
+        let (source, name) = self.audited_source(&actor, &spec).await?;
+        match self
+            .copy_audited(&actor, &spec, &source, &name, destination)
+            .await??
+        {
+            Arrival::Ready(image, _) => Ok(*image),
+            // `spec` is no dry run; were it one, there would be no image to return.
+            Arrival::Planned => Err(LifecycleError::refused("a dry run copies nothing")),
+        }
+    }
+
+    /// The source image, available, and the copies' name; a copy stopped here, before any
+    /// region was tried, is recorded once, against the source.
+    async fn audited_source(
+        &self,
+        actor: &Actor,
+        spec: &CopySpec,
+    ) -> Result<(Image, String), LifecycleError> {
+        let checked = self.check_copy_source(spec).await;
+        if checked.is_ok() {
+            return checked;
+        }
+        let record = AuditRecord::new(actor.clone(), "copy_image", AuditOutcome::Succeeded)
+            .region(&spec.source_region)
+            .target(&spec.source_image)
+            .dry_run(spec.dry_run)
+            .details(json!({ "destinations": spec.destinations }));
+        self.audited(record, checked)
     }
 
     /// The source image, available, and the copies' name.
@@ -338,41 +306,80 @@ impl Lifecycle<'_> {
         Ok((source, name))
     }
 
+    /// Copies into `dest` and records what happened there. The outer error is the audit
+    /// sink's; the inner result is the copy's.
+    async fn copy_audited(
+        &self,
+        actor: &Actor,
+        spec: &CopySpec,
+        source: &Image,
+        name: &str,
+        dest: &Region,
+    ) -> Result<Result<Arrival, LifecycleError>, LifecycleError> {
+        let arrival = self.copy_into(spec, source, name, dest).await;
+        let outcome = outcome_of(&arrival);
+        let record = AuditRecord::new(actor.clone(), "copy_image", AuditOutcome::Succeeded)
+            .region(dest)
+            .dry_run(spec.dry_run)
+            .details(json!({
+                "source_region": spec.source_region,
+                "source_image": spec.source_image,
+                "name": name,
+                "encryption": spec.encryption,
+                "result": outcome,
+            }));
+        let record = match outcome {
+            RegionCopyOutcome::Copied { image } => record.target(&image),
+            RegionCopyOutcome::Existing { image } | RegionCopyOutcome::Source { image } => {
+                AuditRecord {
+                    outcome: AuditOutcome::Unchanged,
+                    ..record.target(&image)
+                }
+            }
+            RegionCopyOutcome::Planned => AuditRecord {
+                outcome: AuditOutcome::Planned,
+                ..record
+            },
+            RegionCopyOutcome::Failed { error } => AuditRecord {
+                outcome: AuditOutcome::Failed { error },
+                ..record
+            },
+        };
+        self.audit(record)?;
+        Ok(arrival)
+    }
+
+    /// Finds or makes the copy in `dest`, waiting until it is available; a failure is also
+    /// reported as a progress event.
     async fn copy_into(
         &self,
         spec: &CopySpec,
         source: &Image,
         name: &str,
         dest: &Region,
-    ) -> RegionCopyOutcome {
-        let failed = |error: String| {
+    ) -> Result<Arrival, LifecycleError> {
+        let failed = |error: LifecycleError| {
             self.progress.emit(ProgressEvent::Failed {
                 region: dest.clone(),
                 image: None,
-                error: error.clone(),
+                error: error.to_string(),
             });
-            RegionCopyOutcome::Failed { error }
+            error
         };
         if dest == &spec.source_region {
-            return RegionCopyOutcome::Source {
-                image: source.id.clone(),
-            };
+            return Ok(Arrival::Ready(Box::new(source.clone()), Reached::Source));
         }
         if dest.partition() != spec.source_region.partition() {
-            return failed(format!(
+            return Err(failed(LifecycleError::refused(format!(
                 "{dest} is in partition {}, {} in {}: images are never copied across partitions",
                 dest.partition(),
                 spec.source_region,
                 spec.source_region.partition()
-            ));
+            ))));
         }
 
         let mut generation = 0;
-        let existing = match self.find_copy(spec, dest).await {
-            Ok(existing) => existing,
-            Err(e) => return failed(e.to_string()),
-        };
-        if let Some(existing) = existing {
+        if let Some(existing) = self.find_copy(spec, dest).await.map_err(failed)? {
             self.progress.emit(ProgressEvent::Reused {
                 region: dest.clone(),
                 image: existing.id.clone(),
@@ -380,40 +387,53 @@ impl Lifecycle<'_> {
             });
             match existing.state {
                 ImageState::Available => {
-                    return RegionCopyOutcome::Existing { image: existing.id };
+                    return Ok(Arrival::Ready(Box::new(existing), Reached::Existing));
                 }
                 ImageState::Pending if spec.dry_run => {
-                    return RegionCopyOutcome::Existing { image: existing.id };
+                    return Ok(Arrival::Ready(Box::new(existing), Reached::Existing));
                 }
                 ImageState::Pending => {
                     // `wait_or_remove` reports its own failure.
-                    return match self.wait_or_remove(dest, &existing.id).await {
-                        Ok(()) => RegionCopyOutcome::Existing { image: existing.id },
-                        Err(e) => RegionCopyOutcome::Failed {
-                            error: e.to_string(),
-                        },
-                    };
+                    let image = self.wait_or_remove(dest, &existing.id).await?;
+                    return Ok(Arrival::Ready(Box::new(image), Reached::Existing));
                 }
-                _ if spec.dry_run => return RegionCopyOutcome::Planned,
+                _ if spec.dry_run => return Ok(Arrival::Planned),
                 _ => {
                     // An earlier attempt failed and could not be cleaned up then. Its token
                     // would hand back the failed image, so the next copy needs a fresh one.
-                    if let crate::Cleanup::Failed { error } =
+                    if let cleanup @ Cleanup::Failed { .. } =
                         self.remove_half_made(dest, &existing.id).await
                     {
-                        return failed(format!(
-                            "an earlier failed copy {} could not be removed: {error}",
-                            existing.id
-                        ));
+                        return Err(failed(LifecycleError::ImageFailed {
+                            region: dest.clone(),
+                            image: existing.id,
+                            reason: format!("an earlier copy is {}", existing.state),
+                            cleanup,
+                        }));
                     }
                     generation = 1;
                 }
             }
         }
         if spec.dry_run {
-            return RegionCopyOutcome::Planned;
+            return Ok(Arrival::Planned);
         }
+        self.make_copy(spec, source, name, dest, generation)
+            .await
+            .map(|image| Arrival::Ready(Box::new(image), Reached::Copied))
+            .map_err(failed)
+    }
 
+    /// Requests the copy, within the copy limits, and waits until it is available; a copy
+    /// that fails is removed.
+    async fn make_copy(
+        &self,
+        spec: &CopySpec,
+        source: &Image,
+        name: &str,
+        dest: &Region,
+        mut generation: u32,
+    ) -> Result<Image, LifecycleError> {
         self.progress.emit(ProgressEvent::CopyQueued {
             from: spec.source_region.clone(),
             to: dest.clone(),
@@ -448,10 +468,11 @@ impl Lifecycle<'_> {
             request.encrypted = matches!(spec.encryption, Encryption::Encrypt { .. });
             request.kms_key_id = kms_key_id.clone();
             request.tags = tags.clone();
-            let copy = match self.cloud.copy_image(&request).await {
-                Ok(id) => id,
-                Err(e) => return failed(format!("copying into {dest}: {e}")),
-            };
+            let copy = self
+                .cloud
+                .copy_image(&request)
+                .await
+                .map_err(|e| LifecycleError::cloud(format!("copying into {dest}"), e))?;
             // Copies by the same token in other runs tag the same image; tagging again is
             // harmless and makes sure a copy made by a run that died before tagging is found.
             if let Err(e) = self.cloud.create_tags(dest, &copy, &tags).await {
@@ -462,10 +483,10 @@ impl Lifecycle<'_> {
                 to: dest.clone(),
                 image: copy.clone(),
             });
-            match wait_until_available(self.cloud.inner(), dest, &copy, &self.wait, self.progress)
+            match wait_until_available(*self.cloud.inner(), dest, &copy, &self.wait, self.progress)
                 .await
             {
-                Ok(()) => return RegionCopyOutcome::Copied { image: copy },
+                Ok(image) => return Ok(image),
                 // The token named a copy that an earlier run removed after it failed (EC2
                 // remembers tokens longer than it shows deregistered images): try a new token.
                 Err(WaitFailure::Vanished | WaitFailure::Terminal(ImageState::Deregistered))
@@ -476,15 +497,12 @@ impl Lifecycle<'_> {
                 }
                 Err(failure) => {
                     let cleanup = self.remove_half_made(dest, &copy).await;
-                    return failed(
-                        LifecycleError::ImageFailed {
-                            region: dest.clone(),
-                            image: copy,
-                            reason: failure.to_string(),
-                            cleanup,
-                        }
-                        .to_string(),
-                    );
+                    return Err(LifecycleError::ImageFailed {
+                        region: dest.clone(),
+                        image: copy,
+                        reason: failure.to_string(),
+                        cleanup,
+                    });
                 }
             }
         }

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use amiref_core::{AmiId, CreateImageRequest, Image, ImageFilter, ImageState, InstanceId, Region};
+use amiref_core::{
+    AmiId, CreateImageRequest, Image, ImageFilter, ImageState, ImageStore, InstanceId, Region,
+};
 use serde_json::json;
 
 use crate::audit::{AuditOutcome, AuditRecord};
@@ -283,16 +285,23 @@ impl Lifecycle<'_> {
         Ok(id)
     }
 
-    /// Waits for an image; if it never becomes available, removes it.
+    /// Waits for an image and returns it available; if it never becomes available, removes
+    /// it.
     pub(crate) async fn wait_or_remove(
         &self,
         region: &Region,
         image: &AmiId,
-    ) -> Result<(), LifecycleError> {
-        match wait_until_available(self.cloud.inner(), region, image, &self.wait, self.progress)
-            .await
+    ) -> Result<Image, LifecycleError> {
+        match wait_until_available(
+            *self.cloud.inner(),
+            region,
+            image,
+            &self.wait,
+            self.progress,
+        )
+        .await
         {
-            Ok(()) => Ok(()),
+            Ok(available) => Ok(available),
             Err(failure) => {
                 self.progress.emit(ProgressEvent::Failed {
                     region: region.clone(),

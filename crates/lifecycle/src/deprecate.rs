@@ -1,6 +1,6 @@
 //! Deprecating an image at a time, and undoing it.
 
-use amiref_core::{AmiId, Region};
+use amiref_core::{AmiId, ImageStore, Region};
 use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
 use serde_json::json;
 

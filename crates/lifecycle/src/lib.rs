@@ -20,6 +20,12 @@
 //! - **State lives in tags.** Lineage (template, version, fingerprint, source instance) and
 //!   provenance (source image and region of a copy) are tags on the images, so a re-run on
 //!   another host finds what an earlier run made without any local state ([`tags`]).
+//! - **One copy engine.** [`Lifecycle::copy_image`] (many regions, `ami copy`) and
+//!   [`Lifecycle::copy_to_region`] (one region, a launch) run the same steps with the same
+//!   client token and tags, so every caller of any command on any host shares one copy.
+//! - **One retry policy, one waiter.** Every call goes through `amiref_layers::Retrying`
+//!   ([`RetryPolicy`], [`Lifecycle::retry_policy`]), which repeats only calls safe to repeat;
+//!   every wait is an `amiref_layers::Waiter`.
 //! - **Limits are shared.** Concurrent copies are bounded by per-region semaphores in a
 //!   [`CopyLimits`] that every `Lifecycle` of a process can share, at EC2's limits.
 //! - **Progress is events.** Long operations emit [`ProgressEvent`]s to a callback; the
@@ -33,10 +39,10 @@ mod copy;
 mod create;
 mod deprecate;
 mod error;
+mod limits;
 mod progress;
 mod publish;
 mod retire;
-mod retry;
 mod share;
 pub mod tags;
 mod wait;
@@ -46,12 +52,12 @@ pub use audit::{
 };
 pub use context::Lifecycle;
 pub use copy::{
-    CopyLimits, CopyReport, CopySpec, EC2_MAX_COPIES_INTO_REGION, EC2_MAX_COPIES_OUT_OF_REGION,
-    Encryption, MultiRegionReport, RegionCopy, RegionCopyOutcome,
+    CopyReport, CopySpec, Encryption, MultiRegionReport, RegionCopy, RegionCopyOutcome,
 };
 pub use create::{CreateImageSpec, CreatedImage, ImageOutcome, validate_image_name};
 pub use deprecate::{DeprecateReport, DeprecateSpec};
 pub use error::{Cleanup, LifecycleError};
+pub use limits::{CopyLimits, EC2_MAX_COPIES_INTO_REGION, EC2_MAX_COPIES_OUT_OF_REGION};
 pub use progress::{NoProgress, ProgressEvent, ProgressFn, ProgressSink};
 pub use publish::{
     AMI_PRODUCT_ENTITY, CATALOG, HourlyPricing, IngressRule, OFFER_ENTITY, PublishReport,
@@ -65,3 +71,6 @@ pub use retire::{
 pub use share::{ShareAction, ShareReport, ShareSpec};
 pub use tags::TemplateLineage;
 pub use wait::WaitOptions;
+
+/// The retry policy a [`Lifecycle`] retries passing failures by ([`Lifecycle::retry_policy`]).
+pub use amiref_layers::RetryPolicy;

@@ -11,17 +11,16 @@
 use std::time::Duration;
 
 use amiref_core::{
-    AmiId, CatalogChange, ChangeSetRequest, ChangeSetStatus, InstanceType, MarketplacePublisher,
-    Region,
+    AmiId, CatalogChange, ChangeSetRequest, ChangeSetStatus, CloudError, CloudErrorKind,
+    InstanceType, MarketplacePublisher, Region,
 };
+use amiref_layers::{Acceptance, WaitError, Waiter};
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 use crate::audit::{AuditOutcome, AuditRecord};
 use crate::context::Lifecycle;
 use crate::error::LifecycleError;
 use crate::progress::ProgressEvent;
-use crate::retry::retrying;
 use crate::tags::token_from;
 
 /// The catalog every AMI product lives in.
@@ -431,7 +430,9 @@ impl Lifecycle<'_> {
                 status: None,
             });
         }
-        let id = retrying(|| publisher.start_change_set(&change_set))
+        let id = self
+            .retrying(publisher)
+            .start_change_set(&change_set)
             .await
             .map_err(|e| {
                 LifecycleError::cloud(
@@ -459,21 +460,41 @@ impl Lifecycle<'_> {
         wait: Duration,
     ) -> Result<ChangeSetStatus, LifecycleError> {
         const INTERVAL: Duration = Duration::from_secs(60);
-        let started = Instant::now();
-        loop {
-            let status = retrying(|| publisher.change_set_status(CATALOG, change_set_id))
-                .await
-                .map_err(|e| {
-                    LifecycleError::cloud(format!("reading change set {change_set_id}"), e)
-                })?;
-            self.progress.emit(ProgressEvent::ChangeSet {
-                id: change_set_id.to_owned(),
-                status: status_name(&status),
-            });
-            if is_terminal(&status) || started.elapsed() + INTERVAL > wait {
-                return Ok(status);
-            }
-            tokio::time::sleep(INTERVAL).await;
+        let publisher = self.retrying(publisher);
+        let reading = || format!("reading change set {change_set_id}");
+        let mut last = None;
+        let waited = Waiter::fixed(INTERVAL, wait)
+            .wait(
+                || publisher.change_set_status(CATALOG, change_set_id),
+                |answer, _| match answer {
+                    Ok(status) => {
+                        self.progress.emit(ProgressEvent::ChangeSet {
+                            id: change_set_id.to_owned(),
+                            status: status_name(&status),
+                        });
+                        if is_terminal(&status) {
+                            Acceptance::Success(status)
+                        } else {
+                            last = Some(status);
+                            Acceptance::Retry
+                        }
+                    }
+                    Err(e) => Acceptance::Failure(e),
+                },
+            )
+            .await;
+        match waited {
+            Ok(status) => Ok(status),
+            Err(WaitError::Failed(e)) => Err(LifecycleError::cloud(reading(), e)),
+            // Timed out: the last status read, which every wait reads at least once.
+            Err(_) => last.ok_or_else(|| {
+                let e = CloudError::new(
+                    CloudErrorKind::Timeout,
+                    "DescribeChangeSet",
+                    "the wait ran out before any status was read",
+                );
+                LifecycleError::cloud(reading(), e)
+            }),
         }
     }
 }

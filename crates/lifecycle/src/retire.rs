@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use amiref_core::{AmiId, Image, ImageFilter, ImageState, ImageUsage, LaunchPermission, Region};
+use amiref_core::{
+    AmiId, Image, ImageFilter, ImageState, ImageStore, ImageUsage, LaunchPermission, Region,
+};
 use amiref_template::Template;
 use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;

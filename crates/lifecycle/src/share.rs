@@ -1,6 +1,6 @@
 //! Sharing an image: launch permissions, and the snapshots' create-volume permission.
 
-use amiref_core::{AccountId, AmiId, LaunchPermission, Region};
+use amiref_core::{AccountId, AmiId, ImageStore, LaunchPermission, Region};
 use serde_json::json;
 
 use crate::audit::{AuditOutcome, AuditRecord};

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use amiref_core::{AmiId, CloudError, ImageCatalog, ImageState, Region};
-use tokio::time::Instant;
+use amiref_core::{AmiId, CloudError, Image, ImageCatalog, ImageState, Region};
+use amiref_layers::{Acceptance, WaitError, Waiter};
 
 use crate::progress::{ProgressEvent, ProgressSink};
 
@@ -75,33 +75,47 @@ impl std::fmt::Display for WaitFailure {
     }
 }
 
-/// Polls `image` until it is available, reporting progress on every look.
+/// Polls `image` until it is available and returns it, reporting progress on every look.
+///
+/// The one waiter (`amiref_layers::Waiter`) at a fixed interval; the acceptor gives a new
+/// image [`WaitOptions::not_found_grace`] to appear (EC2 is eventually consistent) and
+/// tolerates [`WaitOptions::max_consecutive_errors`] passing failures in a row. Its looks
+/// are not retried by the retry layer: a failed look is simply one more look.
 pub(crate) async fn wait_until_available(
     catalog: &dyn ImageCatalog,
     region: &Region,
     image: &AmiId,
     options: &WaitOptions,
     progress: &dyn ProgressSink,
-) -> Result<(), WaitFailure> {
-    let started = Instant::now();
+) -> Result<Image, WaitFailure> {
     let mut consecutive_errors = 0;
     let mut last_state = ImageState::Pending;
-    loop {
-        let elapsed = started.elapsed();
-        match catalog
-            .describe_images(region, std::slice::from_ref(image))
-            .await
-        {
-            Ok(found) => {
+    let waited = Waiter::fixed(options.poll_interval, options.timeout)
+        .wait(
+            || catalog.describe_images(region, std::slice::from_ref(image)),
+            |answer, poll| {
+                let found = match answer {
+                    Ok(found) => found.into_iter().find(|i| &i.id == image),
+                    Err(e)
+                        if e.is_retryable()
+                            && consecutive_errors < options.max_consecutive_errors =>
+                    {
+                        consecutive_errors += 1;
+                        tracing::debug!(%region, %image, error = %e, "describe failed while waiting; looking again");
+                        return Acceptance::Retry;
+                    }
+                    Err(e) => return Acceptance::Failure(WaitFailure::Cloud(e)),
+                };
                 consecutive_errors = 0;
-                match found.into_iter().find(|i| &i.id == image) {
+                let elapsed_secs = poll.elapsed.as_secs();
+                match found {
                     Some(i) if i.state == ImageState::Available => {
                         progress.emit(ProgressEvent::Available {
                             region: region.clone(),
                             image: image.clone(),
-                            elapsed_secs: elapsed.as_secs(),
+                            elapsed_secs,
                         });
-                        return Ok(());
+                        Acceptance::Success(i)
                     }
                     Some(i) if matches!(i.state, ImageState::Pending | ImageState::Transient) => {
                         last_state = i.state;
@@ -109,26 +123,137 @@ pub(crate) async fn wait_until_available(
                             region: region.clone(),
                             image: image.clone(),
                             state: i.state,
-                            elapsed_secs: elapsed.as_secs(),
+                            elapsed_secs,
                             timeout_secs: options.timeout.as_secs(),
                         });
+                        Acceptance::Retry
                     }
-                    Some(i) => return Err(WaitFailure::Terminal(i.state)),
-                    None if elapsed >= options.not_found_grace => {
-                        return Err(WaitFailure::Vanished);
+                    Some(i) => Acceptance::Failure(WaitFailure::Terminal(i.state)),
+                    None if poll.elapsed >= options.not_found_grace => {
+                        Acceptance::Failure(WaitFailure::Vanished)
                     }
-                    None => {}
+                    None => Acceptance::Retry,
                 }
-            }
-            Err(e) if e.is_retryable() && consecutive_errors < options.max_consecutive_errors => {
-                consecutive_errors += 1;
-                tracing::debug!(%region, %image, error = %e, "describe failed while waiting; retrying");
-            }
-            Err(e) => return Err(WaitFailure::Cloud(e)),
+            },
+        )
+        .await;
+    waited.map_err(|e| match e {
+        WaitError::Failed(failure) => failure,
+        _ => WaitFailure::TimedOut(last_state),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use amiref_core::{CloudErrorKind, CopyImageRequest, ImageStore};
+    use amiref_memory::{MemoryCloud, op};
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::progress::NoProgress;
+
+    const S: Duration = Duration::from_secs(1);
+
+    fn options() -> WaitOptions {
+        WaitOptions {
+            poll_interval: 15 * S,
+            timeout: 600 * S,
+            not_found_grace: 60 * S,
+            max_consecutive_errors: 3,
         }
-        if started.elapsed() + options.poll_interval > options.timeout {
-            return Err(WaitFailure::TimedOut(last_state));
-        }
-        tokio::time::sleep(options.poll_interval).await;
+    }
+
+    /// The demo world and a copy in it that becomes available 5 minutes from now.
+    async fn pending_copy() -> (MemoryCloud, Region, AmiId) {
+        let cloud = MemoryCloud::from_world_file("../../examples/worlds/demo.yaml").unwrap();
+        let (from, to): (Region, Region) = (
+            "ap-southeast-1".parse().unwrap(),
+            "ap-south-1".parse().unwrap(),
+        );
+        let request = CopyImageRequest::new(
+            from,
+            "ami-0a5e123456789def0".parse().unwrap(),
+            to.clone(),
+            "python-ml",
+            "token-1",
+        );
+        let copy = cloud.copy_image(&request).await.unwrap();
+        (cloud, to, copy)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_until_the_image_is_available_and_returns_it() {
+        let (cloud, region, copy) = pending_copy().await;
+        let started = Instant::now();
+        let image = wait_until_available(&cloud, &region, &copy, &options(), &NoProgress)
+            .await
+            .unwrap();
+        assert_eq!(image.id, copy);
+        assert_eq!(image.state, ImageState::Available);
+        assert_eq!(started.elapsed(), 300 * S, "the look at 5 minutes sees it");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_image_never_seen_vanishes_after_the_grace() {
+        let (cloud, region, _) = pending_copy().await;
+        let missing: AmiId = "ami-0ddddddddddddddd0".parse().unwrap();
+        let started = Instant::now();
+        let failure = wait_until_available(&cloud, &region, &missing, &options(), &NoProgress)
+            .await
+            .unwrap_err();
+        assert_eq!(failure, WaitFailure::Vanished);
+        assert_eq!(
+            started.elapsed(),
+            60 * S,
+            "absent at 0, 15, 30 and 45 s is not yet gone"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn passing_failures_in_a_row_are_tolerated_up_to_the_limit() {
+        let (cloud, region, copy) = pending_copy().await;
+        cloud.fail_next(op::DESCRIBE_IMAGES, 3, CloudErrorKind::Throttled);
+        let image = wait_until_available(&cloud, &region, &copy, &options(), &NoProgress).await;
+        assert!(image.is_ok(), "{image:?}");
+
+        let (cloud, region, copy) = pending_copy().await;
+        cloud.fail_next(op::DESCRIBE_IMAGES, 4, CloudErrorKind::Unavailable);
+        let failure = wait_until_available(&cloud, &region, &copy, &options(), &NoProgress)
+            .await
+            .unwrap_err();
+        assert!(matches!(failure, WaitFailure::Cloud(e) if e.kind == CloudErrorKind::Unavailable));
+        assert_eq!(
+            cloud.counters().operation(op::DESCRIBE_IMAGES),
+            4,
+            "no look is retried beneath the waiter"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lasting_failure_ends_the_wait_at_once() {
+        let (cloud, region, copy) = pending_copy().await;
+        cloud.fail_next(op::DESCRIBE_IMAGES, 1, CloudErrorKind::AccessDenied);
+        let started = Instant::now();
+        let failure = wait_until_available(&cloud, &region, &copy, &options(), &NoProgress)
+            .await
+            .unwrap_err();
+        assert!(matches!(failure, WaitFailure::Cloud(e) if e.kind == CloudErrorKind::AccessDenied));
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pending_image_times_out_with_its_last_state() {
+        let (cloud, region, copy) = pending_copy().await;
+        let short = options().timeout(100 * S);
+        let started = Instant::now();
+        let failure = wait_until_available(&cloud, &region, &copy, &short, &NoProgress)
+            .await
+            .unwrap_err();
+        assert_eq!(failure, WaitFailure::TimedOut(ImageState::Pending));
+        assert_eq!(
+            started.elapsed(),
+            90 * S,
+            "the last look whose next fits in 100 s"
+        );
     }
 }

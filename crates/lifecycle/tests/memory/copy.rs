@@ -19,7 +19,7 @@ fn destinations() -> Vec<Region> {
 }
 
 /// A world with an available image of the template in us-east-1, made through the library.
-async fn with_source() -> (MemoryCloud, AmiId) {
+pub(crate) async fn with_source() -> (MemoryCloud, AmiId) {
     let cloud = world().build().unwrap();
     let audit = MemoryAuditSink::new();
     let spec = CreateImageSpec::new(

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod copy;
+mod copy_to_region;
 mod create;
 mod deprecate;
 mod publish;
