@@ -61,7 +61,7 @@ impl Availability {
                 },
                 (None, true) => Self::Available {
                     image: r.image.id.clone(),
-                    method: r.method,
+                    method: r.method.clone(),
                     instance_type: r.instance_type.clone(),
                 },
                 (None, false) => Self::ScriptFallback {
@@ -126,7 +126,11 @@ pub struct AvailabilityReport {
 impl Session {
     /// Resolves `template` in every region of `regions` at once (one describe per region
     /// for the direct mappings).
-    pub async fn availability(&self, template: &Template, regions: &[Region]) -> AvailabilityReport {
+    pub async fn availability(
+        &self,
+        template: &Template,
+        regions: &[Region],
+    ) -> AvailabilityReport {
         let start = tokio::time::Instant::now();
         let results = self
             .resolver()

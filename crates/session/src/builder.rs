@@ -10,11 +10,12 @@ use amiref_lifecycle::{AuditSink, CopyLimits, JsonLinesAuditSink};
 use amiref_resolver::{EstimateModel, InstancePrices, Resolver, Workload};
 use amiref_strategies::TrustPolicy;
 
+use crate::SessionError;
 use crate::config::{LoadedConfig, WorkloadSetting, default_state_home, vars};
+use crate::registries::RegistrySettings;
 use crate::session::{Session, SessionParts};
 use crate::templates::TemplateLibrary;
-use crate::world::WorldSession;
-use crate::{SessionError, registries};
+use crate::world::{StateLocation, WorldResetReport, WorldSession};
 
 /// The region used when nothing names one (the AWS CLI's usual default).
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -60,7 +61,10 @@ pub struct SessionBuilder {
     region: Option<Region>,
     trust_policy: Option<TrustPolicySetting>,
     registries: Option<Vec<String>>,
+    institutional_registries: Option<Vec<String>>,
     registry_keys: Option<PathBuf>,
+    registry_policy: Option<amiref_registry::EntryPolicy>,
+    ratings: Option<PathBuf>,
     prices: Option<PathBuf>,
     audit: Option<Arc<dyn AuditSink>>,
     audit_log: Option<PathBuf>,
@@ -86,6 +90,9 @@ struct EnvSettings {
     audit_log: Option<PathBuf>,
     state_dir: Option<PathBuf>,
     state_home: Option<PathBuf>,
+    ratings: Option<PathBuf>,
+    xdg_state_home: Option<OsString>,
+    home: Option<OsString>,
 }
 
 impl EnvSettings {
@@ -116,6 +123,9 @@ impl EnvSettings {
             audit_log: path(vars::AUDIT_LOG),
             state_dir: path(vars::STATE_DIR),
             state_home: default_state_home(var),
+            ratings: path(vars::RATINGS),
+            xdg_state_home: var("XDG_STATE_HOME"),
+            home: var("HOME"),
         }
     }
 }
@@ -138,7 +148,10 @@ impl SessionBuilder {
             region: None,
             trust_policy: None,
             registries: None,
+            institutional_registries: None,
             registry_keys: None,
+            registry_policy: None,
+            ratings: None,
             prices: None,
             audit: None,
             audit_log: None,
@@ -225,9 +238,28 @@ impl SessionBuilder {
         self
     }
 
+    /// Uses these institutional registries (ranked above the community's) instead of the
+    /// configured ones.
+    pub fn with_institutional_registries(mut self, sources: Vec<String>) -> Self {
+        self.institutional_registries = Some(sources);
+        self
+    }
+
     /// The trust store the registries' entries must be signed by.
     pub fn with_registry_keys(mut self, path: impl Into<PathBuf>) -> Self {
         self.registry_keys = Some(path.into());
+        self
+    }
+
+    /// Which registry entries are admitted besides a valid signature.
+    pub fn with_registry_policy(mut self, policy: amiref_registry::EntryPolicy) -> Self {
+        self.registry_policy = Some(policy);
+        self
+    }
+
+    /// The caller's own ratings file (`ami rate` writes it; it ranks above every registry).
+    pub fn with_ratings(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ratings = Some(path.into());
         self
     }
 
@@ -360,14 +392,37 @@ impl SessionBuilder {
                 SessionError::Invalid(format!("audit log directory {}: {e}", dir.display()))
             })?;
         }
-        Ok(Arc::new(JsonLinesAuditSink::open(&path)?.fsync(world.is_none())))
+        Ok(Arc::new(
+            JsonLinesAuditSink::open(&path)?.fsync(world.is_none()),
+        ))
     }
 
-    fn state_dir(&self) -> Option<PathBuf> {
-        self.state_dir
-            .clone()
-            .or_else(|| self.env.state_dir.clone())
-            .or_else(|| self.loaded.config.state_dir.clone())
+    /// Where a world's state lives: `with_state_dir`, `AMIREF_STATE_DIR`, the configuration
+    /// file's `state_dir`, else a directory per world file under the state home.
+    fn state_location(&self) -> StateLocation {
+        StateLocation {
+            dir: self
+                .state_dir
+                .clone()
+                .or_else(|| self.env.state_dir.clone())
+                .or_else(|| self.loaded.config.state_dir.clone()),
+            xdg_state_home: self.env.xdg_state_home.clone(),
+            home: self.env.home.clone(),
+        }
+    }
+
+    /// `world reset`: removes the saved state and audit log of the world this builder
+    /// names, so the next session starts from the world file. Loads nothing, so it works
+    /// when the saved state no longer loads.
+    pub async fn reset_world(&self) -> Result<WorldResetReport, SessionError> {
+        match &self.cloud {
+            CloudChoice::World(path) => crate::world::reset(path, &self.state_location()).await,
+            _ => Err(SessionError::InvalidInput {
+                field: "world".into(),
+                found: "no world file".into(),
+                expected: "a world file to reset (with_world_file, --world)".into(),
+            }),
+        }
     }
 
     fn workload(&self) -> Workload {
@@ -384,18 +439,41 @@ impl SessionBuilder {
             .unwrap_or_else(|| self.loaded.config.templates.clone())
     }
 
-    fn registry_sources(&self) -> Vec<String> {
-        self.registries
-            .clone()
-            .or_else(|| self.env.registries.clone())
-            .unwrap_or_else(|| self.loaded.config.registries.clone())
-    }
-
-    fn registry_keys(&self) -> Option<PathBuf> {
-        self.registry_keys
-            .clone()
-            .or_else(|| self.env.trust_store.clone())
-            .or_else(|| self.loaded.config.registry_keys.clone())
+    /// Registries: `with_*`, then the environment, then the configuration file. Remote
+    /// copies are cached under the state home; ratings default to `ratings.yml` there.
+    fn registry_settings(&self) -> RegistrySettings {
+        let config = &self.loaded.config;
+        RegistrySettings {
+            community: self
+                .registries
+                .clone()
+                .or_else(|| self.env.registries.clone())
+                .unwrap_or_else(|| config.registries.clone()),
+            institutional: self
+                .institutional_registries
+                .clone()
+                .unwrap_or_else(|| config.institutional_registries.clone()),
+            trust_store: self
+                .registry_keys
+                .clone()
+                .or_else(|| self.env.trust_store.clone())
+                .or_else(|| config.registry_keys.clone()),
+            policy: self
+                .registry_policy
+                .clone()
+                .unwrap_or_else(|| config.registry_policy.entry_policy()),
+            ratings: self
+                .ratings
+                .clone()
+                .or_else(|| self.env.ratings.clone())
+                .or_else(|| config.ratings.clone())
+                .or_else(|| self.env.state_home.as_ref().map(|h| h.join("ratings.yml"))),
+            cache_dir: self
+                .env
+                .state_home
+                .as_ref()
+                .map(|h| h.join("registry-cache")),
+        }
     }
 
     fn prices(&self) -> Result<EstimateModel, SessionError> {
@@ -406,7 +484,8 @@ impl SessionBuilder {
         Ok(match path {
             Some(path) => {
                 let user = InstancePrices::from_file(&path)?;
-                EstimateModel::default().with_instance_prices(InstancePrices::builtin().overridden_by(user))
+                EstimateModel::default()
+                    .with_instance_prices(InstancePrices::builtin().overridden_by(user))
             }
             None => EstimateModel::default(),
         })
@@ -420,21 +499,18 @@ impl SessionBuilder {
         let trust = self.trust_policy()?;
         let estimate = self.prices()?;
         let (cloud, region, world) = self.open_cloud(explicit).await?;
-        let registry = registries::open(
-            &self.registry_sources(),
-            self.registry_keys().as_deref(),
-            self.env.state_home.as_deref(),
-            cloud.as_ref(),
-            world.as_ref().map(WorldSession::now),
-        )
-        .await?;
+        let registry_settings = self.registry_settings();
+        let registries = registry_settings
+            .open(cloud.as_ref(), world.as_ref().map(WorldSession::now))
+            .await
+            .map_err(|e| e.in_config(self.loaded.path.as_deref()))?;
         let mut resolver = Resolver::builder()
             .cloud(cloud.clone())
             .trust_policy(trust.clone())
             .workload(self.workload())
             .estimate_model(estimate);
-        if let Some(registry) = &registry {
-            resolver = resolver.registry(registry.clone());
+        if let Some(registries) = &registries {
+            resolver = resolver.registry(registries.registry.clone());
         }
         let clock = crate::session::clock_of(world.as_ref());
         resolver = resolver.clock(clock.clone());
@@ -444,7 +520,8 @@ impl SessionBuilder {
             region,
             resolver: resolver.build()?,
             trust,
-            registry,
+            registries,
+            registry_settings,
             world,
             audit,
             clock,
@@ -461,14 +538,16 @@ impl SessionBuilder {
     ) -> Result<(Arc<dyn Cloud>, Region, Option<WorldSession>), SessionError> {
         match &self.cloud {
             CloudChoice::World(path) => {
-                let world = WorldSession::open(path, self.state_dir().as_deref(), self.env.state_home.as_deref())?;
-                Ok((world.cloud(), explicit.unwrap_or_else(default_region), Some(world)))
+                let world = WorldSession::open(path, &self.state_location()).await?;
+                Ok((
+                    world.cloud(),
+                    explicit.unwrap_or_else(default_region),
+                    Some(world),
+                ))
             }
-            CloudChoice::Given(cloud) => Ok((
-                cloud.clone(),
-                explicit.unwrap_or_else(default_region),
-                None,
-            )),
+            CloudChoice::Given(cloud) => {
+                Ok((cloud.clone(), explicit.unwrap_or_else(default_region), None))
+            }
             CloudChoice::Aws => self.open_aws(explicit).await,
         }
     }

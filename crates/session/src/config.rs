@@ -30,6 +30,8 @@ pub mod vars {
     pub const AUDIT_LOG: &str = "AMIREF_AUDIT_LOG";
     /// Where worlds keep their state.
     pub const STATE_DIR: &str = "AMIREF_STATE_DIR";
+    /// The caller's own ratings of registry entries (ranked above every registry).
+    pub const RATINGS: &str = "AMIREF_RATINGS";
     /// The region, as the AWS CLI reads it.
     pub const AWS_REGION: &str = "AWS_REGION";
     /// The region, the AWS CLI's older name.
@@ -51,8 +53,17 @@ pub struct Config {
     /// Registries for the community tier and `ami list`: files, directories, https:// URLs.
     #[serde(default)]
     pub registries: Vec<String>,
+    /// Institutional registries: ranked above the community's (an institutional entry
+    /// shadows a community entry of the same version).
+    #[serde(default)]
+    pub institutional_registries: Vec<String>,
     /// The trust store the registries' entries must be signed by.
     pub registry_keys: Option<PathBuf>,
+    /// Which registry entries are admitted besides a valid signature.
+    #[serde(default)]
+    pub registry_policy: RegistryPolicyConfig,
+    /// The caller's own ratings of registry entries (`ami rate`).
+    pub ratings: Option<PathBuf>,
     /// Instance prices laid over the built-in table.
     pub prices: Option<PathBuf>,
     /// The audit log of mutating operations on a real cloud.
@@ -79,6 +90,32 @@ pub enum WorkloadSetting {
     Batch,
 }
 
+/// The `registry_policy` setting: what an entry needs besides a valid signature.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RegistryPolicyConfig {
+    /// Admit unsigned entries (marked UNSIGNED).
+    #[serde(default)]
+    pub allow_unsigned: bool,
+    /// Refuse entries not marked tested.
+    #[serde(default)]
+    pub require_tested: bool,
+    /// Refuse entries whose security scan has not passed.
+    #[serde(default)]
+    pub require_security_scan: bool,
+}
+
+impl RegistryPolicyConfig {
+    /// The registry's entry policy these settings make.
+    pub fn entry_policy(&self) -> amiref_registry::EntryPolicy {
+        amiref_registry::EntryPolicy::new()
+            .allow_unsigned(self.allow_unsigned)
+            .require_tested(self.require_tested)
+            .require_security_scan(self.require_security_scan)
+    }
+}
+
 /// One community: the registry file its entries are written to and the key that signs them.
 /// The registry document's `sharing` policy says which accounts and organizations get
 /// launch permission.
@@ -101,8 +138,12 @@ pub struct PublishingConfig {
     pub marketplace: Option<MarketplaceProfile>,
 }
 
-/// What `ami publish --marketplace` needs besides the image and the price.
-#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+/// What `ami publish --marketplace` needs besides the image and the price. Every field is
+/// optional here; publishing names the ones it lacks (`product_id`, `access_role_arn`,
+/// `recommended_instance_type`; with a price `offer_id` and `instance_types`). The rest
+/// default to an Amazon Linux 2023 image reached on SSH (user `ec2-user`, port 22 from
+/// anywhere).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct MarketplaceProfile {
@@ -114,9 +155,9 @@ pub struct MarketplaceProfile {
     pub access_role_arn: Option<String>,
     /// The instance types a price applies to.
     #[serde(default)]
-    pub instance_types: Vec<String>,
+    pub instance_types: Vec<amiref_core::InstanceType>,
     /// The instance type recommended to buyers.
-    pub recommended_instance_type: Option<String>,
+    pub recommended_instance_type: Option<amiref_core::InstanceType>,
     /// The login user buyers connect as.
     pub username: Option<String>,
     /// The operating system, as Marketplace names it (`AMAZONLINUX`, `UBUNTU`).
@@ -125,6 +166,38 @@ pub struct MarketplaceProfile {
     pub os_version: Option<String>,
     /// How buyers use the image.
     pub usage_instructions: Option<String>,
+    /// The port Marketplace's scanner connects to (default 22).
+    pub scanning_port: Option<u16>,
+    /// Release notes of the version.
+    pub release_notes: Option<String>,
+    /// Inbound rules recommended to buyers (default: SSH, TCP port 22, from anywhere).
+    #[serde(default)]
+    pub ingress: Vec<IngressConfig>,
+}
+
+/// One recommended inbound rule of a Marketplace listing.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct IngressConfig {
+    /// `tcp` or `udp`.
+    pub protocol: IngressProtocol,
+    /// The first port.
+    pub from_port: u16,
+    /// The last port (default: `from_port`).
+    pub to_port: Option<u16>,
+    /// Where from, as CIDR blocks (`10.0.0.0/8`).
+    pub cidrs: Vec<String>,
+}
+
+/// The protocol of an inbound rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IngressProtocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
 }
 
 /// A configuration file that was read, with where it came from.
@@ -140,11 +213,9 @@ impl LoadedConfig {
     /// Reads the configuration file at `path`; relative paths in it become relative to its
     /// directory.
     pub fn load_file(path: &Path) -> Result<Self, SessionError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SessionError::Config {
-            path: path.to_owned(),
-            message: format!("cannot read it: {e}"),
-        })?;
-        let mut config = parse(&text, path)?;
+        let text = amiref_yaml::read_text(path).map_err(SessionError::Config)?;
+        let mut config: Config = amiref_yaml::from_str(&text, &path.display().to_string())
+            .map_err(SessionError::Config)?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.rebase(base);
         Ok(Self {
@@ -177,27 +248,15 @@ pub fn default_config_path(var: &dyn Fn(&str) -> Option<OsString>) -> Option<Pat
     Some(base.join("amiref").join("config.yaml"))
 }
 
-/// `$XDG_STATE_HOME/amiref`, else `$HOME/.local/state/amiref`: where the audit log of real
-/// runs and the worlds' state live by default.
+/// `$XDG_STATE_HOME/amiref` (when absolute, as the XDG spec asks), else
+/// `$HOME/.local/state/amiref`: where the audit log of real runs, the ratings, the registry
+/// cache and the worlds' state live by default.
 pub fn default_state_home(var: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
     let base = var("XDG_STATE_HOME")
-        .filter(|p| !p.is_empty())
         .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
         .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))?;
     Some(base.join("amiref"))
-}
-
-fn parse(text: &str, path: &Path) -> Result<Config, SessionError> {
-    serde_yaml::from_str(text).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        SessionError::Config {
-            path: path.to_owned(),
-            message: format!("{at} {e}"),
-        }
-    })
 }
 
 impl Config {
@@ -212,6 +271,7 @@ impl Config {
         for p in [
             &mut self.trust_policy,
             &mut self.registry_keys,
+            &mut self.ratings,
             &mut self.prices,
             &mut self.audit_log,
             &mut self.state_dir,
@@ -225,7 +285,11 @@ impl Config {
             fix(&mut c.registry);
             fix(&mut c.key);
         }
-        for source in &mut self.registries {
+        for source in self
+            .registries
+            .iter_mut()
+            .chain(self.institutional_registries.iter_mut())
+        {
             if !source.contains("://") && Path::new(source.as_str()).is_relative() {
                 *source = base.join(source.as_str()).display().to_string();
             }

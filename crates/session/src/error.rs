@@ -33,13 +33,86 @@ impl FailureKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
-    /// The configuration file could not be read or is not valid.
-    #[error("configuration {path}: {message}")]
-    Config {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, located.
-        message: String,
+    /// The configuration file could not be read or is not valid (located: file, line,
+    /// column, field, what was found and what was expected).
+    #[error("configuration {0}")]
+    Config(#[source] amiref_yaml::YamlError),
+    /// A setting the operation needs is not in the configuration.
+    #[error("{what} is not configured: set {setting} in {}", config_text(.config))]
+    NotConfigured {
+        /// What is missing, for a person (`the community "prism"`).
+        what: String,
+        /// The key or keys to set (`communities.prism`).
+        setting: String,
+        /// The configuration file, when there is one.
+        config: Option<PathBuf>,
+    },
+    /// A value given to an operation is not valid.
+    #[error("invalid {field}: {found:?}: expected {expected}")]
+    InvalidInput {
+        /// The field, option or setting at fault.
+        field: String,
+        /// What was given.
+        found: String,
+        /// What a valid value looks like.
+        expected: String,
+    },
+    /// No instance by that id or name.
+    #[error("no {reference} in {region} (instances are found by id, or by their Name tag)")]
+    InstanceNotFound {
+        /// What was asked for.
+        reference: crate::InstanceRef,
+        /// Where it was looked for.
+        region: amiref_core::Region,
+    },
+    /// A name shared by several instances.
+    #[error("{name} names {} instances in {region}: {}; give the instance id", .ids.len(), ids_text(.ids))]
+    InstanceAmbiguous {
+        /// The name, for a person.
+        name: String,
+        /// Where.
+        region: amiref_core::Region,
+        /// The instances it names.
+        ids: Vec<amiref_core::InstanceId>,
+    },
+    /// The instance is terminated or shutting down.
+    #[error(
+        "instance {id} in {region} is {state}: only a running or stopped instance can be imaged"
+    )]
+    InstanceGone {
+        /// The instance.
+        id: amiref_core::InstanceId,
+        /// Where.
+        region: amiref_core::Region,
+        /// Its state.
+        state: String,
+    },
+    /// A community share was refused before anything changed: everything that is missing
+    /// or wrong, each with what to do.
+    #[error("{0}")]
+    CommunityShareRefused(Box<crate::CommunityRefusal>),
+    /// A community share granted its launch permissions, then could not write the entry
+    /// (the registry file changed meanwhile, or could not be written). Running it again
+    /// finishes it: the grant is idempotent.
+    #[error(
+        "{image}: launch permissions were granted, but the {community} community's entry was not written: {source}"
+    )]
+    CommunityEntryNotWritten {
+        /// The community.
+        community: String,
+        /// The image.
+        image: amiref_core::AmiId,
+        /// Why.
+        #[source]
+        source: amiref_registry::ShareError,
+    },
+    /// `publish` lacks settings the publishing profile must give.
+    #[error("cannot publish: missing {}: set them under `publishing.marketplace` in {} (or pass them)", .missing.join(", "), config_text(.config))]
+    PublishingIncomplete {
+        /// The missing settings, by their configuration key.
+        missing: Vec<&'static str>,
+        /// The configuration file, when there is one.
+        config: Option<PathBuf>,
     },
     /// A region name that is not a region.
     #[error("{what}: {source}")]
@@ -61,14 +134,9 @@ pub enum SessionError {
     /// A template file that is not valid (every problem of the file).
     #[error(transparent)]
     Template(#[from] amiref_template::TemplateError),
-    /// The world file could not be loaded or its state saved.
-    #[error("world {path}: {message}")]
-    World {
-        /// The world file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
+    /// The world file or its saved state could not be loaded, locked or saved.
+    #[error(transparent)]
+    World(#[from] amiref_memory::StateError),
     /// The trust policy file could not be read.
     #[error("trust policy {path}: {message}")]
     TrustPolicy {
@@ -86,6 +154,12 @@ pub enum SessionError {
         #[source]
         source: amiref_registry::LoadError,
     },
+    /// A registry source that is not a file, a directory or an https:// URL.
+    #[error(transparent)]
+    RegistrySource(#[from] amiref_registry::SourceError),
+    /// A rating that cannot be recorded (stars out of range, an entry no registry offers).
+    #[error(transparent)]
+    Rate(#[from] amiref_registry::RateError),
     /// The instance price file could not be read.
     #[error(transparent)]
     Prices(#[from] amiref_resolver::PriceFileError),
@@ -125,22 +199,52 @@ impl SessionError {
     /// What kind of failure this is.
     pub fn kind(&self) -> FailureKind {
         match self {
-            Self::Config { .. }
+            Self::Lifecycle(amiref_lifecycle::LifecycleError::InvalidInput { .. }) => {
+                FailureKind::BadInput
+            }
+            Self::World(amiref_memory::StateError::Io { .. }) => FailureKind::Failed,
+            Self::Config(_)
+            | Self::NotConfigured { .. }
+            | Self::InvalidInput { .. }
+            | Self::InstanceNotFound { .. }
+            | Self::InstanceAmbiguous { .. }
+            | Self::PublishingIncomplete { .. }
             | Self::UnknownRegion { .. }
             | Self::TemplateNotFound { .. }
             | Self::Template(_)
-            | Self::World { .. }
+            | Self::World(_)
             | Self::TrustPolicy { .. }
             | Self::Registry { .. }
+            | Self::RegistrySource(_)
+            | Self::Rate(_)
             | Self::Prices(_)
             | Self::Build(_)
             | Self::Invalid(_) => FailureKind::BadInput,
             Self::Declined(_) => FailureKind::Declined,
             Self::Resolve(_)
+            | Self::InstanceGone { .. }
+            | Self::CommunityShareRefused(_)
+            | Self::CommunityEntryNotWritten { .. }
             | Self::Cloud { .. }
             | Self::Lifecycle(_)
             | Self::Audit(_)
             | Self::Runtime(_) => FailureKind::Failed,
+        }
+    }
+
+    /// A "not configured" error that names `config`, the configuration file in use.
+    pub(crate) fn in_config(self, config: Option<&std::path::Path>) -> Self {
+        match self {
+            Self::NotConfigured {
+                what,
+                setting,
+                config: None,
+            } => Self::NotConfigured {
+                what,
+                setting,
+                config: config.map(std::path::Path::to_path_buf),
+            },
+            other => other,
         }
     }
 
@@ -159,4 +263,20 @@ fn searched_text(dirs: &[PathBuf]) -> String {
     } else {
         shown.join(", ")
     }
+}
+
+fn config_text(config: &Option<PathBuf>) -> String {
+    match config {
+        Some(p) => p.display().to_string(),
+        None => {
+            "the configuration file ($AMIREF_CONFIG, else ~/.config/amiref/config.yaml)".to_owned()
+        }
+    }
+}
+
+fn ids_text(ids: &[amiref_core::InstanceId]) -> String {
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use amiref_core::{Architecture, Image, InstanceId, InstanceType, Region, ResolutionMethod, RunInstanceRequest};
+use amiref_core::{
+    Architecture, Image, InstanceId, InstanceType, Region, ResolutionMethod, RunInstanceRequest,
+};
 use amiref_lifecycle::tags::{TAG_TEMPLATE, TAG_TEMPLATE_VERSION, token_from};
 use amiref_lifecycle::{Actor, AuditOutcome, AuditRecord, CopySpec, ProgressSink};
 use amiref_resolver::{Alternative, Estimate, Resolution, ResolveOptions, Workload};
@@ -118,7 +120,7 @@ impl LaunchChoice {
 
     fn of_resolution(r: &Resolution) -> Self {
         Self::new(
-            r.method,
+            r.method.clone(),
             &r.image,
             &r.instance_type,
             r.runs_user_data,
@@ -129,7 +131,7 @@ impl LaunchChoice {
 
     fn of_alternative(a: &Alternative) -> Self {
         Self::new(
-            a.method,
+            a.method.clone(),
             &a.image,
             &a.instance_type,
             !a.method.uses_image(),
@@ -251,11 +253,19 @@ pub struct Policy {
 
 impl Decisions for Policy {
     fn approve_copy(&self, _: &LaunchPlan, _: &CopyPlan) -> Answer {
-        if self.approve_copies { Answer::Yes } else { Answer::No }
+        if self.approve_copies {
+            Answer::Yes
+        } else {
+            Answer::No
+        }
     }
 
     fn keep_script(&self, _: &LaunchPlan, _: &LaunchChoice) -> Answer {
-        if self.keep_script { Answer::Yes } else { Answer::No }
+        if self.keep_script {
+            Answer::Yes
+        } else {
+            Answer::No
+        }
     }
 }
 
@@ -285,7 +295,10 @@ impl Session {
     /// Plans a launch: resolves, and says what launching will do and ask. Nothing is
     /// changed.
     pub async fn plan_launch(&self, request: &LaunchRequest) -> Result<LaunchPlan, SessionError> {
-        let region = request.region.clone().unwrap_or_else(|| self.region().clone());
+        let region = request
+            .region
+            .clone()
+            .unwrap_or_else(|| self.region().clone());
         let mut options = ResolveOptions::default();
         if let Some(arch) = request.architecture {
             options = options.architecture(arch);
@@ -294,7 +307,9 @@ impl Session {
             // Script first, the best image kept as the alternative: exactly ami_fallback.
             options = options.strategy(AmiStrategy::AmiFallback);
         }
-        let resolution = self.resolve(&request.template, Some(&region), &options).await?;
+        let resolution = self
+            .resolve(&request.template, Some(&region), &options)
+            .await?;
         let choice = LaunchChoice::of_resolution(&resolution);
         let passed_over = resolution.alternative.as_ref().map(|alt| PassedOver {
             choice: LaunchChoice::of_alternative(alt),
@@ -320,11 +335,16 @@ impl Session {
         }
         let copy_possible = choice.copy.is_some()
             || questions.contains(&Question::KeepScript)
-                && passed_over.as_ref().is_some_and(|p| p.choice.copy.is_some());
+                && passed_over
+                    .as_ref()
+                    .is_some_and(|p| p.choice.copy.is_some());
         if copy_possible {
             questions.push(Question::ApproveCopy);
         }
-        let script_time = self.resolver().estimate_model().script_time(&request.template);
+        let script_time = self
+            .resolver()
+            .estimate_model()
+            .script_time(&request.template);
         Ok(LaunchPlan {
             template: request.template.name.clone(),
             instance_name: request.name.clone(),
@@ -368,7 +388,9 @@ impl Session {
             match decisions.approve_copy(plan, copy) {
                 Answer::Yes => {}
                 Answer::No => {
-                    return Err(SessionError::Declined("the cross-region copy was declined".into()));
+                    return Err(SessionError::Declined(
+                        "the cross-region copy was declined".into(),
+                    ));
                 }
                 Answer::CannotAsk => {
                     return Err(SessionError::Declined(
@@ -426,8 +448,12 @@ impl Session {
         if launched.runs_user_data {
             request.user_data = plan.user_data.clone();
         }
-        request.tags.insert("Name".into(), plan.instance_name.clone());
-        request.tags.insert(TAG_TEMPLATE.into(), plan.template.clone());
+        request
+            .tags
+            .insert("Name".into(), plan.instance_name.clone());
+        request
+            .tags
+            .insert(TAG_TEMPLATE.into(), plan.template.clone());
         if let Some(v) = &plan.template_version {
             request.tags.insert(TAG_TEMPLATE_VERSION.into(), v.clone());
         }
@@ -462,14 +488,18 @@ impl Session {
         };
         match self.cloud().run_instance(&plan.region, &request).await {
             Ok(id) => {
-                self.audit().record(&record(AuditOutcome::Succeeded).target(&id))?;
+                self.audit()
+                    .record(&record(AuditOutcome::Succeeded).target(&id))?;
                 Ok(id)
             }
             Err(e) => {
-                let _ = self
-                    .audit()
-                    .record(&record(AuditOutcome::Failed { error: e.to_string() }));
-                Err(SessionError::cloud(format!("launching {} in {}", plan.instance_name, plan.region), e))
+                let _ = self.audit().record(&record(AuditOutcome::Failed {
+                    error: e.to_string(),
+                }));
+                Err(SessionError::cloud(
+                    format!("launching {} in {}", plan.instance_name, plan.region),
+                    e,
+                ))
             }
         }
     }

@@ -30,25 +30,54 @@
 
 mod availability;
 mod builder;
+mod community;
 pub mod config;
+mod deprecate;
 mod error;
+mod images;
+mod instance;
 mod launch;
+mod list;
+mod publish;
+mod rate;
 mod registries;
+mod retire;
 mod session;
+mod share;
 mod templates;
 mod trust;
+mod verify;
 mod world;
 
 pub use availability::{Availability, AvailabilityCounts, AvailabilityReport, RegionAvailability};
 pub use builder::{DEFAULT_REGION, SessionBuilder};
+pub use community::{
+    CommunityRefusal, CommunityShareReport, CommunityShareRequest, RefusalReason, VersionSource,
+};
 pub use config::{Config, LoadedConfig};
+pub use deprecate::{DeprecateRequest, DeprecationTime};
 pub use error::{FailureKind, SessionError};
+pub use images::{
+    CopyRequest, CreateImageReport, CreateImageRequest, CreateMultiReport, CreateMultiRequest,
+    PublicOutcome, default_image_name,
+};
+pub use instance::{InstanceRef, InstanceSummary};
 pub use launch::{
     Answer, Decisions, LaunchChoice, LaunchPlan, LaunchReport, LaunchRequest, PassedOver,
     PassedOverReason, Policy, Question,
 };
+pub use list::{
+    ImageListReport, ListedImage, OwnImage, RegionFailure, RegionImages, RegistryImage,
+    RegistryLayer, Signer,
+};
+pub use publish::{PublishOutcome, PublishRequest};
+pub use rate::{RateReport, RateRequest};
+pub use retire::{RetireRequest, TagSelector};
 pub use session::Session;
+pub use share::{Grantees, ShareRequest};
 pub use templates::TemplateLibrary;
+pub use verify::{EntryProblem, RefusedEntry, VerifiedEntry, VerifyReport};
+pub use world::{WorldInstance, WorldRegion, WorldReport, WorldResetReport};
 
 use amiref_core::Region;
 

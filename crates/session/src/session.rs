@@ -6,15 +6,18 @@ use std::sync::Arc;
 use amiref_core::{Cloud, Region};
 use amiref_lifecycle::{AuditSink, CopyLimits, Lifecycle, ProgressSink};
 use amiref_registry::Registry;
-use amiref_resolver::{Clock, Preview, Resolution, ResolveError, ResolveOptions, Resolver, Workload};
+use amiref_resolver::{
+    Clock, Preview, Resolution, ResolveError, ResolveOptions, Resolver, Workload,
+};
 use amiref_strategies::TrustPolicy;
 use amiref_template::Template;
 use chrono::{DateTime, Utc};
 
+use crate::SessionError;
 use crate::config::LoadedConfig;
+use crate::registries::{Registries, RegistrySettings};
 use crate::templates::TemplateLibrary;
 use crate::world::WorldSession;
-use crate::SessionError;
 
 /// What a [`crate::SessionBuilder`] assembled.
 pub(crate) struct SessionParts {
@@ -22,7 +25,8 @@ pub(crate) struct SessionParts {
     pub(crate) region: Region,
     pub(crate) resolver: Resolver,
     pub(crate) trust: TrustPolicy,
-    pub(crate) registry: Option<Arc<Registry>>,
+    pub(crate) registries: Option<Registries>,
+    pub(crate) registry_settings: RegistrySettings,
     pub(crate) world: Option<WorldSession>,
     pub(crate) audit: Arc<dyn AuditSink>,
     pub(crate) clock: Clock,
@@ -79,7 +83,20 @@ impl Session {
 
     /// The registries, when any are configured.
     pub fn registry(&self) -> Option<&Arc<Registry>> {
-        self.parts.registry.as_ref()
+        self.parts.registries.as_ref().map(|r| &r.registry)
+    }
+
+    pub(crate) fn registries(&self) -> Option<&Registries> {
+        self.parts.registries.as_ref()
+    }
+
+    pub(crate) fn registry_settings(&self) -> &RegistrySettings {
+        &self.parts.registry_settings
+    }
+
+    /// A "not configured" error naming this session's configuration file.
+    pub(crate) fn name_config(&self, error: SessionError) -> SessionError {
+        error.in_config(self.parts.config.path.as_deref())
     }
 
     /// Where templates are looked up by name.
@@ -170,7 +187,10 @@ impl Session {
         options: &ResolveOptions,
     ) -> Result<Resolution, ResolveError> {
         let region = region.unwrap_or(&self.parts.region);
-        self.parts.resolver.resolve_with(template, region, options).await
+        self.parts
+            .resolver
+            .resolve_with(template, region, options)
+            .await
     }
 
     /// The dry run of a resolution: every tier's outcome, the chain and the cost comparison.

@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 
 use amiref_core::ResolutionMethod;
 use amiref_lifecycle::NoProgress;
-use amiref_session::{Answer, Decisions, LaunchChoice, LaunchPlan, LaunchRequest, Policy, Question, Session, SessionBuilder};
+use amiref_session::{
+    Answer, Decisions, LaunchChoice, LaunchPlan, LaunchRequest, Policy, Question, Session,
+    SessionBuilder,
+};
 use amiref_strategies::CopyPlan;
 
 fn examples() -> PathBuf {
@@ -84,7 +87,10 @@ async fn availability_has_a_row_per_region_asked() {
     let report = session.availability(&template, &regions).await;
     assert_eq!(report.regions.len(), regions.len());
     let c = report.counts;
-    assert_eq!(c.available + c.cross_region_copy + c.script_fallback + c.unavailable, regions.len());
+    assert_eq!(
+        c.available + c.cross_region_copy + c.script_fallback + c.unavailable,
+        regions.len()
+    );
     assert!(report.simulated_time);
 }
 
