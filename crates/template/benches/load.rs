@@ -1,5 +1,6 @@
 //! How long loading takes: a valid template (parse, decode, validate), an invalid one
-//! (each problem is located by re-reading the text), and the fingerprint.
+//! (each problem located in the one parse), a 200 KB deeply nested one (refused at the
+//! depth limit: serde_yaml took over 10 s on it), and the fingerprint.
 //!
 //! `cargo bench -p amiref-template --bench load`
 
@@ -17,6 +18,10 @@ fn load(c: &mut Criterion) {
     });
     c.bench_function("load 34-many-problems.yml (6 problems)", |b| {
         b.iter(|| Template::from_yaml_str(black_box(INVALID), "bad.yml").unwrap_err())
+    });
+    let nested = format!("name: deep\nuser_data: {}\n", "[".repeat(200_000));
+    c.bench_function("load a 200 KB nested template (refused)", |b| {
+        b.iter(|| Template::from_yaml_str(black_box(&nested), "deep.yml").unwrap_err())
     });
     let template = Template::from_yaml_str(VALID, "python-ml.yml").unwrap();
     c.bench_function("fingerprint python-ml", |b| {

@@ -14,7 +14,9 @@ use amiref_core::{AmiId, Architecture, InstanceType, Owner, ParameterName, Parse
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use crate::validate::{DurationBound, FALLBACK_TIMEOUT_BOUND, PROVISIONING_TIME_BOUND};
+use crate::validate::{
+    DurationBound, FALLBACK_TIMEOUT_BOUND, PROVISIONING_TIME_BOUND, unknown_region,
+};
 use crate::yaml::Target;
 use crate::{
     AmiConfig, AmiSearch, AmiStrategy, BaseImage, DURATION_EXPECTED, FallbackStrategy, FieldPath,
@@ -404,20 +406,18 @@ impl Decoder {
             self.wrong_type(v, path, "a mapping of `key: value` lines");
             return None;
         };
+        // The entries that decoded are kept, so that the checks of the whole map still see
+        // them: one bad entry does not hide the problems of the others.
         let mut out = BTreeMap::new();
-        let mut ok = true;
         for (k, v) in entries {
             let p = path.key(k.as_str());
             let k = key(self, k, &p);
             let v = value(self, v, &p);
-            match (k, v) {
-                (Some(k), Some(v)) => {
-                    out.insert(k, v);
-                }
-                _ => ok = false,
+            if let (Some(k), Some(v)) = (k, v) {
+                out.insert(k, v);
             }
         }
-        ok.then_some(out)
+        Some(out)
     }
 
     // ---- leaves ----------------------------------------------------------------------
@@ -492,7 +492,13 @@ impl Decoder {
 
     fn region_key(&mut self, key: &str, path: &FieldPath) -> Option<Region> {
         match Region::new(key) {
-            Ok(r) => Some(r),
+            Ok(r) => match unknown_region(key, path.clone()) {
+                Some(problem) => {
+                    self.report(Target::Key, problem);
+                    None
+                }
+                None => Some(r),
+            },
             Err(e) => {
                 self.report(
                     Target::Key,

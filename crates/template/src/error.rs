@@ -129,8 +129,8 @@ pub struct InvalidTemplate {
 }
 
 impl InvalidTemplate {
-    /// The most problems listed for one template. Locating a problem re-reads the text,
-    /// so this also bounds the time spent on a pathological file.
+    /// The most problems listed for one template (the first ones in the text): past
+    /// these, a template is better fixed and checked again.
     pub const MAX_LISTED: usize = 100;
 }
 

@@ -35,9 +35,12 @@
 //!   the field path, what was found and what was expected, and often a "did you mean".
 //!   A rule whose input already failed to decode stays silent, so one mistake is reported
 //!   once, not as a cascade.
-//! - **One YAML module.** Only the private `yaml` module names serde_yaml, so the YAML crate
-//!   can be replaced without touching the rest. Lines and columns come from the parser
-//!   itself (see that module for how), not from a scanner that could disagree with it.
+//! - **One YAML module.** The text is read by amiref-yaml, the YAML module of every amiref
+//!   file format, once: it refuses what templates never need (tags, duplicate keys,
+//!   several documents, text that is not UTF-8) within resource limits, and keeps the line
+//!   and column of every key and value, so each problem is located in time linear in its
+//!   path's length. Problems of the YAML itself are reported with the template's own, in
+//!   one pass.
 //! - **Safe by construction.** A search must name the owners it trusts (a stranger's newer
 //!   public image with a matching name must never win), and a template that can reach
 //!   script provisioning must carry a script.

@@ -9,6 +9,7 @@ use crate::decode::{Decoder, Finding};
 use crate::validate::Checker;
 use crate::yaml::{self, Target};
 use crate::{FieldPath, InvalidTemplate, Problem, ProblemKind, Segment, Template, TemplateError};
+use amiref_yaml::Document;
 
 impl Template {
     /// Reads a template from YAML (or JSON, which YAML includes) and validates it.
@@ -26,13 +27,26 @@ impl Template {
         load_text(text, origin).map_err(TemplateError::Invalid)
     }
 
-    /// Reads and validates a template file.
+    /// Reads and validates a template file. A file that is not UTF-8 is refused at the
+    /// line and column of its first bad byte.
     pub fn load_file(path: impl AsRef<Path>) -> Result<Template, TemplateError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = match amiref_yaml::read_text(path) {
+            Ok(text) => text,
+            Err(amiref_yaml::YamlError::Io { source, .. }) => {
+                return Err(TemplateError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+            Err(e) => {
+                return Err(TemplateError::Invalid(InvalidTemplate {
+                    origin: path.display().to_string(),
+                    problems: vec![yaml::problem(&e)],
+                    omitted: 0,
+                }));
+            }
+        };
         Self::from_yaml_str(&text, &path.display().to_string())
     }
 
@@ -59,7 +73,7 @@ impl Template {
     pub fn to_yaml_string(&self) -> String {
         // Serializing these types cannot fail: every map key is text and every value is
         // text, a number, a boolean, a list or a mapping.
-        yaml::to_string(self).unwrap_or_else(|e| format!("# cannot serialize: {e}\n"))
+        amiref_yaml::to_string(self).unwrap_or_else(|e| format!("# cannot serialize: {e}\n"))
     }
 
     /// Whether resolving this template needs the provisioning script on some path (so
@@ -78,62 +92,68 @@ fn load_text(text: &str, origin: &str) -> Result<Template, InvalidTemplate> {
         problems,
         omitted: 0,
     };
-    let doc = match yaml::parse(text) {
-        Ok(doc) => doc,
-        Err(e) => {
-            let mut problem =
-                Problem::new(ProblemKind::Syntax, FieldPath::root(), e.found, e.expected);
-            problem.location = e.location;
-            return Err(invalid(vec![problem]));
+    let parsed = yaml::parse(text, origin).map_err(|e| invalid(vec![yaml::problem(&e)]))?;
+    let (doc, yaml_problems, stand_ins) = (parsed.document, parsed.problems, parsed.stand_ins);
+    let value = doc.value();
+    let mut findings = Vec::new();
+    let mut template = None;
+    if value.is_null() {
+        findings.push(Finding {
+            problem: Problem::new(
+                ProblemKind::MissingField,
+                FieldPath::root(),
+                "an empty document",
+                "a template: a mapping with at least `name`, and `ami_config` or `user_data`",
+            ),
+            target: Target::Value,
+            anchor: None,
+        });
+    } else {
+        let mut decoder = Decoder::default();
+        template = decoder.template(value);
+        // A value the YAML refused is a stand-in: what it leads to is not reported again.
+        decoder.failed.extend(stand_ins.iter().cloned());
+        findings = decoder.findings;
+        findings.retain(|f| !stand_ins.iter().any(|s| is_under(&f.problem.path, s)));
+        if let Some(template) = &template {
+            let written = |path: &FieldPath| is_written(value, path);
+            let mut checker = Checker {
+                failed: &decoder.failed,
+                written: &written,
+                findings: Vec::new(),
+            };
+            checker.template(template);
+            findings.extend(checker.findings);
         }
-    };
-    if doc.is_null() {
-        let mut problem = Problem::new(
-            ProblemKind::MissingField,
-            FieldPath::root(),
-            "an empty document",
-            "a template: a mapping with at least `name`, and `ami_config` or `user_data`",
-        );
-        problem.location = Some(crate::Location { line: 1, column: 1 });
-        return Err(invalid(vec![problem]));
-    }
-    let mut decoder = Decoder::default();
-    let template = decoder.template(&doc);
-    let mut findings = decoder.findings;
-    if let Some(template) = &template {
-        let written = |path: &FieldPath| is_written(&doc, path);
-        let mut checker = Checker {
-            failed: &decoder.failed,
-            written: &written,
-            findings: Vec::new(),
-        };
-        checker.template(template);
-        findings.extend(checker.findings);
     }
     match template {
-        Some(template) if findings.is_empty() => Ok(template),
+        Some(template) if findings.is_empty() && yaml_problems.is_empty() => Ok(template),
         _ => {
-            let omitted = findings.len().saturating_sub(InvalidTemplate::MAX_LISTED);
-            findings.truncate(InvalidTemplate::MAX_LISTED);
+            let mut problems = yaml_problems;
+            problems.extend(located(&doc, findings));
+            sort_by_location(&mut problems);
+            let omitted = problems.len().saturating_sub(InvalidTemplate::MAX_LISTED);
+            problems.truncate(InvalidTemplate::MAX_LISTED);
             Err(InvalidTemplate {
                 omitted,
-                ..invalid(located(text, findings))
+                ..invalid(problems)
             })
         }
     }
 }
 
-/// Gives each finding its line and column, and orders them as they appear in the text.
-fn located(text: &str, findings: Vec<Finding>) -> Vec<Problem> {
-    let mut problems: Vec<Problem> = findings
-        .into_iter()
-        .map(|finding| {
-            let mut problem = finding.problem;
-            let anchor = finding.anchor.unwrap_or_else(|| problem.path.clone());
-            problem.location = locate_nearest(text, &anchor, finding.target);
-            problem
-        })
-        .collect();
+/// Gives each finding its line and column.
+fn located(doc: &Document, findings: Vec<Finding>) -> impl Iterator<Item = Problem> + '_ {
+    findings.into_iter().map(|finding| {
+        let mut problem = finding.problem;
+        let anchor = finding.anchor.unwrap_or_else(|| problem.path.clone());
+        problem.location = Some(yaml::locate_nearest(doc, &anchor, finding.target));
+        problem
+    })
+}
+
+/// Orders problems as they appear in the text, each once.
+fn sort_by_location(problems: &mut Vec<Problem>) {
     problems.sort_by(|a, b| {
         // Total, so the order never depends on the map type serde_json was built with.
         let key = |p: &Problem| {
@@ -148,28 +168,11 @@ fn located(text: &str, findings: Vec<Finding>) -> Vec<Problem> {
         key(a).cmp(&key(b))
     });
     problems.dedup();
-    problems
 }
 
-/// The location of `path`, or of its nearest ancestor present in the text (a missing
-/// field is reported where its parent's key is).
-fn locate_nearest(text: &str, path: &FieldPath, target: Target) -> Option<crate::Location> {
-    if let Some(location) = yaml::locate(text, path, target) {
-        return Some(location);
-    }
-    let mut path = path.clone();
-    while !path.is_root() {
-        path = path.parent();
-        let target = if path.is_root() {
-            Target::Value
-        } else {
-            Target::Key
-        };
-        if let Some(location) = yaml::locate(text, &path, target) {
-            return Some(location);
-        }
-    }
-    None
+/// Whether `path` is `ancestor` or below it.
+fn is_under(path: &FieldPath, ancestor: &FieldPath) -> bool {
+    path.segments().starts_with(ancestor.segments())
 }
 
 /// Whether the document has a value at `path`.

@@ -65,6 +65,25 @@ impl DurationBound {
     }
 }
 
+/// The problem with `code`, a well-formed region code at `path`, when AWS has no such
+/// region. The decoder asks it of every key of a map by region, so that an entry whose
+/// value is also wrong reports both; the checker asks it of templates built in code.
+pub(crate) fn unknown_region(code: &str, path: FieldPath) -> Option<Problem> {
+    if regions::is_known(code) {
+        return None;
+    }
+    let problem = Problem::new(
+        ProblemKind::InvalidValue,
+        path,
+        quote(code),
+        "a region AWS has, such as \"us-east-1\"",
+    );
+    Some(match closest(code, &regions::known_codes()) {
+        Some(close) => problem.with_help(format!("did you mean `{close}`?")),
+        None => problem,
+    })
+}
+
 /// Checks a decoded template. `failed` lists the fields whose decoding already failed:
 /// a rule that depends on one of them stays silent rather than report a consequence.
 /// `written` says whether a field was present in the text (rather than defaulted).
@@ -281,16 +300,7 @@ impl Checker<'_> {
     /// The keys of a map by region are regions that exist.
     fn known_regions<T>(&mut self, map: &BTreeMap<Region, T>, path: &FieldPath) {
         for region in map.keys() {
-            if !regions::is_known(region.as_str()) {
-                let mut problem = Problem::new(
-                    ProblemKind::InvalidValue,
-                    path.key(region.as_str()),
-                    quote(region.as_str()),
-                    "a region AWS has, such as \"us-east-1\"",
-                );
-                if let Some(close) = closest(region.as_str(), &regions::known_codes()) {
-                    problem = problem.with_help(format!("did you mean `{close}`?"));
-                }
+            if let Some(problem) = unknown_region(region.as_str(), path.key(region.as_str())) {
                 self.report(Report::key(), problem);
             }
         }

@@ -122,7 +122,7 @@ fn serde_and_the_loader_read_the_examples_alike() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
         let by_loader = Template::load_file(&path).unwrap();
-        let by_serde: Template = serde_yaml::from_str(&text).unwrap();
+        let by_serde: Template = amiref_yaml::from_str(&text, &path.display().to_string()).unwrap();
         assert_eq!(by_loader, by_serde, "{}", path.display());
     }
 }

@@ -80,3 +80,52 @@ fn a_missing_directory_is_a_read_error() {
             .starts_with("/nonexistent/templates: cannot read")
     );
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_refused_at_its_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.yml");
+    std::fs::write(&path, b"name: caf\xe9\nuser_data: |\n  #!/bin/bash\n").unwrap();
+    let err = amiref_template::Template::load_file(&path).unwrap_err();
+    let problems = err.problems();
+    assert_eq!(problems.len(), 1, "{err}");
+    assert_eq!(problems[0].kind, amiref_template::ProblemKind::Syntax);
+    assert!(
+        err.to_string().ends_with(
+            "latin1.yml:1:10: found the byte 0xe9, which is not UTF-8, expected UTF-8 text"
+        ),
+        "{err}"
+    );
+    let missing = amiref_template::Template::load_file(dir.path().join("none.yml")).unwrap_err();
+    assert!(matches!(missing, TemplateError::Read { .. }), "{missing}");
+}
+
+#[test]
+fn a_deeply_nested_template_is_refused_with_a_location() {
+    let mut text = String::from("name: deep\nami_config:\n");
+    let mut depth = 1;
+    while text.len() < 200_000 {
+        text.push_str(&"  ".repeat(depth));
+        text.push_str("x:\n");
+        depth += 1;
+    }
+    let err = amiref_template::Template::from_yaml_str(&text, "deep.yml").unwrap_err();
+    let problems = err.problems();
+    assert_eq!(problems.len(), 1, "{err}");
+    assert_eq!(problems[0].kind, amiref_template::ProblemKind::Syntax);
+    // Line 1 is the top mapping (depth 1), line 3 the first under ami_config (depth 2): the
+    // mapping at depth 65 starts at line 66, indented 128.
+    assert_eq!(
+        problems[0].location,
+        Some(amiref_template::Location {
+            line: 66,
+            column: 129
+        }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("expected at most 64 levels of nesting"),
+        "{err}"
+    );
+}

@@ -89,9 +89,16 @@ fn a_flood_of_problems_is_cut_short_and_counted() {
     for i in 0..300 {
         text.push_str(&format!("    us-east-{}: ami-bad{i}\n", i % 90 + 1));
     }
-    // Keys repeat (us-east-1 twice): a syntax error, reported once.
+    // Keys repeat (us-east-1 four times): each repeat is reported, with the problems of
+    // the entries kept (a malformed id, an unknown region), in text order.
     let err = Template::from_yaml_str(&text, "big.yml").unwrap_err();
-    assert_eq!(err.problems().len(), 1);
+    let problems = err.problems();
+    assert_eq!(problems.len(), amiref_template::InvalidTemplate::MAX_LISTED);
+    // 90 distinct keys of which 88 are unknown regions, 90 malformed ids, 210 repeats.
+    assert_eq!(err.problem_count(), 88 + 90 + 210);
+    // The first ones in the text are listed: the repeats start at line 95, past them.
+    assert_eq!(problems[0].location.map(|l| l.line), Some(5));
+    assert!(problems.iter().all(|p| !p.found.contains("a second time")));
 
     let mut text =
         String::from("name: big\nuser_data: \"#!/bin/sh\"\nami_config:\n  ami_mappings:\n");

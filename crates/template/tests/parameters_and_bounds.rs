@@ -212,7 +212,7 @@ fn base_image_combining_a_parameter_and_a_search_is_refused() {
     );
     // serde's reading (for documents this crate wrote) refuses it too.
     let text = format!("name: x\nbase_image:\n  ssm_parameter: {AL2023}\n  owner: amazon\n");
-    assert!(serde_yaml::from_str::<Template>(&text).is_err());
+    assert!(amiref_yaml::from_str::<Template>(&text, "t.yml").is_err());
     // And the search rules do not also fire on the search half.
     assert_eq!(
         error(&format!(
@@ -301,7 +301,10 @@ fn templates_built_in_code_with_parameters_validate_and_round_trip() {
     let json = serde_json::to_string(&t).unwrap();
     assert_eq!(serde_json::from_str::<Template>(&json).unwrap(), t);
     assert_eq!(load(&json), t);
-    assert_eq!(serde_yaml::from_str::<Template>(&yaml).unwrap(), t);
+    assert_eq!(
+        amiref_yaml::from_str::<Template>(&yaml, "t.yml").unwrap(),
+        t
+    );
 
     // Code-built templates get the same checks, without locations.
     let config = t.ami_config.as_mut().unwrap();

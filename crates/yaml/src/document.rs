@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use granit_parser::{Event, Parser, ScalarStyle, Span};
+use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
 use serde_json::{Map, Value};
 
 use crate::scalar::resolve_plain;
@@ -101,7 +101,15 @@ impl Document {
         }
         let mut builder = Builder::new(text, origin, limits);
         for next in Parser::new_from_str(text) {
-            let (event, span) = next.map_err(|source| syntax(text, origin, limits, source))?;
+            let (event, span) = next.map_err(|source| {
+                let location = location_of(text, source.marker());
+                let inside = builder
+                    .flows
+                    .last()
+                    .filter(|(_, _, at)| at.line < location.line)
+                    .map(|(_, bracket, at)| (*bracket, *at));
+                syntax(origin, limits, location, inside, source)
+            })?;
             if builder.on_event(event, &span)? == Flow::Stop {
                 break;
             }
@@ -153,15 +161,17 @@ impl Document {
         rest.then_some(at)
     }
 
-    /// Where the node at `path` is written or, when the document has no such node, its
-    /// nearest ancestor that it has (the top of the document at worst): a missing field
-    /// is reported at the mapping that lacks it.
+    /// Where the key or value at `path` is written or, when the document has no such
+    /// node, the key of its nearest ancestor that it has (the value, for a list item or
+    /// the top of the document): a missing field is reported where the mapping that
+    /// lacks it is named.
     pub fn locate_nearest<'p, S: Into<Step<'p>>>(
         &self,
         path: impl IntoIterator<Item = S>,
         target: Target,
     ) -> Location {
-        let (found, key, _) = self.walk(path);
+        let (found, key, whole) = self.walk(path);
+        let target = if whole { target } else { Target::Key };
         match (target, key) {
             (Target::Key, Some(key)) => key,
             _ => found.at,
@@ -238,6 +248,8 @@ struct Builder<'a> {
     documents: usize,
     /// How deep inside a complex key being skipped.
     skipping: usize,
+    /// The open flow collections: depth in `stack`, bracket, where.
+    flows: Vec<(usize, char, Location)>,
     problems: Vec<YamlError>,
 }
 
@@ -254,6 +266,7 @@ impl<'a> Builder<'a> {
             aliases: 0,
             documents: 0,
             skipping: 0,
+            flows: Vec::new(),
             problems: Vec::new(),
         }
     }
@@ -276,13 +289,15 @@ impl<'a> Builder<'a> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 self.count_node(at)?;
+                let at = self.empty_value_at(span, at);
                 if let Some(tag) = tag {
                     let tag_at = span.tag_start.map_or(at, |m| location_of(self.text, &m));
                     self.refuse_tag(&format!("{}{}", tag.original_handle, tag.suffix), tag_at);
                 }
                 self.scalar(&text, style, anchor, at)?;
             }
-            Event::SequenceStart(_, anchor, ref tag) | Event::MappingStart(_, anchor, ref tag) => {
+            Event::SequenceStart(style, anchor, ref tag)
+            | Event::MappingStart(style, anchor, ref tag) => {
                 let is_map = matches!(event, Event::MappingStart(..));
                 self.count_node(at)?;
                 self.check_depth(self.stack.len() + 1, at)?;
@@ -294,6 +309,10 @@ impl<'a> Builder<'a> {
                     self.refuse_complex_key(if is_map { "a mapping" } else { "a list" }, at);
                     self.skipping = 1;
                     return Ok(Flow::Go);
+                }
+                if style == StructureStyle::Flow {
+                    let bracket = if is_map { '{' } else { '[' };
+                    self.flows.push((self.stack.len(), bracket, at));
                 }
                 self.open(is_map, anchor, at);
             }
@@ -326,6 +345,20 @@ impl<'a> Builder<'a> {
             _ => {}
         }
         Ok(Flow::Go)
+    }
+
+    /// An empty value (`key:` and nothing) is a zero-length scalar at the colon; it is
+    /// located just after it, where the value would be written.
+    fn empty_value_at(&self, span: &Span, at: Location) -> Location {
+        let empty = span.start.index() == span.end.index();
+        if empty && self.text.as_bytes().get(at.offset) == Some(&b':') {
+            return Location {
+                column: at.column + 1,
+                offset: at.offset + 1,
+                ..at
+            };
+        }
+        at
     }
 
     fn count_node(&mut self, at: Location) -> Result<(), YamlError> {
@@ -530,6 +563,13 @@ impl<'a> Builder<'a> {
     }
 
     fn close(&mut self) {
+        if self
+            .flows
+            .last()
+            .is_some_and(|(depth, _, _)| *depth + 1 == self.stack.len())
+        {
+            self.flows.pop();
+        }
         let (value, spans, anchor, nodes_before) = match self.stack.pop() {
             Some(Frame::Map {
                 at,
@@ -622,12 +662,12 @@ impl<'a> Builder<'a> {
 /// A parser's error as ours: the parser's own nesting limit (255 levels of flow
 /// collections, reached before it hands out the first of them) is the depth limit.
 fn syntax(
-    text: &str,
     origin: &str,
     limits: &Limits,
+    location: Location,
+    inside: Option<(char, Location)>,
     source: granit_parser::ScanError,
 ) -> YamlError {
-    let location = location_of(text, source.marker());
     if source.info() == "recursion limit exceeded" {
         return YamlError::TooDeep {
             origin: origin.to_owned(),
@@ -638,6 +678,7 @@ fn syntax(
     YamlError::Syntax {
         origin: origin.to_owned(),
         location,
+        inside,
         source: Box::new(source),
     }
 }

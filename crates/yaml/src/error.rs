@@ -44,6 +44,9 @@ pub enum YamlError {
         origin: String,
         /// Where the parser stopped.
         location: Location,
+        /// The flow collection (`[` or `{`) the parser was inside, when it was opened on an
+        /// earlier line: often the one left unclosed.
+        inside: Option<(char, Location)>,
         /// The parser's error.
         #[source]
         source: Box<granit_parser::ScanError>,
@@ -251,6 +254,16 @@ impl YamlError {
         match self {
             Self::Io { source, .. } => format!("an unreadable file ({source})"),
             Self::NotUtf8 { byte, .. } => format!("the byte 0x{byte:02x}, which is not UTF-8"),
+            Self::Syntax {
+                source,
+                inside: Some((bracket, at)),
+                ..
+            } => format!(
+                "invalid YAML ({}) inside the `{bracket}` opened at line {}, column {}",
+                source.info(),
+                at.line,
+                at.column
+            ),
             Self::Syntax { source, .. } => format!("invalid YAML ({})", source.info()),
             Self::TooLarge { bytes, .. } => format!("{bytes} bytes of text"),
             Self::TooDeep { limit, .. } => {

@@ -405,3 +405,28 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         ]
     })
 }
+
+#[test]
+fn a_syntax_error_names_the_bracket_it_is_inside() {
+    let err = Document::parse("a: 1\nb: [x, y\nc: 2\n", "t.yml").unwrap_err();
+    assert!(
+        err.found()
+            .ends_with("inside the `[` opened at line 2, column 4"),
+        "{err}"
+    );
+    // Not when the bracket is on the line of the error.
+    let err = Document::parse("a: [1, 2}\n", "t.yml").unwrap_err();
+    assert!(!err.found().contains("inside"), "{err}");
+}
+
+#[test]
+fn an_empty_value_is_located_where_it_would_be_written() {
+    let doc = Document::parse("a:\nb: {c: }\nd:\n  - \n", "t").unwrap();
+    let loc = |path: &[Step<'_>]| {
+        doc.locate(path.iter().copied(), Target::Value)
+            .map(|l| (l.line, l.column))
+    };
+    assert_eq!(loc(&[Step::Key("a")]), Some(at(1, 3)));
+    assert_eq!(loc(&[Step::Key("b"), Step::Key("c")]), Some(at(2, 7)));
+    assert_eq!(loc(&[Step::Key("d"), Step::Index(0)]), Some(at(4, 5)));
+}
