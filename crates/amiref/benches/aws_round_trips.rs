@@ -409,7 +409,7 @@ ami_config:
             name: "(c) script provisioning (default base image: public AL2023 parameter)",
             region: SCRIPTED.parse().unwrap(),
             template: template("self", false),
-            method: ResolutionMethod::FallbackScript,
+            method: ResolutionMethod::ScriptProvisioning,
             goal: Some(2),
         },
         Scenario {

@@ -79,7 +79,7 @@ fn cold_scenarios() -> Vec<Cold> {
             name: "(c) script provisioning (default base image: public AL2023 parameter)",
             region: SCRIPTED,
             template: support::tiers_template(false),
-            method: ResolutionMethod::FallbackScript,
+            method: ResolutionMethod::ScriptProvisioning,
             goal: Some(2),
         },
         Cold {
@@ -131,7 +131,7 @@ async fn cold_waves(s: &Cold, concurrent: bool) -> (Duration, Vec<BTreeMap<Strin
     let cloud = support::tiers_world(LATENCY);
     let resolver = support::resolver_with(&cloud, concurrent);
     let region: Region = s.region.parse().unwrap();
-    let (template, name, method) = (s.template.clone(), s.name, s.method);
+    let (template, name, method) = (s.template.clone(), s.name, s.method.clone());
     let start = tokio::time::Instant::now();
     let task = tokio::spawn(async move {
         let r = resolver

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use amiref::{Outcome, Tier};
+use amiref::Outcome;
 use amiref_core::{Architecture, ResolutionMethod};
 use common::{demo, python_ml, resolver, template};
 
@@ -25,7 +25,7 @@ async fn a_strangers_newer_look_alike_is_never_chosen() {
             .resolve(&t, &region.parse().unwrap())
             .await
             .unwrap();
-        assert_eq!(r.method, ResolutionMethod::FallbackScript, "{region}");
+        assert_eq!(r.method, ResolutionMethod::ScriptProvisioning, "{region}");
         assert_eq!(r.image.owner_alias.as_deref(), Some("amazon"), "{region}");
         assert_ne!(r.image.owner.as_str(), "999988887777");
     }
@@ -103,9 +103,9 @@ async fn deprecated_and_pending_images_are_skipped_with_a_reason() {
         .await
         .unwrap_err();
     let entry = &deprecated.chain()[1];
-    assert_eq!(entry.outcome, Outcome::Skipped);
+    assert!(matches!(entry.outcome, Outcome::Skipped { .. }));
     assert!(
-        entry.reason.contains("deprecated (since 2026-09-01)"),
+        entry.reason().contains("deprecated (since 2026-09-01)"),
         "{entry:?}"
     );
 
@@ -115,7 +115,9 @@ async fn deprecated_and_pending_images_are_skipped_with_a_reason() {
         .await
         .unwrap_err();
     assert!(
-        err.chain()[1].reason.contains("is pending, not available"),
+        err.chain()[1]
+            .reason()
+            .contains("is pending, not available"),
         "{err}"
     );
     // The demo's 2.2.0 becomes available 15 minutes into the world.
@@ -136,7 +138,7 @@ async fn an_arm64_image_is_never_paired_with_an_x86_64_instance_type() {
         )
         .await
         .unwrap_err();
-    let reason = &err.chain()[1].reason;
+    let reason = &err.chain()[1].reason();
     assert!(
         reason.contains(
             "arm64, which none of the template's instance types offered in us-east-1 runs: m6i.large (x86_64)"
@@ -184,9 +186,9 @@ async fn search_picks_the_newest_trusted_version_on_the_preferred_architecture()
     assert_eq!(r.image.id.as_str(), "ami-0123456789abcdef1");
     assert_eq!(r.image.name, "cws-python-ml-2.1.0-arm64");
     assert_eq!(r.instance_type.as_str(), "m7g.large");
-    assert_eq!(r.chain[0].tier, Tier::SsmParameter);
-    assert_eq!(r.chain[1].outcome, Outcome::Skipped);
-    assert_eq!(r.chain[2].tier, Tier::DynamicSearch);
+    assert_eq!(r.chain[0].tier, ResolutionMethod::SsmParameter);
+    assert!(matches!(r.chain[1].outcome, Outcome::Skipped { .. }));
+    assert_eq!(r.chain[2].tier, ResolutionMethod::DynamicSearch);
 }
 
 /// A named owner the trust policy does not know fails the search tier with a clear error;
@@ -209,16 +211,23 @@ async fn unknown_named_owners_are_refused() {
     assert!(
         r.warnings
             .iter()
-            .any(|w| w.starts_with("Dynamic search failed"))
+            .any(|w| w.to_string().starts_with("Dynamic search failed")
+                && matches!(
+                    w,
+                    amiref::Warning::TierFailed {
+                        tier: ResolutionMethod::DynamicSearch,
+                        error: amiref::TierFailure::Trust { .. }
+                    }
+                ))
     );
     let search = &r.chain[2];
-    assert_eq!(search.outcome, Outcome::Failed);
+    assert!(matches!(search.outcome, Outcome::Failed { .. }));
     assert!(
         search
-            .reason
+            .reason()
             .contains("named owner \"prism-community\" is not defined"),
         "{}",
-        search.reason
+        search.reason()
     );
 }
 
@@ -236,27 +245,34 @@ async fn the_deadline_cuts_off_a_slow_tier_and_the_fallback_follows() {
     let region = "ap-south-1".parse().unwrap();
     let start = tokio::time::Instant::now();
     let r = resolver(&cloud).resolve(&t, &region).await.unwrap();
-    let outcomes: Vec<_> = r.chain.iter().map(|e| e.outcome).collect();
+    let outcomes: Vec<_> = r.chain.iter().map(|e| e.outcome.as_str()).collect();
     assert_eq!(
         outcomes,
         [
-            Outcome::Skipped,  // no SSM parameter: no call
-            Outcome::Skipped,  // no mapping for ap-south-1: no call
-            Outcome::TimedOut, // the search's describe is cut off at 10 min
-            Outcome::Skipped,  // no registry configured
-            Outcome::Skipped,  // the product is not offered in ap-south-1: no describe
-            Outcome::NotTried, // fallback_strategy is script_provisioning
-            Outcome::Found,    // the fallback: base image (11 min, not bounded), started at once
+            "skipped",   // no SSM parameter: no call
+            "skipped",   // no mapping for ap-south-1: no call
+            "timed_out", // the search's describe is cut off at 10 min
+            "skipped",   // no registry configured
+            "skipped",   // the product is not offered in ap-south-1: no describe
+            "not_tried", // fallback_strategy is script_provisioning
+            "found",     // the fallback: base image (11 min, not bounded), started at once
         ],
         "{:#?}",
         r.chain
     );
     assert_eq!(r.chain[2].elapsed_ms, 10 * 60 * 1000);
-    assert_eq!(r.method, ResolutionMethod::FallbackScript);
+    assert_eq!(r.method, ResolutionMethod::ScriptProvisioning);
     assert!(
         r.warnings
             .iter()
-            .any(|w| w.contains("cut off by fallback_timeout")),
+            .any(|w| w.to_string().contains("cut off by fallback_timeout")
+                && matches!(
+                    w,
+                    amiref::Warning::TierTimedOut {
+                        elapsed_ms: 600_000,
+                        ..
+                    }
+                )),
         "{:?}",
         r.warnings
     );
@@ -269,12 +285,12 @@ async fn the_deadline_cuts_off_a_slow_tier_and_the_fallback_follows() {
         amiref_template::FallbackStrategy::Error;
     let resolver = resolver(&cloud);
     let err = resolver.resolve(&strict, &region).await.unwrap_err();
-    assert_eq!(err.chain()[2].outcome, Outcome::TimedOut);
+    assert!(matches!(err.chain()[2].outcome, Outcome::TimedOut { .. }));
     assert!(err.is_transient());
     cloud.set_operation_latency("DescribeImages", Duration::ZERO);
     let before = cloud.counters().operation("DescribeImages");
     let err = resolver.resolve(&strict, &region).await.unwrap_err();
-    assert_eq!(err.chain()[2].outcome, Outcome::Skipped);
+    assert!(matches!(err.chain()[2].outcome, Outcome::Skipped { .. }));
     assert!(cloud.counters().operation("DescribeImages") > before);
 }
 
@@ -357,7 +373,7 @@ async fn registry_entries_are_checked_against_the_real_image() {
     )
     .await
     .unwrap_err();
-    let reason = &err.chain()[3].reason;
+    let reason = &err.chain()[3].reason();
     assert!(
         reason.contains("owned by 999988887777, not by 111122223333"),
         "{reason}"
@@ -377,10 +393,10 @@ async fn registry_entries_are_checked_against_the_real_image() {
     .unwrap_err();
     assert!(
         err.chain()[3]
-            .reason
+            .reason()
             .contains("owned by 111122223333, which the default trust policy (trusts self, amazon) does not trust"),
         "{}",
-        err.chain()[3].reason
+        err.chain()[3].reason()
     );
 
     let signed = || {
@@ -404,7 +420,7 @@ async fn registry_entries_are_checked_against_the_real_image() {
     let err = resolve(signed(), amiref::TrustPolicy::default())
         .await
         .unwrap_err();
-    assert!(err.chain()[3].reason.contains("does not trust"), "{err}");
+    assert!(err.chain()[3].reason().contains("does not trust"), "{err}");
 
     // Where the policy lets them vouch: accepted; the first acceptable wins.
     let r = resolve(

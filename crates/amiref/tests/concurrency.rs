@@ -90,7 +90,7 @@ async fn cache_hits_make_no_calls_and_expire() {
     let bare = python_ml("ami_preferred", "cross_region", false);
     let a = resolver.resolve(&scripted, &south).await.unwrap();
     let b = resolver.resolve(&bare, &south).await.unwrap();
-    assert_eq!(a.method, ResolutionMethod::FallbackScript);
+    assert_eq!(a.method, ResolutionMethod::ScriptProvisioning);
     assert_eq!(b.method, ResolutionMethod::CrossRegion);
 }
 
@@ -188,25 +188,37 @@ async fn preview_runs_every_tier_and_compares_costs() {
     let outcomes: Vec<_> = preview
         .tiers
         .iter()
-        .map(|e| (e.tier, e.outcome, e.used))
+        .map(|e| (e.tier.clone(), e.outcome.as_str(), e.used))
         .collect();
-    use amiref::Outcome::*;
-    use amiref::Tier::*;
+    use amiref::ResolutionMethod::*;
     assert_eq!(
         outcomes,
         [
-            (SsmParameter, Skipped, true),
-            (DirectMapping, Found, true),
-            (DynamicSearch, Found, false),
-            (CommunityRegistry, Skipped, false),
-            (Marketplace, Found, false),
-            (CrossRegion, NotTried, false),
-            (ScriptProvisioning, Found, false),
+            (SsmParameter, "skipped", true),
+            (DirectMapping, "found", true),
+            (DynamicSearch, "found", false),
+            (CommunityRegistry, "skipped", false),
+            (Marketplace, "found", false),
+            (CrossRegion, "not_tried", false),
+            (ScriptProvisioning, "found", false),
         ]
     );
-    assert!(preview.tiers[2].reason.starts_with("not needed"));
-    let methods: Vec<_> = preview.comparison.iter().map(|c| c.method).collect();
-    assert!(methods.contains(&ResolutionMethod::FallbackScript));
+    // The search ran and found an image the resolution did not need: its entry says so
+    // by `used`, and keeps its find as facts.
+    assert!(preview.tiers[2].not_needed());
+    assert!(!preview.tiers[5].not_needed());
+    assert!(matches!(
+        preview.tiers[5].outcome,
+        amiref::Outcome::NotTried {
+            reason: amiref::NotTried::FallbackStrategy { .. }
+        }
+    ));
+    let methods: Vec<_> = preview
+        .comparison
+        .iter()
+        .map(|c| c.method.clone())
+        .collect();
+    assert!(methods.contains(&ResolutionMethod::ScriptProvisioning));
     assert!(methods.contains(&ResolutionMethod::DirectMapping));
     let direct = preview
         .comparison
@@ -218,7 +230,18 @@ async fn preview_runs_every_tier_and_compares_costs() {
     assert!((direct.estimate.setup_cost_usd.unwrap() - 0.096 * 30.0 / 3600.0).abs() < 1e-12);
     let json = serde_json::to_value(&preview).unwrap();
     assert_eq!(json["resolution"]["method"], "direct_mapping");
-    assert_eq!(json["tiers"][1]["outcome"], "found");
+    // The chain in JSON holds the facts: the outcome's kind, the image, how it was found.
+    let found = &json["tiers"][1]["outcome"];
+    assert_eq!(found["kind"], "found");
+    assert_eq!(found["image"], "ami-0123456789abcdef0");
+    assert_eq!(found["via"]["kind"], "direct_mapping");
+    assert_eq!(
+        json["tiers"][5]["outcome"]["reason"]["kind"],
+        "fallback_strategy"
+    );
+    // ... and reads back as the same preview.
+    let back: amiref::Preview = serde_json::from_value(json).unwrap();
+    assert_eq!(back, preview);
 }
 
 #[test]

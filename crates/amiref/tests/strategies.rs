@@ -3,7 +3,7 @@
 
 mod common;
 
-use amiref::{Outcome, Resolution, Tier};
+use amiref::{Outcome, Resolution};
 use amiref_core::ResolutionMethod;
 use common::{demo, python_ml, resolver};
 
@@ -38,24 +38,27 @@ type ImageCase = (
 
 fn check_chain(case: &str, chain: &[amiref::ChainEntry], want: [Want; 6]) {
     let tiers = [
-        Tier::DirectMapping,
-        Tier::DynamicSearch,
-        Tier::CommunityRegistry,
-        Tier::Marketplace,
-        Tier::CrossRegion,
-        Tier::ScriptProvisioning,
+        ResolutionMethod::DirectMapping,
+        ResolutionMethod::DynamicSearch,
+        ResolutionMethod::CommunityRegistry,
+        ResolutionMethod::Marketplace,
+        ResolutionMethod::CrossRegion,
+        ResolutionMethod::ScriptProvisioning,
     ];
     // python-ml names no SSM parameter: the first tier always skips, without a call.
     assert_eq!(chain.len(), 7, "{case}: {chain:#?}");
-    assert_eq!(chain[0].tier, Tier::SsmParameter, "{case}");
-    assert_eq!(chain[0].outcome, Outcome::Skipped, "{case}");
+    assert_eq!(chain[0].tier, ResolutionMethod::SsmParameter, "{case}");
+    assert!(
+        matches!(chain[0].outcome, Outcome::Skipped { .. }),
+        "{case}"
+    );
     for ((entry, tier), want) in chain[1..].iter().zip(tiers).zip(want) {
         assert_eq!(entry.tier, tier, "{case}");
         let ok = match want {
-            F => entry.outcome == Outcome::Found,
-            S => entry.outcome == Outcome::Skipped,
-            N => entry.outcome == Outcome::NotTried,
-            Unneeded => entry.outcome == Outcome::NotTried || !entry.used,
+            F => matches!(entry.outcome, Outcome::Found(_)),
+            S => matches!(entry.outcome, Outcome::Skipped { .. }),
+            N => matches!(entry.outcome, Outcome::NotTried { .. }),
+            Unneeded => matches!(entry.outcome, Outcome::NotTried { .. }) || !entry.used,
         };
         assert!(ok, "{case}: {tier} expected {want:?}, got {entry:#?}");
     }
@@ -72,7 +75,7 @@ fn check_found(
     assert_eq!(r.method, method, "{case}: {r:#?}");
     check_chain(case, &r.chain, chain);
     assert_eq!(
-        r.alternative.as_ref().map(|a| a.method),
+        r.alternative.as_ref().map(|a| a.method.clone()),
         alternative,
         "{case}"
     );
@@ -90,7 +93,7 @@ async fn no_image_in_region_every_combination() {
             "script_provisioning",
             true,
             [S, S, S, S, N, F],
-            Some(FallbackScript),
+            Some(ScriptProvisioning),
             None,
         ),
         (
@@ -107,7 +110,7 @@ async fn no_image_in_region_every_combination() {
             "cross_region",
             true,
             [S, S, S, S, F, F],
-            Some(FallbackScript),
+            Some(ScriptProvisioning),
             Some(CrossRegion),
         ),
         (
@@ -139,7 +142,7 @@ async fn no_image_in_region_every_combination() {
             "script_provisioning",
             true,
             [S, S, S, S, N, F],
-            Some(FallbackScript),
+            Some(ScriptProvisioning),
             None,
         ),
         (
@@ -147,7 +150,7 @@ async fn no_image_in_region_every_combination() {
             "error",
             true,
             [S, S, S, S, N, F],
-            Some(FallbackScript),
+            Some(ScriptProvisioning),
             None,
         ),
         (
@@ -155,7 +158,7 @@ async fn no_image_in_region_every_combination() {
             "cross_region",
             true,
             [S, S, S, S, F, F],
-            Some(FallbackScript),
+            Some(ScriptProvisioning),
             Some(CrossRegion),
         ),
     ];
@@ -167,8 +170,8 @@ async fn no_image_in_region_every_combination() {
         let resolver = resolver(&cloud);
         match (resolver.resolve(&t, &region).await, method) {
             (Ok(r), Some(m)) => {
-                check_found(&case, &r, *m, *chain, *alternative);
-                assert_eq!(r.runs_user_data, *m == FallbackScript, "{case}");
+                check_found(&case, &r, m.clone(), *chain, alternative.clone());
+                assert_eq!(r.runs_user_data, *m == ScriptProvisioning, "{case}");
                 if *m == CrossRegion {
                     let plan = r.copy_plan.as_ref().expect("a copy plan");
                     assert_eq!(plan.source_region.as_str(), "ap-southeast-1");
@@ -227,21 +230,21 @@ async fn image_in_region_every_combination() {
             "ami_fallback",
             "script_provisioning",
             [F, N, N, N, N, F],
-            FallbackScript,
+            ScriptProvisioning,
             Some(DirectMapping),
         ),
         (
             "ami_fallback",
             "error",
             [F, N, N, N, N, F],
-            FallbackScript,
+            ScriptProvisioning,
             Some(DirectMapping),
         ),
         (
             "ami_fallback",
             "cross_region",
             [F, N, N, N, F, F],
-            FallbackScript,
+            ScriptProvisioning,
             Some(DirectMapping),
         ),
     ];
@@ -254,7 +257,7 @@ async fn image_in_region_every_combination() {
             .resolve(&t, &region)
             .await
             .unwrap_or_else(|e| panic!("{case}: {e}"));
-        check_found(&case, &r, *method, *chain, *alternative);
+        check_found(&case, &r, method.clone(), *chain, alternative.clone());
         if *method == DirectMapping {
             assert_eq!(r.image.id.as_str(), "ami-0123456789abcdef0");
             assert_eq!(r.instance_type.as_str(), "m6i.large");
@@ -284,7 +287,7 @@ async fn imposed_ami_required_never_runs_the_script() {
     check_chain("imposed ami_required", err.chain(), [S, S, S, S, N, N]);
     assert!(
         err.chain()[6]
-            .reason
+            .reason()
             .contains("never falls back to a script")
     );
     let found = resolver(&cloud)
@@ -304,7 +307,7 @@ async fn batch_workload_weighs_cost() {
         .resolve(&python_ml("ami_preferred", "cross_region", true), &region)
         .await
         .unwrap();
-    assert_eq!(r.method, ResolutionMethod::FallbackScript);
+    assert_eq!(r.method, ResolutionMethod::ScriptProvisioning);
     let alt = r.alternative.unwrap();
     let copy_cost = alt.estimate.copy_cost_usd.unwrap() + alt.estimate.setup_cost_usd.unwrap();
     assert!(r.estimate.setup_cost_usd.unwrap() < copy_cost);
@@ -335,10 +338,17 @@ async fn imposed_ami_fallback_without_a_script_uses_the_image() {
     assert_eq!(r.method, ResolutionMethod::DirectMapping);
     assert!(!r.runs_user_data);
     assert!(
-        r.warnings
-            .iter()
-            .any(|w| w
-                .contains("script provisioning is not possible (the template has no user_data")),
+        r.warnings.iter().any(|w| w
+            .to_string()
+            .contains("script provisioning is not possible (the template has no user_data")
+            && matches!(
+                w,
+                amiref::Warning::ScriptNotPossible {
+                    because: amiref::Skip::NotAsked {
+                        missing: amiref::strategies::Missing::UserData
+                    }
+                }
+            )),
         "{:?}",
         r.warnings
     );

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amiref::strategies::{DEFAULT_INSTANCE_TYPES, al2023_parameter};
-use amiref::{ChainEntry, Outcome, Resolution, ResolveError, Resolver, Tier, TrustPolicy};
+use amiref::{ChainEntry, Outcome, Resolution, ResolveError, Resolver, TrustPolicy};
 use amiref_core::{
     AccountId, AmiId, Architecture, CopyImageRequest, ImageRegistry, ImageStore, Owner, Region,
     RegistryCandidate, RegistryError, ResolutionMethod,
@@ -90,7 +90,7 @@ fn resolver_default_policy(cloud: &Arc<MemoryCloud>) -> Resolver {
         .unwrap()
 }
 
-fn entry(chain: &[ChainEntry], tier: Tier) -> &ChainEntry {
+fn entry(chain: &[ChainEntry], tier: ResolutionMethod) -> &ChainEntry {
     chain
         .iter()
         .find(|e| e.tier == tier)
@@ -178,11 +178,14 @@ ami_config:
     );
     let policy = TrustPolicy::default().with_origin("trust.yaml");
     let err = refused(&resolver(&cloud, policy), &t, "us-east-1").await;
-    let search = entry(err.chain(), Tier::DynamicSearch);
-    assert_eq!(search.outcome, Outcome::Failed, "{search:#?}");
+    let search = entry(err.chain(), ResolutionMethod::DynamicSearch);
+    assert!(
+        matches!(search.outcome, Outcome::Failed { .. }),
+        "{search:#?}"
+    );
     // The refusal names the policy (where it came from, whom it trusts) and the owner.
     assert_contains(
-        &search.reason,
+        &search.reason(),
         "the trust policy trust.yaml (trusts self, amazon) does not trust 444455556666",
     );
     assert_contains(&err.to_string(), "444455556666");
@@ -196,7 +199,7 @@ ami_config:
         .with_origin("amazon.yaml");
     let err = refused(&resolver(&cloud, amazon_only), &t, "us-east-1").await;
     assert_contains(
-        &entry(err.chain(), Tier::DynamicSearch).reason,
+        &entry(err.chain(), ResolutionMethod::DynamicSearch).reason(),
         "the trust policy amazon.yaml (trusts amazon) does not trust 444455556666",
     );
     assert_eq!(cloud.counters().operation(op::DESCRIBE_IMAGES), 0);
@@ -244,7 +247,7 @@ ami_config:
         "Amazon's, not the newer look-alike"
     );
     assert_contains(
-        &entry(&res.chain, Tier::DynamicSearch).reason,
+        &entry(&res.chain, ResolutionMethod::DynamicSearch).reason(),
         "not searched: 444455556666, which the default trust policy (trusts self, amazon) does not trust",
     );
 }
@@ -274,10 +277,10 @@ user_data: |
         "us-east-1",
     )
     .await;
-    let tier = entry(err.chain(), Tier::ScriptProvisioning);
-    assert_eq!(tier.outcome, Outcome::Failed, "{tier:#?}");
+    let tier = entry(err.chain(), ResolutionMethod::ScriptProvisioning);
+    assert!(matches!(tier.outcome, Outcome::Failed { .. }), "{tier:#?}");
     assert_contains(
-        &tier.reason,
+        &tier.reason(),
         "the default trust policy (trusts self, amazon) does not trust 444455556666",
     );
     // Searched at once (it could have been the caller's account), nothing of it used.
@@ -291,7 +294,7 @@ user_data: |
         "us-east-1",
     )
     .await;
-    assert_eq!(res.method, ResolutionMethod::FallbackScript);
+    assert_eq!(res.method, ResolutionMethod::ScriptProvisioning);
     assert_eq!(res.image.id, ami("ami-00000000000000a02"));
 }
 
@@ -326,8 +329,11 @@ async fn a_cross_region_source_the_policy_does_not_trust_is_never_copied() {
         "ap-south-1",
     )
     .await;
-    let cross = entry(err.chain(), Tier::CrossRegion);
-    assert_eq!(cross.outcome, Outcome::Skipped, "{cross:#?}");
+    let cross = entry(err.chain(), ResolutionMethod::CrossRegion);
+    assert!(
+        matches!(cross.outcome, Outcome::Skipped { .. }),
+        "{cross:#?}"
+    );
     assert_eq!(cloud.counters().operation(op::COPY_IMAGE), 0);
 }
 
@@ -340,7 +346,7 @@ async fn a_cross_region_refusal_says_why_the_source_was_refused() {
         "ap-south-1",
     )
     .await;
-    let reason = &entry(err.chain(), Tier::CrossRegion).reason;
+    let reason = &entry(err.chain(), ResolutionMethod::CrossRegion).reason();
     assert_contains(reason, "999988887777");
     assert_contains(reason, "does not trust");
 }
@@ -403,24 +409,33 @@ ami_config:
     let chain = err.chain();
 
     // The caller's own image, mapped: refused like anyone's.
-    let mapping = entry(chain, Tier::DirectMapping);
-    assert_eq!(mapping.outcome, Outcome::Skipped, "{mapping:#?}");
+    let mapping = entry(chain, ResolutionMethod::DirectMapping);
+    assert!(
+        matches!(mapping.outcome, Outcome::Skipped { .. }),
+        "{mapping:#?}"
+    );
     assert_contains(
-        &mapping.reason,
+        &mapping.reason(),
         "owned by 123456789012, which the trust policy nobody.yaml (trusts nobody) does not trust",
     );
     // `self` and `amazon` in a search: refused before any call.
-    let search = entry(chain, Tier::DynamicSearch);
-    assert_eq!(search.outcome, Outcome::Failed, "{search:#?}");
+    let search = entry(chain, ResolutionMethod::DynamicSearch);
+    assert!(
+        matches!(search.outcome, Outcome::Failed { .. }),
+        "{search:#?}"
+    );
     assert_contains(
-        &search.reason,
+        &search.reason(),
         "the trust policy nobody.yaml (trusts nobody) does not trust self, amazon",
     );
     // The Marketplace: refused before the product is looked up.
-    let market = entry(chain, Tier::Marketplace);
-    assert_eq!(market.outcome, Outcome::Failed, "{market:#?}");
+    let market = entry(chain, ResolutionMethod::Marketplace);
+    assert!(
+        matches!(market.outcome, Outcome::Failed { .. }),
+        "{market:#?}"
+    );
     assert_contains(
-        &market.reason,
+        &market.reason(),
         "the trust policy nobody.yaml (trusts nobody) does not trust aws-marketplace",
     );
     let counters = cloud.counters();
@@ -448,7 +463,7 @@ ami_config:
 "#,
     );
     let err = refused(&resolver(&cloud, TrustPolicy::empty()), &t, "us-east-1").await;
-    let reason = &entry(err.chain(), Tier::DirectMapping).reason;
+    let reason = &entry(err.chain(), ResolutionMethod::DirectMapping).reason();
     assert_contains(reason, "trusts nobody");
     assert!(
         !reason.contains("the default trust policy"),
@@ -481,10 +496,13 @@ ami_config:
 "#,
     );
     let err = refused(&resolver, &product, "us-east-1").await;
-    let market = entry(err.chain(), Tier::Marketplace);
-    assert_eq!(market.outcome, Outcome::Failed, "{market:#?}");
+    let market = entry(err.chain(), ResolutionMethod::Marketplace);
+    assert!(
+        matches!(market.outcome, Outcome::Failed { .. }),
+        "{market:#?}"
+    );
     assert_contains(
-        &market.reason,
+        &market.reason(),
         "the default trust policy (trusts self, amazon) does not trust aws-marketplace",
     );
     assert_contains(&err.to_string(), "aws-marketplace");
@@ -503,7 +521,7 @@ ami_config:
     );
     let err = refused(&resolver, &mapped, "us-east-1").await;
     assert_contains(
-        &entry(err.chain(), Tier::DirectMapping).reason,
+        &entry(err.chain(), ResolutionMethod::DirectMapping).reason(),
         "owned by 679593333241, which the default trust policy (trusts self, amazon) does not trust",
     );
 
@@ -563,9 +581,12 @@ user_data: |
 "#,
     );
     let res = resolved(&resolver, &both, "us-east-1").await;
-    assert_eq!(res.method, ResolutionMethod::FallbackScript);
-    let search = entry(&res.chain, Tier::DynamicSearch);
-    assert_eq!(search.outcome, Outcome::Failed, "{search:#?}");
+    assert_eq!(res.method, ResolutionMethod::ScriptProvisioning);
+    let search = entry(&res.chain, ResolutionMethod::DynamicSearch);
+    assert!(
+        matches!(search.outcome, Outcome::Failed { .. }),
+        "{search:#?}"
+    );
     assert!(!search.transient, "{search:#?}");
     let calls = cloud.counters().total();
     // Two minutes on (inside the positive TTL, past the negative one): still a hit.
@@ -689,14 +710,17 @@ ami_config:
     );
 
     let err = refused(&resolver, &product("app-lite"), "us-east-1").await;
-    let market = entry(err.chain(), Tier::Marketplace);
-    assert_eq!(market.outcome, Outcome::Skipped, "{market:#?}");
+    let market = entry(err.chain(), ResolutionMethod::Marketplace);
+    assert!(
+        matches!(market.outcome, Outcome::Skipped { .. }),
+        "{market:#?}"
+    );
     assert_contains(
-        &market.reason,
+        &market.reason(),
         "ami-00000000000000c04 is owned by 444455556666, not by the AWS Marketplace's publishing account (aws-marketplace)",
     );
     assert_contains(
-        &market.reason,
+        &market.reason(),
         "ami-00000000000000c02 does not carry product code app-lite",
     );
 }
@@ -764,10 +788,10 @@ async fn a_registry_vouches_for_an_owner_outside_the_policy_only_where_the_polic
         "us-east-1",
     )
     .await;
-    let tier = entry(err.chain(), Tier::CommunityRegistry);
-    assert_eq!(tier.outcome, Outcome::Skipped, "{tier:#?}");
+    let tier = entry(err.chain(), ResolutionMethod::CommunityRegistry);
+    assert!(matches!(tier.outcome, Outcome::Skipped { .. }), "{tier:#?}");
     assert_contains(
-        &tier.reason,
+        &tier.reason(),
         "owned by 444455556666, which the default trust policy (trusts self, amazon) does not trust",
     );
 
@@ -794,9 +818,12 @@ async fn a_registry_vouches_for_an_owner_outside_the_policy_only_where_the_polic
             "us-east-1",
         )
         .await;
-        let tier = entry(err.chain(), Tier::CommunityRegistry);
-        assert_eq!(tier.outcome, Outcome::Skipped, "{case}: {tier:#?}");
-        assert_contains(&tier.reason, "does not trust");
+        let tier = entry(err.chain(), ResolutionMethod::CommunityRegistry);
+        assert!(
+            matches!(tier.outcome, Outcome::Skipped { .. }),
+            "{case}: {tier:#?}"
+        );
+        assert_contains(&tier.reason(), "does not trust");
     }
 }
 
@@ -816,14 +843,15 @@ async fn an_entry_signed_by_a_retired_key_is_used_with_a_warning() {
     .await;
     assert_eq!(res.method, ResolutionMethod::CommunityRegistry);
     assert!(
-        res.warnings
-            .iter()
-            .any(|w| w.contains("retired key publisher-key-1")),
+        res.warnings.iter().any(
+            |w| matches!(w, amiref::Warning::RetiredSigner { key, .. } if key == "publisher-key-1")
+                && w.to_string().contains("retired key publisher-key-1")
+        ),
         "{:#?}",
         res.warnings
     );
     assert_contains(
-        &entry(&res.chain, Tier::CommunityRegistry).reason,
+        &entry(&res.chain, ResolutionMethod::CommunityRegistry).reason(),
         "signed by publisher-key-1, retired",
     );
 
@@ -839,7 +867,9 @@ async fn an_entry_signed_by_a_retired_key_is_used_with_a_warning() {
     )
     .await;
     assert!(
-        !res.warnings.iter().any(|w| w.contains("retired")),
+        !res.warnings
+            .iter()
+            .any(|w| w.to_string().contains("retired")),
         "{:#?}",
         res.warnings
     );
@@ -913,7 +943,7 @@ async fn a_billing_product_of_another_account_is_passed_over_for_the_next_copyab
     assert_eq!(plan.source_region, r("ap-southeast-1"), "the same region");
     assert_eq!(plan.source_image, ami("ami-00000000000000e02"));
     assert_contains(
-        &entry(&res.chain, Tier::CrossRegion).reason,
+        &entry(&res.chain, ResolutionMethod::CrossRegion).reason(),
         "passed over: ap-southeast-1: ami-00000000000000e01 has a billing product (usage operation RunInstances:0010, platform Red Hat Enterprise Linux)",
     );
 
@@ -969,7 +999,7 @@ async fn a_shared_image_without_create_volume_permission_is_passed_over() {
     let plan = res.copy_plan.clone().expect("a copy plan");
     assert_eq!(plan.source_region, r("ap-southeast-1"), "the same region");
     assert_eq!(plan.source_image, ami("ami-00000000000000e12"));
-    let reason = &entry(&res.chain, Tier::CrossRegion).reason;
+    let reason = &entry(&res.chain, ResolutionMethod::CrossRegion).reason();
     assert_contains(
         reason,
         "passed over: ap-southeast-1: ami-00000000000000e11 is shared by 444455556666 without create-volume permission on its snapshot(s) snap-",
@@ -1037,7 +1067,7 @@ async fn another_accounts_image_encrypted_with_a_key_the_caller_cannot_use_is_pa
     let plan = res.copy_plan.clone().expect("a copy plan");
     assert_eq!(plan.source_image, ami("ami-00000000000000e33"));
     assert_contains(
-        &entry(&res.chain, Tier::CrossRegion).reason,
+        &entry(&res.chain, ResolutionMethod::CrossRegion).reason(),
         "passed over: ap-southeast-1: ami-00000000000000e31 is encrypted with a key of its owner 444455556666",
     );
 }
@@ -1074,7 +1104,7 @@ async fn an_encrypted_image_of_another_account_is_passed_over_even_with_a_shared
     let plan = res.copy_plan.clone().expect("a copy plan");
     assert_ne!(plan.source_image, ami("ami-00000000000000e32"));
     assert_contains(
-        &entry(&res.chain, Tier::CrossRegion).reason,
+        &entry(&res.chain, ResolutionMethod::CrossRegion).reason(),
         "ami-00000000000000e32 is encrypted with a key of its owner 444455556666",
     );
 }
@@ -1118,8 +1148,8 @@ ami_config:
     let plan = res.copy_plan.clone().expect("a copy plan");
     assert_eq!(plan.source_image, ami("ami-00000000000000e21"));
     assert!(
-        !entry(&res.chain, Tier::CrossRegion)
-            .reason
+        !entry(&res.chain, ResolutionMethod::CrossRegion)
+            .reason()
             .contains("passed over"),
         "{:#?}",
         res.chain
@@ -1208,7 +1238,7 @@ ami_config:
     );
     let err = refused(&resolver, &arm_only, "us-east-1").await;
     assert_contains(
-        &entry(err.chain(), Tier::DynamicSearch).reason,
+        &entry(err.chain(), ResolutionMethod::DynamicSearch).reason(),
         "m7g.large is not offered",
     );
     let mapped = template(
@@ -1224,10 +1254,13 @@ ami_config:
 "#,
     );
     let err = refused(&resolver, &mapped, "us-east-1").await;
-    let mapping = entry(err.chain(), Tier::DirectMapping);
-    assert_eq!(mapping.outcome, Outcome::Skipped, "{mapping:#?}");
-    assert_contains(&mapping.reason, "ami-00000000000000f01 is arm64");
-    assert_contains(&mapping.reason, "m7g.large is not offered");
+    let mapping = entry(err.chain(), ResolutionMethod::DirectMapping);
+    assert!(
+        matches!(mapping.outcome, Outcome::Skipped { .. }),
+        "{mapping:#?}"
+    );
+    assert_contains(&mapping.reason(), "ami-00000000000000f01 is arm64");
+    assert_contains(&mapping.reason(), "m7g.large is not offered");
 }
 
 #[tokio::test(start_paused = true)]
@@ -1306,7 +1339,7 @@ ami_config:
     // The smallest template that validates (a script and nothing else) resolves too.
     let bare = template("name: bare\nuser_data: |\n  #!/bin/bash\n  echo hello\n");
     let res = resolved(&resolver, &bare, "us-east-1").await;
-    assert_eq!(res.method, ResolutionMethod::FallbackScript);
+    assert_eq!(res.method, ResolutionMethod::ScriptProvisioning);
     assert_eq!(res.instance_type.as_str(), "m7g.large");
     assert_eq!(res.image.id, ami("ami-0000000000000a301"));
 }
@@ -1472,8 +1505,14 @@ async fn an_image_blocked_by_allowed_amis_is_never_chosen() {
     let cloud = world(ALLOWED);
     let resolver = resolver(&cloud, vendor_trust());
     let err = refused(&resolver, &vendor_app(true, true), "us-east-1").await;
-    for tier in [Tier::DirectMapping, Tier::DynamicSearch] {
-        assert_ne!(entry(err.chain(), tier).outcome, Outcome::Found);
+    for tier in [
+        ResolutionMethod::DirectMapping,
+        ResolutionMethod::DynamicSearch,
+    ] {
+        assert!(!matches!(
+            entry(err.chain(), tier).outcome,
+            Outcome::Found(_)
+        ));
     }
 }
 
@@ -1483,11 +1522,11 @@ async fn the_chain_says_the_accounts_allowed_amis_blocked_the_image() {
     let resolver = resolver(&cloud, vendor_trust());
     let mut unexplained = Vec::new();
     for (t, tier) in [
-        (vendor_app(true, false), Tier::DirectMapping),
-        (vendor_app(false, true), Tier::DynamicSearch),
+        (vendor_app(true, false), ResolutionMethod::DirectMapping),
+        (vendor_app(false, true), ResolutionMethod::DynamicSearch),
     ] {
         let err = refused(&resolver, &t, "us-east-1").await;
-        let reason = &entry(err.chain(), tier).reason;
+        let reason = &entry(err.chain(), tier.clone()).reason();
         if !reason.contains("Allowed AMIs") {
             unexplained.push(format!("{tier}: {reason}"));
         }
@@ -1519,7 +1558,7 @@ async fn allowed_amis_in_audit_mode_lets_the_image_through_with_a_warning() {
         assert_eq!(res.method, method, "{case}");
         assert_eq!(res.image.id, ami("ami-0000000000000c102"), "{case}");
         assert!(
-            res.warnings.iter().any(|w| w.contains(
+            res.warnings.iter().any(|w| w.to_string().contains(
                 "ami-0000000000000c102 would be blocked by the account's Allowed AMIs in us-west-2 once enabled (audit mode)"
             )),
             "{case}: {:#?}",
@@ -1566,7 +1605,9 @@ ami_config:
             assert_eq!(res.method, method, "{} in {region}", t.name);
             assert_eq!(res.image.id, ami(id));
             assert!(
-                !res.warnings.iter().any(|w| w.contains("Allowed AMIs")),
+                !res.warnings
+                    .iter()
+                    .any(|w| w.to_string().contains("Allowed AMIs")),
                 "{} in {region}: {:#?}",
                 t.name,
                 res.warnings
@@ -1654,7 +1695,7 @@ async fn an_ssm_parameter_names_the_image() {
     assert_eq!(res.method, ResolutionMethod::SsmParameter);
     assert_eq!(res.image.id, ami("ami-0000000000000d101"));
     assert_contains(
-        &entry(&res.chain, Tier::SsmParameter).reason,
+        &entry(&res.chain, ResolutionMethod::SsmParameter).reason(),
         "SSM parameter /golden/app/x86_64 in us-east-1: ami-0000000000000d101",
     );
 
@@ -1677,11 +1718,11 @@ async fn a_parameter_pointing_at_an_untrusted_owners_image_is_refused() {
         "us-east-1",
     )
     .await;
-    let tier = entry(err.chain(), Tier::SsmParameter);
-    assert_eq!(tier.outcome, Outcome::Skipped, "{tier:#?}");
-    assert_contains(&tier.reason, "SSM parameter /golden/stranger/x86_64");
+    let tier = entry(err.chain(), ResolutionMethod::SsmParameter);
+    assert!(matches!(tier.outcome, Outcome::Skipped { .. }), "{tier:#?}");
+    assert_contains(&tier.reason(), "SSM parameter /golden/stranger/x86_64");
     assert_contains(
-        &tier.reason,
+        &tier.reason(),
         &format!(
             "ami-0000000000000d102 is owned by {STRANGER}, which the default trust policy (trusts self, amazon) does not trust"
         ),
@@ -1707,10 +1748,10 @@ user_data: |
         "us-east-1",
     )
     .await;
-    let tier = entry(err.chain(), Tier::ScriptProvisioning);
-    assert_eq!(tier.outcome, Outcome::Skipped, "{tier:#?}");
-    assert_contains(&tier.reason, "SSM parameter /golden/stranger/x86_64");
-    assert_contains(&tier.reason, &format!("owned by {STRANGER}"));
+    let tier = entry(err.chain(), ResolutionMethod::ScriptProvisioning);
+    assert!(matches!(tier.outcome, Outcome::Skipped { .. }), "{tier:#?}");
+    assert_contains(&tier.reason(), "SSM parameter /golden/stranger/x86_64");
+    assert_contains(&tier.reason(), &format!("owned by {STRANGER}"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -1722,10 +1763,10 @@ async fn a_missing_parameter_skips_with_a_reason_and_the_next_tier_answers() {
     );
     let res = resolved(&resolver(&cloud, TrustPolicy::default()), &t, "us-east-1").await;
     assert_eq!(res.method, ResolutionMethod::DirectMapping);
-    let tier = entry(&res.chain, Tier::SsmParameter);
-    assert_eq!(tier.outcome, Outcome::Skipped);
+    let tier = entry(&res.chain, ResolutionMethod::SsmParameter);
+    assert!(matches!(tier.outcome, Outcome::Skipped { .. }));
     assert_contains(
-        &tier.reason,
+        &tier.reason(),
         "SSM parameter /golden/missing/x86_64 does not exist in us-east-1",
     );
 }
@@ -1751,7 +1792,7 @@ user_data: |
 "#
         ));
         let res = resolved(&resolver, &t, "us-east-1").await;
-        assert_eq!(res.method, ResolutionMethod::FallbackScript, "{arch}");
+        assert_eq!(res.method, ResolutionMethod::ScriptProvisioning, "{arch}");
         assert!(res.runs_user_data);
         assert_eq!(res.architecture, arch);
         assert_eq!(res.image.id, ami(id), "{arch}: the parameter's image");
@@ -1761,7 +1802,7 @@ user_data: |
             format!("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}")
         );
         assert_contains(
-            &entry(&res.chain, Tier::ScriptProvisioning).reason,
+            &entry(&res.chain, ResolutionMethod::ScriptProvisioning).reason(),
             &format!("from SSM parameter {parameter}"),
         );
     }
@@ -1845,7 +1886,7 @@ user_data: |
   echo provisioning
 "#,
             ),
-            ResolutionMethod::FallbackScript,
+            ResolutionMethod::ScriptProvisioning,
         ),
     ]
 }
@@ -1925,7 +1966,7 @@ async fn identical_concurrent_resolutions_cost_no_more_calls_than_one() {
         let region = r("us-east-1");
         let start = Instant::now();
         let all = futures::future::join_all((0..50).map(|_| resolver.resolve(&t, &region))).await;
-        let one_elapsed = if method == ResolutionMethod::FallbackScript {
+        let one_elapsed = if method == ResolutionMethod::ScriptProvisioning {
             Duration::from_millis(100)
         } else {
             Duration::from_millis(50)
@@ -2032,15 +2073,15 @@ async fn durations_past_every_bound_resolve_without_panicking() {
     // The script, whose estimate is the enormous provisioning time.
     let script = enormous(None, FallbackStrategy::ScriptProvisioning);
     let res = resolved(&resolver, &script, "us-east-1").await;
-    assert_eq!(res.method, ResolutionMethod::FallbackScript);
+    assert_eq!(res.method, ResolutionMethod::ScriptProvisioning);
 
     // A copy weighed against that script (us-east-1 is ap-south-1's third fallback).
     let weighed = enormous(Some("us-east-1"), FallbackStrategy::CrossRegion);
     let res = resolved(&resolver, &weighed, "ap-south-1").await;
     assert_eq!(res.method, ResolutionMethod::CrossRegion);
     assert_eq!(
-        res.alternative.as_ref().map(|a| a.method),
-        Some(ResolutionMethod::FallbackScript)
+        res.alternative.as_ref().map(|a| a.method.clone()),
+        Some(ResolutionMethod::ScriptProvisioning)
     );
 
     // The dry run, which estimates every way to launch.

@@ -33,7 +33,18 @@ impl ParseError {
 ///
 /// Retry policy is decided from this: only [`CloudErrorKind::Throttled`] and
 /// [`CloudErrorKind::Unavailable`] are ever safe to retry, and only for idempotent calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum CloudErrorKind {
     /// The caller exceeded a request rate (EC2 `RequestLimitExceeded`).

@@ -30,6 +30,7 @@ mod method;
 pub mod ports;
 mod region;
 mod registry;
+mod resolution_ports;
 mod settings;
 
 pub use arch::Architecture;
@@ -41,7 +42,7 @@ pub use image::{
     ProductCodeType,
 };
 pub use instance_type::InstanceType;
-pub use method::ResolutionMethod;
+pub use method::{ResolutionMethod, TierName};
 pub use ports::{
     AccountSettings, CallerIdentity, CatalogChange, ChangeSetRequest, ChangeSetStatus, Cloud,
     CopyImageRequest, CreateImageRequest, Identity, ImageCatalog, ImageFilter, ImageStore,
@@ -53,4 +54,5 @@ pub use region::{Partition, Region};
 #[cfg(feature = "mock")]
 pub use registry::MockImageRegistry;
 pub use registry::{ImageRegistry, RegistryCandidate, RegistryError};
+pub use resolution_ports::ResolutionPorts;
 pub use settings::{AllowedImagesSettings, AllowedImagesState, ImageCriterion};

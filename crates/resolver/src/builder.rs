@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use amiref_core::{Cloud, ImageRegistry, Region};
+use amiref_core::{Cloud, ImageRegistry, ImageStore, Region, ResolutionMethod, ResolutionPorts};
 use amiref_regions::{FallbackGraph, WalkOptions};
 use amiref_strategies::{
     CommunityRegistry, CopyPriority, CrossRegion, DirectMapping, DynamicSearch, FallbackRegions,
@@ -38,6 +38,10 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// Builds a [`Resolver`]. Only the cloud is required; everything else has a default.
 ///
+/// The tiers are the built-in ones ([`default_tiers`]) unless [`tiers`](Self::tiers)
+/// replaces them; [`tier`](Self::tier) adds a caller's own [`Strategy`], tried after
+/// them in the launch region and, unless it is Marketplace, in the fallback regions too.
+///
 /// ```
 /// # fn demo(cloud: std::sync::Arc<dyn amiref_core::Cloud>) -> Result<(), amiref_resolver::BuildError> {
 /// use std::time::Duration;
@@ -51,7 +55,9 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// ```
 #[must_use]
 pub struct ResolverBuilder {
-    cloud: Option<Arc<dyn Cloud>>,
+    ports: Option<Arc<dyn ResolutionPorts>>,
+    store: Option<Arc<dyn ImageStore>>,
+    tiers: Vec<Arc<dyn Strategy>>,
     graph: FallbackGraph,
     walk: WalkOptions,
     registry: Option<Arc<dyn ImageRegistry>>,
@@ -70,7 +76,11 @@ pub struct ResolverBuilder {
 impl std::fmt::Debug for ResolverBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResolverBuilder")
-            .field("cloud", &self.cloud.is_some())
+            .field("cloud", &self.ports.is_some())
+            .field(
+                "tiers",
+                &self.tiers.iter().map(|t| t.tier()).collect::<Vec<_>>(),
+            )
             .field("registry", &self.registry.is_some())
             .field("trust", &self.trust)
             .field("positive_ttl", &self.positive_ttl)
@@ -84,7 +94,9 @@ impl std::fmt::Debug for ResolverBuilder {
 impl Default for ResolverBuilder {
     fn default() -> Self {
         Self {
-            cloud: None,
+            ports: None,
+            store: None,
+            tiers: default_tiers(),
             graph: FallbackGraph::builtin(),
             walk: WalkOptions::new().exclude_opt_in(true).max_regions(6),
             registry: None,
@@ -104,9 +116,37 @@ impl Default for ResolverBuilder {
 
 impl ResolverBuilder {
     /// The cloud to resolve in: `amiref_memory::MemoryCloud`, `amiref_aws::AwsCloud`, or any
-    /// implementation of the ports. Required.
+    /// implementation of the ports. Required (or [`ports`](Self::ports)).
     pub fn cloud(mut self, cloud: Arc<dyn Cloud>) -> Self {
-        self.cloud = Some(cloud);
+        self.store = Some(cloud.clone());
+        self.ports = Some(Arc::new(cloud));
+        self
+    }
+
+    /// Resolves through these read-only ports instead of a whole cloud: images,
+    /// Marketplace products, the caller's identity, SSM parameters, instance types and
+    /// Allowed AMIs. Such a resolver cannot [`execute`](Resolver::execute) a copy plan.
+    pub fn ports(mut self, ports: Arc<dyn ResolutionPorts>) -> Self {
+        self.ports = Some(ports);
+        self.store = None;
+        self
+    }
+
+    /// Adds a tier of the caller's, tried in the launch region after the tiers before it
+    /// (by default: after Marketplace), and in the fallback regions. Its answers appear
+    /// in the chain under its [`Strategy::tier`], like any other tier's; what it finds
+    /// passes through the same decision, estimate and cache. It must name a tier of its
+    /// own ([`ResolutionMethod::Custom`]) or a built-in image tier not already in the list.
+    pub fn tier(mut self, tier: Arc<dyn Strategy>) -> Self {
+        self.tiers.push(tier);
+        self
+    }
+
+    /// Replaces the image tiers tried in the launch region, in priority order (default:
+    /// [`default_tiers`]). The cross-region walk runs the same tiers, Marketplace left out
+    /// (EC2 copies no Marketplace image); script provisioning stays the last resort.
+    pub fn tiers(mut self, tiers: Vec<Arc<dyn Strategy>>) -> Self {
+        self.tiers = tiers;
         self
     }
 
@@ -191,7 +231,8 @@ impl ResolverBuilder {
 
     /// Checks the configuration and builds the resolver.
     pub fn build(self) -> Result<Resolver, BuildError> {
-        let cloud = self.cloud.ok_or(BuildError::MissingCloud)?;
+        let cloud = self.ports.ok_or(BuildError::MissingCloud)?;
+        check_tiers(&self.tiers)?;
         if self.concurrency == 0 {
             return Err(BuildError::InvalidOption {
                 option: "concurrency",
@@ -222,19 +263,15 @@ impl ResolverBuilder {
             Workload::Batch => CopyPriority::Cost,
             _ => CopyPriority::Speed,
         };
-        let ssm: Arc<dyn Strategy> = Arc::new(SsmParameter);
-        let direct: Arc<dyn Strategy> = Arc::new(DirectMapping);
-        let search: Arc<dyn Strategy> = Arc::new(DynamicSearch);
-        let community: Arc<dyn Strategy> = Arc::new(CommunityRegistry);
-        let marketplace: Arc<dyn Strategy> = Arc::new(Marketplace);
         // Marketplace images cannot be copied, so the cross-region tier leaves that tier out.
+        let copyable = self
+            .tiers
+            .iter()
+            .filter(|t| t.tier() != ResolutionMethod::Marketplace)
+            .cloned()
+            .collect();
         let cross_region: Arc<dyn Strategy> = Arc::new(CrossRegion::new(
-            vec![
-                ssm.clone(),
-                direct.clone(),
-                search.clone(),
-                community.clone(),
-            ],
+            copyable,
             Arc::new(GraphRegions {
                 graph: self.graph,
                 walk: self.walk,
@@ -244,12 +281,13 @@ impl ResolverBuilder {
             self.concurrency,
         ));
         let tiers = Tiers {
-            in_region: [ssm, direct, search, community, marketplace],
+            in_region: self.tiers,
             cross_region,
             script: Arc::new(ScriptProvisioning),
         };
         Ok(Resolver::from_inner(Inner {
             cloud,
+            store: self.store,
             registry: self.registry,
             trust: self.trust,
             model,
@@ -270,6 +308,43 @@ impl ResolverBuilder {
             tiers,
         }))
     }
+}
+
+/// The built-in image tiers, in the order a resolution tries them: SSM parameter, direct
+/// mapping, dynamic search, community registry, Marketplace.
+pub fn default_tiers() -> Vec<Arc<dyn Strategy>> {
+    vec![
+        Arc::new(SsmParameter),
+        Arc::new(DirectMapping),
+        Arc::new(DynamicSearch),
+        Arc::new(CommunityRegistry),
+        Arc::new(Marketplace),
+    ]
+}
+
+/// Every image tier names a tier of its own: not the cross-region walk or the script
+/// (which keep their places after the image tiers), and no tier twice (the chain would
+/// not tell them apart).
+fn check_tiers(tiers: &[Arc<dyn Strategy>]) -> Result<(), BuildError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for tier in tiers.iter().map(|t| t.tier()) {
+        if matches!(
+            tier,
+            ResolutionMethod::CrossRegion | ResolutionMethod::ScriptProvisioning
+        ) {
+            return Err(BuildError::InvalidTier {
+                tier,
+                reason: "the cross-region walk and script provisioning always follow the image tiers; add image tiers only",
+            });
+        }
+        if !seen.insert(tier.clone()) {
+            return Err(BuildError::InvalidTier {
+                tier,
+                reason: "a tier of this name is already in the list",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The fallback graph as the cross-region tier's source of regions.

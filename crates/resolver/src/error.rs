@@ -1,17 +1,29 @@
 //! Errors of the resolver.
 
-use amiref_core::{AmiId, CloudError, ImageState, Region};
+use std::fmt;
+
+use amiref_core::{AmiId, CloudError, ImageState, Region, ResolutionMethod};
 use amiref_template::AmiStrategy;
 
-use crate::ChainEntry;
+use crate::{ChainEntry, Outcome};
 
 /// A resolver that cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
     /// No cloud was given.
-    #[error("Resolver::builder() needs a cloud: call .cloud(Arc<dyn Cloud>) before .build()")]
+    #[error(
+        "Resolver::builder() needs a cloud: call .cloud(Arc<dyn Cloud>) (or .ports(Arc<dyn ResolutionPorts>)) before .build()"
+    )]
     MissingCloud,
+    /// A tier the caller added cannot take its place.
+    #[error("tier {tier} cannot be added: {reason}")]
+    InvalidTier {
+        /// The tier.
+        tier: ResolutionMethod,
+        /// Why not.
+        reason: &'static str,
+    },
     /// An option has a value it cannot take.
     #[error("invalid resolver option {option}: {found}; expected {expected}")]
     InvalidOption {
@@ -25,21 +37,51 @@ pub enum BuildError {
 }
 
 /// No way to launch the template in the region.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+///
+/// Serialisable (a preview keeps it), with the chain of every tier tried; its
+/// [`source`](std::error::Error::source) is the first tier that failed, if one did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ResolveError {
     /// Every tier the strategy allows was tried; the chain says why each gave nothing.
-    #[error("no way to launch {template} in {region} ({strategy}): {}", chain_summary(.chain))]
     NoImage {
         /// The template.
         template: String,
         /// The region.
         region: Region,
-        /// Its strategy, as snake_case.
-        strategy: String,
+        /// Its strategy.
+        strategy: AmiStrategy,
         /// Every tier tried.
         chain: Vec<ChainEntry>,
     },
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoImage {
+                template,
+                region,
+                strategy,
+                chain,
+            } => write!(
+                f,
+                "no way to launch {template} in {region} ({}): {}",
+                strategy_name(*strategy),
+                chain_summary(chain)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ResolveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.chain().iter().find_map(|e| match &e.outcome {
+            Outcome::Failed { error } => Some(error as &(dyn std::error::Error + 'static)),
+            _ => None,
+        })
+    }
 }
 
 impl ResolveError {
@@ -52,7 +94,7 @@ impl ResolveError {
         Self::NoImage {
             template: template.to_owned(),
             region: region.clone(),
-            strategy: strategy_name(strategy).to_owned(),
+            strategy,
             chain,
         }
     }
@@ -87,7 +129,7 @@ fn chain_summary(chain: &[ChainEntry]) -> String {
     }
     chain
         .iter()
-        .map(|e| format!("{} {}: {}", e.tier, e.outcome.as_str(), e.reason))
+        .map(|e| format!("{} {}: {}", e.tier, e.outcome.as_str(), e.outcome))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -121,6 +163,12 @@ pub enum ExecuteError {
         /// Its final state.
         state: ImageState,
     },
+    /// The resolver was built on read-only ports (`ResolverBuilder::ports`), which cannot
+    /// copy images.
+    #[error(
+        "this resolver was built with ResolverBuilder::ports (read only) and cannot copy images: build it with .cloud(Arc<dyn Cloud>) to execute copy plans"
+    )]
+    NoImageStore,
     /// The copy was not available within the wait limit.
     #[error(
         "the copy {copy} in {destination} was not available after {waited_secs}s (limit); it may still complete: run again to wait for the same copy"

@@ -244,7 +244,8 @@ impl EstimateModel {
     }
 
     /// The launch time of an image found by `method` (a copy's time is added separately).
-    pub fn image_launch_time(&self, method: ResolutionMethod) -> Duration {
+    /// A caller's own tier names one image, as a direct mapping does.
+    pub fn image_launch_time(&self, method: &ResolutionMethod) -> Duration {
         match method {
             ResolutionMethod::DynamicSearch => self.dynamic_search_launch,
             ResolutionMethod::CommunityRegistry => self.community_registry_launch,
@@ -289,7 +290,7 @@ impl EstimateModel {
     pub fn stated_inputs(&self) -> Vec<String> {
         vec![
             format!(
-                "launch: {}s direct mapping or SSM parameter, {}s search, {}s registry, {}s marketplace",
+                "launch: {}s direct mapping, SSM parameter or a caller's own tier, {}s search, {}s registry, {}s marketplace",
                 self.direct_mapping_launch.as_secs(),
                 self.dynamic_search_launch.as_secs(),
                 self.community_registry_launch.as_secs(),

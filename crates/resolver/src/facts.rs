@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use amiref_core::{
     AccountId, AllowedImagesSettings, Architecture, CloudError, InstanceType, Region,
 };
-use amiref_strategies::{ArchCandidates, Choices, Facts, RegionTypes, launchable_choices};
+use amiref_strategies::{
+    ArchCandidates, ChoiceNote, Choices, Facts, RegionTypes, launchable_choices,
+};
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
@@ -19,7 +21,7 @@ use crate::resolver::Inner;
 pub(crate) struct RegionTypesAnswer {
     architectures: Option<BTreeMap<InstanceType, Vec<Architecture>>>,
     offered: Option<BTreeSet<InstanceType>>,
-    errors: Vec<String>,
+    errors: Vec<ChoiceNote>,
 }
 
 /// The facts of one resolution, on the resolver's caches: the caller once per resolver,
@@ -32,7 +34,7 @@ pub(crate) struct ResolutionFacts<'a> {
     preferred: Option<Architecture>,
     needs_caller: bool,
     choices: OnceCell<Arc<Choices>>,
-    errors: OnceCell<Vec<String>>,
+    errors: OnceCell<Vec<ChoiceNote>>,
     /// Each region's Allowed AMIs answer for this resolution: the resolver's cache keeps
     /// only successes, so an error is kept here, and the question asked once.
     allowed: Mutex<HashMap<Region, Arc<OnceCell<AllowedAnswer>>>>,
@@ -61,7 +63,7 @@ impl<'a> ResolutionFacts<'a> {
     }
 
     /// What the launch region could not tell about instance types (for the warnings).
-    pub(crate) fn errors(&self) -> Vec<String> {
+    pub(crate) fn errors(&self) -> Vec<ChoiceNote> {
         self.errors.get().cloned().unwrap_or_default()
     }
 
@@ -107,15 +109,17 @@ impl<'a> ResolutionFacts<'a> {
                     let mut answer = RegionTypesAnswer::default();
                     match archs {
                         Ok(a) => answer.architectures = Some(a),
-                        Err(e) => answer.errors.push(format!(
-                            "the architectures of the instance types could not be read in {region} ({e}); judged by their names"
-                        )),
+                        Err(e) => answer.errors.push(ChoiceNote::ArchitecturesUnreadable {
+                            region: region.clone(),
+                            error: (&e).into(),
+                        }),
                     }
                     match offered {
                         Ok(o) => answer.offered = Some(o),
-                        Err(e) => answer.errors.push(format!(
-                            "the instance type offerings of {region} could not be read ({e}); every type assumed offered"
-                        )),
+                        Err(e) => answer.errors.push(ChoiceNote::OfferingsUnreadable {
+                            region: region.clone(),
+                            error: (&e).into(),
+                        }),
                     }
                     Arc::new(answer)
                 },

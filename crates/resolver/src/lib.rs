@@ -69,11 +69,16 @@ pub mod telemetry;
 /// The AWS cloud and the SDK configuration it is built from (feature `aws`).
 #[cfg(feature = "aws")]
 pub use amiref_aws::{AwsCloud, SdkConfig};
-pub use amiref_strategies::{CopyPlan, Tier, TrustPolicy};
-pub use builder::{Clock, ResolverBuilder, Workload};
+pub use amiref_core::{ResolutionMethod, ResolutionPorts, TierName};
+pub use amiref_strategies::{
+    CopyPlan, Find, FoundVia, Rejection, Skip, Strategy, TierFailure, TrustPolicy, Warning,
+};
+pub use builder::{Clock, ResolverBuilder, Workload, default_tiers};
 pub use error::{BuildError, ExecuteError, ResolveError, strategy_name};
 pub use estimate::{
     EstimateModel, INSTANCE_PRICES_AS_OF, INSTANCE_PRICES_SOURCE, InstancePrices, PriceFileError,
 };
-pub use resolution::{Alternative, ChainEntry, CostOption, Estimate, Outcome, Preview, Resolution};
+pub use resolution::{
+    Alternative, ChainEntry, CostOption, Estimate, NotTried, Outcome, Preview, Resolution,
+};
 pub use resolver::{ManyResolution, PreparedTemplate, ResolveOptions, Resolver};

@@ -1,55 +1,140 @@
 //! What a resolution answers: the image, how it was found, the chain, the estimates.
 
+use std::fmt;
 use std::time::Duration;
 
 use amiref_core::{Architecture, Image, InstanceType, Region, ResolutionMethod};
-use amiref_strategies::{CopyPlan, Tier, seconds};
-use amiref_template::AmiStrategy;
+use amiref_strategies::{CopyPlan, Find, Skip, TierFailure, Warning, seconds};
+use amiref_template::{AmiStrategy, FallbackStrategy};
 
-/// How one tier of a resolution ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+use crate::ResolveError;
+
+/// How one tier of a resolution ended, with the facts behind it; `Display` is the sentence
+/// a person reads.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Outcome {
     /// It found an image that passed every check.
-    Found,
+    Found(Box<Find>),
     /// It did not apply, or nothing it saw passed the checks.
-    Skipped,
+    Skipped {
+        /// Why.
+        reason: Skip,
+    },
     /// It could not be carried out (a cloud or registry error, a refused search).
-    Failed,
+    Failed {
+        /// Why.
+        error: TierFailure,
+    },
     /// `fallback_timeout` passed while it ran.
-    TimedOut,
-    /// It was not run: an earlier tier had already won, the deadline had passed, or the
-    /// strategy excludes it.
-    NotTried,
+    TimedOut {
+        /// The template's `fallback_timeout`, seconds.
+        timeout_secs: u64,
+    },
+    /// It was not run.
+    NotTried {
+        /// Why not.
+        reason: NotTried,
+    },
 }
 
 impl Outcome {
-    /// The snake_case name.
-    pub fn as_str(self) -> &'static str {
+    /// The snake_case name of the outcome's kind (`found`, `skipped`, `failed`,
+    /// `timed_out`, `not_tried`).
+    pub fn as_str(&self) -> &'static str {
         match self {
-            Self::Found => "found",
-            Self::Skipped => "skipped",
-            Self::Failed => "failed",
-            Self::TimedOut => "timed_out",
-            Self::NotTried => "not_tried",
+            Self::Found(_) => "found",
+            Self::Skipped { .. } => "skipped",
+            Self::Failed { .. } => "failed",
+            Self::TimedOut { .. } => "timed_out",
+            Self::NotTried { .. } => "not_tried",
+        }
+    }
+
+    /// The find, if the tier found an image.
+    pub fn found(&self) -> Option<&Find> {
+        match self {
+            Self::Found(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Whether the tier was run at all.
+    pub fn was_tried(&self) -> bool {
+        !matches!(self, Self::NotTried { .. })
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Found(find) => find.fmt(f),
+            Self::Skipped { reason } => reason.fmt(f),
+            Self::Failed { error } => error.fmt(f),
+            Self::TimedOut { timeout_secs } => {
+                write!(f, "cut off by fallback_timeout ({timeout_secs}s)")
+            }
+            Self::NotTried { reason } => reason.fmt(f),
+        }
+    }
+}
+
+/// Why a tier was not run.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NotTried {
+    /// An earlier tier had already found an image.
+    NotNeeded {
+        /// The tier that found it, where one did.
+        winner: Option<ResolutionMethod>,
+    },
+    /// `fallback_timeout` had passed before it started.
+    DeadlinePassed,
+    /// The template's `fallback_strategy` does not use it.
+    FallbackStrategy {
+        /// The fallback strategy.
+        fallback: FallbackStrategy,
+    },
+    /// `ami_required` never runs the script.
+    AmiRequired,
+}
+
+impl fmt::Display for NotTried {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotNeeded {
+                winner: Some(winner),
+            } => write!(f, "not needed: {} found an image", winner.title()),
+            Self::NotNeeded { winner: None } => f.write_str("not needed"),
+            Self::DeadlinePassed => f.write_str("fallback_timeout had passed before it started"),
+            Self::FallbackStrategy { fallback } => {
+                write!(
+                    f,
+                    "fallback_strategy is {}",
+                    crate::resolver::fallback_name(*fallback)
+                )
+            }
+            Self::AmiRequired => f.write_str("ami_required never falls back to a script"),
         }
     }
 }
 
 /// One step of a resolution's chain.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct ChainEntry {
     /// The tier.
-    pub tier: Tier,
-    /// How it ended.
+    pub tier: ResolutionMethod,
+    /// How it ended, and why.
     pub outcome: Outcome,
-    /// Why, for a person.
-    pub reason: String,
     /// How long it ran (on tokio's clock), milliseconds.
     pub elapsed_ms: u64,
-    /// Whether the resolution used its answer (the preview runs tiers that are not needed).
+    /// Whether the resolution used its answer. A tier that ran but whose answer was not
+    /// used was not needed: an earlier tier won (the preview runs every tier).
     pub used: bool,
     /// Whether trying again may end otherwise: a tier that failed on a cloud or registry
     /// error, or was cut off by the deadline. A refusal by the trust policy is not: it
@@ -59,35 +144,39 @@ pub struct ChainEntry {
 }
 
 impl ChainEntry {
-    pub(crate) fn new(
-        tier: Tier,
-        outcome: Outcome,
-        reason: impl Into<String>,
-        elapsed: Duration,
-    ) -> Self {
+    pub(crate) fn new(tier: ResolutionMethod, outcome: Outcome, elapsed: Duration) -> Self {
+        let transient = match &outcome {
+            Outcome::TimedOut { .. } => true,
+            Outcome::Failed { error } => error.is_transient(),
+            _ => false,
+        };
         Self {
             tier,
             outcome,
-            reason: reason.into(),
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             used: false,
-            transient: outcome == Outcome::TimedOut,
+            transient,
         }
     }
 
-    /// This entry, marked as one that trying again may change.
-    pub(crate) fn transient(mut self, transient: bool) -> Self {
-        self.transient = transient;
-        self
+    /// Why the tier ended as it did, for a person (the outcome's sentence).
+    pub fn reason(&self) -> String {
+        self.outcome.to_string()
+    }
+
+    /// Whether the tier ran and had an answer that the resolution did not need.
+    pub fn not_needed(&self) -> bool {
+        !self.used && self.outcome.was_tried()
     }
 }
 
 /// Time and money a way of launching is expected to take, with the inputs behind them.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct Estimate {
     /// Time until the instance is usable, including any copy and provisioning.
     #[serde(with = "seconds", rename = "launch_time_secs")]
+    #[schemars(with = "u64")]
     pub launch_time: Duration,
     /// The instance type's on-demand price, USD per hour, if known.
     pub hourly_price_usd: Option<f64>,
@@ -139,7 +228,7 @@ pub struct Resolution {
     /// Every tier tried, in order.
     pub chain: Vec<ChainEntry>,
     /// Things a person should know before launching.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// What it will take.
     pub estimate: Estimate,
     /// For a cross-region result: the copy to make first (with `Resolver::execute`).
@@ -152,7 +241,7 @@ pub struct Resolution {
 }
 
 /// One way of launching in a preview's cost comparison.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct CostOption {
     /// The way.
@@ -185,7 +274,7 @@ pub struct Preview {
     pub resolution: Option<Resolution>,
     /// Why nothing can be launched, when `resolution` is `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<ResolveError>,
     /// Every way of launching found, cheapest setup first.
     pub comparison: Vec<CostOption>,
     /// The assumptions behind the estimates.

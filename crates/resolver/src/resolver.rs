@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amiref_core::{
-    AccountId, AllowedImagesSettings, AmiId, Architecture, Cloud, CopyImageRequest, Image,
-    ImageRegistry, ImageState, InstanceType, Region, ResolutionMethod,
+    AccountId, AllowedImagesSettings, AmiId, Architecture, CopyImageRequest, Image, ImageRegistry,
+    ImageState, ImageStore, InstanceType, Region, ResolutionMethod, ResolutionPorts,
 };
 use amiref_strategies::{
-    ArchCandidates, Attempt, Context, CopyPlan, Facts, Found, Prefetched, Strategy, Tier,
-    TrustPolicy, architecture_candidates,
+    ArchCandidates, Attempt, ChoiceNote, Context, CopyPlan, Facts, Found, Prefetched, Strategy,
+    TrustPolicy, Warning, architecture_candidates,
 };
 use amiref_template::{AmiStrategy, FallbackStrategy, Template};
 use futures::StreamExt;
@@ -23,8 +23,8 @@ use tracing::Instrument;
 use crate::builder::{Clock, ResolverBuilder, Workload};
 use crate::cache::FlightCache;
 use crate::{
-    Alternative, ChainEntry, CostOption, Estimate, EstimateModel, ExecuteError, Outcome, Preview,
-    Resolution, ResolveError,
+    Alternative, ChainEntry, CostOption, Estimate, EstimateModel, ExecuteError, NotTried, Outcome,
+    Preview, Resolution, ResolveError,
 };
 
 /// Options of one resolution.
@@ -135,13 +135,16 @@ pub(crate) struct CacheKey {
 
 /// The tiers, built once.
 pub(crate) struct Tiers {
-    pub(crate) in_region: [Arc<dyn Strategy>; 5],
+    /// The in-region image tiers in priority order: the built-in ones and the caller's.
+    pub(crate) in_region: Vec<Arc<dyn Strategy>>,
     pub(crate) cross_region: Arc<dyn Strategy>,
     pub(crate) script: Arc<dyn Strategy>,
 }
 
 pub(crate) struct Inner {
-    pub(crate) cloud: Arc<dyn Cloud>,
+    pub(crate) cloud: Arc<dyn ResolutionPorts>,
+    /// Where `execute` copies images (only a resolver built on a whole cloud has one).
+    pub(crate) store: Option<Arc<dyn ImageStore>>,
     pub(crate) registry: Option<Arc<dyn ImageRegistry>>,
     pub(crate) trust: TrustPolicy,
     pub(crate) model: Arc<EstimateModel>,
@@ -188,7 +191,7 @@ impl std::fmt::Debug for Resolver {
 enum Step {
     Ran { attempt: Attempt, elapsed: Duration },
     TimedOut { elapsed: Duration },
-    NotRun(String),
+    NotRun(NotTried),
 }
 
 impl Step {
@@ -202,39 +205,50 @@ impl Step {
         }
     }
 
-    fn entry(&self, tier: Tier, timeout: Option<Duration>) -> ChainEntry {
-        match self {
-            Step::Ran { attempt, elapsed } => match attempt {
-                Attempt::Found(f) => ChainEntry::new(tier, Outcome::Found, &f.reason, *elapsed),
-                Attempt::Skipped(why) => ChainEntry::new(tier, Outcome::Skipped, why, *elapsed),
-                Attempt::Failed(e) => {
-                    ChainEntry::new(tier, Outcome::Failed, e.to_string(), *elapsed)
-                        .transient(!matches!(e, amiref_strategies::StrategyError::Trust(_)))
-                }
-                _ => ChainEntry::new(tier, Outcome::Failed, "unknown outcome", *elapsed)
-                    .transient(true),
-            },
-            Step::TimedOut { elapsed } => ChainEntry::new(
-                tier,
-                Outcome::TimedOut,
-                format!(
-                    "cut off by fallback_timeout ({}s)",
-                    timeout.unwrap_or_default().as_secs()
-                ),
+    fn entry(&self, tier: &ResolutionMethod, timeout: Option<Duration>) -> ChainEntry {
+        let (outcome, elapsed) = match self {
+            Step::Ran { attempt, elapsed } => {
+                let outcome = match attempt {
+                    Attempt::Found(f) => Outcome::Found(Box::new(f.find())),
+                    Attempt::Skipped(why) => Outcome::Skipped {
+                        reason: why.clone(),
+                    },
+                    Attempt::Failed(e) => Outcome::Failed { error: e.into() },
+                    // An answer of a kind this resolver does not know (the enum is
+                    // non-exhaustive): a failure, retried rather than trusted.
+                    _ => Outcome::Failed {
+                        error: amiref_strategies::TierFailure::Other {
+                            message: "the tier answered in a way this resolver does not know"
+                                .into(),
+                        },
+                    },
+                };
+                (outcome, *elapsed)
+            }
+            Step::TimedOut { elapsed } => (
+                Outcome::TimedOut {
+                    timeout_secs: timeout.unwrap_or_default().as_secs(),
+                },
                 *elapsed,
             ),
-            Step::NotRun(why) => ChainEntry::new(tier, Outcome::NotTried, why, Duration::ZERO),
-        }
+            Step::NotRun(why) => (
+                Outcome::NotTried {
+                    reason: why.clone(),
+                },
+                Duration::ZERO,
+            ),
+        };
+        ChainEntry::new(tier.clone(), outcome, elapsed)
     }
 }
 
 /// Every tier's step, in chain order.
 struct Steps {
-    in_region: Vec<(Tier, Step)>,
+    in_region: Vec<(ResolutionMethod, Step)>,
     cross_region: Step,
     script: Step,
     /// What the facts could not learn (instance types, offerings), for the warnings.
-    notes: Vec<String>,
+    notes: Vec<ChoiceNote>,
 }
 
 /// Which way of launching the decision took, by tier.
@@ -258,7 +272,7 @@ struct Run<'a> {
 }
 
 impl Resolver {
-    /// A builder; only `.cloud(...)` is required.
+    /// A builder; only `.cloud(...)` (or `.ports(...)`) is required.
     pub fn builder() -> ResolverBuilder {
         ResolverBuilder::default()
     }
@@ -272,11 +286,6 @@ impl Resolver {
     /// The estimate model in use.
     pub fn estimate_model(&self) -> &EstimateModel {
         &self.inner.model
-    }
-
-    /// The cloud resolved in.
-    pub fn cloud(&self) -> &Arc<dyn Cloud> {
-        &self.inner.cloud
     }
 
     /// Resolves `template` in `region` with the default options.
@@ -339,7 +348,7 @@ impl Resolver {
             let _permit = self.inner.permits.acquire().await.ok();
             let steps_run = self.prepare(template, region, options, prefetched).await;
             let steps = self.evaluate(&steps_run, false).await;
-            self.decide(&steps_run, &steps, false).0.map(Arc::new)
+            self.decide(&steps_run, &steps).0.map(Arc::new)
         };
         async {
             if !options.use_cache {
@@ -388,35 +397,35 @@ impl Resolver {
         async {
             let run = self.prepare(template, region, options, None).await;
             let steps = self.evaluate(&run, true).await;
-            let (result, tiers) = self.decide(&run, &steps, true);
+            let (result, tiers) = self.decide(&run, &steps);
             let mut comparison: Vec<CostOption> = Vec::new();
-            let chosen_method = result.as_ref().ok().map(|r| r.method);
-            let mut add = |tier: Tier, found: &Found| {
+            let chosen_method = result.as_ref().ok().map(|r| r.method.clone());
+            let mut add = |tier: &ResolutionMethod, found: &Found| {
                 let estimate = self.estimate(&run, tier, found);
                 if comparison
                     .iter()
-                    .any(|c| c.method == tier.method() && c.image == found.image.id)
+                    .any(|c| &c.method == tier && c.image == found.image.id)
                 {
                     return;
                 }
                 comparison.push(CostOption {
-                    method: tier.method(),
+                    method: tier.clone(),
                     image: found.image.id.clone(),
                     instance_type: found.choice.instance_type.clone(),
                     estimate,
-                    chosen: chosen_method == Some(tier.method()),
+                    chosen: chosen_method.as_ref() == Some(tier),
                 });
             };
             for (tier, step) in &steps.in_region {
                 if let Some(f) = step.found() {
-                    add(*tier, f);
+                    add(tier, f);
                 }
             }
             if let Some(f) = steps.cross_region.found() {
-                add(Tier::CrossRegion, f);
+                add(&ResolutionMethod::CrossRegion, f);
             }
             if let Some(f) = steps.script.found() {
-                add(Tier::ScriptProvisioning, f);
+                add(&ResolutionMethod::ScriptProvisioning, f);
             }
             comparison.sort_by(|a, b| {
                 let cost = |o: &CostOption| {
@@ -427,7 +436,7 @@ impl Resolver {
             });
             let (resolution, error) = match result {
                 Ok(r) => (Some(r), None),
-                Err(e) => (None, Some(e.to_string())),
+                Err(e) => (None, Some(e)),
             };
             Preview {
                 template: template.name.clone(),
@@ -619,7 +628,7 @@ impl Resolver {
         let span = tracing::info_span!("amiref.tier", tier = tier.as_str());
         let start = Instant::now();
         if deadline.is_some_and(|d| d <= start) {
-            return Step::NotRun("fallback_timeout had passed before it started".into());
+            return Step::NotRun(NotTried::DeadlinePassed);
         }
         let attempt = async {
             match deadline {
@@ -659,7 +668,7 @@ impl Resolver {
         cx: &Context<'_>,
         deadline: Option<Instant>,
         stop_at_first: bool,
-    ) -> Vec<(Tier, Step)> {
+    ) -> Vec<(ResolutionMethod, Step)> {
         let tiers = &self.inner.tiers.in_region;
         let mut steps: Vec<Option<Step>> = vec![None; tiers.len()];
         if !self.inner.concurrent_tiers {
@@ -691,9 +700,8 @@ impl Resolver {
             .zip(steps)
             .map(|(strategy, step)| {
                 let step = step.unwrap_or_else(|| {
-                    Step::NotRun(match winner {
-                        Some(by) => format!("not needed: {} found an image", by.title()),
-                        None => "not needed".into(),
+                    Step::NotRun(NotTried::NotNeeded {
+                        winner: winner.clone(),
                     })
                 });
                 (strategy.tier(), step)
@@ -725,10 +733,9 @@ impl Resolver {
                 self.run_tier(&cx, self.inner.tiers.cross_region.as_ref(), run.deadline)
                     .await
             } else {
-                Step::NotRun(format!(
-                    "fallback_strategy is {}",
-                    fallback_name(run.fallback)
-                ))
+                Step::NotRun(NotTried::FallbackStrategy {
+                    fallback: run.fallback,
+                })
             }
         };
         let script = async {
@@ -736,9 +743,11 @@ impl Resolver {
                 self.run_tier(&cx, self.inner.tiers.script.as_ref(), None)
                     .await
             } else if !script_allowed {
-                Step::NotRun("ami_required never falls back to a script".into())
+                Step::NotRun(NotTried::AmiRequired)
             } else {
-                Step::NotRun("fallback_strategy is error".into())
+                Step::NotRun(NotTried::FallbackStrategy {
+                    fallback: FallbackStrategy::Error,
+                })
             }
         };
         // The cross-region walk and the script start with the in-region tiers; when those
@@ -754,17 +763,16 @@ impl Resolver {
                     Either::Left((steps, rest)) => {
                         if steps.iter().any(|(_, s)| s.found().is_some()) {
                             let cross = if wants_cross {
-                                Step::NotRun("not needed: an image was found in the region".into())
+                                Step::NotRun(not_needed(&steps))
                             } else {
-                                Step::NotRun(format!(
-                                    "fallback_strategy is {}",
-                                    fallback_name(run.fallback)
-                                ))
+                                Step::NotRun(NotTried::FallbackStrategy {
+                                    fallback: run.fallback,
+                                })
                             };
                             let script = if script_allowed {
-                                Step::NotRun("not needed: an image was found".into())
+                                Step::NotRun(not_needed(&steps))
                             } else {
-                                Step::NotRun("ami_required never falls back to a script".into())
+                                Step::NotRun(NotTried::AmiRequired)
                             };
                             (steps, cross, script)
                         } else {
@@ -804,22 +812,23 @@ impl Resolver {
         let found = in_steps.iter().any(|(_, s)| s.found().is_some());
         let script_first = run.strategy == AmiStrategy::AmiFallback;
         let cross_region = if run.fallback != FallbackStrategy::CrossRegion {
-            Step::NotRun(format!(
-                "fallback_strategy is {}",
-                fallback_name(run.fallback)
-            ))
+            Step::NotRun(NotTried::FallbackStrategy {
+                fallback: run.fallback,
+            })
         } else if found && !full && !script_first {
-            Step::NotRun("not needed: an image was found in the region".into())
+            Step::NotRun(not_needed(&in_steps))
         } else {
             self.run_tier(cx, self.inner.tiers.cross_region.as_ref(), run.deadline)
                 .await
         };
         let script = if run.strategy == AmiStrategy::AmiRequired {
-            Step::NotRun("ami_required never falls back to a script".into())
+            Step::NotRun(NotTried::AmiRequired)
         } else if !(script_first || full) && run.fallback == FallbackStrategy::Error {
-            Step::NotRun("fallback_strategy is error".into())
+            Step::NotRun(NotTried::FallbackStrategy {
+                fallback: FallbackStrategy::Error,
+            })
         } else if found && !full && !script_first {
-            Step::NotRun("not needed: an image was found".into())
+            Step::NotRun(not_needed(&in_steps))
         } else {
             self.run_tier(cx, self.inner.tiers.script.as_ref(), None)
                 .await
@@ -833,16 +842,16 @@ impl Resolver {
     }
 
     /// The estimate of launching what `tier` found.
-    fn estimate(&self, run: &Run<'_>, tier: Tier, found: &Found) -> Estimate {
+    fn estimate(&self, run: &Run<'_>, tier: &ResolutionMethod, found: &Found) -> Estimate {
         let model = &self.inner.model;
         let hourly = found.choice.hourly_price_usd;
         let (launch, setup, copy_cost) = match tier {
-            Tier::ScriptProvisioning => {
+            ResolutionMethod::ScriptProvisioning => {
                 let t = model.script_time(run.template);
                 (t, t, None)
             }
-            Tier::CrossRegion => {
-                let launch = model.image_launch_time(ResolutionMethod::DirectMapping);
+            ResolutionMethod::CrossRegion => {
+                let launch = model.image_launch_time(&ResolutionMethod::DirectMapping);
                 let copy = found.copy_plan.as_ref();
                 (
                     launch + copy.map(|p| p.estimated_duration).unwrap_or_default(),
@@ -851,7 +860,7 @@ impl Resolver {
                 )
             }
             other => {
-                let t = model.image_launch_time(other.method());
+                let t = model.image_launch_time(other);
                 (t, t, None)
             }
         };
@@ -868,7 +877,6 @@ impl Resolver {
         &self,
         run: &Run<'_>,
         steps: &Steps,
-        full: bool,
     ) -> (Result<Resolution, ResolveError>, Vec<ChainEntry>) {
         let image_pick = steps
             .in_region
@@ -895,9 +903,9 @@ impl Resolver {
                             ..
                         } = &steps.script
                     {
-                        warnings.push(format!(
-                            "ami_fallback: script provisioning is not possible ({why}); using the image"
-                        ));
+                        warnings.push(Warning::ScriptNotPossible {
+                            because: why.clone(),
+                        });
                     }
                     (best_image, None)
                 }
@@ -935,36 +943,40 @@ impl Resolver {
             _ => 0,
         });
         for (i, (tier, step)) in steps.in_region.iter().enumerate() {
-            let mut entry = step.entry(*tier, run.timeout);
+            let mut entry = step.entry(tier, run.timeout);
             entry.used = first_find.is_none_or(|f| i <= f) && !matches!(step, Step::NotRun(_));
-            if full && first_find.is_some_and(|f| i > f) {
-                entry.reason = format!("not needed ({})", entry.reason);
-            }
             chain.push(entry);
         }
         for (pick, tier, step) in [
-            (Pick::CrossRegion, Tier::CrossRegion, &steps.cross_region),
-            (Pick::Script, Tier::ScriptProvisioning, &steps.script),
+            (
+                Pick::CrossRegion,
+                ResolutionMethod::CrossRegion,
+                &steps.cross_region,
+            ),
+            (
+                Pick::Script,
+                ResolutionMethod::ScriptProvisioning,
+                &steps.script,
+            ),
         ] {
-            let mut entry = step.entry(tier, run.timeout);
+            let mut entry = step.entry(&tier, run.timeout);
             entry.used = chosen == Some(pick)
                 || alternative == Some(pick)
                 || (chosen.is_none() && !matches!(step, Step::NotRun(_)));
-            if full && !entry.used && step.found().is_some() {
-                entry.reason = format!("not needed ({})", entry.reason);
-            }
             chain.push(entry);
         }
         for e in &chain {
-            match e.outcome {
-                Outcome::Failed if chosen.is_some() => {
-                    warnings.push(format!("{} failed: {}", e.tier.title(), e.reason));
+            match &e.outcome {
+                Outcome::Failed { error } if chosen.is_some() => {
+                    warnings.push(Warning::TierFailed {
+                        tier: e.tier.clone(),
+                        error: error.clone(),
+                    });
                 }
-                Outcome::TimedOut => warnings.push(format!(
-                    "{} was cut off by fallback_timeout after {} ms",
-                    e.tier.title(),
-                    e.elapsed_ms
-                )),
+                Outcome::TimedOut { .. } => warnings.push(Warning::TierTimedOut {
+                    tier: e.tier.clone(),
+                    elapsed_ms: e.elapsed_ms,
+                }),
                 _ => {}
             }
         }
@@ -982,44 +994,38 @@ impl Resolver {
                 chain,
             );
         };
-        let estimate = self.estimate(run, tier, found);
-        for w in steps.notes.iter().chain(&found.warnings) {
-            if !warnings.contains(w) {
-                warnings.push(w.clone());
+        let estimate = self.estimate(run, &tier, found);
+        let notes = steps
+            .notes
+            .iter()
+            .map(|note| Warning::InstanceTypes { note: note.clone() });
+        for w in notes.chain(found.warnings.iter().cloned()) {
+            if !warnings.contains(&w) {
+                warnings.push(w);
             }
         }
         match chosen {
             Pick::CrossRegion => {
                 if let Some(plan) = &found.copy_plan {
-                    warnings.push(format!(
-                        "No image in {}: copy {} from {} first ({} GiB, ~{} min, ~${:.2} transfer + ${:.2}/month storage)",
-                        run.region,
-                        plan.source_image,
-                        plan.source_region,
-                        plan.size_gib,
-                        plan.estimated_duration.as_secs().div_ceil(60),
-                        plan.transfer_cost_usd,
-                        plan.storage_cost_usd_per_month
-                    ));
+                    warnings.push(Warning::CopyFirst { plan: plan.clone() });
                 }
             }
             Pick::Script if run.strategy != AmiStrategy::AmiFallback => {
-                warnings.push(format!(
-                    "No pre-built AMI available in {} for {}, using script provisioning (~{} min)",
-                    run.region,
-                    run.template.name,
-                    estimate.launch_time.as_secs().div_ceil(60)
-                ));
+                warnings.push(Warning::ScriptProvisioning {
+                    region: run.region.clone(),
+                    template: run.template.name.clone(),
+                    minutes: estimate.launch_time.as_secs().div_ceil(60),
+                });
             }
             _ => {}
         }
         let alternative = alternative.and_then(|alt| {
             let (tier, f) = self.pick_found(steps, alt)?;
             Some(Alternative {
-                method: tier.method(),
+                estimate: self.estimate(run, &tier, f),
+                method: tier,
                 image: f.image.clone(),
                 instance_type: f.choice.instance_type.clone(),
-                estimate: self.estimate(run, tier, f),
                 copy_plan: f.copy_plan.clone(),
             })
         });
@@ -1027,7 +1033,7 @@ impl Resolver {
             template: run.template.name.clone(),
             region: run.region.clone(),
             strategy: run.strategy,
-            method: tier.method(),
+            method: tier,
             image: found.image.clone(),
             architecture: found.choice.architecture,
             instance_type: found.choice.instance_type.clone(),
@@ -1041,21 +1047,25 @@ impl Resolver {
         (Ok(resolution), chain)
     }
 
-    fn pick_found<'s>(&self, steps: &'s Steps, pick: Pick) -> Option<(Tier, &'s Found)> {
+    fn pick_found<'s>(
+        &self,
+        steps: &'s Steps,
+        pick: Pick,
+    ) -> Option<(ResolutionMethod, &'s Found)> {
         let (tier, step) = match pick {
             Pick::InRegion(i) => {
                 let (tier, step) = steps.in_region.get(i)?;
-                (*tier, step)
+                (tier.clone(), step)
             }
-            Pick::CrossRegion => (Tier::CrossRegion, &steps.cross_region),
-            Pick::Script => (Tier::ScriptProvisioning, &steps.script),
+            Pick::CrossRegion => (ResolutionMethod::CrossRegion, &steps.cross_region),
+            Pick::Script => (ResolutionMethod::ScriptProvisioning, &steps.script),
         };
         step.found().map(|f| (tier, f))
     }
 
     fn pick_estimate(&self, run: &Run<'_>, steps: &Steps, pick: Pick) -> Option<Estimate> {
         let (tier, found) = self.pick_found(steps, pick)?;
-        Some(self.estimate(run, tier, found))
+        Some(self.estimate(run, &tier, found))
     }
 
     /// Carries out a copy plan: copies the image with the plan's deterministic client
@@ -1112,7 +1122,10 @@ impl Resolver {
             "amiref:source-region".into(),
             plan.source_region.to_string(),
         );
-        let copy = retry(|| self.inner.cloud.copy_image(&request))
+        let Some(store) = self.inner.store.as_ref() else {
+            return Err(ExecuteError::NoImageStore);
+        };
+        let copy = retry(|| store.copy_image(&request))
             .await
             .map_err(cloud_err)?;
         tracing::info!(%copy, "copy started");
@@ -1180,6 +1193,16 @@ where
     }
 }
 
+/// The not-run reason of a tier made unnecessary by the in-region find in `steps`.
+fn not_needed(steps: &[(ResolutionMethod, Step)]) -> NotTried {
+    NotTried::NotNeeded {
+        winner: steps
+            .iter()
+            .find(|(_, s)| s.found().is_some())
+            .map(|(t, _)| t.clone()),
+    }
+}
+
 /// Whether the in-region steps so far decide the answer: a find with every tier before it
 /// done, or every tier done.
 fn decided(steps: &[Option<Step>]) -> bool {
@@ -1197,7 +1220,7 @@ fn total_cost(e: &Estimate) -> f64 {
     e.setup_cost_usd.unwrap_or(f64::INFINITY) + e.copy_cost_usd.unwrap_or(0.0)
 }
 
-fn fallback_name(f: FallbackStrategy) -> &'static str {
+pub(crate) fn fallback_name(f: FallbackStrategy) -> &'static str {
     match f {
         FallbackStrategy::Error => "error",
         FallbackStrategy::CrossRegion => "cross_region",

@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use amiref_core::{Architecture, InstanceType};
 use amiref_template::Template;
 
-use crate::Choices;
+use crate::{ChoiceNote, Choices};
 
 /// An architecture the template can launch on, with the instance type it would use there.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct ArchChoice {
     /// The image architecture.
@@ -193,11 +193,16 @@ pub fn launchable_choices(
                 match (runs, offered) {
                     (Some(true), true) => Some(ArchChoice::new(arch, t.clone(), price(t))),
                     (Some(false), _) => {
-                        notes.push(format!("{t} does not run {arch}"));
+                        notes.push(ChoiceNote::DoesNotRun {
+                            instance_type: t.clone(),
+                            architecture: arch,
+                        });
                         None
                     }
                     _ => {
-                        notes.push(format!("{t} is not offered in the region"));
+                        notes.push(ChoiceNote::NotOffered {
+                            instance_type: t.clone(),
+                        });
                         None
                     }
                 }
@@ -333,7 +338,7 @@ mod tests {
             choices
                 .notes
                 .iter()
-                .any(|n| n.contains("m7g.large is not offered"))
+                .any(|n| n.to_string().contains("m7g.large is not offered"))
         );
         // A region offering no Graviton type leaves x86_64 alone.
         let offered: BTreeSet<InstanceType> = [InstanceType::new("m6i.large").unwrap()].into();

@@ -2,9 +2,13 @@
 
 use std::collections::HashMap;
 
+use amiref_core::ResolutionMethod;
 use async_trait::async_trait;
 
-use crate::{Attempt, Context, Found, Ranking, Strategy, Tier};
+use crate::{
+    Attempt, Context, Found, FoundVia, Missing, Pointer, Ranking, RegistryFind, Rejected,
+    Rejection, Skip, Strategy, Warning,
+};
 
 /// Asks the configured registry for entries for the template in the region, best first,
 /// and takes the first whose image passes the checks.
@@ -19,8 +23,8 @@ pub struct CommunityRegistry;
 
 #[async_trait]
 impl Strategy for CommunityRegistry {
-    fn tier(&self) -> Tier {
-        Tier::CommunityRegistry
+    fn tier(&self) -> ResolutionMethod {
+        ResolutionMethod::CommunityRegistry
     }
 
     fn applies(&self, cx: &Context<'_>) -> bool {
@@ -32,7 +36,9 @@ impl Strategy for CommunityRegistry {
             Ranking::Found(mut found) if !found.is_empty() => {
                 Attempt::Found(Box::new(found.swap_remove(0)))
             }
-            Ranking::Found(_) => Attempt::skipped("no registry entry passed"),
+            Ranking::Found(_) => Attempt::Skipped(Skip::NoEntryPassed {
+                rejections: Vec::new(),
+            }),
             Ranking::Skipped(why) => Attempt::Skipped(why),
             Ranking::Failed(e) => Attempt::Failed(e),
         }
@@ -40,7 +46,7 @@ impl Strategy for CommunityRegistry {
 
     async fn ranked(&self, cx: &Context<'_>) -> Ranking {
         let Some(registry) = cx.registry else {
-            return Ranking::Skipped("no community registry is configured".into());
+            return Ranking::Skipped(Skip::not_asked(Missing::Registry));
         };
         let candidates = match registry
             .candidates(&cx.template.name, cx.region, cx.architectures)
@@ -50,41 +56,48 @@ impl Strategy for CommunityRegistry {
             Err(e) => return Ranking::Failed(e.into()),
         };
         if candidates.is_empty() {
-            return Ranking::Skipped(format!(
-                "the registry has no entry for {} in {}",
-                cx.template.name, cx.region
-            ));
+            return Ranking::Skipped(Skip::NoRegistryEntry {
+                template: cx.template.name.clone(),
+                region: cx.region.clone(),
+            });
         }
         let ids: Vec<_> = candidates.iter().map(|c| c.image.clone()).collect();
         let described: HashMap<_, _> = match cx.cloud.describe_images(cx.region, &ids).await {
             Ok(images) => images.into_iter().map(|i| (i.id.clone(), i)).collect(),
             Err(e) => return Ranking::Failed(e.into()),
         };
-        let mut reasons = Vec::new();
+        let mut rejections = Vec::new();
         let mut found = Vec::new();
         for cand in &candidates {
+            let via = || Pointer::RegistryEntry {
+                template: cand.template.clone(),
+                version: cand.version.clone(),
+            };
             let Some(image) = described.get(&cand.image) else {
-                reasons.push(format!(
-                    "{} does not exist in {}{}",
-                    cand.image,
-                    cx.region,
-                    cx.hidden_note().await
-                ));
+                rejections.push(Rejected::via(via(), cx.not_visible(&cand.image).await));
                 continue;
             };
             if image.architecture != cand.architecture {
-                reasons.push(format!(
-                    "{} is {}, but the entry says {}",
-                    image.id, image.architecture, cand.architecture
+                rejections.push(Rejected::via(
+                    via(),
+                    Rejection::ArchitectureMismatch {
+                        image: image.id.clone(),
+                        architecture: image.architecture,
+                        entry_architecture: cand.architecture,
+                    },
                 ));
                 continue;
             }
             if let Some(expected) = &cand.expected_owner
                 && expected != &image.owner
             {
-                reasons.push(format!(
-                    "{} is owned by {}, not by {expected} as the entry states",
-                    image.id, image.owner
+                rejections.push(Rejected::via(
+                    via(),
+                    Rejection::OwnerMismatch {
+                        image: image.id.clone(),
+                        owner: image.owner.clone(),
+                        expected: expected.clone(),
+                    },
                 ));
                 continue;
             }
@@ -94,39 +107,31 @@ impl Strategy for CommunityRegistry {
             let checked = match cx.check_with(image, false, vouched).await {
                 Ok(c) => c,
                 Err(why) => {
-                    reasons.push(why);
+                    rejections.push(Rejected::via(via(), why));
                     continue;
                 }
             };
             let mut warnings = checked.warnings;
             if cand.signer_retired {
-                warnings.push(format!(
-                    "registry entry {} {} is signed by retired key {}: it still verifies, but the key signs nothing new; ask the publisher to re-sign",
-                    cand.template,
-                    cand.version,
-                    cand.signed_by.as_deref().unwrap_or("?")
-                ));
+                warnings.push(Warning::RetiredSigner {
+                    template: cand.template.clone(),
+                    version: cand.version.clone(),
+                    key: cand.signed_by.clone().unwrap_or_else(|| "?".into()),
+                });
             }
-            let reason = format!(
-                "{} {} from {} (score {:.2}{}), {}",
-                cand.template,
-                cand.version,
-                cand.source,
-                cand.score,
-                cand.signed_by
-                    .as_ref()
-                    .map(|k| {
-                        let retired = if cand.signer_retired { ", retired" } else { "" };
-                        format!(", signed by {k}{retired}")
-                    })
-                    .unwrap_or_default(),
-                crate::strategy::describe_choice(&checked.choice)
-            );
-            found.push(Found::new(image.clone(), checked.choice, reason).with_warnings(warnings));
+            let via = FoundVia::CommunityRegistry(RegistryFind {
+                template: cand.template.clone(),
+                version: cand.version.clone(),
+                source: cand.source.clone(),
+                score: cand.score,
+                signed_by: cand.signed_by.clone(),
+                signer_retired: cand.signer_retired,
+            });
+            found.push(Found::new(image.clone(), checked.choice, via).with_warnings(warnings));
         }
         if !found.is_empty() {
             return Ranking::Found(found);
         }
-        Ranking::Skipped(format!("no registry entry passed: {}", reasons.join("; ")))
+        Ranking::Skipped(Skip::NoEntryPassed { rejections })
     }
 }

@@ -4,13 +4,16 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amiref_core::{AccountId, Image, ProductCodeType, Region, SnapshotId};
+use amiref_core::{AccountId, Image, ProductCodeType, Region, ResolutionMethod, SnapshotId};
 use async_trait::async_trait;
 use futures::StreamExt;
 use semver::Version;
 
 use crate::version::image_version;
-use crate::{Attempt, Context, CopyPlan, Found, Ranking, Strategy, Tier, copy_client_token};
+use crate::{
+    Attempt, Context, CopyPlan, CopyRefusal, CrossRegionFind, FallbackSearch, Found, FoundVia,
+    PassedOver, Ranking, RegionAnswer, Skip, Strategy, copy_client_token,
+};
 
 /// The regions to look in when the destination has no image, nearest first.
 ///
@@ -111,43 +114,30 @@ impl std::fmt::Debug for CrossRegion {
 /// Why EC2 would refuse `caller` a copy of `image`, from the image record alone; `None` when
 /// nothing in the record forbids it (a shared image still needs create-volume permission
 /// on its snapshots, which [`CrossRegion`] checks with the cloud).
-pub fn copy_refusal(image: &Image, caller: Option<&AccountId>) -> Option<String> {
+pub fn copy_refusal(image: &Image, caller: Option<&AccountId>) -> Option<CopyRefusal> {
     let own = caller == Some(&image.owner);
     if let Some(code) = image
         .product_codes
         .iter()
         .find(|p| p.kind == ProductCodeType::Marketplace)
     {
-        return Some(format!(
-            "{} carries Marketplace product code {}, and EC2 copies no Marketplace image",
-            image.id, code.code
-        ));
+        return Some(CopyRefusal::MarketplaceProductCode {
+            image: image.id.clone(),
+            product_code: code.code.clone(),
+        });
     }
     if !own && image.has_billing_product() {
-        return Some(format!(
-            "{} has a billing product ({}), and EC2 copies such an image only for its owner",
-            image.id,
-            [
-                image
-                    .usage_operation
-                    .as_deref()
-                    .map(|u| format!("usage operation {u}")),
-                image
-                    .platform_details
-                    .as_deref()
-                    .map(|p| format!("platform {p}")),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ")
-        ));
+        return Some(CopyRefusal::BillingProduct {
+            image: image.id.clone(),
+            usage_operation: image.usage_operation.clone(),
+            platform_details: image.platform_details.clone(),
+        });
     }
     if !own && image.is_encrypted() {
-        return Some(format!(
-            "{} is encrypted with a key of its owner {}, which this account cannot use to copy it",
-            image.id, image.owner
-        ));
+        return Some(CopyRefusal::EncryptedByOwner {
+            image: image.id.clone(),
+            owner: image.owner.clone(),
+        });
     }
     None
 }
@@ -156,10 +146,10 @@ pub fn copy_refusal(image: &Image, caller: Option<&AccountId>) -> Option<String>
 struct RegionPick {
     rank: usize,
     found: Option<Found>,
-    passed_over: Vec<String>,
-    failures: Vec<String>,
+    passed_over: Vec<PassedOver>,
+    failures: Vec<RegionAnswer>,
     /// Why the tiers the template asks something of found nothing.
-    skips: Vec<String>,
+    skips: Vec<RegionAnswer>,
 }
 
 impl CrossRegion {
@@ -203,12 +193,20 @@ impl CrossRegion {
                 Ranking::Found(f) => f,
                 Ranking::Skipped(why) => {
                     if tier.applies(cx) {
-                        pick.skips.push(format!("{}: {why}", tier.tier().title()));
+                        pick.skips.push(RegionAnswer::Skipped {
+                            region: cx.region.clone(),
+                            tier: tier.tier(),
+                            reason: Box::new(why),
+                        });
                     }
                     continue;
                 }
                 Ranking::Failed(e) => {
-                    pick.failures.push(format!("{}: {e}", tier.tier().title()));
+                    pick.failures.push(RegionAnswer::Failed {
+                        region: cx.region.clone(),
+                        tier: tier.tier(),
+                        error: (&e).into(),
+                    });
                     continue;
                 }
             };
@@ -218,7 +216,10 @@ impl CrossRegion {
                         pick.found = Some(found);
                         return pick;
                     }
-                    Err(why) => pick.passed_over.push(why),
+                    Err(refusal) => pick.passed_over.push(PassedOver {
+                        region: cx.region.clone(),
+                        refusal,
+                    }),
                 }
             }
         }
@@ -232,7 +233,7 @@ impl CrossRegion {
         cx: &Context<'_>,
         image: &Image,
         caller: Option<&AccountId>,
-    ) -> Result<(), String> {
+    ) -> Result<(), CopyRefusal> {
         if let Some(why) = copy_refusal(image, caller) {
             return Err(why);
         }
@@ -249,26 +250,22 @@ impl CrossRegion {
             .cloud
             .can_create_volumes(cx.region, &snapshots)
             .await
-            .map_err(|e| {
-                format!(
-                    "{}: create-volume permission on its snapshots could not be checked ({e})",
-                    image.id
-                )
+            .map_err(|e| CopyRefusal::SnapshotsUnchecked {
+                image: image.id.clone(),
+                error: (&e).into(),
             })?;
-        let missing: Vec<&str> = snapshots
-            .iter()
-            .filter(|s| !access.get(*s).copied().unwrap_or(false))
-            .map(SnapshotId::as_str)
+        let missing: Vec<SnapshotId> = snapshots
+            .into_iter()
+            .filter(|s| !access.get(s).copied().unwrap_or(false))
             .collect();
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(format!(
-                "{} is shared by {} without create-volume permission on its snapshot(s) {}, which EC2 needs to copy it",
-                image.id,
-                image.owner,
-                missing.join(", ")
-            ))
+            Err(CopyRefusal::SnapshotsNotShared {
+                image: image.id.clone(),
+                owner: image.owner.clone(),
+                snapshots: missing,
+            })
         }
     }
 
@@ -308,14 +305,16 @@ impl CrossRegion {
 
 #[async_trait]
 impl Strategy for CrossRegion {
-    fn tier(&self) -> Tier {
-        Tier::CrossRegion
+    fn tier(&self) -> ResolutionMethod {
+        ResolutionMethod::CrossRegion
     }
 
     async fn attempt(&self, cx: &Context<'_>) -> Attempt {
         let regions = self.regions.fallback_regions(cx.region);
         if regions.is_empty() {
-            return Attempt::skipped(format!("{} has no fallback regions", cx.region));
+            return Attempt::Skipped(Skip::NoFallbackRegions {
+                region: cx.region.clone(),
+            });
         }
         // Futures are built in a loop rather than by a closure in `map`: a closure returning
         // a future that borrows its argument is not general enough for `async_trait`.
@@ -329,49 +328,27 @@ impl Strategy for CrossRegion {
             .collect()
             .await;
 
-        let mut notes = Vec::new();
+        let mut failures = Vec::new();
         let mut skips = Vec::new();
         let mut passed_over = Vec::new();
         let mut finds: Vec<(usize, Option<Version>, Found, CopyEstimate)> = Vec::new();
-        for (source, pick) in picks {
-            passed_over.extend(
-                pick.passed_over
-                    .into_iter()
-                    .map(|p| format!("{source}: {p}")),
-            );
-            notes.extend(pick.failures.into_iter().map(|f| format!("{source}: {f}")));
-            skips.extend(pick.skips.into_iter().map(|f| format!("{source}: {f}")));
+        for (_, pick) in picks {
+            passed_over.extend(pick.passed_over);
+            failures.extend(pick.failures);
+            skips.extend(pick.skips);
             if let Some(found) = pick.found {
                 let estimate = self.estimator.estimate_copy(&found.image, cx.region);
                 finds.push((pick.rank, image_version(&found.image), found, estimate));
             }
         }
         finds.sort_by(|a, b| self.order(a, b));
-        let searched = regions
-            .iter()
-            .map(Region::as_str)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let passed_text = if passed_over.is_empty() {
-            String::new()
-        } else {
-            format!("; passed over: {}", passed_over.join("; "))
-        };
         let Some((_, _, found, estimate)) = finds.into_iter().next() else {
-            notes.extend(skips);
-            let detail = if notes.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", notes.join("; "))
-            };
-            let what = if passed_over.is_empty() {
-                "no acceptable image"
-            } else {
-                "no image the caller can copy"
-            };
-            return Attempt::Skipped(format!(
-                "{what} in the fallback regions {searched}{detail}{passed_text}"
-            ));
+            failures.extend(skips);
+            return Attempt::Skipped(Skip::NotInFallbackRegions(Box::new(FallbackSearch {
+                searched: regions,
+                answers: failures,
+                passed_over,
+            })));
         };
         let source_region = found.image.region.clone();
         let plan = CopyPlan {
@@ -385,17 +362,13 @@ impl Strategy for CrossRegion {
             transfer_cost_usd: estimate.transfer_cost_usd,
             storage_cost_usd_per_month: estimate.storage_cost_usd_per_month,
         };
-        let reason = format!(
-            "found in {source_region} ({}); copy {} GiB to {}: ~{} min, ~${:.2} transfer + ${:.2}/month storage{passed_text}",
-            found.reason,
-            plan.size_gib,
-            cx.region,
-            plan.estimated_duration.as_secs().div_ceil(60),
-            plan.transfer_cost_usd,
-            plan.storage_cost_usd_per_month
-        );
+        let via = FoundVia::CrossRegion(Box::new(CrossRegionFind {
+            found: found.via.clone(),
+            plan: plan.clone(),
+            passed_over,
+        }));
         Attempt::Found(Box::new(Found {
-            reason,
+            via,
             copy_plan: Some(plan),
             ..found
         }))

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 
-use crate::{Attempt, Context, Found, Strategy, Tier};
+use amiref_core::ResolutionMethod;
+
+use crate::{Attempt, Context, Found, FoundVia, Missing, Pointer, Rejected, Skip, Strategy};
 
 /// Uses `ami_config.ami_mappings[region]` after describing it: it must exist, be
 /// `available`, not be deprecated (unless `ami_search.include_deprecated` allows it), belong
@@ -15,8 +17,8 @@ pub struct DirectMapping;
 
 #[async_trait]
 impl Strategy for DirectMapping {
-    fn tier(&self) -> Tier {
-        Tier::DirectMapping
+    fn tier(&self) -> ResolutionMethod {
+        ResolutionMethod::DirectMapping
     }
 
     fn applies(&self, cx: &Context<'_>) -> bool {
@@ -28,20 +30,23 @@ impl Strategy for DirectMapping {
 
     async fn attempt(&self, cx: &Context<'_>) -> Attempt {
         let Some(config) = cx.template.ami_config.as_ref() else {
-            return Attempt::skipped("the template has no ami_config");
+            return Attempt::Skipped(Skip::not_asked(Missing::AmiConfig));
         };
         let Some(id) = config.ami_mappings.get(cx.region) else {
-            return Attempt::skipped(format!("ami_mappings has no entry for {}", cx.region));
+            return Attempt::Skipped(Skip::not_asked(Missing::Mapping {
+                region: cx.region.clone(),
+            }));
+        };
+        let via = || Pointer::Mapping {
+            region: cx.region.clone(),
         };
         let image = match cx.describe_one(id).await {
             Ok(Some(image)) => image,
             Ok(None) => {
-                return Attempt::skipped(format!(
-                    "{id} (ami_mappings.{}) does not exist in {} or is not visible to this account{}",
-                    cx.region,
-                    cx.region,
-                    cx.hidden_note().await
-                ));
+                return Attempt::Skipped(Skip::rejected(Rejected::via(
+                    via(),
+                    cx.not_visible(id).await,
+                )));
             }
             Err(e) => return Attempt::Failed(e.into()),
         };
@@ -51,16 +56,11 @@ impl Strategy for DirectMapping {
             .is_some_and(|s| s.include_deprecated);
         let checked = match cx.check(&image, allow_deprecated).await {
             Ok(c) => c,
-            Err(why) => return Attempt::Skipped(why),
+            Err(why) => return Attempt::Skipped(Skip::rejected(Rejected::via(via(), why))),
         };
-        let reason = format!(
-            "ami_mappings.{}: {id} ({}), {}",
-            cx.region,
-            image.name,
-            crate::strategy::describe_choice(&checked.choice)
-        );
         Attempt::Found(Box::new(
-            Found::new(image, checked.choice, reason).with_warnings(checked.warnings),
+            Found::new(image, checked.choice, FoundVia::DirectMapping)
+                .with_warnings(checked.warnings),
         ))
     }
 }

@@ -40,13 +40,16 @@ mod arch;
 mod community;
 mod cross_region;
 mod direct;
+mod failure;
 mod marketplace;
+mod reason;
 mod script;
 pub mod search;
 mod ssm;
 mod strategy;
 mod trust;
 pub mod version;
+mod warning;
 
 pub use arch::{
     ArchCandidates, ArchChoice, DEFAULT_INSTANCE_TYPES, RegionTypes, architecture_candidates,
@@ -57,13 +60,19 @@ pub use cross_region::{
     CopyEstimate, CopyEstimator, CopyPriority, CrossRegion, FallbackRegions, copy_refusal,
 };
 pub use direct::DirectMapping;
+pub use failure::{CloudFailure, RegistryFailure, RegistryFailureKind, StrategyError, TierFailure};
 pub use marketplace::Marketplace;
+pub use reason::{
+    ChoiceNote, CopyRefusal, CrossRegionFind, FallbackSearch, Find, FoundVia, Missing, NoMatch,
+    NotSearched, PassedOver, Pointer, PolicyOrigin, PolicySummary, RegionAnswer, RegistryFind,
+    Rejected, Rejection, RejectionCount, SearchFind, SearchRejection, Skip,
+};
 pub use script::{AL2023_NAME_PATTERN, ScriptProvisioning};
 pub use search::DynamicSearch;
 pub use ssm::{SsmParameter, al2023_parameter};
 pub use strategy::{
     Attempt, Checked, Choices, Context, CopyPlan, Facts, Found, Prefetched, Ranking, StaticFacts,
-    Strategy, StrategyError, Tier, allowed_images_verdict, copy_client_token,
-    satisfies_allowed_images, seconds,
+    Strategy, allowed_images_verdict, copy_client_token, satisfies_allowed_images, seconds,
 };
 pub use trust::{SearchOwners, TrustError, TrustPolicy};
+pub use warning::Warning;

@@ -2,11 +2,14 @@
 
 use std::collections::HashMap;
 
-use amiref_core::{CloudErrorKind, Owner};
+use amiref_core::{CloudErrorKind, Owner, ResolutionMethod};
 use async_trait::async_trait;
 
 use crate::version::parse_lenient;
-use crate::{Attempt, Context, Found, Strategy, Tier, TrustError};
+use crate::{
+    Attempt, Context, Found, FoundVia, Missing, Pointer, Rejected, Rejection, Skip, Strategy,
+    TrustError,
+};
 
 /// Looks up `marketplace_search.product_code`, keeps the versions that satisfy
 /// `version_constraint`, newest first, and takes the first whose image in the region exists,
@@ -16,8 +19,8 @@ pub struct Marketplace;
 
 #[async_trait]
 impl Strategy for Marketplace {
-    fn tier(&self) -> Tier {
-        Tier::Marketplace
+    fn tier(&self) -> ResolutionMethod {
+        ResolutionMethod::Marketplace
     }
 
     fn applies(&self, cx: &Context<'_>) -> bool {
@@ -34,14 +37,14 @@ impl Strategy for Marketplace {
             .as_ref()
             .and_then(|c| c.marketplace_search.as_ref())
         else {
-            return Attempt::skipped("the template has no marketplace_search");
+            return Attempt::Skipped(Skip::not_asked(Missing::MarketplaceSearch));
         };
         let code = &search.product_code;
         if !cx.trust.trusted_owners.contains(&Owner::AwsMarketplace) {
             return Attempt::Failed(
                 TrustError::UntrustedOwners {
-                    owners: Owner::AwsMarketplace.as_str().to_owned(),
-                    policy: cx.trust.describe(),
+                    owners: vec![Owner::AwsMarketplace],
+                    policy: cx.trust.summary(),
                 }
                 .into(),
             );
@@ -49,7 +52,9 @@ impl Strategy for Marketplace {
         let product = match cx.cloud.product(code).await {
             Ok(p) => p,
             Err(e) if e.kind == CloudErrorKind::NotFound => {
-                return Attempt::skipped(format!("no Marketplace product has code {code}"));
+                return Attempt::Skipped(Skip::NoProduct {
+                    product_code: code.clone(),
+                });
             }
             Err(e) => return Attempt::Failed(e.into()),
         };
@@ -65,14 +70,10 @@ impl Strategy for Marketplace {
             })
             .collect();
         if versions.is_empty() {
-            let constraint = search
-                .version_constraint
-                .as_ref()
-                .map_or_else(|| "any".to_owned(), ToString::to_string);
-            return Attempt::skipped(format!(
-                "no version of {} satisfies {constraint}",
-                product.title
-            ));
+            return Attempt::Skipped(Skip::NoProductVersion {
+                product: product.title.clone(),
+                constraint: search.version_constraint.as_ref().map(ToString::to_string),
+            });
         }
         versions.sort_by(|a, b| {
             b.0.cmp(&a.0)
@@ -83,53 +84,61 @@ impl Strategy for Marketplace {
             .filter_map(|(parsed, v)| v.images.get(cx.region).map(|id| (parsed, id)))
             .collect();
         if in_region.is_empty() {
-            return Attempt::skipped(format!(
-                "no acceptable version of {} is offered in {}",
-                product.title, cx.region
-            ));
+            return Attempt::Skipped(Skip::ProductNotInRegion {
+                product: product.title.clone(),
+                region: cx.region.clone(),
+            });
         }
         let ids: Vec<_> = in_region.iter().map(|(_, id)| (*id).clone()).collect();
         let described: HashMap<_, _> = match cx.cloud.describe_images(cx.region, &ids).await {
             Ok(images) => images.into_iter().map(|i| (i.id.clone(), i)).collect(),
             Err(e) => return Attempt::Failed(e.into()),
         };
-        let mut reasons = Vec::new();
+        let mut rejections = Vec::new();
         for (version, id) in in_region {
+            let via = || Pointer::ProductVersion {
+                version: version.to_string(),
+            };
             let Some(image) = described.get(id) else {
-                reasons.push(format!(
-                    "{id} ({version}) does not exist{}",
-                    cx.hidden_note().await
-                ));
+                rejections.push(Rejected::via(via(), cx.not_visible(id).await));
                 continue;
             };
             if !image.product_codes.iter().any(|p| &p.code == code) {
-                reasons.push(format!("{id} does not carry product code {code}"));
+                rejections.push(Rejected::via(
+                    via(),
+                    Rejection::MissingProductCode {
+                        image: id.clone(),
+                        product_code: code.clone(),
+                    },
+                ));
                 continue;
             }
             // Marketplace listings are published by the Marketplace's own account; an image
             // carrying the code but owned by anyone else is not the listing's.
             if image.owner_alias.as_deref() != Some("aws-marketplace") {
-                reasons.push(format!(
-                    "{id} is owned by {}, not by the AWS Marketplace's publishing account (aws-marketplace)",
-                    image.owner
+                rejections.push(Rejected::via(
+                    via(),
+                    Rejection::NotMarketplaceListing {
+                        image: id.clone(),
+                        owner: image.owner.clone(),
+                    },
                 ));
                 continue;
             }
             match cx.check(image, false).await {
                 Ok(checked) => {
-                    let reason = format!(
-                        "{} {version}: {id}, {}",
-                        product.title,
-                        crate::strategy::describe_choice(&checked.choice)
-                    );
+                    let via = FoundVia::Marketplace {
+                        product: product.title.clone(),
+                        version: version.to_string(),
+                    };
                     return Attempt::Found(Box::new(
-                        Found::new(image.clone(), checked.choice, reason)
+                        Found::new(image.clone(), checked.choice, via)
                             .with_warnings(checked.warnings),
                     ));
                 }
-                Err(why) => reasons.push(why),
+                Err(why) => rejections.push(Rejected::via(via(), why)),
             }
         }
-        Attempt::Skipped(format!("no product image passed: {}", reasons.join("; ")))
+        Attempt::Skipped(Skip::NoProductImagePassed { rejections })
     }
 }

@@ -1,11 +1,13 @@
 //! The last tier, script provisioning: a base image and the template's `user_data`.
 
-use amiref_core::ParameterName;
+use amiref_core::{ParameterName, ResolutionMethod};
 use amiref_template::BaseImage;
 use async_trait::async_trait;
 
 use crate::ssm::{al2023_parameter, images_named_by};
-use crate::{Attempt, Context, Found, Strategy, Tier, search::search_region};
+use crate::{
+    Attempt, Context, Found, FoundVia, Missing, Rejected, Skip, Strategy, search::search_region,
+};
 
 /// The name pattern of Amazon Linux 2023's standard images (not the minimal ones).
 pub const AL2023_NAME_PATTERN: &str = "al2023-ami-2023.*-kernel-*";
@@ -23,8 +25,8 @@ pub struct ScriptProvisioning;
 
 #[async_trait]
 impl Strategy for ScriptProvisioning {
-    fn tier(&self) -> Tier {
-        Tier::ScriptProvisioning
+    fn tier(&self) -> ResolutionMethod {
+        ResolutionMethod::ScriptProvisioning
     }
 
     async fn attempt(&self, cx: &Context<'_>) -> Attempt {
@@ -34,24 +36,24 @@ impl Strategy for ScriptProvisioning {
             .as_deref()
             .is_none_or(|u| u.trim().is_empty())
         {
-            return Attempt::skipped("the template has no user_data to provision with");
+            return Attempt::Skipped(Skip::not_asked(Missing::UserData));
         }
         match &cx.template.base_image {
             Some(BaseImage::Search(search)) => match search_region(cx, search, false).await {
                 Ok(Ok(mut found)) => {
                     let f = found.swap_remove(0);
-                    let reason = format!("user_data on base image {}", f.reason);
-                    Attempt::Found(Box::new(Found { reason, ..f }))
+                    let via = FoundVia::BaseImage {
+                        base: Box::new(f.via.clone()),
+                    };
+                    Attempt::Found(Box::new(Found { via, ..f }))
                 }
-                Ok(Err(why)) => Attempt::Skipped(format!("no base image: {why}")),
+                Ok(Err(why)) => Attempt::Skipped(no_base_image(why)),
                 Err(e) => Attempt::Failed(e),
             },
             Some(BaseImage::Parameter { ssm_parameter }) => {
                 from_parameters(cx, std::slice::from_ref(ssm_parameter)).await
             }
-            Some(_) => {
-                Attempt::skipped("the template's base_image is of a kind this tier does not know")
-            }
+            Some(_) => Attempt::Skipped(Skip::not_asked(Missing::BaseImageKind)),
             None => {
                 let names: Vec<ParameterName> = cx
                     .architectures
@@ -59,9 +61,9 @@ impl Strategy for ScriptProvisioning {
                     .filter_map(|a| al2023_parameter(*a))
                     .collect();
                 if names.is_empty() {
-                    return Attempt::skipped(
-                        "no base image: Amazon Linux 2023 has no parameter for the template's architectures",
-                    );
+                    return Attempt::Skipped(no_base_image(Skip::NoAl2023Parameter {
+                        architectures: cx.architectures.to_vec(),
+                    }));
                 }
                 from_parameters(cx, &names).await
             }
@@ -76,18 +78,23 @@ async fn from_parameters(cx: &Context<'_>, names: &[ParameterName]) -> Attempt {
         Err(e) => return Attempt::Failed(e),
     };
     let mut passed = Vec::new();
-    let mut reasons = Vec::new();
+    let mut rejections = Vec::new();
     for (name, image) in pointed {
         let image = match image {
             Ok(i) => i,
             Err(why) => {
-                reasons.push(why);
+                rejections.push(why);
                 continue;
             }
         };
         match cx.check(&image, false).await {
             Ok(checked) => passed.push((name, image, checked)),
-            Err(why) => reasons.push(format!("SSM parameter {name}: {why}")),
+            Err(why) => rejections.push(Rejected::via(
+                crate::Pointer::Parameter {
+                    parameter: name.clone(),
+                },
+                why,
+            )),
         }
     }
     let choices = cx.facts.choices().await;
@@ -101,16 +108,19 @@ async fn from_parameters(cx: &Context<'_>, names: &[ParameterName]) -> Attempt {
     passed.sort_by_key(|(_, image, _)| rank(image.architecture));
     match passed.into_iter().next() {
         Some((name, image, checked)) => {
-            let reason = format!(
-                "user_data on base image {} ({}) from SSM parameter {name}, {}",
-                image.id,
-                image.name,
-                crate::strategy::describe_choice(&checked.choice)
-            );
+            let via = FoundVia::BaseImage {
+                base: Box::new(FoundVia::SsmParameter { parameter: name }),
+            };
             Attempt::Found(Box::new(
-                Found::new(image, checked.choice, reason).with_warnings(checked.warnings),
+                Found::new(image, checked.choice, via).with_warnings(checked.warnings),
             ))
         }
-        None => Attempt::Skipped(format!("no base image: {}", reasons.join("; "))),
+        None => Attempt::Skipped(no_base_image(Skip::Rejected { rejections })),
+    }
+}
+
+fn no_base_image(because: Skip) -> Skip {
+    Skip::NoBaseImage {
+        because: Box::new(because),
     }
 }

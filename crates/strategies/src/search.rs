@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use amiref_core::{AccountId, AllowedImagesSettings, Image, ImageFilter, Owner, wildcard_match};
+use amiref_core::{
+    AccountId, AllowedImagesSettings, Image, ImageFilter, Owner, ResolutionMethod, wildcard_match,
+};
 use amiref_template::AmiSearch;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveTime, Utc};
@@ -14,7 +16,8 @@ use crate::strategy::{
 use crate::trust::SearchOwners;
 use crate::version::{best_first, image_version, matches_version_tag};
 use crate::{
-    ArchChoice, Attempt, Context, Found, Ranking, Strategy, StrategyError, Tier, TrustPolicy,
+    ArchChoice, Attempt, Context, Found, FoundVia, Missing, NoMatch, NotSearched, Ranking,
+    RejectionCount, SearchFind, SearchRejection, Skip, Strategy, StrategyError, TrustPolicy,
 };
 
 /// Searches the region for the newest image matching `ami_config.ami_search`.
@@ -27,8 +30,8 @@ pub struct DynamicSearch;
 
 #[async_trait]
 impl Strategy for DynamicSearch {
-    fn tier(&self) -> Tier {
-        Tier::DynamicSearch
+    fn tier(&self) -> ResolutionMethod {
+        ResolutionMethod::DynamicSearch
     }
 
     fn applies(&self, cx: &Context<'_>) -> bool {
@@ -37,7 +40,7 @@ impl Strategy for DynamicSearch {
 
     async fn attempt(&self, cx: &Context<'_>) -> Attempt {
         let Some(search) = template_search(cx) else {
-            return Attempt::skipped("the template has no ami_search");
+            return Attempt::Skipped(Skip::not_asked(Missing::Search));
         };
         match search_region(cx, search, false).await {
             Ok(Ok(mut found)) => Attempt::Found(Box::new(found.swap_remove(0))),
@@ -48,7 +51,7 @@ impl Strategy for DynamicSearch {
 
     async fn ranked(&self, cx: &Context<'_>) -> Ranking {
         let Some(search) = template_search(cx) else {
-            return Ranking::Skipped("the template has no ami_search".into());
+            return Ranking::Skipped(Skip::not_asked(Missing::Search));
         };
         match search_region(cx, search, true).await {
             Ok(Ok(found)) => Ranking::Found(found),
@@ -75,7 +78,7 @@ pub(crate) async fn search_region(
     cx: &Context<'_>,
     search: &AmiSearch,
     all: bool,
-) -> Result<Result<Vec<Found>, String>, StrategyError> {
+) -> Result<Result<Vec<Found>, Skip>, StrategyError> {
     let resolved = cx.trust.resolve_owners(&search.all_owners())?;
     // An account id the policy trusts only as `self` may be the caller's: it is searched
     // at once, beside the others, and judged when the caller's identity arrives (its images
@@ -89,9 +92,7 @@ pub(crate) async fn search_region(
         .filter(|a| search.architectures().is_empty() || search.architectures().contains(a))
         .collect();
     if archs.is_empty() {
-        return Ok(Err(
-            "no architecture allowed by ami_search runs on the template's instance types".into(),
-        ));
+        return Ok(Err(Skip::NoSearchArchitecture));
     }
     let mut filter = ImageFilter::owned_by(provisional)
         .architectures(archs)
@@ -123,15 +124,10 @@ pub(crate) async fn search_region(
         now: cx.now,
         allowed: settings,
     };
-    let not_searched = if refused.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " (not searched: {}, which {} does not trust)",
-            owners_text(&refused),
-            cx.trust.describe()
-        )
-    };
+    let not_searched = (!refused.is_empty()).then(|| NotSearched {
+        owners: refused,
+        policy: cx.trust.summary(),
+    });
     let ranked = if all {
         select_ranked(&images, &criteria)
     } else {
@@ -145,21 +141,17 @@ pub(crate) async fn search_region(
             let found = selections
                 .into_iter()
                 .map(|sel| {
-                    let version = sel
-                        .version
-                        .as_ref()
-                        .filter(|_| asked)
-                        .map(|v| format!(" version {v},"))
-                        .unwrap_or_default();
-                    let reason = format!(
-                        "{} ({}):{version} newest of {} match(es) among {} candidate(s) of {}; {}{not_searched}",
-                        sel.image.id,
-                        sel.image.name,
-                        sel.matching,
-                        images.len(),
-                        owners_text(&owners),
-                        crate::strategy::describe_choice(sel.choice)
-                    );
+                    let via = FoundVia::DynamicSearch(SearchFind {
+                        version: sel
+                            .version
+                            .as_ref()
+                            .filter(|_| asked)
+                            .map(ToString::to_string),
+                        matching: sel.matching,
+                        candidates: images.len(),
+                        owners: owners.clone(),
+                        not_searched: not_searched.clone(),
+                    });
                     let mut w = warnings.clone();
                     if let Some(settings) = settings {
                         allowed_images_verdict(
@@ -171,38 +163,27 @@ pub(crate) async fn search_region(
                             &mut w,
                         );
                     }
-                    Found::new(sel.image.clone(), sel.choice.clone(), reason).with_warnings(w)
+                    Found::new(sel.image.clone(), sel.choice.clone(), via).with_warnings(w)
                 })
                 .collect();
             Ok(found)
         }
         Err(rejections) => {
-            let mut why = format!(
-                "no image of {} in {} matches: {}{not_searched}",
-                owners_text(&owners),
-                cx.region,
-                rejections
-            );
-            if rejections.count(UNLAUNCHABLE) > 0 && !choices.notes.is_empty() {
-                why.push_str(&format!(" ({})", choices.notes.join("; ")));
-            }
-            if settings.is_some_and(|s| s.restricts()) {
-                why.push_str(&format!(
-                    " (the account's Allowed AMIs is enabled in {}: EC2 hides the images it does not allow)",
-                    cx.region
-                ));
-            }
-            Err(why)
+            let choice_notes = if rejections.count(SearchRejection::Unlaunchable) > 0 {
+                choices.notes.clone()
+            } else {
+                Vec::new()
+            };
+            Err(Skip::NoMatch(Box::new(NoMatch {
+                owners: owners.clone(),
+                region: cx.region.clone(),
+                rejected: rejections.counts(),
+                not_searched,
+                choice_notes,
+                allowed_images_enabled: settings.is_some_and(|s| s.restricts()),
+            })))
         }
     })
-}
-
-fn owners_text(owners: &[Owner]) -> String {
-    owners
-        .iter()
-        .map(Owner::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// What a search asks of each candidate, beyond what the cloud's filter already checked.
@@ -237,30 +218,26 @@ pub struct Selection<'i, 'c> {
 
 /// Why no candidate passed, counted per reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Rejections(BTreeMap<&'static str, usize>);
+pub struct Rejections(BTreeMap<SearchRejection, usize>);
 
 impl Rejections {
-    fn add(&mut self, why: &'static str) {
+    fn add(&mut self, why: SearchRejection) {
         *self.0.entry(why).or_default() += 1;
     }
 
     /// How many candidates were rejected for `why`.
-    pub fn count(&self, why: &str) -> usize {
-        self.0.get(why).copied().unwrap_or(0)
+    pub fn count(&self, why: SearchRejection) -> usize {
+        self.0.get(&why).copied().unwrap_or(0)
+    }
+
+    /// Every reason with its count, in the reasons' order.
+    pub fn counts(&self) -> Vec<RejectionCount> {
+        self.0
+            .iter()
+            .map(|(&reason, &count)| RejectionCount { reason, count })
+            .collect()
     }
 }
-
-impl std::fmt::Display for Rejections {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("no candidates");
-        }
-        let parts: Vec<String> = self.0.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        f.write_str(&parts.join(", "))
-    }
-}
-
-const UNLAUNCHABLE: &str = "architecture no offered instance type of the template runs";
 
 /// Whether one candidate passes every check; its version and choice slot if so.
 fn admit(
@@ -271,21 +248,21 @@ fn admit(
 ) -> Option<(Option<Version>, usize)> {
     let search = criteria.search;
     if !TrustPolicy::owned_by_any(image, criteria.owners, criteria.caller) {
-        rejections.add("owned by an account the trust policy does not trust");
+        rejections.add(SearchRejection::Untrusted);
         return None;
     }
     if !image.is_available() {
-        rejections.add("not available");
+        rejections.add(SearchRejection::NotAvailable);
         return None;
     }
     if !search.include_deprecated && image.is_deprecated_at(criteria.now) {
-        rejections.add("deprecated");
+        rejections.add(SearchRejection::Deprecated);
         return None;
     }
     if let Some(p) = &search.name_pattern
         && !wildcard_match(p, &image.name)
     {
-        rejections.add("name does not match");
+        rejections.add(SearchRejection::NameMismatch);
         return None;
     }
     if !search
@@ -293,31 +270,31 @@ fn admit(
         .iter()
         .all(|(k, v)| image.tag(k) == Some(v.as_str()))
     {
-        rejections.add("missing required tags");
+        rejections.add(SearchRejection::MissingTags);
         return None;
     }
     if min_date.is_some_and(|d| image.creation_date < d) {
-        rejections.add("older than min_creation_date");
+        rejections.add(SearchRejection::TooOld);
         return None;
     }
     if let Some(tag) = &search.version_tag
         && !matches_version_tag(image, tag)
     {
-        rejections.add("other version than version_tag");
+        rejections.add(SearchRejection::OtherVersionTag);
         return None;
     }
     let version = image_version(image);
     if let Some(req) = &search.version_constraint
         && !version.as_ref().is_some_and(|v| req.matches(v))
     {
-        rejections.add("outside version_constraint");
+        rejections.add(SearchRejection::OutsideVersionConstraint);
         return None;
     }
     if let Some(settings) = criteria.allowed
         && settings.restricts()
         && !satisfies_allowed_images(settings, image, criteria.caller, criteria.now)
     {
-        rejections.add("blocked by the account's Allowed AMIs");
+        rejections.add(SearchRejection::BlockedByAllowedImages);
         return None;
     }
     let Some(slot) = criteria
@@ -325,7 +302,7 @@ fn admit(
         .iter()
         .position(|c| c.architecture == image.architecture)
     else {
-        rejections.add(UNLAUNCHABLE);
+        rejections.add(SearchRejection::Unlaunchable);
         return None;
     };
     Some((version, slot))

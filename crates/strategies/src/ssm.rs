@@ -2,10 +2,13 @@
 
 use std::collections::HashMap;
 
-use amiref_core::{AmiId, Architecture, Image, ParameterName};
+use amiref_core::{AmiId, Architecture, Image, ParameterName, ResolutionMethod};
 use async_trait::async_trait;
 
-use crate::{Attempt, Context, Found, Strategy, StrategyError, Tier};
+use crate::{
+    Attempt, Context, Found, FoundVia, Missing, Pointer, Rejected, Rejection, Skip, Strategy,
+    StrategyError,
+};
 
 /// AWS's public parameter naming the newest Amazon Linux 2023 image (standard kernel) of an
 /// architecture: the script's base image when a template names none. The `/aws/service/`
@@ -30,8 +33,8 @@ pub struct SsmParameter;
 
 #[async_trait]
 impl Strategy for SsmParameter {
-    fn tier(&self) -> Tier {
-        Tier::SsmParameter
+    fn tier(&self) -> ResolutionMethod {
+        ResolutionMethod::SsmParameter
     }
 
     fn applies(&self, cx: &Context<'_>) -> bool {
@@ -48,7 +51,7 @@ impl Strategy for SsmParameter {
             .as_ref()
             .and_then(|c| c.ssm_parameter_in(cx.region))
         else {
-            return Attempt::skipped("the template names no SSM parameter");
+            return Attempt::Skipped(Skip::not_asked(Missing::SsmParameter));
         };
         let pointed = match images_named_by(cx, std::slice::from_ref(name)).await {
             Ok(mut p) => p.swap_remove(0).1,
@@ -56,47 +59,45 @@ impl Strategy for SsmParameter {
         };
         let image = match pointed {
             Ok(image) => image,
-            Err(why) => return Attempt::Skipped(why),
+            Err(why) => return Attempt::Skipped(Skip::rejected(why)),
         };
         match cx.check(&image, false).await {
             Ok(checked) => {
-                let reason = format!(
-                    "SSM parameter {name} in {}: {} ({}), {}",
-                    cx.region,
-                    image.id,
-                    image.name,
-                    crate::strategy::describe_choice(&checked.choice)
-                );
+                let via = FoundVia::SsmParameter {
+                    parameter: name.clone(),
+                };
                 Attempt::Found(Box::new(
-                    Found::new(image, checked.choice, reason).with_warnings(checked.warnings),
+                    Found::new(image, checked.choice, via).with_warnings(checked.warnings),
                 ))
             }
-            Err(why) => Attempt::Skipped(format!("SSM parameter {name}: {why}")),
+            Err(why) => Attempt::Skipped(Skip::rejected(Rejected::via(
+                Pointer::Parameter {
+                    parameter: name.clone(),
+                },
+                why,
+            ))),
         }
     }
 }
 
 /// The images `names` point at in `cx.region`, in the order asked: one GetParameters call
 /// for all the names, then one DescribeImages for all the ids. Each answer is the image, or
-/// why there is none.
+/// why there is none (the refusal names the parameter).
 pub(crate) async fn images_named_by(
     cx: &Context<'_>,
     names: &[ParameterName],
-) -> Result<Vec<(ParameterName, Result<Image, String>)>, StrategyError> {
+) -> Result<Vec<(ParameterName, Result<Image, Rejected>)>, StrategyError> {
     let parameters = cx.cloud.get_parameters(cx.region, names).await?;
     let mut ids: Vec<AmiId> = Vec::new();
-    let mut pointed: Vec<(ParameterName, Result<AmiId, String>)> = Vec::with_capacity(names.len());
+    let mut pointed: Vec<(ParameterName, Result<AmiId, Rejection>)> =
+        Vec::with_capacity(names.len());
     for name in names {
         let answer = match parameters.get(name) {
-            None => Err(format!(
-                "SSM parameter {name} does not exist in {} (or this account may not read it)",
-                cx.region
-            )),
-            Some(p) => AmiId::new(p.value.trim()).map_err(|_| {
-                format!(
-                    "SSM parameter {name} holds {}, not an image id",
-                    shorten(&p.value)
-                )
+            None => Err(Rejection::ParameterMissing {
+                region: cx.region.clone(),
+            }),
+            Some(p) => AmiId::new(p.value.trim()).map_err(|_| Rejection::ParameterNotAnImage {
+                value: shorten(&p.value),
             }),
         };
         if let Ok(id) = &answer {
@@ -118,36 +119,47 @@ pub(crate) async fn images_named_by(
         .iter()
         .any(|(_, id)| id.as_ref().is_ok_and(|id| !described.contains_key(id)))
     {
-        cx.hidden_note().await
+        cx.allowed_images_enabled().await
     } else {
-        String::new()
+        false
     };
     Ok(pointed
         .into_iter()
         .map(|(name, id)| {
-            let image = id.and_then(|id| {
-                described.get(&id).cloned().ok_or_else(|| {
-                    format!(
-                        "SSM parameter {name} names {id}, which does not exist in {} or is not visible to this account{hidden}",
-                        cx.region
-                    )
+            let image = id
+                .and_then(|id| {
+                    described
+                        .get(&id)
+                        .cloned()
+                        .ok_or_else(|| Rejection::NotVisible {
+                            image: id,
+                            region: cx.region.clone(),
+                            allowed_images_enabled: hidden,
+                        })
                 })
-            });
+                .map_err(|why| {
+                    Rejected::via(
+                        Pointer::Parameter {
+                            parameter: name.clone(),
+                        },
+                        why,
+                    )
+                });
             (name, image)
         })
         .collect())
 }
 
-/// A value from a parameter, cut for messages (it may be anything).
+/// A value from a parameter, cut for messages (it may be anything): control characters
+/// replaced, at most 64 characters, `…` where it was cut.
 fn shorten(value: &str) -> String {
-    let clean: String = value
+    let mut clean: String = value
         .chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .take(64)
         .collect();
     if value.chars().count() > 64 {
-        format!("{clean:?}…")
-    } else {
-        format!("{clean:?}")
+        clean.push('…');
     }
+    clean
 }

@@ -1,121 +1,27 @@
 //! The `Strategy` trait: one tier of the resolution, and what it answers.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use amiref_core::{
-    AccountId, AllowedImagesSettings, AllowedImagesState, AmiId, Architecture, Cloud, CloudError,
-    Image, ImageRegistry, Region, ResolutionMethod,
+    AccountId, AllowedImagesSettings, AllowedImagesState, AmiId, Architecture, CloudError, Image,
+    ImageRegistry, Region, ResolutionMethod, ResolutionPorts,
 };
 use amiref_template::Template;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{ArchChoice, TrustPolicy};
-
-/// The tiers of a resolution, in the order they are tried.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Tier {
-    /// `ami_config.ssm_parameter(s)`: an SSM parameter holding the image id.
-    SsmParameter,
-    /// `ami_mappings[region]`.
-    DirectMapping,
-    /// `ami_search` over trusted owners.
-    DynamicSearch,
-    /// The community or institutional registry.
-    CommunityRegistry,
-    /// `marketplace_search`.
-    Marketplace,
-    /// The image tiers in the fallback regions, to be copied here.
-    CrossRegion,
-    /// The base image plus the template's `user_data`.
-    ScriptProvisioning,
-}
-
-impl Tier {
-    /// The tiers that look for an image in the region itself, in order.
-    pub const IN_REGION: [Tier; 5] = [
-        Tier::SsmParameter,
-        Tier::DirectMapping,
-        Tier::DynamicSearch,
-        Tier::CommunityRegistry,
-        Tier::Marketplace,
-    ];
-
-    /// The resolution method a success of this tier gives.
-    pub fn method(self) -> ResolutionMethod {
-        match self {
-            Self::SsmParameter => ResolutionMethod::SsmParameter,
-            Self::DirectMapping => ResolutionMethod::DirectMapping,
-            Self::DynamicSearch => ResolutionMethod::DynamicSearch,
-            Self::CommunityRegistry => ResolutionMethod::CommunityRegistry,
-            Self::Marketplace => ResolutionMethod::Marketplace,
-            Self::CrossRegion => ResolutionMethod::CrossRegion,
-            Self::ScriptProvisioning => ResolutionMethod::FallbackScript,
-        }
-    }
-
-    /// The snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SsmParameter => "ssm_parameter",
-            Self::DirectMapping => "direct_mapping",
-            Self::DynamicSearch => "dynamic_search",
-            Self::CommunityRegistry => "community_registry",
-            Self::Marketplace => "marketplace",
-            Self::CrossRegion => "cross_region",
-            Self::ScriptProvisioning => "script_provisioning",
-        }
-    }
-
-    /// The name people read: `Direct mapping`.
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::SsmParameter => "SSM parameter",
-            Self::DirectMapping => "Direct mapping",
-            Self::DynamicSearch => "Dynamic search",
-            Self::CommunityRegistry => "Community registry",
-            Self::Marketplace => "Marketplace",
-            Self::CrossRegion => "Cross-region copy",
-            Self::ScriptProvisioning => "Script provisioning",
-        }
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A tier that could not be carried out: the cloud or the registry failed, or the template
-/// asks for something the trust policy refuses.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StrategyError {
-    /// A call to the cloud failed.
-    #[error(transparent)]
-    Cloud(#[from] CloudError),
-    /// The registry could not answer.
-    #[error(transparent)]
-    Registry(#[from] amiref_core::RegistryError),
-    /// The trust policy refuses the search.
-    #[error(transparent)]
-    Trust(#[from] crate::TrustError),
-}
+use crate::{
+    ArchChoice, ChoiceNote, Find, FoundVia, Rejection, Skip, StrategyError, TrustPolicy, Warning,
+};
 
 /// A cross-region copy that would bring an image into the destination region.
 ///
 /// Resolving never copies: this is the plan that `Resolver::execute` carries out. Its
 /// `client_token` is derived from source region, image and destination only, so any number
 /// of callers, on any number of hosts, produce one copy.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct CopyPlan {
     /// Where the image is.
@@ -128,8 +34,9 @@ pub struct CopyPlan {
     pub destination_region: Region,
     /// Data to move: the image's EBS volumes, GiB.
     pub size_gib: u64,
-    /// Estimated time until the copy is available.
-    #[serde(with = "seconds")]
+    /// Estimated time until the copy is available, whole seconds in JSON.
+    #[serde(with = "seconds", rename = "estimated_duration_secs")]
+    #[schemars(with = "u64")]
     pub estimated_duration: Duration,
     /// Estimated transfer cost, USD.
     pub transfer_cost_usd: f64,
@@ -178,13 +85,13 @@ pub struct Found {
     pub image: Image,
     /// The architecture and instance type it launches on.
     pub choice: ArchChoice,
-    /// Why this image, for a person.
-    pub reason: String,
+    /// How the tier came to it.
+    pub via: FoundVia,
     /// For the cross-region tier: the copy to make first.
     pub copy_plan: Option<CopyPlan>,
     /// What the resolution should say beside the find (a retired signing key, an image the
     /// account's Allowed AMIs would block once enabled, a check that could not be made).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// What one tier answered.
@@ -194,30 +101,25 @@ pub enum Attempt {
     /// An image that passed every check.
     Found(Box<Found>),
     /// The tier does not apply or nothing it saw passed the checks; the reason says why.
-    Skipped(String),
+    Skipped(Skip),
     /// The tier could not be carried out.
     Failed(StrategyError),
 }
 
 impl Attempt {
-    /// A skip with this reason.
-    pub fn skipped(reason: impl Into<String>) -> Self {
-        Self::Skipped(reason.into())
-    }
-
     /// A success.
-    pub fn found(image: Image, choice: ArchChoice, reason: impl Into<String>) -> Self {
-        Self::Found(Box::new(Found::new(image, choice, reason)))
+    pub fn found(image: Image, choice: ArchChoice, via: FoundVia) -> Self {
+        Self::Found(Box::new(Found::new(image, choice, via)))
     }
 }
 
 impl Found {
     /// A find with no copy plan and no warnings.
-    pub fn new(image: Image, choice: ArchChoice, reason: impl Into<String>) -> Self {
+    pub fn new(image: Image, choice: ArchChoice, via: FoundVia) -> Self {
         Self {
             image,
             choice,
-            reason: reason.into(),
+            via,
             copy_plan: None,
             warnings: Vec::new(),
         }
@@ -225,9 +127,20 @@ impl Found {
 
     /// With these warnings.
     #[must_use]
-    pub fn with_warnings(mut self, warnings: Vec<String>) -> Self {
+    pub fn with_warnings(mut self, warnings: Vec<Warning>) -> Self {
         self.warnings = warnings;
         self
+    }
+
+    /// The find as a report records it.
+    pub fn find(&self) -> Find {
+        Find {
+            image: self.image.id.clone(),
+            name: self.image.name.clone(),
+            region: self.image.region.clone(),
+            choice: self.choice.clone(),
+            via: self.via.clone(),
+        }
     }
 }
 
@@ -239,7 +152,7 @@ pub enum Ranking {
     /// At least one image passed every check; the best first.
     Found(Vec<Found>),
     /// None did, or the tier does not apply; the reason says why.
-    Skipped(String),
+    Skipped(Skip),
     /// The tier could not be carried out.
     Failed(StrategyError),
 }
@@ -265,8 +178,8 @@ pub type Prefetched = HashMap<AmiId, Image>;
 pub struct Choices {
     /// The launchable choices, best first.
     pub list: Vec<ArchChoice>,
-    /// Why candidates were dropped, for a person.
-    pub notes: Vec<String>,
+    /// Why candidates were dropped, or what the region could not tell.
+    pub notes: Vec<ChoiceNote>,
 }
 
 impl Choices {
@@ -367,8 +280,9 @@ pub struct Context<'a> {
     pub region: &'a Region,
     /// The region the instance launches in.
     pub launch_region: &'a Region,
-    /// The cloud.
-    pub cloud: &'a dyn Cloud,
+    /// What the tiers read: images, products, the caller, parameters, instance types and
+    /// account settings (a whole `Cloud` is one).
+    pub cloud: &'a dyn ResolutionPorts,
     /// The community registry, if one is configured.
     pub registry: Option<&'a dyn ImageRegistry>,
     /// Whose images are accepted.
@@ -389,8 +303,9 @@ pub struct Context<'a> {
 pub struct Checked {
     /// The architecture and instance type.
     pub choice: ArchChoice,
-    /// Warnings the find carries (audit-mode Allowed AMIs, a setting that could not be read).
-    pub warnings: Vec<String>,
+    /// Warnings the find carries (audit-mode Allowed AMIs, a setting that could not be read,
+    /// a deprecated image the template allows).
+    pub warnings: Vec<Warning>,
 }
 
 impl<'a> Context<'a> {
@@ -398,7 +313,7 @@ impl<'a> Context<'a> {
     pub fn new(
         template: &'a Template,
         region: &'a Region,
-        cloud: &'a dyn Cloud,
+        cloud: &'a dyn ResolutionPorts,
         trust: &'a TrustPolicy,
         architectures: &'a [Architecture],
         facts: &'a dyn Facts,
@@ -454,11 +369,11 @@ impl<'a> Context<'a> {
     }
 
     /// The checks every tier applies to what it found: the image is available, not
-    /// deprecated (unless `allow_deprecated`), owned by an account the trust policy trusts,
-    /// not blocked by the account's Allowed AMIs in this region, and of an architecture that
-    /// an instance type the launch region offers runs. Returns the choice it launches on, or
-    /// why not.
-    pub async fn check(&self, image: &Image, allow_deprecated: bool) -> Result<Checked, String> {
+    /// deprecated (unless `allow_deprecated`, then with a warning), owned by an account the
+    /// trust policy trusts, not blocked by the account's Allowed AMIs in this region, and of
+    /// an architecture that an instance type the launch region offers runs. Returns the
+    /// choice it launches on, or why not.
+    pub async fn check(&self, image: &Image, allow_deprecated: bool) -> Result<Checked, Rejection> {
         self.check_with(image, allow_deprecated, false).await
     }
 
@@ -469,28 +384,35 @@ impl<'a> Context<'a> {
         image: &Image,
         allow_deprecated: bool,
         vouched: bool,
-    ) -> Result<Checked, String> {
+    ) -> Result<Checked, Rejection> {
         if !image.is_available() {
-            return Err(format!("{} is {}, not available", image.id, image.state));
+            return Err(Rejection::NotAvailable {
+                image: image.id.clone(),
+                state: image.state,
+            });
         }
-        if !allow_deprecated && image.is_deprecated_at(self.now) {
-            let when = image
-                .deprecation_time
-                .map(|t| t.format("%Y-%m-%d").to_string())
-                .unwrap_or_default();
-            return Err(format!("{} is deprecated (since {when})", image.id));
+        let mut warnings = Vec::new();
+        if image.is_deprecated_at(self.now) {
+            if !allow_deprecated {
+                return Err(Rejection::Deprecated {
+                    image: image.id.clone(),
+                    since: image.deprecation_time,
+                });
+            }
+            warnings.push(Warning::Deprecated {
+                image: image.id.clone(),
+                since: image.deprecation_time,
+            });
         }
         let caller = self.facts.caller().await;
         let vouched = vouched && self.trust.registry_publishers_may_vouch;
         if !vouched && !self.trust.trusts(image, caller.as_ref()) {
-            return Err(format!(
-                "{} is owned by {}, which {} does not trust",
-                image.id,
-                image.owner,
-                self.trust.describe()
-            ));
+            return Err(Rejection::Untrusted {
+                image: image.id.clone(),
+                owner: image.owner.clone(),
+                policy: self.trust.summary(),
+            });
         }
-        let mut warnings = Vec::new();
         if let Some(why) = self.allowed(image, caller.as_ref(), &mut warnings).await {
             return Err(why);
         }
@@ -500,31 +422,43 @@ impl<'a> Context<'a> {
                 choice: choice.clone(),
                 warnings,
             }),
-            None => Err(unlaunchable(image, &choices, self.launch_region)),
+            None => Err(Rejection::Unlaunchable {
+                image: image.id.clone(),
+                architecture: image.architecture,
+                region: self.launch_region.clone(),
+                offered: choices.list.clone(),
+                notes: choices.notes.clone(),
+            }),
         }
     }
 
-    /// What to add when the region did not show an image it was asked for: with Allowed AMIs
-    /// enabled, EC2 hides the images the setting does not allow, so the missing image may
-    /// be one of them. Empty otherwise.
-    pub async fn hidden_note(&self) -> String {
-        match self.facts.allowed_images(self.region).await {
-            Ok(s) if s.restricts() => format!(
-                " (the account's Allowed AMIs is enabled in {}: EC2 hides the images it does not allow, so this may be one of them)",
-                self.region
-            ),
-            _ => String::new(),
+    /// Why an image this region did not show may be missing: with Allowed AMIs enabled,
+    /// EC2 hides the images the setting does not allow, so the missing image may be one
+    /// of them.
+    pub async fn allowed_images_enabled(&self) -> bool {
+        self.facts
+            .allowed_images(self.region)
+            .await
+            .is_ok_and(|s| s.restricts())
+    }
+
+    /// The refusal of an image this region does not show.
+    pub async fn not_visible(&self, image: &AmiId) -> Rejection {
+        Rejection::NotVisible {
+            image: image.clone(),
+            region: self.region.clone(),
+            allowed_images_enabled: self.allowed_images_enabled().await,
         }
     }
 
-    /// `Some(reason)` when the account's Allowed AMIs setting in this region blocks `image`;
-    /// in audit mode, a warning instead.
+    /// `Some(refusal)` when the account's Allowed AMIs setting in this region blocks
+    /// `image`; in audit mode, a warning instead.
     pub async fn allowed(
         &self,
         image: &Image,
         caller: Option<&AccountId>,
-        warnings: &mut Vec<String>,
-    ) -> Option<String> {
+        warnings: &mut Vec<Warning>,
+    ) -> Option<Rejection> {
         match self.facts.allowed_images(self.region).await {
             Ok(settings) => {
                 allowed_images_verdict(&settings, image, caller, self.now, self.region, warnings)
@@ -540,8 +474,8 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Applies a region's Allowed AMIs setting to one image: `Some(reason)` when enabled and the
-/// image does not satisfy it; in audit mode a warning when it would not (EC2's own
+/// Applies a region's Allowed AMIs setting to one image: `Some(refusal)` when enabled and
+/// the image does not satisfy it; in audit mode a warning when it would not (EC2's own
 /// `ImageAllowed` answer counts where the cloud gave one).
 pub fn allowed_images_verdict(
     settings: &AllowedImagesSettings,
@@ -549,33 +483,34 @@ pub fn allowed_images_verdict(
     caller: Option<&AccountId>,
     now: DateTime<Utc>,
     region: &Region,
-    warnings: &mut Vec<String>,
-) -> Option<String> {
+    warnings: &mut Vec<Warning>,
+) -> Option<Rejection> {
     match (
         settings.state,
         satisfies_allowed_images(settings, image, caller, now),
     ) {
         (_, true) | (AllowedImagesState::Disabled, _) => None,
         (AllowedImagesState::AuditMode, false) => {
-            warnings.push(format!(
-                "{} would be blocked by the account's Allowed AMIs in {region} once enabled (audit mode)",
-                image.id
-            ));
+            warnings.push(Warning::AllowedImagesAudit {
+                image: image.id.clone(),
+                region: region.clone(),
+            });
             None
         }
-        _ => Some(format!(
-            "{} is blocked by the account's Allowed AMIs in {region}",
-            image.id
-        )),
+        _ => Some(Rejection::BlockedByAllowedImages {
+            image: image.id.clone(),
+            region: region.clone(),
+        }),
     }
 }
 
 /// The warning for a region whose Allowed AMIs setting could not be read: the resolution
 /// goes on, since EC2 still enforces the setting at launch.
-pub(crate) fn unreadable_allowed_images(region: &Region, error: &CloudError) -> String {
-    format!(
-        "the account's Allowed AMIs setting in {region} could not be read ({error}); EC2 still enforces it at launch"
-    )
+pub(crate) fn unreadable_allowed_images(region: &Region, error: &CloudError) -> Warning {
+    Warning::AllowedImagesUnreadable {
+        region: region.clone(),
+        error: error.into(),
+    }
 }
 
 /// Whether `image` satisfies the Allowed AMIs criteria: EC2's own `ImageAllowed` answer
@@ -593,39 +528,16 @@ pub fn satisfies_allowed_images(
             .unwrap_or_else(|| settings.allows(image, caller, now))
 }
 
-fn unlaunchable(image: &Image, choices: &Choices, region: &Region) -> String {
-    let types: Vec<String> = choices
-        .list
-        .iter()
-        .map(|c| format!("{} ({})", c.instance_type, c.architecture))
-        .collect();
-    let mut why = if types.is_empty() {
-        format!(
-            "{} is {}, and no instance type of the template runs it in {region}",
-            image.id, image.architecture
-        )
-    } else {
-        format!(
-            "{} is {}, which none of the template's instance types offered in {region} runs: {}",
-            image.id,
-            image.architecture,
-            types.join(", ")
-        )
-    };
-    if !choices.notes.is_empty() {
-        why.push_str(&format!(" ({})", choices.notes.join("; ")));
-    }
-    why
-}
-
 /// One tier of the resolution: finds an image, skips with a reason, or fails with an error.
 ///
 /// A tier has no side effects: it only reads the cloud. Tiers are composed by the resolver
 /// (crate `amiref`), which owns the order, the deadline and the fallback.
 #[async_trait]
 pub trait Strategy: Send + Sync {
-    /// Which tier this is.
-    fn tier(&self) -> Tier;
+    /// Which tier this is: a built-in [`ResolutionMethod`], or for a caller's own tier
+    /// [`ResolutionMethod::Custom`] with its name. The chain records the tier's answers
+    /// under it.
+    fn tier(&self) -> ResolutionMethod;
 
     /// Looks for an image for `cx.template` in `cx.region`.
     async fn attempt(&self, cx: &Context<'_>) -> Attempt;
@@ -643,9 +555,4 @@ pub trait Strategy: Send + Sync {
     async fn ranked(&self, cx: &Context<'_>) -> Ranking {
         self.attempt(cx).await.into()
     }
-}
-
-/// The instance type of a choice, for messages.
-pub(crate) fn describe_choice(choice: &ArchChoice) -> String {
-    format!("{} on {}", choice.architecture, choice.instance_type)
 }

@@ -4,8 +4,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use amiref_core::{AccountId, Image, Owner};
 
+use crate::reason::owners_text;
+use crate::{PolicyOrigin, PolicySummary};
+
 /// Why a set of search owners cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    thiserror::Error,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TrustError {
     /// The search names no owner: anyone could publish a matching name (name-squatting).
@@ -16,26 +29,28 @@ pub enum TrustError {
     NoOwner,
     /// A named owner the trust policy does not map to accounts.
     #[error(
-        "named owner {name:?} is not defined by the trust policy (known named owners: {known}); \
-         map it to account ids in the trust policy's named_owners"
+        "named owner {name:?} is not defined by the trust policy (known named owners: {}); \
+         map it to account ids in the trust policy's named_owners",
+        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
     )]
     UnknownNamedOwner {
         /// The name.
         name: String,
-        /// The names the policy knows, comma-separated.
-        known: String,
+        /// The names the policy knows.
+        known: Vec<String>,
     },
     /// Every owner the search names is outside the trust policy: the policy is the
     /// ceiling, and a template can only narrow it.
     #[error(
-        "{policy} does not trust {owners}: a template can only narrow the trust policy; \
-         add the owner to the policy's trusted_owners (or named_owners) to search its images"
+        "{policy} does not trust {}: a template can only narrow the trust policy; \
+         add the owner to the policy's trusted_owners (or named_owners) to search its images",
+        owners_text(owners)
     )]
     UntrustedOwners {
-        /// The refused owners, comma-separated.
-        owners: String,
-        /// The policy, as [`TrustPolicy::describe`] names it.
-        policy: String,
+        /// The refused owners.
+        owners: Vec<Owner>,
+        /// The policy.
+        policy: PolicySummary,
     },
 }
 
@@ -145,28 +160,28 @@ impl TrustPolicy {
         self
     }
 
+    /// The policy as reports name it: where it came from (a file, the default, code) and
+    /// whom it trusts.
+    pub fn summary(&self) -> PolicySummary {
+        let trusts = self
+            .trusted_owners
+            .iter()
+            .map(|o| o.as_str().to_owned())
+            .chain(self.named_owners.keys().cloned())
+            .collect();
+        let origin = match &self.origin {
+            Some(path) => PolicyOrigin::File { path: path.clone() },
+            None if *self == Self::default() => PolicyOrigin::Default,
+            None => PolicyOrigin::Code,
+        };
+        PolicySummary { origin, trusts }
+    }
+
     /// The policy as messages name it: `the trust policy FILE (trusts self, amazon)` for a
     /// policy read from a file, `the default trust policy (...)` for the default, and `the
     /// trust policy (...)` for one built in code.
     pub fn describe(&self) -> String {
-        let trusted: Vec<&str> = self
-            .trusted_owners
-            .iter()
-            .map(Owner::as_str)
-            .chain(self.named_owners.keys().map(String::as_str))
-            .collect();
-        let trusted = if trusted.is_empty() {
-            "nobody".to_owned()
-        } else {
-            trusted.join(", ")
-        };
-        match &self.origin {
-            Some(origin) => format!("the trust policy {origin} (trusts {trusted})"),
-            None if *self == Self::default() => {
-                format!("the default trust policy (trusts {trusted})")
-            }
-            None => format!("the trust policy (trusts {trusted})"),
-        }
+        self.summary().to_string()
     }
 
     /// Whether telling if an image is trusted may need the caller's account (`self`).
@@ -187,15 +202,7 @@ impl TrustPolicy {
                     let accounts = self.named_owners.get(name).ok_or_else(|| {
                         TrustError::UnknownNamedOwner {
                             name: name.clone(),
-                            known: if self.named_owners.is_empty() {
-                                "none".to_owned()
-                            } else {
-                                self.named_owners
-                                    .keys()
-                                    .cloned()
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            },
+                            known: self.named_owners.keys().cloned().collect(),
                         }
                     })?;
                     out.extend(accounts.iter().cloned().map(Owner::Account));
@@ -257,12 +264,8 @@ impl TrustPolicy {
             self.resolve_owners(owners)?.into_iter().partition(keep);
         if owners.is_empty() {
             return Err(TrustError::UntrustedOwners {
-                owners: refused
-                    .iter()
-                    .map(Owner::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                policy: self.describe(),
+                owners: refused,
+                policy: self.summary(),
             });
         }
         Ok(SearchOwners { owners, refused })

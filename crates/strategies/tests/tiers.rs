@@ -9,9 +9,10 @@ use amiref_core::{
 };
 use amiref_memory::{ImageSeed, MemoryCloud};
 use amiref_strategies::{
-    ArchChoice, Attempt, Context, CopyEstimate, CopyEstimator, CopyPriority, CrossRegion,
-    DirectMapping, DynamicSearch, FallbackRegions, Marketplace, StaticFacts, Strategy,
-    StrategyError, TrustError, TrustPolicy, architecture_choices,
+    ArchChoice, Attempt, Context, CopyEstimate, CopyEstimator, CopyPriority, CopyRefusal,
+    CrossRegion, DirectMapping, DynamicSearch, FallbackRegions, Marketplace, PolicyOrigin,
+    Rejection, Skip, StaticFacts, Strategy, StrategyError, TrustError, TrustPolicy,
+    architecture_choices,
 };
 use amiref_template::Template;
 
@@ -71,11 +72,16 @@ async fn attempt_with(
     strategy.attempt(&cx).await
 }
 
-fn skipped(a: &Attempt) -> &str {
+fn skip(a: &Attempt) -> &Skip {
     match a {
         Attempt::Skipped(why) => why,
         other => panic!("expected a skip, got {other:?}"),
     }
+}
+
+/// The skip as a person reads it.
+fn skipped(a: &Attempt) -> String {
+    skip(a).to_string()
 }
 
 #[tokio::test(start_paused = true)]
@@ -102,8 +108,23 @@ async fn direct_mapping_refuses_an_untrusted_owner() {
     .await;
     assert_eq!(
         skipped(&a),
-        "ami-00000001 is owned by 555566667777, which the default trust policy (trusts self, amazon) does not trust"
+        "ami_mappings.us-east-1: ami-00000001 is owned by 555566667777, which the default trust policy (trusts self, amazon) does not trust"
     );
+    // The same as facts: the refused image, its owner and the policy's origin.
+    match skip(&a).rejections()[..] {
+        [
+            Rejection::Untrusted {
+                image,
+                owner,
+                policy,
+            },
+        ] => {
+            assert_eq!(image.as_str(), "ami-00000001");
+            assert_eq!(owner, &acct(OTHER));
+            assert_eq!(policy.origin, PolicyOrigin::Default);
+        }
+        ref other => panic!("{other:?}"),
+    }
     let trusting = TrustPolicy::default().with_trusted(acct(OTHER).into());
     let a = attempt(&DirectMapping, &cloud, &t, "us-east-1", &trusting).await;
     assert!(matches!(a, Attempt::Found(_)));
@@ -181,7 +202,7 @@ async fn marketplace_checks_the_product_code_and_the_constraint() {
     .await;
     match &a {
         Attempt::Failed(StrategyError::Trust(TrustError::UntrustedOwners { owners, .. })) => {
-            assert_eq!(owners, "aws-marketplace");
+            assert_eq!(owners, &[amiref_core::Owner::AwsMarketplace]);
         }
         other => panic!("{other:?}"),
     }
@@ -302,6 +323,23 @@ async fn cross_region_skips_uncopyable_images_and_weighs_priority() {
     let walk = Arc::new(Fixed(["eu-west-1", "eu-central-1"].map(region).to_vec()));
     let tier = CrossRegion::new(tiers, walk, Arc::new(PerRegionCost), CopyPriority::Speed, 4);
     let a = attempt(&tier, &cloud, &t, "ap-south-1", &trust).await;
+    let Skip::NotInFallbackRegions(search) = skip(&a) else {
+        panic!("{a:?}");
+    };
+    let refusals: Vec<&CopyRefusal> = search.passed_over.iter().map(|p| &p.refusal).collect();
+    assert!(
+        matches!(
+            refusals[..],
+            [
+                CopyRefusal::MarketplaceProductCode { .. },
+                CopyRefusal::EncryptedByOwner { .. }
+            ] | [
+                CopyRefusal::EncryptedByOwner { .. },
+                CopyRefusal::MarketplaceProductCode { .. }
+            ]
+        ),
+        "{refusals:?}"
+    );
     let why = skipped(&a);
     assert!(
         why.contains(
