@@ -151,14 +151,15 @@ impl Printer {
                 }
             }
             OutputMode::Json | OutputMode::JsonLines => {
-                let json = report.to_json();
-                let document = Document {
-                    schema: schema_id(R::KIND),
-                    ok: failure.is_none(),
-                    result: Some(&json),
-                    error: failure.as_ref(),
-                };
-                if let Err(e) = self.write_document(&document) {
+                let written = result_value(report).and_then(|json| {
+                    self.write_document(&Document {
+                        schema: schema_id(R::KIND),
+                        ok: failure.is_none(),
+                        result: Some(&json),
+                        error: failure.as_ref(),
+                    })
+                });
+                if let Err(e) = written {
                     return self.fail_as(
                         R::KIND,
                         &ErrorReport::new(
@@ -229,14 +230,16 @@ impl Printer {
     pub fn progress_json<P: Report>(&self, event: &P) {
         match self.mode {
             OutputMode::JsonLines => {
-                let json = event.to_json();
-                let document = Document {
-                    schema: schema_id(P::KIND),
-                    ok: true,
-                    result: Some(&json),
-                    error: None,
-                };
-                let _ = self.write_document(&document);
+                // A progress event that cannot be written is dropped: the result says how
+                // the operation ended.
+                let _ = result_value(event).and_then(|json| {
+                    self.write_document(&Document {
+                        schema: schema_id(P::KIND),
+                        ok: true,
+                        result: Some(&json),
+                        error: None,
+                    })
+                });
             }
             OutputMode::Human | OutputMode::Json => {
                 let mut human = Human::new();
@@ -279,6 +282,15 @@ impl Printer {
         write_line(&self.out, &text);
         Ok(())
     }
+}
+
+/// A report's JSON form as a value, its money rounded to micro-dollars whatever type the
+/// report keeps it in ([`crate::units::round_money`]). Keys of the result come out in name
+/// order.
+fn result_value<R: Report>(report: &R) -> Result<serde_json::Value, serde_json::Error> {
+    let mut value = serde_json::to_value(report.to_json())?;
+    crate::units::round_money(&mut value);
+    Ok(value)
 }
 
 /// Writes one line; a closed pipe or a full disk cannot be reported anywhere, so it is

@@ -95,6 +95,8 @@ pub fn catalog() -> Vec<ReportSchema> {
         ReportSchema::of::<lc::DeprecateReport>(),
         ReportSchema::of::<crate::RetireReportView<'static>>(),
         ReportSchema::of::<lc::ProgressEvent>(),
+        ReportSchema::of::<amiref_resolver::Resolution>(),
+        ReportSchema::of::<crate::PreviewReport<'static>>(),
         ReportSchema::of::<crate::TemplateValidation>(),
         ReportSchema::of::<crate::TemplateSchema>(),
     ];

@@ -53,6 +53,37 @@ impl JsonSchema for Usd {
     }
 }
 
+/// Rounds every money amount in a JSON value to micro-dollars, as [`Usd`] does: numbers
+/// under a key that names dollars (`*_usd`, `*_usd_per_*`, `usd_per_*`). The printer applies
+/// it to every document, so a report type of another crate that keeps money as `f64`
+/// prints `0.00105`, not `0.0010500000000000002`.
+pub fn round_money(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if names_dollars(key) {
+                    round_number(v);
+                }
+                round_money(v);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(round_money),
+        _ => {}
+    }
+}
+
+fn names_dollars(key: &str) -> bool {
+    key.ends_with("_usd") || key.contains("_usd_") || key.starts_with("usd_")
+}
+
+fn round_number(v: &mut serde_json::Value) {
+    if let Some(x) = v.as_f64().filter(|_| v.is_f64())
+        && let Some(n) = serde_json::Number::from_f64(Usd(x).rounded())
+    {
+        *v = serde_json::Value::Number(n);
+    }
+}
+
 /// Whole seconds of a duration, rounded to the nearest second (JSON `_secs` fields).
 pub fn secs(d: Duration) -> u64 {
     d.as_secs()
@@ -228,6 +259,22 @@ mod tests {
             Some("0.0")
         );
         assert!(serde_json::to_string(&Usd(f64::NAN)).is_err());
+    }
+
+    #[test]
+    fn money_in_any_document_is_rounded_by_key() {
+        let mut v = serde_json::json!({
+            "setup_cost_usd": 0.0010500000000000002,
+            "storage_cost_usd_per_month": 0.30000000000000004,
+            "nested": [{ "usd_per_hour": 0.0816000001, "hourly_price_usd": null }],
+            "launch_time_secs": 30,
+            "ratio": 0.30000000000000004
+        });
+        round_money(&mut v);
+        assert_eq!(
+            v.to_string(),
+            r#"{"launch_time_secs":30,"nested":[{"hourly_price_usd":null,"usd_per_hour":0.0816}],"ratio":0.30000000000000004,"setup_cost_usd":0.00105,"storage_cost_usd_per_month":0.3}"#
+        );
     }
 
     #[test]
