@@ -32,6 +32,7 @@ mod region;
 mod registry;
 mod resolution_ports;
 mod settings;
+mod token;
 
 pub use arch::Architecture;
 pub use canonical::{sorted_json, write_canonical_json};
@@ -56,3 +57,4 @@ pub use registry::MockImageRegistry;
 pub use registry::{ImageRegistry, RegistryCandidate, RegistryError};
 pub use resolution_ports::ResolutionPorts;
 pub use settings::{AllowedImagesSettings, AllowedImagesState, ImageCriterion};
+pub use token::{copy_client_token, token_from};

@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 
 use amiref_core::{AmiId, Image, Region};
-use sha2::{Digest, Sha256};
 
 /// The template an image was built from.
 pub const TAG_TEMPLATE: &str = "amiref:template";
@@ -96,50 +95,9 @@ pub fn provenance_tags(source_region: &Region, source: &AmiId) -> BTreeMap<Strin
     ])
 }
 
-/// The client token of a copy: the same for the same copy, on any host, in any run.
-///
-/// It hashes everything that defines the copy, so that changing a parameter (a KMS key) makes
-/// a new token rather than EC2's `IdempotentParameterMismatch`. `generation` counts attempts
-/// after an earlier copy with the same parameters failed and was removed: EC2 remembers a
-/// token for a while and would hand back the failed copy's id otherwise. 7 + 40 characters,
-/// under EC2's 64.
-pub fn copy_client_token(
-    source_region: &Region,
-    source: &AmiId,
-    destination: &Region,
-    name: &str,
-    kms_key_id: Option<&str>,
-    generation: u32,
-) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        "copy-v1",
-        source_region.as_str(),
-        source.as_str(),
-        destination.as_str(),
-        name,
-        kms_key_id.unwrap_or(""),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    h.update(generation.to_be_bytes());
-    let digest = hex::encode(h.finalize());
-    format!("amiref-{}", &digest[..40])
-}
-
-/// A deterministic token for anything else amiref submits (a Marketplace change set), of at
-/// most `len` characters, from the parts that define the submission.
-pub fn token_from(parts: &[&str], len: usize) -> String {
-    let mut h = Sha256::new();
-    for part in parts {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    let mut digest = hex::encode(h.finalize());
-    digest.truncate(len);
-    digest
-}
+/// The tokens are core's, so that the resolver's copy plans and the lifecycle's copies
+/// compute the same one.
+pub use amiref_core::{copy_client_token, token_from};
 
 #[cfg(test)]
 mod tests {
