@@ -14,69 +14,27 @@
 use std::path::Path;
 
 use amiref_core::Region;
-use serde::Deserialize;
+use amiref_yaml::{Document, Limits, Step, Target, YamlError, shorten};
+use serde_json::{Map, Value};
 
 use crate::error::{GraphError, GraphProblem, Location};
 use crate::graph::{FallbackGraph, check_edges};
 
-/// What a graph file's lists are applied to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Base {
-    /// The built-in graph: the file's lists replace the lists of the regions they name.
-    #[default]
-    Builtin,
-    /// No edges: only the file's lists exist.
-    Empty,
-}
+/// What a graph file holds, said in every message about its shape.
+const FORMAT: &str = "a fallback graph: `base: builtin|empty` and `fallbacks:` mapping each \
+                      region code to a list of region codes";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GraphFile {
-    #[serde(default)]
-    base: Base,
-    #[serde(default)]
-    fallbacks: Entries,
-}
-
-/// The `fallbacks:` mapping in file order, duplicates kept so that they can be refused (a
-/// map would silently keep the last list).
-#[derive(Debug, Default)]
-struct Entries(Vec<(String, Vec<String>)>);
-
-impl<'de> Deserialize<'de> for Entries {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Entries;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a mapping from region codes to lists of region codes")
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Entries, E> {
-                Ok(Entries::default())
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Entries, A::Error> {
-                let mut entries: Vec<(String, Vec<String>)> = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<Vec<String>>()?;
-                    entries.push((key, value));
-                }
-                Ok(Entries(entries))
-            }
-        }
-        deserializer.deserialize_map(Visitor)
-    }
-}
+/// The field name of problems about the file as a whole.
+const TOP: &str = "(top level)";
 
 impl FallbackGraph {
     /// Reads a graph from YAML text; `origin` names it in errors (usually the file path).
     ///
     /// Every region named must be in the catalog, and every fallback in the same partition
     /// as the region it is listed under; otherwise the whole file is refused and each
-    /// problem is reported with its line, column and field.
+    /// problem (of the YAML, of the file's shape, of its regions) is reported at once with
+    /// its line, column and field. Text that is not YAML at all, or is over the limits of
+    /// [`amiref_yaml::Limits`], is a [`GraphError::Syntax`].
     ///
     /// ```
     /// use amiref_regions::FallbackGraph;
@@ -93,79 +51,34 @@ impl FallbackGraph {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, GraphError> {
-        let file: GraphFile = serde_yaml::from_str(text).map_err(|e| syntax(e, origin))?;
-        let locator = Locator::new(text);
-        let mut graph = match file.base {
-            Base::Builtin => FallbackGraph::builtin(),
-            Base::Empty => FallbackGraph::empty(),
+        let parsed = Document::parse_all(text, origin, &Limits::DEFAULT).map_err(syntax)?;
+        let mut reader = Reader {
+            doc: &parsed.document,
+            problems: parsed.problems.iter().map(yaml_problem).collect(),
         };
-        let mut problems = Vec::new();
-        let mut seen = std::collections::HashMap::<&str, usize>::new();
-        for (from, to) in &file.fallbacks.0 {
-            let field = format!("fallbacks.{from}");
-            let occurrence = seen.entry(from.as_str()).or_insert(0);
-            // A key not found where expected (flow style `fallbacks: {...}`) is reported
-            // at the `fallbacks:` line.
-            let key_at = locator
-                .key(from, *occurrence)
-                .or_else(|| locator.fallbacks_line());
-            *occurrence += 1;
-            if *occurrence > 1 {
-                problems.push(GraphProblem {
-                    location: Some(Location {
-                        origin: origin.to_owned(),
-                        line: key_at.map(|(l, _)| l),
-                        column: key_at.map(|(_, c)| c),
-                    }),
-                    field,
-                    found: format!("a second list for {from}"),
-                    expected: "one list per region".to_owned(),
-                });
-                continue;
-            }
-            let codes: Vec<&str> = to.iter().map(String::as_str).collect();
-            let found = check_edges(from, &field, &codes);
-            if found.is_empty() {
-                // Every code is catalogued, so every code parses.
-                let parsed: Vec<Region> =
-                    codes.iter().filter_map(|c| Region::new(*c).ok()).collect();
-                if let Ok(region) = Region::new(from.as_str()) {
-                    graph.insert_validated(region, parsed);
-                }
-                continue;
-            }
-            for (index, mut problem) in found {
-                let line_column = match index {
-                    None => key_at,
-                    Some(i) => locator.item(key_at, codes[i]),
-                };
-                problem.location = Some(Location {
-                    origin: origin.to_owned(),
-                    line: line_column.map(|(l, _)| l),
-                    column: line_column.map(|(_, c)| c),
-                });
-                problems.push(problem);
-            }
-        }
+        let graph = reader.graph();
+        let mut problems = reader.problems;
         if problems.is_empty() {
-            Ok(graph)
-        } else {
-            problems.sort_by_key(|p| {
-                p.location
-                    .as_ref()
-                    .and_then(|l| l.line)
-                    .unwrap_or(usize::MAX)
-            });
-            Err(GraphError::Invalid { problems })
+            return Ok(graph);
         }
+        problems.sort_by_key(|p| {
+            p.location.as_ref().map_or((usize::MAX, usize::MAX), |l| {
+                (l.line.unwrap_or(usize::MAX), l.column.unwrap_or(0))
+            })
+        });
+        Err(GraphError::Invalid { problems })
     }
 
-    /// Reads a graph from a YAML file (format: [`from_yaml_str`](Self::from_yaml_str)).
+    /// Reads a graph from a YAML file (format: [`from_yaml_str`](Self::from_yaml_str)). A
+    /// file that is not UTF-8 is refused at its first bad byte.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, GraphError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| GraphError::Io {
-            path: path.to_owned(),
-            source,
+        let text = amiref_yaml::read_text(path).map_err(|e| match e {
+            YamlError::Io { source, .. } => GraphError::Io {
+                path: path.to_owned(),
+                source,
+            },
+            other => syntax(other),
         })?;
         Self::from_yaml_str(&text, &path.display().to_string())
     }
@@ -185,137 +98,196 @@ impl FallbackGraph {
     }
 }
 
-fn syntax(error: serde_yaml::Error, origin: &str) -> GraphError {
-    let position = error.location();
-    let mut message = error.to_string();
-    // serde_yaml writes " at line N column M" into the message; the location says it.
-    if let Some(start) = message.find(" at line ") {
-        let rest = &message[start + " at line ".len()..];
-        let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let line_len = digits(rest);
-        if let Some(after) = rest[line_len..].strip_prefix(" column ") {
-            let end = start + " at line ".len() + line_len + " column ".len() + digits(after);
-            message.replace_range(start..end, "");
-        }
-    }
+/// Text that could not be read as YAML at all.
+fn syntax(error: YamlError) -> GraphError {
     GraphError::Syntax {
         location: Location {
-            origin: origin.to_owned(),
-            line: position.as_ref().map(|p| p.line()),
-            column: position.as_ref().map(|p| p.column()),
+            origin: error.origin(),
+            line: error.location().map(|l| l.line),
+            column: error.location().map(|l| l.column),
         },
         message: format!(
-            "{message} (expected `base: builtin|empty` and `fallbacks:` mapping each region \
-             code to a list of region codes)"
+            "found {}, expected {} ({FORMAT})",
+            error.found(),
+            error.expected()
         ),
     }
 }
 
-/// Finds where keys and list items of the `fallbacks:` block are written, for error
-/// locations (serde_yaml gives positions only for syntax errors). Block and flow style
-/// lists are found; anything it cannot find is reported without a line.
-struct Locator<'a> {
-    lines: Vec<&'a str>,
+/// A problem of the YAML that still left a document to read.
+fn yaml_problem(error: &YamlError) -> GraphProblem {
+    let path = error.path();
+    GraphProblem {
+        location: Some(Location {
+            origin: error.origin(),
+            line: error.location().map(|l| l.line),
+            column: error.location().map(|l| l.column),
+        }),
+        field: if path.is_root() {
+            TOP.to_owned()
+        } else {
+            path.to_string()
+        },
+        found: error.found(),
+        expected: error.expected(),
+    }
 }
 
-impl<'a> Locator<'a> {
-    fn new(text: &'a str) -> Self {
-        Self {
-            lines: text.lines().collect(),
-        }
-    }
+/// Reads the tree of a graph file, collecting every problem.
+struct Reader<'a> {
+    doc: &'a Document,
+    problems: Vec<GraphProblem>,
+}
 
-    /// The range of line indices inside the top-level `fallbacks:` block.
-    fn block(&self) -> std::ops::Range<usize> {
-        let start = self
-            .lines
-            .iter()
-            .position(|l| l.starts_with("fallbacks:"))
-            .map_or(self.lines.len(), |i| i + 1);
-        let end = (start..self.lines.len())
-            .find(|&i| {
-                let l = self.lines[i];
-                !l.is_empty() && !l.starts_with([' ', '\t', '#', '-'])
-            })
-            .unwrap_or(self.lines.len());
-        start..end
-    }
-
-    /// (line, column) of the top-level `fallbacks:` key, 1-based.
-    fn fallbacks_line(&self) -> Option<(usize, usize)> {
-        self.lines
-            .iter()
-            .position(|l| l.starts_with("fallbacks:"))
-            .map(|i| (i + 1, 1))
-    }
-
-    /// (line, column) of the `occurrence`-th (0-based) `key:` inside the block, 1-based.
-    fn key(&self, key: &str, occurrence: usize) -> Option<(usize, usize)> {
-        self.block()
-            .filter_map(|i| {
-                let line = self.lines[i];
-                let trimmed = line.trim_start();
-                let column = line.len() - trimmed.len();
-                [
-                    format!("{key}:"),
-                    format!("\"{key}\":"),
-                    format!("'{key}':"),
-                ]
-                .iter()
-                .any(|k| trimmed.starts_with(k.as_str()))
-                .then_some((i + 1, column + 1))
-            })
-            .nth(occurrence)
-    }
-
-    /// (line, column) of the list item `code` under the key at `key` (1-based), searching
-    /// from the key's line to the next key of the block.
-    fn item(&self, key: Option<(usize, usize)>, code: &str) -> Option<(usize, usize)> {
-        let (key_line, key_column) = key?;
-        let block_end = self.block().end;
-        for i in (key_line - 1)..block_end {
-            let line = self.lines[i];
-            if i >= key_line {
-                let indent = line.len() - line.trim_start().len();
-                let trimmed = line.trim_start();
-                if indent < key_column && !trimmed.is_empty() && !trimmed.starts_with('#') {
-                    break;
-                }
-                if indent + 1 == key_column && !trimmed.starts_with('-') && !trimmed.is_empty() {
-                    break;
-                }
+impl Reader<'_> {
+    fn graph(&mut self) -> FallbackGraph {
+        let root = match self.doc.value() {
+            Value::Null => return FallbackGraph::builtin(),
+            Value::Object(root) => root,
+            other => {
+                self.problem(&[], Target::Value, TOP, describe(other), FORMAT);
+                return FallbackGraph::builtin();
             }
-            // On the key's own line, look after the colon only.
-            let from = if i + 1 == key_line {
-                line.find(':').map_or(0, |c| c + 1)
-            } else {
-                0
+        };
+        for key in root
+            .keys()
+            .filter(|k| !matches!(k.as_str(), "base" | "fallbacks"))
+        {
+            let found = format!("unknown field `{}`", shorten(key));
+            self.problem(&[Step::Key(key)], Target::Key, key, found, FORMAT);
+        }
+        let mut graph = match root.get("base") {
+            None | Some(Value::Null) => FallbackGraph::builtin(),
+            Some(Value::String(s)) if s == "builtin" => FallbackGraph::builtin(),
+            Some(Value::String(s)) if s == "empty" => FallbackGraph::empty(),
+            Some(other) => {
+                let found = describe(other);
+                let expected = "`builtin` (the built-in graph, the file's lists replacing \
+                                those of the regions they name) or `empty` (no edges but the \
+                                file's)";
+                self.problem(&[Step::Key("base")], Target::Value, "base", found, expected);
+                FallbackGraph::builtin()
+            }
+        };
+        match root.get("fallbacks") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(entries)) => self.fallbacks(entries, &mut graph),
+            Some(other) => {
+                let found = describe(other);
+                let expected = "a mapping from region codes to lists of region codes";
+                let path = [Step::Key("fallbacks")];
+                self.problem(&path, Target::Value, "fallbacks", found, expected);
+            }
+        }
+        graph
+    }
+
+    /// Checks every list and puts the valid ones in `graph`.
+    fn fallbacks(&mut self, entries: &Map<String, Value>, graph: &mut FallbackGraph) {
+        for (from, to) in entries {
+            let from_code = shorten(from);
+            let field = format!("fallbacks.{from_code}");
+            let key_path = [Step::Key("fallbacks"), Step::Key(from)];
+            let Some(codes) = self.codes(to, &key_path, &field) else {
+                continue;
             };
-            if let Some(col) = find_token(&line[from..], code) {
-                return Some((i + 1, from + col + 1));
+            let shortened: Vec<_> = codes.iter().map(|c| shorten(c)).collect();
+            let listed: Vec<&str> = shortened.iter().map(|c| c.as_ref()).collect();
+            let found = check_edges(&from_code, &field, &listed);
+            if found.is_empty() {
+                // Every code is catalogued, so every code parses.
+                let parsed: Vec<Region> =
+                    codes.iter().filter_map(|c| Region::new(*c).ok()).collect();
+                if let Ok(region) = Region::new(from.as_str()) {
+                    graph.insert_validated(region, parsed);
+                }
+                continue;
+            }
+            for (index, problem) in found {
+                let at = match index {
+                    None => self.doc.locate_nearest(key_path, Target::Key),
+                    Some(i) => self.doc.locate_nearest(
+                        key_path.into_iter().chain([Step::Index(i)]),
+                        Target::Value,
+                    ),
+                };
+                self.problems.push(self.located(problem, at));
             }
         }
-        key
+    }
+
+    /// The codes of one list, or `None` (and a problem per thing wrong) when it is not a
+    /// list of text.
+    fn codes<'v>(
+        &mut self,
+        to: &'v Value,
+        key_path: &[Step<'_>; 2],
+        field: &str,
+    ) -> Option<Vec<&'v str>> {
+        let Value::Array(items) = to else {
+            let expected = "a list of region codes (`[]` for none)";
+            self.problem(key_path, Target::Value, field, describe(to), expected);
+            return None;
+        };
+        let mut codes = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                Value::String(code) => codes.push(code.as_str()),
+                other => {
+                    let path: Vec<Step<'_>> =
+                        key_path.iter().copied().chain([Step::Index(i)]).collect();
+                    let item_field = format!("{field}[{i}]");
+                    self.problem(
+                        &path,
+                        Target::Value,
+                        &item_field,
+                        describe(other),
+                        "a region code",
+                    );
+                }
+            }
+        }
+        (codes.len() == items.len()).then_some(codes)
+    }
+
+    fn problem(
+        &mut self,
+        path: &[Step<'_>],
+        target: Target,
+        field: &str,
+        found: impl Into<String>,
+        expected: impl Into<String>,
+    ) {
+        let at = self.doc.locate_nearest(path.iter().copied(), target);
+        let problem = GraphProblem {
+            location: None,
+            field: shorten(field).into_owned(),
+            found: found.into(),
+            expected: expected.into(),
+        };
+        self.problems.push(self.located(problem, at));
+    }
+
+    fn located(&self, mut problem: GraphProblem, at: amiref_yaml::Location) -> GraphProblem {
+        problem.location = Some(Location {
+            origin: self.doc.origin().to_owned(),
+            line: Some(at.line),
+            column: Some(at.column),
+        });
+        problem
     }
 }
 
-/// Byte offset of `token` in `haystack` as a whole word (not part of a longer code).
-fn find_token(haystack: &str, token: &str) -> Option<usize> {
-    if token.is_empty() {
-        return None;
+/// A value as a message shows it: text quoted (and shortened), anything else by kind.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "nothing".to_owned(),
+        Value::Bool(b) => format!("`{b}`"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("{:?}", shorten(s)),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "a mapping".to_owned(),
     }
-    let is_code_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    let mut start = 0;
-    while let Some(found) = haystack[start..].find(token) {
-        let at = start + found;
-        let before = haystack[..at].chars().next_back();
-        let after = haystack[at + token.len()..].chars().next();
-        if !before.is_some_and(is_code_char) && !after.is_some_and(is_code_char) {
-            return Some(at);
-        }
-        start = at + token.len();
-    }
-    None
 }
 
 #[cfg(test)]
@@ -395,10 +367,11 @@ fallbacks:
     }
 
     #[test]
-    fn flow_style_problems_point_at_the_fallbacks_line() {
+    fn flow_style_problems_point_at_the_code() {
         let text = "base: builtin\nfallbacks: {us-east-1: [cn-north-1]}\n";
         let ps = problems(FallbackGraph::from_yaml_str(text, "g.yaml").unwrap_err());
-        assert_eq!(ps[0].location.as_ref().and_then(|l| l.line), Some(2));
+        let l = ps[0].location.as_ref().unwrap();
+        assert_eq!((l.line, l.column), (Some(2), Some(25)), "{}", ps[0]);
     }
 
     #[test]
@@ -412,10 +385,9 @@ fallbacks:
     #[test]
     fn syntax_errors_have_a_location() {
         for (text, line) in [
-            ("fallbacks:\n  us-east-1: [us-east-2\n", 3),
-            ("base: somewhere\n", 1),
-            ("fallback:\n  us-east-1: []\n", 1),
-            ("fallbacks:\n  us-east-1: us-east-2\n", 2),
+            ("fallbacks:\n  us-east-1: [us-east-2\n", 2),
+            ("fallbacks: [\n", 1),
+            ("base: a: b\n", 1),
         ] {
             let err = FallbackGraph::from_yaml_str(text, "g.yaml").unwrap_err();
             let GraphError::Syntax { location, message } = &err else {
@@ -423,7 +395,28 @@ fallbacks:
             };
             assert_eq!(location.line, Some(line), "{err}");
             assert!(err.to_string().starts_with("g.yaml:"), "{err}");
-            assert!(!message.contains(&format!("at line {line} ")), "{err}");
+            assert!(message.contains("`base: builtin|empty`"), "{err}");
+        }
+    }
+
+    #[test]
+    fn shape_errors_are_located_problems() {
+        for (text, line, column) in [
+            ("base: somewhere\n", 1, 7),
+            ("fallback:\n  us-east-1: []\n", 1, 1),
+            ("fallbacks:\n  us-east-1: us-east-2\n", 2, 14),
+            ("fallbacks: [us-east-1]\n", 1, 12),
+            ("- a\n", 1, 1),
+        ] {
+            let ps = problems(FallbackGraph::from_yaml_str(text, "g.yaml").unwrap_err());
+            assert_eq!(ps.len(), 1, "{ps:?}");
+            let l = ps[0].location.as_ref().unwrap();
+            assert_eq!(
+                (l.line, l.column),
+                (Some(line), Some(column)),
+                "{text:?}: {}",
+                ps[0]
+            );
         }
     }
 
@@ -446,7 +439,7 @@ fallbacks:
         assert_eq!(ps.len(), 1);
         assert_eq!(
             ps[0].to_string(),
-            "g.yaml:4:3: fallbacks.us-east-1: found a second list for us-east-1, expected one list per region"
+            "g.yaml:4:3: fallbacks.us-east-1: found the key `us-east-1` a second time in one mapping (first at line 2, column 3), expected each key once (YAML keeps only one of them)"
         );
     }
 
@@ -475,9 +468,66 @@ fallbacks:
     }
 
     #[test]
-    fn find_token_matches_whole_codes_only() {
-        assert_eq!(find_token("[us-east-1, us-east-12]", "us-east-1"), Some(1));
-        assert_eq!(find_token("[us-east-12, us-east-1]", "us-east-1"), Some(13));
-        assert_eq!(find_token("us-east-12", "us-east-1"), None);
+    fn yaml_shape_and_region_problems_are_reported_together() {
+        let text = "\
+base: somewhere
+colour: blue
+fallbacks:
+  us-east-1: [us-east-2, 7]
+  eu-west-1: us-east-1
+  eu-west-3: [eu-wst-2]
+  eu-west-3: []
+";
+        let ps = problems(FallbackGraph::from_yaml_str(text, "g.yaml").unwrap_err());
+        let summary: Vec<String> = ps.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            summary,
+            [
+                "g.yaml:1:7: base: found \"somewhere\", expected `builtin` (the built-in graph, the file's lists replacing those of the regions they name) or `empty` (no edges but the file's)",
+                "g.yaml:2:1: colour: found unknown field `colour`, expected a fallback graph: `base: builtin|empty` and `fallbacks:` mapping each region code to a list of region codes",
+                "g.yaml:4:26: fallbacks.us-east-1[1]: found the number 7, expected a region code",
+                "g.yaml:5:14: fallbacks.eu-west-1: found \"us-east-1\", expected a list of region codes (`[]` for none)",
+                "g.yaml:6:15: fallbacks.eu-west-3[0]: found \"eu-wst-2\", expected a region in the catalog as of 2026-11-25 (did you mean \"eu-west-2\"?)",
+                "g.yaml:7:3: fallbacks.eu-west-3: found the key `eu-west-3` a second time in one mapping (first at line 6, column 3), expected each key once (YAML keeps only one of them)",
+            ],
+            "{summary:#?}"
+        );
+    }
+
+    #[test]
+    fn a_second_document_and_non_utf8_files_are_located() {
+        let ps = problems(
+            FallbackGraph::from_yaml_str("fallbacks: {}\n---\nbase: empty\n", "g.yaml")
+                .unwrap_err(),
+        );
+        assert_eq!(
+            ps[0].to_string(),
+            "g.yaml:2:1: (top level): found a second YAML document (after `---`), expected one document per file"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.yaml");
+        std::fs::write(&path, b"fallbacks:\n  us-east-1: [\xff]\n").unwrap();
+        let err = FallbackGraph::from_file(&path).unwrap_err();
+        let GraphError::Syntax { location, message } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            (location.line, location.column),
+            (Some(2), Some(15)),
+            "{err}"
+        );
+        assert!(message.contains("not UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn long_values_are_shortened() {
+        let long = "x".repeat(100_000);
+        let text = format!("fallbacks:\n  {long}: [{long}]\n");
+        let err = FallbackGraph::from_yaml_str(&text, "g.yaml").unwrap_err();
+        assert!(
+            err.to_string().len() < 1_000,
+            "{} bytes",
+            err.to_string().len()
+        );
     }
 }
