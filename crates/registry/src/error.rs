@@ -164,3 +164,47 @@ pub enum SignError {
         message: String,
     },
 }
+
+/// A registry source, as a person wrote it, that is not one amiref reads.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// Nothing was given.
+    #[error("an empty registry source: expected a file, a directory or an https:// URL")]
+    Empty,
+    /// A plain `http://` URL.
+    #[error(
+        "registry source {text} is refused: plain http:// is not accepted (anyone on the path \
+         could withhold or replace entries); use https://"
+    )]
+    PlainHttp {
+        /// The source as written.
+        text: String,
+    },
+    /// A `file://` URL.
+    #[error("registry source {text}: give the file's path itself, not a file:// URL")]
+    FileUrl {
+        /// The source as written.
+        text: String,
+    },
+    /// A URL of another scheme.
+    #[error(
+        "registry source {text}: the scheme {scheme:?} is not supported; expected a file, a \
+         directory or an https:// URL"
+    )]
+    UnsupportedScheme {
+        /// The source as written.
+        text: String,
+        /// The scheme.
+        scheme: String,
+    },
+    /// An `https://` URL that is not a valid URL (or for which no client can be built).
+    #[error("registry source {text}: {source}")]
+    Url {
+        /// The source as written.
+        text: String,
+        /// Why.
+        #[source]
+        source: LoadError,
+    },
+}

@@ -75,6 +75,13 @@ impl HttpSource {
         }
     }
 
+    /// The same source, caching copies under `dir`.
+    #[must_use]
+    pub fn with_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
     /// The URL.
     pub fn url(&self) -> &str {
         &self.url

@@ -1,14 +1,19 @@
 //! What a reader requires of an entry before using it.
 
-/// The reader's policy for registry entries.
+/// The reader's policy for registry entries: whether an entry must be signed, tested and
+/// scanned to be admitted.
+///
+/// Not to be confused with the resolver's owner trust policy (`amiref::TrustPolicy`, in
+/// amiref-strategies), which decides whose images may be launched at all; an admitted entry's
+/// image still has to pass that one.
 ///
 /// The default is strict about signatures (an unsigned entry is refused) and lenient about
-/// verification; institutions tighten it with [`TrustPolicy::require_tested`] and
-/// [`TrustPolicy::require_security_scan`]. An entry whose scan *failed* is refused under
+/// verification; institutions tighten it with [`EntryPolicy::require_tested`] and
+/// [`EntryPolicy::require_security_scan`]. An entry whose scan *failed* is refused under
 /// every policy: a known-bad image is never a candidate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct TrustPolicy {
+pub struct EntryPolicy {
     /// Accept entries with no signature, marked as unsigned.
     pub allow_unsigned: bool,
     /// Refuse entries not marked `tested: true`.
@@ -17,7 +22,7 @@ pub struct TrustPolicy {
     pub require_security_scan: bool,
 }
 
-impl TrustPolicy {
+impl EntryPolicy {
     /// The default policy: signatures required, verification not.
     pub fn new() -> Self {
         Self::default()

@@ -9,18 +9,21 @@ use amiref_core::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::admission::admit;
 use crate::document::{ParsedRegistry, parse_version};
+use crate::duplicates::{IdenticalCopy, resolve_duplicates};
 use crate::error::{LoadError, Problem};
-use crate::model::{Entry, ScanStatus};
+use crate::model::Entry;
 use crate::overlay::RatingsOverlay;
-use crate::policy::TrustPolicy;
+use crate::policy::EntryPolicy;
 use crate::score::{Score, Scoring};
 use crate::source::RegistrySource;
-use crate::trust::{KeyId, SignatureCheck, TrustStore};
+use crate::trust::{KeyId, TrustStore};
 
 /// A layer of the registry. Precedence: an institutional entry always ranks above any
 /// community entry, and shadows a community entry of the same template and version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Layer {
     /// The caller's institution's registry: its standard images.
@@ -100,6 +103,34 @@ pub struct AdmittedEntry {
     pub score: Score,
 }
 
+/// The figures an entry is ranked by, in rank order: its layer, then its score (with the
+/// figures the score is computed from), then its version, then its source. What `ami list`
+/// shows beside each entry.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct RankedBy {
+    /// The layer (institutional entries rank above every community entry).
+    pub layer: Layer,
+    /// The score and its parts.
+    pub score: Score,
+    /// The version as written (newer ranks first among equal scores).
+    pub version: String,
+    /// The source (the last tie-break).
+    pub source: String,
+}
+
+impl AdmittedEntry {
+    /// The figures the entry is ranked by.
+    pub fn ranked_by(&self) -> RankedBy {
+        RankedBy {
+            layer: self.layer,
+            score: self.score.clone(),
+            version: self.version_text.clone(),
+            source: self.source.clone(),
+        }
+    }
+}
+
 /// An entry that was not admitted, and why.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -140,6 +171,9 @@ pub struct LoadReport {
     pub refused: Vec<Refusal>,
     /// Community entries shadowed by an institutional entry of the same version.
     pub shadowed: Vec<String>,
+    /// Copies of an entry another source of the same layer serves identically (counted
+    /// once).
+    pub identical_copies: Vec<IdenticalCopy>,
     /// Entries not shared with the caller.
     pub not_shared: usize,
 }
@@ -162,7 +196,7 @@ pub struct RegistryBuilder {
     sources: Vec<(Layer, RegistrySource)>,
     parsed: Vec<(Layer, ParsedRegistry)>,
     trust: TrustStore,
-    policy: TrustPolicy,
+    policy: EntryPolicy,
     caller: Option<CallerIdentity>,
     overlay: Option<RatingsOverlay>,
     scoring: Scoring,
@@ -202,9 +236,9 @@ impl RegistryBuilder {
         self
     }
 
-    /// The policy entries must meet.
+    /// The policy entries must meet (what they must be signed, tested and scanned with).
     #[must_use]
-    pub fn policy(mut self, policy: TrustPolicy) -> Self {
+    pub fn entry_policy(mut self, policy: EntryPolicy) -> Self {
         self.policy = policy;
         self
     }
@@ -290,6 +324,7 @@ impl RegistryBuilder {
         let now = self.now.unwrap_or_else(Utc::now);
         let mut report = LoadReport::default();
         let mut admitted: Vec<AdmittedEntry> = Vec::new();
+        let mut offered = Offered::default();
         for (layer, parsed) in &self.parsed {
             for (template, versions) in &parsed.document.community_amis {
                 for (version_text, entry) in versions {
@@ -312,55 +347,38 @@ impl RegistryBuilder {
                     let Ok(version) = parse_version(version_text) else {
                         continue; // reported among the entry's problems
                     };
-                    let provenance = match self.trust.verify(template, version_text, entry) {
-                        SignatureCheck::Valid {
-                            key,
-                            publisher,
-                            retired,
-                        } => {
-                            if retired {
-                                report.warnings.push(format!(
-                                    "{template} {version_text} from {} is signed with retired key {key} of {publisher}",
-                                    parsed.origin
-                                ));
+                    let provenance =
+                        match admit(&self.trust, &self.policy, template, version_text, entry) {
+                            Ok(provenance) => provenance,
+                            Err(reason) => {
+                                report.refused.push(refuse(reason, Vec::new()));
+                                continue;
                             }
-                            Provenance::Signed {
-                                key,
-                                publisher,
-                                retired,
-                            }
-                        }
-                        SignatureCheck::Unsigned if self.policy.allow_unsigned => {
-                            Provenance::Unsigned
-                        }
-                        SignatureCheck::Unsigned => {
-                            report.refused.push(refuse(
-                                "it is unsigned, and the policy requires signatures".into(),
-                                Vec::new(),
-                            ));
-                            continue;
-                        }
-                        other => {
-                            report.refused.push(refuse(other.to_string(), Vec::new()));
-                            continue;
-                        }
-                    };
-                    if let Some(reason) = policy_refusal(&self.policy, entry) {
-                        report.refused.push(refuse(reason, Vec::new()));
-                        continue;
+                        };
+                    if let Provenance::Signed {
+                        key,
+                        publisher,
+                        retired: true,
+                    } = &provenance
+                    {
+                        report.warnings.push(format!(
+                            "{template} {version_text} from {} is signed with retired key {key} of {publisher}",
+                            parsed.origin
+                        ));
                     }
                     let sharing = entry.sharing.as_ref().or(parsed.document.sharing.as_ref());
                     if let Some(policy) = sharing
                         && !policy.allows(self.caller.as_ref())
                     {
                         report.not_shared += 1;
+                        offered.add(template, &version, version_text);
                         continue;
                     }
-                    let ratings = match &self.overlay {
-                        Some(o) => o.merged(template, &version, entry.ratings.as_ref()),
-                        None => entry.ratings.clone(),
+                    let local = match &self.overlay {
+                        Some(o) => o.local(template, &version),
+                        None => Vec::new(),
                     };
-                    let score = self.scoring.score(entry, ratings.as_ref(), now);
+                    let score = self.scoring.score(entry, &local, now);
                     admitted.push(AdmittedEntry {
                         template: template.clone(),
                         version_text: version_text.clone(),
@@ -375,6 +393,12 @@ impl RegistryBuilder {
             }
         }
         let admitted = resolve_duplicates(admitted, &mut report);
+        for e in &admitted {
+            offered.add(&e.template, &e.version, &e.version_text);
+        }
+        if let Some(overlay) = &self.overlay {
+            report.warnings.extend(offered.unmatched(overlay));
+        }
         let mut index: HashMap<String, HashMap<Region, Vec<usize>>> = HashMap::new();
         for (i, e) in admitted.iter().enumerate() {
             let by_region = index.entry(e.template.clone()).or_default();
@@ -401,6 +425,7 @@ impl RegistryBuilder {
             entries: admitted,
             index,
             report,
+            offered,
         }
     }
 }
@@ -414,98 +439,72 @@ fn rank(a: &AdmittedEntry, b: &AdmittedEntry) -> std::cmp::Ordering {
         .then(a.source.cmp(&b.source))
 }
 
-fn policy_refusal(policy: &TrustPolicy, entry: &Entry) -> Option<String> {
-    let verification = entry.verification.as_ref();
-    let scan = verification.map_or(ScanStatus::NotRun, |v| v.security_scan);
-    if scan == ScanStatus::Failed {
-        return Some("its security scan failed".into());
-    }
-    if policy.require_tested && !verification.is_some_and(|v| v.tested) {
-        return Some("it is not marked tested, and the policy requires tested images".into());
-    }
-    if policy.require_security_scan && scan != ScanStatus::Passed {
-        return Some(
-            "its security scan has not passed, and the policy requires a passed scan".into(),
-        );
-    }
-    None
-}
-
-/// Refuses every copy of a (template, version) given twice in one layer; drops community
-/// copies of what an institutional entry provides.
-fn resolve_duplicates(admitted: Vec<AdmittedEntry>, report: &mut LoadReport) -> Vec<AdmittedEntry> {
-    let mut by_key: BTreeMap<(String, semver::Version), Vec<usize>> = BTreeMap::new();
-    for (i, e) in admitted.iter().enumerate() {
-        by_key
-            .entry((e.template.clone(), e.version.clone()))
-            .or_default()
-            .push(i);
-    }
-    let mut keep = vec![true; admitted.len()];
-    for ((template, version), indices) in by_key {
-        if indices.len() < 2 {
-            continue;
-        }
-        for layer in [Layer::Institutional, Layer::Community] {
-            let in_layer: Vec<usize> = indices
-                .iter()
-                .copied()
-                .filter(|&i| admitted[i].layer == layer)
-                .collect();
-            if in_layer.len() > 1 {
-                let sources: Vec<&str> = in_layer
-                    .iter()
-                    .map(|&i| admitted[i].source.as_str())
-                    .collect();
-                for &i in &in_layer {
-                    keep[i] = false;
-                    report.refused.push(Refusal {
-                        template: template.clone(),
-                        version: admitted[i].version_text.clone(),
-                        source: admitted[i].source.clone(),
-                        reason: format!(
-                            "version {version} is given more than once in the {layer} layer ({})",
-                            sources.join(", ")
-                        ),
-                        problems: Vec::new(),
-                    });
-                }
-            }
-        }
-        let institutional = indices
-            .iter()
-            .any(|&i| keep[i] && admitted[i].layer == Layer::Institutional);
-        if institutional {
-            for &i in &indices {
-                if keep[i] && admitted[i].layer == Layer::Community {
-                    keep[i] = false;
-                    report.shadowed.push(format!(
-                        "{template} {} from {} (an institutional entry of the same version takes precedence)",
-                        admitted[i].version_text, admitted[i].source
-                    ));
-                }
-            }
-        }
-    }
-    admitted
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(e, k)| k.then_some(e))
-        .collect()
-}
-
 /// A loaded, verified registry.
 #[derive(Debug, Clone)]
 pub struct Registry {
     entries: Vec<AdmittedEntry>,
     index: HashMap<String, HashMap<Region, Vec<usize>>>,
     report: LoadReport,
+    offered: Offered,
+}
+
+/// Every (template, version) the sources offer: admitted, or verified and hidden from
+/// this caller by a sharing policy. What may be rated.
+#[derive(Debug, Clone, Default)]
+struct Offered(BTreeMap<String, BTreeMap<semver::Version, String>>);
+
+impl Offered {
+    fn add(&mut self, template: &str, version: &semver::Version, written: &str) {
+        self.0
+            .entry(template.to_owned())
+            .or_default()
+            .entry(version.clone())
+            .or_insert_with(|| written.to_owned());
+    }
+
+    /// A warning for each version the overlay rates that no source offers.
+    fn unmatched(&self, overlay: &RatingsOverlay) -> Vec<String> {
+        overlay
+            .rated()
+            .filter(|(template, version)| {
+                !parse_version(version).is_ok_and(|v| {
+                    self.0
+                        .get(*template)
+                        .is_some_and(|versions| versions.contains_key(&v))
+                })
+            })
+            .map(|(template, version)| {
+                format!(
+                    "the ratings overlay rates {template} {version}, which no registry source \
+                     offers: its ratings are not used"
+                )
+            })
+            .collect()
+    }
 }
 
 impl Registry {
     /// A builder.
     pub fn builder() -> RegistryBuilder {
         RegistryBuilder::default()
+    }
+
+    /// Every template the sources offer (admitted, or hidden from this caller by a sharing
+    /// policy), in name order.
+    pub fn offered_templates(&self) -> impl Iterator<Item = &str> {
+        self.offered.0.keys().map(String::as_str)
+    }
+
+    /// The versions of `template` the sources offer, newest first, each with its spelling
+    /// in the registry.
+    pub fn offered_versions(&self, template: &str) -> Vec<(&semver::Version, &str)> {
+        self.offered
+            .0
+            .get(template)
+            .into_iter()
+            .flat_map(|versions| versions.iter().rev())
+            .map(|(v, text)| (v, text.as_str()))
+            .collect()
     }
 
     /// What loading found besides admitted entries.

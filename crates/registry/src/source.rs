@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::document::ParsedRegistry;
-use crate::error::LoadError;
+use crate::error::{LoadError, SourceError};
+use crate::files::{self, Access};
 use crate::http::HttpSource;
 
 /// One source of registry documents.
@@ -29,6 +30,69 @@ pub struct Loaded {
 }
 
 impl RegistrySource {
+    /// Reads a registry source as a person writes it (`--registry`, `--image-registry`):
+    /// an `https://` URL, or else a path (a directory when it is one, a file otherwise).
+    ///
+    /// Every other scheme is refused, `http://` included: a registry fetched in the clear
+    /// can be withheld or replaced by anyone on the path. So is `file://` (give the path
+    /// itself) and an empty text. A URL's cache directory is set with
+    /// [`RegistrySource::with_cache_dir`].
+    ///
+    /// ```
+    /// use amiref_registry::{RegistrySource, SourceError};
+    ///
+    /// assert!(matches!(
+    ///     RegistrySource::parse("https://example.org/community.yml"),
+    ///     Ok(RegistrySource::Http(_))
+    /// ));
+    /// assert!(matches!(
+    ///     RegistrySource::parse("examples/registry/community.yml"),
+    ///     Ok(RegistrySource::File(_))
+    /// ));
+    /// assert!(matches!(
+    ///     RegistrySource::parse("http://example.org/community.yml"),
+    ///     Err(SourceError::PlainHttp { .. })
+    /// ));
+    /// ```
+    pub fn parse(text: &str) -> Result<Self, SourceError> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(SourceError::Empty);
+        }
+        let Some(scheme) = url_scheme(trimmed) else {
+            return Ok(Self::path(trimmed));
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "https" => HttpSource::builder(trimmed)
+                .build()
+                .map(Self::Http)
+                .map_err(|source| SourceError::Url {
+                    text: trimmed.to_owned(),
+                    source,
+                }),
+            "http" => Err(SourceError::PlainHttp {
+                text: trimmed.to_owned(),
+            }),
+            "file" => Err(SourceError::FileUrl {
+                text: trimmed.to_owned(),
+            }),
+            _ => Err(SourceError::UnsupportedScheme {
+                text: trimmed.to_owned(),
+                scheme: scheme.to_owned(),
+            }),
+        }
+    }
+
+    /// The same source, caching remote copies under `dir` (no effect on a file or a
+    /// directory).
+    #[must_use]
+    pub fn with_cache_dir(self, dir: impl Into<PathBuf>) -> Self {
+        match self {
+            Self::Http(source) => Self::Http(source.with_cache_dir(dir)),
+            other => other,
+        }
+    }
+
     /// A file source.
     pub fn file(path: impl Into<PathBuf>) -> Self {
         Self::File(path.into())
@@ -113,6 +177,17 @@ impl RegistrySource {
     }
 }
 
+/// The scheme of `text` when it starts like a URL (`scheme://`), per RFC 3986: a letter,
+/// then letters, digits, `+`, `-` or `.`.
+fn url_scheme(text: &str) -> Option<&str> {
+    let (scheme, _) = text.split_once("://")?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+    .then_some(scheme)
+}
+
 async fn load_file(path: &Path) -> Result<ParsedRegistry, LoadError> {
     let text = tokio::fs::read_to_string(path)
         .await
@@ -125,19 +200,11 @@ async fn load_file(path: &Path) -> Result<ParsedRegistry, LoadError> {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, so a reader
-/// never sees half a file.
+/// never sees half a file (see [`crate::files`]).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
-    let io = |source| LoadError::Io {
+    files::replace(path, bytes, Access::Default).map_err(|source| LoadError::Io {
         action: "write",
         path: path.to_owned(),
         source,
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    })
 }

@@ -5,8 +5,8 @@ mod common;
 
 use amiref_core::{AccountId, Architecture, CallerIdentity, ImageRegistry};
 use amiref_registry::{
-    Layer, ParsedRegistry, RatingsOverlay, Registry, RegistrySource, Scoring, SharingPolicy,
-    TrustPolicy,
+    EntryPolicy, Layer, LocalRating, ParsedRegistry, RateError, RatingsOverlay, Registry,
+    RegistrySource, SELF_RATER, Scoring, SharingPolicy,
 };
 use chrono::Duration;
 use common::*;
@@ -60,7 +60,7 @@ fn institutional_entries_rank_above_community_ones_and_shadow_the_same_version()
             (Layer::Institutional, institutional),
         ],
         trust(&[&community_key, &university_key]),
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     // Institutional first, whatever the scores (3.0 from 5 reviews ranks below the unrated
     // 2.0.0's prior of 3.5); community 2.1.0 is shadowed by the institutional v2.1.0.
@@ -190,7 +190,7 @@ fn sharing_policies_are_checked_against_the_caller() {
     let reg = build(
         vec![(Layer::Institutional, signed(d, "u.yml", &k))],
         trust(&[&k]),
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     assert!(images(&reg, "t", "us-east-1").is_empty());
     assert_eq!(reg.report().not_shared, 1);
@@ -220,12 +220,12 @@ fn five_stars_from_one_review_does_not_beat_four_point_eight_from_two_hundred() 
             ),
         )],
         trust(&[&k]),
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     let c = reg.candidates("t", &region("us-east-1"), &[]);
     assert_eq!(c[0].image.as_str(), "ami-22222222");
-    assert!(c[0].entry.score.bayesian_rating > 4.6);
-    assert!(c[1].entry.score.bayesian_rating < 3.7);
+    assert!(c[0].entry.score.rating.bayesian > 4.6);
+    assert!(c[1].entry.score.rating.bayesian < 3.7);
     let explanation = c[0].to_registry_candidate().explanation;
     assert!(
         explanation.contains("4.8 from 200 reviews"),
@@ -238,7 +238,7 @@ fn missing_ratings_score_as_the_prior_without_panicking() {
     let s = Scoring::default();
     assert_eq!(s.bayesian_rating(None), 3.5);
     let e = entry("us-east-1", "ami-11111111", None, None);
-    let score = s.score(&e, None, now());
+    let score = s.score(&e, &[], now());
     assert!(score.total.is_finite() && score.total > 0.0);
     assert!(
         score.explanation.contains("no reviews"),
@@ -254,7 +254,7 @@ fn missing_ratings_score_as_the_prior_without_panicking() {
     let mut zero = Scoring::default();
     zero.prior_reviews = 0.0;
     zero.half_life_days = 0.0;
-    assert!(zero.score(&e, None, now()).total.is_finite());
+    assert!(zero.score(&e, &[], now()).total.is_finite());
 }
 
 #[test]
@@ -272,26 +272,16 @@ fn recency_and_verification_break_equal_ratings_and_version_breaks_equal_scores(
         Some((4.5, 50)),
         Some(now() - Duration::days(400)),
     );
-    assert!(
-        s.score(&fresh, fresh.ratings.as_ref(), now()).total
-            > s.score(&old, old.ratings.as_ref(), now()).total
-    );
-    let half = s.score(
-        &old,
-        None,
-        now() - Duration::days(400) + Duration::days(180),
-    );
-    assert!((half.recency - 0.5).abs() < 1e-9);
+    assert!(s.score(&fresh, &[], now()).total > s.score(&old, &[], now()).total);
+    let half = s.score(&old, &[], now() - Duration::days(400) + Duration::days(180));
+    assert!((half.recency.value - 0.5).abs() < 1e-9);
 
     let mut verified = fresh.clone();
     verified.verification = Some(amiref_registry::Verification::new(
         true,
         amiref_registry::ScanStatus::Passed,
     ));
-    assert!(
-        s.score(&verified, verified.ratings.as_ref(), now()).total
-            > s.score(&fresh, fresh.ratings.as_ref(), now()).total
-    );
+    assert!(s.score(&verified, &[], now()).total > s.score(&fresh, &[], now()).total);
 
     let k = key(1);
     let reg = build(
@@ -311,7 +301,7 @@ fn recency_and_verification_break_equal_ratings_and_version_breaks_equal_scores(
             ),
         )],
         trust(&[&k]),
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     assert_eq!(
         images(&reg, "t", "us-east-1"),
@@ -338,7 +328,7 @@ async fn lookups_filter_by_architecture_and_never_offer_another_regions_image() 
             ),
         )],
         trust(&[&k]),
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     let arm_only =
         ImageRegistry::candidates(&reg, "t", &region("us-east-1"), &[Architecture::Arm64])
@@ -361,10 +351,8 @@ async fn lookups_filter_by_architecture_and_never_offer_another_regions_image() 
     );
 }
 
-#[test]
-fn local_ratings_layer_above_the_sources() {
-    let k = key(1);
-    let doc = || {
+fn two_versions(k: &amiref_registry::PublisherKey) -> ParsedRegistry {
+    signed(
         document(vec![
             (
                 "t",
@@ -373,33 +361,92 @@ fn local_ratings_layer_above_the_sources() {
             ),
             (
                 "t",
-                "1.1.0",
+                "v1.1.0",
                 entry("us-east-1", "ami-22222222", Some((4.4, 20)), Some(now())),
             ),
-        ])
-    };
-    let with = |overlay: RatingsOverlay| {
-        let reg = Registry::builder()
-            .trust_store(trust(&[&k]))
-            .now(now())
-            .overlay(overlay)
-            .document(Layer::Community, signed(doc(), "c.yml", &k))
-            .build_from_documents();
-        images(&reg, "t", "us-east-1")
-    };
+        ]),
+        "c.yml",
+        k,
+    )
+}
+
+fn with_overlay(k: &amiref_registry::PublisherKey, overlay: RatingsOverlay) -> Registry {
+    Registry::builder()
+        .trust_store(trust(&[k]))
+        .now(now())
+        .overlay(overlay)
+        .document(Layer::Community, two_versions(k))
+        .build_from_documents()
+}
+
+#[test]
+fn local_ratings_layer_above_the_sources_one_per_rater() {
+    let k = key(1);
+    let reg = with_overlay(&k, RatingsOverlay::new());
     assert_eq!(
-        with(RatingsOverlay::new()),
+        images(&reg, "t", "us-east-1"),
         ["ami-11111111", "ami-22222222"]
     );
+
+    // One rater's ten ratings of a version are one opinion: each replaces the last.
     let mut overlay = RatingsOverlay::new();
-    for _ in 0..10 {
+    for stars in [5, 1, 1, 1, 1, 1, 1, 1, 1, 1] {
         overlay
-            .rate("t", "v1.0.0", 1, Some("broke my notebook".into()), now())
+            .rate(
+                &reg,
+                "t",
+                "v1.0.0",
+                LocalRating::new(SELF_RATER, stars, now()),
+            )
             .unwrap();
     }
-    assert_eq!(with(overlay.clone()), ["ami-22222222", "ami-11111111"]);
-    assert!(overlay.rate("t", "1.0.0", 6, None, now()).is_err());
-    assert!(overlay.rate("t", "latest", 5, None, now()).is_err());
+    let one = with_overlay(&k, overlay.clone());
+    assert_eq!(
+        images(&one, "t", "us-east-1"),
+        ["ami-11111111", "ami-22222222"]
+    );
+    let score = &one
+        .best("t", &region("us-east-1"), &[])
+        .unwrap()
+        .entry
+        .score;
+    assert_eq!((score.rating.local_reviews, score.rating.reviews), (1, 21));
+    assert_eq!(score.rating.local_average, Some(1.0));
+    assert_eq!(score.rating.published_average, Some(4.6));
+    assert!(
+        score.explanation.contains("21 reviews, 1 of them local"),
+        "{}",
+        score.explanation
+    );
+
+    // Ten raters do move the ranking.
+    for i in 0..10 {
+        let rated = overlay
+            .rate(
+                &reg,
+                "t",
+                "1.0.0",
+                LocalRating::new(format!("rater-{i}"), 1, now()),
+            )
+            .unwrap();
+        assert_eq!(rated.version, "1.0.0");
+        assert!(rated.replaced.is_none());
+    }
+    let again = overlay
+        .rate(
+            &reg,
+            "t",
+            "1.0.0",
+            LocalRating::new("rater-3", 2, now()).with_review("better"),
+        )
+        .unwrap();
+    assert_eq!(again.replaced.map(|r| r.stars), Some(1));
+    assert_eq!(overlay.local("t", &"1.0.0".parse().unwrap()).len(), 11);
+    let many = with_overlay(&k, overlay.clone());
+    assert_eq!(
+        images(&many, "t", "us-east-1"),
+        ["ami-22222222", "ami-11111111"]
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ratings.yml");
@@ -409,9 +456,102 @@ fn local_ratings_layer_above_the_sources() {
         RatingsOverlay::load_file(&dir.path().join("absent.yml")).unwrap(),
         RatingsOverlay::new()
     );
-    std::fs::write(&path, "schema_version: 1\nratings:\n  t:\n    1.0.0:\n      - stars: 9\n        rated_at: 2026-11-01T00:00:00Z\n").unwrap();
-    let err = RatingsOverlay::load_file(&path).unwrap_err();
-    assert_eq!(err.problems()[0].line, Some(5), "{err}");
+}
+
+#[test]
+fn ratings_of_what_no_registry_offers_are_refused_with_a_suggestion() {
+    let k = key(1);
+    let reg = with_overlay(&k, RatingsOverlay::new());
+    let mut overlay = RatingsOverlay::new();
+    let rating = |stars| LocalRating::new(SELF_RATER, stars, now());
+    let err = overlay.rate(&reg, "tt", "1.0.0", rating(4)).unwrap_err();
+    assert!(
+        matches!(&err, RateError::UnknownTemplate { suggestion: Some(s), .. } if s == "t"),
+        "{err}"
+    );
+    let err = overlay.rate(&reg, "t", "1.1.1", rating(4)).unwrap_err();
+    match &err {
+        RateError::UnknownVersion {
+            known, suggestion, ..
+        } => {
+            assert_eq!(known, &["v1.1.0", "1.0.0"]);
+            assert_eq!(suggestion.as_deref(), Some("v1.1.0"));
+        }
+        other => panic!("{other}"),
+    }
+    assert!(
+        err.to_string().contains("did you mean \"v1.1.0\"?"),
+        "{err}"
+    );
+    assert!(matches!(
+        overlay.rate(&reg, "t", "1.0.0", rating(6)),
+        Err(RateError::Stars { stars: 6 })
+    ));
+    assert!(matches!(
+        overlay.rate(&reg, "t", "latest", rating(5)),
+        Err(RateError::InvalidVersion { .. })
+    ));
+    assert!(matches!(
+        overlay.rate(&reg, "t", "1.0.0", LocalRating::new(" ", 5, now())),
+        Err(RateError::EmptyRater)
+    ));
+    assert_eq!(
+        overlay,
+        RatingsOverlay::new(),
+        "nothing refused was recorded"
+    );
+
+    // A version the overlay file rates but no source offers is reported, not used.
+    let stray = RatingsOverlay::from_yaml_str(
+        "schema_version: 1\nratings:\n  t:\n    9.9.9:\n      - stars: 1\n        rated_at: 2026-11-01T00:00:00Z\n",
+        "ratings.yml",
+    )
+    .unwrap();
+    let reg = with_overlay(&k, stray);
+    assert!(
+        reg.report().warnings.iter().any(|w| w.contains("t 9.9.9")),
+        "{:?}",
+        reg.report().warnings
+    );
+}
+
+#[test]
+fn an_overlay_file_rating_a_version_twice_by_one_rater_is_refused_located() {
+    let text = "schema_version: 1
+ratings:
+  t:
+    1.0.0:
+      - stars: 4
+        rated_at: 2026-11-01T00:00:00Z
+      - rater: alice
+        stars: 2
+        rated_at: 2026-11-01T00:00:00Z
+    v1.0.0:
+      - stars: 9
+        rated_at: 2026-11-02T00:00:00Z
+";
+    let err = RatingsOverlay::from_yaml_str(text, "ratings.yml").unwrap_err();
+    let problems = err.problems();
+    assert_eq!(problems.len(), 3, "{err}");
+    // v1.0.0 is 1.0.0 spelled again; its rating is out of range and is self's second.
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.found.contains("the same version as")),
+        "{err}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.path.ends_with("[0].stars") && p.line == Some(11)),
+        "{err}"
+    );
+    let second = problems
+        .iter()
+        .find(|p| p.found.contains("a second rating"))
+        .unwrap();
+    assert_eq!(second.line, Some(11), "{err}");
+    assert!(second.expected.contains("one rating per rater and version"));
 }
 
 #[test]
@@ -440,7 +580,7 @@ fn the_explanation_states_every_part_of_the_score() {
             signed(document(vec![("python-ml", "v2.1.0", e)]), "c.yml", &k),
         )],
         trust(&[&k]),
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     let c = reg
         .best("python-ml", &region("us-east-1"), &[])

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use amiref_core::{Architecture, Cloud, ImageCatalog, ResolutionMethod};
 use amiref_memory::MemoryCloud;
 use amiref_registry::{
-    KeyStatus, ParsedRegistry, PublisherKey, Registry, RegistrySource, TrustPolicy, TrustStore,
+    EntryPolicy, KeyStatus, ParsedRegistry, PublisherKey, Registry, RegistrySource, TrustStore,
 };
 use common::region;
 
@@ -66,7 +66,7 @@ async fn demo_registry(cloud: &MemoryCloud) -> Registry {
         .institutional(RegistrySource::file(dir.join("institutional.yml")))
         .community(RegistrySource::file(dir.join("community.yml")))
         .trust_store(TrustStore::load_file(&dir.join("trust.yml")).unwrap())
-        .policy(TrustPolicy::new())
+        .entry_policy(EntryPolicy::new())
         .caller_from(cloud)
         .await
         .unwrap()

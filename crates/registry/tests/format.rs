@@ -3,7 +3,7 @@
 
 mod common;
 
-use amiref_registry::{Layer, ParsedRegistry, TrustPolicy, TrustStore};
+use amiref_registry::{EntryPolicy, Layer, ParsedRegistry, TrustStore};
 use common::*;
 
 const GOOD: &str = r#"schema_version: 1
@@ -127,7 +127,7 @@ fn entries_that_do_not_add_up_are_refused_alone_with_locations() {
             ParsedRegistry::from_yaml_str(&out_of_range, "c.yml").unwrap(),
         )],
         TrustStore::new(),
-        TrustPolicy::new().allow_unsigned(true),
+        EntryPolicy::new().allow_unsigned(true),
     );
     assert_eq!(reg.entries().len(), 1);
     assert_eq!(reg.entries()[0].template, "r-research");
@@ -232,7 +232,7 @@ fn tricky_strings_survive_writing_and_reading_with_their_signatures() {
         let reg = build(
             vec![(Layer::Community, back)],
             trust(&[&k]),
-            TrustPolicy::new(),
+            EntryPolicy::new(),
         );
         assert_eq!(
             reg.entries().len(),

@@ -6,8 +6,8 @@ mod common;
 
 use amiref_core::{AccountId, Architecture};
 use amiref_registry::{
-    KeyStatus, Layer, ParsedRegistry, Provenance, Registry, ScanStatus, SignatureCheck,
-    TrustPolicy, TrustStore,
+    EntryPolicy, KeyStatus, Layer, ParsedRegistry, Provenance, Registry, ScanStatus,
+    SignatureCheck, TrustStore,
 };
 use chrono::TimeZone;
 use common::*;
@@ -125,7 +125,7 @@ fn tampering_in_the_yaml_text_is_refused_on_load() {
             ParsedRegistry::from_yaml_str(&text, "c.yml").unwrap(),
         )],
         trust(&[&k]),
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     assert_eq!(reg.entries().len(), 1, "{:?}", reg.report());
     for (from, to) in [
@@ -142,7 +142,7 @@ fn tampering_in_the_yaml_text_is_refused_on_load() {
                 ParsedRegistry::from_yaml_str(&tampered, "c.yml").unwrap(),
             )],
             trust(&[&k]),
-            TrustPolicy::new(),
+            EntryPolicy::new(),
         );
         assert!(reg.entries().is_empty(), "{from} -> {to} was accepted");
         let refusal = &reg.report().refused[0];
@@ -170,7 +170,7 @@ fn formatting_comments_and_key_order_do_not_affect_signatures() {
             ParsedRegistry::from_yaml_str(&text, "c.yml").unwrap(),
         )],
         trust(&[&k]),
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     assert_eq!(reg.entries().len(), 1, "{:?}\n{text}", reg.report());
 }
@@ -188,7 +188,7 @@ fn unsigned_entries_are_refused_unless_the_policy_allows_them_and_then_marked() 
             ParsedRegistry::from_document(doc.clone(), "c.yml"),
         )],
         TrustStore::new(),
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     assert!(strict.entries().is_empty());
     assert!(strict.report().refused[0].reason.contains("unsigned"));
@@ -199,7 +199,7 @@ fn unsigned_entries_are_refused_unless_the_policy_allows_them_and_then_marked() 
             ParsedRegistry::from_document(doc, "c.yml"),
         )],
         TrustStore::new(),
-        TrustPolicy::new().allow_unsigned(true),
+        EntryPolicy::new().allow_unsigned(true),
     );
     let best = lenient
         .best("python-ml", &region("us-east-1"), &[])
@@ -225,7 +225,7 @@ fn unknown_and_revoked_keys_are_refused_and_retired_keys_warn() {
     let unknown = build(
         vec![(Layer::Community, signed(doc(), "c.yml", &old))],
         trust(&[&new]),
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     assert!(unknown.entries().is_empty());
     assert!(
@@ -238,7 +238,7 @@ fn unknown_and_revoked_keys_are_refused_and_retired_keys_warn() {
     let revoked = build(
         vec![(Layer::Community, signed(doc(), "c.yml", &old))],
         revoked_store,
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     assert!(revoked.entries().is_empty());
     assert!(revoked.report().refused[0].reason.contains("revoked"));
@@ -262,7 +262,7 @@ fn unknown_and_revoked_keys_are_refused_and_retired_keys_warn() {
     let reg = build(
         vec![(Layer::Community, parsed)],
         rotated,
-        TrustPolicy::new(),
+        EntryPolicy::new(),
     );
     assert_eq!(reg.entries().len(), 2, "{:?}", reg.report());
     assert_eq!(reg.report().warnings.len(), 1);
@@ -292,7 +292,7 @@ fn policies_can_require_tested_and_a_passed_scan_and_failed_scans_never_pass() {
             ("t", "1.2.0", failed.clone()),
         ])
     };
-    let versions = |policy: TrustPolicy| {
+    let versions = |policy: EntryPolicy| {
         let reg = build(
             vec![(Layer::Community, signed(doc(), "c.yml", &k))],
             trust(&[&k]),
@@ -306,9 +306,9 @@ fn policies_can_require_tested_and_a_passed_scan_and_failed_scans_never_pass() {
         v.sort();
         v
     };
-    assert_eq!(versions(TrustPolicy::new()), ["1.0.0", "1.1.0"]);
-    assert_eq!(versions(TrustPolicy::new().require_tested(true)), ["1.1.0"]);
-    assert!(versions(TrustPolicy::new().require_security_scan(true)).is_empty());
+    assert_eq!(versions(EntryPolicy::new()), ["1.0.0", "1.1.0"]);
+    assert_eq!(versions(EntryPolicy::new().require_tested(true)), ["1.1.0"]);
+    assert!(versions(EntryPolicy::new().require_security_scan(true)).is_empty());
 }
 
 #[test]
@@ -525,7 +525,7 @@ fn revocation_wins_wherever_trust_comes_from_several_places() {
     let reg = build(
         vec![(Layer::Community, parsed)],
         revoked(),
-        TrustPolicy::new().allow_unsigned(true),
+        EntryPolicy::new().allow_unsigned(true),
     );
     assert!(reg.entries().is_empty(), "allow_unsigned does not admit it");
     assert!(reg.report().refused[0].reason.contains("revoked"));
@@ -538,8 +538,11 @@ fn revocation_wins_wherever_trust_comes_from_several_places() {
         )
         .is_err()
     );
-    let mut overlay = amiref_registry::RatingsOverlay::new();
-    overlay.rate("python-ml", "1.0.0", 5, None, now()).unwrap();
+    let overlay = amiref_registry::RatingsOverlay::from_yaml_str(
+        "schema_version: 1\nratings:\n  python-ml:\n    1.0.0:\n      - stars: 5\n        rated_at: 2026-11-01T00:00:00Z\n",
+        "ratings.yml",
+    )
+    .unwrap();
     let reg = Registry::builder()
         .trust_store(revoked())
         .overlay(overlay)

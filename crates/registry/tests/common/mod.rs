@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use amiref_core::{AccountId, AmiId, Architecture, Region};
 use amiref_registry::{
-    Entry, KeyStatus, Layer, ParsedRegistry, PublisherKey, Ratings, Registry, RegistryDocument,
-    ScanStatus, SharingPolicy, TrustPolicy, TrustStore, Verification,
+    Entry, EntryPolicy, KeyStatus, Layer, ParsedRegistry, PublisherKey, Ratings, Registry,
+    RegistryDocument, ScanStatus, SharingPolicy, TrustStore, Verification,
 };
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -102,11 +102,11 @@ pub fn signed(doc: RegistryDocument, origin: &str, key: &PublisherKey) -> Parsed
 pub fn build(
     layers: Vec<(Layer, ParsedRegistry)>,
     trust: TrustStore,
-    policy: TrustPolicy,
+    policy: EntryPolicy,
 ) -> Registry {
     let mut b = Registry::builder()
         .trust_store(trust)
-        .policy(policy)
+        .entry_policy(policy)
         .now(now());
     for (layer, parsed) in layers {
         b = b.document(layer, parsed);
