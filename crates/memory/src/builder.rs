@@ -304,6 +304,24 @@ impl SnapshotSeed {
     }
 }
 
+/// What an earlier run says of a parameter beyond the parameter itself.
+#[derive(Debug, Clone)]
+pub(crate) struct SavedParameter {
+    /// Whose it is (default: the caller's); AWS's public parameters are no one's.
+    pub(crate) owner: Option<AccountId>,
+    /// Whether its value and data type are checked as SSM checks a new one.
+    pub(crate) checked: bool,
+}
+
+impl Default for SavedParameter {
+    fn default() -> Self {
+        Self {
+            owner: None,
+            checked: true,
+        }
+    }
+}
+
 /// What a world carries over from an earlier run of it (a saved world): change sets in
 /// flight, client tokens, and how many ids it has minted.
 #[derive(Debug, Clone, Default)]
@@ -351,7 +369,7 @@ pub struct MemoryCloudBuilder {
     launch_templates: Vec<(Region, AccountId, String, AmiId)>,
     products: Vec<MarketplaceProduct>,
     allowed_images: BTreeMap<Region, AllowedImagesSettings>,
-    parameters: Vec<(Region, Parameter)>,
+    parameters: Vec<(Region, Parameter, SavedParameter)>,
     timings: Timings,
     latency: Duration,
     operation_latency: HashMap<String, Duration>,
@@ -521,7 +539,21 @@ impl MemoryCloudBuilder {
     /// data type `aws:ec2:image` must name an image of the region, as SSM checks.
     pub fn parameter(mut self, region: Region, parameter: Parameter) -> Self {
         self.regions.insert(region.clone());
-        self.parameters.push((region, parameter));
+        self.parameters
+            .push((region, parameter, SavedParameter::default()));
+        self
+    }
+
+    /// Adds a parameter as an earlier run left it: whose it is, and whether to check its
+    /// value (SSM checked it when it was put; its image may have gone since).
+    pub(crate) fn saved_parameter(
+        mut self,
+        region: Region,
+        parameter: Parameter,
+        saved: SavedParameter,
+    ) -> Self {
+        self.regions.insert(region.clone());
+        self.parameters.push((region, parameter, saved));
         self
     }
 
@@ -708,8 +740,8 @@ impl MemoryCloudBuilder {
             check_allowed_images(&region, &settings)?;
             world.regions.entry(region).or_default().allowed_images = settings;
         }
-        for (region, parameter) in self.parameters {
-            add_parameter(&mut world, &caller, region, parameter)?;
+        for (region, parameter, saved) in self.parameters {
+            add_parameter(&mut world, &caller, region, parameter, saved)?;
         }
         restore_run_state(&mut world, self.run_state)?;
         let mut knobs = Knobs::default();
@@ -976,6 +1008,7 @@ fn add_parameter(
     caller: &AccountId,
     region: Region,
     mut parameter: Parameter,
+    saved: SavedParameter,
 ) -> Result<(), WorldError> {
     let field = format!("parameters.{region}.{}", parameter.name);
     if parameter.version < 1 {
@@ -987,6 +1020,7 @@ fn add_parameter(
     }
     let data_type = parameter.data_type.get_or_insert_with(|| "text".to_owned());
     match data_type.as_str() {
+        _ if !saved.checked => {}
         "text" => {}
         IMAGE_DATA_TYPE => {
             // SSM checks an image parameter's value: an image id the region holds.
@@ -1015,7 +1049,8 @@ fn add_parameter(
     if parameter.last_modified.is_none() {
         parameter.last_modified = Some(world.start);
     }
-    let owner = (!is_public_parameter(&parameter.name)).then(|| caller.clone());
+    let owner = (!is_public_parameter(&parameter.name))
+        .then(|| saved.owner.unwrap_or_else(|| caller.clone()));
     let state = world.regions.entry(region).or_default();
     if state.parameters.contains_key(&parameter.name) {
         return Err(WorldError::invalid(

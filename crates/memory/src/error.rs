@@ -18,8 +18,9 @@ pub enum WorldError {
         #[source]
         source: std::io::Error,
     },
-    /// The text is not YAML of the world's shape (a syntax error, an unknown field, a value
-    /// of the wrong type or an invalid id).
+    /// The text is not YAML of the world's shape (a syntax error, a second document, an
+    /// unknown field, a value of the wrong type or an invalid id), located at the
+    /// offending value.
     #[error("{origin}:{line}:{column}: {message}")]
     Syntax {
         /// The file name or other origin of the text.
@@ -28,8 +29,19 @@ pub enum WorldError {
         line: usize,
         /// 1-based column.
         column: usize,
-        /// The parser's message, starting with the field path.
+        /// The field path (when the problem is a field's), what was found and what was
+        /// expected: `images[0].id: found ..., expected ...`.
         message: String,
+        /// The YAML reader's error.
+        #[source]
+        source: Box<amiref_yaml::YamlError>,
+    },
+    /// A world could not be written as YAML.
+    #[error("cannot write the world as YAML: {source}")]
+    Write {
+        /// The writer's error.
+        #[source]
+        source: Box<amiref_yaml::WriteError>,
     },
     /// The world parsed but does not hold together (a duplicate id, a reference to an
     /// image that does not exist, ...).

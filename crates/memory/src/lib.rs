@@ -65,6 +65,11 @@
 //! - **Allowed AMIs**: while a region's setting is `enabled`, images it does not allow are
 //!   not discoverable (the caller's own always are); in `audit-mode`, every described
 //!   image says whether it would be allowed (`image_allowed`).
+//! - **A world that remembers**: [`MemoryCloud::to_world`] writes the whole running world
+//!   back as a world file ([`WorldDocument`]) that loads into the same world, and
+//!   [`WorldState`] keeps a world between commands in a state directory, under a lock,
+//!   saved atomically, with its clock, refusing to mix a changed world file with its old
+//!   state (docs/worlds.md, "A world that remembers").
 //! - **Knobs** for tests and benchmarks: latency per call, EC2's token-bucket throttling
 //!   ([`Throttling::ec2`]), injected faults (a region down, the next N calls of an operation
 //!   failing) and [`Counters`] of calls per operation and region.
@@ -83,8 +88,9 @@
 //!   ordered by due time), so no background task is needed and nothing runs between calls.
 //! - Ids are minted deterministically (the n-th id of a world is always the same), so demos
 //!   and tests repeat exactly.
-//! - YAML is confined to the `world` module; the builder is the single place where a
-//!   world's rules are checked, whether it comes from a file or from code.
+//! - YAML is confined to the `world` module, and read through amiref-yaml (so every shape
+//!   error is located at its line and column); the builder is the single place where a
+//!   world's rules are checked, whether it comes from a file, a saved state or code.
 
 mod builder;
 mod catalog;

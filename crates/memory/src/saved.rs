@@ -278,7 +278,7 @@ impl WorldState {
         let text = format!(
             "# The saved state of the world {}, written by amiref after each command on it.\n# `amiref world reset` starts over from the world file.\n{}",
             self.world_file.display(),
-            document.to_yaml()
+            document.to_yaml()?
         );
         let saved = self.saved_path();
         let temporary = self.temporary_path();

@@ -121,8 +121,8 @@ fn images(cloud: &MemoryCloud, ids: &[(Region, AmiId)]) -> Vec<Option<amiref_cor
 async fn a_worked_world_loads_back_the_same() {
     let (cloud, created, copied) = worked_demo().await;
     let saved = cloud.to_world();
-    let again = MemoryCloud::from_world_yaml(&saved.to_yaml(), "saved.yaml").unwrap();
-    assert_eq!(again.to_world(), saved, "{}", saved.to_yaml());
+    let again = MemoryCloud::from_world_yaml(&saved.to_yaml().unwrap(), "saved.yaml").unwrap();
+    assert_eq!(again.to_world(), saved, "{}", saved.to_yaml().unwrap());
     let from_json = MemoryCloud::from_world_yaml(&saved.to_json(), "saved.json").unwrap();
     assert_eq!(from_json.to_world(), saved);
     assert_eq!(again.now(), cloud.now());
@@ -172,7 +172,10 @@ async fn a_worked_world_loads_back_the_same() {
     let states = |world: &MemoryCloud| {
         [
             world.inspect_image(&east, &created).unwrap().state,
-            world.inspect_image(&r("ap-south-1"), &copied).unwrap().state,
+            world
+                .inspect_image(&r("ap-south-1"), &copied)
+                .unwrap()
+                .state,
         ]
     };
     assert_eq!(states(&cloud), [ImageState::Pending; 2]);
@@ -420,7 +423,10 @@ fn the_planning_walk_carries_from_command_to_command() {
             .unwrap();
         let names: Vec<_> = ours.iter().filter_map(|i| i.name()).collect();
         assert_eq!(names.len(), 2);
-        assert!(names.contains(&"my-research") && names.contains(&"test"), "{names:?}");
+        assert!(
+            names.contains(&"my-research") && names.contains(&"test"),
+            "{names:?}"
+        );
     })
     .unwrap();
 }

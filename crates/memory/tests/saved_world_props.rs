@@ -9,7 +9,7 @@ use std::time::Duration;
 use amiref_core::{
     AccountId, AmiId, CatalogChange, ChangeSetRequest, CopyImageRequest, CreateImageRequest,
     ImageStore, InstanceFilter, InstanceId, Instances, LaunchPermission, MarketplacePublisher,
-    NAME_TAG, Region, RunInstanceRequest,
+    NAME_TAG, Parameters, Region, RunInstanceRequest,
 };
 use amiref_memory::MemoryCloud;
 use proptest::prelude::*;
@@ -91,6 +91,10 @@ enum Op {
     Advance {
         seconds: u16,
     },
+    Parameter {
+        image: usize,
+        by_other: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -119,6 +123,7 @@ fn op() -> impl Strategy<Value = Op> {
         }),
         (i, 0..3u8).prop_map(|(image, token)| Op::ChangeSet { image, token }),
         (0..1200u16).prop_map(|seconds| Op::Advance { seconds }),
+        (0..8usize, any::<bool>()).prop_map(|(image, by_other)| Op::Parameter { image, by_other }),
     ]
 }
 
@@ -155,7 +160,7 @@ fn account(i: usize) -> AccountId {
 
 /// Makes the call; returns what it answered, as text, so two worlds can be compared.
 async fn apply(cloud: &MemoryCloud, known: &mut Known, op: &Op) -> String {
-    let answer = match op {
+    match op {
         Op::Launch { image, name } => {
             let (region, image) = known.image(*image);
             let mut request = RunInstanceRequest::new(image, "m6i.large".parse().unwrap());
@@ -276,8 +281,18 @@ async fn apply(cloud: &MemoryCloud, known: &mut Known, op: &Op) -> String {
             tokio::time::advance(Duration::from_secs(u64::from(*seconds))).await;
             String::new()
         }
-    };
-    answer
+        Op::Parameter { image, by_other } => {
+            let (region, image) = known.image(*image);
+            let who = if *by_other {
+                cloud.as_account(account(0))
+            } else {
+                cloud.clone()
+            };
+            let name = "/lab/golden".parse().unwrap();
+            who.put_parameter(&region, name, image.as_str(), Some("aws:ec2:image".into()));
+            String::new()
+        }
+    }
 }
 
 /// Everything two worlds could differ in that a caller sees, beyond the document.
@@ -294,6 +309,10 @@ async fn seen(cloud: &MemoryCloud, known: &Known) -> Vec<String> {
                 .describe_instances(&region, &InstanceFilter::all())
                 .await
         ));
+        let golden = ["/lab/golden".parse().unwrap()];
+        for who in [cloud.clone(), cloud.as_account(account(0))] {
+            out.push(format!("{:?}", who.get_parameters(&region, &golden).await));
+        }
     }
     out
 }
@@ -318,7 +337,7 @@ proptest! {
                 apply(&cloud, &mut known, op).await;
             }
             let saved = cloud.to_world();
-            let again = MemoryCloud::from_world_yaml(&saved.to_yaml(), "saved.yaml").unwrap();
+            let again = MemoryCloud::from_world_yaml(&saved.to_yaml().unwrap(), "saved.yaml").unwrap();
             prop_assert_eq!(&again.to_world(), &saved);
             prop_assert_eq!(seen(&again, &known).await, seen(&cloud, &known).await);
             let mut known_again = known.clone();

@@ -168,3 +168,50 @@ fn the_documented_example_loads() {
     let cloud = MemoryCloud::from_world_yaml(&example[start..end], "docs/worlds.md").unwrap();
     assert_eq!(cloud.image_count(&"us-east-1".parse().unwrap()), 3);
 }
+
+#[test]
+fn a_second_document_is_refused_where_it_starts() {
+    let text = "start: 2026-11-01T09:00:00Z\nimages: []\n---\nstart: 2027-01-01T00:00:00Z\n";
+    let err = MemoryCloud::from_world_yaml(text, "worlds/two.yaml").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WorldError::Syntax {
+                line: 3,
+                column: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("a second YAML document"), "{err}");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the YAML error is kept"
+    );
+}
+
+#[test]
+fn bad_values_are_located_at_their_line_and_column() {
+    let cases = [
+        (
+            "instances:\n  - {id: i-0123456789abcdef0, region: us-east-1, state: sleeping}\n",
+            "worlds/broken.yaml:2:57: instances[0].state: found unknown variant `sleeping`, expected one of `pending`, `running`",
+        ),
+        (
+            "timings:\n  create_image: 10 minutes\n",
+            "worlds/broken.yaml:2:17: timings.create_image: found invalid duration \"10 minutes\"",
+        ),
+        (
+            "accounts:\n  - id: 123456789012\n",
+            "worlds/broken.yaml:2:9: accounts[0].id: found integer `123456789012`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = MemoryCloud::from_world_yaml(text, "worlds/broken.yaml").unwrap_err();
+        assert!(
+            err.to_string().starts_with(expected),
+            "{err}\nexpected {expected}"
+        );
+    }
+}

@@ -111,6 +111,18 @@ pub(crate) struct ParameterFields {
     pub(crate) version: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) last_modified: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) owner: Option<AccountId>,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub(crate) checked: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Serialize for ParameterEntry {
@@ -125,7 +137,7 @@ impl<'de> Deserialize<'de> for ParameterEntry {
         impl<'de> serde::de::Visitor<'de> for Visitor {
             type Value = ParameterEntry;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a parameter value, or a mapping with `value` and optionally `data_type` (text or aws:ec2:image), `version`, `last_modified`")
+                f.write_str("a parameter value, or a mapping with `value` and optionally `data_type` (text or aws:ec2:image), `version`, `last_modified`, `owner`, `checked`")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 Ok(ParameterEntry(ParameterFields {
@@ -133,6 +145,8 @@ impl<'de> Deserialize<'de> for ParameterEntry {
                     data_type: None,
                     version: None,
                     last_modified: None,
+                    owner: None,
+                    checked: true,
                 }))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(

@@ -15,7 +15,8 @@ use super::file::{
 };
 use crate::WorldError;
 use crate::builder::{
-    DEFAULT_CALLER, ImageSeed, InstanceSeed, MemoryCloudBuilder, RunState, SnapshotSeed,
+    DEFAULT_CALLER, ImageSeed, InstanceSeed, MemoryCloudBuilder, RunState, SavedParameter,
+    SnapshotSeed,
 };
 use crate::knobs::Throttling;
 use crate::state::{Account, ChangeSet, Timings};
@@ -118,7 +119,11 @@ pub(crate) fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldE
                 parameter.version = version;
             }
             parameter.last_modified = fields.last_modified;
-            b = b.parameter(region.clone(), parameter);
+            let saved = SavedParameter {
+                owner: fields.owner,
+                checked: fields.checked,
+            };
+            b = b.saved_parameter(region.clone(), parameter, saved);
         }
     }
     b = b.timings(timings(file.timings));

@@ -1,63 +1,25 @@
-//! Where in the text a world's error is: the parser's location of a shape error, refined to
-//! the offending value, and the line of an error of meaning.
+//! Where in the text a world's error is: amiref-yaml's location of a shape error (at the
+//! offending value, or key for an unknown field), and the line of an error of meaning.
 
 use crate::WorldError;
 
-pub(crate) fn syntax_error(error: &serde_yaml::Error, text: &str, origin: &str) -> WorldError {
-    let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));
-    let message = error.to_string();
-    // serde_yaml appends " at line L column C"; the location is given separately.
-    let message = match message.find(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message,
+/// A text that is not YAML of the world's shape, located by amiref-yaml.
+pub(crate) fn syntax_error(error: amiref_yaml::YamlError) -> WorldError {
+    let (line, column) = error.location().map_or((0, 0), |l| (l.line, l.column));
+    let path = error.path();
+    let what = format!("found {}, expected {}", error.found(), error.expected());
+    let message = if path.is_root() {
+        what
+    } else {
+        format!("{path}: {what}")
     };
-    let (line, column, message) = refine_value_error(text, line, column, message);
     WorldError::Syntax {
-        origin: origin.to_owned(),
+        origin: error.origin(),
         line,
         column,
         message,
+        source: Box::new(error),
     }
-}
-
-/// serde_yaml places an error raised by a value's own validation (an invalid id, a bad
-/// duration) at the start of the enclosing mapping, with that mapping's path. When the
-/// message quotes the offending value, find it at or after that line and point at it,
-/// adding its key to the path: `images[0].id` at the id's line rather than `images[0]`.
-fn refine_value_error(
-    text: &str,
-    line: usize,
-    column: usize,
-    message: String,
-) -> (usize, usize, String) {
-    let quoted = message
-        .split_once(" \"")
-        .and_then(|(_, rest)| rest.split_once("\":"))
-        .map(|(value, _)| value.replace("\\\"", "\""));
-    let Some(value) = quoted.filter(|v| !v.is_empty()) else {
-        return (line, column, message);
-    };
-    let found = text
-        .lines()
-        .enumerate()
-        .skip(line.saturating_sub(1))
-        .find_map(|(i, l)| l.find(value.as_str()).map(|c| (i + 1, c + 1, l)));
-    let Some((value_line, value_column, source_line)) = found else {
-        return (line, column, message);
-    };
-    let key = source_line
-        .trim_start()
-        .trim_start_matches("- ")
-        .split_once(':')
-        .map(|(k, _)| k.trim().to_owned())
-        .filter(|k| !k.is_empty() && !k.contains(' ') && !k.contains(value.as_str()));
-    let message = match (key, message.split_once(": ")) {
-        (Some(key), Some((path, rest))) if !path.contains(' ') && !path.ends_with(&key) => {
-            format!("{path}.{key}: {rest}")
-        }
-        _ => message,
-    };
-    (value_line, value_column, message)
 }
 
 /// Gives an error of meaning the origin and the line its value is written on (the last

@@ -43,7 +43,7 @@ impl MemoryCloud {
     /// Reads YAML text into a builder, so that knobs can be set before building.
     pub fn world_yaml_builder(text: &str, origin: &str) -> Result<WorldBuilder, WorldError> {
         let file: file::WorldFile =
-            serde_yaml::from_str(text).map_err(|e| locate::syntax_error(&e, text, origin))?;
+            amiref_yaml::from_str(text, origin).map_err(locate::syntax_error)?;
         let builder = load::into_builder(file).map_err(|e| locate::locate(e, text, origin))?;
         Ok(WorldBuilder {
             builder,

@@ -21,9 +21,9 @@ use super::file::{
     ParameterFields, ProductCodeEntry, ProductEntry, RegionEntry, ShareEntry, SnapshotEntry,
     TimingsEntry, VersionEntry, WorldFile,
 };
-use crate::MemoryCloud;
 use crate::knobs::Knobs;
 use crate::state::{RegionState, StoredImage, WorldData};
+use crate::{MemoryCloud, WorldError};
 
 /// A whole world as a world file (docs/worlds.md): what [`MemoryCloud::to_world`] gives.
 /// Loading its text back ([`MemoryCloud::from_world_yaml`]) gives the same world.
@@ -34,7 +34,7 @@ use crate::state::{RegionState, StoredImage, WorldData};
 /// use amiref_memory::MemoryCloud;
 /// let cloud = MemoryCloud::from_world_file("../../examples/worlds/demo.yaml")?;
 /// let saved = cloud.to_world();
-/// let again = MemoryCloud::from_world_yaml(&saved.to_yaml(), "saved")?;
+/// let again = MemoryCloud::from_world_yaml(&saved.to_yaml()?, "saved")?;
 /// assert_eq!(again.to_world(), saved);
 /// # Ok(()) }
 /// ```
@@ -43,9 +43,10 @@ pub struct WorldDocument(pub(super) WorldFile);
 
 impl WorldDocument {
     /// The document as YAML, in the world file's format.
-    pub fn to_yaml(&self) -> String {
-        // Serializing plain data with string keys cannot fail.
-        serde_yaml::to_string(&self.0).unwrap_or_default()
+    pub fn to_yaml(&self) -> Result<String, WorldError> {
+        amiref_yaml::to_string(&self.0).map_err(|source| WorldError::Write {
+            source: Box::new(source),
+        })
     }
 
     /// The document as pretty-printed JSON (JSON is YAML, so this loads as a world too).
@@ -434,6 +435,13 @@ fn parameter_entries(
                         data_type: p.data_type.clone(),
                         version: Some(p.version),
                         last_modified: p.last_modified,
+                        owner: stored
+                            .owner
+                            .as_ref()
+                            .filter(|o| **o != world.caller)
+                            .cloned(),
+                        // SSM checked it when it was put; what it names may be gone since.
+                        checked: passes_checks(state, p),
                     };
                     (name.clone(), ParameterEntry(fields))
                 })
@@ -441,4 +449,16 @@ fn parameter_entries(
             (region.clone(), parameters)
         })
         .collect()
+}
+
+/// Whether a parameter passes the checks a world file's parameters get (a known data
+/// type; an image parameter naming an image of its region).
+fn passes_checks(state: &RegionState, parameter: &amiref_core::Parameter) -> bool {
+    match parameter.data_type.as_deref() {
+        None | Some("text") => true,
+        Some(crate::IMAGE_DATA_TYPE) => {
+            AmiId::new(parameter.value.as_str()).is_ok_and(|id| state.images.contains_key(&id))
+        }
+        Some(_) => false,
+    }
 }
