@@ -70,6 +70,7 @@ mod policy;
 mod registry;
 mod score;
 mod share;
+mod sign;
 mod source;
 mod trust;
 mod yaml;
@@ -94,6 +95,7 @@ pub use share::{
     CommunityShare, EntryChange, NoShareAudience, ShareError, SharePlan, ShareRequest,
     community_registry_path,
 };
+pub use sign::{SignFileError, SignReport, SignRequest, SignedEntry};
 pub use source::{Loaded, RegistrySource};
 pub use trust::{
     KeyId, KeyStatus, PublisherKey, SignatureCheck, TrustStore, TrustStoreFile, TrustedKey,
