@@ -154,11 +154,7 @@ impl ParsedRegistry {
 
     /// Reads a registry file.
     pub fn load_file(path: &std::path::Path) -> Result<Self, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = crate::yaml::read_text(path, WHAT)?;
         Self::from_yaml_str(&text, &path.display().to_string())
     }
 

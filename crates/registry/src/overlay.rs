@@ -194,14 +194,9 @@ impl RatingsOverlay {
 
     /// Reads the overlay at `path`; a missing file is an empty overlay.
     pub fn load_file(path: &Path) -> Result<Self, LoadError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::from_yaml_str(&text, &path.display().to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::new()),
-            Err(source) => Err(LoadError::Io {
-                action: "read",
-                path: path.to_owned(),
-                source,
-            }),
+        match crate::yaml::read_text_if_exists(path, WHAT)? {
+            Some(text) => Self::from_yaml_str(&text, &path.display().to_string()),
+            None => Ok(Self::new()),
         }
     }
 

@@ -189,14 +189,14 @@ fn url_scheme(text: &str) -> Option<&str> {
 }
 
 async fn load_file(path: &Path) -> Result<ParsedRegistry, LoadError> {
-    let text = tokio::fs::read_to_string(path)
-        .await
-        .map_err(|source| LoadError::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        })?;
-    ParsedRegistry::from_yaml_str(&text, &path.display().to_string())
+    let bytes = tokio::fs::read(path).await.map_err(|source| LoadError::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    })?;
+    let origin = path.display().to_string();
+    let text = crate::yaml::text_from_bytes(bytes, &origin, "registry")?;
+    ParsedRegistry::from_yaml_str(&text, &origin)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, so a reader

@@ -275,11 +275,7 @@ impl TrustStore {
 
     /// Reads a trust store file.
     pub fn load_file(path: &Path) -> Result<Self, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = crate::yaml::read_text(path, "trust store")?;
         Self::from_yaml_str(&text, &path.display().to_string())
     }
 
@@ -575,11 +571,7 @@ impl PublisherKey {
 
     /// Reads a secret key file.
     pub fn load_file(path: &Path) -> Result<Self, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = crate::yaml::read_text(path, "secret key file")?;
         Self::from_secret_yaml(&text, &path.display().to_string())
     }
 }

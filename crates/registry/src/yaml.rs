@@ -1,72 +1,28 @@
-//! All YAML of this crate: reading text into a JSON value with the location of every node,
-//! turning serde errors into located [`Problem`]s, and writing documents back out.
+//! The registry's use of amiref-yaml: documents read once with every node located,
+//! problems of the YAML and of typing as located registry [`Problem`]s, and documents
+//! written back out in the order people expect their fields.
 //!
 //! Why not deserialize straight from YAML: the semantic checks (a non-semver version, a
-//! rating out of range, a duplicate key) run after typing, and must still point at a line
-//! and column. So the text is read once, by an event parser that records where every node
-//! starts, into a [`serde_json::Value`]; types are then checked with `serde_path_to_error`,
-//! whose path is looked up in the same location index.
+//! rating out of range, a key listed twice) run after typing, and must still point at a
+//! line and column. So the text is read once into a [`serde_json::Value`] with the
+//! location of every node ([`amiref_yaml::Document`]); types are then checked with the
+//! failing field's path looked up in the same locations.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::path::Path;
 
+use amiref_yaml::{Document, FieldPath, Limits, Step, Target, YamlError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde_json::Value;
 
 use crate::error::{LoadError, Problem};
 
-/// One step of a field path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Segment {
-    /// A mapping key.
-    Key(String),
-    /// A sequence index.
-    Index(usize),
-}
+pub(crate) use amiref_yaml::Segment;
 
 /// Formats a path the way errors print it: `a.b["v2.1.0"][3]`.
 pub(crate) fn format_path(segments: &[Segment]) -> String {
-    let mut out = String::new();
-    for segment in segments {
-        append_segment(&mut out, segment);
-    }
-    out
-}
-
-/// Appends one segment to a formatted path.
-fn append_segment(out: &mut String, segment: &Segment) {
-    match segment {
-        Segment::Key(key) => append_key(out, key),
-        Segment::Index(i) => {
-            let _ = write!(out, "[{i}]");
-        }
-    }
-}
-
-fn append_key(out: &mut String, key: &str) {
-    let plain = !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if plain {
-        if !out.is_empty() {
-            out.push('.');
-        }
-        out.push_str(key);
-    } else {
-        let _ = write!(out, "[{key:?}]");
-    }
-}
-
-/// `base` with `key` appended.
-fn with_key(base: &str, key: &str) -> String {
-    let mut out = String::with_capacity(base.len() + key.len() + 4);
-    out.push_str(base);
-    append_key(&mut out, key);
-    out
+    FieldPath::from(segments.to_vec()).to_string()
 }
 
 /// Builds a path from keys, for callers that name fields.
@@ -79,86 +35,112 @@ pub(crate) fn path_of(keys: &[&str]) -> String {
     )
 }
 
-/// YAML text read into a JSON value, with the 1-based line and column of every node.
+/// Reads a file as UTF-8 text: [`LoadError::Io`] when it cannot be read, a located
+/// problem when it is not UTF-8 (at its first bad byte).
+pub(crate) fn read_text(path: &Path, what: &'static str) -> Result<String, LoadError> {
+    amiref_yaml::read_text(path).map_err(|e| match e {
+        YamlError::Io { source, .. } => LoadError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        },
+        other => invalid(&path.display().to_string(), what, vec![problem(&other)]),
+    })
+}
+
+/// [`read_text`], with a missing file as `None`.
+pub(crate) fn read_text_if_exists(
+    path: &Path,
+    what: &'static str,
+) -> Result<Option<String>, LoadError> {
+    match read_text(path, what) {
+        Err(LoadError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        other => other.map(Some),
+    }
+}
+
+/// `bytes` read from `origin` as UTF-8 text, or a problem located at the first bad byte.
+pub(crate) fn text_from_bytes(
+    bytes: Vec<u8>,
+    origin: &str,
+    what: &'static str,
+) -> Result<String, LoadError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let located = amiref_yaml::text_from_bytes(e.as_bytes(), origin).map(|_| ());
+        match located {
+            Err(e) => invalid(origin, what, vec![problem(&e)]),
+            // Unreachable: the same bytes failed just above.
+            Ok(()) => invalid(origin, what, Vec::new()),
+        }
+    })
+}
+
+/// YAML text read into a JSON value, with the line and column of every node.
 #[derive(Debug)]
 pub(crate) struct LocatedDocument {
-    origin: String,
-    value: Value,
-    locations: HashMap<String, (usize, usize)>,
-    key_locations: HashMap<String, (usize, usize)>,
+    doc: Document,
 }
 
 impl LocatedDocument {
-    /// Reads `text`; `origin` names it in problems. Every syntax problem, duplicate key and
-    /// alias is reported.
+    /// Reads `text`; `origin` names it in problems. Every problem of the YAML that leaves a
+    /// document (a duplicate key, an alias, a second document, a tag) is reported, each
+    /// located; a syntax error or a text over the limits is reported alone.
     pub(crate) fn parse(text: &str, origin: &str, what: &'static str) -> Result<Self, LoadError> {
-        let mut builder = TreeBuilder {
-            origin: origin.to_owned(),
-            stack: Vec::new(),
-            root: None,
-            locations: HashMap::new(),
-            key_locations: HashMap::new(),
-            problems: Vec::new(),
-        };
-        let mut parser = Parser::new_from_str(text);
-        if let Err(e) = parser.load(&mut builder, false) {
-            builder.problems.push(
-                Problem::new(origin, "", e.info().to_owned(), "well-formed YAML")
-                    .at(Some(location_of(e.marker()))),
-            );
-        }
-        if !builder.problems.is_empty() {
-            return Err(LoadError::Invalid {
-                origin: origin.to_owned(),
+        // Registry entries are signed one by one: an alias would make two entries share
+        // what looks like their own text.
+        let limits = Limits::DEFAULT.without_aliases();
+        let parsed = Document::parse_all(text, origin, &limits)
+            .map_err(|e| invalid(origin, what, vec![problem(&e)]))?;
+        if !parsed.problems.is_empty() {
+            return Err(invalid(
+                origin,
                 what,
-                problems: builder.problems,
-            });
+                parsed.problems.iter().map(problem).collect(),
+            ));
         }
-        let Some(value) = builder.root else {
-            return Err(LoadError::Invalid {
-                origin: origin.to_owned(),
+        if parsed.document.value().is_null() {
+            return Err(invalid(
+                origin,
                 what,
-                problems: vec![Problem::new(
-                    origin,
-                    "",
-                    "an empty document",
-                    format!("a {what} (see docs/registry.md)"),
-                )],
-            });
-        };
+                vec![
+                    Problem::new(
+                        origin,
+                        "",
+                        "an empty document",
+                        format!("a {what} (see docs/registry.md)"),
+                    )
+                    .at(Some((1, 1))),
+                ],
+            ));
+        }
         Ok(Self {
-            origin: origin.to_owned(),
-            value,
-            locations: builder.locations,
-            key_locations: builder.key_locations,
+            doc: parsed.document,
         })
     }
 
     /// The document as a JSON value.
     #[cfg(test)]
     pub(crate) fn value(&self) -> &Value {
-        &self.value
+        self.doc.value()
     }
 
-    /// Where the node at `path` (as [`format_path`] prints it) starts, or its nearest
-    /// located ancestor.
+    /// Where the node at `path` (as [`format_path`] prints it) is written: a scalar at
+    /// itself, a mapping or list at its key; a path the document lacks at its nearest
+    /// ancestor's key.
     pub(crate) fn locate(&self, path: &str) -> Option<(usize, usize)> {
-        let mut p = path;
-        loop {
-            if let Some(loc) = self.locations.get(p) {
-                return Some(*loc);
-            }
-            if p.is_empty() {
-                return None;
-            }
-            // Drop the last segment: either `.key`, `["key"]` or `[n]`.
-            p = match (p.rfind('.'), p.rfind('[')) {
-                (Some(dot), Some(br)) => &p[..dot.max(br)],
-                (Some(dot), None) => &p[..dot],
-                (None, Some(br)) => &p[..br],
-                (None, None) => "",
-            };
-        }
+        let segments = parse_path(path);
+        let steps = || segments.iter().map(Step::from);
+        let scalar = steps()
+            .try_fold(self.doc.value(), |node, step| match step {
+                Step::Key(k) => node.get(k),
+                Step::Index(i) => node.get(i),
+            })
+            .is_some_and(|node| !(node.is_object() || node.is_array()));
+        let target = if scalar { Target::Value } else { Target::Key };
+        let at = self.doc.locate_nearest(steps(), target);
+        Some((at.line, at.column))
     }
 
     /// A problem at `path`, located.
@@ -168,7 +150,7 @@ impl LocatedDocument {
         found: impl Into<String>,
         expected: impl Into<String>,
     ) -> Problem {
-        Problem::new(&self.origin, path, found, expected).at(self.locate(path))
+        Problem::new(self.doc.origin(), path, found, expected).at(self.locate(path))
     }
 
     /// Types the document as `T`, reporting a type error with its path and location.
@@ -176,338 +158,132 @@ impl LocatedDocument {
         &self,
         what: &'static str,
     ) -> Result<T, LoadError> {
-        // The fast path first: tracking the path costs an allocation per key, so it is paid
-        // only to explain a failure.
-        if let Ok(typed) = T::deserialize(&self.value) {
-            return Ok(typed);
-        }
-        serde_path_to_error::deserialize::<_, T>(&self.value).map_err(|e| {
-            let segments: Vec<Segment> = e
-                .path()
-                .iter()
-                .filter_map(|s| match s {
-                    serde_path_to_error::Segment::Map { key } => Some(Segment::Key(key.clone())),
-                    serde_path_to_error::Segment::Seq { index } => Some(Segment::Index(*index)),
-                    serde_path_to_error::Segment::Enum { .. }
-                    | serde_path_to_error::Segment::Unknown => None,
-                })
-                .collect();
-            let message = e.inner().to_string();
-            let mut path = format_path(&segments);
-            let unknown_field = backticked(&message, "unknown field `");
-            // An unknown field may be reported at its parent; point at the field itself.
-            if let Some(name) = unknown_field
-                && segments.last() != Some(&Segment::Key(name.to_owned()))
-            {
-                let mut with_field = segments.clone();
-                with_field.push(Segment::Key(name.to_owned()));
-                path = format_path(&with_field);
-            }
-            let (found, expected) = split_serde_message(&message);
-            let location = if unknown_field.is_some() {
-                self.key_locations
-                    .get(&path)
-                    .copied()
-                    .or_else(|| self.locate(&path))
-            } else {
-                self.locate(&path)
-            };
-            LoadError::Invalid {
-                origin: self.origin.clone(),
-                what,
-                problems: vec![Problem::new(&self.origin, &path, found, expected).at(location)],
-            }
-        })
+        self.doc
+            .deserialize()
+            .map_err(|e| invalid(self.doc.origin(), what, vec![problem(&e)]))
     }
 }
 
-fn backticked<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
-    let rest = message.strip_prefix(prefix)?;
-    rest.split('`').next()
+/// The error listing `problems` of `origin`.
+fn invalid(origin: &str, what: &'static str, problems: Vec<Problem>) -> LoadError {
+    LoadError::Invalid {
+        origin: origin.to_owned(),
+        what,
+        problems,
+    }
 }
 
-/// Splits serde's and our value types' messages into what was found and what was expected.
-fn split_serde_message(message: &str) -> (String, String) {
-    let message = message
-        .strip_prefix("invalid type: ")
-        .or_else(|| message.strip_prefix("invalid value: "))
-        .unwrap_or(message);
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        let field = rest.split('`').next().unwrap_or(rest);
-        return (
-            format!("no field `{field}`"),
-            format!("the required field `{field}`"),
-        );
-    }
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let field = rest.split('`').next().unwrap_or(rest);
-        let expected = rest
-            .split_once("expected ")
-            .map(|(_, e)| e.to_owned())
-            .unwrap_or_else(|| "no other fields".to_owned());
-        return (format!("unknown field `{field}`"), expected);
-    }
-    for separator in [", expected ", ": expected "] {
-        if let Some((found, expected)) = message.split_once(separator) {
-            return (found.to_owned(), expected.to_owned());
+/// A problem of amiref-yaml's as a registry problem.
+fn problem(error: &YamlError) -> Problem {
+    let expected = match error {
+        YamlError::TooManyAliases { limit: 0, .. } => "values written out in full: registry \
+            entries are signed one by one, so anchors and aliases are not supported"
+            .to_owned(),
+        YamlError::Type(_) if error.expected().starts_with("a value of the form") => {
+            "a value of the form given in docs/registry.md".to_owned()
         }
-    }
-    (
-        message.to_owned(),
-        "a value of the form given in docs/registry.md".to_owned(),
+        _ => error.expected(),
+    };
+    Problem::new(
+        error.origin(),
+        error.path().to_string(),
+        error.found(),
+        expected,
     )
+    .at(error.location().map(|l| (l.line, l.column)))
 }
 
-fn location_of(marker: &Marker) -> (usize, usize) {
-    (marker.line(), marker.col() + 1)
-}
-
-enum Frame {
-    Map {
-        path: String,
-        map: Map<String, Value>,
-        key: Option<String>,
-    },
-    Seq {
-        path: String,
-        items: Vec<Value>,
-    },
-}
-
-struct TreeBuilder {
-    origin: String,
-    stack: Vec<Frame>,
-    root: Option<Value>,
-    locations: HashMap<String, (usize, usize)>,
-    key_locations: HashMap<String, (usize, usize)>,
-    problems: Vec<Problem>,
-}
-
-impl TreeBuilder {
-    /// The formatted path of the node about to be added.
-    fn next_path(&self) -> String {
-        match self.stack.last() {
-            None => String::new(),
-            Some(Frame::Map { path, key, .. }) => with_key(path, key.as_deref().unwrap_or("")),
-            Some(Frame::Seq { path, items }) => {
-                let mut p = path.clone();
-                append_segment(&mut p, &Segment::Index(items.len()));
-                p
-            }
+/// The segments of a path [`format_path`] printed: `a.b["v2.1.0"][3]`. What does not
+/// parse ends the path, so a malformed path locates at its longest readable prefix.
+fn parse_path(path: &str) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        rest = rest.strip_prefix('.').unwrap_or(rest);
+        if let Some(inner) = rest.strip_prefix("[\"") {
+            let Some((key, after)) = quoted_key(inner) else {
+                break;
+            };
+            segments.push(Segment::Key(key));
+            rest = after;
+        } else if let Some(inner) = rest.strip_prefix('[') {
+            let Some((index, after)) = inner.split_once(']') else {
+                break;
+            };
+            let Ok(index) = index.parse() else { break };
+            segments.push(Segment::Index(index));
+            rest = after;
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            segments.push(Segment::Key(rest[..end].to_owned()));
+            rest = &rest[end..];
         }
     }
-
-    /// The formatted path of the mapping key `key` about to be read.
-    fn key_path(&self, key: &str) -> String {
-        match self.stack.last() {
-            Some(Frame::Map { path, .. }) => with_key(path, key),
-            _ => key.to_owned(),
-        }
-    }
-
-    fn add(&mut self, value: Value) {
-        match self.stack.last_mut() {
-            None => self.root = Some(value),
-            Some(Frame::Map { map, key, .. }) => {
-                if let Some(k) = key.take() {
-                    map.insert(k, value);
-                }
-            }
-            Some(Frame::Seq { items, .. }) => items.push(value),
-        }
-    }
-
-    /// Whether the next scalar is a mapping key.
-    fn expecting_key(&self) -> bool {
-        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
-    }
+    segments
 }
 
-impl MarkedEventReceiver for TreeBuilder {
-    fn on_event(&mut self, event: Event, marker: Marker) {
-        let here = location_of(&marker);
-        match event {
-            Event::Scalar(text, style, _, _) => {
-                if self.expecting_key() {
-                    let formatted = self.key_path(&text);
-                    let duplicate = matches!(self.stack.last(), Some(Frame::Map { map, .. }) if map.contains_key(&text));
-                    if duplicate {
-                        let first = self.key_locations.get(&formatted).copied();
-                        self.problems.push(
-                            Problem::new(
-                                &self.origin,
-                                &formatted,
-                                format!(
-                                    "a second `{text}`{}",
-                                    first
-                                        .map(|(l, c)| format!(" (first at line {l}, column {c})"))
-                                        .unwrap_or_default()
-                                ),
-                                "each key once (a duplicate version or field)",
-                            )
-                            .at(Some(here)),
-                        );
-                    } else {
-                        self.locations.insert(formatted.clone(), here);
-                        self.key_locations.insert(formatted, here);
+/// A key as `{:?}` quoted it, up to its closing `"]`, and the text after.
+fn quoted_key(text: &str) -> Option<(String, &str)> {
+    let mut key = String::new();
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return text[i + 1..].strip_prefix(']').map(|after| (key, after)),
+            '\\' => match chars.next()?.1 {
+                'n' => key.push('\n'),
+                't' => key.push('\t'),
+                'r' => key.push('\r'),
+                '0' => key.push('\0'),
+                'u' => {
+                    let (_, open) = chars.next()?;
+                    let hex: String = chars
+                        .by_ref()
+                        .map(|(_, c)| c)
+                        .take_while(|c| *c != '}')
+                        .collect();
+                    if open != '{' {
+                        return None;
                     }
-                    if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
-                        *key = Some(text);
-                    }
-                } else {
-                    // A scalar is located at itself (a type error points at the value); a
-                    // mapping or sequence value at its key (recorded when the key was read).
-                    let path = self.next_path();
-                    self.locations.insert(path, here);
-                    self.add(resolve_scalar(text, style));
+                    key.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
                 }
-            }
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
-                if self.expecting_key() {
-                    self.problems.push(
-                        Problem::new(
-                            &self.origin,
-                            self.next_path(),
-                            "a complex mapping key",
-                            "a plain text key",
-                        )
-                        .at(Some(here)),
-                    );
-                }
-                let path = self.next_path();
-                if !matches!(self.stack.last(), Some(Frame::Map { .. })) {
-                    self.locations.entry(path.clone()).or_insert(here);
-                }
-                let frame = if matches!(event, Event::MappingStart(..)) {
-                    Frame::Map {
-                        path,
-                        map: Map::new(),
-                        key: None,
-                    }
-                } else {
-                    Frame::Seq {
-                        path,
-                        items: Vec::new(),
-                    }
-                };
-                self.stack.push(frame);
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                let value = match self.stack.pop() {
-                    Some(Frame::Map { map, .. }) => Value::Object(map),
-                    Some(Frame::Seq { items, .. }) => Value::Array(items),
-                    None => return,
-                };
-                self.add(value);
-            }
-            Event::Alias(_) => {
-                self.problems.push(
-                    Problem::new(
-                        &self.origin,
-                        self.next_path(),
-                        "an alias (*name)",
-                        "values written out in full: registry entries are signed one by one, so anchors and aliases are not supported",
-                    )
-                    .at(Some(here)),
-                );
-                self.add(Value::Null);
-            }
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart
-            | Event::DocumentEnd => {}
+                other => key.push(other),
+            },
+            c => key.push(c),
         }
     }
+    None
 }
 
-/// Resolves a scalar by the YAML 1.2 core schema: quoted scalars are strings; plain ones may
-/// be null, booleans, integers or floats.
-fn resolve_scalar(text: String, style: TScalarStyle) -> Value {
-    if style != TScalarStyle::Plain {
-        return Value::String(text);
-    }
-    match text.as_str() {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
-        _ => {}
-    }
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(&text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = text.parse::<i64>() {
-            return Value::from(i);
-        }
-        if let Ok(u) = text.parse::<u64>() {
-            return Value::from(u);
-        }
-    }
-    if looks_like_float(digits)
-        && let Some(n) = text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-    {
-        return Value::Number(n);
-    }
-    Value::String(text)
-}
-
-/// `[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?` or `\.[0-9]+...`: the core schema's float, without
-/// `.inf`/`.nan`, which JSON cannot hold.
-fn looks_like_float(s: &str) -> bool {
-    let (mantissa, exponent) = match s.find(['e', 'E']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
-    let (int, frac) = match mantissa.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (mantissa, None),
-    };
-    let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    let mantissa_ok = all_digits(int)
-        && frac.is_none_or(all_digits)
-        && (!int.is_empty() || frac.is_some_and(|f| !f.is_empty()));
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && all_digits(e)
-    });
-    mantissa_ok && exponent_ok && (frac.is_some() || exponent.is_some())
-}
-
-/// Writes `value` as block-style YAML, quoting whatever would otherwise read back as another
-/// type.
+/// Writes `value` as block-style YAML, fields in the order people expect them
+/// ([`written_rank`]), quoting whatever would otherwise read back as another type.
 pub(crate) fn to_yaml_string<T: Serialize>(value: &T) -> Result<String, String> {
     let json = serde_json::to_value(value).map_err(|e| e.to_string())?;
-    let yaml = json_to_yaml(&json);
-    let mut out = String::new();
-    let mut emitter = yaml_rust2::YamlEmitter::new(&mut out);
-    emitter.dump(&yaml).map_err(|e| format!("{e:?}"))?;
-    let body = out.strip_prefix("---\n").unwrap_or(&out).to_owned();
-    Ok(body + "\n")
+    amiref_yaml::to_string(&Ranked(&json)).map_err(|e| e.to_string())
 }
 
-fn json_to_yaml(value: &Value) -> yaml_rust2::Yaml {
-    use yaml_rust2::Yaml;
-    match value {
-        Value::Null => Yaml::Null,
-        Value::Bool(b) => Yaml::Boolean(*b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Yaml::Integer(i),
-            None => Yaml::Real(n.to_string()),
-        },
-        Value::String(s) => Yaml::String(s.clone()),
-        Value::Array(items) => Yaml::Array(items.iter().map(json_to_yaml).collect()),
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by_key(|k| (written_rank(k), *k));
-            let mut hash = yaml_rust2::yaml::Hash::new();
-            for k in keys {
-                if let Some(v) = map.get(k) {
-                    hash.insert(Yaml::String(k.clone()), json_to_yaml(v));
+/// A JSON value that serializes its mappings' keys in [`written_rank`] order.
+struct Ranked<'a>(&'a Value);
+
+impl Serialize for Ranked<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Ranked(item))?;
                 }
+                seq.end()
             }
-            Yaml::Hash(hash)
+            Value::Object(entries) => {
+                let mut keys: Vec<&String> = entries.keys().collect();
+                keys.sort_by_key(|k| (written_rank(k), *k));
+                let mut map = serializer.serialize_map(Some(keys.len()))?;
+                for key in keys {
+                    map.serialize_entry(key, &Ranked(&entries[key]))?;
+                }
+                map.end()
+            }
+            scalar => scalar.serialize(serializer),
         }
     }
 }
@@ -601,7 +377,7 @@ mod tests {
         let err = LocatedDocument::parse("a: [1, 2\nb: 3\n", "t.yml", "registry").unwrap_err();
         let p = &err.problems()[0];
         assert!(p.line.is_some(), "{err}");
-        assert_eq!(p.expected, "well-formed YAML");
+        assert!(p.expected.starts_with("well-formed YAML"), "{err}");
     }
 
     #[test]
@@ -612,5 +388,61 @@ mod tests {
         let text = to_yaml_string(&value).unwrap();
         let doc = LocatedDocument::parse(&text, "t.yml", "registry").unwrap();
         assert_eq!(doc.value(), &value, "{text}");
+    }
+
+    #[test]
+    fn a_registry_files_second_document_is_refused_at_its_start() {
+        let text = "schema_version: 1\ncommunity_amis: {}\n---\nschema_version: 1\n";
+        let err = crate::ParsedRegistry::from_yaml_str(text, "r.yml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "r.yml is not a valid registry (1 problem):\n  r.yml:3:1: (document): found a \
+             second YAML document (after `---`), expected one document per file"
+        );
+    }
+
+    #[test]
+    fn a_second_document_is_refused_at_its_start() {
+        let err = LocatedDocument::parse(
+            "schema_version: 1\n---\nschema_version: 2\n",
+            "t.yml",
+            "registry",
+        )
+        .unwrap_err();
+        let p = &err.problems()[0];
+        assert_eq!((p.line, p.column), (Some(2), Some(1)), "{err}");
+        assert_eq!(p.expected, "one document per file");
+    }
+
+    #[test]
+    fn paths_read_back_as_they_print() {
+        for segments in [
+            vec![
+                Segment::Key("a".into()),
+                Segment::Index(3),
+                Segment::Key("b".into()),
+            ],
+            vec![
+                Segment::Key("community_amis".into()),
+                Segment::Key("python-ml".into()),
+                Segment::Key("v2.1.0".into()),
+                Segment::Key("ratings".into()),
+            ],
+            vec![Segment::Key("odd \"key\"\n\u{7}".into()), Segment::Index(0)],
+            vec![],
+        ] {
+            let printed = format_path(&segments);
+            assert_eq!(parse_path(&printed), segments, "{printed}");
+        }
+    }
+
+    #[test]
+    fn files_that_are_not_utf8_are_refused_at_the_first_bad_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.yml");
+        std::fs::write(&path, b"schema_version: 1\nx: \xff\n").unwrap();
+        let err = read_text(&path, "registry").unwrap_err();
+        let p = &err.problems()[0];
+        assert_eq!((p.line, p.column), (Some(2), Some(4)), "{err}");
     }
 }
