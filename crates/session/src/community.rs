@@ -340,7 +340,7 @@ impl Session {
                     return Err(SessionError::CommunityEntryNotWritten {
                         community: request.community.clone(),
                         image: checked.image.id.clone(),
-                        source,
+                        source: Box::new(source),
                     });
                 }
             }

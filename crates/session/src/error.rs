@@ -104,7 +104,7 @@ pub enum SessionError {
         image: amiref_core::AmiId,
         /// Why.
         #[source]
-        source: amiref_registry::ShareError,
+        source: Box<amiref_registry::ShareError>,
     },
     /// `publish` lacks settings the publishing profile must give.
     #[error("cannot publish: missing {}: set them under `publishing.marketplace` in {} (or pass them)", .missing.join(", "), config_text(.config))]

@@ -292,8 +292,10 @@ mod tests {
                 "instance_types"
             ]
         );
-        let mut overrides = MarketplaceProfile::default();
-        overrides.product_id = Some("prod-given".into());
+        let overrides = MarketplaceProfile {
+            product_id: Some("prod-given".into()),
+            ..MarketplaceProfile::default()
+        };
         let profile = MarketplaceProfile {
             product_id: Some("prod-profile".into()),
             offer_id: Some("offer-profile".into()),
