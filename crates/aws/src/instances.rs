@@ -264,3 +264,59 @@ fn instance_from_ec2(region: &Region, raw: &ec2::Instance) -> Result<Instance, S
     instance.tags = mapping::tags_from_ec2(raw.tags());
     Ok(instance)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+    use super::*;
+
+    fn described() -> ec2::builders::InstanceBuilder {
+        ec2::Instance::builder()
+            .instance_id("i-0123456789abcdef0")
+            .image_id("ami-0123456789abcdef0")
+            .instance_type(ec2::InstanceType::M6iLarge)
+            .architecture(ec2::ArchitectureValues::X8664)
+            .launch_time(aws_smithy_types::DateTime::from_secs(1_793_523_600))
+            .state(
+                ec2::InstanceState::builder()
+                    .name(ec2::InstanceStateName::ShuttingDown)
+                    .build(),
+            )
+            .tags(ec2::Tag::builder().key("Name").value("my-research").build())
+    }
+
+    #[test]
+    fn instances_keep_their_facts() {
+        let region: Region = "us-east-1".parse().unwrap();
+        let got = instance_from_ec2(&region, &described().build()).unwrap();
+        assert_eq!(got.id.as_str(), "i-0123456789abcdef0");
+        assert_eq!(got.region, region);
+        assert_eq!(got.state, InstanceState::ShuttingDown);
+        assert_eq!(got.image.as_str(), "ami-0123456789abcdef0");
+        assert_eq!(got.instance_type.as_str(), "m6i.large");
+        assert_eq!(got.architecture, Some(Architecture::X86_64));
+        assert_eq!(got.launch_time.timestamp(), 1_793_523_600);
+        assert_eq!(got.name(), Some("my-research"));
+    }
+
+    #[test]
+    fn an_instance_amiref_cannot_represent_says_which_field() {
+        let region: Region = "us-east-1".parse().unwrap();
+        let no_time = ec2::Instance::builder()
+            .instance_id("i-0123456789abcdef0")
+            .image_id("ami-0123456789abcdef0")
+            .instance_type(ec2::InstanceType::M6iLarge)
+            .state(
+                ec2::InstanceState::builder()
+                    .name(ec2::InstanceStateName::Running)
+                    .build(),
+            )
+            .build();
+        let err = instance_from_ec2(&region, &no_time).unwrap_err();
+        assert!(err.contains("LaunchTime"), "{err}");
+        let bad_image = described().image_id("not-an-ami").build();
+        let err = instance_from_ec2(&region, &bad_image).unwrap_err();
+        assert!(err.contains("ImageId"), "{err}");
+    }
+}
