@@ -125,33 +125,75 @@ impl InstancePrices {
         }
     }
 
-    /// Parses a price file (YAML); `origin` names it in errors.
+    /// Parses a price file (YAML); `origin` names it in errors. Every error is located:
+    /// a bad entry (a key that is not an instance type, a negative price) at its key or
+    /// value, the first in the text named, with how many more there are.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self, PriceFileError> {
-        let parsed: Self = serde_yaml::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        use amiref_yaml::{Document, FieldPath, Location, Segment, Target, YamlError, shorten};
+        let invalid = |at: Location, path: &FieldPath, found: &str, expected: &str| {
+            let field = if path.is_root() {
+                String::new()
+            } else {
+                format!("{path}: ")
+            };
             PriceFileError::Invalid {
                 origin: origin.to_owned(),
-                line,
-                column,
-                message: e.to_string(),
+                line: at.line,
+                column: at.column,
+                message: format!("{field}found {found}, expected {expected}"),
             }
-        })?;
-        let bad = parsed
+        };
+        let refused = |e: YamlError| {
+            let at = e.location().unwrap_or(Location::START);
+            invalid(at, &e.path(), &e.found(), &e.expected())
+        };
+        let doc = Document::parse(text, origin).map_err(refused)?;
+        let parsed: Self = doc.deserialize().map_err(refused)?;
+        let general = parsed
             .prices
             .iter()
-            .chain(parsed.regions.values().flatten())
-            .find(|(t, p)| !p.is_finite() || **p < 0.0 || InstanceType::new(t.as_str()).is_err());
-        if let Some((t, p)) = bad {
-            return Err(PriceFileError::Invalid {
-                origin: origin.to_owned(),
-                line: 0,
-                column: 0,
-                message: format!(
-                    "entry {t:?}: {p} is not an instance type with a non-negative price"
-                ),
-            });
+            .map(|(t, p)| (vec!["prices".to_owned()], t, p));
+        let regional = parsed.regions.iter().flat_map(|(region, prices)| {
+            let base = vec!["regions".to_owned(), region.as_str().to_owned()];
+            prices.iter().map(move |(t, p)| (base.clone(), t, p))
+        });
+        let mut bad: Vec<_> = general
+            .chain(regional)
+            .filter_map(|(base, t, price)| {
+                let path: FieldPath = base
+                    .into_iter()
+                    .chain([t.clone()])
+                    .map(Segment::Key)
+                    .collect();
+                let (target, found, expected) = match InstanceType::new(t.as_str()) {
+                    Err(e) => (
+                        Target::Key,
+                        format!("{:?}", shorten(t)),
+                        e.expected.to_owned(),
+                    ),
+                    Ok(_) if !(price.is_finite() && *price >= 0.0) => (
+                        Target::Value,
+                        price.to_string(),
+                        "a price in USD per hour, 0 or more".to_owned(),
+                    ),
+                    Ok(_) => return None,
+                };
+                let at = doc.locate_nearest(path.steps(), target);
+                Some((at, path, found, expected))
+            })
+            .collect();
+        bad.sort_by_key(|(at, ..)| *at);
+        match bad.first() {
+            None => Ok(parsed),
+            Some((at, path, found, expected)) => {
+                let more = match bad.len() - 1 {
+                    0 => String::new(),
+                    1 => " (and 1 more bad entry)".to_owned(),
+                    n => format!(" (and {n} more bad entries)"),
+                };
+                Err(invalid(*at, path, found, &format!("{expected}{more}")))
+            }
         }
-        Ok(parsed)
     }
 
     /// Reads a price file.
@@ -354,6 +396,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("p.yaml:3:1:"), "{err}");
+    }
+
+    #[test]
+    fn bad_price_entries_are_located() {
+        let text = "as_of: x\nsource: y\nprices:\n  m6i.large: -1\n  big: 2\nregions:\n  eu-west-1:\n    t4g.micro: -0.5\n";
+        let err = InstancePrices::from_yaml_str(text, "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "p.yaml:4:14: prices[\"m6i.large\"]: found -1, expected a price in USD per hour, 0 or more (and 2 more bad entries);"
+            ),
+            "{err}"
+        );
+        let err =
+            InstancePrices::from_yaml_str("as_of: x\nsource: y\nprices:\n  big: 2\n", "p.yaml")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.starts_with("p.yaml:4:3: prices.big: found \"big\", expected "),
+            "{err}"
+        );
+        let err = InstancePrices::from_yaml_str("as_of: x\nsource: y\n---\nas_of: z\n", "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("p.yaml:3:1: found a second YAML document"),
+            "{err}"
+        );
+        let err = InstancePrices::from_yaml_str(
+            "as_of: x\nsource: y\nprices: {m6i.large: cheap}\n",
+            "p.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with(
+                "p.yaml:3:21: prices[\"m6i.large\"]: found string \"cheap\", expected f64"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
