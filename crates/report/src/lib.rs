@@ -57,12 +57,12 @@ pub mod resolution;
 pub mod retire;
 mod sanitize;
 pub mod schema;
+pub mod session;
 pub mod template;
 pub mod units;
 
 pub use human::{Human, Stream};
 pub use image::ImageJson;
-pub use lifecycle::{CreateMultiReport, CreateReport, PublishReportView};
 pub use printer::{Captured, Document, OutputMode, Printer, schema_id};
 pub use progress::{ProgressLine, progress_line};
 pub use report::{ErrorKind, ErrorReport, Report, exit, message_with_causes};

@@ -1,12 +1,13 @@
-//! The image lifecycle's reports: `ami create`, `create-multi`, `copy`, `share`,
-//! `publish`, `deprecate` (retire has its own module, progress too).
+//! The image lifecycle's reports: `ami copy`, `share`, `deprecate`, and the parts of
+//! `create`, `create-multi` and `publish` the session's reports are made of (retire has its
+//! own module, progress too).
 
 use std::collections::BTreeMap;
 
 use amiref_core::{AccountId, AmiId, ChangeSetStatus, InstanceId, LaunchPermission, Region};
 use amiref_lifecycle::{
     CopyReport, CreateImageSpec, CreatedImage, DeprecateReport, ImageOutcome, LifecycleError,
-    MultiRegionReport, PublishReport, PublishSpec, RegionCopyOutcome, ShareAction, ShareReport,
+    PublishReport, PublishSpec, RegionCopyOutcome, ShareAction, ShareReport,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::JsonSchema;
@@ -57,7 +58,7 @@ fn outcome_words(outcome: ImageOutcome) -> &'static str {
 }
 
 impl CreatedImageJson {
-    fn new(created: &CreatedImage, spec: &CreateImageSpec) -> Self {
+    pub(crate) fn new(created: &CreatedImage, spec: &CreateImageSpec) -> Self {
         Self {
             region: created.region.clone(),
             instance: spec.instance.clone(),
@@ -69,38 +70,19 @@ impl CreatedImageJson {
     }
 }
 
-/// `ami create`: the image with the spec it was made from (the report does not name the
-/// instance).
-#[derive(Debug, Clone, Copy)]
-pub struct CreateReport<'a> {
-    /// What the create did.
-    pub created: &'a CreatedImage,
-    /// What was asked.
-    pub spec: &'a CreateImageSpec,
-}
-
-impl Report for CreateReport<'_> {
-    const KIND: &'static str = "image_create";
-    type Json = CreatedImageJson;
-
-    fn to_json(&self) -> CreatedImageJson {
-        CreatedImageJson::new(self.created, self.spec)
-    }
-
-    fn human(&self, out: &mut Human) {
-        let made = self.created;
-        out.line(match &made.image {
-            Some(id) => format!(
-                "{:?} {id} in {}: {}",
-                made.name,
-                made.region,
-                outcome_words(made.outcome)
-            ),
-            None => format!(
-                "dry run: would create {:?} in {} from {}",
-                made.name, made.region, self.spec.instance
-            ),
-        });
+/// `"NAME" IMAGE in REGION: created`, or the dry run's `would create` line.
+pub(crate) fn created_line(made: &CreatedImage, spec: &CreateImageSpec) -> String {
+    match &made.image {
+        Some(id) => format!(
+            "{:?} {id} in {}: {}",
+            made.name,
+            made.region,
+            outcome_words(made.outcome)
+        ),
+        None => format!(
+            "dry run: would create {:?} in {} from {}",
+            made.name, made.region, spec.instance
+        ),
     }
 }
 
@@ -166,7 +148,7 @@ impl From<&CopyReport> for CopyJson {
     }
 }
 
-fn copy_lines(report: &CopyReport, out: &mut Human, skip_source: bool) {
+pub(crate) fn copy_lines(report: &CopyReport, out: &mut Human, skip_source: bool) {
     for r in &report.regions {
         let region = r.region.as_str();
         out.line(match &r.outcome {
@@ -183,7 +165,7 @@ fn copy_lines(report: &CopyReport, out: &mut Human, skip_source: bool) {
     }
 }
 
-fn copy_failure(report: &CopyReport) -> Option<ErrorReport> {
+pub(crate) fn copy_failure(report: &CopyReport) -> Option<ErrorReport> {
     let failed = report
         .regions
         .iter()
@@ -216,65 +198,6 @@ impl Report for CopyReport {
 
     fn failure(&self) -> Option<ErrorReport> {
         copy_failure(self)
-    }
-}
-
-/// An image created, then copied (`amiref/image_create_multi/v1`).
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct CreateMultiJson {
-    /// The image in the instance's region.
-    pub created: CreatedImageJson,
-    /// The regions asked for.
-    pub regions: Vec<Region>,
-    /// The copies; `null` in a dry run that would create the image.
-    pub copies: Option<CopyJson>,
-}
-
-/// `ami create-multi`: the report with its spec and the regions asked for.
-#[derive(Debug, Clone, Copy)]
-pub struct CreateMultiReport<'a> {
-    /// What it did.
-    pub report: &'a MultiRegionReport,
-    /// The create's spec.
-    pub spec: &'a CreateImageSpec,
-    /// The regions asked for.
-    pub regions: &'a [Region],
-}
-
-impl Report for CreateMultiReport<'_> {
-    const KIND: &'static str = "image_create_multi";
-    type Json = CreateMultiJson;
-
-    fn to_json(&self) -> CreateMultiJson {
-        CreateMultiJson {
-            created: CreatedImageJson::new(&self.report.created, self.spec),
-            regions: self.regions.to_vec(),
-            copies: self.report.copies.as_ref().map(Into::into),
-        }
-    }
-
-    fn human(&self, out: &mut Human) {
-        let created = &self.report.created;
-        out.line(match &created.image {
-            Some(id) => format!(
-                "{:<16} {id}: {}",
-                created.region.as_str(),
-                outcome_words(created.outcome)
-            ),
-            None => format!(
-                "dry run: would create {:?} in {}, then copy it to {}",
-                self.spec.name,
-                self.spec.region,
-                join(self.regions.iter().map(Region::as_str))
-            ),
-        });
-        if let Some(copies) = &self.report.copies {
-            copy_lines(copies, out, true);
-        }
-    }
-
-    fn failure(&self) -> Option<ErrorReport> {
-        self.report.copies.as_ref().and_then(copy_failure)
     }
 }
 
@@ -379,30 +302,35 @@ impl Report for ShareReport {
     }
 
     fn human(&self, out: &mut Human) {
-        let verb = match self.action {
-            ShareAction::Remove => "revoked",
-            _ => "granted",
-        };
-        out.line(format!(
-            "{}{verb} on {} in {}: {}; already so: {}",
-            if self.dry_run {
-                "dry run: would have "
-            } else {
-                ""
-            },
-            self.image,
-            self.region,
-            describe_permissions(&self.changed),
-            describe_permissions(&self.unchanged),
-        ));
-        if !self.snapshot_accounts.is_empty() {
-            out.line(format!(
-                "snapshot create-volume permission: {}",
-                join(self.snapshot_accounts.iter().map(AccountId::as_str))
-            ));
-        }
-        out.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
+        share_lines(self, out);
     }
+}
+
+/// What a share did, for people.
+pub(crate) fn share_lines(r: &ShareReport, out: &mut Human) {
+    let verb = match r.action {
+        ShareAction::Remove => "revoked",
+        _ => "granted",
+    };
+    out.line(format!(
+        "{}{verb} on {} in {}: {}; already so: {}",
+        if r.dry_run {
+            "dry run: would have "
+        } else {
+            ""
+        },
+        r.image,
+        r.region,
+        describe_permissions(&r.changed),
+        describe_permissions(&r.unchanged),
+    ));
+    if !r.snapshot_accounts.is_empty() {
+        out.line(format!(
+            "snapshot create-volume permission: {}",
+            join(r.snapshot_accounts.iter().map(AccountId::as_str))
+        ));
+    }
+    out.extend(r.warnings.iter().map(|w| format!("warning: {w}")));
 }
 
 /// A Marketplace publication (`amiref/image_publish/v1`).
@@ -446,69 +374,60 @@ fn status_name(status: &ChangeSetStatus) -> (&'static str, Option<String>) {
     }
 }
 
-/// `ami publish`: the report with its spec (product, version, dry run).
-#[derive(Debug, Clone, Copy)]
-pub struct PublishReportView<'a> {
-    /// What it did.
-    pub report: &'a PublishReport,
-    /// What was asked.
-    pub spec: &'a PublishSpec,
-}
-
-impl Report for PublishReportView<'_> {
-    const KIND: &'static str = "image_publish";
-    type Json = PublishJson;
-
-    fn to_json(&self) -> PublishJson {
-        let (status, status_reason) = match self.report.status.as_ref().map(status_name) {
+impl PublishJson {
+    /// The JSON of a publication: its report and the spec it carried out.
+    pub(crate) fn new(report: &PublishReport, spec: &PublishSpec) -> Self {
+        let (status, status_reason) = match report.status.as_ref().map(status_name) {
             Some((s, r)) => (Some(s), r),
             None => (None, None),
         };
-        PublishJson {
-            product_id: self.spec.product_id.clone(),
-            version: self.spec.version.clone(),
-            image: self.spec.image.clone(),
-            dry_run: self.spec.dry_run,
-            change_set_id: self.report.change_set_id.clone(),
+        Self {
+            product_id: spec.product_id.clone(),
+            version: spec.version.clone(),
+            image: spec.image.clone(),
+            dry_run: spec.dry_run,
+            change_set_id: report.change_set_id.clone(),
             status,
             status_reason,
-            change_set: amiref_lifecycle::change_set_json(&self.report.change_set),
+            change_set: amiref_lifecycle::change_set_json(&report.change_set),
         }
     }
+}
 
-    fn human(&self, out: &mut Human) {
-        if self.spec.dry_run {
-            // The dry run's product is the change set itself, as StartChangeSet takes it.
-            let json = amiref_lifecycle::change_set_json(&self.report.change_set);
-            out.text(serde_json::to_string_pretty(&json).unwrap_or_default());
-            return;
-        }
-        let status = self.report.status.as_ref().map_or_else(
-            || "not followed (use --wait)".to_owned(),
-            |s| match status_name(s) {
-                (name, Some(reason)) => format!("{name} ({reason})"),
-                (name, None) => name.to_owned(),
-            },
-        );
-        out.line(format!(
-            "change set {} submitted for {} version {}; status: {status}",
-            self.report.change_set_id.as_deref().unwrap_or("?"),
-            self.spec.product_id,
-            self.spec.version,
-        ));
+/// A publication for people: in a dry run, the change set itself as `StartChangeSet`
+/// takes it; else its id and status.
+pub(crate) fn publish_lines(report: &PublishReport, spec: &PublishSpec, out: &mut Human) {
+    if spec.dry_run {
+        let json = amiref_lifecycle::change_set_json(&report.change_set);
+        out.text(serde_json::to_string_pretty(&json).unwrap_or_default());
+        return;
     }
+    let status = report.status.as_ref().map_or_else(
+        || "not followed (use --wait)".to_owned(),
+        |s| match status_name(s) {
+            (name, Some(reason)) => format!("{name} ({reason})"),
+            (name, None) => name.to_owned(),
+        },
+    );
+    out.line(format!(
+        "change set {} submitted for {} version {}; status: {status}",
+        report.change_set_id.as_deref().unwrap_or("?"),
+        spec.product_id,
+        spec.version,
+    ));
+}
 
-    fn failure(&self) -> Option<ErrorReport> {
-        match &self.report.status {
-            Some(ChangeSetStatus::Failed(reason)) => Some(ErrorReport::new(
-                ErrorKind::Lifecycle,
-                format!(
-                    "change set {} failed: {reason}",
-                    self.report.change_set_id.as_deref().unwrap_or("?")
-                ),
-            )),
-            _ => None,
-        }
+/// A change set that failed.
+pub(crate) fn publish_failure(report: &PublishReport) -> Option<ErrorReport> {
+    match &report.status {
+        Some(ChangeSetStatus::Failed(reason)) => Some(ErrorReport::new(
+            ErrorKind::Lifecycle,
+            format!(
+                "change set {} failed: {reason}",
+                report.change_set_id.as_deref().unwrap_or("?")
+            ),
+        )),
+        _ => None,
     }
 }
 

@@ -86,12 +86,20 @@ impl ReportSchema {
 /// Every report kind any command prints, in name order.
 pub fn catalog() -> Vec<ReportSchema> {
     use amiref_lifecycle as lc;
+    use amiref_session as ss;
     let mut all = vec![
-        ReportSchema::of::<crate::CreateReport<'static>>(),
-        ReportSchema::of::<crate::CreateMultiReport<'static>>(),
+        ReportSchema::of::<ss::CreateImageReport>(),
+        ReportSchema::of::<ss::CreateMultiReport>(),
+        ReportSchema::of::<ss::PublishOutcome>(),
+        ReportSchema::of::<ss::LaunchPlan>(),
+        ReportSchema::of::<ss::LaunchReport>(),
+        ReportSchema::of::<ss::AvailabilityReport>(),
+        ReportSchema::of::<ss::ImageListReport>(),
+        ReportSchema::of::<ss::RateReport>(),
+        ReportSchema::of::<ss::VerifyReport>(),
+        ReportSchema::of::<ss::CommunityShareReport>(),
         ReportSchema::of::<lc::CopyReport>(),
         ReportSchema::of::<lc::ShareReport>(),
-        ReportSchema::of::<crate::PublishReportView<'static>>(),
         ReportSchema::of::<lc::DeprecateReport>(),
         ReportSchema::of::<crate::RetireReportView<'static>>(),
         ReportSchema::of::<lc::ProgressEvent>(),

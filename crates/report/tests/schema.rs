@@ -124,16 +124,23 @@ fn numeric_keys_name_their_unit() {
 
 /// Counts of things and scores are plain numbers: `invalid`, `candidates`, `score`.
 fn is_count(key: &str) -> bool {
-    const COUNTS: [&str; 9] = [
+    const COUNTS: [&str; 16] = [
         "invalid",
         "failed",
         "not_shared",
+        "restricted",
         "reviews",
         "downloads",
         "count",
         "candidates",
         "matching",
         "score",
+        "stars",
+        "replaced_stars",
+        "available",
+        "cross_region_copy",
+        "script_fallback",
+        "unavailable",
     ];
     COUNTS.contains(&key) || KNOWN_UNNAMED.contains(&key)
 }
