@@ -48,6 +48,7 @@ pub mod search;
 mod ssm;
 mod strategy;
 mod trust;
+mod trust_file;
 pub mod version;
 mod warning;
 
@@ -75,4 +76,5 @@ pub use strategy::{
     Strategy, allowed_images_verdict, copy_client_token, satisfies_allowed_images, seconds,
 };
 pub use trust::{SearchOwners, TrustError, TrustPolicy};
+pub use trust_file::{TRUST_POLICY_FORMAT, TrustFileError};
 pub use warning::Warning;

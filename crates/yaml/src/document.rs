@@ -178,6 +178,35 @@ impl Document {
         }
     }
 
+    /// A problem the file format finds at `path` after typing (a name used but not
+    /// defined, a number out of range), located at its key or value like every other
+    /// problem of the document: [`YamlError::Refused`].
+    ///
+    /// ```
+    /// use amiref_yaml::{Document, FieldPath, Segment, Target};
+    ///
+    /// let doc = Document::parse("stars: 9\n", "r.yml")?;
+    /// let path = FieldPath::root().join(Segment::Key("stars".into()));
+    /// let err = doc.refuse(&path, Target::Value, "9 stars", "1 to 5 stars");
+    /// assert_eq!(err.to_string(), "r.yml:1:8: stars: found 9 stars, expected 1 to 5 stars");
+    /// # Ok::<(), amiref_yaml::YamlError>(())
+    /// ```
+    pub fn refuse(
+        &self,
+        path: &FieldPath,
+        target: Target,
+        found: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> YamlError {
+        YamlError::Refused {
+            origin: self.origin.clone(),
+            location: self.locate_nearest(path.steps(), target),
+            path: path.clone(),
+            found: found.into(),
+            expected: expected.into(),
+        }
+    }
+
     /// Walks down `path` as far as the document goes: the last node reached, its key's
     /// location when it is a mapping entry, and whether the whole path was walked.
     fn walk<'p, S: Into<Step<'p>>>(

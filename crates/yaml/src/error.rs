@@ -171,6 +171,20 @@ pub enum YamlError {
     },
     /// A well-formed document whose value is not of the type wanted.
     Type(Box<TypeMismatch>),
+    /// A value the file format refuses, found by the format's own checks after typing
+    /// (made with [`Document::refuse`](crate::Document::refuse)).
+    Refused {
+        /// The file or other origin of the text.
+        origin: String,
+        /// Where the key or value is.
+        location: Location,
+        /// Which field.
+        path: FieldPath,
+        /// What was found.
+        found: String,
+        /// What would have been accepted.
+        expected: String,
+    },
 }
 
 /// A value not of the type wanted, and where it is: see [`YamlError::Type`].
@@ -208,7 +222,8 @@ impl YamlError {
             | Self::Tag { origin, .. }
             | Self::ComplexKey { origin, .. }
             | Self::Number { origin, .. }
-            | Self::RecursiveAlias { origin, .. } => origin.clone(),
+            | Self::RecursiveAlias { origin, .. }
+            | Self::Refused { origin, .. } => origin.clone(),
             Self::Type(t) => t.origin.clone(),
         }
     }
@@ -229,7 +244,8 @@ impl YamlError {
             | Self::Tag { location, .. }
             | Self::ComplexKey { location, .. }
             | Self::Number { location, .. }
-            | Self::RecursiveAlias { location, .. } => Some(*location),
+            | Self::RecursiveAlias { location, .. }
+            | Self::Refused { location, .. } => Some(*location),
             Self::Type(t) => Some(t.location),
         }
     }
@@ -243,7 +259,8 @@ impl YamlError {
             | Self::Tag { path, .. }
             | Self::ComplexKey { path, .. }
             | Self::Number { path, .. }
-            | Self::RecursiveAlias { path, .. } => path.clone(),
+            | Self::RecursiveAlias { path, .. }
+            | Self::Refused { path, .. } => path.clone(),
             Self::Type(t) => t.path.clone(),
             _ => FieldPath::root(),
         }
@@ -287,6 +304,7 @@ impl YamlError {
             Self::Number { text, why, .. } => format!("the number {text}, {why}"),
             Self::RecursiveAlias { .. } => "an alias to a node that contains it".to_owned(),
             Self::Type(t) => t.found.clone(),
+            Self::Refused { found, .. } => found.clone(),
         }
     }
 
@@ -318,6 +336,7 @@ impl YamlError {
                 "an alias to a node completed before it (`&name` ... then `*name`)".to_owned()
             }
             Self::Type(t) => t.expected.clone(),
+            Self::Refused { expected, .. } => expected.clone(),
         }
     }
 }
