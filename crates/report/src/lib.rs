@@ -52,6 +52,7 @@ mod image;
 pub mod lifecycle;
 mod printer;
 pub mod progress;
+pub mod registry;
 mod report;
 pub mod resolution;
 pub mod retire;

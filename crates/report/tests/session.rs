@@ -174,3 +174,39 @@ async fn session_errors_keep_their_kind_and_exit_code() {
             .is_some_and(|m| m.contains("template \"no-such-template\" not found"))
     );
 }
+
+#[test]
+fn keygen_and_sign_report_what_they_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("lab.key");
+    let store = dir.path().join("trust.yml");
+    let made = amiref_registry::Keygen::new("lab@example.edu", &key)
+        .trust_store(&store)
+        .run_with(&mut <rand_chacha::ChaCha20Rng as rand::SeedableRng>::seed_from_u64(7))
+        .unwrap();
+    let (human, doc) = both(&made);
+    assert!(human.starts_with("🔑 Key ed25519:"), "{human}");
+    assert!(human.contains("(created)"), "{human}");
+    assert_eq!(doc["result"]["trust_store_created"], true);
+
+    let again = amiref_registry::Keygen::new("lab@example.edu", &key)
+        .run()
+        .unwrap_err();
+    let (printer, captured) = Printer::capture(OutputMode::Json);
+    assert_eq!(
+        printer.fail::<amiref_registry::KeygenReport>(&ErrorReport::from(&again)),
+        1
+    );
+    let doc: Value = serde_json::from_str(&captured.stdout()).unwrap();
+    validate(&doc).unwrap();
+    assert_eq!(doc["error"]["kind"], "invalid_input");
+
+    let registry = dir.path().join("community.yml");
+    std::fs::copy(examples().join("registry/community.yml"), &registry).unwrap();
+    let signed = amiref_registry::SignRequest::new(&registry, &key)
+        .run()
+        .unwrap();
+    let (human, doc) = both(&signed);
+    assert!(human.starts_with("✍️  Signed "), "{human}");
+    assert!(!doc["result"]["signed"].as_array().unwrap().is_empty());
+}
