@@ -363,7 +363,7 @@ impl SessionBuilder {
                 }),
         };
         match file {
-            Some(path) => crate::trust::load_trust_policy(&path),
+            Some(path) => Ok(TrustPolicy::load_file(&path)?),
             None => Ok(TrustPolicy::default()),
         }
     }

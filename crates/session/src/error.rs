@@ -137,14 +137,9 @@ pub enum SessionError {
     /// The world file or its saved state could not be loaded, locked or saved.
     #[error(transparent)]
     World(#[from] amiref_memory::StateError),
-    /// The trust policy file could not be read.
-    #[error("trust policy {path}: {message}")]
-    TrustPolicy {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, located.
-        message: String,
-    },
+    /// The trust policy file could not be read or is not valid (every problem, located).
+    #[error(transparent)]
+    TrustPolicy(#[from] amiref_strategies::TrustFileError),
     /// A registry or its trust store could not be loaded.
     #[error("{what}: {source}")]
     Registry {
@@ -213,7 +208,7 @@ impl SessionError {
             | Self::TemplateNotFound { .. }
             | Self::Template(_)
             | Self::World(_)
-            | Self::TrustPolicy { .. }
+            | Self::TrustPolicy(_)
             | Self::Registry { .. }
             | Self::RegistrySource(_)
             | Self::Rate(_)

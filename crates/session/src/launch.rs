@@ -8,7 +8,7 @@ use amiref_core::{
     Architecture, Image, InstanceId, InstanceType, Region, ResolutionMethod, RunInstanceRequest,
 };
 use amiref_lifecycle::tags::{TAG_TEMPLATE, TAG_TEMPLATE_VERSION, token_from};
-use amiref_lifecycle::{Actor, AuditOutcome, AuditRecord, CopySpec, ProgressSink};
+use amiref_lifecycle::{Actor, AuditOutcome, AuditRecord, ProgressSink};
 use amiref_resolver::{Alternative, Estimate, Resolution, ResolveOptions, Workload};
 use amiref_strategies::CopyPlan;
 use amiref_template::{AmiStrategy, Template};
@@ -414,28 +414,22 @@ impl Session {
         })
     }
 
+    /// The lifecycle's one copy into a region: the same search, client token, tags and
+    /// audit record as `ami copy`, so every caller shares one copy.
     async fn copy_for_launch(
         &self,
         copy: &CopyPlan,
         progress: &dyn ProgressSink,
     ) -> Result<amiref_core::AmiId, SessionError> {
-        let spec = CopySpec::new(
-            copy.source_region.clone(),
-            copy.source_image.clone(),
-            vec![copy.destination_region.clone()],
-        );
-        let report = self.lifecycle(progress).copy_image(&spec).await?;
-        let region_copy = report
-            .regions
-            .iter()
-            .find(|c| c.region == copy.destination_region)
-            .and_then(|c| c.image().cloned());
-        region_copy.ok_or_else(|| {
-            SessionError::Invalid(format!(
-                "the copy of {} to {} did not complete: {:?}",
-                copy.source_image, copy.destination_region, report.regions
-            ))
-        })
+        let copied = self
+            .lifecycle(progress)
+            .copy_to_region(
+                &copy.source_region,
+                &copy.source_image,
+                &copy.destination_region,
+            )
+            .await?;
+        Ok(copied.id)
     }
 
     async fn run_instance(

@@ -45,7 +45,6 @@ mod retire;
 mod session;
 mod share;
 mod templates;
-mod trust;
 mod verify;
 mod world;
 

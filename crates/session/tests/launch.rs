@@ -60,22 +60,33 @@ impl Decisions for Refuse {
 async fn a_declined_copy_launches_nothing() {
     let state = tempfile::tempdir().expect("tempdir");
     let session = demo_session(state.path(), "ap-south-1").await;
-    let template = session.template("python-ml").expect("python-ml");
+    // r-research falls back across regions; ap-south-1 has none of its images.
+    let template = session.template("r-research").expect("r-research");
     let plan = session
         .plan_launch(&LaunchRequest::new(template, "far-away"))
         .await
         .expect("a plan");
-    if plan.choice.copy.is_none() {
-        // The demo world decides; this test is about copies.
-        assert_ne!(plan.choice.method, ResolutionMethod::CrossRegion);
-        return;
-    }
+    assert_eq!(
+        plan.choice.method,
+        ResolutionMethod::CrossRegion,
+        "{:?}",
+        plan.choice
+    );
     assert!(plan.questions.contains(&Question::ApproveCopy));
     let err = session
         .launch(&plan, &Refuse, &NoProgress)
         .await
         .expect_err("declined");
     assert_eq!(err.kind(), amiref_session::FailureKind::Declined);
+    let instances = session
+        .cloud()
+        .describe_instances(
+            session.region(),
+            &amiref_core::InstanceFilter::named("far-away"),
+        )
+        .await
+        .expect("described");
+    assert!(instances.is_empty(), "{instances:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -102,4 +113,111 @@ fn a_misspelt_region_is_refused_with_a_suggestion() {
         .expect("refused");
     assert_eq!(err.kind(), amiref_session::FailureKind::BadInput);
     assert!(err.to_string().contains("did you mean eu-west-1"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_launch_and_ami_copy_of_the_same_image_share_one_copy() {
+    let state = tempfile::tempdir().expect("tempdir");
+    let session = demo_session(state.path(), "ap-south-1").await;
+    let template = session.template("r-research").expect("r-research");
+    let plan = session
+        .plan_launch(&LaunchRequest::new(template, "far-away"))
+        .await
+        .expect("a plan");
+    let copy = plan
+        .choice
+        .copy
+        .clone()
+        .expect("ap-south-1 resolves by a copy");
+    let approve = Policy {
+        approve_copies: true,
+        ..Policy::default()
+    };
+    let launched = session
+        .launch(&plan, &approve, &NoProgress)
+        .await
+        .expect("launched");
+    let copied = launched.copied_image.clone().expect("a copy");
+    assert_eq!(launched.image, copied);
+    let again = session
+        .copy_image(
+            &amiref_session::CopyRequest::new(
+                copy.source_image.clone(),
+                vec![copy.destination_region.clone()],
+            )
+            .source_region(copy.source_region.clone()),
+            &NoProgress,
+        )
+        .await
+        .expect("copied");
+    assert_eq!(
+        again.regions.first().and_then(|r| r.image()),
+        Some(&copied),
+        "{again:?}"
+    );
+}
+
+/// A service runs operations on spawned tasks: the session is shared between them, and
+/// every operation's future can be sent to another thread.
+#[allow(dead_code, clippy::let_underscore_future)]
+fn operations_can_run_on_spawned_tasks(session: &'static Session, plan: &'static LaunchPlan) {
+    fn send<T: Send>(_: T) {}
+    fn shared<T: Send + Sync>() {}
+    shared::<Session>();
+    let template = session.template("python-ml").expect("a template");
+    send(session.plan_launch(Box::leak(Box::new(LaunchRequest::new(
+        template.clone(),
+        "x",
+    )))));
+    send(session.launch(plan, &Policy::default(), &NoProgress));
+    send(session.availability(Box::leak(Box::new(template)), &[]));
+    send(session.list_images("python-ml"));
+    send(session.verify_registries(None));
+    send(session.world_show());
+    let image: amiref_core::AmiId = "ami-0123456789abcdef0".parse().expect("an id");
+    send(session.share_with_community(
+        Box::leak(Box::new(amiref_session::CommunityShareRequest::new(
+            image.clone(),
+            "c",
+        ))),
+        &NoProgress,
+    ));
+    send(session.publish_image(
+        Box::leak(Box::new(amiref_session::PublishRequest::new(image.clone()))),
+        &NoProgress,
+    ));
+    let instance = amiref_session::InstanceRef::parse("x");
+    let create = amiref_session::CreateImageRequest::new(
+        session.template("python-ml").expect("a template"),
+        instance,
+    );
+    send(session.create_image(Box::leak(Box::new(create)), &NoProgress));
+    send(session.copy_image(
+        Box::leak(Box::new(amiref_session::CopyRequest::new(
+            image.clone(),
+            vec![],
+        ))),
+        &NoProgress,
+    ));
+    send(session.share_image(
+        Box::leak(Box::new(amiref_session::ShareRequest::grant(
+            image.clone(),
+            amiref_session::Grantees::new().public(true),
+        ))),
+        &NoProgress,
+    ));
+    send(
+        session.deprecate_image(Box::leak(Box::new(amiref_session::DeprecateRequest::undo(
+            image,
+        )))),
+    );
+    send(session.retire_images(
+        Box::leak(Box::new(amiref_session::RetireRequest::new("python-ml", 1))),
+        &NoProgress,
+    ));
+    send(
+        session.rate_entry(Box::leak(Box::new(amiref_session::RateRequest::new(
+            "t", "1.0.0", 5,
+        )))),
+    );
 }
