@@ -26,15 +26,20 @@ async fn demo_session(state: &Path, region: &str) -> Session {
         .expect("the demo session")
 }
 
+/// The plan of launching `template` as `name` in the session's region.
+async fn plan(session: &Session, template: &str, name: &str) -> LaunchPlan {
+    let template = session.template(template).expect("a demo template");
+    session
+        .plan_launch(&LaunchRequest::new(template, name))
+        .await
+        .expect("a plan")
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_launch_in_region_boots_the_mapped_image_with_the_standard_tags() {
     let state = tempfile::tempdir().expect("tempdir");
     let session = demo_session(state.path(), "us-east-1").await;
-    let template = session.template("python-ml").expect("python-ml");
-    let plan = session
-        .plan_launch(&LaunchRequest::new(template, "my-research"))
-        .await
-        .expect("a plan");
+    let plan = plan(&session, "python-ml", "my-research").await;
     assert!(plan.choice.method.uses_image(), "{:?}", plan.choice);
     assert!(plan.questions.is_empty(), "{:?}", plan.questions);
     let report = session
@@ -61,11 +66,7 @@ async fn a_declined_copy_launches_nothing() {
     let state = tempfile::tempdir().expect("tempdir");
     let session = demo_session(state.path(), "ap-south-1").await;
     // r-research falls back across regions; ap-south-1 has none of its images.
-    let template = session.template("r-research").expect("r-research");
-    let plan = session
-        .plan_launch(&LaunchRequest::new(template, "far-away"))
-        .await
-        .expect("a plan");
+    let plan = plan(&session, "r-research", "far-away").await;
     assert_eq!(
         plan.choice.method,
         ResolutionMethod::CrossRegion,
@@ -119,11 +120,7 @@ fn a_misspelt_region_is_refused_with_a_suggestion() {
 async fn a_launch_and_ami_copy_of_the_same_image_share_one_copy() {
     let state = tempfile::tempdir().expect("tempdir");
     let session = demo_session(state.path(), "ap-south-1").await;
-    let template = session.template("r-research").expect("r-research");
-    let plan = session
-        .plan_launch(&LaunchRequest::new(template, "far-away"))
-        .await
-        .expect("a plan");
+    let plan = plan(&session, "r-research", "far-away").await;
     let copy = plan
         .choice
         .copy
