@@ -882,7 +882,7 @@ async fn an_image_the_enabled_criteria_exclude_is_blocked_even_when_describe_ima
         ),
     ] {
         let err = refused(&resolver, &t, "us-east-1").await;
-        let e = entry(err.chain(), tier);
+        let e = entry(err.chain(), tier.clone());
         assert!(!matches!(e.outcome, Outcome::Found(_)), "{e:#?}");
         match tier {
             ResolutionMethod::DirectMapping => assert_contains(
@@ -1040,12 +1040,24 @@ async fn an_allowed_amis_setting_that_cannot_be_read_warns_and_resolution_goes_o
         let warning = res
             .warnings
             .iter()
-            .find(|w| {
-                w.contains("the account's Allowed AMIs setting in us-east-1 could not be read")
+            .find_map(|w| match w {
+                amiref::Warning::AllowedImagesUnreadable { region, error }
+                    if region.as_str() == "us-east-1" =>
+                {
+                    Some((w.to_string(), error))
+                }
+                _ => None,
             })
             .unwrap_or_else(|| panic!("{code}: no warning in {:#?}", res.warnings));
-        assert_contains(warning, "EC2 still enforces it at launch");
-        assert_contains(warning, code);
+        // The warning keeps the cloud's error code as a fact, and says it for people.
+        assert_eq!(warning.1.code.as_deref(), Some(code));
+        assert_eq!(warning.1.operation, "GetAllowedImagesSettings");
+        assert_contains(
+            &warning.0,
+            "the account's Allowed AMIs setting in us-east-1 could not be read",
+        );
+        assert_contains(&warning.0, "EC2 still enforces it at launch");
+        assert_contains(&warning.0, code);
         assert!(
             !account
                 .calls_of("GetAllowedImagesSettings", "us-east-1")

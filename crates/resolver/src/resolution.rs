@@ -280,3 +280,29 @@ pub struct Preview {
     /// The assumptions behind the estimates.
     pub estimate_inputs: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The chain, its warnings and the error have JSON Schemas (reports are checked
+    /// against them), and the schema names every kind a value can have.
+    #[test]
+    fn reports_have_schemas() {
+        let chain = serde_json::to_string(&schemars::schema_for!(ChainEntry)).unwrap();
+        for kind in [
+            "found",
+            "skipped",
+            "failed",
+            "timed_out",
+            "not_tried",
+            "not_needed",
+        ] {
+            assert!(chain.contains(&format!("\"{kind}\"")), "{kind} in {chain}");
+        }
+        let warning = serde_json::to_string(&schemars::schema_for!(Warning)).unwrap();
+        assert!(warning.contains("\"copy_first\""), "{warning}");
+        let error = serde_json::to_string(&schemars::schema_for!(ResolveError)).unwrap();
+        assert!(error.contains("\"no_image\""), "{error}");
+    }
+}

@@ -14,10 +14,16 @@
 //!
 //! ## Design choices
 //!
-//! - **Tiers are independent and side-effect free.** Each reads the cloud through the ports
-//!   and answers [`Attempt`]; the order, the deadline, the fallback and caching belong to the
-//!   resolver (crate `amiref`), so a tier can be tested alone and run in any order (the dry
-//!   run runs them all).
+//! - **Tiers are independent and side-effect free.** Each reads the cloud through the read
+//!   ports ([`amiref_core::ResolutionPorts`]) and answers [`Attempt`]; the order, the
+//!   deadline, the fallback and caching belong to the resolver (crate `amiref-resolver`), so a
+//!   tier can be tested alone and run in any order (the dry run runs them all). A caller's
+//!   own tier is a [`Strategy`] like these, named `ResolutionMethod::Custom`.
+//! - **Answers are facts, not sentences.** A find says how it was found ([`FoundVia`]), a
+//!   skip why ([`Skip`], each refused image a [`Rejection`]), a failure keeps its cause
+//!   ([`StrategyError`], recorded as [`TierFailure`]), and what a person should know is a
+//!   [`Warning`]; every one is serialisable with a JSON Schema, and its `Display` is the
+//!   sentence people read.
 //! - **Every find is checked the same way** ([`Context::check`]): available, not deprecated
 //!   unless allowed, owned by an account the [`TrustPolicy`] trusts (the policy is the
 //!   ceiling of every tier; a template only narrows it), not blocked by the account's

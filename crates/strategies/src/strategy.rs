@@ -531,7 +531,7 @@ pub fn satisfies_allowed_images(
 /// One tier of the resolution: finds an image, skips with a reason, or fails with an error.
 ///
 /// A tier has no side effects: it only reads the cloud. Tiers are composed by the resolver
-/// (crate `amiref`), which owns the order, the deadline and the fallback.
+/// (crate `amiref-resolver`), which owns the order, the deadline and the fallback.
 #[async_trait]
 pub trait Strategy: Send + Sync {
     /// Which tier this is: a built-in [`ResolutionMethod`], or for a caller's own tier
