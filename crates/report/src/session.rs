@@ -1,7 +1,7 @@
 //! The session layer's reports: launching (`launch`), availability (`ami test`), images
 //! made through the session (`ami create`, `create-multi`, `publish`), the registry's
-//! (`ami list`, `ami rate`, `registry verify`, `ami share --community`), and why a session
-//! operation failed.
+//! (`ami list`, `ami rate`, `registry verify`, `ami share --community`), worlds (`world
+//! show`, `world reset`), and why a session operation failed.
 //!
 //! Session types that serialise fully typed are their own JSON; those holding a lifecycle
 //! type get a view built from this crate's lifecycle views.
@@ -11,7 +11,7 @@ use amiref_session::{
     Availability, AvailabilityReport, CommunityShareReport, CreateImageReport, CreateMultiReport,
     FailureKind, ImageListReport, LaunchChoice, LaunchPlan, LaunchReport, ListedImage,
     PassedOverReason, PublicOutcome, PublishOutcome, Question, RateReport, RegistryImage,
-    SessionError, Signer, VerifyReport, VersionSource,
+    SessionError, Signer, VerifyReport, VersionSource, WorldReport, WorldResetReport,
 };
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -684,5 +684,90 @@ impl From<&SessionError> for ErrorReport {
             }
         };
         report.exit_code(e.kind().exit_code())
+    }
+}
+
+// ---- worlds ------------------------------------------------------------------------
+
+/// `world show` (`amiref/world/v1`): where the world's state is, and what the caller has
+/// in it.
+impl Report for WorldReport {
+    const KIND: &'static str = "world";
+    type Json = WorldReport;
+
+    fn to_json(&self) -> WorldReport {
+        self.clone()
+    }
+
+    fn human(&self, out: &mut Human) {
+        out.line(format!("🌍 World {}", self.world_file.display()));
+        out.line(format!(
+            "   state: {} ({})",
+            self.state_dir.display(),
+            if self.saved {
+                "saved"
+            } else {
+                "nothing saved yet: as the world file describes it"
+            }
+        ));
+        out.line(format!("   audit log: {}", self.audit_log.display()));
+        out.line(format!(
+            "   time: {}",
+            self.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+        if self.regions.is_empty() {
+            out.line("   (no instances or images of yours)");
+        }
+        for region in &self.regions {
+            out.blank();
+            out.line(format!("Region: {}", region.region));
+            for i in &region.instances {
+                out.line(format!(
+                    "  {}  {:<20} {} on {} from {}, launched {}",
+                    i.instance.id,
+                    i.instance.name.as_deref().unwrap_or("(no name)"),
+                    i.instance.state,
+                    i.instance_type,
+                    i.image,
+                    i.launch_time
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ));
+            }
+            for image in &region.images {
+                out.line(format!(
+                    "  {}  {:<20} {} {}",
+                    image.image,
+                    image.name,
+                    image.version.as_deref().unwrap_or("-"),
+                    image.state
+                ));
+            }
+        }
+    }
+}
+
+/// `world reset` (`amiref/world_reset/v1`).
+impl Report for WorldResetReport {
+    const KIND: &'static str = "world_reset";
+    type Json = WorldResetReport;
+
+    fn to_json(&self) -> WorldResetReport {
+        self.clone()
+    }
+
+    fn human(&self, out: &mut Human) {
+        out.line(if self.removed {
+            format!(
+                "🧹 World {}: its saved state and audit log are removed ({}); the next command starts from the world file",
+                self.world_file.display(),
+                self.state_dir.display()
+            )
+        } else {
+            format!(
+                "🧹 World {}: nothing to remove ({} holds no state)",
+                self.world_file.display(),
+                self.state_dir.display()
+            )
+        });
     }
 }

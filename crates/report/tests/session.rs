@@ -210,3 +210,25 @@ fn keygen_and_sign_report_what_they_wrote() {
     assert!(human.starts_with("✍️  Signed "), "{human}");
     assert!(!doc["result"]["signed"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_world_shows_its_state_and_what_you_launched() {
+    let state = tempfile::tempdir().unwrap();
+    let session = demo(state.path(), "us-east-1").await;
+    let template = session.template("python-ml").unwrap();
+    let plan = session
+        .plan_launch(&LaunchRequest::new(template, "shown"))
+        .await
+        .unwrap();
+    session
+        .launch(&plan, &Policy::default(), &NoProgress)
+        .await
+        .unwrap();
+    let world = session.world_show().await.unwrap().unwrap();
+    let (human, doc) = both(&world);
+    contains_all(
+        &human,
+        &["🌍 World ", "   state: ", "Region: us-east-1", " shown "],
+    );
+    assert_eq!(doc["schema"], "amiref/world/v1");
+}
