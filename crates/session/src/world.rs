@@ -168,6 +168,12 @@ pub(crate) async fn reset(
 }
 
 impl Session {
+    /// The whole world as it is now, in the world-file format (loading its text gives the
+    /// same world): what `world show` prints in full. `None` when not on a world.
+    pub fn world_document(&self) -> Option<amiref_memory::WorldDocument> {
+        self.world().map(|w| w.to_world())
+    }
+
     /// `world show`: the world's state directory and the caller's instances and images in
     /// every region it defines. `None` when the session is not on a world.
     pub async fn world_show(&self) -> Result<Option<WorldReport>, SessionError> {
