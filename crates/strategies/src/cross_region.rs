@@ -12,7 +12,7 @@ use semver::Version;
 use crate::version::image_version;
 use crate::{
     Attempt, Context, CopyPlan, CopyRefusal, CrossRegionFind, FallbackSearch, Found, FoundVia,
-    PassedOver, Ranking, RegionAnswer, Skip, Strategy, copy_client_token,
+    PassedOver, Ranking, RegionAnswer, Skip, Strategy,
 };
 
 /// The regions to look in when the destination has no image, nearest first.
@@ -352,7 +352,16 @@ impl Strategy for CrossRegion {
         };
         let source_region = found.image.region.clone();
         let plan = CopyPlan {
-            client_token: copy_client_token(&source_region, &found.image.id, cx.region),
+            // The lifecycle's token for a copy under the source's own name with the source's
+            // encryption, which is the copy `ami copy` makes: the two share one image.
+            client_token: amiref_core::copy_client_token(
+                &source_region,
+                &found.image.id,
+                cx.region,
+                &found.image.name,
+                None,
+                0,
+            ),
             source_region: source_region.clone(),
             source_image: found.image.id.clone(),
             source_name: found.image.name.clone(),

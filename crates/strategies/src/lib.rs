@@ -79,7 +79,7 @@ pub use search::DynamicSearch;
 pub use ssm::{SsmParameter, al2023_parameter};
 pub use strategy::{
     Attempt, Checked, Choices, Context, CopyPlan, Facts, Found, Prefetched, Ranking, StaticFacts,
-    Strategy, allowed_images_verdict, copy_client_token, satisfies_allowed_images, seconds,
+    Strategy, allowed_images_verdict, satisfies_allowed_images, seconds,
 };
 pub use trust::{SearchOwners, TrustError, TrustPolicy};
 pub use trust_file::{TRUST_POLICY_FORMAT, TrustFileError};

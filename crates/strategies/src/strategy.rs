@@ -69,14 +69,6 @@ pub mod seconds {
     }
 }
 
-/// The deterministic client token of a copy: the first 64 hex digits of
-/// SHA-256(`source_region`/`image`/`destination`), within EC2's 64-character limit.
-pub fn copy_client_token(source_region: &Region, image: &AmiId, destination: &Region) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{source_region}/{image}/{destination}"));
-    hex::encode(digest)
-}
-
 /// What a tier found.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
