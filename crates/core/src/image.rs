@@ -63,7 +63,17 @@ impl fmt::Display for ImageState {
 }
 
 /// Whether a product code is a Marketplace or a DevPay code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ProductCodeType {
@@ -74,7 +84,9 @@ pub enum ProductCodeType {
 }
 
 /// A product code attached to an image: the image belongs to a Marketplace product.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct ProductCode {
     /// The product code.
     pub code: String,
@@ -83,7 +95,9 @@ pub struct ProductCode {
 }
 
 /// One block device of an image: where its data lives, for copy and storage estimates.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct BlockDevice {
     /// The device name, `/dev/xvda`.
     pub device_name: String,
@@ -97,7 +111,16 @@ pub struct BlockDevice {
 
 /// Who may launch an image besides its owner.
 #[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -119,7 +142,7 @@ pub type LaunchPermissions = Vec<LaunchPermission>;
 ///
 /// Construct with [`Image::new`] and set the optional facts on the public fields; the type is
 /// `#[non_exhaustive]` so that new facts can be added without breaking callers.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct Image {
     /// The image id, unique within its region.
