@@ -4,55 +4,15 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-use common::{DEMO_WORLD as WORLD, launcher, repo_root, stdout_json, success_json, write};
-
-/// The launcher, run from the repository root (as the README does), with no AWS region
-/// or trust settings leaking in from the environment.
-fn amiref() -> Command {
-    let mut cmd = launcher();
-    cmd.current_dir(repo_root())
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env_remove("AMIREF_TRUST")
-        .env_remove("AMIREF_LOG");
-    cmd
-}
-
-/// The launcher on the demo world.
-fn on_demo() -> Command {
-    let mut cmd = amiref();
-    cmd.args(["--world", WORLD]);
-    cmd
-}
-
-/// python-ml with a cross-region fallback and no script: ap-south-1 must copy.
-fn cross_region_template(dir: &tempfile::TempDir) -> PathBuf {
-    write(
-        dir.path(),
-        "python-ml-xr.yml",
-        r#"name: python-ml-xr
-instance_types:
-  x86_64: m6i.large
-  arm64: m7g.large
-ami_config:
-  ami_search:
-    owner: prism-community
-    name_pattern: "cws-python-ml-*"
-    version_constraint: ">=2.0.0, <3"
-    architecture: [x86_64, arm64]
-  fallback_strategy: cross_region
-"#,
-    )
-}
+use common::cases::{cross_region_template, strict_template};
+use common::{DEMO_WORLD as WORLD, Sandbox, document_with_code, success_json};
 
 #[test]
 fn the_readme_command_prints_the_resolution_preview() {
-    on_demo()
+    let s = Sandbox::new();
+    s.on_demo()
         .args(["launch", "examples/templates/python-ml.yml", "my-research"])
         .args(["--dry-run", "--show-ami-resolution"])
         .assert()
@@ -68,7 +28,7 @@ fn the_readme_command_prints_the_resolution_preview() {
         .stdout(predicate::str::contains("Estimated Launch Time: 30 seconds"))
         .stdout(predicate::str::contains("Cost Comparison:"))
         .stdout(predicate::str::contains(
-            "AMI Launch (direct mapping): $0.0960/hour on m6i.large + 30s setup ($0.000800 setup cost)  ← chosen",
+            "AMI Launch (direct mapping): $0.096/hour on m6i.large + 30s setup ($0.0008 setup cost)  ← chosen",
         ))
         .stdout(predicate::str::contains(
             "Script Launch: $0.0816/hour on m7g.large + 6min setup ($0.0082 setup cost)",
@@ -78,7 +38,8 @@ fn the_readme_command_prints_the_resolution_preview() {
 
 #[test]
 fn global_options_are_accepted_after_the_subcommand_and_json_is_machine_readable() {
-    let v = success_json(amiref().args([
+    let s = Sandbox::new();
+    let v = success_json(s.amiref().args([
         "launch",
         "python-ml",
         "my-research",
@@ -91,18 +52,18 @@ fn global_options_are_accepted_after_the_subcommand_and_json_is_machine_readable
         "--output",
         "json",
     ]));
-    assert_eq!(v["dry_run"], true);
-    let p = &v["preview"];
+    let p = &v;
     assert_eq!(p["region"], "eu-west-1");
     // The stale eu-west-1 mapping and the stranger's look-alikes: script provisioning.
-    assert_eq!(p["resolution"]["method"], "fallback_script");
-    assert_eq!(p["tiers"][0]["outcome"], "skipped");
+    assert_eq!(p["resolution"]["method"], "script_provisioning");
+    assert_eq!(p["tiers"][0]["outcome"]["kind"], "skipped");
     assert_eq!(p["resolution"]["image"]["owner_alias"], "amazon");
 }
 
 #[test]
 fn launch_uses_the_image_and_reports_the_speedup() {
-    on_demo()
+    let s = Sandbox::new();
+    s.on_demo()
         .args(["launch", "python-ml", "my-research"])
         .assert()
         .success()
@@ -118,14 +79,15 @@ fn launch_uses_the_image_and_reports_the_speedup() {
 
 #[test]
 fn the_default_region_comes_from_the_environment() {
-    on_demo()
+    let s = Sandbox::new();
+    s.on_demo()
         .env("AWS_DEFAULT_REGION", "us-west-2")
         .args(["ami", "resolve", "python-ml"])
         .assert()
         .success()
         .stdout(predicate::str::contains("in us-west-2"))
         .stdout(predicate::str::contains("ami-0fedcba9876543210"));
-    on_demo()
+    s.on_demo()
         .env("AWS_DEFAULT_REGION", "us-west-2")
         .env("AWS_REGION", "eu-west-1")
         .args(["ami", "resolve", "python-ml"])
@@ -136,9 +98,9 @@ fn the_default_region_comes_from_the_environment() {
 
 #[test]
 fn a_cross_region_copy_asks_first_and_is_refused_without_a_terminal() {
-    let dir = tempfile::tempdir().unwrap();
-    let t = cross_region_template(&dir);
-    on_demo()
+    let s = Sandbox::new();
+    let t = cross_region_template(&s);
+    s.on_demo()
         .args(["--region", "ap-south-1", "launch"])
         .arg(&t)
         .arg("my-research")
@@ -160,9 +122,9 @@ fn a_cross_region_copy_asks_first_and_is_refused_without_a_terminal() {
 
 #[test]
 fn with_yes_the_copy_is_made_then_launched() {
-    let dir = tempfile::tempdir().unwrap();
-    let t = cross_region_template(&dir);
-    on_demo()
+    let s = Sandbox::new();
+    let t = cross_region_template(&s);
+    s.on_demo()
         .args(["--region", "ap-south-1", "launch", "--yes"])
         .arg(&t)
         .arg("my-research")
@@ -180,9 +142,9 @@ fn with_yes_the_copy_is_made_then_launched() {
 
 #[test]
 fn a_dry_run_with_a_copy_plans_it_without_asking() {
-    let dir = tempfile::tempdir().unwrap();
-    let t = cross_region_template(&dir);
-    on_demo()
+    let s = Sandbox::new();
+    let t = cross_region_template(&s);
+    s.on_demo()
         .args(["--region", "ap-south-1", "launch", "--dry-run"])
         .arg(&t)
         .arg("my-research")
@@ -195,7 +157,8 @@ fn a_dry_run_with_a_copy_plans_it_without_asking() {
 
 #[test]
 fn prefer_script_offers_the_faster_image() {
-    on_demo()
+    let s = Sandbox::new();
+    s.on_demo()
         .args(["launch", "python-ml", "r", "--prefer-script"])
         .write_stdin("")
         .assert()
@@ -207,9 +170,9 @@ fn prefer_script_offers_the_faster_image() {
             "🔍 AMI available: ami-0123456789abcdef0 (30 seconds)",
         ))
         .stderr(predicate::str::contains(
-            "Continue with script provisioning?",
+            "Continue with script provisioning instead of ami-0123456789abcdef0 (30 seconds)? [y/N]",
         ));
-    on_demo()
+    s.on_demo()
         .args(["launch", "python-ml", "r", "--prefer-script", "--yes"])
         .assert()
         .success()
@@ -220,7 +183,8 @@ fn prefer_script_offers_the_faster_image() {
 
 #[test]
 fn ami_resolve_explains_the_chain_and_prints_json() {
-    on_demo()
+    let s = Sandbox::new();
+    s.on_demo()
         .args(["ami", "resolve", "python-ml", "--region", "ap-south-1"])
         .assert()
         .success()
@@ -231,15 +195,19 @@ fn ami_resolve_explains_the_chain_and_prints_json() {
         .stdout(predicate::str::contains(
             "  6. Cross-region copy (not tried: fallback_strategy is script_provisioning)",
         ));
-    let v = success_json(on_demo().args(["--output", "json", "ami", "resolve", "python-ml"]));
-    assert_eq!(v["resolution"]["method"], "direct_mapping");
-    assert_eq!(v["resolution"]["chain"][1]["tier"], "direct_mapping");
-    assert_eq!(v["resolution"]["estimate"]["launch_time_secs"], 30);
+    let v = success_json(
+        s.on_demo()
+            .args(["--output", "json", "ami", "resolve", "python-ml"]),
+    );
+    assert_eq!(v["method"], "direct_mapping");
+    assert_eq!(v["chain"][1]["tier"], "direct_mapping");
+    assert_eq!(v["estimate"]["launch_time_secs"], 30);
 }
 
 #[test]
 fn ami_test_reports_every_region() {
-    on_demo()
+    let s = Sandbox::new();
+    s.on_demo()
         .args(["ami", "test", "python-ml", "--all-regions"])
         .assert()
         .success()
@@ -252,9 +220,8 @@ fn ami_test_reports_every_region() {
         .stdout(predicate::str::contains(
             "5 available, 0 cross-region copy, 5 script fallback, 0 failed; 10 regions",
         ));
-    let dir = tempfile::tempdir().unwrap();
-    let t = cross_region_template(&dir);
-    on_demo()
+    let t = cross_region_template(&s);
+    s.on_demo()
         .args(["ami", "test", "--regions", "ap-south-1,us-east-1"])
         .arg(&t)
         .assert()
@@ -266,34 +233,33 @@ fn ami_test_reports_every_region() {
 
 #[test]
 fn a_failed_region_makes_ami_test_exit_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
-        "strict.yml",
-        "name: strict\ninstance_type: m6i.large\nami_config:\n  strategy: ami_required\n  ami_mappings:\n    us-east-1: ami-0123456789abcdef0\n  fallback_strategy: error\n",
+    let s = Sandbox::new();
+    let doc = document_with_code(
+        s.on_demo()
+            .args([
+                "--output",
+                "json",
+                "ami",
+                "test",
+                "--regions",
+                "us-east-1,eu-west-1",
+            ])
+            .arg(strict_template(&s)),
+        1,
     );
-    let failed = on_demo()
-        .args([
-            "--output",
-            "json",
-            "ami",
-            "test",
-            "--regions",
-            "us-east-1,eu-west-1",
-        ])
-        .arg(&path)
-        .assert()
-        .code(1);
-    let v = stdout_json(failed.get_output());
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["error"]["kind"], "partial_failure");
+    let v = &doc["result"];
     assert_eq!(v["regions"][0]["status"], "available");
-    assert_eq!(v["regions"][1]["status"], "failed");
-    assert_eq!(v["failed"], 1);
+    assert_eq!(v["regions"][1]["status"], "unavailable");
+    assert_eq!(v["counts"]["unavailable"], 1);
 }
 
 #[test]
 fn errors_are_clear() {
+    let s = Sandbox::new();
     // AWS options make no sense on a world: a usage error rather than a silent ignore.
-    on_demo()
+    s.on_demo()
         .args(["launch", "python-ml", "x"])
         .args(["--endpoint-url", "http://127.0.0.1:1"])
         .assert()
@@ -301,32 +267,33 @@ fn errors_are_clear() {
         .stderr(predicate::str::contains(
             "--endpoint-url is for AWS and cannot be used with --world",
         ));
-    on_demo()
+    // Bad input: a template not found, a region not in the catalog.
+    s.on_demo()
         .args(["launch", "no-such-template", "x"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains(
             "template \"no-such-template\" not found",
         ));
-    on_demo()
+    s.on_demo()
         .args(["--region", "moon-1", "ami", "resolve", "python-ml"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains(
-            "--region: invalid region \"moon-1\"",
+            "--region: found \"moon-1\", expected an AWS region code",
         ));
 }
 
 #[test]
 fn the_community_tier_reads_a_signed_registry() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        dir.path(),
+    let s = Sandbox::new();
+    let path = s.write(
         "python-ml.yml",
         "name: python-ml\ninstance_types:\n  x86_64: m6i.large\nami_config:\n  fallback_strategy: error\n",
     );
-    on_demo()
+    s.on_demo()
         .args(["--image-registry", "examples/registry/community.yml"])
+        .args(["--image-registry-keys", "examples/registry/trust.yml"])
         .args(["ami", "resolve"])
         .arg(&path)
         .assert()
@@ -339,7 +306,7 @@ fn the_community_tier_reads_a_signed_registry() {
             "  5. Marketplace (not needed: Community registry found an image)",
         ));
     // Without a registry, the same template has no way to launch.
-    on_demo()
+    s.on_demo()
         .args(["ami", "resolve"])
         .arg(&path)
         .assert()
@@ -351,11 +318,11 @@ fn the_community_tier_reads_a_signed_registry() {
 
 #[test]
 fn a_script_chosen_over_a_copy_names_the_copy_it_passed_over() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut text = std::fs::read_to_string(cross_region_template(&dir)).unwrap();
+    let s = Sandbox::new();
+    let mut text = std::fs::read_to_string(cross_region_template(&s)).unwrap();
     text.push_str("user_data: |\n  #!/bin/bash\n  echo provision\n");
-    let path = write(dir.path(), "xr-script.yml", &text);
-    on_demo()
+    let path = s.write("xr-script.yml", &text);
+    s.on_demo()
         .args(["--region", "ap-south-1", "launch", "--dry-run"])
         .arg(&path)
         .arg("r")
@@ -370,7 +337,8 @@ fn a_script_chosen_over_a_copy_names_the_copy_it_passed_over() {
 
 #[test]
 fn an_architecture_can_be_imposed() {
-    on_demo()
+    let s = Sandbox::new();
+    s.on_demo()
         .args(["ami", "resolve", "python-ml", "--architecture", "arm64"])
         .assert()
         .success()
@@ -385,7 +353,8 @@ fn an_architecture_can_be_imposed() {
 /// provisions on AWS's public Amazon Linux 2023 parameter where it does not.
 #[test]
 fn the_golden_template_resolves_through_its_ssm_parameter() {
-    on_demo()
+    let s = Sandbox::new();
+    s.on_demo()
         .args(["ami", "resolve", "examples/templates/golden-python-ml.yml"])
         .assert()
         .success()
@@ -395,7 +364,7 @@ fn the_golden_template_resolves_through_its_ssm_parameter() {
         .stdout(predicate::str::contains(
             "1. SSM parameter ✅ SSM parameter /golden/python-ml/x86_64 in us-east-1",
         ));
-    on_demo()
+    s.on_demo()
         .args(["--region", "eu-west-1", "ami", "resolve"])
         .arg("examples/templates/golden-python-ml.yml")
         .assert()

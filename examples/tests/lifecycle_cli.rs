@@ -5,71 +5,33 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-use common::{json_lines, launcher, success_json, write};
+use common::cases::LAB_IMAGE;
+use common::{Sandbox, json_lines, repo_root, success_json};
 
-fn demo_world() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/demo.yaml")
-}
-
-/// The launcher on the demo world, writing its audit log into `dir`.
-fn amiref(dir: &Path) -> Command {
-    amiref_on(dir, &demo_world())
-}
-
-/// The launcher on a world, writing its audit log into `dir`.
-fn amiref_on(dir: &Path, world: &Path) -> Command {
-    let mut cmd = launcher();
-    cmd.env_remove("AMIREF_LOG")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env("AMIREF_AUDIT_LOG", dir.join("audit.jsonl"))
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .arg("--world")
-        .arg(world);
-    cmd
-}
-
-/// The audit log's records, none if it was never written.
-fn audit_lines(dir: &Path) -> Vec<serde_json::Value> {
-    json_lines(&std::fs::read_to_string(dir.join("audit.jsonl")).unwrap_or_default())
-}
-
-/// The lab's own image in the demo world (used by an instance and a launch template).
-const LAB_IMAGE: &str = "ami-0f00dfeed0000cafe";
-
-/// The role Marketplace assumes to read the image.
-const ACCESS_ROLE: &str = "arn:aws:iam::123456789012:role/MarketplaceAmiIngestion";
-
-/// `ami publish LAB_IMAGE --marketplace` to the demo world's python-ml product.
-fn publish_lab_image(dir: &Path) -> Command {
-    let mut cmd = amiref(dir);
-    cmd.args([
-        "ami",
-        "publish",
-        LAB_IMAGE,
-        "--marketplace",
-        "--product",
-        "prod-cwspyml2x7k4q",
-    ]);
+/// `ami publish LAB_IMAGE --marketplace FLAG` with the demo configuration, whose
+/// publishing profile names the demo world's python-ml product.
+fn publish_lab_image(s: &Sandbox, flag: &str) -> Command {
+    let mut cmd = s.on_demo();
+    cmd.arg("--config")
+        .arg(repo_root().join("examples/config/demo.yaml"))
+        .args(["ami", "publish", LAB_IMAGE, "--marketplace", flag]);
     cmd
 }
 
 #[test]
 fn create_multi_creates_then_copies_and_audits_each_step() {
-    let dir = tempfile::tempdir().unwrap();
-    amiref(dir.path())
+    let s = Sandbox::new();
+    s.on_demo()
         .args(["ami", "create-multi", "python-ml", "i-0123456789abcdef0"])
         .args(["--regions", "us-east-1,us-west-2,eu-west-1"])
         .assert()
         .success()
         .stdout(predicate::str::contains("us-east-1").and(predicate::str::contains("created")))
         .stdout(predicate::str::contains("us-west-2").and(predicate::str::contains("copied")));
-    let records = audit_lines(dir.path());
+    let records = s.world_audit();
     let ops: Vec<&str> = records
         .iter()
         .map(|r| r["operation"].as_str().unwrap())
@@ -84,12 +46,13 @@ fn create_multi_creates_then_copies_and_audits_each_step() {
 }
 
 #[test]
-fn json_output_prints_progress_events_then_the_result() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = amiref(dir.path())
+fn jsonl_output_prints_progress_events_then_the_result() {
+    let s = Sandbox::new();
+    let out = s
+        .on_demo()
         .args([
             "--output",
-            "json",
+            "jsonl",
             "ami",
             "create",
             "python-ml",
@@ -102,28 +65,31 @@ fn json_output_prints_progress_events_then_the_result() {
         .stdout
         .clone();
     let lines = json_lines(&String::from_utf8(out).unwrap());
-    assert_eq!(lines[0]["event"], "create_started");
-    assert!(lines.iter().any(|l| l["event"] == "waiting"));
+    assert_eq!(lines[0]["schema"], "amiref/progress/v1");
+    assert_eq!(lines[0]["result"]["event"], "create_started");
+    assert!(lines.iter().any(|l| l["result"]["event"] == "waiting"));
     let last = lines.last().unwrap();
-    assert_eq!(last["result"]["outcome"], "created");
-    assert_eq!(last["result"]["name"], "python-ml-test");
+    assert_eq!(last["ok"], true);
+    assert_eq!(last["result"]["image"]["outcome"], "created");
+    assert_eq!(last["result"]["image"]["name"], "python-ml-test");
+    assert_eq!(last["result"]["instance"]["id"], "i-0123456789abcdef0");
 }
 
 #[test]
 fn a_dry_run_changes_nothing_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    amiref(dir.path())
+    let s = Sandbox::new();
+    s.on_demo()
         .args(["ami", "copy", LAB_IMAGE, "--to", "us-west-2", "--dry-run"])
         .assert()
         .success()
         .stdout(predicate::str::contains("dry run: would copy"));
-    assert_eq!(audit_lines(dir.path())[0]["dry_run"], true);
+    assert_eq!(s.world_audit()[0]["dry_run"], true);
 }
 
 #[test]
 fn sharing_grants_snapshot_permission_and_refuses_a_strangers_image() {
-    let dir = tempfile::tempdir().unwrap();
-    amiref(dir.path())
+    let s = Sandbox::new();
+    s.on_demo()
         .args(["ami", "share", LAB_IMAGE, "--account", "210987654321"])
         .assert()
         .success()
@@ -131,7 +97,7 @@ fn sharing_grants_snapshot_permission_and_refuses_a_strangers_image() {
         .stdout(predicate::str::contains(
             "snapshot create-volume permission: 210987654321",
         ));
-    amiref(dir.path())
+    s.on_demo()
         .args(["ami", "share", "ami-0123456789abcdef0", "--public"])
         .assert()
         .code(1)
@@ -140,15 +106,15 @@ fn sharing_grants_snapshot_permission_and_refuses_a_strangers_image() {
 
 #[test]
 fn deprecate_takes_an_age_and_refuses_the_past() {
-    let dir = tempfile::tempdir().unwrap();
-    amiref(dir.path())
+    let s = Sandbox::new();
+    s.on_demo()
         .args(["ami", "deprecate", LAB_IMAGE, "--at", "30d"])
         .assert()
         .success()
         .stdout(predicate::str::contains(
             "deprecated at 2026-12-01T09:00:00Z",
         ));
-    amiref(dir.path())
+    s.on_demo()
         .args([
             "ami",
             "deprecate",
@@ -157,27 +123,24 @@ fn deprecate_takes_an_age_and_refuses_the_past() {
             "2020-01-01T00:00:00Z",
         ])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("EC2 refuses a time in the past"));
 }
 
 #[test]
 fn publish_dry_run_prints_the_change_set() {
-    let dir = tempfile::tempdir().unwrap();
-    let change_set = success_json(
-        publish_lab_image(dir.path())
-            .args([
-                "--version",
-                "2.2.0",
-                "--price",
-                "0.05",
-                "--offer",
-                "offer-abc123def4567",
-            ])
-            .args(["--instance-type", "m6i.large,m6i.xlarge"])
-            .args(["--access-role", ACCESS_ROLE])
-            .arg("--dry-run"),
-    );
+    let s = Sandbox::new();
+    // The mission's command: everything but the image and the price from the publishing
+    // profile of the demo configuration.
+    let published = success_json(publish_lab_image(&s, "--price").args([
+        "0.05",
+        "--version",
+        "2.2.0",
+        "--dry-run",
+        "--output",
+        "json",
+    ]));
+    let change_set = &published["change_set"];
     assert_eq!(
         change_set["ChangeSet"][0]["ChangeType"],
         "AddDeliveryOptions"
@@ -186,14 +149,26 @@ fn publish_dry_run_prints_the_change_set() {
         change_set["ChangeSet"][1]["ChangeType"],
         "UpdatePricingTerms"
     );
+    // Without a profile, the refusal names what is missing.
+    s.on_demo()
+        .args([
+            "ami",
+            "publish",
+            LAB_IMAGE,
+            "--marketplace",
+            "--price",
+            "0.05",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("product_id"));
 }
 
 #[test]
 fn publish_follows_the_change_set_until_it_succeeds() {
-    let dir = tempfile::tempdir().unwrap();
-    publish_lab_image(dir.path())
-        .args(["--version", "2.2.0", "--wait", "2h"])
-        .args(["--access-role", ACCESS_ROLE])
+    let s = Sandbox::new();
+    publish_lab_image(&s, "--version")
+        .args(["2.2.0", "--wait", "2h"])
         .assert()
         .success()
         .stdout(predicate::str::contains("status: succeeded"));
@@ -201,9 +176,9 @@ fn publish_follows_the_change_set_until_it_succeeds() {
 
 #[test]
 fn retire_reports_a_template_without_images() {
-    let dir = tempfile::tempdir().unwrap();
+    let s = Sandbox::new();
     // The demo world's images carry no amiref:template tag: none is the template's.
-    amiref(dir.path())
+    s.on_demo()
         .args(["ami", "retire", "--template", "python-ml", "--keep", "1"])
         .assert()
         .success()
@@ -232,9 +207,9 @@ instances:
 
 #[test]
 fn retire_executes_the_policy_and_explains_every_image() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = write(dir.path(), "retire.yaml", RETIRE_WORLD);
-    amiref_on(dir.path(), &world)
+    let s = Sandbox::new();
+    let world = s.write("retire.yaml", RETIRE_WORLD);
+    s.on_world(&world)
         .args(["ami", "retire", "--template", "python-ml", "--keep", "1"])
         .args(["--protect", "ami-00000000000000002", "--execute"])
         .assert()
@@ -249,7 +224,7 @@ fn retire_executes_the_policy_and_explains_every_image() {
         ))
         .stdout(predicate::str::contains("retired"))
         .stdout(predicate::str::contains("freed 10 GiB of snapshots"));
-    let records = audit_lines(dir.path());
+    let records = s.world_audit();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["operation"], "retire");
     assert_eq!(records[0]["target"], "ami-00000000000000003");

@@ -110,7 +110,32 @@ fn invocations(cloud: &Cloud, dir: &Path) -> Vec<Invocation> {
     if !registry.exists() {
         std::fs::copy(root.join("examples/registry/community.yml"), &registry).unwrap();
     }
-    let demo_trust = root.join("examples/registry/trust.yml");
+    let shared = dir.join("shared.yml");
+    if !shared.exists() {
+        write(
+            dir,
+            "shared.yml",
+            "schema_version: 1\nsharing:\n  accounts: [\"123456789012\", \"444455556666\"]\ncommunity_amis: {}\n",
+        );
+    }
+    // The configuration the commands read (AMIREF_CONFIG): the leak community and the
+    // demo registries.
+    write(
+        dir,
+        "config.yaml",
+        &format!(
+            "templates: [{:?}]\nregistries: [{:?}]\nregistry_keys: {:?}\ncommunities:\n  leak:\n    registry: {:?}\n    key: {:?}\n",
+            root.join("examples/templates").display().to_string(),
+            root.join("examples/registry/community.yml")
+                .display()
+                .to_string(),
+            root.join("examples/registry/trust.yml")
+                .display()
+                .to_string(),
+            shared.display().to_string(),
+            key.display().to_string(),
+        ),
+    );
     let demo_key = root.join("examples/registry/demo-community.key");
     let name = format!("leak-{}", std::process::id());
     vec![
@@ -133,24 +158,7 @@ fn invocations(cloud: &Cloud, dir: &Path) -> Vec<Invocation> {
         ),
         inv(
             "registry verify",
-            &[&registry, &"--trust-store", &trust_store],
-        ),
-        inv(
-            "registry share",
-            &[
-                &image,
-                &"--community",
-                &dir.join("shared.yml"),
-                &"--template",
-                &"genomics-pipeline",
-                &"--version",
-                &"1.0.0",
-                &"--key",
-                &key,
-                &"--tested",
-                &"--scan",
-                &"passed",
-            ],
+            &[&registry, &"--image-registry-keys", &trust_store],
         ),
         inv("template validate", &[&template]),
         inv("template schema", &[]),
@@ -189,13 +197,11 @@ fn invocations(cloud: &Cloud, dir: &Path) -> Vec<Invocation> {
             &[
                 &image,
                 &"--community",
-                &dir.join("shared2.yml"),
+                &"leak",
                 &"--template",
                 &"genomics-pipeline",
                 &"--version",
                 &"1.0.1",
-                &"--key",
-                &key,
             ],
         ),
         inv(
@@ -217,21 +223,10 @@ fn invocations(cloud: &Cloud, dir: &Path) -> Vec<Invocation> {
             "ami retire",
             &[&"--template", &"python-ml", &"--keep", &"1"],
         ),
-        inv(
-            "ami list",
-            &[&"--template", &"python-ml", &"--trust-store", &demo_trust],
-        ),
-        inv(
-            "ami rate",
-            &[
-                &"python-ml",
-                &"v2.1.0",
-                &"--stars",
-                &"4",
-                &"--ratings",
-                &dir.join("ratings.yml"),
-            ],
-        ),
+        inv("ami list", &[&"--template", &"python-ml"]),
+        inv("ami rate", &[&"python-ml", &"v2.1.0", &"--stars", &"4"]),
+        inv("world show", &[]),
+        inv("world reset", &[]),
     ]
 }
 
@@ -253,9 +248,13 @@ fn amiref(cloud: &Cloud, level: Level, dir: &Path) -> assert_cmd::Command {
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost")
         .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .env("AMIREF_CONFIG", dir.join("config.yaml"))
         .env("AMIREF_AUDIT_LOG", dir.join("audit.jsonl"))
         .env("AMIREF_RATINGS", dir.join("ratings.yml"))
-        .env("AMIREF_REGISTRY_CACHE", dir.join("cache"))
+        .env("AMIREF_STATE_DIR", dir.join("world-state"))
         .env("AMIREF_LOG", "trace")
         .env("RUST_LOG", "trace")
         .env_remove("AMIREF_LOG_WIRE")
@@ -265,7 +264,9 @@ fn amiref(cloud: &Cloud, level: Level, dir: &Path) -> assert_cmd::Command {
         .env_remove("AWS_DEFAULT_REGION")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AMIREF_TRUST")
-        .env_remove("AMIREF_TRUST_STORE");
+        .env_remove("AMIREF_TRUST_STORE")
+        .env_remove("AMIREF_REGISTRIES")
+        .env_remove("AMIREF_TEMPLATES");
     match cloud {
         Cloud::Demo => cmd.arg("--world").arg(repo_root().join(DEMO_WORLD)),
         Cloud::Moto(endpoint) => cmd.args(["--endpoint-url", endpoint, "--region", "us-east-1"]),
@@ -355,7 +356,11 @@ fn run_all(cloud: &Cloud) -> (Vec<String>, Seen, Seen) {
                     .join(" "),
                 output.status.code()
             );
-            let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap_or_default();
+            // A real cloud's audit log, and a world's own (in its state directory).
+            let audit: String = ["audit.jsonl", "world-state/audit.jsonl"]
+                .iter()
+                .map(|p| std::fs::read_to_string(dir.path().join(p)).unwrap_or_default())
+                .collect();
             let stdout = String::from_utf8_lossy(&output.stdout);
             let stderr = String::from_utf8_lossy(&output.stderr);
             let forbidden = forbidden(dir.path());
@@ -427,45 +432,9 @@ fn no_command_prints_a_secret_against_the_ec2_emulator() {
     assert!(wire.redacted > 100, "nothing was redacted with --log-wire");
 }
 
-/// The subcommands `amiref PATH --help` lists (without `help`).
-fn subcommands(path: &[String]) -> Vec<String> {
-    let output = launcher()
-        .args(path)
-        .arg("--help")
-        .env_remove("AMIREF_LOG")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.lines()
-        .skip_while(|l| l.trim() != "Commands:")
-        .skip(1)
-        .take_while(|l| l.starts_with("  "))
-        // A command's line starts with two spaces; a wrapped description with more.
-        .filter(|l| !l.starts_with("   "))
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|name| *name != "help")
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Every leaf command of the launcher, as `ami share`.
-fn leaf_commands(path: Vec<String>, into: &mut BTreeSet<String>) {
-    let children = subcommands(&path);
-    if children.is_empty() {
-        into.insert(path.join(" "));
-    }
-    for child in children {
-        let mut next = path.clone();
-        next.push(child);
-        leaf_commands(next, into);
-    }
-}
-
 #[test]
 fn the_secrets_check_runs_every_launcher_command() {
-    let mut leaves = BTreeSet::new();
-    leaf_commands(Vec::new(), &mut leaves);
+    let leaves = common::leaf_commands();
     assert!(leaves.len() > 10, "the --help walk found {leaves:?}");
     let dir = tempfile::tempdir().unwrap();
     let covered: BTreeSet<String> = invocations(&Cloud::Demo, dir.path())

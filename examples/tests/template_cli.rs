@@ -6,16 +6,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-use common::{launcher, repo_root, stdout_json, success_json, write};
-
-fn amiref() -> Command {
-    let mut cmd = launcher();
-    cmd.env_remove("AMIREF_LOG");
-    cmd
-}
+use common::{Sandbox, repo_root, stdout_json, success_json};
 
 fn templates() -> PathBuf {
     repo_root().join("examples/templates")
@@ -25,7 +18,8 @@ const VALID: &str = "name: ok\nuser_data: |\n  #!/bin/bash\n  echo hi\n";
 
 #[test]
 fn valid_templates_exit_zero_and_say_so() {
-    amiref()
+    let s = Sandbox::new();
+    s.amiref()
         .args(["template", "validate"])
         .arg(templates().join("python-ml.yml"))
         .arg(templates().join("r-research.yml"))
@@ -37,7 +31,8 @@ fn valid_templates_exit_zero_and_say_so() {
 
 #[test]
 fn a_directory_is_checked_as_a_whole() {
-    amiref()
+    let s = Sandbox::new();
+    s.amiref()
         .args(["template", "validate"])
         .arg(templates())
         .assert()
@@ -47,15 +42,15 @@ fn a_directory_is_checked_as_a_whole() {
 
 #[test]
 fn every_problem_of_every_file_goes_to_stderr_with_exit_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let good = write(dir.path(), "good.yml", VALID);
-    let bad1 = write(
-        dir.path(),
+    let s = Sandbox::new();
+    let good = s.write("good.yml", VALID);
+    let bad1 = s.write(
         "bad1.yml",
         "name: a\nami_config:\n  strateg: ami_required\n  ami_search:\n    name_pattern: x-*\n",
     );
-    let bad2 = write(dir.path(), "bad2.yml", "name: [b]\nuser_data: echo\n");
-    let assert = amiref()
+    let bad2 = s.write("bad2.yml", "name: [b]\nuser_data: echo\n");
+    let assert = s
+        .amiref()
         .args(["template", "validate"])
         .args([&good, &bad1, &bad2])
         .assert()
@@ -87,12 +82,12 @@ fn every_problem_of_every_file_goes_to_stderr_with_exit_one() {
 
 #[test]
 fn duplicate_names_in_a_directory_name_both_files() {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.yml", VALID);
-    write(dir.path(), "b.yaml", VALID);
-    amiref()
+    let s = Sandbox::new();
+    s.write("a.yml", VALID);
+    s.write("b.yaml", VALID);
+    s.amiref()
         .args(["template", "validate"])
-        .arg(dir.path())
+        .arg(s.path())
         .assert()
         .code(1)
         .stderr(
@@ -103,7 +98,8 @@ fn duplicate_names_in_a_directory_name_both_files() {
 
 #[test]
 fn unreadable_files_are_failures_not_usage_errors() {
-    amiref()
+    let s = Sandbox::new();
+    s.amiref()
         .args(["template", "validate", "does-not-exist.yml"])
         .assert()
         .code(1)
@@ -112,24 +108,29 @@ fn unreadable_files_are_failures_not_usage_errors() {
 
 #[test]
 fn usage_errors_exit_two() {
-    amiref().args(["template", "validate"]).assert().code(2);
-    amiref().args(["template", "frobnicate"]).assert().code(2);
+    let s = Sandbox::new();
+    s.amiref().args(["template", "validate"]).assert().code(2);
+    s.amiref().args(["template", "frobnicate"]).assert().code(2);
 }
 
 #[test]
 fn json_output_reports_each_problem_with_its_position() {
-    let dir = tempfile::tempdir().unwrap();
-    let bad = write(
-        dir.path(),
+    let s = Sandbox::new();
+    let bad = s.write(
         "bad.yml",
         "name: a\nami_config:\n  strategy: ami_prefered\n  fallback_strategy: error\n",
     );
-    let assert = amiref()
+    let assert = s
+        .amiref()
         .args(["--output", "json", "template", "validate"])
         .arg(&bad)
         .assert()
         .code(1);
-    let report = stdout_json(assert.get_output());
+    let doc = stdout_json(assert.get_output());
+    assert_eq!(doc["schema"], "amiref/template_validation/v1");
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["error"]["kind"], "invalid_template");
+    let report = &doc["result"]["paths"];
     let problem = &report[0]["problems"][0];
     assert_eq!(report[0]["valid"], false);
     assert_eq!(problem["path"], "ami_config.strategy");
@@ -143,7 +144,14 @@ fn json_output_reports_each_problem_with_its_position() {
 
 #[test]
 fn schema_prints_the_checked_in_schema() {
-    let printed = success_json(amiref().args(["template", "schema"]));
+    let s = Sandbox::new();
+    // For people (and editors) the schema itself; in JSON, a document's result.
+    let out = s.amiref().args(["template", "schema"]).assert().success();
+    let printed = stdout_json(out.get_output());
+    assert_eq!(
+        success_json(s.amiref().args(["--output", "json", "template", "schema"])),
+        printed
+    );
     let checked_in: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("docs/template.schema.json")).unwrap(),
     )

@@ -1,96 +1,109 @@
-//! `amiref`: the example launcher. Resolves templates to images, launches them, and manages
-//! images over their lifecycle.
+//! `amiref`: the example launcher, a shell over `amiref-session` (the operations) and
+//! `amiref-report` (their output). Flags become a `SessionBuilder` (`flags.rs`, on
+//! ripgrep's `hiargs.rs` model), each command calls one session operation on one runtime,
+//! and the printer renders its report.
 //!
-//! Each command group lives in its own module; this file only parses and dispatches.
-//! Exit codes: 0 success, 1 the command ran and failed (an invalid template, no image),
-//! 2 usage errors (clap's own), 3 a confirmation was declined or could not be asked (no
-//! terminal and no `--yes`).
+//! Exit codes (docs/cli.md): 0 done, 1 the command ran and failed (no image, a cloud
+//! error, a region whose copy failed), 2 bad input or usage (clap's own errors, an unknown
+//! region, a template that is not found or not valid), 3 a decision was declined or could
+//! not be asked (no terminal and no `--yes`).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand};
 
-mod ami_cmd;
-mod cloud;
-mod launch_cmd;
-mod lifecycle_cmd;
-mod output;
-mod registry_cmd;
-mod template_cmd;
+mod ami;
+mod flags;
+mod launch;
+mod lifecycle;
+mod lifecycle_args;
+mod progress;
+mod prompt;
+mod registry;
+mod run;
+mod template;
+mod world;
+
+/// The exit codes, for `--help`.
+const EXIT_CODES: &str = "Exit codes: 0 done; 1 the command ran and failed (no image, a cloud \
+error, a region whose copy failed, an invalid template checked); 2 bad input or usage (an \
+unknown option, region or template, a file that is not valid); 3 a decision was declined, or \
+could not be asked (no terminal and no --yes).\n\nDefaults come from the configuration file \
+(--config, $AMIREF_CONFIG, else $XDG_CONFIG_HOME/amiref/config.yaml) and AMIREF_* variables; \
+see docs/configuration.md.";
 
 /// Resolve, launch, build and share EC2 images for research-computing templates.
 #[derive(Debug, Parser)]
-#[command(name = "amiref", version, about)]
+#[command(name = "amiref", version, about, after_help = EXIT_CODES)]
 struct Cli {
     #[command(flatten)]
-    global: GlobalArgs,
+    global: flags::GlobalArgs,
     #[command(subcommand)]
     command: Command,
-}
-
-/// Options every command accepts, before or after the subcommand.
-#[derive(Debug, Clone, Args)]
-struct GlobalArgs {
-    /// Run on the in-process cloud described by this world file instead of AWS.
-    #[arg(long, global = true, value_name = "FILE")]
-    world: Option<PathBuf>,
-    /// How to print results.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
-    output: Output,
-    #[command(flatten)]
-    cloud: cloud::CloudArgs,
-    /// Let the AWS SDK's wire and signing traces into the log (otherwise capped at info or
-    /// warn, whatever $AMIREF_LOG or $RUST_LOG ask); credentials stay redacted either way
-    /// [also: AMIREF_LOG_WIRE=1].
-    #[arg(long, global = true)]
-    log_wire: bool,
-}
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Output {
-    /// Human-readable lines and tables.
-    Table,
-    /// JSON for scripts.
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check and describe template files.
     #[command(subcommand)]
-    Template(template_cmd::TemplateCommand),
+    Template(template::TemplateCommand),
     /// Resolve a template's image and launch an instance (the mission's main flow).
-    Launch(launch_cmd::LaunchArgs),
-    /// Resolve and test templates' images across regions.
+    Launch(launch::LaunchArgs),
+    /// Resolve, test, list, build and share templates' images.
     #[command(subcommand)]
-    Ami(ami_cmd::AmiCommand),
+    Ami(ami::AmiCommand),
     /// Registry keys, signing and verification (community and institutional registries).
     #[command(subcommand)]
-    Registry(registry_cmd::RegistryCommand),
+    Registry(registry::RegistryCommand),
+    /// The state a `--world` keeps between commands.
+    #[command(subcommand)]
+    World(world::WorldCommand),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let (Some(_), Some(flag)) = (&cli.global.world, cli.global.cloud.aws_only_flag()) {
-        // clap's conflicts_with misses global options given after the subcommand.
-        Cli::command()
-            .error(
-                clap::error::ErrorKind::ArgumentConflict,
-                format!("{flag} is for AWS and cannot be used with --world (the in-process cloud)"),
-            )
-            .exit();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    if let Err(message) = cli.global.check() {
+        let e = Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message);
+        return usage_error(e);
     }
     // $AMIREF_LOG, else $RUST_LOG; wire traces capped unless asked; secrets redacted.
     let logging = amiref::telemetry::Logging::from_env();
     let wire = logging.wire_enabled() || cli.global.log_wire;
     // Fails only when a subscriber is already installed, which nothing before this does.
     let _ = logging.wire(wire).init();
-    match cli.command {
-        Command::Template(cmd) => template_cmd::run(cmd, &cli.global),
-        Command::Launch(args) => launch_cmd::run(args, &cli.global),
-        Command::Ami(cmd) => ami_cmd::run(cmd, &cli.global),
-        Command::Registry(cmd) => registry_cmd::run(cmd, &cli.global),
+    let context = run::Context::new(&cli.global);
+    let code = context.block_on(async {
+        match cli.command {
+            Command::Template(cmd) => template::run(cmd, &context).await,
+            Command::Launch(args) => launch::run(args, &context).await,
+            Command::Ami(cmd) => ami::run(cmd, &context).await,
+            Command::Registry(cmd) => registry::run(cmd, &context).await,
+            Command::World(cmd) => world::run(cmd, &context).await,
+        }
+    });
+    ExitCode::from(code)
+}
+
+/// A command line clap refused (exit 2), or `--help` and `--version` (exit 0). The refusal
+/// goes to stderr as clap writes it; asked for JSON, stdout also gets its document
+/// (`amiref/usage/v1`, `ok: false`).
+fn usage_error(e: clap::Error) -> ExitCode {
+    let _ = e.print();
+    if !e.use_stderr() {
+        return ExitCode::SUCCESS;
     }
+    let mode = flags::output_asked().unwrap_or_default();
+    if mode == amiref_report::OutputMode::Human {
+        return ExitCode::from(amiref_report::exit::USAGE);
+    }
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let error = amiref_report::ErrorReport::new(
+        amiref_report::ErrorKind::Usage,
+        first.strip_prefix("error: ").unwrap_or(first),
+    );
+    ExitCode::from(amiref_report::Printer::stdio(mode).fail_as("usage", &error))
 }
