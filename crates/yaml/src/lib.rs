@@ -66,7 +66,8 @@
 //!
 //! [`Document::parse_all`] goes on past the refusals that leave a usable tree (all of the
 //! above but syntax errors and limits), so that a format can report them together with its
-//! own checks: every problem of a file in one pass.
+//! own checks, which [`Document::refuse`] locates the same way: every problem of a file in
+//! one pass.
 
 mod document;
 mod error;
