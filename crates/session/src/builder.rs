@@ -381,17 +381,13 @@ impl SessionBuilder {
                 .or_else(|| self.env.audit_log.clone())
                 .or_else(|| self.loaded.config.audit_log.clone())
                 .or_else(|| self.env.state_home.as_ref().map(|h| h.join("audit.jsonl")))
-                .ok_or_else(|| {
-                    SessionError::Invalid(
-                        "no audit log: set $AMIREF_AUDIT_LOG, `audit_log:` in the configuration file, or $HOME".into(),
-                    )
+                .ok_or_else(|| SessionError::NotConfigured {
+                    what: "the audit log".into(),
+                    setting: "`audit_log:` (or $AMIREF_AUDIT_LOG, or $HOME for the default)".into(),
+                    config: self.loaded.path.clone(),
                 })?,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                SessionError::Invalid(format!("audit log directory {}: {e}", dir.display()))
-            })?;
-        }
+        crate::error::create_parent(&path, "create the audit log's directory")?;
         Ok(Arc::new(
             JsonLinesAuditSink::open(&path)?.fsync(world.is_none()),
         ))
@@ -585,9 +581,11 @@ impl SessionBuilder {
         _explicit: Option<Region>,
     ) -> Result<(Arc<dyn Cloud>, Region, Option<WorldSession>), SessionError> {
         let _ = &self.aws;
-        Err(SessionError::Invalid(
-            "no cloud: give a world file, or build amiref-session with the `aws` feature".into(),
-        ))
+        Err(SessionError::NotConfigured {
+            what: "a cloud".into(),
+            setting: "a world file (with_world_file, --world), or build amiref-session with the `aws` feature for AWS".into(),
+            config: None,
+        })
     }
 }
 

@@ -182,9 +182,18 @@ pub enum SessionError {
     /// The audit log could not be opened.
     #[error(transparent)]
     Audit(#[from] amiref_lifecycle::AuditError),
-    /// A value given to the session is not valid (named, with what was expected).
-    #[error("{0}")]
-    Invalid(String),
+    /// A file operation of the session's own failed (a directory for the audit log or
+    /// the ratings).
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The async runtime could not be started.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -213,8 +222,7 @@ impl SessionError {
             | Self::RegistrySource(_)
             | Self::Rate(_)
             | Self::Prices(_)
-            | Self::Build(_)
-            | Self::Invalid(_) => FailureKind::BadInput,
+            | Self::Build(_) => FailureKind::BadInput,
             Self::Declined(_) => FailureKind::Declined,
             Self::Resolve(_)
             | Self::InstanceGone { .. }
@@ -223,6 +231,7 @@ impl SessionError {
             | Self::Cloud { .. }
             | Self::Lifecycle(_)
             | Self::Audit(_)
+            | Self::Io { .. }
             | Self::Runtime(_) => FailureKind::Failed,
         }
     }
@@ -274,4 +283,19 @@ fn ids_text(ids: &[amiref_core::InstanceId]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Creates the directory `file` is to be written in.
+pub(crate) fn create_parent(
+    file: &std::path::Path,
+    action: &'static str,
+) -> Result<(), SessionError> {
+    match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| SessionError::Io {
+            action,
+            path: dir.to_owned(),
+            source,
+        }),
+        None => Ok(()),
+    }
 }

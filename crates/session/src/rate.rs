@@ -92,13 +92,7 @@ impl Session {
             &request.version,
             rating,
         )?;
-        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| SessionError::InvalidInput {
-                field: "ratings file".into(),
-                found: file.display().to_string(),
-                expected: format!("a file whose directory can be created ({e})"),
-            })?;
-        }
+        crate::error::create_parent(&file, "create the ratings file's directory")?;
         overlay.save_file(&file).map_err(registry_error)?;
         Ok(RateReport {
             template: rated.template,

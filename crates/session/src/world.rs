@@ -121,7 +121,8 @@ pub struct WorldRegion {
     pub images: Vec<OwnImage>,
 }
 
-/// `world show`: where a world's state is and what the caller has in it.
+/// `world show`: where a world's state is, what the caller has in it, and the whole world
+/// as it is now in the world-file format.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct WorldReport {
@@ -137,6 +138,10 @@ pub struct WorldReport {
     pub now: DateTime<Utc>,
     /// The regions where the caller has instances or images, in region order.
     pub regions: Vec<WorldRegion>,
+    /// The whole world as it is now, in the world-file format (docs/worlds.md): its time
+    /// now is its `start`, and loading it gives the same world.
+    #[schemars(with = "serde_json::Value")]
+    pub world: amiref_memory::WorldDocument,
 }
 
 /// `world reset`: what was removed.
@@ -226,6 +231,7 @@ impl Session {
             audit_log: world.audit_path(),
             now: world.now(),
             regions,
+            world: world.memory().to_world(),
         }))
     }
 }
