@@ -111,6 +111,12 @@ pub fn catalog() -> Vec<ReportSchema> {
         ReportSchema::of::<crate::PreviewReport<'static>>(),
         ReportSchema::of::<crate::TemplateValidation>(),
         ReportSchema::of::<crate::TemplateSchema>(),
+        // A command line the launcher's parser refused, before any command ran: a failure
+        // only (`error.kind` is `usage`), whatever the command.
+        ReportSchema {
+            kind: "usage",
+            schema: document_schema_for::<()>("usage"),
+        },
     ];
     all.sort_by_key(|s: &ReportSchema| s.kind);
     all

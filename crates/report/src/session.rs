@@ -689,8 +689,9 @@ impl From<&SessionError> for ErrorReport {
 
 // ---- worlds ------------------------------------------------------------------------
 
-/// `world show` (`amiref/world/v1`): where the world's state is, and what the caller has
-/// in it.
+/// `world show` (`amiref/world/v1`): where the world's state is and what the caller has
+/// in it, then the whole world in the world-file format. For people the summary is YAML
+/// comments above the document, so that the output loads as a world file itself.
 impl Report for WorldReport {
     const KIND: &'static str = "world";
     type Json = WorldReport;
@@ -700,48 +701,69 @@ impl Report for WorldReport {
     }
 
     fn human(&self, out: &mut Human) {
-        out.line(format!("🌍 World {}", self.world_file.display()));
-        out.line(format!(
-            "   state: {} ({})",
-            self.state_dir.display(),
-            if self.saved {
-                "saved"
+        let mut summary = Human::new();
+        world_summary(self, &mut summary);
+        for line in summary.lines(crate::Stream::Out) {
+            out.line(if line.is_empty() {
+                "#".to_owned()
             } else {
-                "nothing saved yet: as the world file describes it"
-            }
-        ));
-        out.line(format!("   audit log: {}", self.audit_log.display()));
-        out.line(format!(
-            "   time: {}",
-            self.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        ));
-        if self.regions.is_empty() {
-            out.line("   (no instances or images of yours)");
+                format!("# {line}")
+            });
         }
-        for region in &self.regions {
-            out.blank();
-            out.line(format!("Region: {}", region.region));
-            for i in &region.instances {
-                out.line(format!(
-                    "  {}  {:<20} {} on {} from {}, launched {}",
-                    i.instance.id,
-                    i.instance.name.as_deref().unwrap_or("(no name)"),
-                    i.instance.state,
-                    i.instance_type,
-                    i.image,
-                    i.launch_time
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                ));
-            }
-            for image in &region.images {
-                out.line(format!(
-                    "  {}  {:<20} {} {}",
-                    image.image,
-                    image.name,
-                    image.version.as_deref().unwrap_or("-"),
-                    image.state
-                ));
-            }
+        // JSON is YAML too: should the YAML writer refuse the document, it still loads.
+        let document = self
+            .world
+            .to_yaml()
+            .unwrap_or_else(|_| self.world.to_json());
+        out.text(document.trim_end());
+    }
+}
+
+/// The lines of `world show` above the world document.
+fn world_summary(report: &WorldReport, out: &mut Human) {
+    out.line(format!("🌍 World {}", report.world_file.display()));
+    out.line(format!(
+        "   state: {} ({})",
+        report.state_dir.display(),
+        if report.saved {
+            "saved"
+        } else {
+            "nothing saved yet: as the world file describes it"
+        }
+    ));
+    out.line(format!("   audit log: {}", report.audit_log.display()));
+    out.line(format!(
+        "   time: {}",
+        report
+            .now
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ));
+    if report.regions.is_empty() {
+        out.line("   (no instances or images of yours)");
+    }
+    for region in &report.regions {
+        out.blank();
+        out.line(format!("Region: {}", region.region));
+        for i in &region.instances {
+            out.line(format!(
+                "  {}  {:<20} {} on {} from {}, launched {}",
+                i.instance.id,
+                i.instance.name.as_deref().unwrap_or("(no name)"),
+                i.instance.state,
+                i.instance_type,
+                i.image,
+                i.launch_time
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        for image in &region.images {
+            out.line(format!(
+                "  {}  {:<20} {} {}",
+                image.image,
+                image.name,
+                image.version.as_deref().unwrap_or("-"),
+                image.state
+            ));
         }
     }
 }
