@@ -366,6 +366,35 @@ async fn bad_launch_bodies_are_400_saying_what_was_expected() {
 }
 
 #[tokio::test]
+async fn a_body_over_the_limit_is_413_in_a_document() {
+    let s = Server::start(&[]);
+    let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(3 << 20));
+    let a = s.post(LAUNCHES_R, &huge).await;
+    assert_eq!(a.status, 413, "{}", a.doc);
+    assert_eq!(a.doc["schema"], "amiref/launch/v1");
+    assert_eq!(a.doc["error"]["kind"], "invalid_input");
+}
+
+#[tokio::test]
+async fn a_broken_template_file_of_the_service_is_500_with_its_problems() {
+    let extra = tempfile::tempdir().unwrap();
+    std::fs::write(extra.path().join("broken.yml"), "name: [b]\n").unwrap();
+    let dir = extra.path().to_str().unwrap();
+    let s = Server::start(&["--templates", dir]);
+    for a in [
+        s.get("/v1/templates").await,
+        s.get("/v1/templates/broken/resolution").await,
+    ] {
+        assert_eq!(a.status, 500, "{}", a.doc);
+        assert_eq!(a.doc["error"]["kind"], "invalid_template", "{}", a.doc);
+        assert_says(&a, &["broken.yml"]);
+    }
+    // The other templates are still served.
+    let a = s.get("/v1/templates/python-ml/resolution").await;
+    assert_eq!(a.status, 200, "{}", a.doc);
+}
+
+#[tokio::test]
 async fn unknown_paths_are_404_and_wrong_methods_405() {
     let s = Server::start(&[]);
     let a = s.get("/v1/images").await;

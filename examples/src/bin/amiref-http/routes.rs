@@ -12,7 +12,7 @@ use amiref_session::{
 };
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::IntoResponse;
@@ -140,12 +140,21 @@ async fn launch(
     State(service): Shared,
     name: Result<Path<String>, PathRejection>,
     query: Result<Query<LaunchQuery>, QueryRejection>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Reply {
     const KIND: &str = LaunchReport::KIND;
     let (name, query) = match name_and_query(KIND, name, query, "approve_copy") {
         Ok(checked) => checked,
         Err(reply) => return reply,
+    };
+    let body = match body {
+        Ok(body) => body,
+        // Too long (over axum's 2 MB), or cut off: said in the document, with its status.
+        Err(e) => {
+            let error = ErrorReport::new(ErrorKind::InvalidInput, e.body_text())
+                .exit_code(FailureKind::BadInput.exit_code());
+            return Reply::failure(KIND, e.status(), &error);
+        }
     };
     let body: LaunchBody = match checks::json_body(&body, LAUNCH_BODY) {
         Ok(body) => body,
