@@ -239,11 +239,12 @@ impl LoadedConfig {
     }
 }
 
-/// `$XDG_CONFIG_HOME/amiref/config.yaml`, else `$HOME/.config/amiref/config.yaml`.
+/// `$XDG_CONFIG_HOME/amiref/config.yaml` (when absolute, as the XDG spec asks), else
+/// `$HOME/.config/amiref/config.yaml`.
 pub fn default_config_path(var: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
     let base = var("XDG_CONFIG_HOME")
-        .filter(|p| !p.is_empty())
         .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
         .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     Some(base.join("amiref").join("config.yaml"))
 }

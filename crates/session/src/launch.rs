@@ -9,7 +9,7 @@ use amiref_core::{
 };
 use amiref_lifecycle::tags::{TAG_TEMPLATE, TAG_TEMPLATE_VERSION, token_from};
 use amiref_lifecycle::{Actor, AuditOutcome, AuditRecord, ProgressSink};
-use amiref_resolver::{Alternative, Estimate, Resolution, ResolveOptions, Workload};
+use amiref_resolver::{Alternative, Estimate, Preview, Resolution, ResolveOptions, Workload};
 use amiref_strategies::CopyPlan;
 use amiref_template::{AmiStrategy, Template};
 use serde::Serialize;
@@ -64,6 +64,20 @@ impl LaunchRequest {
     pub fn prefer_script(mut self, prefer: bool) -> Self {
         self.prefer_script = prefer;
         self
+    }
+
+    /// How the resolution behind this launch is asked for: the architecture, and with the
+    /// script preferred, the template's script first and the best image kept as the
+    /// alternative (exactly `ami_fallback`).
+    fn resolve_options(&self) -> ResolveOptions {
+        let mut options = ResolveOptions::default();
+        if let Some(arch) = self.architecture {
+            options = options.architecture(arch);
+        }
+        if self.prefer_script {
+            options = options.strategy(AmiStrategy::AmiFallback);
+        }
+        options
     }
 }
 
@@ -292,6 +306,18 @@ pub struct LaunchReport {
 }
 
 impl Session {
+    /// The dry run of the resolution a launch plan would be made of (`launch --dry-run
+    /// --show-ami-resolution`): every tier's outcome, the chain and the cost comparison,
+    /// with the request's architecture and script preference. Nothing is changed.
+    pub async fn preview_launch(&self, request: &LaunchRequest) -> Preview {
+        self.preview(
+            &request.template,
+            request.region.as_ref(),
+            &request.resolve_options(),
+        )
+        .await
+    }
+
     /// Plans a launch: resolves, and says what launching will do and ask. Nothing is
     /// changed.
     pub async fn plan_launch(&self, request: &LaunchRequest) -> Result<LaunchPlan, SessionError> {
@@ -299,16 +325,8 @@ impl Session {
             .region
             .clone()
             .unwrap_or_else(|| self.region().clone());
-        let mut options = ResolveOptions::default();
-        if let Some(arch) = request.architecture {
-            options = options.architecture(arch);
-        }
-        if request.prefer_script {
-            // Script first, the best image kept as the alternative: exactly ami_fallback.
-            options = options.strategy(AmiStrategy::AmiFallback);
-        }
         let resolution = self
-            .resolve(&request.template, Some(&region), &options)
+            .resolve(&request.template, Some(&region), &request.resolve_options())
             .await?;
         let choice = LaunchChoice::of_resolution(&resolution);
         let passed_over = resolution.alternative.as_ref().map(|alt| PassedOver {

@@ -481,3 +481,41 @@ async fn a_world_reset_starts_over_from_the_world_file() {
         "{err}"
     );
 }
+
+#[test]
+fn the_configuration_file_is_found_where_the_documentation_says() {
+    let xdg = tempfile::tempdir().expect("xdg");
+    let dir = xdg.path().join("amiref");
+    std::fs::create_dir_all(&dir).expect("a directory");
+    std::fs::write(
+        dir.join("config.yaml"),
+        "region: eu-west-1\ntemplates: [t]\n",
+    )
+    .expect("written");
+    let vars: BTreeMap<String, OsString> = BTreeMap::from([
+        (
+            "XDG_CONFIG_HOME".to_owned(),
+            xdg.path().as_os_str().to_owned(),
+        ),
+        ("HOME".to_owned(), OsString::from("/nonexistent")),
+    ]);
+    let loaded =
+        amiref_session::LoadedConfig::from_vars(&|n| vars.get(n).cloned()).expect("loaded");
+    assert_eq!(
+        loaded.path.as_deref(),
+        Some(dir.join("config.yaml").as_path())
+    );
+    assert_eq!(loaded.config.region.as_deref(), Some("eu-west-1"));
+    // Relative paths are the file's directory's.
+    assert_eq!(loaded.config.templates, [dir.join("t")]);
+    // A named file must exist; a default one may be missing.
+    let named: BTreeMap<String, OsString> = BTreeMap::from([(
+        "AMIREF_CONFIG".to_owned(),
+        OsString::from("/nonexistent/c.yaml"),
+    )]);
+    assert!(amiref_session::LoadedConfig::from_vars(&|n| named.get(n).cloned()).is_err());
+    let none: BTreeMap<String, OsString> =
+        BTreeMap::from([("HOME".to_owned(), OsString::from("/nonexistent"))]);
+    let empty = amiref_session::LoadedConfig::from_vars(&|n| none.get(n).cloned()).expect("empty");
+    assert_eq!(empty, amiref_session::LoadedConfig::default());
+}
