@@ -958,7 +958,7 @@ async fn a_billing_product_of_another_account_is_passed_over_for_the_next_copyab
         ))
         .await;
     assert!(refused_copy.is_err(), "{refused_copy:?}");
-    let copy = resolver.execute(&plan).await.unwrap();
+    let copy = common::copy(&cloud, &resolver, &plan).await.unwrap();
     assert_eq!(copy.region, r("ap-south-1"));
     assert!(copy.is_available());
 }
@@ -1022,7 +1022,7 @@ async fn a_shared_image_without_create_volume_permission_is_passed_over() {
         ))
         .await;
     assert!(refused_copy.is_err(), "{refused_copy:?}");
-    let copy = resolver.execute(&plan).await.unwrap();
+    let copy = common::copy(&cloud, &resolver, &plan).await.unwrap();
     assert!(copy.is_available());
 }
 
@@ -1154,7 +1154,7 @@ ami_config:
         "{:#?}",
         res.chain
     );
-    let copy = resolver.execute(&plan).await.unwrap();
+    let copy = common::copy(&cloud, &resolver, &plan).await.unwrap();
     assert!(copy.is_available());
 }
 

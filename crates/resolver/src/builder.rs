@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use amiref_core::{Cloud, ImageRegistry, ImageStore, Region, ResolutionMethod, ResolutionPorts};
+use amiref_core::{Cloud, ImageRegistry, Region, ResolutionMethod, ResolutionPorts};
 use amiref_regions::{FallbackGraph, WalkOptions};
 use amiref_strategies::{
     CommunityRegistry, CopyPriority, CrossRegion, DirectMapping, DynamicSearch, FallbackRegions,
@@ -56,7 +56,6 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 #[must_use]
 pub struct ResolverBuilder {
     ports: Option<Arc<dyn ResolutionPorts>>,
-    store: Option<Arc<dyn ImageStore>>,
     tiers: Vec<Arc<dyn Strategy>>,
     graph: FallbackGraph,
     walk: WalkOptions,
@@ -69,8 +68,6 @@ pub struct ResolverBuilder {
     model: EstimateModel,
     workload: Workload,
     clock: Clock,
-    copy_poll: Duration,
-    copy_wait_limit: Duration,
 }
 
 impl std::fmt::Debug for ResolverBuilder {
@@ -95,7 +92,6 @@ impl Default for ResolverBuilder {
     fn default() -> Self {
         Self {
             ports: None,
-            store: None,
             tiers: default_tiers(),
             graph: FallbackGraph::builtin(),
             walk: WalkOptions::new().exclude_opt_in(true).max_regions(6),
@@ -108,8 +104,6 @@ impl Default for ResolverBuilder {
             model: EstimateModel::default(),
             workload: Workload::default(),
             clock: Arc::new(Utc::now),
-            copy_poll: Duration::from_secs(15),
-            copy_wait_limit: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -118,17 +112,15 @@ impl ResolverBuilder {
     /// The cloud to resolve in: `amiref_memory::MemoryCloud`, `amiref_aws::AwsCloud`, or any
     /// implementation of the ports. Required (or [`ports`](Self::ports)).
     pub fn cloud(mut self, cloud: Arc<dyn Cloud>) -> Self {
-        self.store = Some(cloud.clone());
         self.ports = Some(Arc::new(cloud));
         self
     }
 
     /// Resolves through these read-only ports instead of a whole cloud: images,
     /// Marketplace products, the caller's identity, SSM parameters, instance types and
-    /// Allowed AMIs. Such a resolver cannot [`execute`](Resolver::execute) a copy plan.
+    /// Allowed AMIs. (Resolving never changes anything; copies are made by `amiref-lifecycle`.)
     pub fn ports(mut self, ports: Arc<dyn ResolutionPorts>) -> Self {
         self.ports = Some(ports);
-        self.store = None;
         self
     }
 
@@ -221,14 +213,6 @@ impl ResolverBuilder {
         self
     }
 
-    /// How often `execute` polls a copy (default 15 s) and how long it waits at most
-    /// (default 60 min).
-    pub fn copy_wait(mut self, poll: Duration, limit: Duration) -> Self {
-        self.copy_poll = poll;
-        self.copy_wait_limit = limit;
-        self
-    }
-
     /// Checks the configuration and builds the resolver.
     pub fn build(self) -> Result<Resolver, BuildError> {
         let cloud = self.ports.ok_or(BuildError::MissingCloud)?;
@@ -238,16 +222,6 @@ impl ResolverBuilder {
                 option: "concurrency",
                 found: "0".into(),
                 expected: "at least 1",
-            });
-        }
-        if self.copy_poll.is_zero() || self.copy_wait_limit < self.copy_poll {
-            return Err(BuildError::InvalidOption {
-                option: "copy_wait",
-                found: format!(
-                    "poll {:?}, limit {:?}",
-                    self.copy_poll, self.copy_wait_limit
-                ),
-                expected: "a non-zero poll interval no longer than the limit",
             });
         }
         let throughput = self.model.copy_gib_per_minute;
@@ -287,7 +261,6 @@ impl ResolverBuilder {
         };
         Ok(Resolver::from_inner(Inner {
             cloud,
-            store: self.store,
             registry: self.registry,
             trust: self.trust,
             model,
@@ -298,13 +271,10 @@ impl ResolverBuilder {
             concurrent_tiers: self.concurrent_tiers,
             permits: Semaphore::new(self.concurrency),
             cache: FlightCache::new(),
-            copies: FlightCache::new(),
             caller: OnceCell::new(),
             region_types: FlightCache::new(),
             allowed_images: FlightCache::new(),
             clock: self.clock,
-            copy_poll: self.copy_poll,
-            copy_wait_limit: self.copy_wait_limit,
             tiers,
         }))
     }

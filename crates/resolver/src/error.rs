@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use amiref_core::{AmiId, CloudError, ImageState, Region, ResolutionMethod};
+use amiref_core::{Region, ResolutionMethod};
 use amiref_template::AmiStrategy;
 
 use crate::{ChainEntry, Outcome};
@@ -132,53 +132,4 @@ fn chain_summary(chain: &[ChainEntry]) -> String {
         .map(|e| format!("{} {}: {}", e.tier, e.outcome.as_str(), e.outcome))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// A copy plan that could not be carried out.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ExecuteError {
-    /// A call to the cloud failed.
-    #[error("copying {image} from {source_region} to {destination}: {error}")]
-    Cloud {
-        /// The source image.
-        image: AmiId,
-        /// Its region.
-        source_region: Region,
-        /// The destination.
-        destination: Region,
-        /// What the cloud said.
-        #[source]
-        error: CloudError,
-    },
-    /// The copy ended in a state other than `available`.
-    #[error("the copy {copy} of {image} in {destination} ended {state}, not available")]
-    CopyFailed {
-        /// The source image.
-        image: AmiId,
-        /// The copy.
-        copy: AmiId,
-        /// The destination.
-        destination: Region,
-        /// Its final state.
-        state: ImageState,
-    },
-    /// The resolver was built on read-only ports (`ResolverBuilder::ports`), which cannot
-    /// copy images.
-    #[error(
-        "this resolver was built with ResolverBuilder::ports (read only) and cannot copy images: build it with .cloud(Arc<dyn Cloud>) to execute copy plans"
-    )]
-    NoImageStore,
-    /// The copy was not available within the wait limit.
-    #[error(
-        "the copy {copy} in {destination} was not available after {waited_secs}s (limit); it may still complete: run again to wait for the same copy"
-    )]
-    TimedOut {
-        /// The copy.
-        copy: AmiId,
-        /// The destination.
-        destination: Region,
-        /// How long the resolver waited.
-        waited_secs: u64,
-    },
 }

@@ -4,8 +4,10 @@
 //!
 //! The [`Resolver`] decides, for a template and a region, which image (AMI) to launch, or
 //! that none fits and the template's `user_data` script must provision a base image; it
-//! explains the decision tier by tier, estimates time and cost from a stated model, and
-//! carries out the cross-region copies it plans.
+//! explains the decision tier by tier, and estimates time and cost from a stated model.
+//! Resolving changes nothing: a cross-region result is a copy plan, which
+//! `amiref-lifecycle`'s one copy engine carries out (the session layer does it for a
+//! launch).
 //!
 //! ```no_run
 //! # async fn demo(cloud: std::sync::Arc<dyn amiref_core::Cloud>, template: amiref_template::Template)
@@ -14,10 +16,6 @@
 //! let region = "us-east-1".parse()?;
 //! let resolution = resolver.resolve(&template, &region).await?;
 //! println!("{} via {}", resolution.image.id, resolution.method);
-//! if let Some(plan) = &resolution.copy_plan {
-//!     let copy = resolver.execute(plan).await?;
-//!     println!("copied as {}", copy.id);
-//! }
 //! # Ok(()) }
 //! ```
 //!
@@ -42,16 +40,17 @@
 //!   are cached (found and not found, each with its TTL) by template content, region and
 //!   options; results that a failing call shaped are kept only briefly or not at all.
 //! - **No side effects while resolving.** A cross-region result is a [`CopyPlan`]
-//!   (`amiref_strategies::CopyPlan`); [`Resolver::execute`] carries it out with a client
-//!   token derived from source region, image and destination, so any number of callers
-//!   share one copy.
+//!   (`amiref_strategies::CopyPlan`) whose client token is the lifecycle's
+//!   (`amiref_core::copy_client_token`), so the copy a launch makes and an `ami copy` of the
+//!   same image share one image; after a copy lands, [`Resolver::forget_region`] drops the
+//!   region's cached resolutions.
 //! - **Estimates state their inputs** ([`EstimateModel`], [`InstancePrices`]): launch times
 //!   per method, copy time from size and throughput, setup cost = hourly price x setup
 //!   time, copy cost = size x transfer price + storage per month.
 //! - **One crate of the facade.** `amiref` re-exports this crate with the others it
 //!   composes; the AWS implementation is behind the `aws` feature, so the default build links
 //!   no AWS SDK.
-//! - Libraries emit tracing spans (`amiref.resolve`, `amiref.tier`, `amiref.execute`) and
+//! - Libraries emit tracing spans (`amiref.resolve`, `amiref.tier`) and
 //!   never install a subscriber.
 
 #[cfg(feature = "aws")]
@@ -74,7 +73,7 @@ pub use amiref_strategies::{
     CopyPlan, Find, FoundVia, Rejection, Skip, Strategy, TierFailure, TrustPolicy, Warning,
 };
 pub use builder::{Clock, ResolverBuilder, Workload, default_tiers};
-pub use error::{BuildError, ExecuteError, ResolveError, strategy_name};
+pub use error::{BuildError, ResolveError, strategy_name};
 pub use estimate::{
     EstimateModel, INSTANCE_PRICES_AS_OF, INSTANCE_PRICES_SOURCE, InstancePrices, PriceFileError,
 };

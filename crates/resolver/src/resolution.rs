@@ -188,7 +188,7 @@ pub struct Estimate {
 
 /// A way to launch other than the one chosen: what `ami_fallback` keeps as its
 /// alternative, and what a cross-region copy and a script are compared against.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct Alternative {
     /// How it would launch.
@@ -205,7 +205,7 @@ pub struct Alternative {
 }
 
 /// The answer of a resolution: what to launch, how it was found, and what it will take.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct Resolution {
     /// The template's name.
@@ -231,7 +231,7 @@ pub struct Resolution {
     pub warnings: Vec<Warning>,
     /// What it will take.
     pub estimate: Estimate,
-    /// For a cross-region result: the copy to make first (with `Resolver::execute`).
+    /// For a cross-region result: the copy to make first (with `amiref_lifecycle::Lifecycle::copy_to_region`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copy_plan: Option<CopyPlan>,
     /// Another way to launch: the best image for `ami_fallback`, the other of copy and
@@ -258,7 +258,7 @@ pub struct CostOption {
 
 /// The dry run: every tier's outcome even when an earlier one won, the resolution, and the
 /// cost of each way of launching that is possible.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct Preview {
     /// The template's name.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amiref_core::{
-    AccountId, AllowedImagesSettings, AmiId, Architecture, CopyImageRequest, Image, ImageRegistry,
-    ImageState, ImageStore, InstanceType, Region, ResolutionMethod, ResolutionPorts,
+    AccountId, AllowedImagesSettings, AmiId, Architecture, ImageRegistry, InstanceType, Region,
+    ResolutionMethod, ResolutionPorts,
 };
 use amiref_strategies::{
     ArchCandidates, Attempt, ChoiceNote, Context, CopyPlan, Facts, Found, Prefetched, Strategy,
@@ -23,8 +23,8 @@ use tracing::Instrument;
 use crate::builder::{Clock, ResolverBuilder, Workload};
 use crate::cache::FlightCache;
 use crate::{
-    Alternative, ChainEntry, CostOption, Estimate, EstimateModel, ExecuteError, NotTried, Outcome,
-    Preview, Resolution, ResolveError,
+    Alternative, ChainEntry, CostOption, Estimate, EstimateModel, NotTried, Outcome, Preview,
+    Resolution, ResolveError,
 };
 
 /// Options of one resolution.
@@ -143,8 +143,6 @@ pub(crate) struct Tiers {
 
 pub(crate) struct Inner {
     pub(crate) cloud: Arc<dyn ResolutionPorts>,
-    /// Where `execute` copies images (only a resolver built on a whole cloud has one).
-    pub(crate) store: Option<Arc<dyn ImageStore>>,
     pub(crate) registry: Option<Arc<dyn ImageRegistry>>,
     pub(crate) trust: TrustPolicy,
     pub(crate) model: Arc<EstimateModel>,
@@ -155,15 +153,12 @@ pub(crate) struct Inner {
     pub(crate) concurrent_tiers: bool,
     pub(crate) permits: Semaphore,
     pub(crate) cache: FlightCache<CacheKey, Result<Arc<Resolution>, ResolveError>>,
-    pub(crate) copies: FlightCache<String, Result<Image, ExecuteError>>,
     pub(crate) caller: OnceCell<AccountId>,
     pub(crate) region_types:
         FlightCache<(Region, Vec<InstanceType>), Arc<crate::facts::RegionTypesAnswer>>,
     pub(crate) allowed_images:
         FlightCache<Region, Result<Arc<AllowedImagesSettings>, amiref_core::CloudError>>,
     pub(crate) clock: Clock,
-    pub(crate) copy_poll: Duration,
-    pub(crate) copy_wait_limit: Duration,
     pub(crate) tiers: Tiers,
 }
 
@@ -1068,128 +1063,10 @@ impl Resolver {
         Some(self.estimate(run, &tier, found))
     }
 
-    /// Carries out a copy plan: copies the image with the plan's deterministic client
-    /// token, then waits (polling on tokio's clock, up to the configured limit) until the
-    /// copy is available. Concurrent callers with the same plan share one copy; callers on
-    /// other hosts get the same copy from the cloud through the token.
-    pub async fn execute(&self, plan: &CopyPlan) -> Result<Image, ExecuteError> {
-        let span = tracing::info_span!(
-            "amiref.execute",
-            image = %plan.source_image,
-            from = %plan.source_region,
-            to = %plan.destination_region
-        );
-        let (result, _) = self
-            .inner
-            .copies
-            .get_or_compute(
-                plan.client_token.clone(),
-                |_| None,
-                || self.copy_and_wait(plan),
-            )
-            .instrument(span)
-            .await;
-        if result.is_ok() {
-            // Resolutions in the destination may now find the copy.
-            let destination = plan.destination_region.clone();
-            self.inner.cache.invalidate(|k| k.region == destination);
-        }
-        result
-    }
-
-    async fn copy_and_wait(&self, plan: &CopyPlan) -> Result<Image, ExecuteError> {
-        let cloud_err = |error| ExecuteError::Cloud {
-            image: plan.source_image.clone(),
-            source_region: plan.source_region.clone(),
-            destination: plan.destination_region.clone(),
-            error,
-        };
-        let mut request = CopyImageRequest::new(
-            plan.source_region.clone(),
-            plan.source_image.clone(),
-            plan.destination_region.clone(),
-            plan.source_name.clone(),
-            plan.client_token.clone(),
-        );
-        request.description = Some(format!(
-            "Copy of {} from {} by amiref",
-            plan.source_image, plan.source_region
-        ));
-        request
-            .tags
-            .insert("amiref:source-image".into(), plan.source_image.to_string());
-        request.tags.insert(
-            "amiref:source-region".into(),
-            plan.source_region.to_string(),
-        );
-        let Some(store) = self.inner.store.as_ref() else {
-            return Err(ExecuteError::NoImageStore);
-        };
-        let copy = retry(|| store.copy_image(&request))
-            .await
-            .map_err(cloud_err)?;
-        tracing::info!(%copy, "copy started");
-        let start = Instant::now();
-        loop {
-            let described = retry(|| {
-                self.inner
-                    .cloud
-                    .describe_images(&plan.destination_region, std::slice::from_ref(&copy))
-            })
-            .await
-            .map_err(cloud_err)?;
-            if let Some(image) = described.into_iter().find(|i| i.id == copy) {
-                match image.state {
-                    ImageState::Available => return Ok(image),
-                    ImageState::Pending | ImageState::Transient => {}
-                    state => {
-                        return Err(ExecuteError::CopyFailed {
-                            image: plan.source_image.clone(),
-                            copy,
-                            destination: plan.destination_region.clone(),
-                            state,
-                        });
-                    }
-                }
-            }
-            // An image just copied may not be visible yet (EC2 is eventually consistent).
-            let waited = start.elapsed();
-            if waited >= self.inner.copy_wait_limit {
-                return Err(ExecuteError::TimedOut {
-                    copy,
-                    destination: plan.destination_region.clone(),
-                    waited_secs: waited.as_secs(),
-                });
-            }
-            tokio::time::sleep(
-                self.inner
-                    .copy_poll
-                    .min(self.inner.copy_wait_limit - waited),
-            )
-            .await;
-        }
-    }
-}
-
-/// Tries an idempotent call up to 4 times while it fails with a retryable error, backing
-/// off 1, 2, 4 s on tokio's clock.
-async fn retry<T, F, Fut>(mut call: F) -> Result<T, amiref_core::CloudError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, amiref_core::CloudError>>,
-{
-    let mut delay = Duration::from_secs(1);
-    let mut tries = 1;
-    loop {
-        match call().await {
-            Err(e) if e.is_retryable() && tries < 4 => {
-                tracing::debug!(error = %e, tries, "retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-                tries += 1;
-            }
-            other => return other,
-        }
+    /// Drops the cached resolutions of `region`: call it after something changed there
+    /// that a resolution may find (a copy landed, an image was shared or deregistered).
+    pub fn forget_region(&self, region: &Region) {
+        self.inner.cache.invalidate(|k| &k.region == region);
     }
 }
 

@@ -106,3 +106,23 @@ pub fn resolver_trusting(
         .clock(Arc::new(move || clock_cloud.now()));
     configure(builder).build().expect("resolver builds")
 }
+
+/// Carries out a copy plan the way the session layer does: the lifecycle's one copy engine
+/// (its client token, its waiter), then the resolver forgets the destination's cached
+/// resolutions. The world's clock judges ages.
+pub async fn copy(
+    cloud: &Arc<MemoryCloud>,
+    resolver: &Resolver,
+    plan: &amiref::CopyPlan,
+) -> Result<amiref_core::Image, amiref::lifecycle::LifecycleError> {
+    let audit = amiref::lifecycle::MemoryAuditSink::new();
+    let clock = cloud.clone();
+    let copy = amiref::lifecycle::Lifecycle::new(cloud.as_ref(), &audit)
+        .clock(move || clock.now())
+        .copy_to_region(&plan.source_region, &plan.source_image, &plan.destination_region)
+        .await;
+    if copy.is_ok() {
+        resolver.forget_region(&plan.destination_region);
+    }
+    copy
+}
