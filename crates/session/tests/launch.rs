@@ -218,3 +218,24 @@ fn operations_can_run_on_spawned_tasks(session: &'static Session, plan: &'static
         )))),
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_launch_preview_resolves_as_the_plan_would() {
+    let state = tempfile::tempdir().expect("tempdir");
+    let session = demo_session(state.path(), "us-east-1").await;
+    let template = session.template("python-ml").expect("a demo template");
+    let request = LaunchRequest::new(template, "r");
+    let preview = session.preview_launch(&request).await;
+    let plan = session.plan_launch(&request).await.expect("a plan");
+    let resolution = preview.resolution.expect("a resolution");
+    assert_eq!(resolution.image.id, plan.choice.image);
+    assert_eq!(preview.strategy, amiref_template::AmiStrategy::AmiPreferred);
+    // The script preferred: the template's script first, as the plan does it.
+    let preferred = session.preview_launch(&request.prefer_script(true)).await;
+    assert_eq!(
+        preferred.strategy,
+        amiref_template::AmiStrategy::AmiFallback
+    );
+    let resolution = preferred.resolution.expect("a resolution");
+    assert_eq!(resolution.method, ResolutionMethod::ScriptProvisioning);
+}
