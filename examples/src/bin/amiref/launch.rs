@@ -50,17 +50,7 @@ pub(crate) async fn run(args: LaunchArgs, context: &Context) -> u8 {
         let preview = context
             .with_session(async |session| {
                 let request = request(session).await?;
-                let mut options = amiref::ResolveOptions::default();
-                if let Some(a) = request.architecture {
-                    options = options.architecture(a);
-                }
-                if request.prefer_script {
-                    options = options.strategy(amiref::template::AmiStrategy::AmiFallback);
-                }
-                Ok((
-                    session.preview(&request.template, None, &options).await,
-                    request.template,
-                ))
+                Ok((session.preview_launch(&request).await, request.template))
             })
             .await;
         return context.print_view(
