@@ -447,6 +447,8 @@ impl Session {
                 &copy.destination_region,
             )
             .await?;
+        // Resolutions in the destination may now find the copy.
+        self.resolver().forget_region(&copy.destination_region);
         Ok(copied.id)
     }
 
