@@ -18,7 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use assert_cmd::Command;
 use serde_json::Value;
 
-use common::{json_lines, launcher, repo_root, success_json, write};
+use common::{json_lines, launcher, success_json, write};
 
 /// The fixture's community publisher, whose python images are public in every region.
 const COMMUNITY: &str = "111122223333";
@@ -408,20 +408,45 @@ fn lifecycle_commands_run_on_aws_and_are_audited() {
 fn registry_listing_runs_on_aws() {
     let Some(ep) = endpoint() else { return };
     let dir = tempfile::tempdir().unwrap();
-    // The demo registries (examples/registry) are found relative to the repository root.
-    let out = amiref(dir.path())
-        .current_dir(repo_root())
-        .args(["--endpoint-url", &ep, "--output", "json"])
-        .arg("--image-registry")
-        .arg(repo_root().join("examples/registry/community.yml"))
-        .arg("--image-registry-keys")
-        .arg(repo_root().join("examples/registry/trust.yml"))
-        .args(["ami", "list", "--template", "python-ml"])
+    let key = dir.path().join("moto.key");
+    let trust = dir.path().join("trust.yml");
+    amiref(dir.path())
+        .args(["registry", "keygen", "--publisher", "moto@test", "--out"])
+        .arg(&key)
+        .arg("--trust-store")
+        .arg(&trust)
         .assert()
-        .success()
-        .get_output()
-        .clone();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("ami-0fedcba9876543210"), "{text}");
-    assert!(text.contains("us-west-2"), "{text}");
+        .success();
+    // A registry of the fixture's community image, shared with moto's account, signed.
+    let registry = write(
+        dir.path(),
+        "registry.yml",
+        &format!(
+            "schema_version: 1\nsharing:\n  accounts: [\"123456789012\"]\ncommunity_amis:\n  python-ml:\n    v2.1.0:\n      creator: moto@test\n      regions: {{us-west-2: {PYTHON_210_X86}}}\n      owner: \"{COMMUNITY}\"\n"
+        ),
+    );
+    amiref(dir.path())
+        .args(["registry", "sign"])
+        .arg(&registry)
+        .arg("--key")
+        .arg(&key)
+        .assert()
+        .success();
+    let v = success_json(
+        amiref(dir.path())
+            .args(["--endpoint-url", &ep, "--output", "json"])
+            .arg("--image-registry")
+            .arg(&registry)
+            .arg("--image-registry-keys")
+            .arg(&trust)
+            .args(["ami", "list", "--template", "python-ml"]),
+    );
+    // The caller's identity (STS) admits the entry its sharing policy names.
+    let region = &v["regions"][0];
+    assert_eq!(region["region"], "us-west-2", "{v}");
+    assert_eq!(region["images"][0]["image"], PYTHON_210_X86, "{v}");
+    assert_eq!(
+        region["images"][0]["signer"]["publisher"], "moto@test",
+        "{v}"
+    );
 }
