@@ -109,9 +109,16 @@ async fn every_demo_entry_verifies_and_names_a_real_image_of_the_demo_world() {
             assert_eq!(Some(&image.owner), e.entry.owner.as_ref(), "{id}");
         }
     }
-    // Sharing: a caller outside the university's organization sees no institutional entry.
+    // Sharing: both demo registries are shared with the university's organization (the
+    // community's file also with its publisher), so a caller outside it sees no entry: it
+    // could launch none of their images anyway.
     let stranger = cloud.as_account("999988887777".parse().unwrap());
     let reg = demo_registry(&stranger).await;
+    assert!(reg.entries().is_empty(), "{:#?}", reg.entries());
+    assert_eq!(reg.report().not_shared, 10);
+    // The community's publisher is in its audience.
+    let publisher = cloud.as_account("111122223333".parse().unwrap());
+    let reg = demo_registry(&publisher).await;
     assert!(
         reg.entries()
             .iter()

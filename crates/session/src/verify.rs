@@ -89,7 +89,8 @@ pub struct VerifyReport {
     pub admitted: Vec<VerifiedEntry>,
     /// Refused entries.
     pub refused: Vec<RefusedEntry>,
-    /// Entries restricted by a sharing policy: verified, not listed (no caller is assumed).
+    /// Entries a sharing policy hides from the caller (every restricted entry when the
+    /// caller is unknown): verified, not listed.
     pub restricted: usize,
     /// Warnings (a stale cached copy, an unreachable source).
     pub warnings: Vec<String>,
@@ -105,7 +106,7 @@ impl VerifyReport {
 impl Session {
     /// `registry verify`: the configured registries (or `sources`, files, directories or
     /// https:// URLs, when given) against the configured trust store and entry policy.
-    /// Sharing policies are not a verification matter: no caller is assumed.
+    /// Entries a sharing policy hides from the caller are verified and counted, not listed.
     pub async fn verify_registries(
         &self,
         sources: Option<&[String]>,
@@ -123,7 +124,11 @@ impl Session {
             });
         }
         let trust = settings.load_trust().map_err(|e| self.name_config(e))?;
+        // Signatures do not depend on who asks, but what is listed does: entries are listed
+        // as the caller sees them when the cloud says who that is (an offline verify, with no
+        // credentials, still verifies every entry and counts the restricted ones).
         let opened = registries::Opened {
+            caller: self.cloud().caller().await.ok(),
             now: self.world().map(|w| w.now()),
             ..registries::Opened::default()
         };

@@ -71,6 +71,7 @@ fn refusal(err: SessionError) -> Vec<RefusalReason> {
 #[tokio::test(start_paused = true)]
 async fn a_community_whose_registry_names_nobody_is_refused_and_nothing_changes() {
     let demo = Demo::new();
+    demo.community_names_nobody();
     let session = demo.session().await;
     let image = own_image(&session, "Python ML v2.2.0").await;
     let before = std::fs::read(demo.path("registry/community.yml")).expect("the registry");

@@ -80,6 +80,15 @@ impl Demo {
         parsed.save_file(&path).expect("saved");
     }
 
+    /// Takes the document-level sharing policy off the prism community's registry (the
+    /// copy): a community that names nobody to share with.
+    pub(crate) fn community_names_nobody(&self) {
+        let path = self.path("registry/community.yml");
+        let mut parsed = ParsedRegistry::load_file(&path).expect("the community registry");
+        parsed.document.sharing = None;
+        parsed.save_file(&path).expect("saved");
+    }
+
     /// The world's audit records (JSON lines in its state directory).
     pub(crate) fn audit_records(&self) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(self.path("state/audit.jsonl")).unwrap_or_default();
