@@ -368,6 +368,7 @@ pub struct MemoryCloudBuilder {
     instances: Vec<InstanceSeed>,
     launch_templates: Vec<(Region, AccountId, String, AmiId)>,
     products: Vec<MarketplaceProduct>,
+    offers: Vec<(String, String)>,
     allowed_images: BTreeMap<Region, AllowedImagesSettings>,
     parameters: Vec<(Region, Parameter, SavedParameter)>,
     timings: Timings,
@@ -401,6 +402,7 @@ impl Default for MemoryCloudBuilder {
             instances: Vec::new(),
             launch_templates: Vec::new(),
             products: Vec::new(),
+            offers: Vec::new(),
             allowed_images: BTreeMap::new(),
             parameters: Vec::new(),
             timings: Timings::default(),
@@ -525,6 +527,13 @@ impl MemoryCloudBuilder {
         self
     }
 
+    /// Adds the public offer `offer_id` (`offer-…`) of the product `product_id`: the entity
+    /// an `UpdatePricingTerms` change set prices.
+    pub fn offer(mut self, product_id: impl Into<String>, offer_id: impl Into<String>) -> Self {
+        self.offers.push((product_id.into(), offer_id.into()));
+        self
+    }
+
     /// Sets the account's Allowed AMIs setting in `region` (the default is `disabled`):
     /// while it is `enabled`, images it does not allow are not discoverable and cannot be
     /// launched; in `audit-mode`, described images say whether they would be allowed.
@@ -625,6 +634,7 @@ impl MemoryCloudBuilder {
             instance_types: BTreeMap::new(),
             regional_instance_types: BTreeMap::new(),
             products: BTreeMap::new(),
+            offers: BTreeMap::new(),
             change_sets: BTreeMap::new(),
             change_set_tokens: HashMap::new(),
             pending: BinaryHeap::new(),
@@ -735,6 +745,22 @@ impl MemoryCloudBuilder {
                 ));
             }
             world.products.insert(product.product_code.clone(), product);
+        }
+        for (product_id, offer_id) in self.offers {
+            if !world.products.values().any(|p| p.product_id == product_id) {
+                return Err(WorldError::invalid(
+                    format!("products[{product_id}].offers"),
+                    offer_id.as_str(),
+                    "an offer of a product defined in the world",
+                ));
+            }
+            if world.offers.insert(offer_id.clone(), product_id).is_some() {
+                return Err(WorldError::invalid(
+                    "products[].offers",
+                    offer_id.as_str(),
+                    "each offer id once",
+                ));
+            }
         }
         for (region, settings) in self.allowed_images {
             check_allowed_images(&region, &settings)?;

@@ -125,6 +125,22 @@ impl MarketplacePublisher for MemoryCloud {
 /// AMI product, and a new version's image must exist.
 fn check_changes(world: &WorldData, request: &ChangeSetRequest) -> Option<String> {
     for change in &request.changes {
+        // A price is set on the product's offer, as the catalog's UpdatePricingTerms does.
+        if change.entity_type.starts_with("Offer@") {
+            if !world.offers.contains_key(&change.entity_id) {
+                return Some(format!(
+                    "ResourceNotFound: offer {} does not exist",
+                    change.entity_id
+                ));
+            }
+            if change.change_type != "UpdatePricingTerms" {
+                return Some(format!(
+                    "change type {:?} is not one this world applies to an offer (UpdatePricingTerms)",
+                    change.change_type
+                ));
+            }
+            continue;
+        }
         if !change.entity_type.starts_with("AmiProduct@") {
             return Some(format!(
                 "entity type {:?} is not an AMI product (AmiProduct@1.0)",

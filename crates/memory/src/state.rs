@@ -394,6 +394,8 @@ pub(crate) struct WorldData {
     /// Instance types offered only in some regions.
     pub(crate) regional_instance_types: BTreeMap<Region, BTreeMap<InstanceType, Vec<Architecture>>>,
     pub(crate) products: BTreeMap<String, MarketplaceProduct>,
+    /// Offer entity id (`offer-…`) → the product entity id it prices.
+    pub(crate) offers: BTreeMap<String, String>,
     pub(crate) change_sets: BTreeMap<String, ChangeSet>,
     /// (submitter, client request token) → change set id.
     pub(crate) change_set_tokens: HashMap<(AccountId, String), String>,

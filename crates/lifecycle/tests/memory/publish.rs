@@ -110,3 +110,46 @@ async fn bad_inputs_are_named() {
         AuditOutcome::Refused { .. }
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_price_on_the_products_offer_goes_live_with_the_version_and_an_unknown_offer_fails() {
+    let priced = |offer: &str| {
+        let mut spec = spec();
+        spec.pricing = Some(HourlyPricing::new(
+            offer,
+            0.05,
+            vec!["m5.large".parse().unwrap()],
+        ));
+        spec
+    };
+    let cloud = world()
+        .product(MarketplaceProduct::new(
+            "prodcode123",
+            "prod-abc123def4567",
+            "Python ML",
+        ))
+        .offer("prod-abc123def4567", "offer-abc123def4567")
+        .build()
+        .unwrap();
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit);
+    let wait = Some(Duration::from_secs(6 * 3600));
+
+    let report = lc
+        .publish(&cloud, &priced("offer-abc123def4567"), wait)
+        .await
+        .unwrap();
+    assert_eq!(report.status, Some(ChangeSetStatus::Succeeded));
+
+    let mut other = priced("offer-000000000000");
+    other.version = "2.1.1".into();
+    let failed = lc.publish(&cloud, &other, wait).await;
+    let status = failed.map(|r| r.status);
+    assert!(
+        matches!(&status, Ok(Some(ChangeSetStatus::Failed(why))) if why.contains("offer-000000000000"))
+            || status
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("offer-000000000000")),
+        "{status:?}"
+    );
+}

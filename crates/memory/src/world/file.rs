@@ -309,6 +309,9 @@ pub(crate) struct ProductEntry {
     pub(crate) product_code: String,
     pub(crate) product_id: String,
     pub(crate) title: String,
+    /// The product's offers (`offer-…`), which pricing change sets name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) offers: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) versions: Vec<VersionEntry>,
 }

@@ -102,6 +102,9 @@ pub(crate) fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldE
         );
     }
     for p in file.products {
+        for offer in &p.offers {
+            b = b.offer(p.product_id.clone(), offer.clone());
+        }
         let mut product = MarketplaceProduct::new(p.product_code, p.product_id, p.title);
         for v in p.versions {
             let mut version = ProductVersion::new(v.version);

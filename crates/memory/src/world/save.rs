@@ -404,6 +404,12 @@ fn product_entries(world: &WorldData) -> Vec<ProductEntry> {
             product_code: p.product_code.clone(),
             product_id: p.product_id.clone(),
             title: p.title.clone(),
+            offers: world
+                .offers
+                .iter()
+                .filter(|(_, product)| **product == p.product_id)
+                .map(|(offer, _)| offer.clone())
+                .collect(),
             versions: p
                 .versions
                 .iter()
