@@ -161,8 +161,7 @@ fn community_request(a: ShareArgs) -> CommunityShareRequest {
     request.version = a.entry.version;
     request.description = a.entry.description;
     request.tested = a.entry.tested;
-    request.security_scan =
-        Some(a.entry.scan.into()).filter(|s| *s != amiref_registry::ScanStatus::NotRun);
+    request.security_scan = a.entry.scan.map(Into::into);
     request
 }
 

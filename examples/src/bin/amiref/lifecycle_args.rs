@@ -176,9 +176,9 @@ pub(crate) struct CommunityEntryArgs {
     /// Mark the image tested.
     #[arg(long)]
     pub(crate) tested: bool,
-    /// The security scan's outcome.
-    #[arg(long, value_enum, default_value_t = ScanArg::NotRun)]
-    pub(crate) scan: ScanArg,
+    /// The security scan's outcome [default: the entry's, else not run].
+    #[arg(long, value_enum)]
+    pub(crate) scan: Option<ScanArg>,
 }
 
 /// `--scan` values.

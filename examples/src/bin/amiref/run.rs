@@ -18,12 +18,6 @@ impl From<SessionError> for Failure {
     }
 }
 
-impl From<ErrorReport> for Failure {
-    fn from(e: ErrorReport) -> Self {
-        Self(e)
-    }
-}
-
 /// What every command runs with.
 pub(crate) struct Context {
     builder: Result<SessionBuilder, ErrorReport>,
