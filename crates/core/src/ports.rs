@@ -257,7 +257,9 @@ impl CopyImageRequest {
 }
 
 /// What still uses an image, so that retiring it would break something.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct ImageUsage {
     /// Instances (not terminated) launched from it.
@@ -417,7 +419,9 @@ pub trait Marketplace: Send + Sync {
 }
 
 /// One change of a Marketplace Catalog change set (`StartChangeSet`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct CatalogChange {
     /// The change type, e.g. `AddDeliveryOptions` or `UpdatePricingTerms`.
@@ -448,7 +452,9 @@ impl CatalogChange {
 }
 
 /// A change set to submit to the AWS Marketplace Catalog.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct ChangeSetRequest {
     /// The catalog, `AWSMarketplace`.
@@ -480,7 +486,9 @@ impl ChangeSetRequest {
 }
 
 /// Where a submitted change set is.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ChangeSetStatus {

@@ -13,7 +13,9 @@ use amiref_core::{CallerIdentity, Region};
 use chrono::{DateTime, Utc};
 
 /// Who performed an operation: the caller's identity as the cloud reported it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Actor {
     /// The caller's account.
     pub account: String,
@@ -31,7 +33,9 @@ impl From<&CallerIdentity> for Actor {
 }
 
 /// How an audited operation ended.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "status", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AuditOutcome {
@@ -66,7 +70,7 @@ impl std::fmt::Display for AuditOutcome {
 }
 
 /// One line of the audit trail.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct AuditRecord {
     /// When the operation ended.

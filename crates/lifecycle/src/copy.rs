@@ -17,7 +17,9 @@ use crate::tags::{
 use crate::wait::{WaitFailure, wait_until_available};
 
 /// Whether and how to encrypt copies.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "encryption", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Encryption {
@@ -33,7 +35,9 @@ pub enum Encryption {
 }
 
 /// What to copy where.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct CopySpec {
     /// The source image's region.
@@ -82,7 +86,9 @@ impl CopySpec {
 }
 
 /// What happened in one destination region.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RegionCopyOutcome {
@@ -111,7 +117,9 @@ pub enum RegionCopyOutcome {
 }
 
 /// One destination's result.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct RegionCopy {
     /// The destination region.
@@ -134,7 +142,9 @@ impl RegionCopy {
 }
 
 /// The result of copying into many regions: one entry per destination, in the order given.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct CopyReport {
     /// The source region.
@@ -155,7 +165,9 @@ impl CopyReport {
 }
 
 /// What `create_multi` did: the image in its home region, then the copies.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct MultiRegionReport {
     /// The image created in the instance's region.

@@ -15,7 +15,9 @@ use crate::tags::{TAG_MANAGED_BY, TAG_SOURCE_INSTANCE, TemplateLineage};
 use crate::wait::wait_until_available;
 
 /// What image to create, from which instance, for which template.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct CreateImageSpec {
     /// The instance's region.
@@ -81,7 +83,9 @@ impl CreateImageSpec {
 }
 
 /// What an operation did about one image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ImageOutcome {
@@ -94,7 +98,9 @@ pub enum ImageOutcome {
 }
 
 /// The image a create produced.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct CreatedImage {
     /// The region.

@@ -9,7 +9,9 @@ use crate::context::Lifecycle;
 use crate::error::LifecycleError;
 
 /// Deprecate an image at a time, or (`at: None`) cancel its deprecation.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct DeprecateSpec {
     /// The image's region.
@@ -52,7 +54,9 @@ impl DeprecateSpec {
 }
 
 /// What a deprecation did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct DeprecateReport {
     /// The region.

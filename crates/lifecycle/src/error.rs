@@ -73,7 +73,9 @@ pub enum LifecycleError {
 }
 
 /// What happened to a half-made image after a failure.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "cleanup", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Cleanup {

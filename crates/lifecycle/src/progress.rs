@@ -9,7 +9,7 @@
 use amiref_core::{AmiId, ImageState, Region};
 
 /// One step of a long operation.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ProgressEvent {

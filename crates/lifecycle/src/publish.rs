@@ -31,7 +31,9 @@ pub const AMI_PRODUCT_ENTITY: &str = "AmiProduct@1.0";
 pub const OFFER_ENTITY: &str = "Offer@1.0";
 
 /// One inbound rule of the security group Marketplace recommends to buyers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct IngressRule {
     /// `tcp` or `udp`.
@@ -57,7 +59,7 @@ impl IngressRule {
 }
 
 /// An hourly price for the product's offer, the same for each instance type named.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct HourlyPricing {
     /// The product's public offer (`offer-...`).
@@ -84,7 +86,7 @@ impl HourlyPricing {
 }
 
 /// A new version of a Marketplace AMI product.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct PublishSpec {
     /// The product entity id (`prod-...`).
@@ -120,7 +122,9 @@ pub struct PublishSpec {
 }
 
 /// What a publish did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct PublishReport {
     /// The change set, as submitted (or, in a dry run, as it would be).

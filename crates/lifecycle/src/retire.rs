@@ -154,7 +154,9 @@ impl RetentionPolicy {
 }
 
 /// Why the policy keeps an image.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "kept_because", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum KeepReason {
@@ -175,7 +177,9 @@ pub enum KeepReason {
 }
 
 /// What protects an image the policy would retire.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "protected_because", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Protection {
@@ -204,7 +208,9 @@ pub enum Protection {
 }
 
 /// The policy's decision about one image.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Decision {
@@ -228,7 +234,9 @@ pub enum Decision {
 }
 
 /// One image considered.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct RetireEntry {
     /// The region.
@@ -340,7 +348,7 @@ impl RetireSpec {
 }
 
 /// What retiring did (or would do), and what it frees.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct RetireReport {
     /// The template.

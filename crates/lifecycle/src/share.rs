@@ -8,7 +8,9 @@ use crate::context::Lifecycle;
 use crate::error::LifecycleError;
 
 /// Whether to grant or revoke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ShareAction {
     /// Grant the permissions.
@@ -18,7 +20,9 @@ pub enum ShareAction {
 }
 
 /// Whom to share an image with (or stop sharing it with).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct ShareSpec {
     /// The image's region.
@@ -66,7 +70,9 @@ impl ShareSpec {
 }
 
 /// What a share did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct ShareReport {
     /// The region.

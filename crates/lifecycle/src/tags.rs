@@ -26,7 +26,9 @@ pub const TAG_SOURCE_REGION: &str = "amiref:source-region";
 pub const TAG_MANAGED_BY: &str = "amiref:managed-by";
 
 /// What ties an image to the template it was built from.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[non_exhaustive]
 pub struct TemplateLineage {
     /// The template's name.
