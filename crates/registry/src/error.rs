@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// One thing wrong in a registry, trust store or overlay file, located as precisely as the
 /// YAML allows.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct Problem {
     /// The file or URL the text came from.

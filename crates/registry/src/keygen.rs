@@ -55,7 +55,7 @@ pub struct Keygen {
 }
 
 /// What [`Keygen::run`] did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct KeygenReport {
     /// The new key's id.
@@ -73,7 +73,7 @@ pub struct KeygenReport {
 }
 
 /// The trust store [`Keygen`] added the public key to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct TrustStoreUpdate {
     /// The file.

@@ -22,7 +22,9 @@ use crate::trust::{KeyId, TrustStore};
 
 /// A layer of the registry. Precedence: an institutional entry always ranks above any
 /// community entry, and shadows a community entry of the same template and version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Layer {
@@ -106,7 +108,7 @@ pub struct AdmittedEntry {
 /// The figures an entry is ranked by, in rank order: its layer, then its score (with the
 /// figures the score is computed from), then its version, then its source. What `ami list`
 /// shows beside each entry.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct RankedBy {
     /// The layer (institutional entries rank above every community entry).

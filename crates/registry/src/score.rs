@@ -47,7 +47,7 @@ impl Default for Scoring {
 
 /// An entry's score and the figures it is computed from: what `ami list` shows for each
 /// entry, so a person can see why one ranks above another. Serializable for JSON output.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct Score {
     /// The weighted sum, 0 to 1.
@@ -64,7 +64,7 @@ pub struct Score {
 
 /// The ratings behind an entry's score: the published ones, the overlay's, and both merged
 /// into the Bayesian average.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct RatingFigures {
     /// The Bayesian average of the merged ratings, 0 to 5 stars: what the score uses.
@@ -88,7 +88,7 @@ pub struct RatingFigures {
 }
 
 /// How recent an entry is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct RecencyFigures {
     /// 1 when new, halving every half-life; 0 without a date.
@@ -102,7 +102,7 @@ pub struct RecencyFigures {
 }
 
 /// What was verified about an entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct VerificationFigures {
     /// 0 to 1: half for tested, half for a passed scan.

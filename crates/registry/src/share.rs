@@ -58,7 +58,7 @@ pub struct SharePlan {
 }
 
 /// What sharing does (planned) or did (applied).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct CommunityShare {
     /// The image.
@@ -84,11 +84,12 @@ pub struct CommunityShare {
     /// The launch permissions the entry's `sharing` policy (else the registry's) implies,
     /// or why there are none.
     #[serde(serialize_with = "serialize_audience")]
+    #[schemars(with = "Audience<'static>")]
     pub launch_permissions: Result<Vec<LaunchPermission>, NoShareAudience>,
 }
 
 /// How a share changes the registry's entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 #[non_exhaustive]
 pub enum EntryChange {
@@ -546,16 +547,23 @@ fn community_name(registry: &Path) -> String {
         .unwrap_or_else(|| registry.display().to_string())
 }
 
+/// A share's audience in JSON: `{"grant": [...]}` or `{"refused": {"reason": ...}}`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Audience<'a> {
+    /// The launch permissions to grant.
+    Grant(&'a [LaunchPermission]),
+    /// Why there are none.
+    Refused {
+        /// The refusal, for a person.
+        reason: String,
+    },
+}
+
 fn serialize_audience<S: serde::Serializer>(
     audience: &Result<Vec<LaunchPermission>, NoShareAudience>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    #[serde(rename_all = "snake_case")]
-    enum Audience<'a> {
-        Grant(&'a [LaunchPermission]),
-        Refused { reason: String },
-    }
     match audience {
         Ok(permissions) => Audience::Grant(permissions),
         Err(refusal) => Audience::Refused {

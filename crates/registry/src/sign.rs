@@ -24,7 +24,7 @@ pub struct SignRequest {
 }
 
 /// What [`SignRequest::run`] signed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct SignReport {
     /// The registry file.
@@ -41,7 +41,7 @@ pub struct SignReport {
 }
 
 /// One entry signed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct SignedEntry {
     /// The template.

@@ -19,7 +19,9 @@ use crate::yaml::{LocatedDocument, path_of, to_yaml_string};
 ///
 /// Derived from the key rather than chosen, so an id can never be claimed for another key,
 /// and a rotated key always has a new id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct KeyId(String);
 
