@@ -353,6 +353,9 @@ impl RetireSpec {
 pub struct RetireReport {
     /// The template.
     pub template: String,
+    /// The regions looked in (also when no image was found in them).
+    #[serde(default)]
+    pub regions: Vec<Region>,
     /// Whether images were actually retired.
     pub executed: bool,
     /// Every image considered, newest first per region.
@@ -450,6 +453,7 @@ impl Lifecycle<'_> {
         });
         Ok(RetireReport {
             template: spec.template.clone(),
+            regions: spec.regions.clone(),
             executed: spec.execute,
             entries,
             freed_gib,

@@ -68,7 +68,6 @@ pub use printer::{Captured, Document, OutputMode, Printer, schema_id};
 pub use progress::{ProgressLine, progress_line};
 pub use report::{ErrorKind, ErrorReport, Report, exit, message_with_causes};
 pub use resolution::PreviewReport;
-pub use retire::RetireReportView;
 pub use sanitize::{Clean, is_unsafe, sanitize, sanitize_lines};
 pub use template::{TemplateSchema, TemplateValidation};
 pub use units::Usd;

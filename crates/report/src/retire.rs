@@ -186,51 +186,41 @@ pub struct RetireJson {
     pub monthly_saving_usd: Usd,
 }
 
-/// `ami retire`: the report with the regions looked in (for the empty case).
-#[derive(Debug, Clone, Copy)]
-pub struct RetireReportView<'a> {
-    /// What it did.
-    pub report: &'a RetireReport,
-    /// The regions looked in.
-    pub regions: &'a [Region],
-}
-
-impl Report for RetireReportView<'_> {
+/// `ami retire`. An image whose retirement failed makes it a `partial_failure`.
+impl Report for RetireReport {
     const KIND: &'static str = "image_retire";
     type Json = RetireJson;
 
     fn to_json(&self) -> RetireJson {
-        let r = self.report;
         RetireJson {
-            template: r.template.clone(),
-            regions: self.regions.to_vec(),
-            executed: r.executed,
-            entries: r
+            template: self.template.clone(),
+            regions: self.regions.clone(),
+            executed: self.executed,
+            entries: self
                 .entries
                 .iter()
-                .map(|e| RetireEntryJson::new(e, r.executed))
+                .map(|e| RetireEntryJson::new(e, self.executed))
                 .collect(),
-            freed_gib: r.freed_gib,
-            monthly_saving_usd: Usd(r.monthly_saving_usd),
+            freed_gib: self.freed_gib,
+            monthly_saving_usd: Usd(self.monthly_saving_usd),
         }
     }
 
     fn human(&self, out: &mut Human) {
-        let r = self.report;
-        for e in &r.entries {
+        for e in &self.entries {
             out.line(format!(
                 "{:<16} {}  {:<28} {:>4} GiB  {}",
                 e.region.as_str(),
                 e.image,
                 e.name,
                 e.size_gib,
-                decision_text(&e.decision, r.executed)
+                decision_text(&e.decision, self.executed)
             ));
         }
-        if r.entries.is_empty() {
+        if self.entries.is_empty() {
             out.line(format!(
                 "no images of template {:?} (tag amiref:template) in {}",
-                r.template,
+                self.template,
                 self.regions
                     .iter()
                     .map(Region::as_str)
@@ -240,10 +230,10 @@ impl Report for RetireReportView<'_> {
         }
         out.line(format!(
             "{} {} GiB of snapshots, saving up to {} a month{}",
-            if r.executed { "freed" } else { "would free" },
-            r.freed_gib,
-            usd(r.monthly_saving_usd),
-            if r.executed {
+            if self.executed { "freed" } else { "would free" },
+            self.freed_gib,
+            usd(self.monthly_saving_usd),
+            if self.executed {
                 ""
             } else {
                 " (dry run: pass --execute to retire)"
@@ -253,7 +243,6 @@ impl Report for RetireReportView<'_> {
 
     fn failure(&self) -> Option<ErrorReport> {
         let failed = self
-            .report
             .entries
             .iter()
             .filter(|e| matches!(e.decision, Decision::Failed { .. }))
@@ -264,7 +253,7 @@ impl Report for RetireReportView<'_> {
                 format!(
                     "retiring {failed} image{} of template {:?} failed",
                     if failed == 1 { "" } else { "s" },
-                    self.report.template
+                    self.template
                 ),
             )
         })

@@ -105,7 +105,7 @@ pub fn catalog() -> Vec<ReportSchema> {
         ReportSchema::of::<lc::CopyReport>(),
         ReportSchema::of::<lc::ShareReport>(),
         ReportSchema::of::<lc::DeprecateReport>(),
-        ReportSchema::of::<crate::RetireReportView<'static>>(),
+        ReportSchema::of::<lc::RetireReport>(),
         ReportSchema::of::<lc::ProgressEvent>(),
         ReportSchema::of::<amiref_resolver::Resolution>(),
         ReportSchema::of::<crate::PreviewReport<'static>>(),

@@ -6,9 +6,7 @@
 
 use amiref_lifecycle::{CopyReport, DeprecateReport, LifecycleError, ProgressEvent, RetireReport};
 use amiref_report::schema::{validate, validate_lines};
-use amiref_report::{
-    ErrorKind, ErrorReport, OutputMode, Printer, RetireReportView, TemplateValidation,
-};
+use amiref_report::{ErrorKind, ErrorReport, OutputMode, Printer, TemplateValidation};
 use serde_json::{Value, json};
 
 /// A copy into two regions, one of which failed with a message holding a terminal escape
@@ -166,23 +164,18 @@ fn human_progress_goes_to_stderr_without_the_repeated_waits() {
 #[test]
 fn money_is_rounded_in_json_and_for_people() {
     let report: RetireReport = serde_json::from_value(json!({
-        "template": "python-ml", "executed": false, "entries": [],
+        "template": "python-ml", "regions": ["us-east-1"], "executed": false, "entries": [],
         "freed_gib": 0, "monthly_saving_usd": 0.0010500000000000002
     }))
     .unwrap();
-    let regions = ["us-east-1".parse().unwrap()];
-    let view = RetireReportView {
-        report: &report,
-        regions: &regions,
-    };
     let (printer, captured) = Printer::capture(OutputMode::Json);
-    printer.report(&view);
+    printer.report(&report);
     let out = captured.stdout();
     assert!(out.contains("\"monthly_saving_usd\": 0.00105"), "{out}");
     validate(&document(&out)).unwrap();
 
     let (printer, captured) = Printer::capture(OutputMode::Human);
-    printer.report(&view);
+    printer.report(&report);
     assert_eq!(
         captured.stdout(),
         "no images of template \"python-ml\" (tag amiref:template) in us-east-1\n\

@@ -96,7 +96,16 @@ fn kinds_are_unique_snake_case() {
 /// `launch_time_secs`.
 #[test]
 fn numeric_keys_name_their_unit() {
-    const UNITS: [&str; 6] = ["_secs", "_ms", "_usd", "_gib", "_usd_per_month", "_count"];
+    const UNITS: [&str; 8] = [
+        "_secs",
+        "_ms",
+        "_minutes",
+        "_days",
+        "_usd",
+        "_gib",
+        "_usd_per_month",
+        "_count",
+    ];
     const UNITLESS: [&str; 4] = ["exit_code", "rank", "line", "column"];
     let mut offenders = Vec::new();
     for entry in catalog() {
@@ -122,14 +131,26 @@ fn numeric_keys_name_their_unit() {
     );
 }
 
-/// Counts of things and scores are plain numbers: `invalid`, `candidates`, `score`.
+/// Counts of things and scores are plain numbers: `invalid`, `candidates`, `score`; so are
+/// star ratings (0 to 5) and a score's parts (0 to 1) and weights.
 fn is_count(key: &str) -> bool {
-    const COUNTS: [&str; 16] = [
+    const SCORES: [&str; 7] = [
+        "average",
+        "published_average",
+        "local_average",
+        "bayesian",
+        "total",
+        "value",
+        "weight",
+    ];
+    const COUNTS: [&str; 18] = [
         "invalid",
         "failed",
         "not_shared",
         "restricted",
         "reviews",
+        "published_reviews",
+        "local_reviews",
         "downloads",
         "count",
         "candidates",
@@ -142,17 +163,8 @@ fn is_count(key: &str) -> bool {
         "script_fallback",
         "unavailable",
     ];
-    COUNTS.contains(&key) || KNOWN_UNNAMED.contains(&key)
+    COUNTS.contains(&key) || SCORES.contains(&key)
 }
-
-/// Keys of other crates' types whose unit is not in the name yet, each asked of its owner
-/// (see crates/report's hand-over notes). Remove a key once renamed: the test then keeps
-/// it named.
-const KNOWN_UNNAMED: [&str; 1] = [
-    // amiref_strategies::Warning::ScriptProvisioning { minutes }: whole minutes; asked to
-    // become `provisioning_time_secs`.
-    "minutes",
-];
 
 fn walk(value: &serde_json::Value, f: &mut impl FnMut(&str, &serde_json::Value)) {
     match value {

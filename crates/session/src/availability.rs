@@ -44,7 +44,6 @@ pub enum Availability {
         /// Why, for a person.
         reason: String,
         /// Every tier tried.
-        #[schemars(with = "Vec<serde_json::Value>")]
         chain: Vec<ChainEntry>,
     },
 }

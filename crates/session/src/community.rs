@@ -203,12 +203,10 @@ pub struct CommunityShareReport {
     pub community: String,
     /// The entry: template, version, registry file, key, how it changed, the signed entry
     /// and the launch permissions its registry implies.
-    #[schemars(with = "serde_json::Value")]
     pub entry: CommunityShare,
     /// Where the version came from.
     pub version_from: VersionSource,
     /// The launch permissions granted (or, in a dry run, that would be).
-    #[schemars(with = "serde_json::Value")]
     pub launch_permissions: ShareReport,
     /// Whether the entry was written to the registry file.
     pub written: bool,

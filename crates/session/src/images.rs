@@ -110,7 +110,6 @@ pub enum PublicOutcome {
     /// Launch permission for everyone (or, in a dry run, what would be granted).
     Shared {
         /// The share.
-        #[schemars(with = "serde_json::Value")]
         report: ShareReport,
     },
     /// Refused or failed; the image itself was made and stays private.
@@ -138,10 +137,8 @@ pub struct CreateImageReport {
     /// The instance imaged.
     pub instance: InstanceSummary,
     /// What was asked of the lifecycle.
-    #[schemars(with = "serde_json::Value")]
     pub spec: CreateImageSpec,
     /// The image.
-    #[schemars(with = "serde_json::Value")]
     pub created: CreatedImage,
     /// Making it public, when asked.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -192,10 +189,8 @@ pub struct CreateMultiReport {
     /// The instance imaged.
     pub instance: InstanceSummary,
     /// What was asked of the lifecycle.
-    #[schemars(with = "serde_json::Value")]
     pub spec: CreateImageSpec,
     /// The image and its copies.
-    #[schemars(with = "serde_json::Value")]
     pub result: MultiRegionReport,
     /// Making each region's image public, when asked.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -97,7 +97,6 @@ pub struct LaunchChoice {
     pub runs_user_data: bool,
     /// The copy to make first, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<serde_json::Value>")]
     pub copy: Option<CopyPlan>,
     /// Time until usable, including the copy and the script.
     pub launch_time_secs: u64,
@@ -208,7 +207,6 @@ pub struct LaunchPlan {
     /// Where.
     pub region: Region,
     /// The resolution behind the plan.
-    #[schemars(with = "serde_json::Value")]
     pub resolution: Resolution,
     /// The way chosen.
     pub choice: LaunchChoice,

@@ -96,7 +96,6 @@ pub struct RegistryImage {
     pub security_scan: ScanStatus,
     /// The figures it is ranked by: layer, score (rating, recency, verification, each with
     /// what it is computed from), version, source.
-    #[schemars(with = "serde_json::Value")]
     pub ranked_by: RankedBy,
 }
 

@@ -68,10 +68,8 @@ impl PublishRequest {
 #[non_exhaustive]
 pub struct PublishOutcome {
     /// What was submitted (or, in a dry run, would be).
-    #[schemars(with = "serde_json::Value")]
     pub spec: PublishSpec,
     /// The change set, its id and last status.
-    #[schemars(with = "serde_json::Value")]
     pub report: PublishReport,
     /// Where the version title came from.
     pub version_from: VersionSource,

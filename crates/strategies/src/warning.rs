@@ -24,7 +24,8 @@ pub enum Warning {
         region: Region,
         /// The template.
         template: String,
-        /// Expected provisioning time, whole minutes (rounded up).
+        /// Expected provisioning time, whole minutes rounded up (JSON: `provisioning_time_minutes`).
+        #[serde(rename = "provisioning_time_minutes")]
         minutes: u64,
     },
     /// `ami_fallback` asked for the script, which is not possible: the image is used.

@@ -2,7 +2,6 @@
 //! to one session operation, its report printed. Every change is audited by the session;
 //! every command has a dry run (retire is one unless `--execute`).
 
-use amiref_report::{Report, RetireReportView};
 use amiref_session::{
     CommunityShareRequest, CopyRequest, CreateImageRequest, CreateMultiRequest, DeprecateRequest,
     Grantees, PublishRequest, RetireRequest, Session, ShareRequest,
@@ -126,18 +125,10 @@ pub(crate) async fn run(cmd: LifecycleCommand, context: &Context) -> u8 {
             request.force_shared = a.force_shared;
             let retired = context
                 .with_session(async |s| {
-                    if request.regions.is_empty() {
-                        request.regions = vec![s.region().clone()];
-                    }
                     Ok(s.retire_images(&request, &Progress::new(printer)).await?)
                 })
                 .await;
-            context.print_view(RetireReportView::KIND, retired, |printer, report| {
-                printer.report(&RetireReportView {
-                    report,
-                    regions: &request.regions,
-                })
-            })
+            context.print(retired)
         }
     }
 }
