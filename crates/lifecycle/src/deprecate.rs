@@ -63,9 +63,10 @@ pub struct DeprecateReport {
     pub region: Region,
     /// The image.
     pub image: AmiId,
-    /// The deprecation time before.
+    /// The deprecation time before; `None` when it was not deprecated.
     pub before: Option<DateTime<Utc>>,
-    /// The deprecation time after (or, in a dry run, that it would have).
+    /// The deprecation time after (or, in a dry run, that it would have); `None` when not
+    /// deprecated.
     pub after: Option<DateTime<Utc>>,
     /// Whether anything changed (or would).
     pub changed: bool,

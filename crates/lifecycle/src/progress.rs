@@ -74,7 +74,7 @@ pub enum ProgressEvent {
         /// The region.
         region: Region,
         /// The image, if one was made.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         image: Option<AmiId>,
         /// What went wrong.
         error: String,

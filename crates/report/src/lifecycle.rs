@@ -9,7 +9,7 @@ use amiref_lifecycle::{
     CopyReport, CreateImageSpec, CreatedImage, DeprecateReport, ImageOutcome, LifecycleError,
     PublishReport, PublishSpec, RegionCopyOutcome, ShareAction, ShareReport,
 };
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -431,37 +431,13 @@ pub(crate) fn publish_failure(report: &PublishReport) -> Option<ErrorReport> {
     }
 }
 
-/// A deprecation or its undoing (`amiref/image_deprecate/v1`).
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct DeprecateJson {
-    /// The region.
-    pub region: Region,
-    /// The image.
-    pub image: AmiId,
-    /// Its deprecation time before; `null` when it was not deprecated.
-    pub before: Option<DateTime<Utc>>,
-    /// Its deprecation time after (or that would be); `null` when not deprecated.
-    pub after: Option<DateTime<Utc>>,
-    /// Whether anything changed (or would).
-    pub changed: bool,
-    /// Whether nothing was changed (a dry run).
-    pub dry_run: bool,
-}
-
 /// `ami deprecate`.
 impl Report for DeprecateReport {
     const KIND: &'static str = "image_deprecate";
-    type Json = DeprecateJson;
+    type Json = DeprecateReport;
 
-    fn to_json(&self) -> DeprecateJson {
-        DeprecateJson {
-            region: self.region.clone(),
-            image: self.image.clone(),
-            before: self.before,
-            after: self.after,
-            changed: self.changed,
-            dry_run: self.dry_run,
-        }
+    fn to_json(&self) -> DeprecateReport {
+        self.clone()
     }
 
     fn human(&self, out: &mut Human) {

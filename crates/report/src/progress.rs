@@ -1,185 +1,9 @@
 //! Progress of long operations: a JSON line each with `--output jsonl`, a human line on
 //! stderr otherwise; the same text for progress bars.
 
-use amiref_core::{AmiId, ImageState, Region};
 use amiref_lifecycle::{ProgressEvent, ProgressSink};
-use schemars::JsonSchema;
-use serde::Serialize;
 
 use crate::{Human, Printer, Report};
-
-/// One progress event in JSON (`amiref/progress/v1`), tagged by `event`.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-#[serde(tag = "event", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ProgressJson {
-    /// Image creation started.
-    CreateStarted {
-        /// The region.
-        region: Region,
-        /// The new image.
-        image: AmiId,
-        /// Its name.
-        name: String,
-    },
-    /// A copy waits for a slot under EC2's concurrent-copy limits.
-    CopyQueued {
-        /// The source region.
-        from: Region,
-        /// The destination region.
-        to: Region,
-    },
-    /// A copy started.
-    CopyStarted {
-        /// The source region.
-        from: Region,
-        /// The destination region.
-        to: Region,
-        /// The copy.
-        image: AmiId,
-    },
-    /// An earlier run's image was found and is reused.
-    Reused {
-        /// The region.
-        region: Region,
-        /// The image.
-        image: AmiId,
-        /// Its state when found.
-        state: ImageState,
-    },
-    /// An image is still not available.
-    Waiting {
-        /// The region.
-        region: Region,
-        /// The image.
-        image: AmiId,
-        /// Its state.
-        state: ImageState,
-        /// Seconds since the wait began.
-        elapsed_secs: u64,
-        /// Seconds before the wait gives up.
-        timeout_secs: u64,
-    },
-    /// An image became available.
-    Available {
-        /// The region.
-        region: Region,
-        /// The image.
-        image: AmiId,
-        /// Seconds the wait took.
-        elapsed_secs: u64,
-    },
-    /// A region's part of an operation failed.
-    Failed {
-        /// The region.
-        region: Region,
-        /// The image, if one was made.
-        image: Option<AmiId>,
-        /// What went wrong.
-        error: String,
-    },
-    /// A half-made image was deregistered and its snapshots deleted.
-    CleanedUp {
-        /// The region.
-        region: Region,
-        /// The image removed.
-        image: AmiId,
-    },
-    /// A Marketplace change set's status was read.
-    ChangeSet {
-        /// The change set id.
-        id: String,
-        /// Its status.
-        status: String,
-    },
-    /// An image was retired.
-    Retired {
-        /// The region.
-        region: Region,
-        /// The image.
-        image: AmiId,
-        /// GiB of snapshot volume released.
-        freed_gib: u64,
-    },
-    /// An event this version of the output layer does not know.
-    Other {
-        /// What it is, for a person.
-        description: String,
-    },
-}
-
-impl From<&ProgressEvent> for ProgressJson {
-    fn from(event: &ProgressEvent) -> Self {
-        use ProgressEvent as E;
-        match event.clone() {
-            E::CreateStarted {
-                region,
-                image,
-                name,
-            } => Self::CreateStarted {
-                region,
-                image,
-                name,
-            },
-            E::CopyQueued { from, to } => Self::CopyQueued { from, to },
-            E::CopyStarted { from, to, image } => Self::CopyStarted { from, to, image },
-            E::Reused {
-                region,
-                image,
-                state,
-            } => Self::Reused {
-                region,
-                image,
-                state,
-            },
-            E::Waiting {
-                region,
-                image,
-                state,
-                elapsed_secs,
-                timeout_secs,
-            } => Self::Waiting {
-                region,
-                image,
-                state,
-                elapsed_secs,
-                timeout_secs,
-            },
-            E::Available {
-                region,
-                image,
-                elapsed_secs,
-            } => Self::Available {
-                region,
-                image,
-                elapsed_secs,
-            },
-            E::Failed {
-                region,
-                image,
-                error,
-            } => Self::Failed {
-                region,
-                image,
-                error,
-            },
-            E::CleanedUp { region, image } => Self::CleanedUp { region, image },
-            E::ChangeSet { id, status } => Self::ChangeSet { id, status },
-            E::Retired {
-                region,
-                image,
-                freed_gib,
-            } => Self::Retired {
-                region,
-                image,
-                freed_gib,
-            },
-            other => Self::Other {
-                description: format!("{other:?}"),
-            },
-        }
-    }
-}
 
 /// What a progress bar shows for an event: the bar's key (the region, or `marketplace`),
 /// its message, and whether the bar is done. The message is not sanitized: a bar drawer
@@ -253,10 +77,10 @@ fn minutes_seconds(secs: u64) -> String {
 /// left out: they repeat every poll, which suits a progress bar, not a log.
 impl Report for ProgressEvent {
     const KIND: &'static str = "progress";
-    type Json = ProgressJson;
+    type Json = ProgressEvent;
 
-    fn to_json(&self) -> ProgressJson {
-        self.into()
+    fn to_json(&self) -> ProgressEvent {
+        self.clone()
     }
 
     fn human(&self, out: &mut Human) {

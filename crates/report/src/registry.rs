@@ -68,81 +68,14 @@ impl Report for KeygenReport {
     }
 }
 
-/// An entry signed.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct SignedEntryJson {
-    /// The template.
-    pub template: String,
-    /// The version as written.
-    pub version: String,
-}
-
-/// A located problem of a registry file.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct RegistryProblemJson {
-    /// The file or URL.
-    pub origin: String,
-    /// 1-based line, where known.
-    pub line: Option<usize>,
-    /// 1-based column, where known.
-    pub column: Option<usize>,
-    /// The field path.
-    pub path: String,
-    /// What was found.
-    pub found: String,
-    /// What was expected.
-    pub expected: String,
-}
-
-impl From<&amiref_registry::Problem> for RegistryProblemJson {
-    fn from(p: &amiref_registry::Problem) -> Self {
-        Self {
-            origin: p.origin.clone(),
-            line: p.line,
-            column: p.column,
-            path: p.path.clone(),
-            found: p.found.clone(),
-            expected: p.expected.clone(),
-        }
-    }
-}
-
-/// A registry file signed in place (`amiref/registry_sign/v1`).
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct SignJson {
-    /// The registry file.
-    pub file: String,
-    /// The key's id.
-    pub key_id: String,
-    /// Its holder.
-    pub publisher: String,
-    /// The entries signed, in file order.
-    pub signed: Vec<SignedEntryJson>,
-    /// Problems for which readers will still refuse signed entries.
-    pub problems: Vec<RegistryProblemJson>,
-}
-
 /// `registry sign`. Entries readers will still refuse make it a `registry` failure beside
 /// the report (the signatures were written).
 impl Report for SignReport {
     const KIND: &'static str = "registry_sign";
-    type Json = SignJson;
+    type Json = SignReport;
 
-    fn to_json(&self) -> SignJson {
-        SignJson {
-            file: self.file.display().to_string(),
-            key_id: self.key_id.to_string(),
-            publisher: self.publisher.clone(),
-            signed: self
-                .signed
-                .iter()
-                .map(|s| SignedEntryJson {
-                    template: s.template.clone(),
-                    version: s.version.clone(),
-                })
-                .collect(),
-            problems: self.problems.iter().map(Into::into).collect(),
-        }
+    fn to_json(&self) -> SignReport {
+        self.clone()
     }
 
     fn human(&self, out: &mut Human) {
