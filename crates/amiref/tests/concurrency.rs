@@ -140,7 +140,11 @@ async fn one_hundred_concurrent_copies_of_one_plan_make_exactly_one_image() {
     assert!(copies.iter().all(|c| c.as_ref().unwrap().id == first.id));
     assert_eq!(first.region, region);
     assert!(first.is_available());
-    assert_eq!(cloud.image_count(&region), before + 1, "one image, however many callers");
+    assert_eq!(
+        cloud.image_count(&region),
+        before + 1,
+        "one image, however many callers"
+    );
 
     // Another resolver (another host) with the same plan gets the same copy via the token.
     let other = common::resolver(&cloud);

@@ -189,11 +189,13 @@ fn url_scheme(text: &str) -> Option<&str> {
 }
 
 async fn load_file(path: &Path) -> Result<ParsedRegistry, LoadError> {
-    let bytes = tokio::fs::read(path).await.map_err(|source| LoadError::Io {
-        action: "read",
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|source| LoadError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?;
     let origin = path.display().to_string();
     let text = crate::yaml::text_from_bytes(bytes, &origin, "registry")?;
     ParsedRegistry::from_yaml_str(&text, &origin)

@@ -88,6 +88,9 @@ pub struct Printer {
     mode: OutputMode,
     out: Sink,
     err: Sink,
+    /// The last progress lines written for people: a poll that says the same again (a
+    /// change set still `APPLYING`) is not repeated.
+    last_progress: Arc<Mutex<Vec<String>>>,
 }
 
 impl std::fmt::Debug for Printer {
@@ -112,6 +115,7 @@ impl Printer {
             mode,
             out: Arc::new(Mutex::new(out)),
             err: Arc::new(Mutex::new(err)),
+            last_progress: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -244,7 +248,12 @@ impl Printer {
             OutputMode::Human | OutputMode::Json => {
                 let mut human = Human::new();
                 event.human(&mut human);
-                self.write_human(&human, Stream::Err);
+                let lines: Vec<String> = human.all().iter().map(|(_, l)| l.clone()).collect();
+                let mut last = self.last_progress.lock().unwrap_or_else(|p| p.into_inner());
+                if *last != lines {
+                    self.write_human(&human, Stream::Err);
+                    *last = lines;
+                }
             }
         }
     }

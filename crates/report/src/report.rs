@@ -119,9 +119,10 @@ pub struct ErrorReport {
     /// and the chain of tiers tried; for `invalid_template`, the problems.
     pub details: Option<serde_json::Value>,
     /// What people see instead of `error: MESSAGE` (the chain of a `no_image`, say).
+    /// (Boxed: an error travels through every frontend's `Result`s, which stay small.)
     #[serde(skip)]
     #[schemars(skip)]
-    pub human: Option<Human>,
+    pub human: Option<Box<Human>>,
 }
 
 impl ErrorReport {
@@ -151,7 +152,7 @@ impl ErrorReport {
     /// The same failure, shown to people as `human` (stdout and stderr lines) instead of
     /// the one line `error: MESSAGE` on stderr.
     pub fn with_human(mut self, human: Human) -> Self {
-        self.human = Some(human);
+        self.human = Some(Box::new(human));
         self
     }
 

@@ -267,3 +267,19 @@ fn documents_that_break_their_schema_are_refused() {
             .contains("names no amiref report")
     );
 }
+
+#[test]
+fn a_progress_poll_that_says_the_same_again_is_not_repeated_for_people() {
+    use amiref_lifecycle::ProgressEvent;
+    use amiref_lifecycle::ProgressSink;
+    let (printer, captured) = amiref_report::Printer::capture(amiref_report::OutputMode::Human);
+    let status = |s: &str| ProgressEvent::ChangeSet {
+        id: "cs-1".into(),
+        status: s.into(),
+    };
+    for s in ["PREPARING", "APPLYING", "APPLYING", "APPLYING", "SUCCEEDED"] {
+        printer.emit(status(s));
+    }
+    let lines: Vec<_> = captured.stderr().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+}

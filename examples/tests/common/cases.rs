@@ -274,7 +274,11 @@ pub(crate) fn cases(sandbox: &Sandbox) -> Vec<Case> {
         case_of("ami share", share_strangers, 1),
         case_of("ami share", share_unknown, 1),
         case_of("ami publish", publish(&[&"--dry-run"]), 0),
-        case_of("ami publish", publish(&[&"--price", &"0.05", &"--wait", &"2h"]), 0),
+        case_of(
+            "ami publish",
+            publish(&[&"--price", &"0.05", &"--wait", &"2h"]),
+            0,
+        ),
         case(
             "ami publish",
             &[&LAB_IMAGE, &"--marketplace", &"--version", &"2.2.0"],

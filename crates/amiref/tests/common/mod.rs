@@ -119,7 +119,11 @@ pub async fn copy(
     let clock = cloud.clone();
     let copy = amiref::lifecycle::Lifecycle::new(cloud.as_ref(), &audit)
         .clock(move || clock.now())
-        .copy_to_region(&plan.source_region, &plan.source_image, &plan.destination_region)
+        .copy_to_region(
+            &plan.source_region,
+            &plan.source_image,
+            &plan.destination_region,
+        )
         .await;
     if copy.is_ok() {
         resolver.forget_region(&plan.destination_region);
