@@ -113,6 +113,13 @@ pub fn default_state_dir_from(
         (_, Some(home)) if !home.is_empty() => Path::new(home).join(".local").join("state"),
         _ => return Err(StateError::NoStateHome),
     };
+    world_state_dir(&base.join("amiref"), world_file)
+}
+
+/// The state directory of a world file under an amiref state home (`$XDG_STATE_HOME/amiref`
+/// or wherever the caller keeps its state): `<state_home>/worlds/<stem>-<hash>`, as
+/// [`default_state_dir`] describes. Creates nothing; the world file must exist.
+pub fn world_state_dir(state_home: &Path, world_file: &Path) -> Result<PathBuf, StateError> {
     let canonical = fs::canonicalize(world_file).map_err(io("find the world file", world_file))?;
     let stem: String = canonical
         .file_stem()
@@ -131,7 +138,7 @@ pub fn default_state_dir_from(
         "{stem}-{}",
         short_hash(canonical.as_os_str().as_encoded_bytes())
     );
-    Ok(base.join("amiref").join("worlds").join(key))
+    Ok(state_home.join("worlds").join(key))
 }
 
 /// A world's state directory, opened and locked: load the world as it was left, run a

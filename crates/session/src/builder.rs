@@ -91,8 +91,6 @@ struct EnvSettings {
     state_dir: Option<PathBuf>,
     state_home: Option<PathBuf>,
     ratings: Option<PathBuf>,
-    xdg_state_home: Option<OsString>,
-    home: Option<OsString>,
 }
 
 impl EnvSettings {
@@ -124,8 +122,6 @@ impl EnvSettings {
             state_dir: path(vars::STATE_DIR),
             state_home: default_state_home(var),
             ratings: path(vars::RATINGS),
-            xdg_state_home: var("XDG_STATE_HOME"),
-            home: var("HOME"),
         }
     }
 }
@@ -402,8 +398,7 @@ impl SessionBuilder {
                 .clone()
                 .or_else(|| self.env.state_dir.clone())
                 .or_else(|| self.loaded.config.state_dir.clone()),
-            xdg_state_home: self.env.xdg_state_home.clone(),
-            home: self.env.home.clone(),
+            state_home: self.env.state_home.clone(),
         }
     }
 

@@ -256,7 +256,11 @@ pub fn default_state_home(var: &dyn Fn(&str) -> Option<OsString>) -> Option<Path
     let base = var("XDG_STATE_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))?;
+        .or_else(|| {
+            var("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".local").join("state"))
+        })?;
     Some(base.join("amiref"))
 }
 

@@ -16,23 +16,20 @@ use crate::list::OwnImage;
 use crate::{Session, SessionError};
 
 /// Where a world's state lives: the directory named, else the default under the state
-/// home (amiref-memory's `default_state_dir`: `amiref/worlds/<stem>-<hash of its path>`).
+/// home (amiref-memory's `world_state_dir`: `worlds/<stem>-<hash of its path>`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StateLocation {
     pub(crate) dir: Option<PathBuf>,
-    pub(crate) xdg_state_home: Option<std::ffi::OsString>,
-    pub(crate) home: Option<std::ffi::OsString>,
+    /// The session's state home (`crate::config::default_state_home`).
+    pub(crate) state_home: Option<PathBuf>,
 }
 
 impl StateLocation {
     fn dir_for(&self, world: &Path) -> Result<PathBuf, SessionError> {
-        match &self.dir {
-            Some(dir) => Ok(dir.clone()),
-            None => Ok(amiref_memory::default_state_dir_from(
-                world,
-                self.xdg_state_home.as_deref(),
-                self.home.as_deref(),
-            )?),
+        match (&self.dir, &self.state_home) {
+            (Some(dir), _) => Ok(dir.clone()),
+            (None, Some(home)) => Ok(amiref_memory::world_state_dir(home, world)?),
+            (None, None) => Err(amiref_memory::StateError::NoStateHome.into()),
         }
     }
 
