@@ -698,13 +698,8 @@ pub(crate) fn describe(v: &Value) -> String {
 
 /// Text quoted for a message, shortened when long.
 pub(crate) fn quote(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() > MAX {
-        let short: String = s.chars().take(MAX).collect();
-        format!("{:?}", format!("{short}…"))
-    } else {
-        format!("{s:?}")
-    }
+    // Shortened as every file format shortens what it echoes.
+    format!("{:?}", amiref_yaml::shorten(s))
 }
 
 /// The candidate closest to `given`, when one is close enough to be a likely typo.
