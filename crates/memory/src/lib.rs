@@ -112,6 +112,8 @@ pub use builder::{
 pub use cloud::MemoryCloud;
 pub use error::WorldError;
 pub use knobs::{Counters, RateLimit, Throttling, op};
-pub use saved::{StateError, WorldState, default_state_dir, default_state_dir_from, world_state_dir};
+pub use saved::{
+    StateError, WorldState, default_state_dir, default_state_dir_from, world_state_dir,
+};
 pub use state::{Account, Timings};
 pub use world::{WorldBuilder, WorldDocument};
