@@ -42,6 +42,7 @@
 //!   [`amiref_core::CloudError`] of a [`amiref_core::CloudErrorKind`], with the operation,
 //!   region and the service's error code. Credentials are never logged or printed.
 
+mod build_host;
 mod catalog;
 mod config;
 mod error;

@@ -116,6 +116,33 @@ validated_string!(
 );
 
 validated_string!(
+    /// An EC2 security group id: `sg-` and 8 or 17 lowercase hex digits.
+    SecurityGroupId,
+    "security group id",
+    "\"sg-\" followed by 8 or 17 lowercase hexadecimal digits",
+    "^sg-([0-9a-f]{8}|[0-9a-f]{17})$",
+    |s| is_ec2_id(s, "sg-")
+);
+
+validated_string!(
+    /// A VPC subnet id: `subnet-` and 8 or 17 lowercase hex digits.
+    SubnetId,
+    "subnet id",
+    "\"subnet-\" followed by 8 or 17 lowercase hexadecimal digits",
+    "^subnet-([0-9a-f]{8}|[0-9a-f]{17})$",
+    |s| is_ec2_id(s, "subnet-")
+);
+
+validated_string!(
+    /// A VPC id: `vpc-` and 8 or 17 lowercase hex digits.
+    VpcId,
+    "VPC id",
+    "\"vpc-\" followed by 8 or 17 lowercase hexadecimal digits",
+    "^vpc-([0-9a-f]{8}|[0-9a-f]{17})$",
+    |s| is_ec2_id(s, "vpc-")
+);
+
+validated_string!(
     /// A 12-digit AWS account id.
     AccountId,
     "account id",

@@ -192,6 +192,18 @@ pub struct Image {
     /// mode: whether the image would be allowed once the setting is enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_allowed: Option<bool>,
+    /// EC2's `SourceImageId`: the image this one was made from, by CopyImage or by
+    /// CreateImage from an instance launched from it (its ancestry). Unknown where the cloud
+    /// does not report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_image: Option<AmiId>,
+    /// EC2's `SourceImageRegion`: the region of [`Image::source_image`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_region: Option<Region>,
+    /// EC2's `LastLaunchedTime`: when an instance was last launched from it (EC2 updates
+    /// it within about a day of a launch). `None`: never launched, or not reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_launched: Option<DateTime<Utc>>,
 }
 
 impl Image {
@@ -222,6 +234,9 @@ impl Image {
             usage_operation: None,
             platform_details: None,
             image_allowed: None,
+            source_image: None,
+            source_region: None,
+            last_launched: None,
         }
     }
 

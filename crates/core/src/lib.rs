@@ -21,7 +21,9 @@
 //!   suites both must pass. With the `mock` feature every port also has a mockall mock.
 
 mod arch;
+mod build_ports;
 mod canonical;
+pub mod completion;
 mod error;
 mod ids;
 mod image;
@@ -35,9 +37,18 @@ mod settings;
 mod token;
 
 pub use arch::Architecture;
+pub use build_ports::{
+    ConsoleOutput, EC2_IMAGE_DATA_TYPE, InstanceControl, ParameterStore, PutParameterRequest,
+    SecurityGroup, SecurityGroupRequest, SecurityGroups,
+};
+#[cfg(feature = "mock")]
+pub use build_ports::{MockInstanceControl, MockParameterStore, MockSecurityGroups};
 pub use canonical::{sorted_json, write_canonical_json};
 pub use error::{CloudError, CloudErrorKind, ParseError};
-pub use ids::{AccountId, AmiId, InstanceId, Owner, ParameterName, SnapshotId};
+pub use ids::{
+    AccountId, AmiId, InstanceId, Owner, ParameterName, SecurityGroupId, SnapshotId, SubnetId,
+    VpcId,
+};
 pub use image::{
     BlockDevice, Image, ImageState, LaunchPermission, LaunchPermissions, ProductCode,
     ProductCodeType,
@@ -48,7 +59,7 @@ pub use ports::{
     AccountSettings, CallerIdentity, CatalogChange, ChangeSetRequest, ChangeSetStatus, Cloud,
     CopyImageRequest, CreateImageRequest, Identity, ImageCatalog, ImageFilter, ImageStore,
     ImageUsage, InstanceTypes, Instances, Marketplace, MarketplaceProduct, MarketplacePublisher,
-    Parameter, Parameters, ProductVersion, RunInstanceRequest, wildcard_match,
+    Parameter, Parameters, ProductVersion, RunInstanceRequest, tags_match, wildcard_match,
 };
 pub use ports::{Instance, InstanceFilter, InstanceState, NAME_TAG};
 pub use region::{Partition, Region};

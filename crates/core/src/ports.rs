@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     AccountId, AllowedImagesSettings, AmiId, Architecture, CloudError, Image, ImageState,
-    InstanceId, InstanceType, LaunchPermission, Owner, ParameterName, Region, SnapshotId,
+    InstanceId, InstanceType, LaunchPermission, Owner, ParameterName, Region, SecurityGroupId,
+    SnapshotId, SubnetId,
 };
 
 /// What a search over images asks for. Every field narrows the result.
@@ -107,16 +108,25 @@ impl ImageFilter {
                 .as_deref()
                 .is_none_or(|p| wildcard_match(p, &image.name))
             && (self.architectures.is_empty() || self.architectures.contains(&image.architecture))
-            && self.tags.iter().all(|(k, v)| match v {
-                Some(v) => image.tag(k) == Some(v.as_str()),
-                None => image.tags.contains_key(k),
-            })
+            && tags_match(&self.tags, &image.tags)
             && self
                 .product_code
                 .as_deref()
                 .is_none_or(|c| image.product_codes.iter().any(|p| p.code == c))
             && (self.include_deprecated || !image.is_deprecated_at(now))
     }
+}
+
+/// Whether `tags` carry every key of `wanted`, with its value where one is given (EC2's
+/// `tag:KEY=VALUE` and `tag-key=KEY` filters).
+pub fn tags_match(
+    wanted: &BTreeMap<String, Option<String>>,
+    tags: &BTreeMap<String, String>,
+) -> bool {
+    wanted.iter().all(|(k, v)| match v {
+        Some(v) => tags.get(k) == Some(v),
+        None => tags.contains_key(k),
+    })
 }
 
 /// EC2's name matching: `*` matches any run of characters (also none), `?` exactly one.
@@ -644,6 +654,20 @@ pub struct RunInstanceRequest {
     pub tags: BTreeMap<String, String>,
     /// Makes the launch idempotent.
     pub client_token: Option<String>,
+    /// Whether the instance metadata service must be used with session tokens (IMDSv2:
+    /// `HttpTokens=required`), so that nothing on the instance can read its credentials
+    /// with a bare GET. Builds always ask for it.
+    #[serde(default)]
+    pub require_imdsv2: bool,
+    /// The subnet to launch into; `None`: the default subnet of the default VPC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<SubnetId>,
+    /// The security groups; empty: the VPC's default group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<SecurityGroupId>,
+    /// The IAM instance profile (its name or ARN) the instance runs as; `None`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<String>,
 }
 
 impl RunInstanceRequest {
@@ -655,6 +679,10 @@ impl RunInstanceRequest {
             user_data: None,
             tags: BTreeMap::new(),
             client_token: None,
+            require_imdsv2: false,
+            subnet: None,
+            security_groups: Vec::new(),
+            instance_profile: None,
         }
     }
 }
@@ -804,6 +832,10 @@ pub struct InstanceFilter {
     /// Only instances in one of these states (empty: any).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub states: Vec<InstanceState>,
+    /// Tags the instance must carry: a value, or `None` for "the key with any value"
+    /// (EC2's `tag:KEY` and `tag-key` filters).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, Option<String>>,
 }
 
 impl InstanceFilter {
@@ -835,6 +867,14 @@ impl InstanceFilter {
         self
     }
 
+    /// Narrows the filter to instances carrying the tag `key`, with `value` or (`None`)
+    /// any value.
+    #[must_use]
+    pub fn tag(mut self, key: impl Into<String>, value: Option<String>) -> Self {
+        self.tags.insert(key.into(), value);
+        self
+    }
+
     /// Whether `instance` passes the filter, as EC2 decides it.
     pub fn matches(&self, instance: &Instance) -> bool {
         (self.ids.is_empty() || self.ids.contains(&instance.id))
@@ -843,6 +883,7 @@ impl InstanceFilter {
                     .name()
                     .is_some_and(|name| self.names.iter().any(|p| wildcard_match(p, name))))
             && (self.states.is_empty() || self.states.contains(&instance.state))
+            && tags_match(&self.tags, &instance.tags)
     }
 }
 
@@ -927,6 +968,9 @@ pub trait Cloud:
     + Instances
     + AccountSettings
     + Parameters
+    + crate::InstanceControl
+    + crate::SecurityGroups
+    + crate::ParameterStore
 {
 }
 
@@ -940,6 +984,9 @@ impl<T> Cloud for T where
         + Instances
         + AccountSettings
         + Parameters
+        + crate::InstanceControl
+        + crate::SecurityGroups
+        + crate::ParameterStore
 {
 }
 

@@ -59,11 +59,31 @@ pub enum Operation {
     AllowedImagesSettings,
     /// `Parameters::get_parameters`.
     GetParameters,
+    /// `InstanceControl::stop_instances`.
+    StopInstances,
+    /// `InstanceControl::terminate_instances`.
+    TerminateInstances,
+    /// `InstanceControl::console_output`.
+    ConsoleOutput,
+    /// `SecurityGroups::create_security_group`.
+    CreateSecurityGroup,
+    /// `SecurityGroups::describe_security_groups`.
+    DescribeSecurityGroups,
+    /// `SecurityGroups::delete_security_group`.
+    DeleteSecurityGroup,
+    /// `ParameterStore::put_parameter`.
+    PutParameter,
+    /// `ParameterStore::parameter_history`.
+    ParameterHistory,
+    /// `ParameterStore::parameters_by_path`.
+    ParametersByPath,
+    /// `ParameterStore::delete_parameter`.
+    DeleteParameter,
 }
 
 impl Operation {
     /// Every method of every port, in the order the ports declare them.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 35] = [
         Self::DescribeImages,
         Self::SearchImages,
         Self::CanCreateVolumes,
@@ -89,6 +109,16 @@ impl Operation {
         Self::DescribeInstances,
         Self::AllowedImagesSettings,
         Self::GetParameters,
+        Self::StopInstances,
+        Self::TerminateInstances,
+        Self::ConsoleOutput,
+        Self::CreateSecurityGroup,
+        Self::DescribeSecurityGroups,
+        Self::DeleteSecurityGroup,
+        Self::PutParameter,
+        Self::ParameterHistory,
+        Self::ParametersByPath,
+        Self::DeleteParameter,
     ];
 
     /// The port method's name (`describe_images`).
@@ -119,6 +149,16 @@ impl Operation {
             Self::DescribeInstances => "describe_instances",
             Self::AllowedImagesSettings => "allowed_images_settings",
             Self::GetParameters => "get_parameters",
+            Self::StopInstances => "stop_instances",
+            Self::TerminateInstances => "terminate_instances",
+            Self::ConsoleOutput => "console_output",
+            Self::CreateSecurityGroup => "create_security_group",
+            Self::DescribeSecurityGroups => "describe_security_groups",
+            Self::DeleteSecurityGroup => "delete_security_group",
+            Self::PutParameter => "put_parameter",
+            Self::ParameterHistory => "parameter_history",
+            Self::ParametersByPath => "parameters_by_path",
+            Self::DeleteParameter => "delete_parameter",
         }
     }
 }

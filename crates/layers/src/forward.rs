@@ -14,6 +14,10 @@ use amiref_core::{
     MarketplacePublisher, Parameter, ParameterName, Parameters, Region, RunInstanceRequest,
     SnapshotId,
 };
+use amiref_core::{
+    ConsoleOutput, InstanceControl, ParameterStore, PutParameterRequest, SecurityGroup,
+    SecurityGroupId, SecurityGroupRequest, SecurityGroups,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -385,6 +389,155 @@ where
         let call = Call::idempotent(Operation::GetParameters, Some(region));
         self.layer
             .around(call, || self.port().get_parameters(region, names))
+            .await
+    }
+}
+
+#[async_trait]
+impl<L, C> InstanceControl for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: InstanceControl,
+{
+    // Sets a state: stopping a stopped instance again changes nothing.
+    async fn stop_instances(&self, region: &Region, ids: &[InstanceId]) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::StopInstances, Some(region));
+        self.layer
+            .around(call, || self.port().stop_instances(region, ids))
+            .await
+    }
+
+    // Sets a state: terminating a terminated instance again changes nothing.
+    async fn terminate_instances(
+        &self,
+        region: &Region,
+        ids: &[InstanceId],
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::TerminateInstances, Some(region));
+        self.layer
+            .around(call, || self.port().terminate_instances(region, ids))
+            .await
+    }
+
+    // A read.
+    async fn console_output(
+        &self,
+        region: &Region,
+        id: &InstanceId,
+    ) -> Result<ConsoleOutput, CloudError> {
+        let call = Call::idempotent(Operation::ConsoleOutput, Some(region));
+        self.layer
+            .around(call, || self.port().console_output(region, id))
+            .await
+    }
+}
+
+#[async_trait]
+impl<L, C> SecurityGroups for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: SecurityGroups,
+{
+    // A repeat after a first attempt that succeeded unseen fails as a duplicate name, which
+    // the caller must see, so the call is made once.
+    async fn create_security_group(
+        &self,
+        region: &Region,
+        request: &SecurityGroupRequest,
+    ) -> Result<SecurityGroupId, CloudError> {
+        let call = Call::not_idempotent(Operation::CreateSecurityGroup, Some(region));
+        self.layer
+            .around(call, || self.port().create_security_group(region, request))
+            .await
+    }
+
+    // A read.
+    async fn describe_security_groups(
+        &self,
+        region: &Region,
+        tags: &BTreeMap<String, Option<String>>,
+    ) -> Result<Vec<SecurityGroup>, CloudError> {
+        let call = Call::idempotent(Operation::DescribeSecurityGroups, Some(region));
+        self.layer
+            .around(call, || self.port().describe_security_groups(region, tags))
+            .await
+    }
+
+    // A repeat after an unseen success answers NotFound, which callers that clean up treat
+    // as done; nothing is deleted twice.
+    async fn delete_security_group(
+        &self,
+        region: &Region,
+        id: &SecurityGroupId,
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::DeleteSecurityGroup, Some(region));
+        self.layer
+            .around(call, || self.port().delete_security_group(region, id))
+            .await
+    }
+}
+
+#[async_trait]
+impl<L, C> ParameterStore for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: ParameterStore,
+{
+    // With overwrite, a repeat writes the same value as one more version: the parameter
+    // ends as the first call left it. Without overwrite, a repeat fails as existing, which
+    // the caller must see, so the call is made once.
+    async fn put_parameter(
+        &self,
+        region: &Region,
+        request: &PutParameterRequest,
+    ) -> Result<i64, CloudError> {
+        let call = if request.overwrite {
+            Call::idempotent(Operation::PutParameter, Some(region))
+        } else {
+            Call::not_idempotent(Operation::PutParameter, Some(region))
+        };
+        self.layer
+            .around(call, || self.port().put_parameter(region, request))
+            .await
+    }
+
+    // A read.
+    async fn parameter_history(
+        &self,
+        region: &Region,
+        name: &ParameterName,
+    ) -> Result<Vec<Parameter>, CloudError> {
+        let call = Call::idempotent(Operation::ParameterHistory, Some(region));
+        self.layer
+            .around(call, || self.port().parameter_history(region, name))
+            .await
+    }
+
+    // A read.
+    async fn parameters_by_path(
+        &self,
+        region: &Region,
+        path: &ParameterName,
+    ) -> Result<Vec<Parameter>, CloudError> {
+        let call = Call::idempotent(Operation::ParametersByPath, Some(region));
+        self.layer
+            .around(call, || self.port().parameters_by_path(region, path))
+            .await
+    }
+
+    // A repeat after an unseen success answers NotFound, which callers that clean up treat
+    // as done.
+    async fn delete_parameter(
+        &self,
+        region: &Region,
+        name: &ParameterName,
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::DeleteParameter, Some(region));
+        self.layer
+            .around(call, || self.port().delete_parameter(region, name))
             .await
     }
 }

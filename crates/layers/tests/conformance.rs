@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use amiref_core::{
     AccountId, AccountSettings, ChangeSetRequest, Cloud, CopyImageRequest, CreateImageRequest,
-    Identity, ImageCatalog, ImageFilter, ImageStore, InstanceFilter, InstanceTypes, Instances,
-    LaunchPermission, Marketplace, MarketplacePublisher, Owner, Parameters, RunInstanceRequest,
+    Identity, ImageCatalog, ImageFilter, ImageStore, InstanceControl, InstanceFilter,
+    InstanceTypes, Instances, LaunchPermission, Marketplace, MarketplacePublisher, Owner,
+    ParameterStore, Parameters, PutParameterRequest, RunInstanceRequest, SecurityGroupRequest,
+    SecurityGroups,
 };
 use amiref_layers::{Counting, Operation, RetryPolicy, Retrying};
 use amiref_memory::{MemoryCloud, RateLimit, Throttling, op};
@@ -123,7 +125,7 @@ async fn the_suites_pass_under_throttling_only_through_retrying() {
 }
 
 /// The operation each port method is to the in-process cloud, as it counts calls.
-const AWS_OPERATION: [(Operation, &str); 25] = [
+const AWS_OPERATION: [(Operation, &str); 35] = [
     (Operation::DescribeImages, op::DESCRIBE_IMAGES),
     (Operation::SearchImages, op::DESCRIBE_IMAGES),
     (Operation::CanCreateVolumes, op::DESCRIBE_SNAPSHOTS),
@@ -164,6 +166,19 @@ const AWS_OPERATION: [(Operation, &str); 25] = [
         op::GET_ALLOWED_IMAGES_SETTINGS,
     ),
     (Operation::GetParameters, op::GET_PARAMETERS),
+    (Operation::StopInstances, op::STOP_INSTANCES),
+    (Operation::TerminateInstances, op::TERMINATE_INSTANCES),
+    (Operation::ConsoleOutput, op::GET_CONSOLE_OUTPUT),
+    (Operation::CreateSecurityGroup, op::CREATE_SECURITY_GROUP),
+    (
+        Operation::DescribeSecurityGroups,
+        op::DESCRIBE_SECURITY_GROUPS,
+    ),
+    (Operation::DeleteSecurityGroup, op::DELETE_SECURITY_GROUP),
+    (Operation::PutParameter, op::PUT_PARAMETER),
+    (Operation::ParameterHistory, op::GET_PARAMETER_HISTORY),
+    (Operation::ParametersByPath, op::GET_PARAMETERS_BY_PATH),
+    (Operation::DeleteParameter, op::DELETE_PARAMETER),
 ];
 
 /// Calls each method of each port once through a counting layer: each is counted under its
@@ -176,7 +191,7 @@ async fn every_method_of_every_port_is_forwarded() {
     let counted = Counting::new(&cloud);
     let (region, image) = (&fixture.region, fixture.missing_image.clone());
     let snapshot = fixture.missing_snapshot.clone();
-    let instance = "i-0123456789abcdef0".parse().unwrap();
+    let instance: amiref_core::InstanceId = "i-0123456789abcdef0".parse().unwrap();
     let type_ = fixture.instance_types[0].0.clone();
     let at = fixture.start + chrono::Duration::days(30);
     let tags = BTreeMap::from([("k".to_owned(), "v".to_owned())]);
@@ -200,7 +215,7 @@ async fn every_method_of_every_port_is_forwarded() {
         .can_create_volumes(region, std::slice::from_ref(&snapshot))
         .await;
     let _ = c
-        .create_image(region, &CreateImageRequest::new(instance, "n"))
+        .create_image(region, &CreateImageRequest::new(instance.clone(), "n"))
         .await;
     let _ = c.copy_image(&copy).await;
     let _ = c.launch_permissions(region, &image).await;
@@ -236,6 +251,23 @@ async fn every_method_of_every_port_is_forwarded() {
     let _ = c
         .get_parameters(region, std::slice::from_ref(&fixture.missing_parameter))
         .await;
+
+    let ids = std::slice::from_ref(&instance);
+    let _ = c.stop_instances(region, ids).await;
+    let _ = c.terminate_instances(region, ids).await;
+    let _ = c.console_output(region, &instance).await;
+    let group = SecurityGroupRequest::new("amiref-build", "a build's group");
+    let _ = c.create_security_group(region, &group).await;
+    let _ = c.describe_security_groups(region, &BTreeMap::new()).await;
+    let missing_group = "sg-0123456789abcdef0".parse().unwrap();
+    let _ = c.delete_security_group(region, &missing_group).await;
+    let name = &fixture.missing_parameter;
+    let _ = c
+        .put_parameter(region, &PutParameterRequest::image(name.clone(), &image))
+        .await;
+    let _ = c.parameter_history(region, name).await;
+    let _ = c.parameters_by_path(region, name).await;
+    let _ = c.delete_parameter(region, name).await;
 
     let counts = counted.counter().snapshot();
     for operation in Operation::ALL {

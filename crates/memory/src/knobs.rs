@@ -59,6 +59,26 @@ pub mod op {
     pub const GET_ALLOWED_IMAGES_SETTINGS: &str = "GetAllowedImagesSettings";
     /// `Parameters::get_parameters` (SSM), one call per 10 names, SSM's batch limit.
     pub const GET_PARAMETERS: &str = "GetParameters";
+    /// EC2's or SSM's StopInstances.
+    pub const STOP_INSTANCES: &str = "StopInstances";
+    /// EC2's or SSM's TerminateInstances.
+    pub const TERMINATE_INSTANCES: &str = "TerminateInstances";
+    /// EC2's or SSM's GetConsoleOutput.
+    pub const GET_CONSOLE_OUTPUT: &str = "GetConsoleOutput";
+    /// EC2's or SSM's CreateSecurityGroup.
+    pub const CREATE_SECURITY_GROUP: &str = "CreateSecurityGroup";
+    /// EC2's or SSM's DescribeSecurityGroups.
+    pub const DESCRIBE_SECURITY_GROUPS: &str = "DescribeSecurityGroups";
+    /// EC2's or SSM's DeleteSecurityGroup.
+    pub const DELETE_SECURITY_GROUP: &str = "DeleteSecurityGroup";
+    /// EC2's or SSM's PutParameter.
+    pub const PUT_PARAMETER: &str = "PutParameter";
+    /// EC2's or SSM's GetParameterHistory.
+    pub const GET_PARAMETER_HISTORY: &str = "GetParameterHistory";
+    /// EC2's or SSM's GetParametersByPath.
+    pub const GET_PARAMETERS_BY_PATH: &str = "GetParametersByPath";
+    /// EC2's or SSM's DeleteParameter.
+    pub const DELETE_PARAMETER: &str = "DeleteParameter";
 }
 
 /// A token bucket's size and refill rate.

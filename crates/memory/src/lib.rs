@@ -92,6 +92,7 @@
 //!   error is located at its line and column); the builder is the single place where a
 //!   world's rules are checked, whether it comes from a file, a saved state or code.
 
+mod build_host;
 mod builder;
 mod catalog;
 mod cloud;
