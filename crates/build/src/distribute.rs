@@ -1,0 +1,1 @@
+//! Distributing a tested image: copies, shares, SSM parameters and a signed registry entry.
