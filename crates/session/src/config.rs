@@ -78,6 +78,65 @@ pub struct Config {
     /// Defaults for publishing (`ami publish IMAGE --marketplace`).
     #[serde(default)]
     pub publishing: PublishingConfig,
+    /// How images are built, refreshed and planned (`amiref build`, `refresh`, `plan`).
+    #[serde(default)]
+    pub build: BuildConfig,
+}
+
+/// The `build` section: where builder instances run, where a build distributes to, and the
+/// refresh and planning policy. Every key is optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct BuildConfig {
+    /// Regions a build copies its image to, besides the one it is built in (`--regions`
+    /// replaces them).
+    #[serde(default)]
+    pub regions: Vec<amiref_core::Region>,
+    /// The subnet builder and test instances launch into (default: the default VPC's).
+    pub subnet: Option<amiref_core::SubnetId>,
+    /// A security group for builder and test instances; without one, each build makes a
+    /// temporary group with no inbound rule and deletes it at the end.
+    pub security_group: Option<amiref_core::SecurityGroupId>,
+    /// The VPC the temporary group is made in (default: the region's default VPC).
+    pub vpc: Option<amiref_core::VpcId>,
+    /// The IAM instance profile builder instances run as (name or ARN); none by default.
+    pub instance_profile: Option<String>,
+    /// The longest provisioning may take, when the template's `build.timeout` says nothing.
+    pub provision_timeout: Option<amiref_template::HumanDuration>,
+    /// How long a build's temporary resources live before `build --cleanup` (and every
+    /// later build) may remove them as leftovers.
+    pub leftover_expiry: Option<amiref_template::HumanDuration>,
+    /// The community (a key of `communities`) whose registry file receives a signed entry
+    /// for each build, with the figures the build measured.
+    pub registry: Option<String>,
+    /// Whether builds publish SSM parameters (`/amiref/<template>/<version>/<arch>` and
+    /// `.../latest/<arch>`); default true.
+    pub ssm_parameters: Option<bool>,
+    /// Accounts the built image is shared with (launch permission).
+    #[serde(default)]
+    pub share_with: Vec<amiref_core::AccountId>,
+    /// Where launches are recorded for the planner (JSON lines; default
+    /// `$XDG_STATE_HOME/amiref/launches.jsonl`, or the world's state directory).
+    pub launch_log: Option<PathBuf>,
+    /// A usage file for the planner: launches per template, region and month.
+    pub usage: Option<PathBuf>,
+    /// The refresh policy.
+    #[serde(default)]
+    pub refresh: RefreshConfig,
+}
+
+/// The `build.refresh` section.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RefreshConfig {
+    /// Images older than this many days are rebuilt (default 90, as CIS's benchmark asks).
+    pub max_age_days: Option<u32>,
+    /// How many days a replaced version stays undeprecated (default 7).
+    pub grace_period_days: Option<u32>,
+    /// How many versions of a template to keep (default 3); older unused ones are retired.
+    pub keep_versions: Option<u32>,
 }
 
 /// The `workload` setting.
@@ -280,6 +339,8 @@ impl Config {
             &mut self.prices,
             &mut self.audit_log,
             &mut self.state_dir,
+            &mut self.build.launch_log,
+            &mut self.build.usage,
         ]
         .into_iter()
         .flatten()
