@@ -40,6 +40,7 @@ mod create;
 mod deprecate;
 mod error;
 mod limits;
+mod parameters;
 mod progress;
 mod publish;
 mod retire;
@@ -58,6 +59,10 @@ pub use create::{CreateImageSpec, CreatedImage, ImageOutcome, validate_image_nam
 pub use deprecate::{DeprecateReport, DeprecateSpec};
 pub use error::{Cleanup, LifecycleError};
 pub use limits::{CopyLimits, EC2_MAX_COPIES_INTO_REGION, EC2_MAX_COPIES_OUT_OF_REGION};
+pub use parameters::{
+    DEFAULT_PARAMETER_PREFIX, ImageParameterNames, LATEST_LEVEL, ParameterOutcome, ParameterReport,
+    ParameterWrite, PublishParametersSpec, RegionParameters, RollbackSpec, RollbackTarget,
+};
 pub use progress::{NoProgress, ProgressEvent, ProgressFn, ProgressSink};
 pub use publish::{
     AMI_PRODUCT_ENTITY, CATALOG, HourlyPricing, IngressRule, OFFER_ENTITY, PublishReport,
