@@ -10,14 +10,16 @@ use std::time::Duration;
 use amiref_core::{
     AccountId, AllowedImagesSettings, AmiId, Architecture, BlockDevice, Image, ImageState,
     InstanceId, InstanceState, InstanceType, LaunchPermission, MarketplaceProduct, Parameter,
-    Region, SnapshotId,
+    Region, SecurityGroupId, SnapshotId, SubnetId, VpcId,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::time::Instant;
 
 use crate::WorldError;
 use crate::cloud::{MemoryCloud, Shared};
+use crate::console::BuildBehaviour;
 use crate::knobs::{Knobs, Throttling};
+use crate::network::StoredGroup;
 use crate::state::{
     Account, ChangeSet, Instance, LaunchTemplate, RegionState, Snapshot, StoredImage,
     StoredParameter, Timings, WorldData, is_public_parameter,
@@ -43,6 +45,7 @@ pub struct ImageSeed {
     public_snapshots: bool,
     key_users: Vec<AccountId>,
     root_volume: Option<(u32, bool)>,
+    fails: bool,
 }
 
 impl ImageSeed {
@@ -58,7 +61,16 @@ impl ImageSeed {
             public_snapshots: false,
             key_users: Vec::new(),
             root_volume: None,
+            fails: false,
         }
+    }
+
+    /// Makes a pending image end `failed` instead of `available` when it is due (an image
+    /// whose creation fails).
+    #[must_use]
+    pub fn fails(mut self, fails: bool) -> Self {
+        self.fails = fails;
+        self
     }
 
     /// Gives an image without block devices a root volume of this size, encrypted or not,
@@ -165,6 +177,28 @@ pub struct InstanceSeed {
     architecture: Option<Architecture>,
     root_volume_gib: Option<u32>,
     billing: Option<(Option<String>, Option<String>)>,
+    launch: Option<SeedLaunch>,
+    life: InstanceLife,
+}
+
+/// What a seeded instance was launched with (a saved world's instances carry it).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SeedLaunch {
+    pub(crate) user_data: Option<String>,
+    pub(crate) require_imdsv2: bool,
+    pub(crate) instance_profile: Option<String>,
+    pub(crate) subnet: Option<amiref_core::SubnetId>,
+    pub(crate) security_groups: Vec<amiref_core::SecurityGroupId>,
+}
+
+/// Where a seeded instance's life stands beyond its state (a saved world's instances carry
+/// it): its next change, when it came up, when it was halted, when it is forgotten.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InstanceLife {
+    pub(crate) next: Option<(DateTime<Utc>, InstanceState)>,
+    pub(crate) running_since: Option<DateTime<Utc>>,
+    pub(crate) halted_at: Option<DateTime<Utc>>,
+    pub(crate) forget_at: Option<DateTime<Utc>>,
 }
 
 impl InstanceSeed {
@@ -184,7 +218,16 @@ impl InstanceSeed {
             architecture: None,
             root_volume_gib: None,
             billing: None,
+            launch: None,
+            life: InstanceLife::default(),
         }
+    }
+
+    /// What it was launched with, and where its life stands (a saved world's instance).
+    pub(crate) fn saved(mut self, launch: SeedLaunch, life: InstanceLife) -> Self {
+        self.launch = Some(launch);
+        self.life = life;
+        self
     }
 
     /// Makes it another account's.
@@ -260,6 +303,7 @@ pub struct SnapshotSeed {
     volume_permissions: Vec<AccountId>,
     public: bool,
     key_users: Vec<AccountId>,
+    tags: BTreeMap<String, String>,
 }
 
 impl SnapshotSeed {
@@ -272,7 +316,15 @@ impl SnapshotSeed {
             volume_permissions: Vec::new(),
             public: false,
             key_users: Vec::new(),
+            tags: BTreeMap::new(),
         }
+    }
+
+    /// Tags it.
+    #[must_use]
+    pub fn tags(mut self, tags: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.tags.extend(tags);
+        self
     }
 
     /// Makes it another account's.
@@ -311,6 +363,8 @@ pub(crate) struct SavedParameter {
     pub(crate) owner: Option<AccountId>,
     /// Whether its value and data type are checked as SSM checks a new one.
     pub(crate) checked: bool,
+    /// Its earlier versions, oldest first.
+    pub(crate) history: Vec<Parameter>,
 }
 
 impl Default for SavedParameter {
@@ -318,6 +372,7 @@ impl Default for SavedParameter {
         Self {
             owner: None,
             checked: true,
+            history: Vec::new(),
         }
     }
 }
@@ -371,6 +426,9 @@ pub struct MemoryCloudBuilder {
     offers: Vec<(String, String)>,
     allowed_images: BTreeMap<Region, AllowedImagesSettings>,
     parameters: Vec<(Region, Parameter, SavedParameter)>,
+    builds: BTreeMap<String, BuildBehaviour>,
+    subnets: Vec<(Region, SubnetId, VpcId)>,
+    security_groups: Vec<(Region, SecurityGroupId, StoredGroup)>,
     timings: Timings,
     latency: Duration,
     operation_latency: HashMap<String, Duration>,
@@ -405,6 +463,9 @@ impl Default for MemoryCloudBuilder {
             offers: Vec::new(),
             allowed_images: BTreeMap::new(),
             parameters: Vec::new(),
+            builds: BTreeMap::new(),
+            subnets: Vec::new(),
+            security_groups: Vec::new(),
             timings: Timings::default(),
             latency: Duration::ZERO,
             operation_latency: HashMap::new(),
@@ -566,6 +627,38 @@ impl MemoryCloudBuilder {
         self
     }
 
+    /// How the build scripts of `template` run: how long its provisioning and test scripts
+    /// take and how they end (templates not given succeed after
+    /// [`crate::DEFAULT_PROVISION_RUN`] and [`crate::DEFAULT_TEST_RUN`]).
+    pub fn build_behaviour(
+        mut self,
+        template: impl Into<String>,
+        behaviour: BuildBehaviour,
+    ) -> Self {
+        self.builds.insert(template.into(), behaviour);
+        self
+    }
+
+    /// Declares a subnet of `vpc` in `region` (which declares the VPC too), besides the
+    /// region's default subnet ([`MemoryCloud::default_subnet`]).
+    pub fn subnet(mut self, region: Region, subnet: SubnetId, vpc: VpcId) -> Self {
+        self.regions.insert(region.clone());
+        self.subnets.push((region, subnet, vpc));
+        self
+    }
+
+    /// Adds a security group an earlier run created.
+    pub(crate) fn security_group(
+        mut self,
+        region: Region,
+        id: SecurityGroupId,
+        group: StoredGroup,
+    ) -> Self {
+        self.regions.insert(region.clone());
+        self.security_groups.push((region, id, group));
+        self
+    }
+
     /// How long slow operations take.
     pub fn timings(mut self, timings: Timings) -> Self {
         self.timings = timings;
@@ -638,6 +731,8 @@ impl MemoryCloudBuilder {
             change_sets: BTreeMap::new(),
             change_set_tokens: HashMap::new(),
             pending: BinaryHeap::new(),
+            instance_events: BinaryHeap::new(),
+            builds: BTreeMap::new(),
             timings: self.timings,
             // Ids minted from here on continue the earlier run's sequence.
             next_id: self.run_state.ids_minted,
@@ -701,6 +796,16 @@ impl MemoryCloudBuilder {
         }
         for seed in self.images {
             add_image(&mut world, seed, started)?;
+        }
+        for (template, behaviour) in self.builds {
+            check_template_name(&template)?;
+            world.builds.insert(template, behaviour);
+        }
+        for (region, subnet, vpc) in self.subnets {
+            add_subnet(&mut world, region, subnet, vpc)?;
+        }
+        for (region, id, group) in self.security_groups {
+            add_group(&mut world, region, id, group)?;
         }
         for seed in self.instances {
             add_instance(&mut world, &caller, seed)?;
@@ -787,6 +892,75 @@ impl MemoryCloudBuilder {
     }
 }
 
+/// A template name a build's script header can carry: not empty, no whitespace.
+fn check_template_name(template: &str) -> Result<(), WorldError> {
+    if template.is_empty() || template.chars().any(char::is_whitespace) {
+        return Err(WorldError::invalid(
+            format!("builds.{template}"),
+            template,
+            "a template name without whitespace (as a build's script header carries it)",
+        ));
+    }
+    Ok(())
+}
+
+fn add_subnet(
+    world: &mut WorldData,
+    region: Region,
+    subnet: SubnetId,
+    vpc: VpcId,
+) -> Result<(), WorldError> {
+    let state = world.regions.entry(region.clone()).or_default();
+    let taken =
+        subnet == MemoryCloud::default_subnet(&region) || state.subnets.contains_key(&subnet);
+    if taken {
+        return Err(WorldError::invalid(
+            format!("regions.{region}.subnets"),
+            subnet.as_str(),
+            format!(
+                "each subnet id once per region (and not the default subnet, {})",
+                MemoryCloud::default_subnet(&region)
+            ),
+        ));
+    }
+    state.subnets.insert(subnet, vpc);
+    Ok(())
+}
+
+fn add_group(
+    world: &mut WorldData,
+    region: Region,
+    id: SecurityGroupId,
+    group: StoredGroup,
+) -> Result<(), WorldError> {
+    let field = format!("security_groups[{id}]");
+    let state = world.regions.entry(region.clone()).or_default();
+    if !state.has_vpc(&region, &group.vpc) {
+        return Err(WorldError::invalid(
+            format!("{field}.vpc"),
+            group.vpc.as_str(),
+            format!(
+                "the default VPC of {region} or the VPC of a subnet `regions.{region}.subnets` declares"
+            ),
+        ));
+    }
+    let duplicate = state.security_groups.contains_key(&id)
+        || id == MemoryCloud::default_security_group(&region)
+        || state
+            .security_groups
+            .values()
+            .any(|g| g.owner == group.owner && g.vpc == group.vpc && g.name == group.name);
+    if duplicate {
+        return Err(WorldError::invalid(
+            field,
+            id.as_str(),
+            "each security group id once, and each name once per VPC and owner",
+        ));
+    }
+    state.security_groups.insert(id, group);
+    Ok(())
+}
+
 fn add_snapshot(
     world: &mut WorldData,
     caller: &AccountId,
@@ -807,6 +981,7 @@ fn add_snapshot(
             create_volume_permissions: seed.volume_permissions.into_iter().collect(),
             public: seed.public,
             key_users: seed.key_users.into_iter().collect(),
+            tags: seed.tags,
         },
     );
     Ok(())
@@ -862,6 +1037,41 @@ fn add_instance(
             (i.usage_operation.clone(), i.platform_details.clone())
         })
     });
+    let launch = seed.launch.unwrap_or_default();
+    let owner = seed.owner.clone().unwrap_or_else(|| caller.clone());
+    crate::network::check_launch_network(
+        world.regions.get(&seed.region),
+        &seed.region,
+        &owner,
+        launch.subnet.as_ref(),
+        &launch.security_groups,
+    )
+    .map_err(|e| {
+        WorldError::invalid(
+            format!("{field}.security_groups"),
+            e.message.clone(),
+            "a subnet and security groups the region has (the default ones, or those `regions` and `security_groups` declare)",
+        )
+    })?;
+    let mut settings = crate::LaunchSettings::plain(&seed.region);
+    settings.user_data = launch.user_data;
+    settings.require_imdsv2 = launch.require_imdsv2;
+    settings.instance_profile = launch.instance_profile;
+    settings.security_groups = launch.security_groups;
+    if let Some(subnet) = launch.subnet {
+        settings.subnet = subnet;
+    }
+    let launch_time = seed.launch_time.unwrap_or(world.start);
+    // An instance that is up (or stopping, or stopped) from the start has been up since
+    // its launch, unless a saved world says when it came up.
+    let has_run = matches!(
+        seed.state,
+        InstanceState::Running | InstanceState::Stopping | InstanceState::Stopped
+    );
+    let running_since = seed
+        .life
+        .running_since
+        .or_else(|| has_run.then_some(launch_time));
     let instance = Instance {
         owner: seed.owner.unwrap_or_else(|| caller.clone()),
         image: seed.image.clone(),
@@ -872,12 +1082,17 @@ fn add_instance(
             .or_else(|| image.and_then(Image::root_volume_size_gib))
             .unwrap_or(8),
         state: seed.state,
-        launch_time: seed.launch_time.unwrap_or(world.start),
+        launch_time,
         tags: seed.tags,
         usage_operation,
         platform_details,
+        launch: settings,
+        next: seed.life.next,
+        running_since,
+        halted_at: seed.life.halted_at,
+        forget_at: seed.life.forget_at,
     };
-    let region = world.regions.entry(seed.region).or_default();
+    let region = world.regions.entry(seed.region.clone()).or_default();
     if region.instances.contains_key(&seed.id) {
         return Err(WorldError::invalid(
             format!("{field}.id"),
@@ -885,7 +1100,8 @@ fn add_instance(
             "each instance id once",
         ));
     }
-    region.instances.insert(seed.id, instance);
+    region.instances.insert(seed.id.clone(), instance);
+    world.schedule_instance(&seed.region, &seed.id);
     Ok(())
 }
 
@@ -930,6 +1146,7 @@ fn add_image(world: &mut WorldData, seed: ImageSeed, started: Instant) -> Result
         public_snapshots,
         key_users,
         root_volume,
+        fails,
     } = seed;
     let field = format!("images[{}]", image.id);
     // A paid Marketplace listing bills through its product code, which already makes it
@@ -1014,6 +1231,7 @@ fn add_image(world: &mut WorldData, seed: ImageSeed, started: Instant) -> Result
                     create_volume_permissions: volume_accounts.clone(),
                     public: public_snapshots,
                     key_users: key_users.iter().cloned().collect(),
+                    tags: BTreeMap::new(),
                 });
         }
     }
@@ -1022,6 +1240,7 @@ fn add_image(world: &mut WorldData, seed: ImageSeed, started: Instant) -> Result
     region.insert_image(StoredImage {
         image,
         launch_permissions: permissions,
+        fails,
     });
     if pending && let Some(after) = available_after {
         world.schedule(started + after, region_name, id);
@@ -1085,9 +1304,38 @@ fn add_parameter(
             "each parameter name once per region",
         ));
     }
-    state
-        .parameters
-        .insert(parameter.name.clone(), StoredParameter { parameter, owner });
+    check_history(&field, &parameter, &saved.history)?;
+    state.parameters.insert(
+        parameter.name.clone(),
+        StoredParameter {
+            parameter,
+            history: saved.history,
+            owner,
+        },
+    );
+    Ok(())
+}
+
+/// A parameter's earlier versions must come before its latest, oldest first, and be no
+/// more than SSM keeps.
+fn check_history(field: &str, latest: &Parameter, history: &[Parameter]) -> Result<(), WorldError> {
+    let max = crate::parameter_store::MAX_VERSIONS - 1;
+    if history.len() > max {
+        return Err(WorldError::invalid(
+            format!("{field}.history"),
+            format!("{} earlier versions", history.len()),
+            format!("at most {max} (SSM keeps {} versions)", max + 1),
+        ));
+    }
+    let mut versions: Vec<i64> = history.iter().map(|p| p.version).collect();
+    versions.push(latest.version);
+    if versions.windows(2).any(|w| w[0] >= w[1]) || versions[0] < 1 {
+        return Err(WorldError::invalid(
+            format!("{field}.history"),
+            format!("versions {versions:?}"),
+            "earlier versions of 1 or more, oldest first, each below the parameter's version",
+        ));
+    }
     Ok(())
 }
 

@@ -135,6 +135,23 @@ impl MemoryCloud {
         }
     }
 
+    /// Makes the next `times` images that `operation` ([`crate::op::CREATE_IMAGE`] or
+    /// [`crate::op::COPY_IMAGE`]) starts end `failed` instead of `available`: the call
+    /// succeeds and the image is pending for the usual time, as an EC2 image whose creation
+    /// fails is. Its snapshots stay until it is deregistered with them.
+    pub fn fail_next_images(&self, operation: &str, times: u32) {
+        self.knobs()
+            .failing_images
+            .insert(operation.to_owned(), times);
+    }
+
+    /// Makes the next `times` launches fail to boot: RunInstances succeeds, and the
+    /// instance goes from `pending` to `shutting-down` and `terminated` instead of
+    /// `running`, as one EC2 could not start (an internal error, no capacity) does.
+    pub fn fail_next_launches(&self, times: u32) {
+        self.knobs().failing_launches = times;
+    }
+
     /// An image as the world holds it, whoever owns it: for tests that check what a call
     /// did. Ports answer with the caller's view instead.
     pub fn inspect_image(&self, region: &Region, image: &AmiId) -> Option<Image> {
@@ -145,6 +162,20 @@ impl MemoryCloud {
             .get(region)
             .and_then(|r| r.images.get(image))
             .map(|s| s.image.clone())
+    }
+
+    /// The tags of a snapshot in the region, if it exists: for tests of what CreateImage
+    /// tagged.
+    pub fn snapshot_tags(
+        &self,
+        region: &Region,
+        snapshot: &SnapshotId,
+    ) -> Option<std::collections::BTreeMap<String, String>> {
+        self.read()
+            .regions
+            .get(region)
+            .and_then(|r| r.snapshots.get(snapshot))
+            .map(|s| s.tags.clone())
     }
 
     /// Whether a snapshot exists in the region: for tests of deregistration.

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 
 use crate::cloud::{MemoryCloud, ec2_error};
 use crate::knobs::op;
-use crate::state::Instance;
+use crate::state::{Instance, LaunchSettings};
 
 #[async_trait]
 impl Identity for MemoryCloud {
@@ -60,8 +60,49 @@ impl Instances for MemoryCloud {
         region: &Region,
         request: &RunInstanceRequest,
     ) -> Result<InstanceId, CloudError> {
+        let now = self.begin(op::RUN_INSTANCES, Some(region)).await?;
+        // Taken before the world's lock (the knobs are never locked inside it), and given
+        // back unless a new instance took it.
+        let fails = self.knobs().take_failing_launch();
+        let launched = self.launch(region, request, now, fails);
+        if fails && !matches!(launched, Ok((_, true))) {
+            self.knobs().failing_launches += 1;
+        }
+        launched.map(|(id, _)| id)
+    }
+
+    async fn describe_instances(
+        &self,
+        region: &Region,
+        filter: &InstanceFilter,
+    ) -> Result<Vec<amiref_core::Instance>, CloudError> {
+        self.begin(op::DESCRIBE_INSTANCES, Some(region)).await?;
+        let world = self.read();
+        let Some(state) = world.regions.get(region) else {
+            return Ok(Vec::new());
+        };
+        // BTreeMap order: sorted by id, as the port promises.
+        Ok(state
+            .instances
+            .iter()
+            .filter(|(_, i)| i.owner == self.caller)
+            .map(|(id, i)| i.described(id, region))
+            .filter(|i| filter.matches(i))
+            .collect())
+    }
+}
+
+impl MemoryCloud {
+    /// RunInstances once its call is admitted: the new instance (and `true`), or the one a
+    /// repeated client token launched before (and `false`).
+    fn launch(
+        &self,
+        region: &Region,
+        request: &RunInstanceRequest,
+        now: tokio::time::Instant,
+        fails: bool,
+    ) -> Result<(InstanceId, bool), CloudError> {
         const OP: &str = op::RUN_INSTANCES;
-        let now = self.begin(OP, Some(region)).await?;
         let who = self.identity();
         let mut world = self.write();
         let token_key = request
@@ -74,7 +115,7 @@ impl Instances for MemoryCloud {
                 .get(region)
                 .and_then(|r| r.run_tokens.get(key))
         {
-            return Ok(id.clone());
+            return Ok((id.clone(), false));
         }
         let Some(archs) = world.offered(region, &request.instance_type).cloned() else {
             return Err(CloudError::new(
@@ -123,47 +164,54 @@ impl Instances for MemoryCloud {
                 ),
             ));
         }
+        crate::network::check_launch_network(
+            world.regions.get(region),
+            region,
+            &who.account,
+            request.subnet.as_ref(),
+            &request.security_groups,
+        )?;
+        crate::tagging::check_tags(OP, region, &request.tags)?;
         let id = world.fresh_instance_id();
+        let launch = LaunchSettings {
+            user_data: request.user_data.clone(),
+            require_imdsv2: request.require_imdsv2,
+            instance_profile: request.instance_profile.clone(),
+            subnet: request
+                .subnet
+                .clone()
+                .unwrap_or_else(|| Self::default_subnet(region)),
+            security_groups: request.security_groups.clone(),
+        };
+        let mut instance = Instance {
+            owner: who.account.clone(),
+            image: image.id.clone(),
+            instance_type: request.instance_type.clone(),
+            architecture: image.architecture,
+            root_volume_gib: image.root_volume_size_gib().unwrap_or(8),
+            state: InstanceState::Pending,
+            launch_time: now_utc,
+            tags: request.tags.clone(),
+            usage_operation: image.usage_operation.clone(),
+            platform_details: image.platform_details.clone(),
+            launch,
+            next: None,
+            running_since: None,
+            halted_at: None,
+            forget_at: None,
+        };
+        crate::lifecycle::start_booting(&mut instance, now_utc, &world.timings, fails);
         let state = world.regions.entry(region.clone()).or_default();
-        state.instances.insert(
-            id.clone(),
-            Instance {
-                owner: who.account.clone(),
-                image: image.id.clone(),
-                instance_type: request.instance_type.clone(),
-                architecture: image.architecture,
-                root_volume_gib: image.root_volume_size_gib().unwrap_or(8),
-                state: InstanceState::Running,
-                launch_time: now_utc,
-                tags: request.tags.clone(),
-                usage_operation: image.usage_operation.clone(),
-                platform_details: image.platform_details.clone(),
-            },
-        );
+        state.instances.insert(id.clone(), instance);
         if let Some(key) = token_key {
             state.run_tokens.insert(key, id.clone());
         }
+        // EC2's LastLaunchedTime: the image remembers its latest launch.
+        if let Some(stored) = state.images.get_mut(&image.id) {
+            stored.image.last_launched = Some(now_utc);
+        }
+        world.schedule_instance(region, &id);
         tracing::debug!(%region, instance = %id, image = %image.id, "instance launched");
-        Ok(id)
-    }
-
-    async fn describe_instances(
-        &self,
-        region: &Region,
-        filter: &InstanceFilter,
-    ) -> Result<Vec<amiref_core::Instance>, CloudError> {
-        self.begin(op::DESCRIBE_INSTANCES, Some(region)).await?;
-        let world = self.read();
-        let Some(state) = world.regions.get(region) else {
-            return Ok(Vec::new());
-        };
-        // BTreeMap order: sorted by id, as the port promises.
-        Ok(state
-            .instances
-            .iter()
-            .filter(|(_, i)| i.owner == self.caller)
-            .map(|(id, i)| i.described(id, region))
-            .filter(|i| filter.matches(i))
-            .collect())
+        Ok((id, true))
     }
 }

@@ -59,25 +59,25 @@ pub mod op {
     pub const GET_ALLOWED_IMAGES_SETTINGS: &str = "GetAllowedImagesSettings";
     /// `Parameters::get_parameters` (SSM), one call per 10 names, SSM's batch limit.
     pub const GET_PARAMETERS: &str = "GetParameters";
-    /// EC2's or SSM's StopInstances.
+    /// `InstanceControl::stop_instances` (EC2).
     pub const STOP_INSTANCES: &str = "StopInstances";
-    /// EC2's or SSM's TerminateInstances.
+    /// `InstanceControl::terminate_instances` (EC2).
     pub const TERMINATE_INSTANCES: &str = "TerminateInstances";
-    /// EC2's or SSM's GetConsoleOutput.
+    /// `InstanceControl::console_output` (EC2).
     pub const GET_CONSOLE_OUTPUT: &str = "GetConsoleOutput";
-    /// EC2's or SSM's CreateSecurityGroup.
+    /// `SecurityGroups::create_security_group` (EC2).
     pub const CREATE_SECURITY_GROUP: &str = "CreateSecurityGroup";
-    /// EC2's or SSM's DescribeSecurityGroups.
+    /// `SecurityGroups::describe_security_groups` (EC2), one call per page.
     pub const DESCRIBE_SECURITY_GROUPS: &str = "DescribeSecurityGroups";
-    /// EC2's or SSM's DeleteSecurityGroup.
+    /// `SecurityGroups::delete_security_group` (EC2).
     pub const DELETE_SECURITY_GROUP: &str = "DeleteSecurityGroup";
-    /// EC2's or SSM's PutParameter.
+    /// `ParameterStore::put_parameter` (SSM).
     pub const PUT_PARAMETER: &str = "PutParameter";
-    /// EC2's or SSM's GetParameterHistory.
+    /// `ParameterStore::parameter_history` (SSM), one call per 50 versions.
     pub const GET_PARAMETER_HISTORY: &str = "GetParameterHistory";
-    /// EC2's or SSM's GetParametersByPath.
+    /// `ParameterStore::parameters_by_path` (SSM), one call per 10 parameters.
     pub const GET_PARAMETERS_BY_PATH: &str = "GetParametersByPath";
-    /// EC2's or SSM's DeleteParameter.
+    /// `ParameterStore::delete_parameter` (SSM).
     pub const DELETE_PARAMETER: &str = "DeleteParameter";
 }
 
@@ -105,8 +105,9 @@ impl RateLimit {
 /// [`Throttling::ec2`] holds the sizes EC2 publishes ("Request token bucket sizes and refill
 /// rates", Amazon EC2 API Reference, as of 2024): non-mutating actions 100 burst / 20 per
 /// second, mutating actions 200 / 5, and CopyImage, which has its own bucket, 100 / 1.
-/// SSM's GetParameters draws from SSM's own bucket (40 per second by default, "Systems
-/// Manager service quotas"). Calls to the Marketplace and STS are not throttled here.
+/// SSM's actions (GetParameters, PutParameter, GetParameterHistory, GetParametersByPath,
+/// DeleteParameter) draw from SSM's own bucket (40 per second by default, GetParameters'
+/// quota in "Systems Manager service quotas"; one bucket for all of them here). Calls to the Marketplace and STS are not throttled here.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Throttling {
     /// Describe* and Get* calls.
@@ -166,7 +167,13 @@ fn class_of(operation: &str) -> Option<ActionClass> {
         | op::DESCRIBE_INSTANCE_TYPE_OFFERINGS
         | op::GET_ALLOWED_IMAGES_SETTINGS => Some(ActionClass::NonMutating),
         op::COPY_IMAGE => Some(ActionClass::CopyImage),
-        op::GET_PARAMETERS => Some(ActionClass::Parameters),
+        op::GET_CONSOLE_OUTPUT | op::DESCRIBE_SECURITY_GROUPS => Some(ActionClass::NonMutating),
+        // SSM's actions draw from SSM's bucket, not EC2's.
+        op::GET_PARAMETERS
+        | op::PUT_PARAMETER
+        | op::GET_PARAMETER_HISTORY
+        | op::GET_PARAMETERS_BY_PATH
+        | op::DELETE_PARAMETER => Some(ActionClass::Parameters),
         op::CREATE_IMAGE
         | op::MODIFY_IMAGE_ATTRIBUTE
         | op::MODIFY_SNAPSHOT_ATTRIBUTE
@@ -174,7 +181,11 @@ fn class_of(operation: &str) -> Option<ActionClass> {
         | op::DISABLE_IMAGE_DEPRECATION
         | op::DEREGISTER_IMAGE
         | op::CREATE_TAGS
-        | op::RUN_INSTANCES => Some(ActionClass::Mutating),
+        | op::RUN_INSTANCES
+        | op::STOP_INSTANCES
+        | op::TERMINATE_INSTANCES
+        | op::CREATE_SECURITY_GROUP
+        | op::DELETE_SECURITY_GROUP => Some(ActionClass::Mutating),
         _ => None,
     }
 }
@@ -244,6 +255,10 @@ pub(crate) struct Knobs {
     buckets: HashMap<(AccountId, Region, ActionClass), TokenBucket>,
     pub(crate) regions_down: HashSet<Region>,
     pub(crate) failing: HashMap<String, (u32, CloudErrorKind)>,
+    /// Per operation (CreateImage, CopyImage): how many more images it starts end `failed`.
+    pub(crate) failing_images: HashMap<String, u32>,
+    /// How many more launches end in `terminated` instead of `running`.
+    pub(crate) failing_launches: u32,
     counters: Counters,
 }
 
@@ -330,6 +345,29 @@ impl Knobs {
             bucket.tokens -= 1.0;
         }
         Ok(())
+    }
+
+    /// Whether the image `operation` is starting is one an injected fault makes fail.
+    pub(crate) fn take_failing_image(&mut self, operation: &str) -> bool {
+        match self.failing_images.get_mut(operation) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Puts back a fault [`Knobs::take_failing_image`] took for a call that made no image.
+    pub(crate) fn give_back_failing_image(&mut self, operation: &str) {
+        *self.failing_images.entry(operation.to_owned()).or_insert(0) += 1;
+    }
+
+    /// Whether the instance being launched is one an injected fault keeps from booting.
+    pub(crate) fn take_failing_launch(&mut self) -> bool {
+        let fails = self.failing_launches > 0;
+        self.failing_launches = self.failing_launches.saturating_sub(1);
+        fails
     }
 
     pub(crate) fn counters(&self) -> Counters {

@@ -92,18 +92,23 @@
 //!   error is located at its line and column); the builder is the single place where a
 //!   world's rules are checked, whether it comes from a file, a saved state or code.
 
-mod build_host;
 mod builder;
 mod catalog;
 mod cloud;
 mod compute;
+mod console;
 mod error;
+mod inventory;
 mod knobs;
+mod lifecycle;
 mod marketplace;
+mod network;
+mod parameter_store;
 mod saved;
 mod settings;
 mod state;
 mod store;
+mod tagging;
 mod world;
 
 pub use builder::{
@@ -111,10 +116,12 @@ pub use builder::{
     PAID_PLATFORM_DETAILS, PAID_USAGE_OPERATION, SnapshotSeed,
 };
 pub use cloud::MemoryCloud;
+pub use console::{BuildBehaviour, DEFAULT_PROVISION_RUN, DEFAULT_TEST_RUN, ScriptBehaviour};
 pub use error::WorldError;
+pub use inventory::Inventory;
 pub use knobs::{Counters, RateLimit, Throttling, op};
 pub use saved::{
     StateError, WorldState, default_state_dir, default_state_dir_from, world_state_dir,
 };
-pub use state::{Account, Timings};
+pub use state::{Account, LaunchSettings, Timings};
 pub use world::{WorldBuilder, WorldDocument};

@@ -1,5 +1,6 @@
 //! `AccountSettings` and `Parameters`: the account's Allowed AMIs setting per region, and
-//! SSM parameters per region, with the setters tests turn at run time.
+//! SSM parameters per region (written by `ParameterStore`, in crate::parameter_store), with
+//! the Allowed AMIs setter tests turn at run time.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,11 +9,9 @@ use amiref_core::{
     Region,
 };
 use async_trait::async_trait;
-use tokio::time::Instant;
 
 use crate::cloud::MemoryCloud;
 use crate::knobs::op;
-use crate::state::{StoredParameter, is_public_parameter};
 
 /// How many names SSM's GetParameters takes in one call.
 pub(crate) const PARAMETERS_PER_CALL: usize = 10;
@@ -68,44 +67,5 @@ impl MemoryCloud {
             .entry(region.clone())
             .or_default()
             .allowed_images = settings;
-    }
-
-    /// Puts an SSM parameter in `region` as PutParameter with overwrite does: a new one
-    /// starts at version 1, a changed one goes up a version; either way it was last
-    /// modified now. Parameters under `/aws/service/` are AWS's, readable by every account;
-    /// others are this handle's account's. The value is not checked (see
-    /// [`crate::MemoryCloudBuilder::parameter`] for the checks a world gets).
-    pub fn put_parameter(
-        &self,
-        region: &Region,
-        name: ParameterName,
-        value: impl Into<String>,
-        data_type: Option<String>,
-    ) {
-        let now = Instant::now();
-        self.settle(now);
-        let mut world = self.write();
-        let now_utc = world.now_utc(now);
-        let owner = (!is_public_parameter(&name)).then(|| self.caller.clone());
-        let state = world.regions.entry(region.clone()).or_default();
-        let version = state
-            .parameters
-            .get(&name)
-            .map_or(1, |p| p.parameter.version + 1);
-        let mut parameter = Parameter::new(name.clone(), value);
-        parameter.data_type = data_type.or_else(|| Some("text".to_owned()));
-        parameter.version = version;
-        parameter.last_modified = Some(now_utc);
-        state
-            .parameters
-            .insert(name, StoredParameter { parameter, owner });
-    }
-
-    /// Deletes an SSM parameter from `region` (DeleteParameter); deleting one that does not
-    /// exist does nothing.
-    pub fn delete_parameter(&self, region: &Region, name: &ParameterName) {
-        if let Some(state) = self.write().regions.get_mut(region) {
-            state.parameters.remove(name);
-        }
     }
 }

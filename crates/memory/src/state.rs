@@ -11,7 +11,7 @@ use std::time::Duration;
 use amiref_core::{
     AccountId, AllowedImagesSettings, AllowedImagesState, AmiId, Architecture, CallerIdentity,
     ChangeSetRequest, Image, ImageState, InstanceId, InstanceState, InstanceType, LaunchPermission,
-    MarketplaceProduct, Parameter, ParameterName, Region, SnapshotId,
+    MarketplaceProduct, Parameter, ParameterName, Region, SecurityGroupId, SnapshotId, SubnetId,
 };
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -21,6 +21,9 @@ use tokio::time::Instant;
 pub(crate) struct StoredImage {
     pub(crate) image: Image,
     pub(crate) launch_permissions: BTreeSet<LaunchPermission>,
+    /// Whether a pending image becomes `failed` instead of `available` when it is due (an
+    /// injected fault: [`crate::MemoryCloud::fail_next_images`]).
+    pub(crate) fails: bool,
 }
 
 impl StoredImage {
@@ -53,6 +56,8 @@ pub(crate) struct Snapshot {
     /// encrypted with (a customer managed key the owner shared). Empty for the default
     /// `aws/ebs` key, which cannot be shared.
     pub(crate) key_users: BTreeSet<AccountId>,
+    /// Its tags (CreateImage tags an image's new snapshots with the request's tags).
+    pub(crate) tags: BTreeMap<String, String>,
 }
 
 impl Snapshot {
@@ -63,6 +68,7 @@ impl Snapshot {
             create_volume_permissions: BTreeSet::new(),
             public: false,
             key_users: BTreeSet::new(),
+            tags: BTreeMap::new(),
         }
     }
 
@@ -81,7 +87,11 @@ impl Snapshot {
 /// An SSM parameter as the world stores it.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredParameter {
+    /// Its latest version.
     pub(crate) parameter: Parameter,
+    /// Its earlier versions that SSM still keeps, oldest first (with the latest, at most
+    /// [`crate::parameter_store::MAX_VERSIONS`]).
+    pub(crate) history: Vec<Parameter>,
     /// The account whose parameter it is; `None` for AWS's public parameters
     /// (`/aws/service/...`), which every account reads.
     pub(crate) owner: Option<AccountId>,
@@ -114,6 +124,47 @@ pub(crate) struct Instance {
     /// it inherits, as on EC2.
     pub(crate) usage_operation: Option<String>,
     pub(crate) platform_details: Option<String>,
+    /// What it was launched with: user data (a build's wrapped script runs, simulated),
+    /// IMDSv2, an instance profile, its subnet and security groups.
+    pub(crate) launch: LaunchSettings,
+    /// Where its life goes next: the state it moves to, and when.
+    pub(crate) next: Option<(DateTime<Utc>, InstanceState)>,
+    /// When it became running (its console's boot), if it did.
+    pub(crate) running_since: Option<DateTime<Utc>>,
+    /// When it was asked to stop or terminate (its scripts stop running then).
+    pub(crate) halted_at: Option<DateTime<Utc>>,
+    /// When EC2 stops describing it (an hour after it is terminated).
+    pub(crate) forget_at: Option<DateTime<Utc>>,
+}
+
+/// What an instance was launched with beyond its image and type, as the world keeps it
+/// ([`crate::MemoryCloud::launch_settings`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LaunchSettings {
+    /// Its user data (a build's wrapped script runs, simulated).
+    pub user_data: Option<String>,
+    /// Whether IMDSv2 is required (`HttpTokens=required`).
+    pub require_imdsv2: bool,
+    /// The instance profile it runs as.
+    pub instance_profile: Option<String>,
+    /// Its subnet (the region's default subnet unless the launch named one).
+    pub subnet: SubnetId,
+    /// The security groups the launch named; empty: the VPC's default group.
+    pub security_groups: Vec<SecurityGroupId>,
+}
+
+impl LaunchSettings {
+    /// A plain launch into the region's default subnet and group.
+    pub(crate) fn plain(region: &Region) -> Self {
+        Self {
+            user_data: None,
+            require_imdsv2: false,
+            instance_profile: None,
+            subnet: crate::MemoryCloud::default_subnet(region),
+            security_groups: Vec::new(),
+        }
+    }
 }
 
 impl Instance {
@@ -162,6 +213,10 @@ pub(crate) struct RegionState {
     pub(crate) allowed_images: AllowedImagesSettings,
     /// SSM parameters by name.
     pub(crate) parameters: BTreeMap<ParameterName, StoredParameter>,
+    /// The subnets the world declares besides the default one, with their VPCs.
+    pub(crate) subnets: BTreeMap<SubnetId, amiref_core::VpcId>,
+    /// Security groups created (or declared), besides each VPC's default group.
+    pub(crate) security_groups: BTreeMap<SecurityGroupId, crate::network::StoredGroup>,
 }
 
 impl RegionState {
@@ -337,6 +392,14 @@ pub struct Timings {
     pub change_set_preparing: Duration,
     /// ...then `Applying` this long, then `Succeeded`.
     pub change_set_applying: Duration,
+    /// RunInstances: `pending` → `running` (the console shows the boot then).
+    pub boot: Duration,
+    /// StopInstances: `stopping` → `stopped`.
+    pub stop: Duration,
+    /// TerminateInstances: `shutting-down` → `terminated`.
+    pub terminate: Duration,
+    /// How long a terminated instance is still described (EC2: about an hour).
+    pub terminated_visible: Duration,
 }
 
 impl Default for Timings {
@@ -349,6 +412,10 @@ impl Default for Timings {
             copy_image_per_gib: Duration::from_secs(6),
             change_set_preparing: Duration::from_secs(60),
             change_set_applying: Duration::from_secs(30 * 60),
+            boot: Duration::from_secs(30),
+            stop: Duration::from_secs(30),
+            terminate: Duration::from_secs(30),
+            terminated_visible: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -401,6 +468,11 @@ pub(crate) struct WorldData {
     pub(crate) change_set_tokens: HashMap<(AccountId, String), String>,
     /// Images waiting to become available, soonest first.
     pub(crate) pending: BinaryHeap<Reverse<(Instant, Region, AmiId)>>,
+    /// Instances whose state moves on at a time (world time), soonest first; an entry may
+    /// be stale (the instance moved on since), which settling ignores.
+    pub(crate) instance_events: BinaryHeap<Reverse<(DateTime<Utc>, Region, InstanceId)>>,
+    /// How a build's scripts run, per template (world file `builds`).
+    pub(crate) builds: BTreeMap<String, crate::console::BuildBehaviour>,
     pub(crate) timings: Timings,
     pub(crate) next_id: u64,
 }
@@ -418,6 +490,10 @@ impl WorldData {
         self.pending
             .peek()
             .is_some_and(|Reverse((at, _, _))| *at <= now)
+            || self
+                .instance_events
+                .peek()
+                .is_some_and(|Reverse((at, _, _))| *at <= now_utc)
             || self
                 .change_sets
                 .values()
@@ -447,11 +523,16 @@ impl WorldData {
                 .and_then(|r| r.images.get_mut(&id))
                 && stored.image.state == ImageState::Pending
             {
-                stored.image.state = ImageState::Available;
-                tracing::debug!(%region, image = %id, "image became available");
+                stored.image.state = if stored.fails {
+                    ImageState::Failed
+                } else {
+                    ImageState::Available
+                };
+                tracing::debug!(%region, image = %id, state = %stored.image.state, "pending image settled");
             }
         }
         let now_utc = self.now_utc(now);
+        crate::lifecycle::settle_instances(self, now_utc);
         let due: Vec<String> = self
             .change_sets
             .iter()
@@ -501,6 +582,20 @@ impl WorldData {
             let candidate = format!("snap-{}", self.fresh_hex());
             if let Ok(id) = SnapshotId::new(candidate)
                 && !self.regions.values().any(|r| r.snapshots.contains_key(&id))
+            {
+                return id;
+            }
+        }
+    }
+
+    pub(crate) fn fresh_group_id(&mut self) -> SecurityGroupId {
+        loop {
+            let candidate = format!("sg-{}", self.fresh_hex());
+            if let Ok(id) = SecurityGroupId::new(candidate)
+                && !self
+                    .regions
+                    .values()
+                    .any(|r| r.security_groups.contains_key(&id))
             {
                 return id;
             }

@@ -27,16 +27,18 @@ fn file_unshared(
     state: &mut RegionState,
     owner: &AccountId,
     image: Image,
-    snapshots: impl IntoIterator<Item = SnapshotId>,
+    snapshots: impl IntoIterator<Item = (SnapshotId, BTreeMap<String, String>)>,
+    fails: bool,
 ) {
-    for snapshot in snapshots {
-        state
-            .snapshots
-            .insert(snapshot, Snapshot::private(owner.clone()));
+    for (snapshot, tags) in snapshots {
+        let mut stored = Snapshot::private(owner.clone());
+        stored.tags = tags;
+        state.snapshots.insert(snapshot, stored);
     }
     state.insert_image(StoredImage {
         image,
         launch_permissions: BTreeSet::new(),
+        fails,
     });
 }
 
@@ -104,168 +106,25 @@ impl ImageStore for MemoryCloud {
     ) -> Result<AmiId, CloudError> {
         const OP: &str = op::CREATE_IMAGE;
         let now = self.begin(OP, Some(region)).await?;
-        let mut world = self.write();
-        let instance = world
-            .regions
-            .get(region)
-            .and_then(|r| r.instances.get(&request.instance))
-            .filter(|i| i.owner == self.caller && !i.state.is_gone())
-            .cloned()
-            .ok_or_else(|| {
-                ec2_error::invalid(
-                    OP,
-                    region,
-                    "InvalidInstanceID.NotFound",
-                    format!("The instance ID '{}' does not exist", request.instance),
-                )
-            })?;
-        check_name(&world, OP, region, &self.caller, &request.name)?;
-        let id = world.fresh_image_id();
-        let snapshot = world.fresh_snapshot_id();
-        let mut image = Image::new(
-            id.clone(),
-            region.clone(),
-            request.name.clone(),
-            self.caller.clone(),
-            instance.architecture,
-            world.now_utc(now),
-        );
-        image.description = request.description.clone();
-        image.owner_alias = world.alias_of(&self.caller);
-        image.state = ImageState::Pending;
-        image.tags = request.tags.clone();
-        // An image of an instance keeps the billing facts of the image it was launched
-        // from, as on EC2.
-        image.usage_operation = instance.usage_operation.clone();
-        image.platform_details = instance.platform_details.clone();
-        image.block_devices.push(BlockDevice {
-            device_name: "/dev/xvda".to_owned(),
-            snapshot_id: Some(snapshot.clone()),
-            volume_size_gib: Some(instance.root_volume_gib),
-            encrypted: false,
-        });
-        let ready = now + world.timings.create_image;
-        let state = world.regions.entry(region.clone()).or_default();
-        file_unshared(state, &self.caller, image, [snapshot]);
-        world.schedule(ready, region.clone(), id.clone());
-        tracing::debug!(%region, image = %id, instance = %request.instance, "image creation started");
-        Ok(id)
+        crate::tagging::check_tags(OP, region, &request.tags)?;
+        let fails = self.knobs().take_failing_image(OP);
+        let created = self.create_from_instance(region, request, now, fails);
+        if fails && created.is_err() {
+            self.knobs().give_back_failing_image(OP);
+        }
+        created
     }
 
     async fn copy_image(&self, request: &CopyImageRequest) -> Result<AmiId, CloudError> {
         const OP: &str = op::COPY_IMAGE;
-        let destination = &request.destination_region;
-        let now = self.begin(OP, Some(destination)).await?;
-        let who = self.identity();
-        let mut world = self.write();
-        let token_key = (self.caller.clone(), request.client_token.clone());
-        let fingerprint = copy_fingerprint(request);
-        if !request.client_token.is_empty()
-            && let Some((first, id)) = world
-                .regions
-                .get(destination)
-                .and_then(|r| r.copy_tokens.get(&token_key))
-        {
-            return if *first == fingerprint {
-                Ok(id.clone())
-            } else {
-                Err(ec2_error::invalid(
-                    OP,
-                    destination,
-                    "IdempotentParameterMismatch",
-                    "the client token was already used for a different CopyImage request",
-                ))
-            };
+        let now = self.begin(OP, Some(&request.destination_region)).await?;
+        let fails = self.knobs().take_failing_image(OP);
+        let copied = self.copy_locked(request, now, fails);
+        if fails && !matches!(copied, Ok((_, true))) {
+            self.knobs().give_back_failing_image(OP);
         }
-        if request.source_region.partition() != destination.partition() {
-            return Err(ec2_error::invalid(
-                OP,
-                destination,
-                "InvalidRequest",
-                format!(
-                    "images cannot be copied between partitions ({} to {})",
-                    request.source_region.partition(),
-                    destination.partition()
-                ),
-            ));
-        }
-        let now_utc = world.now_utc(now);
-        let source_state = world.regions.get(&request.source_region);
-        // An image the source region's Allowed AMIs setting blocks is not discoverable there.
-        let source = source_state
-            .and_then(|r| {
-                let stored = r.images.get(&request.source_image)?;
-                r.shown_to(stored, &who, now_utc).map(|_| stored.clone())
-            })
-            .ok_or_else(|| {
-                ec2_error::image_not_found(OP, &request.source_region, &request.source_image)
-                    .in_region(destination)
-            })?;
-        if !source.image.is_available() {
-            return Err(ec2_error::not_permitted(
-                OP,
-                destination,
-                "IncorrectState",
-                format!(
-                    "Image {} is {} and cannot be copied until it is available",
-                    source.image.id, source.image.state
-                ),
-            ));
-        }
-        let snapshot = |id: &SnapshotId| source_state.and_then(|r| r.snapshots.get(id));
-        refuse_uncopyable(&source.image, &self.caller, snapshot)
-            .map_err(|e| e.in_region(destination))?;
-        check_name(&world, OP, destination, &self.caller, &request.name)?;
-        let id = world.fresh_image_id();
-        let mut image = Image::new(
-            id.clone(),
-            destination.clone(),
-            request.name.clone(),
-            self.caller.clone(),
-            source.image.architecture,
-            world.now_utc(now),
-        );
-        image.description = request
-            .description
-            .clone()
-            .or_else(|| source.image.description.clone());
-        image.owner_alias = world.alias_of(&self.caller);
-        image.state = ImageState::Pending;
-        image.tags = request.tags.clone();
-        image.product_codes = source.image.product_codes.clone();
-        image.usage_operation = source.image.usage_operation.clone();
-        image.platform_details = source.image.platform_details.clone();
-        let mut snapshots = Vec::new();
-        for device in &source.image.block_devices {
-            let snapshot = device
-                .snapshot_id
-                .as_ref()
-                .map(|_| world.fresh_snapshot_id());
-            let encrypted = device.encrypted || request.encrypted;
-            if let Some(s) = &snapshot {
-                snapshots.push(s.clone());
-            }
-            image.block_devices.push(BlockDevice {
-                device_name: device.device_name.clone(),
-                snapshot_id: snapshot,
-                volume_size_gib: device.volume_size_gib,
-                encrypted,
-            });
-        }
-        let size = u32::try_from(source.image.total_volume_size_gib()).unwrap_or(u32::MAX);
-        let ready = now + world.timings.copy_image + world.timings.copy_image_per_gib * size;
-        let state = world.regions.entry(destination.clone()).or_default();
-        file_unshared(state, &self.caller, image, snapshots);
-        if !request.client_token.is_empty() {
-            state
-                .copy_tokens
-                .insert(token_key, (fingerprint, id.clone()));
-        }
-        world.schedule(ready, destination.clone(), id.clone());
-        tracing::debug!(from = %request.source_region, to = %destination, source = %request.source_image, copy = %id, "copy started");
-        Ok(id)
+        copied.map(|(id, _)| id)
     }
-
     async fn launch_permissions(
         &self,
         region: &Region,
@@ -474,6 +333,197 @@ impl ImageStore for MemoryCloud {
                 .collect();
         }
         Ok(usage)
+    }
+}
+
+impl MemoryCloud {
+    /// CreateImage once its call is admitted; `fails`: the image ends `failed`.
+    fn create_from_instance(
+        &self,
+        region: &Region,
+        request: &CreateImageRequest,
+        now: tokio::time::Instant,
+        fails: bool,
+    ) -> Result<AmiId, CloudError> {
+        const OP: &str = op::CREATE_IMAGE;
+        let mut world = self.write();
+        let instance = world
+            .regions
+            .get(region)
+            .and_then(|r| r.instances.get(&request.instance))
+            .filter(|i| i.owner == self.caller && !i.state.is_gone())
+            .cloned()
+            .ok_or_else(|| {
+                ec2_error::invalid(
+                    OP,
+                    region,
+                    "InvalidInstanceID.NotFound",
+                    format!("The instance ID '{}' does not exist", request.instance),
+                )
+            })?;
+        check_name(&world, OP, region, &self.caller, &request.name)?;
+        let id = world.fresh_image_id();
+        let snapshot = world.fresh_snapshot_id();
+        let mut image = Image::new(
+            id.clone(),
+            region.clone(),
+            request.name.clone(),
+            self.caller.clone(),
+            instance.architecture,
+            world.now_utc(now),
+        );
+        image.description = request.description.clone();
+        image.owner_alias = world.alias_of(&self.caller);
+        image.state = ImageState::Pending;
+        image.tags = request.tags.clone();
+        // An image of an instance keeps the billing facts of the image it was launched
+        // from, as on EC2.
+        image.usage_operation = instance.usage_operation.clone();
+        image.platform_details = instance.platform_details.clone();
+        // EC2's SourceImageId: the image the instance was launched from.
+        image.source_image = Some(instance.image.clone());
+        image.source_region = Some(region.clone());
+        image.block_devices.push(BlockDevice {
+            device_name: "/dev/xvda".to_owned(),
+            snapshot_id: Some(snapshot.clone()),
+            volume_size_gib: Some(instance.root_volume_gib),
+            encrypted: false,
+        });
+        let ready = now + world.timings.create_image;
+        let state = world.regions.entry(region.clone()).or_default();
+        // The request's tags go on the new snapshots too (TagSpecifications for both).
+        file_unshared(
+            state,
+            &self.caller,
+            image,
+            [(snapshot, request.tags.clone())],
+            fails,
+        );
+        world.schedule(ready, region.clone(), id.clone());
+        tracing::debug!(%region, image = %id, instance = %request.instance, "image creation started");
+        Ok(id)
+    }
+
+    /// CopyImage once its call is admitted: the new copy (and `true`), or the one a
+    /// repeated client token made before (and `false`); `fails`: a new copy ends `failed`.
+    fn copy_locked(
+        &self,
+        request: &CopyImageRequest,
+        now: tokio::time::Instant,
+        fails: bool,
+    ) -> Result<(AmiId, bool), CloudError> {
+        const OP: &str = op::COPY_IMAGE;
+        let destination = &request.destination_region;
+        let who = self.identity();
+        let mut world = self.write();
+        let token_key = (self.caller.clone(), request.client_token.clone());
+        let fingerprint = copy_fingerprint(request);
+        if !request.client_token.is_empty()
+            && let Some((first, id)) = world
+                .regions
+                .get(destination)
+                .and_then(|r| r.copy_tokens.get(&token_key))
+        {
+            return if *first == fingerprint {
+                Ok((id.clone(), false))
+            } else {
+                Err(ec2_error::invalid(
+                    OP,
+                    destination,
+                    "IdempotentParameterMismatch",
+                    "the client token was already used for a different CopyImage request",
+                ))
+            };
+        }
+        if request.source_region.partition() != destination.partition() {
+            return Err(ec2_error::invalid(
+                OP,
+                destination,
+                "InvalidRequest",
+                format!(
+                    "images cannot be copied between partitions ({} to {})",
+                    request.source_region.partition(),
+                    destination.partition()
+                ),
+            ));
+        }
+        let now_utc = world.now_utc(now);
+        let source_state = world.regions.get(&request.source_region);
+        // An image the source region's Allowed AMIs setting blocks is not discoverable there.
+        let source = source_state
+            .and_then(|r| {
+                let stored = r.images.get(&request.source_image)?;
+                r.shown_to(stored, &who, now_utc).map(|_| stored.clone())
+            })
+            .ok_or_else(|| {
+                ec2_error::image_not_found(OP, &request.source_region, &request.source_image)
+                    .in_region(destination)
+            })?;
+        if !source.image.is_available() {
+            return Err(ec2_error::not_permitted(
+                OP,
+                destination,
+                "IncorrectState",
+                format!(
+                    "Image {} is {} and cannot be copied until it is available",
+                    source.image.id, source.image.state
+                ),
+            ));
+        }
+        let snapshot = |id: &SnapshotId| source_state.and_then(|r| r.snapshots.get(id));
+        refuse_uncopyable(&source.image, &self.caller, snapshot)
+            .map_err(|e| e.in_region(destination))?;
+        check_name(&world, OP, destination, &self.caller, &request.name)?;
+        let id = world.fresh_image_id();
+        let mut image = Image::new(
+            id.clone(),
+            destination.clone(),
+            request.name.clone(),
+            self.caller.clone(),
+            source.image.architecture,
+            world.now_utc(now),
+        );
+        image.description = request
+            .description
+            .clone()
+            .or_else(|| source.image.description.clone());
+        image.owner_alias = world.alias_of(&self.caller);
+        image.state = ImageState::Pending;
+        image.tags = request.tags.clone();
+        image.product_codes = source.image.product_codes.clone();
+        image.usage_operation = source.image.usage_operation.clone();
+        image.platform_details = source.image.platform_details.clone();
+        image.source_image = Some(source.image.id.clone());
+        image.source_region = Some(request.source_region.clone());
+        let mut snapshots = Vec::new();
+        for device in &source.image.block_devices {
+            let snapshot = device
+                .snapshot_id
+                .as_ref()
+                .map(|_| world.fresh_snapshot_id());
+            let encrypted = device.encrypted || request.encrypted;
+            if let Some(s) = &snapshot {
+                snapshots.push((s.clone(), BTreeMap::new()));
+            }
+            image.block_devices.push(BlockDevice {
+                device_name: device.device_name.clone(),
+                snapshot_id: snapshot,
+                volume_size_gib: device.volume_size_gib,
+                encrypted,
+            });
+        }
+        let size = u32::try_from(source.image.total_volume_size_gib()).unwrap_or(u32::MAX);
+        let ready = now + world.timings.copy_image + world.timings.copy_image_per_gib * size;
+        let state = world.regions.entry(destination.clone()).or_default();
+        file_unshared(state, &self.caller, image, snapshots, fails);
+        if !request.client_token.is_empty() {
+            state
+                .copy_tokens
+                .insert(token_key, (fingerprint, id.clone()));
+        }
+        world.schedule(ready, destination.clone(), id.clone());
+        tracing::debug!(from = %request.source_region, to = %destination, source = %request.source_image, copy = %id, "copy started");
+        Ok((id, true))
     }
 }
 

@@ -682,7 +682,7 @@ async fn the_callers_parameters_are_its_own_and_aws_public_ones_everyones() {
     assert_eq!(got.keys().collect::<Vec<_>>(), [&public]);
     // Putting a parameter bumps its version and stamps it with the world's clock.
     tokio::time::advance(Duration::from_secs(3600)).await;
-    cloud.put_parameter(
+    cloud.set_parameter(
         &east,
         golden.clone(),
         "ami-0c00000000000e001",
@@ -698,7 +698,7 @@ async fn the_callers_parameters_are_its_own_and_aws_public_ones_everyones() {
         got[&golden].last_modified,
         Some("2026-11-01T01:00:00Z".parse().unwrap())
     );
-    cloud.delete_parameter(&east, &golden);
+    cloud.remove_parameter(&east, &golden);
     assert!(
         cloud
             .get_parameters(&east, &[golden])

@@ -255,7 +255,7 @@ async fn instances_are_found_by_name_tag_and_state() {
         (
             research.clone(),
             Some("my-research"),
-            InstanceState::Running,
+            InstanceState::Pending,
             ami("ami-0123456789abcdef0"),
             "m6i.large"
         )
@@ -267,6 +267,17 @@ async fn instances_are_found_by_name_tag_and_state() {
             .unwrap()
     );
     assert_eq!(i.architecture, Some(amiref_core::Architecture::X86_64));
+    // It boots: pending, then running after the world's boot time.
+    tokio::time::sleep(amiref_memory::Timings::default().boot).await;
+    let running = InstanceFilter::named("my-research").in_states([InstanceState::Running]);
+    assert_eq!(
+        cloud
+            .describe_instances(&east, &running)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let both = cloud
         .describe_instances(&east, &InstanceFilter::named("my-*"))
         .await

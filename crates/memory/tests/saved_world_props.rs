@@ -289,7 +289,7 @@ async fn apply(cloud: &MemoryCloud, known: &mut Known, op: &Op) -> String {
                 cloud.clone()
             };
             let name = "/lab/golden".parse().unwrap();
-            who.put_parameter(&region, name, image.as_str(), Some("aws:ec2:image".into()));
+            who.set_parameter(&region, name, image.as_str(), Some("aws:ec2:image".into()));
             String::new()
         }
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use amiref_core::{
     AccountId, AllowedImagesState, AmiId, Architecture, ChangeSetRequest, ImageCriterion,
     ImageState, InstanceId, InstanceState, InstanceType, ParameterName, ProductCodeType, Region,
-    SnapshotId,
+    SecurityGroupId, SnapshotId, SubnetId, VpcId,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,10 @@ pub(crate) struct WorldFile {
     pub(crate) products: Vec<ProductEntry>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) parameters: BTreeMap<Region, BTreeMap<ParameterName, ParameterEntry>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) builds: BTreeMap<String, BuildEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) security_groups: Vec<SecurityGroupEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) change_sets: Vec<ChangeSetEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -87,6 +91,67 @@ pub(crate) struct RegionEntry {
     pub(crate) down: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) allowed_images: Option<AllowedImagesEntry>,
+    /// Subnets besides the default one, each with its VPC.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) subnets: BTreeMap<SubnetId, VpcId>,
+}
+
+/// How a template's build scripts run.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BuildEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) provision: Option<ScriptEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) test: Option<ScriptEntry>,
+}
+
+/// How one build script runs: for how long and with which exit status, or it hangs.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScriptEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) runs_for: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) exit_status: Option<i32>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) hangs: bool,
+}
+
+/// A security group an earlier run created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SecurityGroupEntry {
+    pub(crate) id: SecurityGroupId,
+    pub(crate) region: Region,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) vpc: Option<VpcId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) owner: Option<AccountId>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) tags: BTreeMap<String, String>,
+}
+
+/// An instance's next state and when it reaches it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NextStateEntry {
+    pub(crate) state: InstanceState,
+    pub(crate) at: DateTime<Utc>,
+}
+
+/// An earlier version of a parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VersionFields {
+    pub(crate) version: i64,
+    pub(crate) value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) data_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_modified: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +180,8 @@ pub(crate) struct ParameterFields {
     pub(crate) owner: Option<AccountId>,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub(crate) checked: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) history: Vec<VersionFields>,
 }
 
 fn yes() -> bool {
@@ -147,6 +214,7 @@ impl<'de> Deserialize<'de> for ParameterEntry {
                     last_modified: None,
                     owner: None,
                     checked: true,
+                    history: Vec::new(),
                 }))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
@@ -219,6 +287,14 @@ pub(crate) struct ImageEntry {
     pub(crate) public_snapshots: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) key_shared_with: Vec<AccountId>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) fails: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) source_image: Option<AmiId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) source_region: Option<Region>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_launched: Option<DateTime<Utc>>,
 }
 
 /// A product code: its code alone (an AWS Marketplace code), or a mapping with its kind.
@@ -264,6 +340,8 @@ pub(crate) struct SnapshotEntry {
     pub(crate) public: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) key_shared_with: Vec<AccountId>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -291,6 +369,24 @@ pub(crate) struct InstanceEntry {
     pub(crate) usage_operation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) platform_details: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user_data: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) require_imdsv2: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) instance_profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) subnet: Option<SubnetId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) security_groups: Vec<SecurityGroupId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) next_state: Option<NextStateEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) running_since: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) halted_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) forget_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -371,6 +467,14 @@ pub(crate) struct TimingsEntry {
     pub(crate) change_set_preparing: Option<Dur>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) change_set_applying: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) boot: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) stop: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) terminate: Option<Dur>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) terminated_visible: Option<Dur>,
 }
 
 impl TimingsEntry {

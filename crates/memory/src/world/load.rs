@@ -10,16 +10,17 @@ use amiref_core::{
 };
 
 use super::file::{
-    ChangeSetEntry, ClientTokenEntry, Dur, ImageEntry, InstanceEntry, ParameterEntry,
-    ProductCodeEntry, SnapshotEntry, TimingsEntry, WorldFile,
+    BuildEntry, ChangeSetEntry, ClientTokenEntry, Dur, ImageEntry, InstanceEntry, ParameterEntry,
+    ProductCodeEntry, ScriptEntry, SnapshotEntry, TimingsEntry, WorldFile,
 };
-use crate::WorldError;
 use crate::builder::{
-    DEFAULT_CALLER, ImageSeed, InstanceSeed, MemoryCloudBuilder, RunState, SavedParameter,
-    SnapshotSeed,
+    DEFAULT_CALLER, ImageSeed, InstanceLife, InstanceSeed, MemoryCloudBuilder, RunState,
+    SavedParameter, SeedLaunch, SnapshotSeed,
 };
 use crate::knobs::Throttling;
+use crate::network::StoredGroup;
 use crate::state::{Account, ChangeSet, Timings};
+use crate::{BuildBehaviour, MemoryCloud, ScriptBehaviour, WorldError};
 
 pub(crate) fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldError> {
     let caller = match file.caller {
@@ -67,6 +68,9 @@ pub(crate) fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldE
                 AllowedImagesSettings::new(allowed.state, allowed.criteria),
             );
         }
+        for (subnet, vpc) in entry.subnets {
+            b = b.subnet(region.clone(), subnet, vpc);
+        }
         b = if entry.block_public_access {
             b.block_public_access(region)
         } else {
@@ -89,6 +93,20 @@ pub(crate) fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldE
         for seed in image_seeds(index, entry, &caller)? {
             b = b.image(seed);
         }
+    }
+    for (template, entry) in file.builds {
+        let behaviour = build_behaviour(&template, entry)?;
+        b = b.build_behaviour(template, behaviour);
+    }
+    for g in file.security_groups {
+        let group = StoredGroup {
+            name: g.name,
+            description: g.description,
+            vpc: g.vpc.unwrap_or_else(|| MemoryCloud::default_vpc(&g.region)),
+            owner: g.owner.unwrap_or_else(|| caller.clone()),
+            tags: g.tags,
+        };
+        b = b.security_group(g.region, g.id, group);
     }
     for i in file.instances {
         b = b.instance(instance_seed(i)?);
@@ -122,9 +140,21 @@ pub(crate) fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldE
                 parameter.version = version;
             }
             parameter.last_modified = fields.last_modified;
+            let history = fields
+                .history
+                .into_iter()
+                .map(|v| {
+                    let mut earlier = Parameter::new(parameter.name.clone(), v.value);
+                    earlier.version = v.version;
+                    earlier.data_type = v.data_type;
+                    earlier.last_modified = v.last_modified;
+                    earlier
+                })
+                .collect();
             let saved = SavedParameter {
                 owner: fields.owner,
                 checked: fields.checked,
+                history,
             };
             b = b.saved_parameter(region.clone(), parameter, saved);
         }
@@ -157,14 +187,56 @@ fn timings(t: TimingsEntry) -> Timings {
     set(&mut timings.copy_image_per_gib, t.copy_image_per_gib);
     set(&mut timings.change_set_preparing, t.change_set_preparing);
     set(&mut timings.change_set_applying, t.change_set_applying);
+    set(&mut timings.boot, t.boot);
+    set(&mut timings.stop, t.stop);
+    set(&mut timings.terminate, t.terminate);
+    set(&mut timings.terminated_visible, t.terminated_visible);
     timings
+}
+
+/// The largest exit status a shell script can report (`exit` takes it modulo 256).
+const MAX_EXIT_STATUS: i32 = 255;
+
+/// A template's `builds` entry: each stage as said, or the default.
+fn build_behaviour(template: &str, entry: BuildEntry) -> Result<BuildBehaviour, WorldError> {
+    let defaults = BuildBehaviour::default();
+    let stage = |name: &str, script: Option<ScriptEntry>, default: ScriptBehaviour| {
+        let Some(script) = script else {
+            return Ok(default);
+        };
+        let field = format!("builds.{template}.{name}");
+        match (script.hangs, script.runs_for, script.exit_status) {
+            (true, None, None) => Ok(ScriptBehaviour::hangs()),
+            (true, _, _) => Err(WorldError::invalid(
+                format!("{field}.hangs"),
+                template,
+                "either `hangs: true` or `runs_for` and `exit_status`, not both (a script that hangs never exits)",
+            )),
+            (false, _, Some(status)) if !(0..=MAX_EXIT_STATUS).contains(&status) => {
+                Err(WorldError::invalid(
+                    format!("{field}.exit_status"),
+                    status.to_string(),
+                    format!("an exit status from 0 to {MAX_EXIT_STATUS}"),
+                ))
+            }
+            (false, runs_for, status) => Ok(ScriptBehaviour::exits_after(
+                runs_for.map_or(default.runs_for.unwrap_or_default(), |Dur(d)| d),
+                status.unwrap_or(0),
+            )),
+        }
+    };
+    Ok(BuildBehaviour::new(
+        stage("provision", entry.provision, defaults.provision)?,
+        stage("test", entry.test, defaults.test)?,
+    ))
 }
 
 fn snapshot_seed(s: SnapshotEntry) -> SnapshotSeed {
     let mut seed = SnapshotSeed::new(s.id, s.region)
         .volume_permissions(s.volume_permissions)
         .public(s.public)
-        .key_shared_with(s.key_shared_with);
+        .key_shared_with(s.key_shared_with)
+        .tags(s.tags);
     if let Some(owner) = s.owner {
         seed = seed.owner(owner);
     }
@@ -203,7 +275,20 @@ fn instance_seed(i: InstanceEntry) -> Result<InstanceSeed, WorldError> {
     if i.usage_operation.is_some() || i.platform_details.is_some() {
         seed = seed.billing(i.usage_operation, i.platform_details);
     }
-    Ok(seed)
+    let launch = SeedLaunch {
+        user_data: i.user_data,
+        require_imdsv2: i.require_imdsv2,
+        instance_profile: i.instance_profile,
+        subnet: i.subnet,
+        security_groups: i.security_groups,
+    };
+    let life = InstanceLife {
+        next: i.next_state.map(|n| (n.at, n.state)),
+        running_since: i.running_since,
+        halted_at: i.halted_at,
+        forget_at: i.forget_at,
+    };
+    Ok(seed.saved(launch, life))
 }
 
 /// The change sets, client tokens and id count of an earlier run.
@@ -274,6 +359,13 @@ fn image_seeds(
     } else {
         ImageState::Available
     });
+    if entry.fails && entry.available_after.is_none() {
+        return Err(WorldError::invalid(
+            field("fails"),
+            entry.name.as_str(),
+            "fails: true only on a pending image with available_after (when it fails)",
+        ));
+    }
     if entry.available_after.is_some() && state != ImageState::Pending {
         return Err(WorldError::invalid(
             field("available_after"),
@@ -355,7 +447,10 @@ fn image_seeds(
         image.usage_operation = entry.usage_operation.clone();
         image.platform_details = entry.platform_details.clone();
         image.block_devices = block_devices.clone();
-        let mut seed = ImageSeed::new(image).paid(entry.paid);
+        image.source_image = entry.source_image.clone();
+        image.source_region = entry.source_region.clone();
+        image.last_launched = entry.last_launched;
+        let mut seed = ImageSeed::new(image).paid(entry.paid).fails(entry.fails);
         if entry.volume_gib.is_some() || entry.encrypted {
             seed = seed.root_volume(entry.volume_gib.unwrap_or(8), entry.encrypted);
         }

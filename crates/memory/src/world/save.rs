@@ -16,14 +16,15 @@ use amiref_core::{
 use tokio::time::Instant;
 
 use super::file::{
-    AccountEntry, AllowedImagesEntry, BlockDeviceEntry, ChangeSetEntry, ClientTokenEntry, Dur,
-    ImageEntry, InstanceEntry, InstanceTypeEntry, LaunchTemplateEntry, ParameterEntry,
-    ParameterFields, ProductCodeEntry, ProductEntry, RegionEntry, ShareEntry, SnapshotEntry,
-    TimingsEntry, VersionEntry, WorldFile,
+    AccountEntry, AllowedImagesEntry, BlockDeviceEntry, BuildEntry, ChangeSetEntry,
+    ClientTokenEntry, Dur, ImageEntry, InstanceEntry, InstanceTypeEntry, LaunchTemplateEntry,
+    NextStateEntry, ParameterEntry, ParameterFields, ProductCodeEntry, ProductEntry, RegionEntry,
+    ScriptEntry, SecurityGroupEntry, ShareEntry, SnapshotEntry, TimingsEntry, VersionEntry,
+    VersionFields, WorldFile,
 };
 use crate::knobs::Knobs;
 use crate::state::{RegionState, StoredImage, WorldData};
-use crate::{MemoryCloud, WorldError};
+use crate::{BuildBehaviour, MemoryCloud, ScriptBehaviour, WorldError};
 
 /// A whole world as a world file (docs/worlds.md): what [`MemoryCloud::to_world`] gives.
 /// Loading its text back ([`MemoryCloud::from_world_yaml`]) gives the same world.
@@ -110,6 +111,16 @@ fn world_file(world: &WorldData, knobs: &Knobs, now: Instant) -> WorldFile {
                 volume_gib: Some(i.root_volume_gib),
                 usage_operation: i.usage_operation.clone(),
                 platform_details: i.platform_details.clone(),
+                user_data: i.launch.user_data.clone(),
+                require_imdsv2: i.launch.require_imdsv2,
+                instance_profile: i.launch.instance_profile.clone(),
+                subnet: (i.launch.subnet != MemoryCloud::default_subnet(region))
+                    .then(|| i.launch.subnet.clone()),
+                security_groups: i.launch.security_groups.clone(),
+                next_state: i.next.map(|(at, state)| NextStateEntry { state, at }),
+                running_since: i.running_since,
+                halted_at: i.halted_at,
+                forget_at: i.forget_at,
             });
         }
         for t in &state.launch_templates {
@@ -135,6 +146,12 @@ fn world_file(world: &WorldData, knobs: &Knobs, now: Instant) -> WorldFile {
         launch_templates,
         products: product_entries(world),
         parameters: parameter_entries(world),
+        builds: world
+            .builds
+            .iter()
+            .map(|(template, b)| (template.clone(), build_entry(b)))
+            .collect(),
+        security_groups: group_entries(world, &owner),
         change_sets: world
             .change_sets
             .iter()
@@ -155,6 +172,10 @@ fn world_file(world: &WorldData, knobs: &Knobs, now: Instant) -> WorldFile {
             copy_image_per_gib: Some(Dur(world.timings.copy_image_per_gib)),
             change_set_preparing: Some(Dur(world.timings.change_set_preparing)),
             change_set_applying: Some(Dur(world.timings.change_set_applying)),
+            boot: Some(Dur(world.timings.boot)),
+            stop: Some(Dur(world.timings.stop)),
+            terminate: Some(Dur(world.timings.terminate)),
+            terminated_visible: Some(Dur(world.timings.terminated_visible)),
         },
         latency: (!knobs.latency.is_zero()).then_some(Dur(knobs.latency)),
         throttling: knobs.throttling.is_some(),
@@ -247,7 +268,57 @@ fn image_entry(
         volume_permissions: None,
         public_snapshots: false,
         key_shared_with: Vec::new(),
+        fails: s.fails && pending,
+        source_image: i.source_image.clone(),
+        source_region: i.source_region.clone(),
+        last_launched: i.last_launched,
     }
+}
+
+fn script_entry(script: ScriptBehaviour) -> ScriptEntry {
+    match script.runs_for {
+        Some(d) => ScriptEntry {
+            runs_for: Some(Dur(d)),
+            exit_status: Some(script.exit_status),
+            hangs: false,
+        },
+        None => ScriptEntry {
+            runs_for: None,
+            exit_status: None,
+            hangs: true,
+        },
+    }
+}
+
+fn build_entry(behaviour: &BuildBehaviour) -> BuildEntry {
+    BuildEntry {
+        provision: Some(script_entry(behaviour.provision)),
+        test: Some(script_entry(behaviour.test)),
+    }
+}
+
+fn group_entries(
+    world: &WorldData,
+    owner: &impl Fn(&AccountId) -> Option<AccountId>,
+) -> Vec<SecurityGroupEntry> {
+    world
+        .regions
+        .iter()
+        .flat_map(|(region, state)| {
+            state
+                .security_groups
+                .iter()
+                .map(move |(id, g)| SecurityGroupEntry {
+                    id: id.clone(),
+                    region: region.clone(),
+                    name: g.name.clone(),
+                    description: g.description.clone(),
+                    vpc: Some(g.vpc.clone()),
+                    owner: owner(&g.owner),
+                    tags: g.tags.clone(),
+                })
+        })
+        .collect()
 }
 
 fn snapshot_entries<'a>(
@@ -266,6 +337,7 @@ fn snapshot_entries<'a>(
             volume_permissions: s.create_volume_permissions.iter().cloned().collect(),
             public: s.public,
             key_shared_with: s.key_users.iter().cloned().collect(),
+            tags: s.tags.clone(),
         })
     })
 }
@@ -357,6 +429,7 @@ fn region_entries(world: &WorldData, knobs: &Knobs) -> BTreeMap<Region, Option<R
                     state: a.state,
                     criteria: a.criteria.clone(),
                 }),
+                subnets: state.map(|s| s.subnets.clone()).unwrap_or_default(),
             };
             (region.clone(), Some(entry))
         })
@@ -448,6 +521,16 @@ fn parameter_entries(
                             .cloned(),
                         // SSM checked it when it was put; what it names may be gone since.
                         checked: passes_checks(state, p),
+                        history: stored
+                            .history
+                            .iter()
+                            .map(|v| VersionFields {
+                                version: v.version,
+                                value: v.value.clone(),
+                                data_type: v.data_type.clone(),
+                                last_modified: v.last_modified,
+                            })
+                            .collect(),
                     };
                     (name.clone(), ParameterEntry(fields))
                 })
