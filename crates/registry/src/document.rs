@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{LoadError, Problem, SignError};
-use crate::model::{Entry, RegistryDocument, SCHEMA_VERSION};
+use crate::model::{Entry, RegistryDocument, SCHEMA_VERSION, Verification, round_speedup};
 use crate::trust::PublisherKey;
 use crate::yaml::{LocatedDocument, Segment, format_path, to_yaml_string};
 
@@ -292,6 +292,9 @@ fn check_entry(
             ));
         }
     }
+    if let Some(verification) = &entry.verification {
+        problems.extend(check_measured(template, version, verification, problem));
+    }
     if let Some(sharing) = &entry.sharing
         && sharing.accounts.is_empty()
         && sharing.organizations.is_empty()
@@ -302,6 +305,55 @@ fn check_entry(
                 "an empty sharing policy".into(),
                 "at least one account, organization or organizational unit (leave `sharing` out to share with everyone)".into(),
             ));
+    }
+    problems
+}
+
+/// The measured figures add up: positive finite times, and a speedup only with both times,
+/// equal to their ratio (to the two decimals entries write).
+fn check_measured(
+    template: &str,
+    version: &str,
+    verification: &Verification,
+    problem: &MakeProblem<'_>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let path = |field: &str| entry_path(template, version, &["verification", field]);
+    let times = [
+        ("script_ready_seconds", verification.script_ready_seconds),
+        ("image_ready_seconds", verification.image_ready_seconds),
+    ];
+    for (field, seconds) in times {
+        if let Some(s) = seconds
+            && !(s.is_finite() && s > 0.0)
+        {
+            problems.push(problem(
+                &path(field),
+                s.to_string(),
+                "a measured time: a positive number of seconds".into(),
+            ));
+        }
+    }
+    let Some(speedup) = verification.speedup else {
+        return problems;
+    };
+    match (verification.script_ready_seconds, verification.image_ready_seconds) {
+        (Some(script), Some(image)) if problems.is_empty() => {
+            let ratio = round_speedup(script / image);
+            if (speedup - ratio).abs() > 0.011 {
+                problems.push(problem(
+                    &path("speedup"),
+                    format!("{speedup} with times of {script} s and {image} s"),
+                    format!("their ratio, script_ready_seconds / image_ready_seconds = {ratio}"),
+                ));
+            }
+        }
+        (Some(_), Some(_)) => {}
+        _ => problems.push(problem(
+            &path("speedup"),
+            format!("a speedup of {speedup} without both times"),
+            "a speedup only beside the measured script_ready_seconds and image_ready_seconds it is the ratio of".into(),
+        )),
     }
     problems
 }

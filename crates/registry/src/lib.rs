@@ -57,6 +57,7 @@
 //! ```
 
 mod admission;
+mod build_entry;
 pub mod canonical;
 mod document;
 mod duplicates;
@@ -75,6 +76,7 @@ mod source;
 mod trust;
 mod yaml;
 
+pub use build_entry::{BuildEntry, BuildEntryChange, BuildEntryPlan, WrittenEntry};
 pub use document::{ParsedRegistry, parse_version};
 pub use duplicates::IdenticalCopy;
 pub use error::{LoadError, Problem, SignError, SourceError};

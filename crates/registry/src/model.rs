@@ -129,7 +129,11 @@ impl Entry {
 }
 
 /// What was verified about an image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+///
+/// The measured figures (`script_ready_seconds`, `image_ready_seconds`, `speedup`) are
+/// written only from a build's measurement ([`Verification::measured`]); an entry without
+/// them says nothing about speed, and readers never fill them in from an estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Verification {
@@ -142,21 +146,59 @@ pub struct Verification {
     /// A benchmark result, for people (e.g. `4.2x faster than script install`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub performance_benchmark: Option<String>,
+    /// Measured: seconds from launching the base image to the template's script finishing
+    /// (what a launch that provisions by script waits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_ready_seconds: Option<f64>,
+    /// Measured: seconds from launching this image to its test reporting ready (what a
+    /// launch of the pre-built image waits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_ready_seconds: Option<f64>,
+    /// `script_ready_seconds / image_ready_seconds`, to two decimals: how many times sooner
+    /// the image is ready than the script. Present only with both times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speedup: Option<f64>,
     /// When it was tested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tested_at: Option<DateTime<Utc>>,
 }
 
 impl Verification {
-    /// Whether it was tested and how its scan went, with no benchmark or date.
+    /// Whether it was tested and how its scan went, with no benchmark, figures or date.
     pub fn new(tested: bool, security_scan: ScanStatus) -> Self {
         Self {
             tested,
             security_scan,
             performance_benchmark: None,
+            script_ready_seconds: None,
+            image_ready_seconds: None,
+            speedup: None,
             tested_at: None,
         }
     }
+
+    /// The same verification with the times a build measured, in seconds, and their ratio.
+    /// A time that is not a positive finite number is not a measurement: it leaves all
+    /// three figures out.
+    #[must_use]
+    pub fn measured(mut self, script_ready_seconds: f64, image_ready_seconds: f64) -> Self {
+        let measured = |s: f64| s.is_finite() && s > 0.0;
+        if measured(script_ready_seconds) && measured(image_ready_seconds) {
+            self.script_ready_seconds = Some(script_ready_seconds);
+            self.image_ready_seconds = Some(image_ready_seconds);
+            self.speedup = Some(round_speedup(script_ready_seconds / image_ready_seconds));
+        } else {
+            self.script_ready_seconds = None;
+            self.image_ready_seconds = None;
+            self.speedup = None;
+        }
+        self
+    }
+}
+
+/// A speedup as entries write it: to two decimals.
+pub(crate) fn round_speedup(ratio: f64) -> f64 {
+    (ratio * 100.0).round() / 100.0
 }
 
 /// The outcome of a security scan.

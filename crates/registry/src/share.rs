@@ -121,7 +121,8 @@ pub struct NoShareAudience {
     pub owner_only: Option<AccountId>,
 }
 
-/// Why an image was not shared. Nothing was written when this is returned.
+/// Why an image was not shared, or a build's entry not written ([`crate::BuildEntry`]).
+/// Nothing was written when this is returned.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShareError {
@@ -276,7 +277,7 @@ impl ShareRequest {
         }
         let (entry, change) = self.entry(existing.cloned());
         document.insert_signed(&self.template, &version, entry, &self.key)?;
-        let entry = self.readable(&document, &version, registry)?;
+        let entry = admitted_entry(&document, &self.template, &version, &self.key, registry)?;
         let launch_permissions = audience(&document.document, &entry, &self.image, registry);
         let share = CommunityShare {
             image: self.image.id.clone(),
@@ -379,45 +380,59 @@ impl ShareRequest {
         entry.verification = Some(verification);
         (entry, change)
     }
+}
 
-    /// The signed entry, if its readers would admit it: it adds up, its signature verifies
-    /// with the key, and the default entry policy admits it (a failed scan never is).
-    fn readable(
-        &self,
-        document: &ParsedRegistry,
-        version: &str,
-        registry: &Path,
-    ) -> Result<Entry, ShareError> {
-        let refused = |reason: String, problems: Vec<Problem>| ShareError::WouldBeRefused {
-            template: self.template.clone(),
-            version: version.to_owned(),
-            registry: registry.to_owned(),
-            reason,
-            problems,
-        };
-        let key = (self.template.clone(), version.to_owned());
-        if let Some(problems) = document.entry_problems.get(&key) {
-            return Err(refused("it does not add up".into(), problems.clone()));
-        }
-        let entry = document
-            .document
-            .community_amis
-            .get(&self.template)
-            .and_then(|versions| versions.get(version))
-            .cloned()
-            .ok_or_else(|| SignError::NoSuchEntry {
-                template: key.0.clone(),
-                version: key.1.clone(),
-            })?;
-        let trust = TrustStore::new().with_key(
-            self.key.publisher(),
-            self.key.verifying_key(),
-            KeyStatus::Active,
-        );
-        admit(&trust, &EntryPolicy::new(), &self.template, version, &entry)
-            .map_err(|reason| refused(reason, Vec::new()))?;
-        Ok(entry)
+/// The signed entry `template` `version` of `document`, if its readers would admit it: it
+/// adds up, its signature verifies with `key`, and the default entry policy admits it (a
+/// failed scan never is).
+pub(crate) fn admitted_entry(
+    document: &ParsedRegistry,
+    template: &str,
+    version: &str,
+    key: &PublisherKey,
+    registry: &Path,
+) -> Result<Entry, ShareError> {
+    let refused = |reason: String, problems: Vec<Problem>| ShareError::WouldBeRefused {
+        template: template.to_owned(),
+        version: version.to_owned(),
+        registry: registry.to_owned(),
+        reason,
+        problems,
+    };
+    let id = (template.to_owned(), version.to_owned());
+    if let Some(problems) = document.entry_problems.get(&id) {
+        return Err(refused("it does not add up".into(), problems.clone()));
     }
+    let entry = document
+        .document
+        .community_amis
+        .get(template)
+        .and_then(|versions| versions.get(version))
+        .cloned()
+        .ok_or_else(|| SignError::NoSuchEntry {
+            template: id.0.clone(),
+            version: id.1.clone(),
+        })?;
+    let trust = TrustStore::new().with_key(key.publisher(), key.verifying_key(), KeyStatus::Active);
+    admit(&trust, &EntryPolicy::new(), template, version, &entry)
+        .map_err(|reason| refused(reason, Vec::new()))?;
+    Ok(entry)
+}
+
+/// Saves `document` to `registry` atomically, unless the file no longer holds `original`
+/// (its text when read; `None`: it did not exist).
+pub(crate) fn save_unless_changed(
+    document: &ParsedRegistry,
+    registry: &Path,
+    original: &Option<String>,
+) -> Result<(), ShareError> {
+    let now = read_text(registry).map_err(ShareError::Registry)?;
+    if &now != original {
+        return Err(ShareError::ChangedSincePlanned {
+            registry: registry.to_owned(),
+        });
+    }
+    document.save_file(registry).map_err(ShareError::Write)
 }
 
 impl SharePlan {
@@ -428,16 +443,7 @@ impl SharePlan {
 
     /// Saves the registry file atomically, unless it changed since the plan was made.
     pub fn apply(self) -> Result<CommunityShare, ShareError> {
-        let registry = &self.share.registry;
-        let now = read_text(registry).map_err(ShareError::Registry)?;
-        if now != self.original {
-            return Err(ShareError::ChangedSincePlanned {
-                registry: registry.clone(),
-            });
-        }
-        self.document
-            .save_file(registry)
-            .map_err(ShareError::Write)?;
+        save_unless_changed(&self.document, &self.share.registry, &self.original)?;
         Ok(self.share)
     }
 }
@@ -462,7 +468,7 @@ fn read_text(path: &Path) -> Result<Option<String>, LoadError> {
     }
 }
 
-fn read_registry(path: &Path) -> Result<(ParsedRegistry, Option<String>), ShareError> {
+pub(crate) fn read_registry(path: &Path) -> Result<(ParsedRegistry, Option<String>), ShareError> {
     let origin = path.display().to_string();
     let original = read_text(path).map_err(ShareError::Registry)?;
     let parsed = match &original {
@@ -474,7 +480,7 @@ fn read_registry(path: &Path) -> Result<(ParsedRegistry, Option<String>), ShareE
 
 /// The spelling `document` already uses for `version` of `template` (`v1.0.0` for
 /// `1.0.0`), so sharing never adds a second spelling of one version; else `version`.
-fn spelling_in(document: &RegistryDocument, template: &str, version: &str) -> String {
+pub(crate) fn spelling_in(document: &RegistryDocument, template: &str, version: &str) -> String {
     let Ok(wanted) = parse_version(version) else {
         return version.to_owned();
     };

@@ -291,7 +291,7 @@ impl Serialize for Ranked<'_> {
 /// The order people expect fields in (the format's own order); other keys (templates,
 /// versions, regions) follow, sorted.
 fn written_rank(key: &str) -> usize {
-    const ORDER: [&str; 28] = [
+    const ORDER: [&str; 31] = [
         "schema_version",
         "keys",
         "publishers",
@@ -311,6 +311,9 @@ fn written_rank(key: &str) -> usize {
         "tested",
         "security_scan",
         "performance_benchmark",
+        "script_ready_seconds",
+        "image_ready_seconds",
+        "speedup",
         "tested_at",
         "ratings",
         "average",

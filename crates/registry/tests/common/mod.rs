@@ -47,7 +47,7 @@ pub fn full_entry() -> Entry {
     );
     e.description = "Optimized Python ML".into();
     e.owner = Some(AccountId::new("111122223333").unwrap());
-    let mut v = Verification::new(true, ScanStatus::Passed);
+    let mut v = Verification::new(true, ScanStatus::Passed).measured(630.0, 150.0);
     v.performance_benchmark = Some("4.2x faster than script install".into());
     v.tested_at = Some(Utc.with_ymd_and_hms(2026, 10, 16, 0, 0, 0).unwrap());
     e.verification = Some(v);
