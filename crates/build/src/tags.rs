@@ -48,3 +48,7 @@ pub const STAGE_CAPTURED: &str = "captured";
 pub const STAGE_TESTED: &str = "tested";
 /// The image was distributed to every region of the build.
 pub const STAGE_DISTRIBUTED: &str = "distributed";
+
+/// On a tested image: when its test passed (RFC 3339), so a resumed build reports the
+/// first run's time.
+pub const TAG_TESTED_AT: &str = "amiref:tested-at";

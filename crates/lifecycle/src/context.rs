@@ -122,6 +122,39 @@ impl<'a> Lifecycle<'a> {
         (self.clock)()
     }
 
+    /// The cloud, its calls retried by this lifecycle's policy: for work beyond the
+    /// lifecycle's own operations (a build's instances and security groups) that should
+    /// share its retries.
+    pub fn cloud(&self) -> &Retrying<&'a dyn Cloud> {
+        &self.cloud
+    }
+
+    /// How this lifecycle waits for images.
+    pub fn waits(&self) -> &WaitOptions {
+        &self.wait
+    }
+
+    /// Writes an audit record of a change made beside the lifecycle's own operations (a
+    /// build's launches, stops, terminations and security groups), into the same sink.
+    pub fn record(&self, record: AuditRecord) -> Result<(), LifecycleError> {
+        self.audit(record)
+    }
+
+    /// This lifecycle reporting progress to `progress` instead: the same cloud, retry
+    /// policy, audit sink, copy limits, waits, clock and caller. A build uses it to label
+    /// the lifecycle's events with the stage they belong to.
+    pub fn reporting_to<'b>(&'b self, progress: &'b dyn ProgressSink) -> Lifecycle<'b> {
+        Lifecycle {
+            cloud: Retrying::new(*self.cloud.inner(), self.cloud.policy().clone()),
+            audit: self.audit,
+            progress,
+            limits: self.limits.clone(),
+            wait: self.wait,
+            clock: Box::new(move || (self.clock)()),
+            caller: self.caller.clone(),
+        }
+    }
+
     /// The caller, asked of the cloud once and remembered.
     pub async fn caller(&self) -> Result<&CallerIdentity, LifecycleError> {
         self.caller
@@ -204,7 +237,7 @@ impl<'a> Lifecycle<'a> {
 
     /// The caller's own images in `region` passing `filter`, in any state a run can leave
     /// behind (pending, available, failed), deprecated or not.
-    pub(crate) async fn own_images(
+    pub async fn own_images(
         &self,
         region: &Region,
         filter: ImageFilter,

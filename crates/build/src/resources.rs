@@ -1,0 +1,326 @@
+//! The build's mutating calls, each audited, and the tags its temporary resources carry.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use amiref_core::{
+    AmiId, CloudErrorKind, ImageStore, Instance, InstanceControl, InstanceFilter, InstanceId,
+    InstanceState, Instances, Region, RunInstanceRequest, SecurityGroupId, SecurityGroupRequest,
+    SecurityGroups,
+};
+use amiref_layers::{Acceptance, WaitError, Waiter};
+use amiref_lifecycle::tags::TAG_MANAGED_BY;
+use amiref_lifecycle::{Actor, AuditOutcome, AuditRecord, Lifecycle};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::BuildId;
+use crate::error::StageError;
+use crate::tags::{TAG_BUILD_ID, TAG_BUILD_ROLE, TAG_EXPIRES};
+
+/// The value of [`TAG_EXPIRES`] on a kept image: it never expires (EC2's API has no call in
+/// amiref's ports to remove a tag, so the tag is overwritten).
+pub(crate) const NEVER: &str = "never";
+
+/// The tags every resource of `build` carries: its id, its role, `managed-by`, and when it
+/// becomes a leftover.
+pub(crate) fn temporary_tags(
+    build: &BuildId,
+    role: &str,
+    expires: DateTime<Utc>,
+) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (TAG_BUILD_ID.to_owned(), build.to_string()),
+        (TAG_BUILD_ROLE.to_owned(), role.to_owned()),
+        (TAG_MANAGED_BY.to_owned(), "amiref".to_owned()),
+        (TAG_EXPIRES.to_owned(), expires_value(expires)),
+    ])
+}
+
+/// [`TAG_EXPIRES`]'s value for `at`: RFC 3339, whole seconds, UTC.
+pub(crate) fn expires_value(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Whether a resource with these tags expired before `now`. A missing or unreadable
+/// expiry, or [`NEVER`], never expires: a sweep removes only what says it may.
+pub(crate) fn is_expired(tags: &BTreeMap<String, String>, now: DateTime<Utc>) -> bool {
+    tags.get(TAG_EXPIRES)
+        .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
+        .is_some_and(|at| at.with_timezone(&Utc) <= now)
+}
+
+/// The build's audited calls on one lifecycle's cloud.
+pub(crate) struct Calls<'l, 'c> {
+    pub(crate) lifecycle: &'l Lifecycle<'c>,
+}
+
+impl Calls<'_, '_> {
+    async fn actor(&self) -> Result<Actor, StageError> {
+        Ok(Actor::from(self.lifecycle.caller().await?))
+    }
+
+    /// Records `operation`'s outcome and passes `result` through.
+    async fn audited<T>(
+        &self,
+        operation: &str,
+        region: &Region,
+        target: Option<String>,
+        details: serde_json::Value,
+        result: Result<T, StageError>,
+    ) -> Result<T, StageError> {
+        let outcome = match &result {
+            Ok(_) => AuditOutcome::Succeeded,
+            Err(e) => AuditOutcome::Failed {
+                error: e.to_string(),
+            },
+        };
+        let mut record = AuditRecord::new(self.actor().await?, operation, outcome)
+            .region(region)
+            .details(details);
+        if let Some(target) = target {
+            record = record.target(target);
+        }
+        self.lifecycle.record(record)?;
+        result
+    }
+
+    /// Launches an instance (idempotent by the request's client token).
+    pub(crate) async fn run_instance(
+        &self,
+        region: &Region,
+        request: &RunInstanceRequest,
+    ) -> Result<InstanceId, StageError> {
+        let result = self
+            .lifecycle
+            .cloud()
+            .run_instance(region, request)
+            .await
+            .map_err(|e| StageError::cloud(format!("launching from {}", request.image), e));
+        let details = json!({
+            "image": request.image,
+            "instance_type": request.instance_type,
+            "client_token": request.client_token,
+            "require_imdsv2": request.require_imdsv2,
+            "subnet": request.subnet,
+            "security_groups": request.security_groups,
+            "instance_profile": request.instance_profile,
+            "tags": request.tags,
+        });
+        let target = result.as_ref().ok().map(ToString::to_string);
+        self.audited("run_instance", region, target, details, result)
+            .await
+    }
+
+    /// Starts stopping an instance.
+    pub(crate) async fn stop(&self, region: &Region, id: &InstanceId) -> Result<(), StageError> {
+        let result = self
+            .lifecycle
+            .cloud()
+            .stop_instances(region, std::slice::from_ref(id))
+            .await
+            .map_err(|e| StageError::cloud(format!("stopping {id}"), e));
+        self.audited(
+            "stop_instances",
+            region,
+            Some(id.to_string()),
+            json!({}),
+            result,
+        )
+        .await
+    }
+
+    /// Starts terminating instances.
+    pub(crate) async fn terminate(
+        &self,
+        region: &Region,
+        ids: &[InstanceId],
+    ) -> Result<(), StageError> {
+        let result = self
+            .lifecycle
+            .cloud()
+            .terminate_instances(region, ids)
+            .await
+            .map_err(|e| StageError::cloud(format!("terminating {ids:?}"), e));
+        self.audited(
+            "terminate_instances",
+            region,
+            None,
+            json!({ "instances": ids }),
+            result,
+        )
+        .await
+    }
+
+    /// Creates a security group.
+    pub(crate) async fn create_group(
+        &self,
+        region: &Region,
+        request: &SecurityGroupRequest,
+    ) -> Result<SecurityGroupId, StageError> {
+        let result = self
+            .lifecycle
+            .cloud()
+            .create_security_group(region, request)
+            .await
+            .map_err(|e| StageError::cloud(format!("creating security group {}", request.name), e));
+        let target = result.as_ref().ok().map(ToString::to_string);
+        let details = json!({ "name": request.name, "vpc": request.vpc, "tags": request.tags });
+        self.audited("create_security_group", region, target, details, result)
+            .await
+    }
+
+    /// Deletes a security group; one already gone counts as deleted.
+    pub(crate) async fn delete_group(
+        &self,
+        region: &Region,
+        id: &SecurityGroupId,
+    ) -> Result<(), StageError> {
+        let result = match self
+            .lifecycle
+            .cloud()
+            .delete_security_group(region, id)
+            .await
+        {
+            Err(e) if e.kind == CloudErrorKind::NotFound => Ok(()),
+            other => other.map_err(|e| StageError::cloud(format!("deleting {id}"), e)),
+        };
+        self.audited(
+            "delete_security_group",
+            region,
+            Some(id.to_string()),
+            json!({}),
+            result,
+        )
+        .await
+    }
+
+    /// Tags an image.
+    pub(crate) async fn tag_image(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), StageError> {
+        let result = self
+            .lifecycle
+            .cloud()
+            .create_tags(region, image, tags)
+            .await
+            .map_err(|e| StageError::cloud(format!("tagging {image}"), e));
+        self.audited(
+            "create_tags",
+            region,
+            Some(image.to_string()),
+            json!({ "tags": tags }),
+            result,
+        )
+        .await
+    }
+
+    /// Deregisters an image and deletes its snapshots; one already gone counts as removed.
+    pub(crate) async fn deregister(
+        &self,
+        region: &Region,
+        image: &AmiId,
+    ) -> Result<(), StageError> {
+        let result = match self
+            .lifecycle
+            .cloud()
+            .deregister_image(region, image, true)
+            .await
+        {
+            Err(e) if e.kind == CloudErrorKind::NotFound => Ok(()),
+            other => other.map_err(|e| StageError::cloud(format!("deregistering {image}"), e)),
+        };
+        self.audited(
+            "deregister_image",
+            region,
+            Some(image.to_string()),
+            json!({ "delete_snapshots": true }),
+            result,
+        )
+        .await
+    }
+
+    /// The instances in `region` passing `filter`.
+    pub(crate) async fn instances(
+        &self,
+        region: &Region,
+        filter: &InstanceFilter,
+    ) -> Result<Vec<Instance>, StageError> {
+        self.lifecycle
+            .cloud()
+            .describe_instances(region, filter)
+            .await
+            .map_err(|e| StageError::cloud(format!("describing instances in {region}"), e))
+    }
+
+    /// Waits until every one of `ids` is `wanted`. One that goes away (shutting down,
+    /// terminated) while another state is wanted fails the wait.
+    pub(crate) async fn wait_instances(
+        &self,
+        region: &Region,
+        ids: &[InstanceId],
+        wanted: InstanceState,
+        poll: Duration,
+        timeout: Duration,
+    ) -> Result<(), StageError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let filter = InstanceFilter::ids(ids.iter().cloned());
+        let cloud = self.lifecycle.cloud();
+        let mut errors = 0;
+        let waited = Waiter::fixed(poll, timeout)
+            .wait(
+                || cloud.describe_instances(region, &filter),
+                |answer, _| match answer {
+                    Ok(found) => {
+                        errors = 0;
+                        let unexpected = found.iter().find(|i| {
+                            i.state != wanted
+                                && wanted != InstanceState::Terminated
+                                && i.state.is_gone()
+                        });
+                        if let Some(i) = unexpected {
+                            return Acceptance::Failure(StageError::Instance {
+                                instance: i.id.clone(),
+                                region: region.clone(),
+                                what: format!(
+                                    "went {} while waiting for it to be {wanted}",
+                                    i.state
+                                ),
+                            });
+                        }
+                        // An instance EC2 no longer lists is long terminated.
+                        let all_there = found.iter().all(|i| i.state == wanted);
+                        let none_missing = wanted == InstanceState::Terminated
+                            || ids.iter().all(|id| found.iter().any(|i| &i.id == id));
+                        if all_there && none_missing {
+                            Acceptance::Success(())
+                        } else {
+                            Acceptance::Retry
+                        }
+                    }
+                    Err(e) if e.is_retryable() && errors < 5 => {
+                        errors += 1;
+                        Acceptance::Retry
+                    }
+                    Err(e) => Acceptance::Failure(StageError::cloud(
+                        format!("describing {ids:?} while waiting for {wanted}"),
+                        e,
+                    )),
+                },
+            )
+            .await;
+        waited.map_err(|e| match e {
+            WaitError::Failed(e) => e,
+            _ => StageError::Instance {
+                instance: ids[0].clone(),
+                region: region.clone(),
+                what: format!("not {wanted} after {} s", timeout.as_secs()),
+            },
+        })
+    }
+}
