@@ -78,14 +78,14 @@ async fn instances_boot_stop_and_terminate_over_time() {
     sleep(t.boot).await;
     assert_eq!(state_of(&cloud, &id).await, Some(InstanceState::Running));
 
-    cloud.stop_instances(&east(), &[id.clone()]).await.unwrap();
+    cloud.stop_instances(&east(), std::slice::from_ref(&id)).await.unwrap();
     assert_eq!(state_of(&cloud, &id).await, Some(InstanceState::Stopping));
-    cloud.stop_instances(&east(), &[id.clone()]).await.unwrap();
+    cloud.stop_instances(&east(), std::slice::from_ref(&id)).await.unwrap();
     sleep(t.stop).await;
     assert_eq!(state_of(&cloud, &id).await, Some(InstanceState::Stopped));
 
     cloud
-        .terminate_instances(&east(), &[id.clone()])
+        .terminate_instances(&east(), std::slice::from_ref(&id))
         .await
         .unwrap();
     assert_eq!(
@@ -95,11 +95,11 @@ async fn instances_boot_stop_and_terminate_over_time() {
     sleep(t.terminate).await;
     assert_eq!(state_of(&cloud, &id).await, Some(InstanceState::Terminated));
     cloud
-        .terminate_instances(&east(), &[id.clone()])
+        .terminate_instances(&east(), std::slice::from_ref(&id))
         .await
         .expect("terminating a terminated instance is not an error");
     let err = cloud
-        .stop_instances(&east(), &[id.clone()])
+        .stop_instances(&east(), std::slice::from_ref(&id))
         .await
         .unwrap_err();
     assert_eq!(err.code.as_deref(), Some("IncorrectInstanceState"), "{err}");
@@ -111,7 +111,7 @@ async fn instances_boot_stop_and_terminate_over_time() {
     sleep(Duration::from_secs(1)).await;
     assert_eq!(state_of(&cloud, &id).await, None);
     let err = cloud
-        .terminate_instances(&east(), &[id.clone()])
+        .terminate_instances(&east(), std::slice::from_ref(&id))
         .await
         .unwrap_err();
     assert_eq!(err.kind, CloudErrorKind::NotFound);
@@ -134,7 +134,7 @@ async fn a_request_naming_an_unknown_instance_changes_none() {
     assert_eq!(err.code.as_deref(), Some("InvalidInstanceID.NotFound"));
     let stranger = cloud.as_account("999988887777".parse().unwrap());
     let err = stranger
-        .terminate_instances(&east(), &[id.clone()])
+        .terminate_instances(&east(), std::slice::from_ref(&id))
         .await
         .unwrap_err();
     assert_eq!(
@@ -151,12 +151,12 @@ async fn a_pending_instance_cannot_be_stopped_but_can_be_terminated() {
     let cloud = demo();
     let id = cloud.run_instance(&east(), &request(None)).await.unwrap();
     let err = cloud
-        .stop_instances(&east(), &[id.clone()])
+        .stop_instances(&east(), std::slice::from_ref(&id))
         .await
         .unwrap_err();
     assert_eq!(err.code.as_deref(), Some("IncorrectInstanceState"));
     cloud
-        .terminate_instances(&east(), &[id.clone()])
+        .terminate_instances(&east(), std::slice::from_ref(&id))
         .await
         .unwrap();
     assert_eq!(
@@ -323,7 +323,7 @@ async fn a_script_stopped_before_it_finishes_never_reports() {
         .await
         .unwrap();
     sleep(Timings::default().boot + Duration::from_secs(60)).await;
-    cloud.stop_instances(&east(), &[id.clone()]).await.unwrap();
+    cloud.stop_instances(&east(), std::slice::from_ref(&id)).await.unwrap();
     sleep(Duration::from_secs(3600)).await;
     let text = console(&cloud, &id).await;
     assert_eq!(Completion::find(&text, "b-1", ScriptStage::Provision), None);
@@ -722,7 +722,7 @@ async fn ssm_calls_draw_from_ssms_bucket() {
 async fn captured(cloud: &MemoryCloud, tags: &BTreeMap<String, String>) -> (InstanceId, AmiId) {
     let id = cloud.run_instance(&east(), &request(None)).await.unwrap();
     sleep(Timings::default().boot).await;
-    cloud.stop_instances(&east(), &[id.clone()]).await.unwrap();
+    cloud.stop_instances(&east(), std::slice::from_ref(&id)).await.unwrap();
     sleep(Timings::default().stop).await;
     let mut create = CreateImageRequest::new(id.clone(), "amiref-python-ml-b-1");
     create.tags = tags.clone();
