@@ -15,12 +15,13 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use crate::validate::{
-    DurationBound, FALLBACK_TIMEOUT_BOUND, PROVISIONING_TIME_BOUND, unknown_region,
+    BUILD_TIMEOUT_BOUND, DurationBound, FALLBACK_TIMEOUT_BOUND, MAX_AGE_BOUND,
+    PROVISIONING_TIME_BOUND, TEST_TIMEOUT_BOUND, unknown_region,
 };
 use crate::yaml::Target;
 use crate::{
-    AmiConfig, AmiSearch, AmiStrategy, BaseImage, DURATION_EXPECTED, FallbackStrategy, FieldPath,
-    HumanDuration, MarketplaceSearch, OneOrMany, Problem, ProblemKind, Template,
+    AmiConfig, AmiSearch, AmiStrategy, BaseImage, BuildConfig, DURATION_EXPECTED, FallbackStrategy,
+    FieldPath, HumanDuration, MarketplaceSearch, OneOrMany, Problem, ProblemKind, Template,
 };
 
 /// The fields of a template, in the order the documentation lists them.
@@ -35,6 +36,16 @@ pub(crate) const TEMPLATE_FIELDS: &[&str] = &[
     "provisioning_time",
     "ami_config",
     "user_data",
+    "build",
+];
+
+/// The fields of `build`.
+pub(crate) const BUILD_FIELDS: &[&str] = &[
+    "test",
+    "timeout",
+    "test_timeout",
+    "instance_types",
+    "max_age",
 ];
 
 /// The fields of `ami_config`.
@@ -86,6 +97,7 @@ pub(crate) const MARKETPLACE_FIELDS: &[&str] = &["product_code", "version_constr
 const HOMES: &[(&str, &[&str], &[&str])] = &[
     ("the top level of the template", &[""], TEMPLATE_FIELDS),
     ("ami_config", &["ami_config"], AMI_CONFIG_FIELDS),
+    ("build", &["build"], BUILD_FIELDS),
     (
         "ami_config.ami_search (or base_image)",
         &["ami_config.ami_search", "base_image"],
@@ -161,14 +173,7 @@ impl Decoder {
             version: obj.optional("version", |v, p| self.text(v, p)),
             instance_type: obj.optional("instance_type", |v, p| self.instance_type(v, p)),
             instance_types: obj
-                .optional("instance_types", |v, p| {
-                    self.map(
-                        v,
-                        p,
-                        |d, k, kp| d.architecture(k, kp, Target::Key),
-                        Self::instance_type,
-                    )
-                })
+                .optional("instance_types", |v, p| self.instance_types(v, p))
                 .unwrap_or_default(),
             base_image: obj.optional("base_image", |v, p| self.base_image(v, p)),
             provisioning_time: obj.optional("provisioning_time", |v, p| {
@@ -176,6 +181,22 @@ impl Decoder {
             }),
             ami_config: obj.optional("ami_config", |v, p| self.ami_config(v, p)),
             user_data: obj.optional("user_data", |v, p| self.text(v, p)),
+            build: obj.optional("build", |v, p| self.build(v, p)),
+        })
+    }
+
+    fn build(&mut self, v: &Value, path: &FieldPath) -> Option<BuildConfig> {
+        let obj = self.mapping(v, path, BUILD_FIELDS, "build")?;
+        Some(BuildConfig {
+            test: obj.optional("test", |v, p| self.text(v, p)),
+            timeout: obj.optional("timeout", |v, p| self.duration(v, p, &BUILD_TIMEOUT_BOUND)),
+            test_timeout: obj.optional("test_timeout", |v, p| {
+                self.duration(v, p, &TEST_TIMEOUT_BOUND)
+            }),
+            instance_types: obj
+                .optional("instance_types", |v, p| self.instance_types(v, p))
+                .unwrap_or_default(),
+            max_age: obj.optional("max_age", |v, p| self.duration(v, p, &MAX_AGE_BOUND)),
         })
     }
 
@@ -466,6 +487,20 @@ impl Decoder {
 
     fn instance_type(&mut self, v: &Value, path: &FieldPath) -> Option<InstanceType> {
         self.parsed(v, path, |s| InstanceType::new(s))
+    }
+
+    /// An instance type per architecture (`{x86_64: m6i.large, arm64: m7g.large}`).
+    fn instance_types(
+        &mut self,
+        v: &Value,
+        path: &FieldPath,
+    ) -> Option<BTreeMap<Architecture, InstanceType>> {
+        self.map(
+            v,
+            path,
+            |d, k, kp| d.architecture(k, kp, Target::Key),
+            Self::instance_type,
+        )
     }
 
     fn owner(&mut self, v: &Value, path: &FieldPath) -> Option<Owner> {
@@ -779,6 +814,10 @@ mod tests {
         assert_eq!(
             fields(&defs["MarketplaceSearch"]["properties"]),
             sorted(MARKETPLACE_FIELDS)
+        );
+        assert_eq!(
+            fields(&defs["BuildConfig"]["properties"]),
+            sorted(BUILD_FIELDS)
         );
         let variants = defs["BaseImage"]["anyOf"].as_array().unwrap();
         assert_eq!(fields(&variants[0]["properties"]), ["ssm_parameter"]);

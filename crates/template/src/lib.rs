@@ -47,6 +47,7 @@
 //! - **The types are the schema.** The JSON Schema is generated from the same types serde
 //!   reads, and a test keeps the checked-in copy (`docs/template.schema.json`) current.
 
+mod build;
 mod decode;
 mod duration;
 mod error;
@@ -58,6 +59,10 @@ mod regions;
 mod validate;
 mod yaml;
 
+pub use build::{
+    DEFAULT_MAX_AGE, DEFAULT_PROVISIONING_TIME, DEFAULT_TEST_TIMEOUT, MAX_BUILD_TIMEOUT,
+    MAX_MAX_AGE, MAX_TEST_TIMEOUT, MIN_PROVISION_TIMEOUT, PROVISION_TIMEOUT_FACTOR,
+};
 pub use duration::{
     DURATION_EXPECTED, DurationError, HumanDuration, MAX_FALLBACK_TIMEOUT, MAX_PROVISIONING_TIME,
 };
@@ -65,8 +70,8 @@ pub use error::{InvalidTemplate, Location, Problem, ProblemKind, TemplateError};
 pub use fingerprint::Fingerprint;
 pub use load::TemplateSet;
 pub use model::{
-    AmiConfig, AmiSearch, AmiStrategy, BaseImage, FallbackStrategy, MarketplaceSearch, OneOrMany,
-    Template,
+    AmiConfig, AmiSearch, AmiStrategy, BaseImage, BuildConfig, FallbackStrategy, MarketplaceSearch,
+    OneOrMany, Template,
 };
 pub use path::{FieldPath, Segment};
 

@@ -45,6 +45,38 @@ pub struct Template {
     /// The provisioning script, run at first boot when no image is used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
+    /// How `amiref build` and `amiref refresh` make and keep the template's image: the
+    /// test script, timeouts, the builder's instance types, the image's maximum age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildConfig>,
+}
+
+/// How an image is built from the template, tested, and kept fresh.
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct BuildConfig {
+    /// The test script, run on an instance booted from the new image: the image passes
+    /// when it exits 0. A `#!` script. Default: the image boots and reports ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<String>,
+    /// How long provisioning (`user_data` on the builder) may take. Default: three times
+    /// `provisioning_time`, at least 30m (see [`Template::provision_timeout`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<HumanDuration>,
+    /// How long the test may take, from the tester's launch (default 20m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_timeout: Option<HumanDuration>,
+    /// The builder's and tester's instance type per architecture, instead of the
+    /// template's (a larger one often provisions faster).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub instance_types: BTreeMap<Architecture, InstanceType>,
+    /// The age past which `amiref refresh` rebuilds the image even when nothing changed
+    /// (default 90d, as CIS's compute benchmark asks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<HumanDuration>,
 }
 
 /// How a template finds its image, and what happens when there is none.
@@ -103,6 +135,7 @@ impl Template {
             provisioning_time: None,
             ami_config: None,
             user_data: None,
+            build: None,
         }
     }
 }

@@ -9,9 +9,9 @@ use amiref_core::{Architecture, InstanceType, ParameterName, Region};
 use crate::decode::{Finding, closest, quote};
 use crate::yaml::Target;
 use crate::{
-    AmiConfig, AmiSearch, AmiStrategy, BaseImage, FallbackStrategy, FieldPath, HumanDuration,
-    MAX_FALLBACK_TIMEOUT, MAX_PROVISIONING_TIME, MarketplaceSearch, Problem, ProblemKind, Template,
-    regions,
+    AmiConfig, AmiSearch, AmiStrategy, BaseImage, BuildConfig, FallbackStrategy, FieldPath,
+    HumanDuration, MAX_BUILD_TIMEOUT, MAX_FALLBACK_TIMEOUT, MAX_MAX_AGE, MAX_PROVISIONING_TIME,
+    MAX_TEST_TIMEOUT, MarketplaceSearch, Problem, ProblemKind, Template, regions,
 };
 
 /// EC2's limit on user data, before base64 encoding.
@@ -40,6 +40,24 @@ pub(crate) const FALLBACK_TIMEOUT_BOUND: DurationBound = DurationBound {
     max: MAX_FALLBACK_TIMEOUT,
     noun: "deadline",
     help: "fallback_timeout bounds the search for an image before the fallback runs, which takes seconds (minutes when a tier is slow): a deadline longer than a day is a mistake (minutes are written `m`, as in `10m`)",
+};
+
+pub(crate) const BUILD_TIMEOUT_BOUND: DurationBound = DurationBound {
+    max: MAX_BUILD_TIMEOUT,
+    noun: "timeout",
+    help: "build.timeout bounds the builder's run of user_data: three times the longest provisioning_time is the most a build may wait (minutes are written `m`, days `d`)",
+};
+
+pub(crate) const TEST_TIMEOUT_BOUND: DurationBound = DurationBound {
+    max: MAX_TEST_TIMEOUT,
+    noun: "timeout",
+    help: "build.test_timeout bounds the test of a new image, which boots from the image and runs build.test: a test longer than a day is a mistake (minutes are written `m`)",
+};
+
+pub(crate) const MAX_AGE_BOUND: DurationBound = DurationBound {
+    max: MAX_MAX_AGE,
+    noun: "maximum age",
+    help: "build.max_age is how old an image may grow before a refresh rebuilds it (90d by default, as CIS asks): ten years is no bound at all",
 };
 
 pub(crate) const PROVISIONING_TIME_BOUND: DurationBound = DurationBound {
@@ -167,23 +185,7 @@ impl Checker<'_> {
                 );
             }
         }
-        for (arch, instance_type) in &t.instance_types {
-            if !instance_type.runs(*arch) {
-                self.report(
-                    Report::value(),
-                    Problem::new(
-                        ProblemKind::Conflict,
-                        p("instance_types").key(arch.as_str()),
-                        format!("{} under {arch}", quote(instance_type.as_str())),
-                        format!("an instance type that runs {arch}"),
-                    )
-                    .with_help(format!(
-                        "{instance_type} runs {}",
-                        arch_list(instance_type.architectures())
-                    )),
-                );
-            }
-        }
+        self.instance_types(&t.instance_types, &p("instance_types"));
         match &t.base_image {
             Some(BaseImage::Search(search)) => self.search(search, &p("base_image")),
             Some(BaseImage::Parameter { ssm_parameter }) => {
@@ -196,19 +198,12 @@ impl Checker<'_> {
             p("provisioning_time"),
             &PROVISIONING_TIME_BOUND,
         );
-        if t.provisioning_time.is_some_and(|d| d.get().is_zero()) {
-            self.report(
-                Report::value(),
-                Problem::new(
-                    ProblemKind::InvalidValue,
-                    p("provisioning_time"),
-                    "\"0s\"",
-                    "a duration longer than 0s",
-                ),
-            );
-        }
+        self.positive(t.provisioning_time, p("provisioning_time"), "duration");
         if let Some(user_data) = &t.user_data {
             self.user_data(user_data);
+        }
+        if let Some(build) = &t.build {
+            self.build(t, build);
         }
         match &t.ami_config {
             Some(config) => self.ami_config(t, config),
@@ -288,6 +283,132 @@ impl Checker<'_> {
         }
     }
 
+    /// A duration longer than zero; `noun` says what it is.
+    fn positive(&mut self, d: Option<HumanDuration>, path: FieldPath, noun: &str) {
+        if d.is_some_and(|d| d.get().is_zero()) {
+            self.report(
+                Report::value(),
+                Problem::new(
+                    ProblemKind::InvalidValue,
+                    path,
+                    quote(&d.map(|d| d.to_string()).unwrap_or_default()),
+                    format!("a {noun} longer than 0s"),
+                ),
+            );
+        }
+    }
+
+    /// Each instance type of a map by architecture runs its architecture.
+    fn instance_types(&mut self, map: &BTreeMap<Architecture, InstanceType>, path: &FieldPath) {
+        for (arch, instance_type) in map {
+            if !instance_type.runs(*arch) {
+                self.report(
+                    Report::value(),
+                    Problem::new(
+                        ProblemKind::Conflict,
+                        path.key(arch.as_str()),
+                        format!("{} under {arch}", quote(instance_type.as_str())),
+                        format!("an instance type that runs {arch}"),
+                    )
+                    .with_help(format!(
+                        "{instance_type} runs {}",
+                        arch_list(instance_type.architectures())
+                    )),
+                );
+            }
+        }
+    }
+
+    /// The `build` block: a test the build can wrap, timeouts and an age within their
+    /// bounds, builder instance types that run their architectures, and a `user_data` to
+    /// build from.
+    fn build(&mut self, t: &Template, build: &BuildConfig) {
+        let base = p("build");
+        if let Some(test) = &build.test {
+            self.build_script(test, base.key("test"), "build.test");
+            if test.len() > USER_DATA_MAX_BYTES {
+                self.report(
+                    Report::value(),
+                    Problem::new(
+                        ProblemKind::InvalidValue,
+                        base.key("test"),
+                        format!("a script of {} bytes", test.len()),
+                        format!("at most {USER_DATA_MAX_BYTES} bytes, EC2's limit on user data (the test is the tester's user data)"),
+                    ),
+                );
+            }
+        }
+        match &t.user_data {
+            Some(user_data) => {
+                if user_data.lines().next().is_some_and(|l| !l.starts_with("#!")) {
+                    self.build_script(user_data, p("user_data"), "user_data of a template with a `build` block");
+                }
+            }
+            None => self.report(
+                Report::key().at(base.clone()).needs(p("user_data")),
+                Problem::new(
+                    ProblemKind::MissingField,
+                    p("user_data"),
+                    "a `build` block but no `user_data`",
+                    "`user_data`: the `#!` script the build runs on the base image and captures",
+                )
+                .with_help("an image is built by running user_data once; without it there is nothing to build"),
+            ),
+        }
+        for (value, field, bound, noun) in [
+            (build.timeout, "timeout", &BUILD_TIMEOUT_BOUND, "timeout"),
+            (
+                build.test_timeout,
+                "test_timeout",
+                &TEST_TIMEOUT_BOUND,
+                "timeout",
+            ),
+            (build.max_age, "max_age", &MAX_AGE_BOUND, "maximum age"),
+        ] {
+            self.positive(value, base.key(field), noun);
+            self.bounded(value, base.key(field), bound);
+        }
+        if let (Some(timeout), Some(estimate)) = (build.timeout, t.provisioning_time)
+            && timeout.get() < estimate.get()
+            && !timeout.get().is_zero()
+        {
+            self.report(
+                Report::value().needs(p("provisioning_time")),
+                Problem::new(
+                    ProblemKind::Conflict,
+                    base.key("timeout"),
+                    format!("{}, shorter than `provisioning_time: {estimate}`", quote(&timeout.to_string())),
+                    format!("a timeout of at least {estimate}, the time the script is expected to take"),
+                )
+                .with_help("every build would time out before the script is expected to finish: raise the timeout, or remove it to use three times provisioning_time"),
+            );
+        }
+        self.instance_types(&build.instance_types, &base.key("instance_types"));
+    }
+
+    /// A script the build wraps and runs: its first line `#!` and an interpreter. `what`
+    /// names it for the message.
+    fn build_script(&mut self, script: &str, path: FieldPath, what: &str) {
+        let first_line = script.lines().next().unwrap_or_default();
+        if first_line.starts_with("#!") {
+            return;
+        }
+        self.report(
+            Report::value(),
+            Problem::new(
+                ProblemKind::InvalidValue,
+                path,
+                if script.trim().is_empty() {
+                    "an empty script".to_owned()
+                } else {
+                    format!("a script starting {}", quote(first_line))
+                },
+                format!("{what}: a script whose first line is `#!` and an interpreter (`#!/bin/bash`)"),
+            )
+            .with_help("the build runs the script inside a wrapper that reports its exit status on the serial console, so it must be a program, not cloud-config"),
+        );
+    }
+
     /// A duration at most `bound` allows.
     fn bounded(&mut self, d: Option<HumanDuration>, path: FieldPath, bound: &DurationBound) {
         if let Some(d) = d
@@ -360,17 +481,11 @@ impl Checker<'_> {
             self.marketplace(market, &base.key("marketplace_search"));
         }
         self.strategy(t, config);
-        if config.fallback_timeout.is_some_and(|d| d.get().is_zero()) {
-            self.report(
-                Report::value(),
-                Problem::new(
-                    ProblemKind::InvalidValue,
-                    base.key("fallback_timeout"),
-                    "\"0s\"",
-                    "a deadline longer than 0s",
-                ),
-            );
-        }
+        self.positive(
+            config.fallback_timeout,
+            base.key("fallback_timeout"),
+            "deadline",
+        );
         self.bounded(
             config.fallback_timeout,
             base.key("fallback_timeout"),

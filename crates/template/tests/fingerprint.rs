@@ -111,3 +111,68 @@ fn is_stable_across_releases() {
         include_str!("fingerprint.expected").trim()
     );
 }
+
+#[test]
+fn the_build_fingerprint_ignores_what_names_finds_or_schedules_the_image() {
+    let base = load(BASE).build_fingerprint();
+    for (from, to) in [
+        ("name: python-ml", "name: python-ml2"),
+        ("description: one", "description: two\nversion: 3.0.0"),
+        ("ami-0123456789abcdef0", "ami-0123456789abcdef1"),
+        ("ami_config:\n", "ami_config:\n  fallback_strategy: error\n"),
+        ("ami_config:\n", "provisioning_time: 3m\nami_config:\n"),
+        (
+            "user_data: \"#!/bin/bash\\necho one\\n\"",
+            "user_data: |\n  #!/bin/bash\n  echo one\nbuild: {timeout: 1h, test_timeout: 5m, max_age: 30d}",
+        ),
+    ] {
+        let text = BASE.replacen(from, to, 1);
+        assert_ne!(text, BASE, "{from}");
+        assert_eq!(load(&text).build_fingerprint(), base, "{from} -> {to}");
+    }
+}
+
+#[test]
+fn the_build_fingerprint_changes_with_what_makes_the_image() {
+    let base = load(BASE).build_fingerprint();
+    assert_ne!(base, load(BASE).fingerprint(), "two hashes, two formats");
+    for (from, to) in [
+        ("echo one", "echo two"),
+        ("ami_config:\n", "instance_type: t4g.large\nami_config:\n"),
+        (
+            "ami_config:\n",
+            "instance_types: {arm64: t4g.large}\nami_config:\n",
+        ),
+        (
+            "ami_config:\n",
+            "base_image: {ssm_parameter: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64}\nami_config:\n",
+        ),
+        (
+            "ami_config:\n",
+            "base_image: {owner: amazon, name_pattern: al2023-*}\nami_config:\n",
+        ),
+        (
+            "ami_config:\n",
+            "build: {test: \"#!/bin/sh\\ntrue\\n\"}\nami_config:\n",
+        ),
+        (
+            "ami_config:\n",
+            "build: {instance_types: {arm64: c7g.2xlarge}}\nami_config:\n",
+        ),
+    ] {
+        let text = BASE.replacen(from, to, 1);
+        assert_ne!(text, BASE, "{from}");
+        assert_ne!(load(&text).build_fingerprint(), base, "{from} -> {to}");
+    }
+}
+
+#[test]
+fn the_build_fingerprint_is_stable_across_releases() {
+    // Images carry it in amiref:build-fingerprint: a new release that hashed differently
+    // would make every image stale at once. Changing the form on purpose means changing
+    // BUILD_FORMAT in fingerprint.rs, and this value.
+    assert_eq!(
+        load(BASE).build_fingerprint().to_string(),
+        include_str!("build_fingerprint.expected").trim()
+    );
+}

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
 use amiref_template::{
-    AmiConfig, AmiSearch, AmiStrategy, BaseImage, FallbackStrategy, MarketplaceSearch, OneOrMany,
-    Template,
+    AmiConfig, AmiSearch, AmiStrategy, BaseImage, BuildConfig, FallbackStrategy, MarketplaceSearch,
+    OneOrMany, Template,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -112,7 +112,47 @@ fn base_image() -> impl Strategy<Value = BaseImage> {
     ]
 }
 
+fn build() -> impl Strategy<Value = BuildConfig> {
+    (
+        prop::option::of(select(
+            &[
+                "#!/bin/sh\ntrue\n",
+                "#!/bin/bash\n# a: b\ntest -x /usr/bin/python3\n",
+            ][..],
+        )),
+        prop::option::of(select(&["45m", "2h", "3d"][..])),
+        prop::option::of(select(&["90s", "10m"][..])),
+        prop::collection::btree_map(
+            select(&["x86_64", "arm64"][..]),
+            select(&["m7i.2xlarge"][..]),
+            0..2,
+        ),
+        prop::option::of(select(&["30d", "90d", "1d12h"][..])),
+    )
+        .prop_map(|(test, timeout, test_timeout, types, max_age)| {
+            let mut b = BuildConfig::default();
+            b.test = test.map(str::to_owned);
+            b.timeout = timeout.map(|d| d.parse().unwrap());
+            b.test_timeout = test_timeout.map(|d| d.parse().unwrap());
+            b.instance_types = types
+                .into_iter()
+                .map(|(a, i)| (a.parse().unwrap(), i.parse().unwrap()))
+                .collect();
+            b.max_age = max_age.map(|d| d.parse().unwrap());
+            b
+        })
+}
+
 fn template() -> impl Strategy<Value = Template> {
+    (resolution_fields(), prop::option::of(build()))
+        .prop_map(|(mut t, build)| {
+            t.build = build;
+            t
+        })
+        .prop_filter("valid templates only", |t| t.validate().is_ok())
+}
+
+fn resolution_fields() -> impl Strategy<Value = Template> {
     (
         select(&["python-ml", "123", "true", "null", "é", "a: b", "#x"][..]),
         prop::option::of(text()),
@@ -179,7 +219,6 @@ fn template() -> impl Strategy<Value = Template> {
                 t
             },
         )
-        .prop_filter("valid templates only", |t| t.validate().is_ok())
 }
 
 proptest! {
@@ -197,6 +236,7 @@ proptest! {
             .unwrap_or_else(|e| panic!("{e}\n---\n{yaml}"));
         prop_assert_eq!(&from_yaml, &t, "{}", yaml);
         prop_assert_eq!(from_yaml.fingerprint(), t.fingerprint());
+        prop_assert_eq!(from_yaml.build_fingerprint(), t.build_fingerprint());
 
         let json = serde_json::to_string(&t).unwrap();
         let from_json = Template::from_yaml_str(&json, "rt.json")
