@@ -161,6 +161,9 @@ pub enum SessionError {
     /// The resolver could not be configured.
     #[error(transparent)]
     Build(#[from] amiref_resolver::BuildError),
+    /// An image build did not complete (the stage, the cause, what was cleaned up).
+    #[error(transparent)]
+    ImageBuild(#[from] amiref_build::BuildError),
     /// Nothing can be launched: every tier the strategy allows was tried.
     #[error(transparent)]
     Resolve(#[from] amiref_resolver::ResolveError),
@@ -224,7 +227,9 @@ impl SessionError {
             | Self::Prices(_)
             | Self::Build(_) => FailureKind::BadInput,
             Self::Declined(_) => FailureKind::Declined,
+            Self::ImageBuild(amiref_build::BuildError::Invalid { .. }) => FailureKind::BadInput,
             Self::Resolve(_)
+            | Self::ImageBuild(_)
             | Self::InstanceGone { .. }
             | Self::CommunityShareRefused(_)
             | Self::CommunityEntryNotWritten { .. }

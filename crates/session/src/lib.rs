@@ -29,6 +29,7 @@
 //! [`Session::finish`] saves the state for the next session.
 
 mod availability;
+mod build;
 mod builder;
 mod community;
 pub mod config;
@@ -49,6 +50,7 @@ mod verify;
 mod world;
 
 pub use availability::{Availability, AvailabilityCounts, AvailabilityReport, RegionAvailability};
+pub use build::BuildRequest;
 pub use builder::{DEFAULT_REGION, SessionBuilder};
 pub use community::{
     CommunityRefusal, CommunityShareReport, CommunityShareRequest, RefusalReason, VersionSource,
