@@ -389,6 +389,21 @@ impl SessionBuilder {
         ))
     }
 
+    /// Where launches are recorded: the configuration's `build.launch_log`, else
+    /// `launches.jsonl` beside the audit log (the world's state directory on a world).
+    fn launch_log(&self, world: Option<&WorldSession>) -> Option<PathBuf> {
+        match world {
+            Some(w) => w.audit_path().parent().map(|d| d.join("launches.jsonl")),
+            None => self
+                .loaded
+                .config
+                .build
+                .launch_log
+                .clone()
+                .or_else(|| self.env.state_home.as_ref().map(|h| h.join("launches.jsonl"))),
+        }
+    }
+
     /// Where a world's state lives: `with_state_dir`, `AMIREF_STATE_DIR`, the configuration
     /// file's `state_dir`, else a directory per world file under the state home.
     fn state_location(&self) -> StateLocation {
@@ -506,6 +521,7 @@ impl SessionBuilder {
         let clock = crate::session::clock_of(world.as_ref());
         resolver = resolver.clock(clock.clone());
         let audit = self.audit_sink(world.as_ref())?;
+        let launch_log = self.launch_log(world.as_ref());
         Ok(Session::from_parts(SessionParts {
             cloud,
             region,
@@ -520,6 +536,7 @@ impl SessionBuilder {
             workload: self.workload(),
             config: self.loaded,
             copy_limits: Arc::new(CopyLimits::ec2()),
+            launch_log,
         }))
     }
 

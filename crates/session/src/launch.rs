@@ -419,6 +419,7 @@ impl Session {
             copied_image = Some(copied);
         }
         let instance = self.run_instance(plan, &launched, &image).await?;
+        self.record_launch(plan, &launched);
         Ok(LaunchReport {
             plan: plan.clone(),
             launched,
@@ -428,6 +429,33 @@ impl Session {
             image,
             region: plan.region.clone(),
         })
+    }
+
+    /// Appends the launch to the launch log the planner reads. A record that cannot be
+    /// written costs the planner one launch, never the launch itself: it is logged.
+    fn record_launch(&self, plan: &LaunchPlan, launched: &LaunchChoice) {
+        let Some(path) = self.launch_log() else {
+            return;
+        };
+        let method = if launched.runs_user_data {
+            amiref_plan::LaunchMethod::Script
+        } else {
+            amiref_plan::LaunchMethod::Image
+        };
+        let record = amiref_plan::LaunchRecord::new(
+            plan.template.clone(),
+            plan.region.clone(),
+            plan.resolution.architecture,
+            self.now(),
+            method,
+        );
+        let written = crate::error::create_parent(path, "create the launch log's directory")
+            .map_err(|e| e.to_string())
+            .and_then(|()| amiref_plan::LaunchLog::open(path).map_err(|e| e.to_string()))
+            .and_then(|log| log.append(&record).map_err(|e| e.to_string()));
+        if let Err(error) = written {
+            tracing::warn!(log = %path.display(), %error, "the launch was not recorded for the planner");
+        }
     }
 
     /// The lifecycle's one copy into a region: the same search, client token, tags and

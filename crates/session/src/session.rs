@@ -34,6 +34,8 @@ pub(crate) struct SessionParts {
     pub(crate) workload: Workload,
     pub(crate) config: LoadedConfig,
     pub(crate) copy_limits: Arc<CopyLimits>,
+    /// Where launches are recorded for the planner; `None`: nowhere (no state home).
+    pub(crate) launch_log: Option<std::path::PathBuf>,
 }
 
 /// Everything a frontend needs to resolve, launch and manage images, built once from
@@ -122,6 +124,12 @@ impl Session {
     /// Where audit records go.
     pub fn audit(&self) -> &Arc<dyn AuditSink> {
         &self.parts.audit
+    }
+
+    /// Where launches are recorded for the planner (`build.launch_log`, else
+    /// `launches.jsonl` in the world's state directory or the state home).
+    pub fn launch_log(&self) -> Option<&std::path::Path> {
+        self.parts.launch_log.as_deref()
     }
 
     /// The session's time: the world's on a world, else the wall clock.
