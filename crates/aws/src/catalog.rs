@@ -28,6 +28,29 @@ pub(crate) fn filter(name: impl Into<String>, values: impl IntoIterator<Item = S
         .build()
 }
 
+/// The filters that require every tag of `tags`: `tag:KEY` with the value, or (`None`) the
+/// key with any value. Images, instances and security groups are filtered alike.
+pub(crate) fn tag_filters(tags: &BTreeMap<String, Option<String>>) -> Vec<Filter> {
+    let mut filters = Vec::new();
+    let mut any_value_keys = Vec::new();
+    for (key, value) in tags {
+        match value {
+            Some(value) => filters.push(filter(format!("tag:{key}"), [value.clone()])),
+            None => any_value_keys.push(key.clone()),
+        }
+    }
+    // One `tag-key` filter with several values would mean "any of these keys"; every key is
+    // required, so each one past the first becomes `tag:KEY` matching any value.
+    let mut keys = any_value_keys.into_iter();
+    if let Some(first) = keys.next() {
+        filters.push(filter("tag-key", [first]));
+    }
+    for key in keys {
+        filters.push(filter(format!("tag:{key}"), ["*".to_owned()]));
+    }
+    filters
+}
+
 /// The owners of `filter` as EC2 names them, refusing what a search must never send.
 fn ec2_owners(region: &Region, filter: &ImageFilter) -> Result<Vec<String>, CloudError> {
     let refuse = |message: String| {
@@ -78,22 +101,7 @@ pub(crate) fn ec2_filters(filter: &ImageFilter) -> Vec<Filter> {
             .collect()
     };
     filters.push(self::filter("state", states));
-    let mut any_value_keys = Vec::new();
-    for (key, value) in &filter.tags {
-        match value {
-            Some(value) => filters.push(self::filter(format!("tag:{key}"), [value.clone()])),
-            None => any_value_keys.push(key.clone()),
-        }
-    }
-    // One `tag-key` filter with several values would mean "any of these keys"; every key is
-    // required, so each one past the first becomes `tag:KEY` matching any value.
-    let mut keys = any_value_keys.into_iter();
-    if let Some(first) = keys.next() {
-        filters.push(self::filter("tag-key", [first]));
-    }
-    for key in keys {
-        filters.push(self::filter(format!("tag:{key}"), ["*".to_owned()]));
-    }
+    filters.extend(tag_filters(&filter.tags));
     if let Some(code) = &filter.product_code {
         filters.push(self::filter("product-code", [code.clone()]));
     }

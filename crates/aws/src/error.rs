@@ -27,6 +27,8 @@ const THROTTLING: &[&str] = &[
     "EC2ThrottledException",
     "PriorRequestNotComplete",
     "BandwidthLimitExceeded",
+    // SSM: more concurrent updates of one parameter than it accepts.
+    "TooManyUpdates",
 ];
 
 /// Error codes meaning the credentials are missing, expired or wrong.
@@ -72,6 +74,17 @@ const INVALID: &[&str] = &[
     "InvalidNextToken",
     "InvalidInput",
     "DryRunOperation",
+    // EC2: a security group name already taken in the VPC; a group still in use.
+    "InvalidGroup.Duplicate",
+    "InvalidGroup.InUse",
+    "DependencyViolation",
+    // SSM: a name that exists (PutParameter without Overwrite), and malformed parameters.
+    "ParameterAlreadyExists",
+    "HierarchyLevelLimitExceededException",
+    "HierarchyTypeMismatchException",
+    "ParameterPatternMismatchException",
+    "UnsupportedParameterType",
+    "InvalidKeyId",
 ];
 
 /// Error codes meaning the operation is refused for this resource as it is now.
@@ -85,6 +98,8 @@ const NOT_PERMITTED: &[&str] = &[
     "Unsupported",
     "ConflictException",
     "ResourceInUseException",
+    // EC2: a VPC's default security group.
+    "CannotDelete",
 ];
 
 /// Error codes meaning the service failed on its side.
@@ -93,6 +108,7 @@ const UNAVAILABLE: &[&str] = &[
     "InternalFailure",
     "InternalServiceError",
     "InternalServerException",
+    "InternalServerError",
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "Unavailable",
@@ -112,6 +128,8 @@ pub(crate) fn kind_of_code(code: &str) -> Option<CloudErrorKind> {
     } else if code.ends_with(".NotFound")
         || code.ends_with("NotFoundException")
         || code == "NoSuchEntity"
+        || code == "ParameterNotFound"
+        || code == "ParameterVersionNotFound"
         || code == "InvalidAMIID.Unavailable"
     {
         CloudErrorKind::NotFound
@@ -262,6 +280,18 @@ mod tests {
             ("OperationNotPermitted", NotPermitted),
             ("InternalError", Unavailable),
             ("Unavailable", Unavailable),
+            ("InvalidGroup.Duplicate", InvalidRequest),
+            ("DependencyViolation", InvalidRequest),
+            ("InvalidGroup.NotFound", NotFound),
+            ("InvalidInstanceID.NotFound", NotFound),
+            ("ParameterNotFound", NotFound),
+            ("ParameterAlreadyExists", InvalidRequest),
+            ("ParameterLimitExceeded", LimitExceeded),
+            ("ParameterMaxVersionLimitExceeded", LimitExceeded),
+            ("HierarchyLevelLimitExceededException", InvalidRequest),
+            ("TooManyUpdates", Throttled),
+            ("InternalServerError", Unavailable),
+            ("CannotDelete", NotPermitted),
         ] {
             assert_eq!(kind_of_code(code), Some(kind), "{code}");
         }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{self as ec2, LocationType, ResourceType, TagSpecification};
 use base64::Engine as _;
 
-use crate::catalog::filter;
+use crate::catalog::{filter, tag_filters};
 use crate::store::no_retries;
 use crate::{AwsCloud, error, mapping};
 
@@ -26,6 +26,27 @@ const INSTANCES_PAGE: i32 = 1000;
 
 /// The most values one DescribeInstances filter takes.
 const FILTER_VALUES: usize = 200;
+
+/// Metadata options that refuse IMDSv1: the endpoint on, session tokens required, so
+/// nothing on the instance reads its role's credentials with a bare GET.
+fn imdsv2_required() -> ec2::InstanceMetadataOptionsRequest {
+    ec2::InstanceMetadataOptionsRequest::builder()
+        .http_endpoint(ec2::InstanceMetadataEndpointState::Enabled)
+        .http_tokens(ec2::HttpTokensState::Required)
+        .build()
+}
+
+/// The instance profile `profile` names: an ARN (`arn:aws:iam::…:instance-profile/…`) goes
+/// in `Arn`, anything else is the profile's name.
+fn instance_profile(profile: &str) -> ec2::IamInstanceProfileSpecification {
+    let spec = ec2::IamInstanceProfileSpecification::builder();
+    if profile.starts_with("arn:") {
+        spec.arn(profile)
+    } else {
+        spec.name(profile)
+    }
+    .build()
+}
 
 /// `types` as EC2 names them, sorted, each once.
 fn unique_names(types: &[InstanceType]) -> Vec<String> {
@@ -141,6 +162,18 @@ impl Instances for AwsCloud {
         if let Some(script) = &request.user_data {
             call = call.user_data(base64::engine::general_purpose::STANDARD.encode(script));
         }
+        if request.require_imdsv2 {
+            call = call.metadata_options(imdsv2_required());
+        }
+        if let Some(subnet) = &request.subnet {
+            call = call.subnet_id(subnet.as_str());
+        }
+        for group in &request.security_groups {
+            call = call.security_group_ids(group.as_str());
+        }
+        if let Some(profile) = &request.instance_profile {
+            call = call.iam_instance_profile(instance_profile(profile));
+        }
         if !request.tags.is_empty() {
             call = call.tag_specifications(
                 TagSpecification::builder()
@@ -186,6 +219,7 @@ impl Instances for AwsCloud {
             let states = wanted.states.iter().map(|s| s.as_str().to_owned());
             common.push(filter("instance-state-name", states));
         }
+        common.extend(tag_filters(&wanted.tags));
         // Ids go in the `instance-id` filter rather than `InstanceIds`, so an id that does
         // not exist is absent instead of failing the call (InvalidInstanceID.NotFound); a
         // filter takes 200 values, so more ids take more calls, sent together.
@@ -298,6 +332,17 @@ mod tests {
         assert_eq!(got.architecture, Some(Architecture::X86_64));
         assert_eq!(got.launch_time.timestamp(), 1_793_523_600);
         assert_eq!(got.name(), Some("my-research"));
+    }
+
+    #[test]
+    fn instance_profiles_are_named_or_given_by_arn() {
+        let by_name = instance_profile("amiref-builder");
+        assert_eq!(by_name.name(), Some("amiref-builder"));
+        assert_eq!(by_name.arn(), None);
+        let arn = "arn:aws:iam::123456789012:instance-profile/amiref-builder";
+        let by_arn = instance_profile(arn);
+        assert_eq!(by_arn.arn(), Some(arn));
+        assert_eq!(by_arn.name(), None);
     }
 
     #[test]

@@ -42,15 +42,17 @@
 //!   [`amiref_core::CloudError`] of a [`amiref_core::CloudErrorKind`], with the operation,
 //!   region and the service's error code. Credentials are never logged or printed.
 
-mod build_host;
 mod catalog;
 mod config;
 mod error;
 mod identity;
+mod instance_control;
 mod instances;
 mod mapping;
 mod marketplace;
+mod parameter_store;
 mod parameters;
+mod security_groups;
 mod settings;
 mod store;
 

@@ -93,6 +93,28 @@ pub(crate) fn image_from_ec2(region: &Region, image: &ec2::Image) -> Result<Imag
     out.platform_details = image.platform_details().map(str::to_owned);
     out.image_allowed = image.image_allowed();
     out.tags = tags_from_ec2(image.tags());
+    out.source_image = image
+        .source_image_id()
+        .map(|raw| AmiId::new(raw).map_err(|e| problem(raw_id, "SourceImageId", e.to_string())))
+        .transpose()?;
+    out.source_region = image
+        .source_image_region()
+        .map(|raw| {
+            Region::new(raw).map_err(|e| problem(raw_id, "SourceImageRegion", e.to_string()))
+        })
+        .transpose()?;
+    out.last_launched = image
+        .last_launched_time()
+        .map(|raw| {
+            parse_time(raw).ok_or_else(|| {
+                problem(
+                    raw_id,
+                    "LastLaunchedTime",
+                    format!("{raw:?} is not an RFC 3339 time"),
+                )
+            })
+        })
+        .transpose()?;
     out.product_codes = image
         .product_codes()
         .iter()
@@ -215,6 +237,9 @@ mod tests {
             .usage_operation("RunInstances:0010")
             .platform_details("Red Hat Enterprise Linux")
             .image_allowed(false)
+            .source_image_id("ami-0fedcba9876543210")
+            .source_image_region("us-west-2")
+            .last_launched_time("2026-11-30T08:15:00.000Z")
             .tags(ec2::Tag::builder().key("team").value("hpc").build())
             .product_codes(
                 ec2::ProductCode::builder()
@@ -259,6 +284,51 @@ mod tests {
         );
         assert_eq!(image.image_allowed, Some(false));
         assert!(image.has_billing_product());
+        assert_eq!(
+            image.source_image.as_ref().map(AmiId::as_str),
+            Some("ami-0fedcba9876543210")
+        );
+        assert_eq!(
+            image.source_region.as_ref().map(Region::as_str),
+            Some("us-west-2")
+        );
+        assert_eq!(
+            image.last_launched.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-30T08:15:00+00:00")
+        );
+    }
+
+    #[test]
+    fn ancestry_and_launch_time_are_absent_where_ec2_is_silent_and_checked_where_it_speaks() {
+        let base = || {
+            ec2::Image::builder()
+                .image_id("ami-0123456789abcdef0")
+                .owner_id("123456789012")
+                .architecture(ec2::ArchitectureValues::X8664)
+                .creation_date("2024-01-15T10:00:00.000Z")
+        };
+        let image = image_from_ec2(&region(), &base().build()).unwrap();
+        assert_eq!(
+            (image.source_image, image.source_region, image.last_launched),
+            (None, None, None)
+        );
+        for (raw, field) in [
+            (
+                base().source_image_id("not-an-ami").build(),
+                "SourceImageId",
+            ),
+            (
+                base().source_image_region("Mars").build(),
+                "SourceImageRegion",
+            ),
+            (
+                base().last_launched_time("yesterday").build(),
+                "LastLaunchedTime",
+            ),
+        ] {
+            let err = image_from_ec2(&region(), &raw).unwrap_err();
+            assert!(err.to_string().contains(field), "{err}");
+        }
     }
 
     #[test]

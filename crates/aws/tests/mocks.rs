@@ -12,16 +12,24 @@ use std::time::Duration;
 use amiref_aws::{AwsCloud, PROVENANCE_SOURCE_IMAGE_TAG, PROVENANCE_TOKEN_TAG};
 use amiref_core::{
     AccountSettings, AllowedImagesState, AmiId, ChangeSetRequest, CloudErrorKind, CopyImageRequest,
-    Identity, ImageCatalog, ImageFilter, ImageState, ImageStore, InstanceType, InstanceTypes,
-    Instances, LaunchPermission, Marketplace, MarketplacePublisher, Owner, ParameterName,
-    Parameters, Region, RunInstanceRequest, SnapshotId,
+    Identity, ImageCatalog, ImageFilter, ImageState, ImageStore, InstanceControl, InstanceFilter,
+    InstanceId, InstanceType, InstanceTypes, Instances, LaunchPermission, Marketplace,
+    MarketplacePublisher, Owner, ParameterName, ParameterStore, Parameters, PutParameterRequest,
+    Region, RunInstanceRequest, SecurityGroupId, SecurityGroupRequest, SecurityGroups, SnapshotId,
+    SubnetId, VpcId,
 };
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_ec2::Client as Ec2;
 use aws_sdk_ec2::operation::copy_image::{CopyImageError, CopyImageOutput};
+use aws_sdk_ec2::operation::create_security_group::{
+    CreateSecurityGroupError, CreateSecurityGroupOutput,
+};
 use aws_sdk_ec2::operation::create_tags::CreateTagsOutput;
+use aws_sdk_ec2::operation::delete_security_group::{
+    DeleteSecurityGroupError, DeleteSecurityGroupOutput,
+};
 use aws_sdk_ec2::operation::delete_snapshot::{DeleteSnapshotError, DeleteSnapshotOutput};
 use aws_sdk_ec2::operation::deregister_image::DeregisterImageOutput;
 use aws_sdk_ec2::operation::describe_image_attribute::DescribeImageAttributeOutput;
@@ -30,16 +38,22 @@ use aws_sdk_ec2::operation::describe_instance_type_offerings::DescribeInstanceTy
 use aws_sdk_ec2::operation::describe_instance_types::DescribeInstanceTypesOutput;
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::operation::describe_launch_template_versions::DescribeLaunchTemplateVersionsOutput;
+use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
 use aws_sdk_ec2::operation::describe_snapshots::{DescribeSnapshotsError, DescribeSnapshotsOutput};
 use aws_sdk_ec2::operation::disable_image_deprecation::DisableImageDeprecationOutput;
 use aws_sdk_ec2::operation::enable_image_deprecation::EnableImageDeprecationOutput;
 use aws_sdk_ec2::operation::get_allowed_images_settings::{
     GetAllowedImagesSettingsError, GetAllowedImagesSettingsOutput,
 };
+use aws_sdk_ec2::operation::get_console_output::{GetConsoleOutputError, GetConsoleOutputOutput};
 use aws_sdk_ec2::operation::modify_image_attribute::{
     ModifyImageAttributeError, ModifyImageAttributeOutput,
 };
 use aws_sdk_ec2::operation::run_instances::RunInstancesOutput;
+use aws_sdk_ec2::operation::stop_instances::{StopInstancesError, StopInstancesOutput};
+use aws_sdk_ec2::operation::terminate_instances::{
+    TerminateInstancesError, TerminateInstancesOutput,
+};
 use aws_sdk_ec2::types as ec2;
 use aws_sdk_marketplacecatalog::Client as Catalog;
 use aws_sdk_marketplacecatalog::operation::describe_change_set::DescribeChangeSetOutput;
@@ -47,7 +61,14 @@ use aws_sdk_marketplacecatalog::operation::describe_entity::DescribeEntityOutput
 use aws_sdk_marketplacecatalog::operation::list_entities::ListEntitiesOutput;
 use aws_sdk_marketplacecatalog::operation::start_change_set::StartChangeSetOutput;
 use aws_sdk_ssm::Client as Ssm;
+use aws_sdk_ssm::operation::delete_parameter::{DeleteParameterError, DeleteParameterOutput};
+use aws_sdk_ssm::operation::get_parameter_history::{
+    GetParameterHistoryError, GetParameterHistoryOutput,
+};
 use aws_sdk_ssm::operation::get_parameters::{GetParametersError, GetParametersOutput};
+use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathOutput;
+use aws_sdk_ssm::operation::put_parameter::{PutParameterError, PutParameterOutput};
+use aws_sdk_ssm::types::ParameterHistory;
 use aws_sdk_sts::Client as Sts;
 use aws_sdk_sts::operation::get_caller_identity::{
     GetCallerIdentityError, GetCallerIdentityOutput,
@@ -1710,4 +1731,705 @@ async fn parameters_use_one_client_per_region_and_keep_error_meaning() {
     assert_eq!(err.operation, "GetParameters");
     assert_eq!(err.region, Some(region("ap-south-1")));
     assert_eq!(denied.num_calls(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// The build's calls: instance control and the serial console, security groups, parameter
+// writes and history, and the launch options a builder needs
+
+fn instance_id(n: u64) -> InstanceId {
+    InstanceId::new(format!("i-{n:017x}")).unwrap()
+}
+
+fn group_id(n: u64) -> SecurityGroupId {
+    SecurityGroupId::new(format!("sg-{n:017x}")).unwrap()
+}
+
+fn ids_of(ids: &[String]) -> Vec<String> {
+    ids.to_vec()
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_and_terminate_send_every_id_and_nothing_for_none() {
+    let want = vec![instance_id(1).to_string(), instance_id(2).to_string()];
+    let (stop_want, end_want) = (want.clone(), want.clone());
+    let stop = mock!(Ec2::stop_instances)
+        .match_requests(move |r| ids_of(r.instance_ids()) == stop_want && r.force().is_none())
+        .then_output(|| StopInstancesOutput::builder().build());
+    let terminate = mock!(Ec2::terminate_instances)
+        .match_requests(move |r| ids_of(r.instance_ids()) == end_want)
+        .then_output(|| TerminateInstancesOutput::builder().build());
+    let cloud = cloud(&[&stop, &terminate]).await;
+    let r = region("us-east-1");
+    let both = [instance_id(1), instance_id(2)];
+    cloud.stop_instances(&r, &both).await.unwrap();
+    cloud.terminate_instances(&r, &both).await.unwrap();
+    cloud.stop_instances(&r, &[]).await.unwrap();
+    cloud.terminate_instances(&r, &[]).await.unwrap();
+    assert_eq!(
+        (stop.num_calls(), terminate.num_calls()),
+        (1, 1),
+        "no ids, no call"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopping_and_terminating_keep_error_meaning() {
+    let unknown = mock!(Ec2::terminate_instances).then_error(|| {
+        ec2_error(
+            "InvalidInstanceID.NotFound",
+            TerminateInstancesError::generic,
+        )
+    });
+    let throttled = mock!(Ec2::stop_instances)
+        .sequence()
+        .error(|| ec2_error("RequestLimitExceeded", StopInstancesError::generic))
+        .repeatedly()
+        .build();
+    let cloud = cloud(&[&unknown, &throttled]).await;
+    // A region no timed test uses: the SDK's adaptive rate limiter, which throttling
+    // slows, is shared by every client of a service and region in the process.
+    let r = region("ca-central-1");
+    let err = cloud
+        .terminate_instances(&r, &[instance_id(9)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::NotFound);
+    assert_eq!(err.code.as_deref(), Some("InvalidInstanceID.NotFound"));
+    assert_eq!(err.operation, "TerminateInstances");
+    assert_eq!(err.region, Some(r.clone()));
+    let err = cloud
+        .stop_instances(&r, &[instance_id(1)])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::Throttled);
+    assert_eq!(err.operation, "StopInstances");
+    assert_eq!(throttled.num_calls(), 4, "stopping is idempotent: retried");
+}
+
+/// The serial console as EC2 sends it: base64 of the bytes.
+fn console(text: &str) -> GetConsoleOutputOutput {
+    use base64::Engine as _;
+    GetConsoleOutputOutput::builder()
+        .instance_id(instance_id(1).as_str())
+        .output(base64::engine::general_purpose::STANDARD.encode(text))
+        .timestamp(aws_smithy_types::DateTime::from_secs(1_796_000_000))
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn console_output_is_the_latest_decoded() {
+    let marker = "cloud-init: done\nAMIREF-BUILD-DONE build=b1 stage=provision status=0\n";
+    let rule = mock!(Ec2::get_console_output)
+        .match_requests(|r| {
+            r.latest() == Some(true) && r.instance_id() == Some(instance_id(1).as_str())
+        })
+        .then_output(move || console(marker));
+    let cloud = cloud(&[&rule]).await;
+    let out = cloud
+        .console_output(&region("us-east-1"), &instance_id(1))
+        .await
+        .unwrap();
+    assert_eq!(out.text.as_deref(), Some(marker));
+    assert_eq!(out.timestamp.map(|t| t.timestamp()), Some(1_796_000_000));
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn console_output_falls_back_to_the_buffered_one_where_latest_is_unsupported() {
+    let latest = mock!(Ec2::get_console_output)
+        .match_requests(|r| r.latest() == Some(true))
+        .then_error(|| ec2_error("UnsupportedOperation", GetConsoleOutputError::generic));
+    let buffered = mock!(Ec2::get_console_output)
+        .match_requests(|r| r.latest() == Some(false))
+        .then_output(|| console("buffered boot log\n"));
+    let cloud = cloud(&[&latest, &buffered]).await;
+    let out = cloud
+        .console_output(&region("us-east-1"), &instance_id(1))
+        .await
+        .unwrap();
+    assert_eq!(out.text.as_deref(), Some("buffered boot log\n"));
+    assert_eq!((latest.num_calls(), buffered.num_calls()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn console_output_before_any_output_is_none_and_an_unknown_instance_not_found() {
+    let empty = mock!(Ec2::get_console_output)
+        .match_requests(|r| r.instance_id() == Some(instance_id(1).as_str()))
+        .then_output(|| {
+            GetConsoleOutputOutput::builder()
+                .instance_id(instance_id(1).as_str())
+                .build()
+        });
+    let unknown = mock!(Ec2::get_console_output)
+        .match_requests(|r| r.instance_id() == Some(instance_id(2).as_str()))
+        .then_error(|| ec2_error("InvalidInstanceID.NotFound", GetConsoleOutputError::generic));
+    let cloud = cloud(&[&empty, &unknown]).await;
+    let r = region("us-east-1");
+    let out = cloud.console_output(&r, &instance_id(1)).await.unwrap();
+    assert_eq!(out.text, None);
+    let err = cloud.console_output(&r, &instance_id(2)).await.unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::NotFound);
+    assert_eq!(err.operation, "GetConsoleOutput");
+    assert_eq!(
+        unknown.num_calls(),
+        1,
+        "no fallback for an unknown instance"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_instances_requires_imdsv2_and_sends_network_and_profile() {
+    let arn = "arn:aws:iam::123456789012:instance-profile/amiref-builder";
+    let hardened = mock!(Ec2::run_instances)
+        .match_requests(move |r| {
+            let imds = r.metadata_options();
+            imds.and_then(|m| m.http_tokens()) == Some(&ec2::HttpTokensState::Required)
+                && imds.and_then(|m| m.http_endpoint())
+                    == Some(&ec2::InstanceMetadataEndpointState::Enabled)
+                && r.subnet_id() == Some("subnet-0123456789abcdef0")
+                && r.security_group_ids() == [group_id(1).to_string(), group_id(2).to_string()]
+                && r.iam_instance_profile().and_then(|p| p.arn()) == Some(arn)
+                && r.iam_instance_profile().and_then(|p| p.name()).is_none()
+        })
+        .then_output(|| {
+            RunInstancesOutput::builder()
+                .instances(
+                    ec2::Instance::builder()
+                        .instance_id("i-0000000000000000a")
+                        .build(),
+                )
+                .build()
+        });
+    let plain = mock!(Ec2::run_instances)
+        .match_requests(|r| {
+            r.metadata_options().is_none()
+                && r.subnet_id().is_none()
+                && r.security_group_ids().is_empty()
+                && r.iam_instance_profile().and_then(|p| p.name()) == Some("amiref-builder")
+        })
+        .then_output(|| {
+            RunInstancesOutput::builder()
+                .instances(
+                    ec2::Instance::builder()
+                        .instance_id("i-0000000000000000b")
+                        .build(),
+                )
+                .build()
+        });
+    let cloud = cloud(&[&hardened, &plain]).await;
+    let r = region("us-east-1");
+    let mut request = RunInstanceRequest::new(ami(1), "t3.micro".parse().unwrap());
+    request.require_imdsv2 = true;
+    request.subnet = Some(SubnetId::new("subnet-0123456789abcdef0").unwrap());
+    request.security_groups = vec![group_id(1), group_id(2)];
+    request.instance_profile = Some(arn.to_owned());
+    assert_eq!(
+        cloud.run_instance(&r, &request).await.unwrap().as_str(),
+        "i-0000000000000000a"
+    );
+    let mut request = RunInstanceRequest::new(ami(1), "t3.micro".parse().unwrap());
+    request.instance_profile = Some("amiref-builder".to_owned());
+    assert_eq!(
+        cloud.run_instance(&r, &request).await.unwrap().as_str(),
+        "i-0000000000000000b"
+    );
+    assert_eq!((hardened.num_calls(), plain.num_calls()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn instances_are_described_by_their_tags() {
+    let rule = mock!(Ec2::describe_instances)
+        .match_requests(|r| {
+            let f = r.filters();
+            filter_values(f, "tag:amiref:build-id") == Some(&["b1".to_owned()][..])
+                && filter_values(f, "tag-key") == Some(&["amiref:build-role".to_owned()][..])
+        })
+        .then_output(|| {
+            let instance = |n: u64, build: &str| {
+                ec2::Instance::builder()
+                    .instance_id(instance_id(n).as_str())
+                    .image_id(ami(1).as_str())
+                    .instance_type(ec2::InstanceType::T3Micro)
+                    .launch_time(aws_smithy_types::DateTime::from_secs(1_796_000_000))
+                    .state(
+                        ec2::InstanceState::builder()
+                            .name(ec2::InstanceStateName::Running)
+                            .build(),
+                    )
+                    .tags(
+                        ec2::Tag::builder()
+                            .key("amiref:build-id")
+                            .value(build)
+                            .build(),
+                    )
+                    .tags(
+                        ec2::Tag::builder()
+                            .key("amiref:build-role")
+                            .value("builder")
+                            .build(),
+                    )
+                    .build()
+            };
+            DescribeInstancesOutput::builder()
+                .reservations(
+                    ec2::Reservation::builder()
+                        .instances(instance(2, "b1"))
+                        .instances(instance(1, "b1"))
+                        // A server that ignored the filters: left out on our side.
+                        .instances(instance(3, "b2"))
+                        .build(),
+                )
+                .build()
+        });
+    let cloud = cloud(&[&rule]).await;
+    let filter = InstanceFilter::all()
+        .tag("amiref:build-id", Some("b1".to_owned()))
+        .tag("amiref:build-role", None);
+    let found = cloud
+        .describe_instances(&region("us-east-1"), &filter)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = found.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, [instance_id(1).as_str(), instance_id(2).as_str()]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn security_groups_are_created_tagged_in_their_vpc() {
+    let rule = mock!(Ec2::create_security_group)
+        .match_requests(|r| {
+            r.group_name() == Some("amiref-build-b1")
+                && r.description() == Some("amiref build b1")
+                && r.vpc_id() == Some("vpc-0123456789abcdef0")
+                && r.tag_specifications().iter().any(|t| {
+                    t.resource_type() == Some(&ec2::ResourceType::SecurityGroup)
+                        && t.tags().iter().any(|tag| {
+                            tag.key() == Some("amiref:build-id") && tag.value() == Some("b1")
+                        })
+                })
+        })
+        .then_output(|| {
+            CreateSecurityGroupOutput::builder()
+                .group_id(group_id(7).as_str())
+                .build()
+        });
+    let cloud = cloud(&[&rule]).await;
+    let mut request = SecurityGroupRequest::new("amiref-build-b1", "amiref build b1");
+    request.vpc = Some(VpcId::new("vpc-0123456789abcdef0").unwrap());
+    request.tags.insert("amiref:build-id".into(), "b1".into());
+    let id = cloud
+        .create_security_group(&region("us-east-1"), &request)
+        .await
+        .unwrap();
+    assert_eq!(id, group_id(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_taken_group_name_is_an_invalid_request_and_is_not_retried() {
+    let rule = mock!(Ec2::create_security_group)
+        .then_error(|| ec2_error("InvalidGroup.Duplicate", CreateSecurityGroupError::generic));
+    let cloud = cloud(&[&rule]).await;
+    let err = cloud
+        .create_security_group(
+            &region("us-east-1"),
+            &SecurityGroupRequest::new("amiref-build-b1", "amiref build b1"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::InvalidRequest);
+    assert_eq!(err.code.as_deref(), Some("InvalidGroup.Duplicate"));
+    assert_eq!(err.operation, "CreateSecurityGroup");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+fn ec2_group(n: u64, build: &str) -> ec2::SecurityGroup {
+    ec2::SecurityGroup::builder()
+        .group_id(group_id(n).as_str())
+        .group_name(format!("amiref-build-{n}"))
+        .vpc_id("vpc-0123456789abcdef0")
+        .tags(
+            ec2::Tag::builder()
+                .key("amiref:build-id")
+                .value(build)
+                .build(),
+        )
+        .tags(
+            ec2::Tag::builder()
+                .key("amiref:expires")
+                .value("2026-12-01T18:00:00Z")
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn security_groups_are_found_by_tag_across_pages() {
+    let tagged =
+        |r: &aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsInput| {
+            filter_values(r.filters(), "tag:amiref:build-id") == Some(&["b1".to_owned()][..])
+                && filter_values(r.filters(), "tag-key") == Some(&["amiref:expires".to_owned()][..])
+                && r.max_results() == Some(1000)
+        };
+    let first = mock!(Ec2::describe_security_groups)
+        .match_requests(move |r| tagged(r) && r.next_token().is_none())
+        .then_output(|| {
+            DescribeSecurityGroupsOutput::builder()
+                .security_groups(ec2_group(3, "b1"))
+                .next_token("page-2")
+                .build()
+        });
+    let second = mock!(Ec2::describe_security_groups)
+        .match_requests(move |r| tagged(r) && r.next_token() == Some("page-2"))
+        .then_output(|| {
+            DescribeSecurityGroupsOutput::builder()
+                .security_groups(ec2_group(1, "b1"))
+                // A server that ignored the filters: left out on our side.
+                .security_groups(ec2_group(2, "b2"))
+                .build()
+        });
+    let untagged = mock!(Ec2::describe_security_groups)
+        .match_requests(|r| r.filters().is_empty())
+        .then_output(|| {
+            DescribeSecurityGroupsOutput::builder()
+                .security_groups(ec2_group(2, "b2"))
+                .build()
+        });
+    let cloud = cloud(&[&first, &second, &untagged]).await;
+    let r = region("us-east-1");
+    let wanted = BTreeMap::from([
+        ("amiref:build-id".to_owned(), Some("b1".to_owned())),
+        ("amiref:expires".to_owned(), None),
+    ]);
+    let found = cloud.describe_security_groups(&r, &wanted).await.unwrap();
+    let ids: Vec<&SecurityGroupId> = found.iter().map(|g| &g.id).collect();
+    assert_eq!(
+        ids,
+        [&group_id(1), &group_id(3)],
+        "every page, sorted by id"
+    );
+    assert_eq!(
+        found[0].vpc,
+        Some(VpcId::new("vpc-0123456789abcdef0").unwrap())
+    );
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+    let all = cloud
+        .describe_security_groups(&r, &BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "no tags asked: no filter sent");
+}
+
+#[tokio::test(start_paused = true)]
+async fn deleting_a_group_in_use_is_an_invalid_request_and_an_unknown_one_not_found() {
+    let in_use = mock!(Ec2::delete_security_group)
+        .match_requests(|r| r.group_id() == Some(group_id(1).as_str()))
+        .then_error(|| ec2_error("DependencyViolation", DeleteSecurityGroupError::generic));
+    let unknown = mock!(Ec2::delete_security_group)
+        .match_requests(|r| r.group_id() == Some(group_id(2).as_str()))
+        .then_error(|| ec2_error("InvalidGroup.NotFound", DeleteSecurityGroupError::generic));
+    let deleted = mock!(Ec2::delete_security_group)
+        .match_requests(|r| r.group_id() == Some(group_id(3).as_str()))
+        .then_output(|| DeleteSecurityGroupOutput::builder().build());
+    let cloud = cloud(&[&in_use, &unknown, &deleted]).await;
+    let r = region("us-east-1");
+    let err = cloud
+        .delete_security_group(&r, &group_id(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::InvalidRequest);
+    assert_eq!(err.code.as_deref(), Some("DependencyViolation"));
+    assert_eq!(in_use.num_calls(), 1, "not retried");
+    let err = cloud
+        .delete_security_group(&r, &group_id(2))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::NotFound);
+    assert_eq!(err.operation, "DeleteSecurityGroup");
+    cloud.delete_security_group(&r, &group_id(3)).await.unwrap();
+}
+
+fn ssm_parameter(name: &str, value: &str, version: i64) -> aws_sdk_ssm::types::Parameter {
+    aws_sdk_ssm::types::Parameter::builder()
+        .name(name)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .value(value)
+        .data_type("aws:ec2:image")
+        .version(version)
+        .build()
+}
+
+const LATEST: &str = "/amiref/python-ml/latest/x86_64";
+
+fn image_put(version: i64) -> Rule {
+    mock!(Ssm::put_parameter)
+        .match_requests(|r| {
+            r.name() == Some(LATEST)
+                && r.value() == Some(ami(2).as_str())
+                && r.r#type() == Some(&aws_sdk_ssm::types::ParameterType::String)
+                && r.data_type() == Some("aws:ec2:image")
+                && r.description() == Some("python-ml 2.1.0")
+                && r.overwrite() == Some(true)
+        })
+        .then_output(move || PutParameterOutput::builder().version(version).build())
+}
+
+fn image_request() -> PutParameterRequest {
+    let mut request = PutParameterRequest::image(parameter_name(LATEST), &ami(2));
+    request.description = Some("python-ml 2.1.0".to_owned());
+    request
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_image_parameter_counts_once_ssm_shows_its_version() {
+    let put = image_put(4);
+    // SSM checks the image after answering: the new version shows on the second look.
+    let shown = mock!(Ssm::get_parameters)
+        .sequence()
+        .output(|| {
+            GetParametersOutput::builder()
+                .parameters(ssm_parameter(LATEST, ami(1).as_str(), 3))
+                .build()
+        })
+        .output(|| {
+            GetParametersOutput::builder()
+                .parameters(ssm_parameter(LATEST, ami(2).as_str(), 4))
+                .build()
+        })
+        .build();
+    let cloud = cloud(&[&put, &shown]).await;
+    let version = cloud
+        .put_parameter(&region("us-east-1"), &image_request())
+        .await
+        .unwrap();
+    assert_eq!(version, 4);
+    assert_eq!((put.num_calls(), shown.num_calls()), (1, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_image_parameter_ssm_never_shows_times_out_and_text_is_not_waited_for() {
+    let put = image_put(4);
+    let stale = mock!(Ssm::get_parameters).then_output(|| {
+        GetParametersOutput::builder()
+            .parameters(ssm_parameter(LATEST, ami(1).as_str(), 3))
+            .build()
+    });
+    let text = mock!(Ssm::put_parameter)
+        .match_requests(|r| r.data_type().is_none() && r.overwrite() == Some(false))
+        .then_output(|| PutParameterOutput::builder().version(1).build());
+    let cloud = cloud(&[&put, &stale, &text]).await;
+    let started = tokio::time::Instant::now();
+    let err = cloud
+        .put_parameter(&region("us-east-1"), &image_request())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::Timeout, "{err}");
+    assert_eq!(err.operation, "PutParameter");
+    assert!(err.message.contains("aws:ec2:image"), "{err}");
+    assert!(started.elapsed() >= Duration::from_secs(60));
+    // Looks at 0, 1, 3, 7 and 15 s, then every 8 s, and a last one at the deadline.
+    let looks = stale.num_calls();
+    assert!((2..=11).contains(&looks), "{looks} looks");
+
+    let mut note = PutParameterRequest::image(parameter_name("/amiref/notes/a"), &ami(1));
+    note.data_type = None;
+    note.overwrite = false;
+    let version = cloud
+        .put_parameter(&region("us-east-1"), &note)
+        .await
+        .unwrap();
+    assert_eq!(version, 1);
+    assert_eq!(stale.num_calls(), looks, "a text value is not waited for");
+}
+
+#[tokio::test(start_paused = true)]
+async fn parameter_writes_keep_error_meaning() {
+    let exists = mock!(Ssm::put_parameter)
+        .match_requests(|r| r.overwrite() == Some(false))
+        .then_error(|| ec2_error("ParameterAlreadyExists", PutParameterError::generic));
+    let busy = mock!(Ssm::put_parameter)
+        .match_requests(|r| r.overwrite() == Some(true) && r.description().is_some())
+        .sequence()
+        .error(|| ec2_error("ThrottlingException", PutParameterError::generic))
+        .repeatedly()
+        .build();
+    // SSM's answer to concurrent writes of one parameter: Throttled, but the SDK does not
+    // count it as throttling, so it is the caller's to retry.
+    let contended = mock!(Ssm::put_parameter)
+        .match_requests(|r| r.overwrite() == Some(true) && r.description().is_none())
+        .then_error(|| ec2_error("TooManyUpdates", PutParameterError::generic));
+    let cloud = cloud(&[&exists, &busy, &contended]).await;
+    let r = region("ca-central-1");
+    let mut request = image_request();
+    request.overwrite = false;
+    let err = cloud.put_parameter(&r, &request).await.unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::InvalidRequest);
+    assert_eq!(err.code.as_deref(), Some("ParameterAlreadyExists"));
+    let err = cloud.put_parameter(&r, &image_request()).await.unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::Throttled);
+    assert_eq!(err.region, Some(r.clone()));
+    assert_eq!(busy.num_calls(), 4, "throttled writes are retried");
+    let mut request = image_request();
+    request.description = None;
+    let err = cloud.put_parameter(&r, &request).await.unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::Throttled);
+    assert_eq!(err.code.as_deref(), Some("TooManyUpdates"));
+    assert_eq!(contended.num_calls(), 1);
+}
+
+fn history_entry(version: i64, kind: aws_sdk_ssm::types::ParameterType) -> ParameterHistory {
+    ParameterHistory::builder()
+        .name(LATEST)
+        .r#type(kind)
+        .value(ami(version as u64).as_str())
+        .data_type("aws:ec2:image")
+        .version(version)
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn parameter_history_reads_every_page_oldest_first() {
+    use aws_sdk_ssm::types::ParameterType::{SecureString, String as Text};
+    let first = mock!(Ssm::get_parameter_history)
+        .match_requests(|r| {
+            r.name() == Some(LATEST)
+                && r.max_results() == Some(50)
+                && r.with_decryption() == Some(false)
+                && r.next_token().is_none()
+        })
+        .then_output(|| {
+            GetParameterHistoryOutput::builder()
+                .parameters(history_entry(1, Text))
+                .parameters(history_entry(2, SecureString))
+                .next_token("more")
+                .build()
+        });
+    let second = mock!(Ssm::get_parameter_history)
+        .match_requests(|r| r.next_token() == Some("more"))
+        .then_output(|| {
+            GetParameterHistoryOutput::builder()
+                .parameters(history_entry(4, Text))
+                .parameters(history_entry(3, Text))
+                .build()
+        });
+    let unknown = mock!(Ssm::get_parameter_history)
+        .match_requests(|r| r.name() == Some("/amiref/missing"))
+        .then_error(|| ec2_error("ParameterNotFound", GetParameterHistoryError::generic));
+    let cloud = cloud(&[&first, &second, &unknown]).await;
+    let r = region("us-east-1");
+    let history = cloud
+        .parameter_history(&r, &parameter_name(LATEST))
+        .await
+        .unwrap();
+    let versions: Vec<i64> = history.iter().map(|p| p.version).collect();
+    assert_eq!(
+        versions,
+        [1, 3, 4],
+        "oldest first; the SecureString left out"
+    );
+    assert_eq!(history[2].value, ami(4).as_str());
+    let err = cloud
+        .parameter_history(&r, &parameter_name("/amiref/missing"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::NotFound);
+    assert_eq!(err.operation, "GetParameterHistory");
+}
+
+#[tokio::test(start_paused = true)]
+async fn parameters_under_a_path_are_read_recursively_across_pages() {
+    let path = "/amiref/python-ml";
+    let first = mock!(Ssm::get_parameters_by_path)
+        .match_requests(move |r| {
+            r.path() == Some(path)
+                && r.recursive() == Some(true)
+                && r.max_results() == Some(10)
+                && r.with_decryption() == Some(false)
+                && r.next_token().is_none()
+        })
+        .then_output(move || {
+            GetParametersByPathOutput::builder()
+                .parameters(ssm_parameter(
+                    &format!("{path}/latest/x86_64"),
+                    ami(2).as_str(),
+                    4,
+                ))
+                .next_token("more")
+                .build()
+        });
+    let second = mock!(Ssm::get_parameters_by_path)
+        .match_requests(|r| r.next_token() == Some("more"))
+        .then_output(move || {
+            GetParametersByPathOutput::builder()
+                .parameters(ssm_parameter(
+                    &format!("{path}/2.1.0/x86_64"),
+                    ami(2).as_str(),
+                    1,
+                ))
+                .parameters(ssm_parameter(
+                    &format!("{path}/2.0.0/arm64"),
+                    ami(1).as_str(),
+                    1,
+                ))
+                .build()
+        });
+    let cloud = cloud(&[&first, &second]).await;
+    let found = cloud
+        .parameters_by_path(&region("us-east-1"), &parameter_name(path))
+        .await
+        .unwrap();
+    let names: Vec<&str> = found.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "/amiref/python-ml/2.0.0/arm64",
+            "/amiref/python-ml/2.1.0/x86_64",
+            "/amiref/python-ml/latest/x86_64",
+        ]
+    );
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn deleting_a_parameter_sends_its_name_and_an_unknown_one_is_not_found() {
+    let deleted = mock!(Ssm::delete_parameter)
+        .match_requests(|r| r.name() == Some(LATEST))
+        .then_output(|| DeleteParameterOutput::builder().build());
+    let unknown = mock!(Ssm::delete_parameter)
+        .match_requests(|r| r.name() == Some("/amiref/missing"))
+        .then_error(|| ec2_error("ParameterNotFound", DeleteParameterError::generic));
+    let cloud = cloud(&[&deleted, &unknown]).await;
+    let r = region("us-east-1");
+    cloud
+        .delete_parameter(&r, &parameter_name(LATEST))
+        .await
+        .unwrap();
+    let err = cloud
+        .delete_parameter(&r, &parameter_name("/amiref/missing"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::NotFound);
+    assert_eq!(err.code.as_deref(), Some("ParameterNotFound"));
+    assert_eq!(deleted.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn images_carry_their_ancestry_and_last_launch() {
+    let rule = mock!(Ec2::describe_images).then_output(|| {
+        let mut image = ec2_image(2, ec2::ImageState::Available);
+        image.source_image_id = Some(ami(1).as_str().to_owned());
+        image.source_image_region = Some("us-west-2".to_owned());
+        image.last_launched_time = Some("2026-11-30T08:15:00.000Z".to_owned());
+        images_output([image])
+    });
+    let cloud = cloud(&[&rule]).await;
+    let found = cloud
+        .describe_images(&region("us-east-1"), &[ami(2)])
+        .await
+        .unwrap();
+    assert_eq!(found[0].source_image, Some(ami(1)));
+    assert_eq!(found[0].source_region, Some(region("us-west-2")));
+    assert_eq!(
+        found[0].last_launched.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2026-11-30T08:15:00+00:00")
+    );
 }

@@ -529,3 +529,364 @@ async fn allowed_amis_settings_are_not_implemented_by_moto() {
         ),
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The calls issue 12 added: instance control and the serial console, security groups,
+// parameter writes and history, and a builder's launch options
+
+/// Asserts that `result` failed with `kind` and the service's `code`.
+fn assert_refused<T: std::fmt::Debug>(
+    result: Result<T, amiref_core::CloudError>,
+    kind: amiref_core::CloudErrorKind,
+    code: &str,
+) {
+    let err = result.expect_err(code);
+    assert_eq!(err.kind, kind, "{err}");
+    assert_eq!(err.code.as_deref(), Some(code), "{err}");
+}
+
+/// A launch that needs no network settings: the fixture's own x86_64 image on t3.micro.
+fn builder_request(fixture: &Fixture, build: &str) -> amiref_core::RunInstanceRequest {
+    let image = fixture
+        .id(amiref_testkit::fixture::keys::MINE_X86)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut request =
+        amiref_core::RunInstanceRequest::new(image, "t3.micro".parse().expect("a type"));
+    request.tags.insert("amiref:build-id".into(), build.into());
+    request
+        .tags
+        .insert("amiref:build-role".into(), "builder".into());
+    request
+}
+
+fn build_tags(build: &str) -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([
+        ("amiref:build-id".to_owned(), build.to_owned()),
+        ("amiref:build-role".to_owned(), "group".to_owned()),
+        (
+            "amiref:expires".to_owned(),
+            "2026-12-01T18:00:00Z".to_owned(),
+        ),
+    ])
+}
+
+/// A security group of the build's, in the fixture's region and default VPC.
+async fn build_group(
+    cloud: &AwsCloud,
+    fixture: &Fixture,
+    build: &str,
+) -> amiref_core::SecurityGroupId {
+    use amiref_core::{SecurityGroupRequest, SecurityGroups};
+    let mut group = SecurityGroupRequest::new(fixture.unique_name(build), "build group");
+    group.tags = build_tags(build);
+    cloud
+        .create_security_group(&fixture.region, &group)
+        .await
+        .expect("CreateSecurityGroup")
+}
+
+/// A builder launches with IMDSv2 required in a subnet and a group of the build's, is found
+/// by its tags, shows a serial console, and stops and terminates as EC2's would (moto's
+/// states settle at the next describe).
+#[tokio::test]
+async fn a_builder_launches_hardened_and_is_found_stopped_and_terminated() {
+    use amiref_core::{
+        CloudErrorKind, InstanceControl, InstanceFilter, InstanceState, Instances, SecurityGroups,
+        SubnetId,
+    };
+    let Some(url) = endpoint() else { return };
+    let (cloud, fixture) = seeded(&url, "builder").await;
+    let region = &fixture.region;
+    let build = run_id("build");
+    let raw = raw_ec2(&url, region).await;
+    let subnets = raw
+        .describe_subnets()
+        .send()
+        .await
+        .expect("DescribeSubnets");
+    let subnet = subnets
+        .subnets()
+        .first()
+        .and_then(|s| s.subnet_id())
+        .expect("moto's default VPC has subnets");
+    let group = build_group(&cloud, &fixture, &build).await;
+
+    let mut request = builder_request(&fixture, &build);
+    request.require_imdsv2 = true;
+    request.subnet = Some(SubnetId::new(subnet).expect("a subnet id"));
+    request.security_groups = vec![group.clone()];
+    let id = cloud
+        .run_instance(region, &request)
+        .await
+        .expect("RunInstances");
+
+    let described = raw
+        .describe_instances()
+        .instance_ids(id.as_str())
+        .send()
+        .await
+        .expect("DescribeInstances");
+    let instance = described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .next()
+        .expect("the builder");
+    let imds = instance.metadata_options().expect("metadata options");
+    assert_eq!(
+        imds.http_tokens(),
+        Some(&aws_sdk_ec2::types::HttpTokensState::Required)
+    );
+    assert_eq!(instance.subnet_id(), Some(subnet));
+    let groups: Vec<&str> = instance
+        .security_groups()
+        .iter()
+        .filter_map(|g| g.group_id())
+        .collect();
+    assert_eq!(groups, [group.as_str()]);
+
+    let by_tags = InstanceFilter::all()
+        .tag("amiref:build-id", Some(build.clone()))
+        .tag("amiref:build-role", None);
+    let found = cloud
+        .describe_instances(region, &by_tags)
+        .await
+        .expect("DescribeInstances by tags");
+    assert_eq!(
+        found.iter().map(|i| &i.id).collect::<Vec<_>>(),
+        [&id],
+        "{found:?}"
+    );
+
+    let console = cloud
+        .console_output(region, &id)
+        .await
+        .expect("GetConsoleOutput");
+    let text = console.text.expect("moto answers a console");
+    assert!(
+        text.contains("Linux version"),
+        "moto's fixed boot log: {text}"
+    );
+    assert!(console.timestamp.is_some());
+
+    let state = |wanted: InstanceState| {
+        let cloud = cloud.clone();
+        let id = id.clone();
+        async move {
+            let now = cloud
+                .describe_instances(region, &InstanceFilter::ids([id.clone()]))
+                .await
+                .expect("DescribeInstances");
+            assert_eq!(now.first().map(|i| i.state), Some(wanted), "{id}");
+        }
+    };
+    let ids = std::slice::from_ref(&id);
+    for (terminate, settled) in [
+        (false, InstanceState::Stopped),
+        (true, InstanceState::Terminated),
+    ] {
+        // Twice: stopping a stopped instance (terminating a terminated one) is no error.
+        for _ in 0..2 {
+            let done = if terminate {
+                cloud.terminate_instances(region, ids).await
+            } else {
+                cloud.stop_instances(region, ids).await
+            };
+            done.unwrap_or_else(|e| panic!("terminate={terminate}: {e}"));
+        }
+        state(settled).await;
+    }
+    let unknown = amiref_core::InstanceId::new("i-0123456789abcdef0").expect("an id");
+    for err in [
+        cloud
+            .terminate_instances(region, std::slice::from_ref(&unknown))
+            .await,
+        cloud
+            .stop_instances(region, std::slice::from_ref(&unknown))
+            .await,
+        cloud.console_output(region, &unknown).await.map(|_| ()),
+    ] {
+        assert_refused(err, CloudErrorKind::NotFound, "InvalidInstanceID.NotFound");
+    }
+    cloud
+        .delete_security_group(region, &group)
+        .await
+        .expect("the group, once its instance is terminated");
+}
+
+#[tokio::test]
+async fn security_groups_are_unique_by_name_found_by_tags_and_deleted() {
+    use amiref_core::{CloudErrorKind, SecurityGroupRequest, SecurityGroups};
+    let Some(url) = endpoint() else { return };
+    let fixture = fixture::standard();
+    let region = &fixture.region;
+    let cloud = cloud(&url, region).await;
+    let build = run_id("groups");
+    let mut request = SecurityGroupRequest::new(format!("amiref-{build}"), "build group");
+    request.tags = build_tags(&build);
+    let id = cloud
+        .create_security_group(region, &request)
+        .await
+        .expect("CreateSecurityGroup");
+    assert_refused(
+        cloud.create_security_group(region, &request).await,
+        CloudErrorKind::InvalidRequest,
+        "InvalidGroup.Duplicate",
+    );
+
+    // A value, and two keys with any value (tag-key, then tag:KEY=*).
+    let wanted = std::collections::BTreeMap::from([
+        ("amiref:build-id".to_owned(), Some(build.clone())),
+        ("amiref:build-role".to_owned(), None),
+        ("amiref:expires".to_owned(), None),
+    ]);
+    let found = cloud
+        .describe_security_groups(region, &wanted)
+        .await
+        .expect("DescribeSecurityGroups");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].id, id);
+    assert_eq!(found[0].name, request.name);
+    assert_eq!(found[0].tags, request.tags);
+    assert!(found[0].vpc.is_some(), "the default VPC");
+
+    cloud
+        .delete_security_group(region, &id)
+        .await
+        .expect("DeleteSecurityGroup");
+    assert_refused(
+        cloud.delete_security_group(region, &id).await,
+        CloudErrorKind::NotFound,
+        "InvalidGroup.NotFound",
+    );
+    let after = cloud
+        .describe_security_groups(region, &wanted)
+        .await
+        .expect("DescribeSecurityGroups");
+    assert!(after.is_empty(), "{after:?}");
+}
+
+/// EC2 refuses to delete a group a live instance uses (DependencyViolation); moto deletes
+/// it. If this starts failing, moto learnt the refusal: say so in docs/aws.md.
+#[tokio::test]
+async fn moto_deletes_a_group_a_running_instance_uses() {
+    use amiref_core::{InstanceControl, Instances, SecurityGroups};
+    let Some(url) = endpoint() else { return };
+    let (cloud, fixture) = seeded(&url, "in-use").await;
+    let region = &fixture.region;
+    let build = run_id("in-use");
+    let group = build_group(&cloud, &fixture, &build).await;
+    let mut request = builder_request(&fixture, &build);
+    request.security_groups = vec![group.clone()];
+    let id = cloud
+        .run_instance(region, &request)
+        .await
+        .expect("RunInstances");
+    let deleted = cloud.delete_security_group(region, &group).await;
+    cloud
+        .terminate_instances(region, std::slice::from_ref(&id))
+        .await
+        .expect("TerminateInstances");
+    assert!(
+        deleted.is_ok(),
+        "moto now refuses to delete a group in use ({deleted:?}): update docs/aws.md"
+    );
+}
+
+#[tokio::test]
+async fn parameters_are_written_versioned_listed_by_path_and_deleted() {
+    use amiref_core::{CloudErrorKind, EC2_IMAGE_DATA_TYPE, ParameterName, ParameterStore};
+    let Some(url) = endpoint() else { return };
+    let (cloud, fixture) = seeded(&url, "ssm-writes").await;
+    let region = &fixture.region;
+    let image = fixture
+        .id(amiref_testkit::fixture::keys::MINE_X86)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let root = format!("/amiref/{}", run_id("ssm-writes"));
+    let name = |rest: &str| ParameterName::new(format!("{root}/{rest}")).expect("a name");
+    let latest = name("latest/x86_64");
+
+    let mut first = amiref_core::PutParameterRequest::image(latest.clone(), &image);
+    first.data_type = None;
+    first.overwrite = false;
+    first.description = Some("the first".into());
+    assert_eq!(cloud.put_parameter(region, &first).await.expect("put"), 1);
+    assert_refused(
+        cloud.put_parameter(region, &first).await,
+        CloudErrorKind::InvalidRequest,
+        "ParameterAlreadyExists",
+    );
+    let second = amiref_core::PutParameterRequest::image(latest.clone(), &image);
+    assert_eq!(
+        cloud
+            .put_parameter(region, &second)
+            .await
+            .expect("overwrite"),
+        2
+    );
+
+    let history = cloud
+        .parameter_history(region, &latest)
+        .await
+        .expect("GetParameterHistory");
+    let versions: Vec<(i64, Option<&str>)> = history
+        .iter()
+        .map(|p| (p.version, p.data_type.as_deref()))
+        .collect();
+    assert_eq!(
+        versions,
+        [(1, Some("text")), (2, Some(EC2_IMAGE_DATA_TYPE))],
+        "{history:?}"
+    );
+
+    // Twelve more at three depths: more than one page of ten.
+    let mut names = vec![latest.clone()];
+    for n in 0..12 {
+        let deep = name(&format!("v{}/{}/x86_64", n % 3, n));
+        let request = amiref_core::PutParameterRequest::image(deep.clone(), &image);
+        cloud.put_parameter(region, &request).await.expect("put");
+        names.push(deep);
+    }
+    names.sort();
+    let listed = cloud
+        .parameters_by_path(region, &ParameterName::new(root.clone()).expect("a path"))
+        .await
+        .expect("GetParametersByPath");
+    assert_eq!(
+        listed.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+        names
+    );
+    assert!(listed.iter().all(|p| p.value == image.as_str()));
+
+    cloud
+        .delete_parameter(region, &latest)
+        .await
+        .expect("DeleteParameter");
+    for err in [
+        cloud.delete_parameter(region, &latest).await.map(|_| ()),
+        cloud.parameter_history(region, &latest).await.map(|_| ()),
+    ] {
+        assert_refused(err, CloudErrorKind::NotFound, "ParameterNotFound");
+    }
+}
+
+/// SSM drops an `aws:ec2:image` version whose image does not exist (after answering), so
+/// AwsCloud waits for the version and times out; moto keeps any value at once. If this
+/// starts failing, moto learnt the check: say so in docs/aws.md.
+#[tokio::test]
+async fn moto_keeps_an_image_parameter_that_names_no_image() {
+    use amiref_core::{ParameterName, ParameterStore};
+    let Some(url) = endpoint() else { return };
+    let fixture = fixture::standard();
+    let cloud = cloud(&url, &fixture.region).await;
+    let name = ParameterName::new(format!("/amiref/{}/latest/x86_64", run_id("no-image")))
+        .expect("a name");
+    let nothing = amiref_core::AmiId::new("ami-0000000000000dead").expect("an id");
+    let put = cloud
+        .put_parameter(
+            &fixture.region,
+            &amiref_core::PutParameterRequest::image(name, &nothing),
+        )
+        .await;
+    assert_eq!(put.ok(), Some(1), "moto now checks aws:ec2:image values");
+}
