@@ -208,8 +208,9 @@ impl<'a, 'l, 'c> Remover<'a, 'l, 'c> {
         }
     }
 
-    /// Terminates instances and waits until they are gone (a security group they use
-    /// cannot be deleted before).
+    /// Terminates instances (those already shutting down too: terminating them again is
+    /// harmless) and waits until they are terminated, since a security group they use
+    /// cannot be deleted before.
     async fn instances(&mut self, region: &Region, instances: Vec<(InstanceId, Option<BuildId>)>) {
         if instances.is_empty() {
             return;
@@ -285,7 +286,7 @@ pub(crate) async fn clean_up_build(
         }
     };
     let instances = state
-        .live_instances()
+        .unterminated_instances()
         .into_iter()
         .map(|i| (i.id.clone(), Some(build.clone())))
         .collect();
@@ -362,6 +363,7 @@ async fn sweep_region(
         .in_states([
             InstanceState::Pending,
             InstanceState::Running,
+            InstanceState::ShuttingDown,
             InstanceState::Stopping,
             InstanceState::Stopped,
         ]);

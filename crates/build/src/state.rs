@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use amiref_core::{
-    Image, ImageFilter, ImageState, Instance, InstanceFilter, Region, SecurityGroup, SecurityGroups,
+    Image, ImageFilter, ImageState, Instance, InstanceFilter, InstanceState, Region, SecurityGroup,
+    SecurityGroups,
 };
 use amiref_lifecycle::Lifecycle;
 
@@ -84,13 +85,14 @@ impl BuildState {
             + 1
     }
 
-    /// Every instance of the build not going away (builders and testers).
-    pub(crate) fn live_instances(&self) -> Vec<&Instance> {
+    /// Every instance of the build not yet terminated (builders and testers), shutting
+    /// down ones included: a security group is only free once they are gone.
+    pub(crate) fn unterminated_instances(&self) -> Vec<&Instance> {
         self.instances
             .iter()
             .filter(|i| {
                 (has_role(&i.tags, ROLE_BUILDER) || has_role(&i.tags, ROLE_TESTER))
-                    && !i.state.is_gone()
+                    && i.state != InstanceState::Terminated
             })
             .collect()
     }
