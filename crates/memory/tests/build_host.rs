@@ -78,9 +78,15 @@ async fn instances_boot_stop_and_terminate_over_time() {
     sleep(t.boot).await;
     assert_eq!(state_of(&cloud, &id).await, Some(InstanceState::Running));
 
-    cloud.stop_instances(&east(), std::slice::from_ref(&id)).await.unwrap();
+    cloud
+        .stop_instances(&east(), std::slice::from_ref(&id))
+        .await
+        .unwrap();
     assert_eq!(state_of(&cloud, &id).await, Some(InstanceState::Stopping));
-    cloud.stop_instances(&east(), std::slice::from_ref(&id)).await.unwrap();
+    cloud
+        .stop_instances(&east(), std::slice::from_ref(&id))
+        .await
+        .unwrap();
     sleep(t.stop).await;
     assert_eq!(state_of(&cloud, &id).await, Some(InstanceState::Stopped));
 
@@ -323,7 +329,10 @@ async fn a_script_stopped_before_it_finishes_never_reports() {
         .await
         .unwrap();
     sleep(Timings::default().boot + Duration::from_secs(60)).await;
-    cloud.stop_instances(&east(), std::slice::from_ref(&id)).await.unwrap();
+    cloud
+        .stop_instances(&east(), std::slice::from_ref(&id))
+        .await
+        .unwrap();
     sleep(Duration::from_secs(3600)).await;
     let text = console(&cloud, &id).await;
     assert_eq!(Completion::find(&text, "b-1", ScriptStage::Provision), None);
@@ -722,7 +731,10 @@ async fn ssm_calls_draw_from_ssms_bucket() {
 async fn captured(cloud: &MemoryCloud, tags: &BTreeMap<String, String>) -> (InstanceId, AmiId) {
     let id = cloud.run_instance(&east(), &request(None)).await.unwrap();
     sleep(Timings::default().boot).await;
-    cloud.stop_instances(&east(), std::slice::from_ref(&id)).await.unwrap();
+    cloud
+        .stop_instances(&east(), std::slice::from_ref(&id))
+        .await
+        .unwrap();
     sleep(Timings::default().stop).await;
     let mut create = CreateImageRequest::new(id.clone(), "amiref-python-ml-b-1");
     create.tags = tags.clone();

@@ -89,6 +89,21 @@ async fn snapshots_settings_and_parameters() {
     }
 }
 
+#[tokio::test(start_paused = true)]
+async fn instance_control_security_groups_and_parameter_store() {
+    let fixture = fixture::standard();
+    let cloud = seeded(&fixture);
+    let caps = Capabilities::ec2();
+    for report in [
+        amiref_testkit::instance_control::run(&cloud, &fixture, &caps).await,
+        amiref_testkit::security_groups::run(&cloud, &fixture, &caps).await,
+        amiref_testkit::parameter_store::run(&cloud, &fixture, &caps).await,
+    ] {
+        report.assert_passed();
+        assert!(report.skipped().is_empty(), "{report}");
+    }
+}
+
 /// With moto's capabilities, the new checks that need what moto lacks are skipped, and
 /// the rest still run and pass. (Older checks that expect moto's own deviations, such as
 /// deprecated images shown, do not pass here, which is right: memory is not moto.)
@@ -105,6 +120,11 @@ async fn moto_capabilities_skip_the_new_checks_moto_cannot_pass() {
         "allowed_images_settings_are_read_as_set",
         "offerings_are_per_region",
         "public_al2023_parameter_names_a_describable_image",
+        "states_pass_through_pending_stopping_and_shutting_down",
+        "a_wrapped_script_reports_its_exit_status",
+        "a_group_in_use_is_kept_until_its_instance_is_terminated",
+        "an_image_parameter_naming_no_image_is_refused",
+        "only_the_last_hundred_versions_are_kept",
     ] {
         assert!(skipped.contains(&check), "{check} not skipped:\n{report}");
     }
@@ -114,6 +134,9 @@ async fn moto_capabilities_skip_the_new_checks_moto_cannot_pass() {
         "own_parameter_is_read",
         "more_names_than_one_call_takes_are_answered",
         "plain_images_carry_no_billing_product",
+        "stop_then_terminate_reach_stopped_and_terminated",
+        "a_created_group_is_found_by_its_tags",
+        "puts_answer_their_versions_and_keep_history",
     ] {
         assert!(
             report.passed().contains(&check),
@@ -236,6 +259,36 @@ async fn the_snapshot_suite_catches_a_backend_that_ignores_permissions() {
     for expected in [
         "unknown_snapshots_answer_false",
         "shared_image_without_volume_permission_answers_false",
+    ] {
+        assert!(
+            failed.contains(&expected),
+            "{expected} not caught:\n{report}"
+        );
+    }
+}
+
+/// A backend whose instances take a day to boot and whose build scripts fail: the
+/// instance-control suite must notice.
+#[tokio::test(start_paused = true)]
+async fn the_instance_suite_catches_slow_boots_and_failing_scripts() {
+    let fixture = fixture::standard();
+    let mut timings = amiref_memory::Timings::default();
+    timings.boot = std::time::Duration::from_secs(24 * 3600);
+    let failing = amiref_memory::BuildBehaviour::new(
+        amiref_memory::ScriptBehaviour::exits_after(std::time::Duration::from_secs(1), 1),
+        amiref_memory::ScriptBehaviour::hangs(),
+    );
+    let broken = MemoryCloud::world_yaml_builder(&fixture.world_json().to_string(), "fixture")
+        .unwrap()
+        .map(|b| b.timings(timings).build_behaviour("conformance", failing))
+        .build_located()
+        .unwrap();
+    let report =
+        amiref_testkit::instance_control::run(&broken, &fixture, &Capabilities::ec2()).await;
+    let failed: Vec<&str> = report.failures().iter().map(|(c, _)| *c).collect();
+    for expected in [
+        "a_launched_instance_boots_to_running",
+        "a_wrapped_script_reports_its_exit_status",
     ] {
         assert!(
             failed.contains(&expected),

@@ -68,10 +68,35 @@ pub struct Capabilities {
     pub seeded_offerings: bool,
     /// AWS's public AL2023 parameter names an image the backend describes.
     pub public_parameter_images: bool,
+    /// Instances pass through EC2's intermediate states on the backend's clock (a new one
+    /// is `pending`, a stopped one `stopping`, a terminated one `shutting-down`), and
+    /// stopping a terminated instance is refused with `IncorrectInstanceState`.
+    pub instance_lifecycle: bool,
+    /// GetConsoleOutput answers text once an instance runs.
+    pub console_output: bool,
+    /// A build's wrapped user data runs and its completion marker reaches the serial
+    /// console (the in-process cloud simulates it; AWS runs it on a real image, which the
+    /// fixture's images are not).
+    pub script_completion: bool,
+    /// CreateImage records the instance's image as `SourceImageId`.
+    pub image_ancestry: bool,
+    /// DeleteSecurityGroup refuses a group an instance uses (`DependencyViolation`).
+    pub group_dependencies: bool,
+    /// RunInstances refuses security groups (and subnets) that do not exist.
+    pub network_validation: bool,
+    /// PutParameter refuses an `aws:ec2:image` value naming no image at once. SSM checks
+    /// it asynchronously (the put answers a version, then the value is dropped), so this
+    /// holds for the in-process cloud, not for AWS itself.
+    pub image_parameter_checks: bool,
+    /// SSM keeps the last 100 versions of a parameter.
+    pub parameter_version_limit: bool,
 }
 
 impl Capabilities {
-    /// Everything EC2 does: the capabilities of AWS itself and of `amiref-memory`.
+    /// Everything EC2 does: the capabilities of AWS itself and of `amiref-memory` (but
+    /// `script_completion` needs real images, and `image_parameter_checks` is the
+    /// in-process cloud's synchronous form of SSM's asynchronous check: switch both off
+    /// against AWS).
     pub fn ec2() -> Self {
         Self {
             pagination: true,
@@ -95,6 +120,14 @@ impl Capabilities {
             allowed_images: true,
             seeded_offerings: true,
             public_parameter_images: true,
+            instance_lifecycle: true,
+            console_output: true,
+            script_completion: true,
+            image_ancestry: true,
+            group_dependencies: true,
+            network_validation: true,
+            image_parameter_checks: true,
+            parameter_version_limit: true,
         }
     }
 
@@ -106,8 +139,11 @@ impl Capabilities {
     /// 500), UsageOperation and PlatformDetails never returned. Its accounts are isolated
     /// and `MOTO_AMIS_PATH` cannot seed snapshot permissions; its instance type offerings
     /// are AWS's bundled data, not the fixture's; its public parameters name its default
-    /// AMIs, which `MOTO_AMIS_PATH` may replace. Name uniqueness, launch validation and
-    /// block public access are assumed missing until checked against it.
+    /// AMIs, which `MOTO_AMIS_PATH` may replace. It runs no user data (so no build script
+    /// reports) and SSM's `aws:ec2:image` values are not checked. Name uniqueness, launch
+    /// validation, block public access, instance lifecycle states, console output, image
+    /// ancestry, group dependencies, network validation and the 100-version limit are
+    /// assumed missing until checked against it.
     pub fn moto() -> Self {
         Self {
             pagination: false,
@@ -131,6 +167,14 @@ impl Capabilities {
             allowed_images: false,
             seeded_offerings: false,
             public_parameter_images: false,
+            instance_lifecycle: false,
+            console_output: false,
+            script_completion: false,
+            image_ancestry: false,
+            group_dependencies: false,
+            network_validation: false,
+            image_parameter_checks: false,
+            parameter_version_limit: false,
         }
     }
 }

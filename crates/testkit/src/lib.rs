@@ -48,6 +48,9 @@
 //! | settings | [`settings::run`] | the Allowed AMIs setting per region (default disabled) |
 //! | parameters | [`parameters::run`] (a whole `&dyn Cloud`) | own parameter read (value, data type, version), absent names absent, more than 10 names in one ask, parameters are regional, AWS's public AL2023 parameter served |
 //! | marketplace | [`marketplace::run`], [`marketplace::run_publisher`] | product versions and images, unknown product → NotFound; change sets idempotent by token, unknown → NotFound, progress to Succeeded |
+//! | instance control | [`instance_control::run`] (a whole `&dyn Cloud`) | an instance boots to running; stop, then terminate, reach stopped and terminated (repeats are no error); unknown instances → NotFound (stop, terminate, console); tag filters on instances; the boot on the console; a wrapped script's marker; an image of an instance records its source |
+//! | security groups | [`security_groups::run`] (a whole `&dyn Cloud`) | created and found by tags (regional), a name once per VPC (`InvalidGroup.Duplicate`), deleted (then NotFound), kept while in use (`DependencyViolation`), launches into unknown groups refused |
+//! | parameter store | [`parameter_store::run`] (a whole `&dyn Cloud`) | versions from 1 (a repeat is a new version), no overwrite → InvalidRequest, history oldest first, image parameters, by path at any depth (children only), delete (then NotFound), image values checked, 100 versions kept |
 //!
 //! | capability | gates |
 //! |---|---|
@@ -72,6 +75,14 @@
 //! | `allowed_images` | settings suite |
 //! | `seeded_offerings` | instance types: a type offered in one region only |
 //! | `public_parameter_images` | parameters: AWS's public AL2023 parameter names a describable x86_64 image |
+//! | `instance_lifecycle` | instance control: pending, stopping and shutting-down are seen; stopping a terminated instance → `IncorrectInstanceState` |
+//! | `console_output` | instance control: the console answers text once the instance runs |
+//! | `script_completion` | instance control: a wrapped script's completion marker reaches the console |
+//! | `image_ancestry` | instance control: CreateImage records the instance's image and region as its source |
+//! | `group_dependencies` | security groups: a group in use is refused deletion (`DependencyViolation`) until its instance is terminated |
+//! | `network_validation` | security groups: a launch into an unknown group → NotFound |
+//! | `image_parameter_checks` | parameter store: an `aws:ec2:image` value naming no image is refused at once (the in-process cloud; SSM drops it asynchronously) |
+//! | `parameter_version_limit` | parameter store: 103 writes keep the last 100 versions |
 //!
 //! Seeding: the in-process cloud takes everything from [`Fixture::world_json`]. moto takes
 //! images from [`Fixture::moto_amis_json`], then [`Fixture::tags_to_apply`] (CreateTags) and
@@ -82,14 +93,18 @@ mod capabilities;
 pub mod catalog;
 pub mod fixture;
 pub mod identity;
+pub mod instance_control;
 pub mod instance_types;
 pub mod instances;
 pub mod marketplace;
+pub mod parameter_store;
 pub mod parameters;
 mod report;
+pub mod security_groups;
 pub mod settings;
 pub mod snapshots;
 pub mod store;
+mod waiting;
 
 pub use capabilities::Capabilities;
 pub use fixture::{Fixture, FixtureImage};
@@ -112,5 +127,8 @@ pub async fn run_all(
     report.merge(settings::run(cloud, fixture, caps).await);
     report.merge(parameters::run(cloud, fixture, caps).await);
     report.merge(store::run(cloud, fixture, caps).await);
+    report.merge(instance_control::run(cloud, fixture, caps).await);
+    report.merge(security_groups::run(cloud, fixture, caps).await);
+    report.merge(parameter_store::run(cloud, fixture, caps).await);
     report
 }
