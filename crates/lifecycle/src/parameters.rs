@@ -379,7 +379,9 @@ impl Lifecycle<'_> {
     ///
     /// Regions run concurrently. Idempotent: a parameter already holding its image is left
     /// alone (no new version); one holding another image gets a new version, whose previous
-    /// value the report gives. `latest` is written only after the version's parameter holds
+    /// value the report gives; a `text` parameter of the name is refused (SSM cannot change a
+    /// parameter's data type), saying how to clear it. `latest` is written only after the
+    /// version's parameter holds
     /// the image. A region whose writes fail is reported as failed and the other regions
     /// complete; only bad names, the caller's identity or the audit log fail the whole call.
     pub async fn publish_parameters(
@@ -500,14 +502,13 @@ impl Lifecycle<'_> {
     }
 }
 
-/// Whether `current` already holds `image` as an image parameter. A parameter holding the
-/// id as plain text is written again, as an image parameter, so that SSM checks it.
-fn holds(current: &Parameter, image: &AmiId) -> bool {
-    current.value == image.as_str()
-        && current
-            .data_type
-            .as_deref()
-            .is_none_or(|t| t == EC2_IMAGE_DATA_TYPE)
+/// Whether `current` is another data type than an image's (`text`): SSM cannot change a
+/// parameter's data type, so it cannot become an image parameter in place.
+fn other_data_type(current: &Parameter) -> Option<&str> {
+    current
+        .data_type
+        .as_deref()
+        .filter(|t| *t != EC2_IMAGE_DATA_TYPE)
 }
 
 impl Lifecycle<'_> {
@@ -538,7 +539,15 @@ impl Lifecycle<'_> {
                     error: format!("not written, since {} was not", earlier.name),
                 },
                 (Ok(_), None) => match previous {
-                    Some(p) if holds(p, &want.image) => {
+                    Some(p) if let Some(data_type) = other_data_type(p) => {
+                        ParameterOutcome::Failed {
+                            error: format!(
+                                "{} exists in {region} as a {data_type} parameter, and SSM cannot change a parameter's data type: delete it (aws ssm delete-parameter --region {region} --name {}) and publish again",
+                                want.name, want.name
+                            ),
+                        }
+                    }
+                    Some(p) if p.value == want.image.as_str() => {
                         ParameterOutcome::Unchanged { version: p.version }
                     }
                     _ if dry_run => ParameterOutcome::Planned,
@@ -650,3 +659,6 @@ fn parameter_record(
             "result": write.outcome,
         }))
 }
+
+#[cfg(test)]
+mod tests;
