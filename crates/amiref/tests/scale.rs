@@ -1,0 +1,176 @@
+//! The fleet simulation of docs/scale.md (examples/scale.rs), run small: a fleet resolving
+//! through the session is throttled, one handing `resolve:ssm:` to RunInstances calls
+//! nothing, and the one job keeps the parameters true.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    dead_code,
+    unreachable_pub
+)]
+
+#[path = "../examples/scale.rs"]
+mod scale;
+
+use scale::{Fleet, Measured, Scenario, Sessions, SimError, simulate};
+
+/// 50 frontends × 20 templates × 2 regions for one minute: 1000 resolutions a minute in each
+/// region, the rate of the full fleet (50 × 20 per region per minute).
+fn fleet() -> Fleet {
+    Fleet::small(50, 20, 2, 1)
+}
+
+async fn run(fleet: &Fleet, scenario: Scenario) -> Measured {
+    simulate(fleet, scenario).await.unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn resolving_through_the_session_at_fleet_scale_is_throttled() {
+    let fleet = fleet();
+    let m = run(&fleet, Scenario::Describe).await;
+    assert_eq!(m.resolutions(), 50 * 20 * 2);
+    assert!(
+        m.frontends.describe_images() >= m.resolutions(),
+        "every resolution describes or searches: {:?}",
+        m.frontends.calls
+    );
+    assert!(
+        m.throttled("EC2") > 0,
+        "{}",
+        scale::render(&fleet, std::slice::from_ref(&m))
+    );
+    assert!(m.job_runs.is_empty(), "no job in this scenario");
+    // Throttled attempts are answered requests too: the cloud counted each.
+    let describe = m
+        .rows()
+        .into_iter()
+        .find(|r| r.operation == "DescribeImages")
+        .unwrap();
+    assert!(describe.throttled <= describe.requests);
+    assert!(
+        describe.busiest_region_per_second > 20.0,
+        "above the bucket's refill"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_published_parameters_frontends_call_nothing_and_nothing_is_throttled() {
+    let fleet = fleet();
+    let m = run(&fleet, Scenario::ResolveSsm).await;
+    assert_eq!(m.resolutions(), 50 * 20 * 2);
+    assert_eq!(m.frontends.total(), 0, "{:?}", m.frontends.calls);
+    assert_eq!(m.frontends.describe_images(), 0);
+    assert_eq!(m.throttled("EC2") + m.throttled("SSM"), 0);
+    assert_eq!(m.frontends.total_throttled() + m.job.total_throttled(), 0);
+    assert_eq!(m.job_runs.len(), 1, "one job run in one minute");
+    let run = &m.job_runs[0];
+    assert_eq!(run.unresolved, 0);
+    assert_eq!(run.stale, 0, "the world starts true");
+    assert_eq!(m.stale_at_end, 0);
+    // The job reads the `latest` parameters in batches of 10: 2 per region.
+    assert_eq!(run.reads, 2 * 2);
+    // Every request the cloud answered was the job's.
+    assert_eq!(m.job.total(), m.requests.total());
+    assert_eq!(
+        m.latency(1.0),
+        std::time::Duration::ZERO,
+        "no call, no wait"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_ssm_tier_reads_a_parameter_and_describes_its_image_per_resolution() {
+    let fleet = fleet();
+    let m = run(&fleet, Scenario::SsmTier).await;
+    assert_eq!(
+        m.outcomes.get("ssm_parameter").copied().unwrap_or(0)
+            + m.outcomes
+                .iter()
+                .filter(|(k, _)| k.starts_with("error"))
+                .map(|(_, v)| v)
+                .sum::<u64>()
+            + m.outcomes.get("script_provisioning").copied().unwrap_or(0),
+        m.resolutions()
+    );
+    let frontend_reads = m.frontends.calls[&amiref::layers::Operation::GetParameters];
+    assert!(
+        frontend_reads >= m.resolutions(),
+        "one read (at least) per resolution"
+    );
+    assert!(
+        m.frontends.describe_images() >= m.resolutions(),
+        "and a describe of its image"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_job_rewrites_stale_parameters() {
+    let mut fleet = Fleet::small(1, 20, 2, 1);
+    fleet.stale = 3;
+    let m = run(&fleet, Scenario::ResolveSsm).await;
+    let run = &m.job_runs[0];
+    assert_eq!(run.stale, 3, "{:?}", m.job_runs);
+    assert_eq!(run.written, 3, "{:?}", run.write_failures);
+    assert_eq!(m.stale_at_end, 0, "the job made them true");
+    let puts = m
+        .rows()
+        .into_iter()
+        .find(|r| r.operation == "PutParameter")
+        .unwrap();
+    assert_eq!(puts.requests, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn kept_sessions_resolve_from_their_cache() {
+    let mut fleet = Fleet::small(5, 20, 2, 2);
+    let per_minute = run(&fleet, Scenario::Describe).await;
+    fleet.sessions = Sessions::Kept;
+    let kept = run(&fleet, Scenario::Describe).await;
+    assert_eq!(kept.resolutions(), per_minute.resolutions());
+    assert!(
+        kept.frontends.describe_images() < per_minute.frontends.describe_images(),
+        "the second minute is answered from the cache: {} vs {}",
+        kept.frontends.describe_images(),
+        per_minute.frontends.describe_images()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_repeats_exactly() {
+    let fleet = Fleet::small(10, 10, 2, 1);
+    let (a, b) = (
+        run(&fleet, Scenario::Describe).await,
+        run(&fleet, Scenario::Describe).await,
+    );
+    assert_eq!(a.requests, b.requests);
+    assert_eq!(a.frontends, b.frontends);
+    assert_eq!(a.latencies, b.latencies);
+    assert_eq!(a.outcomes, b.outcomes);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sizes_out_of_range_are_refused() {
+    let fleet = Fleet::small(1, 1, 35, 1);
+    let e = simulate(&fleet, Scenario::Describe).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SimError::Size {
+                flag: "regions",
+                found: 35,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(e.to_string(), "--regions is 35: expected 1 to 34");
+}
+
+#[test]
+fn the_launch_reference_names_the_latest_parameter() {
+    let name = scale::parameter_name("python-ml", "latest").unwrap();
+    assert_eq!(
+        scale::launch_reference(&name),
+        "resolve:ssm:/amiref/python-ml/latest/x86_64"
+    );
+}
