@@ -164,6 +164,12 @@ pub enum SessionError {
     /// An image build did not complete (the stage, the cause, what was cleaned up).
     #[error(transparent)]
     ImageBuild(#[from] amiref_build::BuildError),
+    /// The launch log could not be read (a bad line is a note of the plan, not this).
+    #[error(transparent)]
+    LaunchLog(#[from] amiref_plan::LaunchLogError),
+    /// A usage file is not valid (located: file, line, field).
+    #[error(transparent)]
+    Usage(#[from] amiref_plan::UsageFileError),
     /// Nothing can be launched: every tier the strategy allows was tried.
     #[error(transparent)]
     Resolve(#[from] amiref_resolver::ResolveError),
@@ -225,11 +231,13 @@ impl SessionError {
             | Self::RegistrySource(_)
             | Self::Rate(_)
             | Self::Prices(_)
-            | Self::Build(_) => FailureKind::BadInput,
+            | Self::Build(_)
+            | Self::Usage(_) => FailureKind::BadInput,
             Self::Declined(_) => FailureKind::Declined,
             Self::ImageBuild(amiref_build::BuildError::Invalid { .. }) => FailureKind::BadInput,
             Self::Resolve(_)
             | Self::ImageBuild(_)
+            | Self::LaunchLog(_)
             | Self::InstanceGone { .. }
             | Self::CommunityShareRefused(_)
             | Self::CommunityEntryNotWritten { .. }

@@ -39,6 +39,7 @@ mod images;
 mod instance;
 mod launch;
 mod list;
+mod plan;
 mod publish;
 mod rate;
 mod registries;
@@ -71,6 +72,7 @@ pub use list::{
     ImageListReport, ListedImage, OwnImage, RegionFailure, RegionImages, RegistryImage,
     RegistryLayer, Signer,
 };
+pub use plan::{AppliedCopy, PlanApplyReport, PlanRequest};
 pub use publish::{PublishOutcome, PublishRequest};
 pub use rate::{RateReport, RateRequest};
 pub use retire::{RetireRequest, TagSelector};
