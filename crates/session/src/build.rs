@@ -1,7 +1,8 @@
 //! `amiref build`: a template's image built, tested and distributed, with the options of
 //! the configuration's `build` section; and `build --cleanup`, which removes expired
-//! leftovers of any build.
+//! leftovers of any build; `amiref refresh`, which rebuilds the images that went stale.
 
+use amiref_build::refresh::{RefreshOutcome, RefreshSpec, Refresher};
 use amiref_build::{
     BuildEventSink, BuildOptions, BuildOutcome, BuildSpec, Builder, CleanupReport,
     distribute::{DistributeSpec, RegistryTarget},
@@ -179,5 +180,64 @@ impl Session {
             spec = spec.registry(RegistryTarget::new(&community.registry, &community.key));
         }
         Ok(spec)
+    }
+}
+
+/// `amiref refresh [TEMPLATE…]`.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RefreshRequest {
+    /// The templates (names or paths); empty: every template in the template directories.
+    pub templates: Vec<String>,
+    /// The regions; the first is where images are checked and rebuilt. `None`: the
+    /// session's region, then the configuration's `build.regions`.
+    pub regions: Option<Vec<Region>>,
+    /// Also build templates that have no image yet.
+    pub build_missing: bool,
+    /// Say what would be rebuilt and why; change nothing.
+    pub dry_run: bool,
+}
+
+impl Session {
+    /// `amiref refresh`: rebuilds the stale images (a newer base, a changed template, too
+    /// old), promotes them, deprecates what they replace after the grace period and applies
+    /// the retention policy (`build.refresh` of the configuration).
+    pub async fn refresh(
+        &self,
+        request: &RefreshRequest,
+        events: &dyn BuildEventSink,
+    ) -> Result<RefreshOutcome, SessionError> {
+        let templates = if request.templates.is_empty() {
+            self.templates()
+                .all()?
+                .into_iter()
+                .map(|(t, _)| t)
+                .collect()
+        } else {
+            request
+                .templates
+                .iter()
+                .map(|name| self.template(name))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let regions = match &request.regions {
+            Some(regions) => regions.clone(),
+            None => self.build_regions(),
+        };
+        let policy = &self.config().config.build.refresh;
+        let mut spec = RefreshSpec::new(templates, regions)
+            .options(self.build_options()?)
+            .distribution(self.distribution(true)?)
+            .build_missing(request.build_missing)
+            .dry_run(request.dry_run);
+        if let Some(days) = policy.grace_period_days {
+            spec = spec.grace(std::time::Duration::from_secs(u64::from(days) * 86_400));
+        }
+        if let Some(keep) = policy.keep_versions {
+            spec = spec.keep(keep as usize);
+        }
+        let lifecycle = self.lifecycle(&NoProgress);
+        let builder = Builder::new(&lifecycle, self.resolver()).events(events);
+        Ok(Refresher::new(&builder).run(&spec).await?)
     }
 }

@@ -131,11 +131,12 @@ pub struct BuildConfig {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RefreshConfig {
-    /// Images older than this many days are rebuilt (default 90, as CIS's benchmark asks).
-    pub max_age_days: Option<u32>,
-    /// How many days a replaced version stays undeprecated (default 7).
+    /// How many days a replaced image stays undeprecated (default 14), for launch
+    /// templates and pinned ids to move to the new one. (How old an image may grow is the
+    /// template's `build.max_age`, 90 days by default.)
     pub grace_period_days: Option<u32>,
-    /// How many versions of a template to keep (default 3); older unused ones are retired.
+    /// How many images of each template and architecture to keep per region (default 3,
+    /// at least 2); older unused ones are retired.
     pub keep_versions: Option<u32>,
 }
 

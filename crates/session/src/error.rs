@@ -164,6 +164,9 @@ pub enum SessionError {
     /// An image build did not complete (the stage, the cause, what was cleaned up).
     #[error(transparent)]
     ImageBuild(#[from] amiref_build::BuildError),
+    /// A refresh could not check or act on its templates.
+    #[error(transparent)]
+    Refresh(#[from] amiref_build::refresh::RefreshError),
     /// The launch log could not be read (a bad line is a note of the plan, not this).
     #[error(transparent)]
     LaunchLog(#[from] amiref_plan::LaunchLogError),
@@ -238,6 +241,7 @@ impl SessionError {
             Self::Resolve(_)
             | Self::ImageBuild(_)
             | Self::LaunchLog(_)
+            | Self::Refresh(_)
             | Self::InstanceGone { .. }
             | Self::CommunityShareRefused(_)
             | Self::CommunityEntryNotWritten { .. }

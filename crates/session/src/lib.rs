@@ -51,7 +51,7 @@ mod verify;
 mod world;
 
 pub use availability::{Availability, AvailabilityCounts, AvailabilityReport, RegionAvailability};
-pub use build::BuildRequest;
+pub use build::{BuildRequest, RefreshRequest};
 pub use builder::{DEFAULT_REGION, SessionBuilder};
 pub use community::{
     CommunityRefusal, CommunityShareReport, CommunityShareRequest, RefusalReason, VersionSource,
