@@ -724,6 +724,13 @@ struct Outcomes {
     latencies: Vec<Duration>,
 }
 
+impl Outcomes {
+    fn record(&mut self, outcome: String, took: Duration) {
+        *self.counts.entry(outcome).or_insert(0) += 1;
+        self.latencies.push(took);
+    }
+}
+
 type Shared<T> = Arc<Mutex<T>>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -739,78 +746,14 @@ fn seed_of(seed: u64, frontend: usize, minute: u32) -> u64 {
 pub async fn simulate(fleet: &Fleet, scenario: Scenario) -> Result<Measured, SimError> {
     fleet.check()?;
     let world = world(fleet)?;
-    let frontend_templates = Arc::new(templates(fleet, &world, scenario)?);
-    let job_templates = templates(fleet, &world, Scenario::Describe)?;
     let (frontend_tap, job_tap) = (Tap::default(), Tap::default());
-    let outcomes: Shared<Outcomes> = Arc::default();
     let t0 = Instant::now();
-    let end = t0 + Duration::from_secs(u64::from(fleet.minutes) * 60);
-
     let job = if scenario.has_job() {
-        let cloud = client(&world.cloud, &job_tap, fleet.seed);
-        let session = session(cloud.clone()).await?;
-        let regions = world.regions.clone();
-        let every = Duration::from_secs(u64::from(fleet.refresh_minutes) * 60);
-        Some(tokio::spawn(async move {
-            let mut runs = Vec::new();
-            let mut next = t0;
-            while next < end {
-                tokio::time::sleep_until(next).await;
-                runs.push(
-                    keep_parameters_true(&session, &cloud, &job_templates, &regions, t0).await?,
-                );
-                next += every;
-            }
-            Ok::<_, SimError>(runs)
-        }))
+        Some(start_job(fleet, &world, &job_tap, t0).await?)
     } else {
         None
     };
-
-    let mut kept: Vec<Option<Arc<Session>>> = vec![None; fleet.frontends];
-    let mut tasks = JoinSet::new();
-    for minute in 0..fleet.minutes {
-        let round = t0 + Duration::from_secs(u64::from(minute) * 60);
-        tokio::time::sleep_until(round).await;
-        while tasks.try_join_next().is_some() {}
-        for (f, kept) in kept.iter_mut().enumerate() {
-            let seed = seed_of(fleet.seed, f, minute);
-            let session = match (scenario, fleet.sessions, kept.as_ref()) {
-                (Scenario::ResolveSsm, _, _) => None,
-                (_, Sessions::Kept, Some(s)) => Some(s.clone()),
-                _ => {
-                    let s = Arc::new(session(client(&world.cloud, &frontend_tap, seed)).await?);
-                    if fleet.sessions == Sessions::Kept {
-                        *kept = Some(s.clone());
-                    }
-                    Some(s)
-                }
-            };
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            for region in &world.regions {
-                for t in 0..fleet.templates {
-                    let at = round + Duration::from_millis(rng.gen_range(0..60_000));
-                    let (session, templates, outcomes) = (
-                        session.clone(),
-                        frontend_templates.clone(),
-                        outcomes.clone(),
-                    );
-                    let region = region.clone();
-                    tasks.spawn(async move {
-                        tokio::time::sleep_until(at).await;
-                        let started = Instant::now();
-                        let outcome =
-                            resolve_once(session.as_deref(), &templates[t], &region).await;
-                        let took = started.elapsed();
-                        let mut o = lock(&outcomes);
-                        *o.counts.entry(outcome).or_insert(0) += 1;
-                        o.latencies.push(took);
-                    });
-                }
-            }
-        }
-    }
-    while tasks.join_next().await.is_some() {}
+    let outcomes = run_frontends(fleet, scenario, &world, &frontend_tap, t0).await?;
     let job_runs = match job {
         Some(handle) => handle
             .await
@@ -824,19 +767,101 @@ pub async fn simulate(fleet: &Fleet, scenario: Scenario) -> Result<Measured, Sim
     } else {
         0
     };
-    let mut outcomes = std::mem::take(&mut *lock(&outcomes));
-    outcomes.latencies.sort_unstable();
+    let Outcomes {
+        counts,
+        mut latencies,
+    } = outcomes;
+    latencies.sort_unstable();
     Ok(Measured {
         scenario,
         seconds,
         requests,
         frontends: frontend_tap.snapshot(),
         job: job_tap.snapshot(),
-        outcomes: outcomes.counts,
-        latencies: outcomes.latencies,
+        outcomes: counts,
+        latencies,
         job_runs,
         stale_at_end,
     })
+}
+
+/// The job that keeps the parameters true, on its own session: at the start, then every
+/// `--refresh-minutes` until the run ends.
+async fn start_job(
+    fleet: &Fleet,
+    world: &World,
+    tap: &Tap,
+    t0: Instant,
+) -> Result<tokio::task::JoinHandle<Result<Vec<JobRun>, SimError>>, SimError> {
+    let templates = templates(fleet, world, Scenario::Describe)?;
+    let cloud = client(&world.cloud, tap, fleet.seed);
+    let session = session(cloud.clone()).await?;
+    let regions = world.regions.clone();
+    let every = Duration::from_secs(u64::from(fleet.refresh_minutes) * 60);
+    let end = t0 + Duration::from_secs(u64::from(fleet.minutes) * 60);
+    Ok(tokio::spawn(async move {
+        let mut runs = Vec::new();
+        let mut next = t0;
+        while next < end {
+            tokio::time::sleep_until(next).await;
+            runs.push(keep_parameters_true(&session, &cloud, &templates, &regions, t0).await?);
+            next += every;
+        }
+        Ok(runs)
+    }))
+}
+
+/// Every frontend, every minute: each template in each region at a seeded moment of the
+/// minute, each resolution a task of its own (a slow one delays no other).
+async fn run_frontends(
+    fleet: &Fleet,
+    scenario: Scenario,
+    world: &World,
+    tap: &Tap,
+    t0: Instant,
+) -> Result<Outcomes, SimError> {
+    let templates = Arc::new(templates(fleet, world, scenario)?);
+    let outcomes: Shared<Outcomes> = Arc::default();
+    let mut kept: Vec<Option<Arc<Session>>> = vec![None; fleet.frontends];
+    let mut tasks = JoinSet::new();
+    for minute in 0..fleet.minutes {
+        let round = t0 + Duration::from_secs(u64::from(minute) * 60);
+        tokio::time::sleep_until(round).await;
+        while tasks.try_join_next().is_some() {}
+        for (f, kept) in kept.iter_mut().enumerate() {
+            let seed = seed_of(fleet.seed, f, minute);
+            let session = match (scenario, fleet.sessions, kept.as_ref()) {
+                (Scenario::ResolveSsm, _, _) => None,
+                (_, Sessions::Kept, Some(s)) => Some(s.clone()),
+                _ => {
+                    let s = Arc::new(session(client(&world.cloud, tap, seed)).await?);
+                    if fleet.sessions == Sessions::Kept {
+                        *kept = Some(s.clone());
+                    }
+                    Some(s)
+                }
+            };
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            for region in &world.regions {
+                for t in 0..fleet.templates {
+                    let at = round + Duration::from_millis(rng.gen_range(0..60_000));
+                    let (session, templates, outcomes) =
+                        (session.clone(), templates.clone(), outcomes.clone());
+                    let region = region.clone();
+                    tasks.spawn(async move {
+                        tokio::time::sleep_until(at).await;
+                        let started = Instant::now();
+                        let outcome =
+                            resolve_once(session.as_deref(), &templates[t], &region).await;
+                        lock(&outcomes).record(outcome, started.elapsed());
+                    });
+                }
+            }
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    let outcomes = std::mem::take(&mut *lock(&outcomes));
+    Ok(outcomes)
 }
 
 /// What one frontend does to find a launch's image: the session's launch plan, or (without
@@ -851,8 +876,14 @@ async fn resolve_once(session: Option<&Session>, template: &Template, region: &R
         };
     };
     let request = LaunchRequest::new(template.clone(), "fleet").region(region.clone());
+    // "a tier failed": a tier answered an error (here, always throttling after the retries),
+    // so the outcome is not what the world holds.
     match session.plan_launch(&request).await {
+        Ok(plan) if plan.resolution.chain.iter().any(|e| e.transient) => {
+            format!("{} (a tier failed)", plan.choice.method)
+        }
         Ok(plan) => plan.choice.method.to_string(),
+        Err(SessionError::Resolve(e)) if e.is_transient() => "no image (a tier failed)".to_owned(),
         Err(e) => format!("error ({:?})", e.kind()),
     }
 }
@@ -880,13 +911,11 @@ async fn stale_parameters(world: &World) -> usize {
     stale
 }
 
-/// The table of every scenario, then each scenario's resolutions, latency and job.
+/// What a run printed: the setup, then three tables (requests per operation; resolutions
+/// and their times; the calls of the frontends and the job).
 pub fn render(fleet: &Fleet, measured: &[Measured]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} frontends × {} templates × {} regions, each resolved once a minute for {} min; {} ms per call; EC2/SSM token buckets on; sessions {:?}; fallback {:?}; seed {}",
+    format!(
+        "{} frontends × {} templates × {} regions, each resolved once a minute for {} min; {} ms per call; EC2/SSM token buckets on; sessions {:?}; fallback {:?}; seed {}\n\n{}\n{}\n{}",
         fleet.frontends,
         fleet.templates,
         fleet.regions,
@@ -894,19 +923,21 @@ pub fn render(fleet: &Fleet, measured: &[Measured]) -> String {
         fleet.latency_ms,
         fleet.sessions,
         fleet.fallback,
-        fleet.seed
+        fleet.seed,
+        requests_table(measured),
+        resolutions_table(measured),
+        clients_table(measured),
+    )
+}
+
+fn requests_table(measured: &[Measured]) -> String {
+    let mut out = String::from(
+        "| scenario | service | operation | requests | req/s (all regions) | req/s (busiest region) | throttled |\n|---|---|---|---:|---:|---:|---:|\n",
     );
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "| scenario | service | operation | requests | req/s (all regions) | req/s (busiest region) | throttled |"
-    );
-    let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|");
     for m in measured {
         for r in m.rows() {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {:.1} | {:.2} | {} |",
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {:.1} | {:.2} | {} |\n",
                 m.scenario.name(),
                 r.service,
                 r.operation,
@@ -914,48 +945,28 @@ pub fn render(fleet: &Fleet, measured: &[Measured]) -> String {
                 r.per_second,
                 r.busiest_region_per_second,
                 r.throttled
-            );
-        }
-        if m.requests.total() == 0 {
-            let _ = writeln!(
-                out,
-                "| {} | - | (none) | 0 | 0.0 | 0.00 | 0 |",
-                m.scenario.name()
-            );
+            ));
         }
     }
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "| scenario | resolutions | outcomes | latency p50 / p90 / p99 / max | frontends: calls, DescribeImages, throttled | job: runs, calls, throttled, took, stale found, written | stale at end |"
+    out
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn resolutions_table(measured: &[Measured]) -> String {
+    let mut out = String::from(
+        "| scenario | resolutions | outcomes | p50 | p90 | p99 | max |\n|---|---:|---|---:|---:|---:|---:|\n",
     );
-    let _ = writeln!(out, "|---|---:|---|---|---|---|---:|");
     for m in measured {
-        let outcomes: Vec<String> = m.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
-        let job = if m.job_runs.is_empty() {
-            "-".to_owned()
-        } else {
-            let took = m.job_runs.iter().map(|r| r.took).max().unwrap_or_default();
-            format!(
-                "{}, {}, {}, {} (longest), {}, {}{}",
-                m.job_runs.len(),
-                m.job.total(),
-                m.job.total_throttled(),
-                ms(took),
-                m.job_runs.iter().map(|r| r.stale).sum::<usize>(),
-                m.job_runs.iter().map(|r| r.written).sum::<usize>(),
-                m.job_runs
-                    .iter()
-                    .flat_map(|r| r.write_failures.first())
-                    .next()
-                    .map(|e| format!(" (write failed: {e})"))
-                    .unwrap_or_default()
-            )
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} / {} / {} / {} | {}, {}, {} | {} | {} |",
+        let outcomes: Vec<String> = m
+            .outcomes
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
             m.scenario.name(),
             m.resolutions(),
             outcomes.join(", "),
@@ -963,16 +974,42 @@ pub fn render(fleet: &Fleet, measured: &[Measured]) -> String {
             ms(m.latency(0.9)),
             ms(m.latency(0.99)),
             ms(m.latency(1.0)),
-            m.frontends.total(),
-            m.frontends.describe_images(),
-            m.frontends.total_throttled(),
-            job,
-            if m.scenario.has_job() {
-                m.stale_at_end.to_string()
-            } else {
-                "-".to_owned()
-            }
-        );
+        ));
+    }
+    out
+}
+
+fn clients_table(measured: &[Measured]) -> String {
+    let mut out = String::from(
+        "| scenario | frontends: port calls | DescribeImages | throttled | job: runs | port calls | throttled | longest run | stale found | written | stale at end |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for m in measured {
+        let f = &m.frontends;
+        let job = if m.scenario.has_job() {
+            let runs = &m.job_runs;
+            format!(
+                "{} | {} | {} | {} | {} | {} | {}",
+                runs.len(),
+                m.job.total(),
+                m.job.total_throttled(),
+                ms(runs.iter().map(|r| r.took).max().unwrap_or_default()),
+                runs.iter().map(|r| r.stale).sum::<usize>(),
+                runs.iter().map(|r| r.written).sum::<usize>(),
+                m.stale_at_end
+            )
+        } else {
+            "- | - | - | - | - | - | -".to_owned()
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {job} |\n",
+            m.scenario.name(),
+            f.total(),
+            f.describe_images(),
+            f.total_throttled(),
+        ));
+        for failure in m.job_runs.iter().flat_map(|r| r.write_failures.first()) {
+            out.push_str(&format!("\njob failure: {failure}\n"));
+        }
     }
     out
 }
