@@ -3,8 +3,9 @@
 //! An in-process cloud with EC2's semantics: amiref's embedded default, the project's
 //! SQLite. [`MemoryCloud`] implements every port of `amiref-core` (`ImageCatalog`,
 //! `ImageStore`, `Marketplace`, `MarketplacePublisher`, `Identity`, `InstanceTypes`,
-//! `Instances`, `AccountSettings`, `Parameters`), so the launcher runs with no AWS account and the resolver is tested
-//! without a network. It passes the same conformance suites (`amiref-testkit`) as the AWS
+//! `Instances`, `AccountSettings`, `Parameters`, and a build's `InstanceControl`,
+//! `SecurityGroups` and `ParameterStore`), so the launcher runs with no AWS account and the
+//! resolver and the build are tested without a network. It passes the same conformance suites (`amiref-testkit`) as the AWS
 //! implementation.
 //!
 //! ```
@@ -41,6 +42,28 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A build's wrapped script "runs" on an instance for its template's simulated time, then
+//! its completion marker is on the serial console:
+//!
+//! ```
+//! use amiref_core::completion::{Completion, ScriptHeader, ScriptStage, wrap_script};
+//! use amiref_core::{InstanceControl, Instances, RunInstanceRequest};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cloud = amiref_memory::MemoryCloud::from_world_file("../../examples/worlds/demo.yaml")?;
+//! let header = ScriptHeader::new("python-ml", "build-1", ScriptStage::Provision);
+//! let mut launch = RunInstanceRequest::new("ami-0123456789abcdef0".parse()?, "m6i.large".parse()?);
+//! launch.user_data = Some(wrap_script("#!/bin/bash\npip install torch\n", &header)?);
+//! let region = "us-east-1".parse()?;
+//! let builder = cloud.run_instance(&region, &launch).await?;
+//! tokio::time::sleep(std::time::Duration::from_secs(7 * 60)).await; // boot, then 6m (builds)
+//! let console = cloud.console_output(&region, &builder).await?.text.unwrap_or_default();
+//! let done = Completion::find(&console, "build-1", ScriptStage::Provision);
+//! assert!(done.is_some_and(|d| d.succeeded()));
+//! # Ok(()) }
+//! ```
+//!
 //! ## What it models
 //!
 //! - **Worlds**: regions holding images (owners, owner aliases, launch permissions by
@@ -70,9 +93,16 @@
 //!   [`WorldState`] keeps a world between commands in a state directory, under a lock,
 //!   saved atomically, with its clock, refusing to mix a changed world file with its old
 //!   state (docs/worlds.md, "A world that remembers").
+//! - **A build host**: instances boot, stop and terminate over tokio time; the serial
+//!   console shows their boot, and a build's wrapped user data "runs" for a simulated time
+//!   per template ([`BuildBehaviour`], the world file's `builds`) and then writes its
+//!   completion marker; security groups in each region's default VPC (or declared
+//!   subnets' VPCs); SSM parameters with their history; image ancestry. A build's tests
+//!   count what an account holds with [`MemoryCloud::inventory`].
 //! - **Knobs** for tests and benchmarks: latency per call, EC2's token-bucket throttling
 //!   ([`Throttling::ec2`]), injected faults (a region down, the next N calls of an operation
-//!   failing) and [`Counters`] of calls per operation and region.
+//!   failing, images that end `failed`, launches that never boot) and [`Counters`] of calls
+//!   per operation and region.
 //!
 //! ## Design choices
 //!
