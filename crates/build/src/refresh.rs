@@ -226,7 +226,7 @@ pub enum RefreshError {
         region: Region,
         /// The lifecycle's error.
         #[source]
-        source: LifecycleError,
+        source: Box<LifecycleError>,
     },
 }
 
@@ -335,7 +335,7 @@ impl<'a> Refresher<'a> {
         let lookup = |source| RefreshError::Lookup {
             template: template.name.clone(),
             region: home.clone(),
-            source,
+            source: Box::new(source),
         };
         let built = check::built_images(self.builder.lifecycle, &template.name, home)
             .await

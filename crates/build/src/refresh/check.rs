@@ -112,7 +112,7 @@ pub(crate) async fn verdict(
 fn too_old(template: &Template, created: DateTime<Utc>, now: DateTime<Utc>) -> Option<StaleReason> {
     let max_age = template.max_age();
     let age = (now - created).to_std().unwrap_or_default();
-    (age > max_age).then(|| StaleReason::TooOld {
+    (age > max_age).then_some(StaleReason::TooOld {
         age_days: age.as_secs() / SECONDS_PER_DAY,
         max_age_days: max_age.as_secs() / SECONDS_PER_DAY,
     })
