@@ -597,3 +597,6 @@ async fn tag_distributed(
         DistributionStage::TagFailed { errors }
     }
 }
+
+#[cfg(test)]
+mod tests;

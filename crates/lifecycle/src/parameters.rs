@@ -381,9 +381,9 @@ impl Lifecycle<'_> {
     /// alone (no new version); one holding another image gets a new version, whose previous
     /// value the report gives; a `text` parameter of the name is refused (SSM cannot change a
     /// parameter's data type), saying how to clear it. `latest` is written only after the
-    /// version's parameter holds
-    /// the image. A region whose writes fail is reported as failed and the other regions
-    /// complete; only bad names, the caller's identity or the audit log fail the whole call.
+    /// version's parameter holds the image. A region whose writes fail is reported as failed
+    /// and the other regions complete; only bad names, the caller's identity or the audit
+    /// log fail the whole call.
     pub async fn publish_parameters(
         &self,
         spec: &PublishParametersSpec,
