@@ -215,11 +215,11 @@ impl<'a> Builder<'a> {
                         }
                         tested
                     }
-                    None => self.from_capture(run, &state, image, records).await?,
+                    None => self.run_from_capture(run, &state, image, records).await?,
                 }
             }
-            Some((image, _)) => self.from_capture(run, &state, image, records).await?,
-            None => self.from_provision(run, &state, records).await?,
+            Some((image, _)) => self.run_from_capture(run, &state, image, records).await?,
+            None => self.run_from_provision(run, &state, records).await?,
         };
         let distribute = timed(
             run,
@@ -243,7 +243,7 @@ impl<'a> Builder<'a> {
 
     /// A build with no image yet: provision (or pick up the earlier run's builder),
     /// capture, test.
-    async fn from_provision(
+    async fn run_from_provision(
         &self,
         run: &Run<'_>,
         state: &BuildState,
@@ -274,7 +274,7 @@ impl<'a> Builder<'a> {
 
     /// A build whose image an earlier run captured: finish the capture if it is pending,
     /// then test.
-    async fn from_capture(
+    async fn run_from_capture(
         &self,
         run: &Run<'_>,
         state: &BuildState,
