@@ -159,7 +159,7 @@ pub struct PlanCell {
     /// The region.
     pub region: Region,
     /// Expected launches per month (730 hours).
-    pub launches_per_month: f64,
+    pub monthly_launch_count: f64,
     /// Where that count comes from.
     pub launches_source: LaunchSource,
     /// What to do.
@@ -303,8 +303,8 @@ pub struct ModelInputs {
     pub image_launch_secs: f64,
     /// The fixed part of a copy.
     pub copy_overhead_secs: f64,
-    /// Copy throughput, GiB per minute.
-    pub copy_gib_per_minute: f64,
+    /// Copy time per GiB (the model's throughput, GiB per minute, inverted).
+    pub copy_secs_per_gib: f64,
     /// The size of an image whose size is unknown.
     pub default_image_size_gib: u64,
     /// When the instance prices were recorded.
@@ -455,6 +455,16 @@ impl Plan {
 }
 
 impl PlanRow {
+    /// The images the row's template already has, by region ([`PlanCell::present_image`]):
+    /// the sources of copies whose source the plan does not build (`--apply` seeds what it
+    /// holds with them).
+    pub fn present_images(&self) -> std::collections::BTreeMap<Region, AmiId> {
+        self.cells
+            .iter()
+            .filter_map(|c| Some((c.region.clone(), c.present_image.clone()?)))
+            .collect()
+    }
+
     /// The row's cells in the planner's order: builds first, then by launches, most first
     /// (ties in region order). A copy's source always comes before it.
     pub fn planning_order(&self) -> Vec<&PlanCell> {
@@ -463,7 +473,7 @@ impl PlanRow {
             let later = |c: &PlanCell| c.decision != Decision::BuildHere;
             later(a)
                 .cmp(&later(b))
-                .then(b.launches_per_month.total_cmp(&a.launches_per_month))
+                .then(b.monthly_launch_count.total_cmp(&a.monthly_launch_count))
         });
         order
     }

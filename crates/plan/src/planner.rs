@@ -235,7 +235,7 @@ impl RowPlanner<'_> {
             .iter()
             .map(|region| {
                 let key = (template.name.clone(), arch, region.clone());
-                let (launches_per_month, launches_source) = self
+                let (monthly_launch_count, launches_source) = self
                     .launches
                     .get(&key)
                     .map_or((0.0, LaunchSource::None), |l| {
@@ -243,7 +243,7 @@ impl RowPlanner<'_> {
                     });
                 PlanCell {
                     region: region.clone(),
-                    launches_per_month,
+                    monthly_launch_count,
                     launches_source,
                     decision: Decision::Script,
                     saving_usd_per_month: 0.0,
@@ -301,8 +301,8 @@ impl RowPlanner<'_> {
         let mut order = members.to_vec();
         order.sort_by(|&a, &b| {
             cells[b]
-                .launches_per_month
-                .total_cmp(&cells[a].launches_per_month)
+                .monthly_launch_count
+                .total_cmp(&cells[a].monthly_launch_count)
                 .then(a.cmp(&b))
         });
         let home = configured
@@ -311,7 +311,7 @@ impl RowPlanner<'_> {
                 order
                     .first()
                     .copied()
-                    .filter(|&i| cells[i].launches_per_month > 0.0)
+                    .filter(|&i| cells[i].monthly_launch_count > 0.0)
             });
         let mut holders: Vec<usize> = Vec::new();
         let mut net = 0.0;
@@ -360,7 +360,7 @@ impl RowPlanner<'_> {
         let price = cell.hourly_price_usd.unwrap_or(0.0);
         let storage = self.storage_per_month(row, &cell.region);
         Money {
-            saving: self.saving(row, cell, cell.launches_per_month),
+            saving: self.saving(row, cell, cell.monthly_launch_count),
             cost: storage + row.refreshes * price * row.build_hours,
         }
     }
@@ -380,7 +380,7 @@ impl RowPlanner<'_> {
                 .region_prices
                 .transfer_per_gb(source, &cell.region);
         let storage = self.storage_per_month(row, &cell.region);
-        let launches = cell.launches_per_month;
+        let launches = cell.monthly_launch_count;
         let copy = Money {
             saving: self.saving(row, cell, launches),
             cost: storage + row.refreshes * transfer,
@@ -531,7 +531,7 @@ fn model_inputs(model: &PlanModel) -> ModelInputs {
             .image_launch_time(&amiref_core::ResolutionMethod::DirectMapping)
             .as_secs_f64(),
         copy_overhead_secs: e.copy_overhead.as_secs_f64(),
-        copy_gib_per_minute: e.copy_gib_per_minute,
+        copy_secs_per_gib: 60.0 / e.copy_gib_per_minute.max(f64::MIN_POSITIVE),
         default_image_size_gib: e.default_image_size_gib,
         instance_prices_as_of: e.instance_prices.as_of.clone(),
         region_prices_as_of: e.region_prices.as_of().to_owned(),

@@ -117,7 +117,7 @@ fn log_counts_are_spread_over_the_window_or_the_logs_age() {
             .clone()
     };
     let cell = cell_of(&young);
-    assert!((cell.launches_per_month - 30.0 * 730.0 / 696.0).abs() < 1e-9);
+    assert!((cell.monthly_launch_count - 30.0 * 730.0 / 696.0).abs() < 1e-9);
     assert_eq!(
         cell.launches_source,
         LaunchSource::LaunchLog { records_count: 30 }
@@ -129,7 +129,7 @@ fn log_counts_are_spread_over_the_window_or_the_logs_age() {
         .launch_log(with_records(contents, records));
     // Old log: the window, 90 days = 2160 h: 30 x 730 / 2160 = 10.138889.
     let cell = cell_of(&old);
-    assert!((cell.launches_per_month - 30.0 * 730.0 / 2160.0).abs() < 1e-9);
+    assert!((cell.monthly_launch_count - 30.0 * 730.0 / 2160.0).abs() < 1e-9);
 
     // The script time is the median of the 30 measured times in the window: 1000..=1029 s,
     // median (1014 + 1015) / 2 = 1014.5 s.
@@ -160,7 +160,7 @@ fn a_young_log_is_spread_over_the_minimum_span() {
         .launch_log(with_records(Default::default(), vec![first]));
     let plan = plan(&inputs, &monthly_model());
     let cell = &plan.rows[0].cells[0];
-    assert!((cell.launches_per_month - 730.0 / 168.0).abs() < 1e-9);
+    assert!((cell.monthly_launch_count - 730.0 / 168.0).abs() < 1e-9);
 }
 
 #[test]
@@ -182,7 +182,7 @@ fn usage_files_override_the_log_and_last_launched_is_a_floor() {
     let east = plan
         .cell("python-ml", Architecture::X86_64, &region("us-east-1"))
         .unwrap();
-    assert_eq!(east.launches_per_month, 42.0);
+    assert_eq!(east.monthly_launch_count, 42.0);
     assert_eq!(
         east.launches_source,
         LaunchSource::UsageFile {
@@ -194,7 +194,7 @@ fn usage_files_override_the_log_and_last_launched_is_a_floor() {
     let west = plan
         .cell("python-ml", Architecture::X86_64, &region("eu-west-1"))
         .unwrap();
-    assert!((west.launches_per_month - 730.0 / 2160.0).abs() < 1e-9);
+    assert!((west.monthly_launch_count - 730.0 / 2160.0).abs() < 1e-9);
     assert!(matches!(
         west.launches_source,
         LaunchSource::LastLaunched { .. }

@@ -193,7 +193,7 @@ fn cell(out: &mut String, template: &str, arch: &str, c: &PlanCell) {
         escape(&c.decision.to_string()),
         escape(&usd(saving)),
         escape(&usd(cost)),
-        escape(&launches(c.launches_per_month)),
+        escape(&launches(c.monthly_launch_count)),
     );
 }
 

@@ -28,7 +28,7 @@ pub fn render_table(plan: &Plan) -> String {
                 row.architecture.to_string(),
                 cell.region.to_string(),
                 cell.decision.to_string(),
-                launches(cell.launches_per_month),
+                launches(cell.monthly_launch_count),
                 usd(cell.saving_usd_per_month),
                 usd(cell.cost_usd_per_month),
                 usd(cell.net_usd_per_month()),
