@@ -290,81 +290,23 @@ pub struct World {
 /// every template and their parameters (`latest` naming the newest, except the first
 /// `fleet.stale`), and Amazon Linux 2023 with AWS's public parameter for the script.
 pub fn world(fleet: &Fleet) -> Result<World, SimError> {
-    let lab: AccountId = parsed(LAB)?;
-    let amazon: AccountId = parsed(AMAZON)?;
-    let created: chrono::DateTime<chrono::Utc> = "2026-01-01T00:00:00Z".parse().unwrap_or_default();
     let regions: Vec<Region> = amiref::regions::commercial_regions()
         .take(fleet.regions)
         .map(|r| r.code.clone())
         .collect();
-    let instance_type = parsed(INSTANCE_TYPE)?;
-    let mut builder = MemoryCloud::builder()
-        .caller(lab.clone())
-        .instance_type(instance_type, [ARCH]);
+    let mut seeder = Seeder::new()?;
     let mut newest = BTreeMap::new();
-    let mut next_id = 0x1000_u64;
-    let mut fresh_id = || {
-        next_id += 1;
-        parsed::<AmiId>(&format!("ami-{next_id:017x}"))
-    };
-    let image_parameter = |name: ParameterName, id: &AmiId| {
-        let mut p = Parameter::new(name, id.as_str());
-        p.data_type = Some(IMAGE_DATA_TYPE.to_owned());
-        p
-    };
     let mut stale_left = fleet.stale;
     for region in &regions {
-        builder = builder.region(region.clone());
-        let base_id = fresh_id()?;
-        let mut al2023 = Image::new(
-            base_id.clone(),
-            region.clone(),
-            "al2023-ami-2023.9.20261020.0-kernel-6.1-x86_64",
-            amazon.clone(),
-            ARCH,
-            created,
-        );
-        al2023.owner_alias = Some("amazon".into());
-        al2023.public = true;
-        let al2023_name = amiref::strategies::al2023_parameter(ARCH);
-        builder = builder.image(ImageSeed::new(al2023));
-        if let Some(name) = al2023_name {
-            builder = builder.parameter(region.clone(), Parameter::new(name, base_id.as_str()));
-        }
+        seeder.base_image(region)?;
         for t in 0..fleet.templates {
-            let name = template_name(t);
-            let mut ids = Vec::with_capacity(VERSIONS);
-            for v in 0..VERSIONS {
-                let id = fresh_id()?;
-                let version = format!("1.{v}.0");
-                let image = Image::new(
-                    id.clone(),
-                    region.clone(),
-                    format!("{name}-{version}-{ARCH}"),
-                    lab.clone(),
-                    ARCH,
-                    created + chrono::Duration::days(v as i64),
-                );
-                builder = builder.image(ImageSeed::new(image)).parameter(
-                    region.clone(),
-                    image_parameter(parameter_name(&name, &version)?, &id),
-                );
-                ids.push(id);
-            }
-            let latest = if stale_left > 0 {
-                stale_left -= 1;
-                &ids[VERSIONS - 2]
-            } else {
-                &ids[VERSIONS - 1]
-            };
-            builder = builder.parameter(
-                region.clone(),
-                image_parameter(parameter_name(&name, "latest")?, latest),
-            );
-            newest.insert((t, region.clone()), ids[VERSIONS - 1].clone());
+            let stale = stale_left > 0;
+            stale_left = stale_left.saturating_sub(1);
+            let id = seeder.template_images(region, &template_name(t), stale)?;
+            newest.insert((t, region.clone()), id);
         }
     }
-    let cloud = Arc::new(builder.build().map_err(SimError::World)?);
+    let cloud = Arc::new(seeder.builder.build().map_err(SimError::World)?);
     cloud.set_latency(Duration::from_millis(fleet.latency_ms));
     cloud.set_throttling(Some(Throttling::ec2()));
     Ok(World {
@@ -372,6 +314,103 @@ pub fn world(fleet: &Fleet) -> Result<World, SimError> {
         regions,
         newest,
     })
+}
+
+/// Adds the world's images and parameters to amiref-memory's builder, minting ids in order.
+struct Seeder {
+    builder: amiref::memory::MemoryCloudBuilder,
+    lab: AccountId,
+    amazon: AccountId,
+    created: chrono::DateTime<chrono::Utc>,
+    next_id: u64,
+}
+
+impl Seeder {
+    fn new() -> Result<Self, SimError> {
+        let lab: AccountId = parsed(LAB)?;
+        Ok(Self {
+            builder: MemoryCloud::builder()
+                .caller(lab.clone())
+                .instance_type(parsed(INSTANCE_TYPE)?, [ARCH]),
+            lab,
+            amazon: parsed(AMAZON)?,
+            created: chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default(),
+            next_id: 0x1000,
+        })
+    }
+
+    fn fresh_id(&mut self) -> Result<AmiId, SimError> {
+        self.next_id += 1;
+        parsed(&format!("ami-{:017x}", self.next_id))
+    }
+
+    fn add(&mut self, region: &Region, image: Option<Image>, parameter: Option<Parameter>) {
+        let mut builder = std::mem::take(&mut self.builder).region(region.clone());
+        if let Some(image) = image {
+            builder = builder.image(ImageSeed::new(image));
+        }
+        if let Some(parameter) = parameter {
+            builder = builder.parameter(region.clone(), parameter);
+        }
+        self.builder = builder;
+    }
+
+    /// Amazon Linux 2023, public, and AWS's parameter naming it: the script's base image.
+    fn base_image(&mut self, region: &Region) -> Result<(), SimError> {
+        let id = self.fresh_id()?;
+        let name = "al2023-ami-2023.9.20261020.0-kernel-6.1-x86_64";
+        let mut al2023 = Image::new(
+            id.clone(),
+            region.clone(),
+            name,
+            self.amazon.clone(),
+            ARCH,
+            self.created,
+        );
+        al2023.owner_alias = Some("amazon".into());
+        al2023.public = true;
+        let parameter = amiref::strategies::al2023_parameter(ARCH)
+            .map(|name| Parameter::new(name, id.as_str()));
+        self.add(region, Some(al2023), parameter);
+        Ok(())
+    }
+
+    /// The template's [`VERSIONS`] images and their parameters, and `latest` (naming the
+    /// previous version when `stale`). Answers the newest image.
+    fn template_images(
+        &mut self,
+        region: &Region,
+        template: &str,
+        stale: bool,
+    ) -> Result<AmiId, SimError> {
+        let mut ids = Vec::with_capacity(VERSIONS);
+        for v in 0..VERSIONS {
+            let id = self.fresh_id()?;
+            let version = format!("1.{v}.0");
+            let image = Image::new(
+                id.clone(),
+                region.clone(),
+                format!("{template}-{version}-{ARCH}"),
+                self.lab.clone(),
+                ARCH,
+                self.created + chrono::Duration::days(v as i64),
+            );
+            let parameter = image_parameter(parameter_name(template, &version)?, &id);
+            self.add(region, Some(image), Some(parameter));
+            ids.push(id);
+        }
+        let latest = &ids[if stale { VERSIONS - 2 } else { VERSIONS - 1 }];
+        let parameter = image_parameter(parameter_name(template, "latest")?, latest);
+        self.add(region, None, Some(parameter));
+        Ok(ids[VERSIONS - 1].clone())
+    }
+}
+
+/// A parameter of data type `aws:ec2:image` naming `id`.
+fn image_parameter(name: ParameterName, id: &AmiId) -> Parameter {
+    let mut parameter = Parameter::new(name, id.as_str());
+    parameter.data_type = Some(IMAGE_DATA_TYPE.to_owned());
+    parameter
 }
 
 /// The templates the frontends of `scenario` resolve. `describe` (and the job, in every
@@ -506,16 +545,16 @@ pub struct JobRun {
     pub started_secs: u64,
     /// How long it took on the simulated clock.
     pub took: Duration,
-    /// `latest` parameters that named another image than the resolution (or were missing).
-    pub stale: usize,
-    /// GetParameters requests for the `latest` parameters (batches of 10 per region).
-    pub reads: usize,
-    /// Parameters rewritten.
-    pub written: usize,
-    /// Writes that failed, with the first error.
-    pub write_failures: Vec<String>,
     /// Templates × regions the job could not resolve to an image in the region.
     pub unresolved: usize,
+    /// GetParameters requests for the `latest` parameters (batches of 10 per region).
+    pub reads: usize,
+    /// `latest` parameters that named another image than the resolution (or were missing).
+    pub stale: usize,
+    /// Parameters rewritten.
+    pub written: usize,
+    /// Reads and writes that failed, each with its error.
+    pub failures: Vec<String>,
 }
 
 /// The job: resolves every template in every region once (no cache), reads the `latest`
@@ -528,12 +567,42 @@ async fn keep_parameters_true(
     t0: Instant,
 ) -> Result<JobRun, SimError> {
     let started = Instant::now();
+    let (wanted, unresolved) = wanted_images(session, templates, regions).await;
+    let mut run = JobRun {
+        started_secs: started.duration_since(t0).as_secs(),
+        took: Duration::ZERO,
+        unresolved,
+        reads: 0,
+        stale: 0,
+        written: 0,
+        failures: Vec::new(),
+    };
+    let names = templates
+        .iter()
+        .map(|t| Ok((t.name.clone(), parameter_name(&t.name, "latest")?)))
+        .collect::<Result<Vec<_>, SimError>>()?;
+    for region in regions {
+        for batch in names.chunks(PARAMETER_BATCH) {
+            rewrite_stale(cloud, region, batch, &wanted, &mut run).await;
+        }
+    }
+    run.took = started.elapsed();
+    Ok(run)
+}
+
+/// The image each template should launch in each region (found in the region by its
+/// mapping or its search), and how many resolved to nothing of the sort.
+async fn wanted_images(
+    session: &Session,
+    templates: &[Template],
+    regions: &[Region],
+) -> (BTreeMap<(Region, String), AmiId>, usize) {
     let options = ResolveOptions::default().use_cache(false);
     let resolved = session
         .resolver()
         .resolve_many_with(templates, regions, &options)
         .await;
-    let mut wanted: BTreeMap<(Region, String), AmiId> = BTreeMap::new();
+    let mut wanted = BTreeMap::new();
     let mut unresolved = 0;
     for r in resolved {
         match r.result {
@@ -548,50 +617,38 @@ async fn keep_parameters_true(
             _ => unresolved += 1,
         }
     }
-    let mut run = JobRun {
-        started_secs: started.duration_since(t0).as_secs(),
-        took: Duration::ZERO,
-        stale: 0,
-        reads: 0,
-        written: 0,
-        write_failures: Vec::new(),
-        unresolved,
+    (wanted, unresolved)
+}
+
+/// One GetParameters request for a batch of (template, `latest` name), and a PutParameter
+/// for each that names another image than `wanted`.
+async fn rewrite_stale(
+    cloud: &Arc<dyn Cloud>,
+    region: &Region,
+    batch: &[(String, ParameterName)],
+    wanted: &BTreeMap<(Region, String), AmiId>,
+    run: &mut JobRun,
+) {
+    let asked: Vec<ParameterName> = batch.iter().map(|(_, n)| n.clone()).collect();
+    run.reads += 1;
+    let current = match cloud.get_parameters(region, &asked).await {
+        Ok(c) => c,
+        Err(e) => return run.failures.push(format!("reading in {region}: {e}")),
     };
-    for region in regions {
-        let names = templates
-            .iter()
-            .map(|t| Ok((t.name.clone(), parameter_name(&t.name, "latest")?)))
-            .collect::<Result<Vec<_>, SimError>>()?;
-        for batch in names.chunks(PARAMETER_BATCH) {
-            let asked: Vec<ParameterName> = batch.iter().map(|(_, n)| n.clone()).collect();
-            run.reads += 1;
-            let current = match cloud.get_parameters(region, &asked).await {
-                Ok(c) => c,
-                Err(e) => {
-                    run.write_failures.push(format!("reading in {region}: {e}"));
-                    continue;
-                }
-            };
-            for (template, name) in batch {
-                let Some(id) = wanted.get(&(region.clone(), template.clone())) else {
-                    continue;
-                };
-                if current.get(name).is_some_and(|p| p.value == id.as_str()) {
-                    continue;
-                }
-                run.stale += 1;
-                match cloud
-                    .put_parameter(region, &PutParameterRequest::image(name.clone(), id))
-                    .await
-                {
-                    Ok(_) => run.written += 1,
-                    Err(e) => run.write_failures.push(format!("{name} in {region}: {e}")),
-                }
-            }
+    for (template, name) in batch {
+        let Some(id) = wanted.get(&(region.clone(), template.clone())) else {
+            continue;
+        };
+        if current.get(name).is_some_and(|p| p.value == id.as_str()) {
+            continue;
+        }
+        run.stale += 1;
+        let request = PutParameterRequest::image(name.clone(), id);
+        match cloud.put_parameter(region, &request).await {
+            Ok(_) => run.written += 1,
+            Err(e) => run.failures.push(format!("{name} in {region}: {e}")),
         }
     }
-    run.took = started.elapsed();
-    Ok(run)
 }
 
 /// What one scenario measured.
@@ -1007,7 +1064,7 @@ fn clients_table(measured: &[Measured]) -> String {
             f.describe_images(),
             f.total_throttled(),
         ));
-        for failure in m.job_runs.iter().flat_map(|r| r.write_failures.first()) {
+        for failure in m.job_runs.iter().flat_map(|r| r.failures.first()) {
             out.push_str(&format!("\njob failure: {failure}\n"));
         }
     }

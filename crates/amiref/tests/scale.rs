@@ -128,7 +128,7 @@ async fn the_job_rewrites_stale_parameters() {
     let m = run(&fleet, Scenario::ResolveSsm).await;
     let run = &m.job_runs[0];
     assert_eq!(run.stale, 3, "{:?}", m.job_runs);
-    assert_eq!(run.written, 3, "{:?}", run.write_failures);
+    assert_eq!(run.written, 3, "{:?}", run.failures);
     assert_eq!(m.stale_at_end, 0, "the job made them true");
     let puts = m
         .rows()
