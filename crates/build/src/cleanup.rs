@@ -382,7 +382,7 @@ async fn sweep_region(
     let (instances, groups, images) = (
         instances.map_err(failed)?,
         groups.map_err(failed)?,
-        images.map_err(crate::BuildError::Audit)?,
+        images.map_err(crate::BuildError::Lifecycle)?,
     );
     let mut remover = Remover::new(lifecycle, events, options);
     remover.dry_run = dry_run;
@@ -406,4 +406,44 @@ async fn sweep_region(
         remover.deregister(region, image).await;
     }
     Ok(remover.report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(kind: ResourceKind, id: &str) -> Resource {
+        Resource {
+            build: None,
+            region: "us-east-1".parse().expect("a region"),
+            kind,
+            id: id.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_report_says_what_was_removed_and_what_remains() {
+        assert_eq!(
+            CleanupReport::default().to_string(),
+            "nothing was left to clean up"
+        );
+        let report = CleanupReport {
+            removed: vec![resource(ResourceKind::Instance, "i-0123456789abcdef0")],
+            failed: vec![FailedRemoval {
+                resource: resource(ResourceKind::SecurityGroup, "sg-0123456789abcdef0"),
+                error: "DependencyViolation".to_owned(),
+            }],
+        };
+        let text = report.to_string();
+        assert!(
+            text.starts_with("removed instance i-0123456789abcdef0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("could not remove security group sg-0123456789abcdef0 in us-east-1 (DependencyViolation): remove it by hand"),
+            "{text}"
+        );
+        assert!(!report.is_complete());
+        assert_eq!(report.removed_of(ResourceKind::Instance), 1);
+    }
 }

@@ -56,9 +56,10 @@ pub enum BuildError {
         #[source]
         source: CloudError,
     },
-    /// An audit record could not be written.
+    /// A lifecycle call outside any stage failed: the caller's identity, an audit record,
+    /// a search for leftovers.
     #[error(transparent)]
-    Audit(LifecycleError),
+    Lifecycle(LifecycleError),
 }
 
 impl BuildError {

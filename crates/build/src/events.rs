@@ -235,3 +235,25 @@ impl ProgressSink for StageProgress<'_> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_json_with_snake_case_stages() {
+        let event = BuildEvent::StageStarted {
+            build: BuildId::parse("bld-0123456789abcdef").expect("an id"),
+            stage: Stage::Provision,
+        };
+        let json = serde_json::to_value(&event).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"event": "stage_started", "build": "bld-0123456789abcdef", "stage": "provision"})
+        );
+        for stage in Stage::ALL {
+            let json = serde_json::to_value(stage).expect("json");
+            assert_eq!(json, stage.as_str());
+        }
+    }
+}

@@ -114,7 +114,10 @@ impl Builder<'_> {
             estimate_inputs: estimate_inputs(self.resolver.estimate_model()),
         };
         let actor = amiref_lifecycle::Actor::from(
-            self.lifecycle.caller().await.map_err(BuildError::Audit)?,
+            self.lifecycle
+                .caller()
+                .await
+                .map_err(BuildError::Lifecycle)?,
         );
         let record = AuditRecord::new(actor, "build", AuditOutcome::Planned)
             .region(&home)
@@ -124,7 +127,9 @@ impl Builder<'_> {
                 "regions": spec.regions,
                 "builds": plan.images.iter().map(|i| &i.build).collect::<Vec<_>>(),
             }));
-        self.lifecycle.record(record).map_err(BuildError::Audit)?;
+        self.lifecycle
+            .record(record)
+            .map_err(BuildError::Lifecycle)?;
         Ok(plan)
     }
 }

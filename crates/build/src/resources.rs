@@ -324,3 +324,36 @@ impl Calls<'_, '_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("a time")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn only_a_passed_readable_expiry_expires() {
+        let now = at("2026-11-01T12:00:00Z");
+        let tags = |v: &str| BTreeMap::from([(TAG_EXPIRES.to_owned(), v.to_owned())]);
+        assert!(is_expired(&tags("2026-11-01T11:59:59Z"), now));
+        assert!(is_expired(&tags("2026-11-01T12:00:00Z"), now));
+        assert!(!is_expired(&tags("2026-11-01T12:00:01Z"), now));
+        assert!(!is_expired(&tags(NEVER), now));
+        assert!(!is_expired(&tags("tomorrow"), now));
+        assert!(!is_expired(&BTreeMap::new(), now));
+    }
+
+    #[test]
+    fn temporary_tags_name_the_build_role_and_expiry() {
+        let build = BuildId::parse("bld-0123456789abcdef").expect("an id");
+        let tags = temporary_tags(&build, "builder", at("2026-11-01T18:00:00Z"));
+        assert_eq!(tags[TAG_BUILD_ID], "bld-0123456789abcdef");
+        assert_eq!(tags[TAG_BUILD_ROLE], "builder");
+        assert_eq!(tags[TAG_EXPIRES], "2026-11-01T18:00:00Z");
+        assert_eq!(tags[TAG_MANAGED_BY], "amiref");
+    }
+}
