@@ -1039,7 +1039,11 @@ fn add_instance(
     });
     let launch = seed.launch.unwrap_or_default();
     let owner = seed.owner.clone().unwrap_or_else(|| caller.clone());
-    crate::network::check_launch_network(
+    // EC2 keeps describing a terminated instance after its groups are deleted (a build
+    // deletes its temporary group once its instances are gone): only a live instance's
+    // network must still exist.
+    if !seed.state.is_gone() {
+        crate::network::check_launch_network(
         world.regions.get(&seed.region),
         &seed.region,
         &owner,
@@ -1053,6 +1057,7 @@ fn add_instance(
             "a subnet and security groups the region has (the default ones, or those `regions` and `security_groups` declare)",
         )
     })?;
+    }
     let mut settings = crate::LaunchSettings::plain(&seed.region);
     settings.user_data = launch.user_data;
     settings.require_imdsv2 = launch.require_imdsv2;
