@@ -202,8 +202,29 @@ async fn a_newer_base_image_in_ssm_makes_every_image_built_on_the_old_one_stale(
         );
     }
 
+    let planned: Vec<Option<String>> = plan
+        .builds()
+        .map(|c| match &c.plan {
+            Action::Build { version, .. } => version.clone(),
+            _ => None,
+        })
+        .collect();
     let report = refresh(&host, &spec).await;
     assert_eq!(report.rebuilt.len(), 2);
+    let built: Vec<Option<String>> = report
+        .rebuilt
+        .iter()
+        .map(|r| r.built.tested.lineage.version.clone())
+        .collect();
+    assert_eq!(
+        built, planned,
+        "the dry run names the versions the refresh builds"
+    );
+    let again = plan_of(&host, &spec).await;
+    assert!(
+        again.builds().next().is_none(),
+        "fresh on the new base: {again:#?}"
+    );
     for rebuilt in &report.rebuilt {
         let image = cloud
             .inspect_image(&region("us-east-1"), &rebuilt.built.tested.image)
@@ -462,4 +483,64 @@ fn with_script(n: u32) -> Template {
     let mut t = template();
     t.user_data = Some(format!("#!/bin/bash\ndnf install -y nginx # {n}\n"));
     t
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_rebuild_keeps_the_current_image_undeprecated_and_skips_its_retention() {
+    let cloud = world(succeeding());
+    let host = Host::new(&cloud);
+    let first = build_all(&host, vec![template(), api_template("echo one")]).await;
+    let api_image = first
+        .rebuilt
+        .iter()
+        .find(|r| r.template == "api")
+        .map(|r| r.built.tested.image.clone())
+        .expect("api was built");
+    let instances_before = live(&cloud, "us-east-1").live_instances();
+    // Every launch from now on ends terminated: the rebuild cannot provision.
+    cloud.fail_next_launches(100);
+
+    let lifecycle = host.lifecycle();
+    let builder = Builder::new(&lifecycle, &host.resolver);
+    let report = Refresher::new(&builder)
+        .refresh(&refresh_spec(vec![template(), api_template("echo two")]))
+        .await
+        .expect("the refresh runs");
+    assert!(!report.complete());
+    assert!(report.rebuilt.is_empty(), "{report:#?}");
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].template, "api");
+    assert!(
+        report.deprecated.is_empty(),
+        "nothing replaced, nothing deprecated"
+    );
+    let retained: Vec<&str> = report
+        .retention
+        .iter()
+        .map(|r| r.template.as_str())
+        .collect();
+    assert_eq!(
+        retained,
+        ["web-app"],
+        "no retention for the template that failed"
+    );
+    let current = cloud
+        .inspect_image(&region("us-east-1"), &api_image)
+        .expect("the current image stays");
+    assert_eq!(current.deprecation_time, None);
+    assert_eq!(live(&cloud, "us-east-1").live_instances(), instances_before);
+}
+
+#[test]
+fn the_refresh_report_schema_names_every_part() {
+    let schema = serde_json::to_value(schemars::schema_for!(RefreshReport)).expect("a schema");
+    for def in [
+        "RefreshPlan",
+        "TemplateCheck",
+        "StaleReason",
+        "Rebuilt",
+        "RefreshFailure",
+    ] {
+        assert!(schema["$defs"][def].is_object(), "{def} missing");
+    }
 }
