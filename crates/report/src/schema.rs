@@ -111,6 +111,9 @@ pub fn catalog() -> Vec<ReportSchema> {
         ReportSchema::of::<crate::PreviewReport<'static>>(),
         ReportSchema::of::<crate::TemplateValidation>(),
         ReportSchema::of::<crate::TemplateSchema>(),
+        ReportSchema::of::<amiref_build::BuildOutcome>(),
+        ReportSchema::of::<amiref_build::CleanupReport>(),
+        ReportSchema::of::<amiref_build::BuildEvent>(),
         // A command line the launcher's parser refused, before any command ran: a failure
         // only (`error.kind` is `usage`), whatever the command.
         ReportSchema {
@@ -226,8 +229,13 @@ pub fn validate(document: &Value) -> Result<&'static str, Violation> {
     }
 }
 
+/// The kinds of progress lines `--output jsonl` prints before its result: the lifecycle's
+/// events and a build's.
+pub const PROGRESS_KINDS: [&str; 2] = ["progress", "build_event"];
+
 /// Checks every line of `--output jsonl` output: each a document of its schema, the
-/// progress lines first and one result last. Returns the kinds, in order.
+/// progress lines ([`PROGRESS_KINDS`]) first and one result last. Returns the kinds, in
+/// order.
 #[cfg(feature = "validate")]
 pub fn validate_lines(text: &str) -> Result<Vec<&'static str>, (usize, Violation)> {
     let mut kinds = Vec::new();
@@ -243,8 +251,9 @@ pub fn validate_lines(text: &str) -> Result<Vec<&'static str>, (usize, Violation
         })?;
         kinds.push(validate(&value).map_err(|v| (i + 1, v))?);
     }
-    let results = kinds.iter().filter(|k| **k != "progress").count();
-    let last_is_result = kinds.last().is_some_and(|k| *k != "progress");
+    let is_progress = |k: &&str| PROGRESS_KINDS.contains(k);
+    let results = kinds.iter().filter(|k| !is_progress(k)).count();
+    let last_is_result = kinds.last().is_some_and(|k| !is_progress(k));
     if results != 1 || !last_is_result {
         return Err((
             text.lines().count(),

@@ -661,6 +661,7 @@ impl From<&SessionError> for ErrorReport {
             SessionError::Resolve(resolve) => ErrorReport::from(resolve),
             SessionError::Template(template) => ErrorReport::from(template),
             SessionError::Lifecycle(lifecycle) => ErrorReport::from(lifecycle),
+            SessionError::ImageBuild(build) => ErrorReport::from(build),
             SessionError::CommunityShareRefused(refusal) => {
                 ErrorReport::from_error(ErrorKind::Registry, e).details(refusal)
             }

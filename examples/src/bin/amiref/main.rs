@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 mod ami;
+mod build;
 mod flags;
 mod launch;
 mod lifecycle;
@@ -52,6 +53,9 @@ enum Command {
     /// Resolve, test, list, build and share templates' images.
     #[command(subcommand)]
     Ami(ami::AmiCommand),
+    /// Build a template's image: provision, capture, test, distribute, clean up (resumable;
+    /// nothing left behind on failure). `--cleanup` removes expired leftovers of any build.
+    Build(build::BuildArgs),
     /// Registry keys, signing and verification (community and institutional registries).
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
             Command::Template(cmd) => template::run(cmd, &context).await,
             Command::Launch(args) => launch::run(args, &context).await,
             Command::Ami(cmd) => ami::run(cmd, &context).await,
+            Command::Build(args) => build::run(args, &context).await,
             Command::Registry(cmd) => registry::run(cmd, &context).await,
             Command::World(cmd) => world::run(cmd, &context).await,
         }

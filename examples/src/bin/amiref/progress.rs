@@ -1,13 +1,15 @@
-//! Progress of long operations: one spinner line per region on a terminal, otherwise what
-//! the printer does with it (a line on stderr, or a JSON line on stdout with `--output
-//! jsonl`). The text of each line is amiref-report's.
+//! Progress of long operations: one spinner line per region (a build: per stage) on a
+//! terminal, otherwise what the printer does with it (a line on stderr, or a JSON line on
+//! stdout with `--output jsonl`). The text of each line is amiref-report's.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use amiref_build::{BuildEvent, BuildEventSink};
 use amiref_lifecycle::{ProgressEvent, ProgressSink};
+use amiref_report::build::build_event_line;
 use amiref_report::{Printer, progress_line, sanitize};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -17,7 +19,7 @@ pub(crate) struct Progress<'a> {
     bars: Option<Bars>,
 }
 
-/// Spinners on stderr, one per region.
+/// Spinners on stderr, one per key (a region, a build's stage).
 struct Bars {
     multi: MultiProgress,
     bars: Mutex<HashMap<String, ProgressBar>>,
@@ -26,29 +28,45 @@ struct Bars {
 impl<'a> Progress<'a> {
     /// Spinners when people read a terminal, else the printer.
     pub(crate) fn new(printer: &'a Printer) -> Self {
-        let bars = (printer.is_human() && std::io::stderr().is_terminal()).then(|| Bars {
-            multi: MultiProgress::new(),
-            bars: Mutex::new(HashMap::new()),
-        });
-        Self { printer, bars }
+        Self {
+            printer,
+            bars: Bars::for_terminal(printer),
+        }
     }
 }
 
+/// A spinner's line: the key, then the message.
+const SPINNER: &str = "{spinner} {prefix:<16} {wide_msg}";
+/// A running script's line: how much of its timeout has passed.
+const RUNNING: &str = "{spinner} {prefix:<16} [{bar:20}] {wide_msg}";
+
 impl Bars {
-    fn bar(&self, key: &str) -> ProgressBar {
+    /// Bars when people read a terminal.
+    fn for_terminal(printer: &Printer) -> Option<Self> {
+        (printer.is_human() && std::io::stderr().is_terminal()).then(|| Self {
+            multi: MultiProgress::new(),
+            bars: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The bar of `key`, shown as `label`; made on first use.
+    fn bar(&self, key: &str, label: &str) -> ProgressBar {
         let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
         bars.entry(key.to_owned())
             .or_insert_with(|| {
                 let bar = self.multi.add(ProgressBar::new_spinner());
-                if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix:<16} {wide_msg}")
-                {
-                    bar.set_style(style);
-                }
-                bar.set_prefix(sanitize(key).into_owned());
+                set_style(&bar, SPINNER);
+                bar.set_prefix(sanitize(label).into_owned());
                 bar.enable_steady_tick(Duration::from_millis(120));
                 bar
             })
             .clone()
+    }
+}
+
+fn set_style(bar: &ProgressBar, template: &str) {
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
     }
 }
 
@@ -59,7 +77,7 @@ impl ProgressSink for Progress<'_> {
             return;
         };
         let line = progress_line(&event);
-        let bar = bars.bar(&line.key);
+        let bar = bars.bar(&line.key, &line.key);
         let message = sanitize(&line.message).into_owned();
         if line.finished {
             bar.finish_with_message(message);
@@ -69,14 +87,56 @@ impl ProgressSink for Progress<'_> {
     }
 }
 
-impl Drop for Progress<'_> {
+impl Drop for Bars {
     /// Ends every spinner so that the result starts on a line of its own.
     fn drop(&mut self) {
-        if let Some(bars) = &self.bars {
-            let all = bars.bars.lock().unwrap_or_else(|p| p.into_inner());
-            for bar in all.values().filter(|b| !b.is_finished()) {
-                bar.finish();
+        let all = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        for bar in all.values().filter(|b| !b.is_finished()) {
+            bar.finish();
+        }
+    }
+}
+
+/// Where a build's progress goes: a bar per stage on a terminal (a bar per region while
+/// copying; a running script's bar fills towards its timeout), else the printer (a line
+/// on stderr, or an `amiref/build_event/v1` line with `--output jsonl`).
+pub(crate) struct BuildProgress<'a> {
+    printer: &'a Printer,
+    bars: Option<Bars>,
+}
+
+impl<'a> BuildProgress<'a> {
+    /// Bars when people read a terminal, else the printer.
+    pub(crate) fn new(printer: &'a Printer) -> Self {
+        Self {
+            printer,
+            bars: Bars::for_terminal(printer),
+        }
+    }
+}
+
+impl BuildEventSink for BuildProgress<'_> {
+    fn emit(&self, event: BuildEvent) {
+        let Some(bars) = &self.bars else {
+            self.printer.progress_json(&event);
+            return;
+        };
+        let line = build_event_line(&event);
+        // Architectures build concurrently: each build has its own bars.
+        let build = line.build.as_ref().map_or("", |b| b.as_str());
+        let bar = bars.bar(&format!("{build} {}", line.key), &line.key);
+        if let Some((elapsed, timeout)) = line.running {
+            if bar.length() != Some(timeout) {
+                set_style(&bar, RUNNING);
+                bar.set_length(timeout);
             }
+            bar.set_position(elapsed);
+        }
+        let message = sanitize(&line.message).into_owned();
+        if line.finished {
+            bar.finish_with_message(message);
+        } else {
+            bar.set_message(message);
         }
     }
 }

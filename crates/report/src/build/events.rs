@@ -1,0 +1,431 @@
+//! A build's progress: `amiref/build_event/v1` lines with `--output jsonl`, a line on
+//! stderr per step otherwise, and the text of a progress bar per stage.
+
+use amiref_build::{BuildEvent, BuildId, Stage};
+use amiref_core::{AmiId, InstanceId, Region};
+use amiref_lifecycle::ProgressEvent;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::progress::progress_line;
+use crate::units::short_duration;
+use crate::{Human, Report};
+
+/// What a progress bar shows for a build event: one bar per stage of a build (a copy's
+/// region has a bar of its own in the distribute stage). The message is not sanitized: a
+/// bar drawer must pass it through [`crate::sanitize`] (a [`crate::Printer`] does itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BuildEventLine {
+    /// The build the event belongs to, when it names one.
+    pub build: Option<BuildId>,
+    /// The bar: the stage (`provision`), or `distribute us-west-2` for one region's copy.
+    pub key: String,
+    /// What is happening (the first line of it: a failure's full text is in the report).
+    pub message: String,
+    /// Whether this is the last word about `key` (a stage finished, resumed or failed).
+    pub finished: bool,
+    /// Whether the event failed a stage.
+    pub failed: bool,
+    /// A running script: seconds since its launch and seconds before it times out.
+    pub running: Option<(u64, u64)>,
+    /// Whether the event is a poll that says much the same every few seconds (a script
+    /// still running, an image still pending): a bar shows it, a log leaves it out.
+    pub poll: bool,
+}
+
+impl BuildEventLine {
+    fn new(build: Option<&BuildId>, key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            build: build.cloned(),
+            key: key.into(),
+            message: message.into(),
+            finished: false,
+            failed: false,
+            running: None,
+            poll: false,
+        }
+    }
+
+    fn finished(mut self) -> Self {
+        self.finished = true;
+        self
+    }
+}
+
+fn secs(s: u64) -> String {
+    short_duration(std::time::Duration::from_secs(s))
+}
+
+/// The progress-bar text of a build event.
+pub fn build_event_line(event: &BuildEvent) -> BuildEventLine {
+    use BuildEventLine as L;
+    match event {
+        BuildEvent::StageStarted { build, stage } => L::new(Some(build), stage.as_str(), "started"),
+        BuildEvent::StageResumed {
+            build,
+            stage,
+            evidence,
+        } => L::new(
+            Some(build),
+            stage.as_str(),
+            format!("↻ done by an earlier run ({evidence})"),
+        )
+        .finished(),
+        BuildEvent::StageFinished {
+            build,
+            stage,
+            elapsed_secs,
+        } => L::new(
+            Some(build),
+            stage.as_str(),
+            format!("✓ done in {}", secs(*elapsed_secs)),
+        )
+        .finished(),
+        BuildEvent::Launched {
+            build,
+            stage,
+            region,
+            instance,
+            attempt,
+        } => L::new(
+            Some(build),
+            stage.as_str(),
+            format!("launched {instance} in {region} (attempt {attempt})"),
+        ),
+        BuildEvent::Running {
+            build,
+            stage,
+            instance,
+            elapsed_secs,
+            timeout_secs,
+        } => {
+            let mut line = L::new(
+                Some(build),
+                stage.as_str(),
+                format!(
+                    "script running on {instance}: {} of at most {}",
+                    secs(*elapsed_secs),
+                    secs(*timeout_secs)
+                ),
+            );
+            line.running = Some((*elapsed_secs, *timeout_secs));
+            line.poll = true;
+            line
+        }
+        BuildEvent::Completed {
+            build,
+            stage,
+            instance,
+            status,
+            elapsed_secs,
+        } => L::new(
+            Some(build),
+            stage.as_str(),
+            format!(
+                "script on {instance} exited with status {status} after {}",
+                secs(*elapsed_secs)
+            ),
+        ),
+        BuildEvent::Image {
+            build,
+            stage,
+            progress,
+        } => image_line(build, *stage, progress),
+        BuildEvent::Removed {
+            build,
+            region,
+            kind,
+            id,
+        } => L::new(
+            build.as_ref(),
+            Stage::Cleanup.as_str(),
+            format!("removed {kind} {id} in {region}"),
+        ),
+        BuildEvent::Tested {
+            build,
+            image,
+            script_ready_secs,
+            image_ready_secs,
+        } => L::new(
+            Some(build),
+            Stage::Test.as_str(),
+            format!(
+                "{image} passed its test: ready in {} (the script took {})",
+                secs(*image_ready_secs),
+                secs(*script_ready_secs)
+            ),
+        ),
+        BuildEvent::Failed {
+            build,
+            stage,
+            error,
+        } => {
+            let first = error.lines().next().unwrap_or_default();
+            let mut line = L::new(Some(build), stage.as_str(), format!("✗ {first}")).finished();
+            line.failed = true;
+            line
+        }
+        other => L::new(None, "build", format!("{other:?}")),
+    }
+}
+
+/// A lifecycle event inside a stage: the capture's image on the stage's bar, each copy on
+/// a bar of its region.
+fn image_line(build: &BuildId, stage: Stage, progress: &ProgressEvent) -> BuildEventLine {
+    let inner = progress_line(progress);
+    let key = match stage {
+        Stage::Distribute => format!("{stage} {}", inner.key),
+        _ => stage.as_str().to_owned(),
+    };
+    let mut line = BuildEventLine::new(Some(build), key, inner.message);
+    // A capture's image being available is not the end of the stage; a copy's is the end
+    // of its region's bar.
+    line.finished = inner.finished && stage == Stage::Distribute;
+    line.poll = matches!(progress, ProgressEvent::Waiting { .. });
+    line
+}
+
+/// A build event in JSON (`amiref/build_event/v1`), one line each with `--output jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BuildEventJson {
+    /// A stage began.
+    StageStarted {
+        /// The build.
+        build: BuildId,
+        /// The stage.
+        stage: Stage,
+    },
+    /// A stage was found done by an earlier run (from the cloud's tags) and skipped.
+    StageResumed {
+        /// The build.
+        build: BuildId,
+        /// The stage.
+        stage: Stage,
+        /// What the earlier run left that shows it done.
+        evidence: String,
+    },
+    /// A stage ended.
+    StageFinished {
+        /// The build.
+        build: BuildId,
+        /// The stage.
+        stage: Stage,
+        /// How long it took (on the cloud's clock: a world's simulated time).
+        elapsed_secs: u64,
+    },
+    /// A builder or tester instance was launched (or an earlier run's launch found).
+    Launched {
+        /// The build.
+        build: BuildId,
+        /// `provision` or `test`.
+        stage: Stage,
+        /// The region.
+        region: Region,
+        /// The instance.
+        instance: InstanceId,
+        /// The launches of this stage so far, this one included (1 for the first).
+        attempt_count: u32,
+    },
+    /// A script is still running: its completion marker is not on the serial console yet.
+    Running {
+        /// The build.
+        build: BuildId,
+        /// `provision` or `test`.
+        stage: Stage,
+        /// The instance.
+        instance: InstanceId,
+        /// Since the instance launched.
+        elapsed_secs: u64,
+        /// When the stage gives up.
+        timeout_secs: u64,
+    },
+    /// A script reported completion on the serial console.
+    Completed {
+        /// The build.
+        build: BuildId,
+        /// `provision` or `test`.
+        stage: Stage,
+        /// The instance.
+        instance: InstanceId,
+        /// The script's exit status (0: it succeeded).
+        exit_code: i32,
+        /// From launch to the marker.
+        elapsed_secs: u64,
+    },
+    /// The capture's image or a copy made progress (the lifecycle's event, as
+    /// `amiref/progress/v1` has it).
+    Image {
+        /// The build.
+        build: BuildId,
+        /// The stage.
+        stage: Stage,
+        /// The lifecycle's event.
+        progress: ProgressEvent,
+    },
+    /// A temporary resource was removed.
+    Removed {
+        /// The build it belonged to, when its tag names one.
+        build: Option<BuildId>,
+        /// The region.
+        region: Region,
+        /// `instance`, `security group` or `image`.
+        kind: String,
+        /// Its id.
+        id: String,
+    },
+    /// The image passed its test; both times measured from launch to the marker.
+    Tested {
+        /// The build.
+        build: BuildId,
+        /// The image.
+        image: AmiId,
+        /// The builder's `user_data`: what a launch provisioning by script waits.
+        script_ready_secs: u64,
+        /// A launch from the new image running `build.test`.
+        image_ready_secs: u64,
+    },
+    /// A stage failed; the build cleans up after it.
+    Failed {
+        /// The build.
+        build: BuildId,
+        /// The stage.
+        stage: Stage,
+        /// What went wrong.
+        error: String,
+    },
+    /// An event this version of the report layer does not know, as its debug text.
+    Other {
+        /// The event.
+        description: String,
+    },
+}
+
+impl From<&BuildEvent> for BuildEventJson {
+    fn from(event: &BuildEvent) -> Self {
+        match event.clone() {
+            BuildEvent::StageStarted { build, stage } => Self::StageStarted { build, stage },
+            BuildEvent::StageResumed {
+                build,
+                stage,
+                evidence,
+            } => Self::StageResumed {
+                build,
+                stage,
+                evidence,
+            },
+            BuildEvent::StageFinished {
+                build,
+                stage,
+                elapsed_secs,
+            } => Self::StageFinished {
+                build,
+                stage,
+                elapsed_secs,
+            },
+            BuildEvent::Launched {
+                build,
+                stage,
+                region,
+                instance,
+                attempt,
+            } => Self::Launched {
+                build,
+                stage,
+                region,
+                instance,
+                attempt_count: attempt,
+            },
+            BuildEvent::Running {
+                build,
+                stage,
+                instance,
+                elapsed_secs,
+                timeout_secs,
+            } => Self::Running {
+                build,
+                stage,
+                instance,
+                elapsed_secs,
+                timeout_secs,
+            },
+            BuildEvent::Completed {
+                build,
+                stage,
+                instance,
+                status,
+                elapsed_secs,
+            } => Self::Completed {
+                build,
+                stage,
+                instance,
+                exit_code: status,
+                elapsed_secs,
+            },
+            BuildEvent::Image {
+                build,
+                stage,
+                progress,
+            } => Self::Image {
+                build,
+                stage,
+                progress,
+            },
+            BuildEvent::Removed {
+                build,
+                region,
+                kind,
+                id,
+            } => Self::Removed {
+                build,
+                region,
+                kind,
+                id,
+            },
+            BuildEvent::Tested {
+                build,
+                image,
+                script_ready_secs,
+                image_ready_secs,
+            } => Self::Tested {
+                build,
+                image,
+                script_ready_secs,
+                image_ready_secs,
+            },
+            BuildEvent::Failed {
+                build,
+                stage,
+                error,
+            } => Self::Failed {
+                build,
+                stage,
+                error,
+            },
+            other => Self::Other {
+                description: format!("{other:?}"),
+            },
+        }
+    }
+}
+
+/// A build's progress event as a report: `amiref/build_event/v1` lines with `--output
+/// jsonl`; as a plain line on stderr (`provision        launched i-... in us-east-1`),
+/// polls are left out: they repeat, which suits a progress bar, not a log.
+impl Report for BuildEvent {
+    const KIND: &'static str = "build_event";
+    type Json = BuildEventJson;
+
+    fn to_json(&self) -> BuildEventJson {
+        self.into()
+    }
+
+    fn human(&self, out: &mut Human) {
+        let line = build_event_line(self);
+        if !line.poll {
+            out.err(format!("{:<16} {}", line.key, line.message));
+        }
+    }
+}
