@@ -2,8 +2,11 @@
 
 mod common;
 
-use amiref_build::{Builder, Stage, tags};
-use amiref_core::ImageState;
+use std::sync::Mutex;
+
+use amiref_build::{BuildEvent, BuildEventFn, Builder, Stage, tags};
+use amiref_core::{Architecture, ImageState, InstanceId};
+use amiref_memory::op;
 use common::*;
 
 #[tokio::test(start_paused = true)]
@@ -29,7 +32,6 @@ async fn a_build_runs_every_stage_and_leaves_only_its_images() {
         ]
     );
     assert!(image.stages.iter().all(|s| !s.resumed));
-    println!("{image:#?}");
     let after = live(&cloud, "us-east-1");
     assert_eq!(after.live_instances(), before.live_instances(), "{after:?}");
     assert_eq!(after.security_groups, before.security_groups);
@@ -42,4 +44,152 @@ async fn a_build_runs_every_stage_and_leaves_only_its_images() {
         made.tag(tags::TAG_BUILD_STAGE),
         Some(tags::STAGE_DISTRIBUTED)
     );
+}
+
+/// Every event of a build of `spec` on `cloud`, and its report.
+async fn build_with_events(
+    cloud: &amiref_memory::MemoryCloud,
+    spec: &amiref_build::BuildSpec,
+) -> (amiref_build::BuildReport, Vec<BuildEvent>) {
+    let host = Host::new(cloud);
+    let lifecycle = host.lifecycle();
+    let events = Mutex::new(Vec::new());
+    let sink = BuildEventFn(|e: BuildEvent| events.lock().expect("events").push(e));
+    let report = Builder::new(&lifecycle, &host.resolver)
+        .events(&sink)
+        .build(spec)
+        .await
+        .expect("the build succeeds");
+    (report, events.into_inner().expect("events"))
+}
+
+fn launched(events: &[BuildEvent]) -> Vec<(Stage, InstanceId)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            BuildEvent::Launched {
+                stage, instance, ..
+            } => Some((*stage, instance.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn launches_require_imdsv2_run_the_wrapped_script_and_carry_the_build_tags() {
+    let cloud = world(succeeding());
+    let home = region("us-east-1");
+    let (report, events) = build_with_events(&cloud, &spec(&["us-east-1"])).await;
+    let build = report.images[0].tested.build.clone();
+    let launches = launched(&events);
+    assert_eq!(
+        launches.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        [Stage::Provision, Stage::Test]
+    );
+    for (stage, instance) in &launches {
+        let settings = cloud.launch_settings(&home, instance).expect("launched");
+        assert!(settings.require_imdsv2, "{stage}");
+        let user_data = settings.user_data.expect("user data");
+        let script = if *stage == Stage::Test {
+            "test"
+        } else {
+            "provision"
+        };
+        assert!(
+            user_data.contains(&format!(
+                "# amiref-build template=web-app build={build} stage={script}"
+            )),
+            "{user_data}"
+        );
+        assert_eq!(settings.security_groups.len(), 1, "the temporary group");
+        assert_ne!(
+            settings.security_groups[0],
+            amiref_memory::MemoryCloud::default_security_group(&home)
+        );
+    }
+    let image = cloud
+        .inspect_image(&home, &report.images[0].tested.image)
+        .expect("the image");
+    for key in [
+        tags::TAG_BUILD_ID,
+        tags::TAG_BASE_IMAGE,
+        tags::TAG_BUILD_FINGERPRINT,
+        tags::TAG_SCRIPT_READY_SECONDS,
+        tags::TAG_IMAGE_READY_SECONDS,
+        amiref_lifecycle::tags::TAG_TEMPLATE,
+        amiref_lifecycle::tags::TAG_TEMPLATE_VERSION,
+        amiref_lifecycle::tags::TAG_TEMPLATE_FINGERPRINT,
+    ] {
+        assert!(image.tag(key).is_some(), "{key}: {:?}", image.tags);
+    }
+    assert_eq!(image.tag(tags::TAG_BUILD_ID), Some(build.as_str()));
+    assert_eq!(image.tag(tags::TAG_EXPIRES), Some("never"));
+    assert_eq!(
+        image.tag(tags::TAG_BUILD_FINGERPRINT),
+        Some(template().build_fingerprint().to_string().as_str())
+    );
+    let snapshots: Vec<_> = image
+        .block_devices
+        .iter()
+        .filter_map(|d| d.snapshot_id.as_ref())
+        .collect();
+    assert!(!snapshots.is_empty(), "{image:?}");
+    for snapshot in snapshots {
+        let tags = cloud.snapshot_tags(&home, snapshot).expect("the snapshot");
+        assert_eq!(tags.get(tags::TAG_BUILD_ID), Some(&build.to_string()));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_measured_times_are_launch_to_marker() {
+    let cloud = world(succeeding());
+    let (report, _) = build_with_events(&cloud, &spec(&["us-east-1"])).await;
+    let measured = &report.images[0].tested.measured;
+    let boot = amiref_memory::Timings::default().boot;
+    assert_eq!(measured.script_ready, boot + PROVISION);
+    assert_eq!(measured.image_ready, boot + TEST);
+    let ratio = measured.ratio();
+    assert!((ratio - (510.0 / 70.0)).abs() < 1e-9, "{ratio}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_configured_security_group_and_subnet_are_used_and_no_group_is_made() {
+    let cloud = world(succeeding());
+    let home = region("us-east-1");
+    let before = live(&cloud, "us-east-1");
+    let mut spec = spec(&["us-east-1"]);
+    let group = amiref_memory::MemoryCloud::default_security_group(&home);
+    spec.options.security_group = Some(group.clone());
+    spec.options.subnet = Some(amiref_memory::MemoryCloud::default_subnet(&home));
+    spec.options.instance_profile = Some("amiref-builder".to_owned());
+    let (_, events) = build_with_events(&cloud, &spec).await;
+    for (_, instance) in launched(&events) {
+        let settings = cloud.launch_settings(&home, &instance).expect("launched");
+        assert_eq!(settings.security_groups, [group.clone()]);
+        assert_eq!(settings.instance_profile.as_deref(), Some("amiref-builder"));
+    }
+    assert_eq!(cloud.counters().operation(op::CREATE_SECURITY_GROUP), 0);
+    assert_eq!(
+        live(&cloud, "us-east-1").security_groups,
+        before.security_groups
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_architecture_is_its_own_build() {
+    let cloud = world(succeeding());
+    let mut spec = spec(&["us-east-1"]).architectures([Architecture::X86_64, Architecture::Arm64]);
+    spec.template.instance_types = [
+        (Architecture::X86_64, "t3.micro".parse().expect("a type")),
+        (Architecture::Arm64, "t4g.micro".parse().expect("a type")),
+    ]
+    .into();
+    let (report, _) = build_with_events(&cloud, &spec).await;
+    let built: Vec<Architecture> = report
+        .images
+        .iter()
+        .map(|i| i.tested.architecture)
+        .collect();
+    assert_eq!(built, [Architecture::X86_64, Architecture::Arm64]);
+    assert_ne!(report.images[0].tested.build, report.images[1].tested.build);
 }
