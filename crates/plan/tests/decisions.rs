@@ -321,3 +321,93 @@ fn build_tags_are_the_measured_times() {
     let cell = &row.cells[0];
     assert_usd!(cell.saving_usd_per_month, 1.44);
 }
+
+#[test]
+fn each_partition_builds_its_own_home() {
+    // Copies never leave a partition: cn-north-1 cannot copy from us-east-1, so it is
+    // weighed as a home of its own. 100 launches: saving 100 x 0.4916667 x $0.096 = $4.72;
+    // cost 8 x $0.06 (China's estimated storage) + $0.0648 = $0.5448.
+    let inputs = PlanInputs::new(now())
+        .template(template("python-ml", "30m"))
+        .usage(usage(&[
+            ("python-ml", "us-east-1", 100.0),
+            ("python-ml", "cn-north-1", 100.0),
+        ]));
+    let plan = plan(&inputs, &monthly_model());
+    let china = plan
+        .cell("python-ml", Architecture::X86_64, &region("cn-north-1"))
+        .unwrap();
+    assert_eq!(china.decision, Decision::BuildHere);
+    assert_usd!(china.saving_usd_per_month, 4.72);
+    assert_usd!(china.cost_usd_per_month, 0.5448);
+    let builds: Vec<_> = plan
+        .actions()
+        .into_iter()
+        .filter(|a| matches!(a, PlanAction::Build { .. }))
+        .collect();
+    assert_eq!(builds.len(), 2);
+}
+
+#[test]
+fn images_in_use_or_of_unknown_use_are_proposed_but_kept() {
+    // The on-demand case above (ap-south-1, 0.5 launches, a waiting hour at $2), with an
+    // image there that EC2 says was launched 3 days ago, and one in sa-east-1 (script)
+    // whose references could not be asked.
+    let model = monthly_model().with_waiting_hour_usd(2.0);
+    let mut recent = image("ami-00000000000000004", "python-ml", "ap-south-1", 8);
+    recent.last_launched = Some(now() - chrono::TimeDelta::days(3));
+    let unknown = image("ami-00000000000000005", "python-ml", "sa-east-1", 8);
+    let throttled = amiref_core::CloudError::new(
+        amiref_core::CloudErrorKind::Throttled,
+        "DescribeImageReferences",
+        "Rate exceeded",
+    );
+    let inputs = PlanInputs::new(now())
+        .template(template("python-ml", "30m"))
+        .usage(usage(&[
+            ("python-ml", "us-east-1", 200.0),
+            ("python-ml", "ap-south-1", 0.5),
+            ("python-ml", "sa-east-1", 0.0),
+        ]))
+        .images([
+            ImageSignal::new(recent, Ok(ImageUsage::default())),
+            ImageSignal::new(unknown, Err(throttled)),
+        ]);
+    let plan = plan(&inputs, &model);
+    let blocks: Vec<_> = plan.retire.iter().map(|p| p.blocked.clone()).collect();
+    assert!(matches!(
+        blocks[..],
+        [
+            Some(amiref_plan::RetireBlock::LaunchedRecently { .. }),
+            Some(amiref_plan::RetireBlock::UsageUnknown { .. })
+        ]
+    ));
+    assert!(
+        !plan
+            .actions()
+            .iter()
+            .any(|a| matches!(a, PlanAction::Retire { .. }))
+    );
+    assert_eq!(plan.totals.retire_count, 2);
+}
+
+#[test]
+fn templates_without_a_script_are_left_out() {
+    let bare = amiref_template::Template::from_yaml_str(
+        "name: bare\nami_config:\n  fallback_strategy: error\n  ami_mappings:\n    us-east-1: ami-0123456789abcdef0\n",
+        "bare.yml",
+    )
+    .unwrap();
+    let inputs = PlanInputs::new(now())
+        .template(amiref_plan::TemplateInput::new(bare))
+        .usage(usage(&[("bare", "us-east-1", 500.0)]));
+    let plan = plan(&inputs, &monthly_model());
+    assert!(plan.rows.is_empty());
+    assert_eq!(plan.skipped.len(), 1);
+    assert_eq!(plan.skipped[0].template, "bare");
+    assert!(
+        plan.notes.iter().any(|n| n.contains("bare")),
+        "{:?}",
+        plan.notes
+    );
+}
