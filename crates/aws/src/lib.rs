@@ -38,6 +38,11 @@
 //!   the copy carries its provenance in tags; before copying, the destination is searched
 //!   for a copy with that provenance, so a repeat returns the first copy even where the
 //!   service forgets tokens (as moto does).
+//! - **A write counts when the service shows it.** SSM answers PutParameter of an
+//!   `aws:ec2:image` value before checking the image, and drops a version that fails; a put
+//!   of such a value returns once GetParameters shows its version (or fails with
+//!   `Timeout` after 60 s). GetConsoleOutput asks for the latest serial output and falls
+//!   back to the buffered one where the instance type has none.
 //! - **Errors keep their meaning.** Every SDK failure becomes an
 //!   [`amiref_core::CloudError`] of a [`amiref_core::CloudErrorKind`], with the operation,
 //!   region and the service's error code. Credentials are never logged or printed.
