@@ -46,6 +46,11 @@ fn moto_capabilities() -> Capabilities {
     let mut caps = Capabilities::moto();
     caps.copy_tags = true;
     caps.public_parameter_images = true;
+    // Checked against moto 5.2.5: its console answers text (a fixed boot log), it refuses
+    // launches into groups and subnets that do not exist, and it keeps 100 versions.
+    caps.console_output = true;
+    caps.network_validation = true;
+    caps.parameter_version_limit = true;
     if let Ok(flags) = std::env::var("AMIREF_TEST_MOTO_PROBE") {
         // Probing which capabilities moto has: turn these on (comma-separated).
         for flag in flags.split(',') {
@@ -60,6 +65,13 @@ fn moto_capabilities() -> Capabilities {
                 "allowed_images" => caps.allowed_images = true,
                 "seeded_offerings" => caps.seeded_offerings = true,
                 "pagination" => caps.pagination = true,
+                "instance_lifecycle" => caps.instance_lifecycle = true,
+                "console_output" => caps.console_output = true,
+                "image_ancestry" => caps.image_ancestry = true,
+                "group_dependencies" => caps.group_dependencies = true,
+                "network_validation" => caps.network_validation = true,
+                "image_parameter_checks" => caps.image_parameter_checks = true,
+                "parameter_version_limit" => caps.parameter_version_limit = true,
                 _ => {}
             }
         }
@@ -168,6 +180,27 @@ async fn instances_conform() {
     let Some(url) = endpoint() else { return };
     let (cloud, fixture) = seeded(&url, "instances").await;
     check(amiref_testkit::instances::run(&cloud, &fixture, &moto_capabilities()).await);
+}
+
+#[tokio::test]
+async fn instance_control_conforms() {
+    let Some(url) = endpoint() else { return };
+    let (cloud, fixture) = seeded(&url, "instance-control").await;
+    check(amiref_testkit::instance_control::run(&cloud, &fixture, &moto_capabilities()).await);
+}
+
+#[tokio::test]
+async fn security_groups_conform() {
+    let Some(url) = endpoint() else { return };
+    let (cloud, fixture) = seeded(&url, "security-groups").await;
+    check(amiref_testkit::security_groups::run(&cloud, &fixture, &moto_capabilities()).await);
+}
+
+#[tokio::test]
+async fn parameter_store_conforms() {
+    let Some(url) = endpoint() else { return };
+    let (cloud, fixture) = seeded(&url, "parameter-store").await;
+    check(amiref_testkit::parameter_store::run(&cloud, &fixture, &moto_capabilities()).await);
 }
 
 #[tokio::test]
