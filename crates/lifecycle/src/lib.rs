@@ -61,7 +61,8 @@ pub use error::{Cleanup, LifecycleError};
 pub use limits::{CopyLimits, EC2_MAX_COPIES_INTO_REGION, EC2_MAX_COPIES_OUT_OF_REGION};
 pub use parameters::{
     DEFAULT_PARAMETER_PREFIX, ImageParameterNames, LATEST_LEVEL, ParameterOutcome, ParameterReport,
-    ParameterWrite, PublishParametersSpec, RegionParameters, RollbackSpec, RollbackTarget,
+    ParameterWrite, PublishParametersSpec, RegionParameters, RegionUnpublish, RollbackSpec,
+    RollbackTarget, UnpublishOutcome, UnpublishReport, UnpublishSpec,
 };
 pub use progress::{NoProgress, ProgressEvent, ProgressFn, ProgressSink};
 pub use publish::{

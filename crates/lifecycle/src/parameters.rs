@@ -389,20 +389,18 @@ impl Lifecycle<'_> {
         spec: &PublishParametersSpec,
     ) -> Result<ParameterReport, LifecycleError> {
         let actor = self.actor().await?;
-        let names = match ImageParameterNames::new(
-            &spec.prefix,
-            &spec.template,
-            &spec.version,
-            spec.architecture,
-        ) {
-            Ok(names) => names,
-            Err(e) => {
-                let record = AuditRecord::new(actor, "put_parameter", AuditOutcome::Succeeded)
-                    .dry_run(spec.dry_run)
-                    .details(json!({ "template": spec.template, "version": spec.version }));
-                return self.audited(record, Err(e));
-            }
-        };
+        let names = self.names_or_refusal(
+            &actor,
+            "put_parameter",
+            spec.dry_run,
+            ImageParameterNames::new(
+                &spec.prefix,
+                &spec.template,
+                &spec.version,
+                spec.architecture,
+            ),
+            json!({ "template": spec.template, "version": spec.version }),
+        )?;
         let described = format!(
             "amiref: {} {} ({})",
             spec.template,
@@ -443,54 +441,53 @@ impl Lifecycle<'_> {
         spec: &RollbackSpec,
     ) -> Result<ParameterReport, LifecycleError> {
         let actor = self.actor().await?;
-        let names = match spec.names() {
-            Ok(names) => names,
-            Err(e) => {
-                let record = AuditRecord::new(actor, "put_parameter", AuditOutcome::Succeeded)
-                    .dry_run(spec.dry_run)
-                    .details(json!({ "template": spec.template, "rollback": spec.target }));
-                return self.audited(record, Err(e));
-            }
-        };
-        let mut regions: Vec<&Region> = spec.regions.iter().collect();
-        regions.sort();
-        regions.dedup();
-        let regions = join_all(regions.into_iter().map(|region| async {
-            match self.rollback_image(region, spec, &names).await {
-                Ok(image) => {
-                    let wanted = Wanted {
-                        name: &names.latest,
-                        description: format!(
-                            "amiref: {} ({}), rolled back to {image}",
-                            spec.template,
-                            spec.architecture.as_str()
-                        ),
-                        image,
-                    };
-                    self.set_parameters(&actor, region, vec![wanted], spec.dry_run)
-                        .await
-                }
-                Err(error) => {
-                    let record = AuditRecord::new(
-                        actor.clone(),
-                        "put_parameter",
-                        AuditOutcome::Failed {
-                            error: error.clone(),
-                        },
-                    )
-                    .region(region)
-                    .target(&names.latest)
-                    .dry_run(spec.dry_run)
-                    .details(json!({ "rollback": spec.target }));
-                    self.audit(record)?;
-                    Ok(RegionParameters {
-                        region: region.clone(),
-                        writes: Vec::new(),
-                        error: Some(error),
-                    })
-                }
-            }
-        }))
+        let names = self.names_or_refusal(
+            &actor,
+            "put_parameter",
+            spec.dry_run,
+            spec.names(),
+            json!({ "template": spec.template, "rollback": spec.target }),
+        )?;
+        let regions = join_all(
+            sorted_unique(&spec.regions)
+                .into_iter()
+                .map(|region| async {
+                    match self.rollback_image(region, spec, &names).await {
+                        Ok(image) => {
+                            let wanted = Wanted {
+                                name: &names.latest,
+                                description: format!(
+                                    "amiref: {} ({}), rolled back to {image}",
+                                    spec.template,
+                                    spec.architecture.as_str()
+                                ),
+                                image,
+                            };
+                            self.set_parameters(&actor, region, vec![wanted], spec.dry_run)
+                                .await
+                        }
+                        Err(error) => {
+                            let record = AuditRecord::new(
+                                actor.clone(),
+                                "put_parameter",
+                                AuditOutcome::Failed {
+                                    error: error.clone(),
+                                },
+                            )
+                            .region(region)
+                            .target(&names.latest)
+                            .dry_run(spec.dry_run)
+                            .details(json!({ "rollback": spec.target }));
+                            self.audit(record)?;
+                            Ok(RegionParameters {
+                                region: region.clone(),
+                                writes: Vec::new(),
+                                error: Some(error),
+                            })
+                        }
+                    }
+                }),
+        )
         .await
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
@@ -512,6 +509,24 @@ fn other_data_type(current: &Parameter) -> Option<&str> {
 }
 
 impl Lifecycle<'_> {
+    /// The names, or their refusal, audited as `operation` with `details`.
+    pub(super) fn names_or_refusal(
+        &self,
+        actor: &Actor,
+        operation: &str,
+        dry_run: bool,
+        names: Result<ImageParameterNames, LifecycleError>,
+        details: serde_json::Value,
+    ) -> Result<ImageParameterNames, LifecycleError> {
+        if names.is_ok() {
+            return names;
+        }
+        let record = AuditRecord::new(actor.clone(), operation, AuditOutcome::Succeeded)
+            .dry_run(dry_run)
+            .details(details);
+        self.audited(record, names)
+    }
+
     /// Sets each wanted parameter of `region` in order, each only if it does not hold its
     /// image yet, and audits each. A write follows only once those before it hold their
     /// images. The error is the audit sink's; the cloud's failures are in the report.
@@ -633,6 +648,14 @@ impl Lifecycle<'_> {
     }
 }
 
+/// Each region once, in order.
+pub(super) fn sorted_unique(regions: &[Region]) -> Vec<&Region> {
+    let mut regions: Vec<&Region> = regions.iter().collect();
+    regions.sort();
+    regions.dedup();
+    regions
+}
+
 /// The audit record of one parameter write.
 fn parameter_record(
     actor: &Actor,
@@ -662,3 +685,6 @@ fn parameter_record(
 
 #[cfg(test)]
 mod tests;
+mod unpublish;
+
+pub use unpublish::{RegionUnpublish, UnpublishOutcome, UnpublishReport, UnpublishSpec};

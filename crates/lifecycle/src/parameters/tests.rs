@@ -466,3 +466,71 @@ async fn rollback_returns_latest_to_its_previous_image_or_a_named_version() {
             .contains("never published")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn unpublishing_deletes_a_version_but_not_the_one_latest_holds() {
+    let cloud = world();
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit);
+    let both = vec![region(EAST), region(WEST)];
+    lc.publish_parameters(&spec("1.0.0", V1_EAST, V1_WEST))
+        .await
+        .unwrap();
+    lc.publish_parameters(&spec("2.0.0", V2_EAST, V2_WEST).promote(true))
+        .await
+        .unwrap();
+
+    let held = lc
+        .unpublish_parameters(&UnpublishSpec::new(
+            "python-ml",
+            "2.0.0",
+            Architecture::X86_64,
+            both.clone(),
+        ))
+        .await
+        .unwrap();
+    assert!(held.has_failures());
+    assert!(
+        held.regions
+            .iter()
+            .all(|r| matches!(r.outcome, UnpublishOutcome::Refused { .. }))
+    );
+
+    let v1 = UnpublishSpec::new("python-ml", "1.0.0", Architecture::X86_64, both);
+    let planned = lc
+        .unpublish_parameters(&v1.clone().dry_run(true))
+        .await
+        .unwrap();
+    assert_eq!(planned.regions[0].image(), Some(ami(V1_EAST)));
+    assert!(
+        value(&cloud, EAST, "/amiref/python-ml/1.0.0/x86_64")
+            .await
+            .is_some()
+    );
+    assert_eq!(cloud.counters().operation(op::DELETE_PARAMETER), 0);
+
+    let deleted = lc.unpublish_parameters(&v1).await.unwrap();
+    assert!(!deleted.has_failures(), "{deleted:#?}");
+    assert_eq!(deleted.regions[1].image(), Some(ami(V1_WEST)));
+    assert!(
+        value(&cloud, WEST, "/amiref/python-ml/1.0.0/x86_64")
+            .await
+            .is_none()
+    );
+
+    let again = lc.unpublish_parameters(&v1).await.unwrap();
+    assert!(
+        again
+            .regions
+            .iter()
+            .all(|r| r.outcome == UnpublishOutcome::Absent)
+    );
+    assert_eq!(cloud.counters().operation(op::DELETE_PARAMETER), 2);
+    let refusals = audit
+        .records()
+        .into_iter()
+        .filter(|r| r.operation == "delete_parameter")
+        .filter(|r| matches!(r.outcome, AuditOutcome::Refused { .. }))
+        .count();
+    assert_eq!(refusals, 2);
+}
