@@ -193,3 +193,45 @@ async fn a_template_without_user_data_is_refused_before_any_call() {
     );
     assert_eq!(cloud.counters().total(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_expiry_shorter_than_a_build_and_a_region_given_twice_are_refused() {
+    let cloud = world(succeeding());
+    let host = Host::new(&cloud);
+    let lifecycle = host.lifecycle();
+    let builder = Builder::new(&lifecycle, &host.resolver);
+
+    let mut short = spec(&[HOME]);
+    short.options.leftover_expiry = Duration::from_secs(60 * 60);
+    let error = builder.build(&short).await.expect_err("refused");
+    assert!(
+        matches!(
+            error,
+            BuildError::Invalid {
+                field: "leftover_expiry",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("no sweep removes a running build"),
+        "{error}"
+    );
+
+    let twice = spec(&[HOME, "eu-west-1", HOME]);
+    let error = builder.build(&twice).await.expect_err("refused");
+    assert!(
+        matches!(
+            error,
+            BuildError::Invalid {
+                field: "regions",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert_eq!(cloud.counters().total(), 0, "refused before any call");
+}

@@ -165,7 +165,7 @@ async fn a_configured_security_group_and_subnet_are_used_and_no_group_is_made() 
     let (_, events) = build_with_events(&cloud, &spec).await;
     for (_, instance) in launched(&events) {
         let settings = cloud.launch_settings(&home, &instance).expect("launched");
-        assert_eq!(settings.security_groups, [group.clone()]);
+        assert_eq!(settings.security_groups, std::slice::from_ref(&group));
         assert_eq!(settings.instance_profile.as_deref(), Some("amiref-builder"));
     }
     assert_eq!(cloud.counters().operation(op::CREATE_SECURITY_GROUP), 0);
