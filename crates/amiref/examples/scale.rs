@@ -8,17 +8,19 @@
 //! ```
 //!
 //! Every frontend resolves every template in every region once a minute, at a seeded random
-//! moment of the minute, on tokio's paused clock. Three scenarios run on the same world,
+//! moment of the minute, on tokio's paused clock. Four scenarios run on the same world,
 //! each on a fresh cloud (full buckets, counters at zero):
 //!
 //! - `describe`: templates with a mapping in one region and a DescribeImages search, resolved
 //!   through the session as the launcher resolves them (`Session::plan_launch`);
 //! - `ssm-tier`: templates naming `/amiref/<template>/latest/<arch>` in
 //!   `ami_config.ssm_parameter`, resolved through the session (the resolver's SSM tier);
+//! - `read-ssm`: the frontends read the `latest` parameters themselves, ten names a
+//!   GetParameters request, once a minute per region;
 //! - `resolve-ssm`: a launch hands `resolve:ssm:/amiref/<template>/latest/<arch>` to
 //!   RunInstances, so a frontend makes no call to resolve.
 //!
-//! In the last two, one job keeps the parameters true: it resolves each template once per
+//! In the last three, one job keeps the parameters true: it resolves each template once per
 //! region (the `describe` templates, without the cache), reads the `latest` parameters in
 //! batches of 10 and rewrites those that name another image; it runs at the start and every
 //! `--refresh-minutes`.
@@ -139,19 +141,27 @@ pub enum Scenario {
     Describe,
     /// Through the session's SSM tier: `ami_config.ssm_parameter`.
     SsmTier,
+    /// The frontends read the `latest` parameters themselves, ten a GetParameters request.
+    ReadSsm,
     /// `resolve:ssm:` handed to RunInstances: no call.
     ResolveSsm,
 }
 
 impl Scenario {
     /// Every scenario, in the order they are printed.
-    pub const ALL: [Self; 3] = [Self::Describe, Self::SsmTier, Self::ResolveSsm];
+    pub const ALL: [Self; 4] = [
+        Self::Describe,
+        Self::SsmTier,
+        Self::ReadSsm,
+        Self::ResolveSsm,
+    ];
 
     /// The name of the scenario on the command line and in the table.
     pub fn name(self) -> &'static str {
         match self {
             Self::Describe => "describe",
             Self::SsmTier => "ssm-tier",
+            Self::ReadSsm => "read-ssm",
             Self::ResolveSsm => "resolve-ssm",
         }
     }
@@ -430,7 +440,7 @@ pub fn templates(
                 Scenario::SsmTier => {
                     format!("  ssm_parameter: {}\n", parameter_name(&name, "latest")?)
                 }
-                Scenario::Describe | Scenario::ResolveSsm => {
+                Scenario::Describe | Scenario::ReadSsm | Scenario::ResolveSsm => {
                     let home = &world.regions[t % world.regions.len()];
                     let mapped = &world.newest[&(t, home.clone())];
                     format!(
@@ -868,8 +878,20 @@ async fn start_job(
     }))
 }
 
+/// How one frontend finds images during one minute.
+#[derive(Clone)]
+enum Frontend {
+    /// Through a session's launch plans (`describe`, `ssm-tier`).
+    Session(Arc<Session>),
+    /// Reading the `latest` parameters itself (`read-ssm`).
+    Reader(Arc<dyn Cloud>),
+    /// Naming the parameters to RunInstances (`resolve-ssm`).
+    Naming,
+}
+
 /// Every frontend, every minute: each template in each region at a seeded moment of the
-/// minute, each resolution a task of its own (a slow one delays no other).
+/// minute, each resolution a task of its own (a slow one delays no other); a reader reads a
+/// region's parameters together, at one moment.
 async fn run_frontends(
     fleet: &Fleet,
     scenario: Scenario,
@@ -887,30 +909,38 @@ async fn run_frontends(
         while tasks.try_join_next().is_some() {}
         for (f, kept) in kept.iter_mut().enumerate() {
             let seed = seed_of(fleet.seed, f, minute);
-            let session = match (scenario, fleet.sessions, kept.as_ref()) {
-                (Scenario::ResolveSsm, _, _) => None,
-                (_, Sessions::Kept, Some(s)) => Some(s.clone()),
+            let frontend = match (scenario, fleet.sessions, kept.as_ref()) {
+                (Scenario::ResolveSsm, _, _) => Frontend::Naming,
+                (Scenario::ReadSsm, _, _) => Frontend::Reader(client(&world.cloud, tap, seed)),
+                (_, Sessions::Kept, Some(s)) => Frontend::Session(s.clone()),
                 _ => {
                     let s = Arc::new(session(client(&world.cloud, tap, seed)).await?);
                     if fleet.sessions == Sessions::Kept {
                         *kept = Some(s.clone());
                     }
-                    Some(s)
+                    Frontend::Session(s)
                 }
             };
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut moment = || round + Duration::from_millis(rng.gen_range(0..60_000));
             for region in &world.regions {
-                for t in 0..fleet.templates {
-                    let at = round + Duration::from_millis(rng.gen_range(0..60_000));
-                    let (session, templates, outcomes) =
-                        (session.clone(), templates.clone(), outcomes.clone());
+                let picks: Vec<(Instant, Option<usize>)> = match frontend {
+                    Frontend::Reader(_) => vec![(moment(), None)],
+                    _ => (0..fleet.templates).map(|t| (moment(), Some(t))).collect(),
+                };
+                for (at, t) in picks {
+                    let (frontend, templates, outcomes) =
+                        (frontend.clone(), templates.clone(), outcomes.clone());
                     let region = region.clone();
                     tasks.spawn(async move {
                         tokio::time::sleep_until(at).await;
                         let started = Instant::now();
-                        let outcome =
-                            resolve_once(session.as_deref(), &templates[t], &region).await;
-                        lock(&outcomes).record(outcome, started.elapsed());
+                        let asked = t.map_or(&templates[..], |t| &templates[t..=t]);
+                        let answers = find_images(&frontend, asked, &region).await;
+                        let mut outcomes = lock(&outcomes);
+                        for answer in answers {
+                            outcomes.record(answer, started.elapsed());
+                        }
                     });
                 }
             }
@@ -921,20 +951,34 @@ async fn run_frontends(
     Ok(outcomes)
 }
 
-/// What one frontend does to find a launch's image: the session's launch plan, or (without
-/// a session, `resolve-ssm`) the parameter reference RunInstances resolves itself.
-async fn resolve_once(session: Option<&Session>, template: &Template, region: &Region) -> String {
-    let Some(session) = session else {
-        return match parameter_name(&template.name, "latest") {
-            Ok(name) if launch_reference(&name).starts_with("resolve:ssm:/amiref/") => {
-                "resolve:ssm (no call)".to_owned()
+/// What a frontend does to find the images of `templates` in `region`: one outcome each.
+async fn find_images(frontend: &Frontend, templates: &[Template], region: &Region) -> Vec<String> {
+    match frontend {
+        Frontend::Session(session) => {
+            let mut answers = Vec::with_capacity(templates.len());
+            for template in templates {
+                answers.push(plan_once(session, template, region).await);
             }
-            _ => "error (parameter name)".to_owned(),
-        };
-    };
+            answers
+        }
+        Frontend::Reader(cloud) => read_latest(cloud.as_ref(), templates, region).await,
+        Frontend::Naming => templates
+            .iter()
+            .map(|t| match parameter_name(&t.name, "latest") {
+                Ok(name) if launch_reference(&name).starts_with("resolve:ssm:/amiref/") => {
+                    "resolve:ssm (no call)".to_owned()
+                }
+                _ => "error (parameter name)".to_owned(),
+            })
+            .collect(),
+    }
+}
+
+/// The session's launch plan, as the launcher asks for it: the method chosen, marked when
+/// a tier failed (here, always throttling after the retries), so that the outcome is not
+/// what the world holds.
+async fn plan_once(session: &Session, template: &Template, region: &Region) -> String {
     let request = LaunchRequest::new(template.clone(), "fleet").region(region.clone());
-    // "a tier failed": a tier answered an error (here, always throttling after the retries),
-    // so the outcome is not what the world holds.
     match session.plan_launch(&request).await {
         Ok(plan) if plan.resolution.chain.iter().any(|e| e.transient) => {
             format!("{} (a tier failed)", plan.choice.method)
@@ -943,6 +987,32 @@ async fn resolve_once(session: Option<&Session>, template: &Template, region: &R
         Err(SessionError::Resolve(e)) if e.is_transient() => "no image (a tier failed)".to_owned(),
         Err(e) => format!("error ({:?})", e.kind()),
     }
+}
+
+/// A frontend reading the `latest` parameters of `templates` itself: GetParameters requests
+/// of ten names at once, and no DescribeImages (it takes the pointer as RunInstances does:
+/// the job that writes it has judged the image).
+async fn read_latest(cloud: &dyn Cloud, templates: &[Template], region: &Region) -> Vec<String> {
+    let reads = templates.chunks(PARAMETER_BATCH).map(|batch| async move {
+        let names: Result<Vec<ParameterName>, SimError> = batch
+            .iter()
+            .map(|t| parameter_name(&t.name, "latest"))
+            .collect();
+        let Ok(names) = names else {
+            return vec!["error (parameter name)".to_owned(); batch.len()];
+        };
+        match cloud.get_parameters(region, &names).await {
+            Ok(found) => names
+                .iter()
+                .map(|n| match found.get(n) {
+                    Some(_) => "parameter read".to_owned(),
+                    None => "parameter missing".to_owned(),
+                })
+                .collect(),
+            Err(e) => vec![format!("read failed ({:?})", e.kind); batch.len()],
+        }
+    });
+    futures::future::join_all(reads).await.concat()
 }
 
 /// After the run (counters already read): `latest` parameters naming another image than the

@@ -122,6 +122,25 @@ async fn the_ssm_tier_reads_a_parameter_and_describes_its_image_per_resolution()
 }
 
 #[tokio::test(start_paused = true)]
+async fn frontends_reading_the_parameters_read_ten_a_request_and_describe_nothing() {
+    let fleet = fleet();
+    let m = run(&fleet, Scenario::ReadSsm).await;
+    assert_eq!(m.resolutions(), 50 * 20 * 2);
+    assert_eq!(
+        m.outcomes["parameter read"],
+        m.resolutions(),
+        "{:?}",
+        m.outcomes
+    );
+    assert_eq!(m.frontends.describe_images(), 0);
+    // 20 names: two requests per frontend and region.
+    let reads = m.frontends.calls[&amiref::layers::Operation::GetParameters];
+    assert_eq!(reads, 50 * 2 * 2);
+    assert_eq!(m.throttled("EC2") + m.throttled("SSM"), 0);
+    assert_eq!(m.stale_at_end, 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_job_rewrites_stale_parameters() {
     let mut fleet = Fleet::small(1, 20, 2, 1);
     fleet.stale = 3;
