@@ -6,6 +6,7 @@ use std::time::Duration;
 use amiref_build::Measured;
 use amiref_build::tags::{TAG_IMAGE_READY_SECONDS, TAG_SCRIPT_READY_SECONDS};
 use amiref_core::{AmiId, CloudError, Image, ImageStore, ImageUsage, Region};
+use amiref_registry::Verification;
 use amiref_template::Template;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -46,24 +47,30 @@ impl MeasuredTimes {
 
     /// The pair an image's build tags record, when it carries both as seconds.
     pub fn from_image_tags(image: &Image) -> Option<Self> {
-        let seconds = |key| {
-            image
-                .tag(key)
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(Duration::from_secs_f64)
-        };
+        let tag = |key| image.tag(key).and_then(|v| v.trim().parse::<f64>().ok());
         let measured = Measured::new(
-            seconds(TAG_SCRIPT_READY_SECONDS)?,
-            seconds(TAG_IMAGE_READY_SECONDS)?,
+            duration(tag(TAG_SCRIPT_READY_SECONDS)?)?,
+            duration(tag(TAG_IMAGE_READY_SECONDS)?)?,
         );
-        Some(Self::new(
-            measured,
-            MeasurementSource::ImageTags {
-                image: image.id.clone(),
-            },
-        ))
+        let source = MeasurementSource::ImageTags {
+            image: image.id.clone(),
+        };
+        Some(Self::new(measured, source))
     }
+
+    /// The pair a registry entry's verification records, when it holds both.
+    pub fn from_verification(verification: &Verification) -> Option<Self> {
+        let measured = Measured::new(
+            duration(verification.script_ready_seconds?)?,
+            duration(verification.image_ready_seconds?)?,
+        );
+        Some(Self::new(measured, MeasurementSource::RegistryVerification))
+    }
+}
+
+/// Seconds as a duration, when they are a finite amount, 0 or more.
+fn duration(seconds: f64) -> Option<Duration> {
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
 }
 
 /// A template to plan for, with what is known of its times beyond the template itself.
@@ -72,7 +79,7 @@ impl MeasuredTimes {
 pub struct TemplateInput {
     /// The template.
     pub template: Template,
-    /// Times its registry entry records (the lead's session reads the entry); when absent
+    /// Times its registry entry records ([`MeasuredTimes::from_verification`]); when absent
     /// the planner looks at its images' tags, then the launch log, then estimates.
     pub measured: Option<MeasuredTimes>,
 }

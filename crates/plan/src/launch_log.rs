@@ -35,7 +35,8 @@ pub enum LaunchMethod {
 
 /// One launch of a template, as amiref records it.
 ///
-/// The JSON form is one line of the [`LaunchLog`]:
+/// The JSON form is one line of the [`LaunchLog`]; fields it does not know are ignored, so
+/// records a newer amiref writes still read:
 ///
 /// ```
 /// use amiref_plan::{LaunchMethod, LaunchRecord};

@@ -97,4 +97,4 @@ pub use plan::{
 };
 pub use planner::plan;
 pub use render::{render_html, render_table};
-pub use usage::{USAGE_FILE_EXPECTED, UsageEntry, UsageFile, UsageFileError};
+pub use usage::{UsageEntry, UsageFile, UsageFileError};

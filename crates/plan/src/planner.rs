@@ -41,12 +41,7 @@ pub fn plan(inputs: &PlanInputs, model: &PlanModel) -> Plan {
             launches: &launches,
         }
         .plan_row(input, arch, row_images, &ready);
-        if row.instance_type.is_none() {
-            notes.push(format!(
-                "{} ({arch}): no instance type for the architecture; instance time counts as $0",
-                row.template
-            ));
-        }
+        notes.extend(price_note(&row));
         rows.push(row);
     }
     let retire = retire_proposals(&rows, &images, model, inputs.now);
@@ -61,6 +56,31 @@ pub fn plan(inputs: &PlanInputs, model: &PlanModel) -> Plan {
         skipped,
         notes,
     }
+}
+
+/// A note when instance time counts as $0 somewhere in the row: no instance type for the
+/// architecture, or no price for it in some regions.
+fn price_note(row: &PlanRow) -> Option<String> {
+    let Some(instance_type) = &row.instance_type else {
+        return Some(format!(
+            "{} ({}): no instance type for the architecture; instance time counts as $0",
+            row.template, row.architecture
+        ));
+    };
+    let unpriced: Vec<&str> = row
+        .cells
+        .iter()
+        .filter(|c| c.hourly_price_usd.is_none())
+        .map(|c| c.region.as_str())
+        .collect();
+    (!unpriced.is_empty()).then(|| {
+        format!(
+            "{} ({}): no price for {instance_type} in {}; instance time counts as $0 there",
+            row.template,
+            row.architecture,
+            unpriced.join(", ")
+        )
+    })
 }
 
 /// The templates a build can make (they have a script), by name (the last of a name

@@ -6,9 +6,6 @@ use std::path::Path;
 use amiref_core::{Architecture, Region};
 use amiref_yaml::{Document, FieldPath, Segment, Target, YamlError};
 
-/// What a valid usage file looks like, for error messages.
-pub const USAGE_FILE_EXPECTED: &str = "a usage file: `usage: [{template: <name>, region: <region>, launches_per_month: <number, 0 or more>, architecture: <optional>}]`, optional `source: <text>`";
-
 /// A usage file could not be read, or was refused. Its message reads
 /// `file:line:column: field: found X, expected Y`.
 #[derive(Debug, thiserror::Error)]

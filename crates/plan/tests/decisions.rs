@@ -411,3 +411,36 @@ fn templates_without_a_script_are_left_out() {
         plan.notes
     );
 }
+
+#[test]
+fn registry_verification_is_the_measured_times_and_unpriced_types_are_noted() {
+    let mut verification =
+        amiref_registry::Verification::new(true, amiref_registry::ScanStatus::Passed);
+    verification.script_ready_seconds = Some(900.0);
+    verification.image_ready_seconds = Some(45.0);
+    let measured = amiref_plan::MeasuredTimes::from_verification(&verification).unwrap();
+    // An instance type the built-in table does not price: instance time counts as $0.
+    let yaml = "name: gpu\ninstance_type: p5.48xlarge\nuser_data: |\n  #!/bin/sh\n  true\n";
+    let template = amiref_template::Template::from_yaml_str(yaml, "gpu.yml").unwrap();
+    let inputs = PlanInputs::new(now())
+        .template(amiref_plan::TemplateInput::new(template).with_measured(measured))
+        .usage(usage(&[("gpu", "us-east-1", 10.0)]));
+    // With a waiting hour at $30: 10 x (855 s = 0.2375 h) x $30 = $71.25.
+    let plan = plan(&inputs, &monthly_model().with_waiting_hour_usd(30.0));
+    let row = plan.row("gpu", Architecture::X86_64).unwrap();
+    assert_eq!(
+        row.script_time.source,
+        TimeSource::Measured {
+            from: amiref_plan::MeasurementSource::RegistryVerification
+        }
+    );
+    assert_eq!(row.cells[0].hourly_price_usd, None);
+    assert_usd!(row.cells[0].saving_usd_per_month, 71.25);
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("no price for p5.48xlarge in us-east-1")),
+        "{:?}",
+        plan.notes
+    );
+}
