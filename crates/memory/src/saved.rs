@@ -298,13 +298,21 @@ impl WorldState {
         sync_dir(&self.dir)
     }
 
+    /// The world's launch log (what amiref-plan reads): launches made on the world are
+    /// recorded here, never in the real launch log.
+    pub fn launch_log_path(&self) -> PathBuf {
+        self.dir.join("launches.jsonl")
+    }
+
     /// Starts over: removes every saved state of the world (of the file as it is now and as
-    /// it was) and its audit log. Answers whether there was anything to remove.
+    /// it was), its audit log and its launch log. Answers whether there was anything to
+    /// remove.
     pub fn reset(&self) -> Result<bool, StateError> {
         let mut removed = false;
         let mut doomed = self.other_saved_states()?;
         doomed.push(self.saved_path());
         doomed.push(self.audit_path());
+        doomed.push(self.launch_log_path());
         for path in doomed {
             match fs::remove_file(&path) {
                 Ok(()) => removed = true,

@@ -390,10 +390,10 @@ impl SessionBuilder {
     }
 
     /// Where launches are recorded: the configuration's `build.launch_log`, else
-    /// `launches.jsonl` beside the audit log (the world's state directory on a world).
+    /// `<state home>/launches.jsonl`; on a world, the world's own (in its state directory).
     fn launch_log(&self, world: Option<&WorldSession>) -> Option<PathBuf> {
         match world {
-            Some(w) => w.audit_path().parent().map(|d| d.join("launches.jsonl")),
+            Some(w) => Some(w.launch_log_path()),
             None => self
                 .loaded
                 .config

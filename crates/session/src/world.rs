@@ -85,6 +85,10 @@ impl WorldSession {
         self.state.audit_path()
     }
 
+    pub(crate) fn launch_log_path(&self) -> PathBuf {
+        self.state.launch_log_path()
+    }
+
     /// Saves the world's state for the next session.
     pub(crate) fn save(&self) -> Result<(), SessionError> {
         Ok(self.state.save(&self.cloud)?)
