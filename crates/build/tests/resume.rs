@@ -295,3 +295,24 @@ async fn a_dry_run_after_an_interruption_says_what_is_done() {
         .collect();
     assert_eq!(done, [Stage::Provision, Stage::Capture]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_build_interrupted_while_stopping_its_builder_reads_the_marker_again() {
+    let cloud = world(succeeding());
+    let spec = spec(&[HOME]);
+    // Provisioning ends at 8.5 min; the stop is under way 10 s later.
+    interrupted(&cloud, &spec, PROVISION + Duration::from_secs(40)).await;
+    assert_eq!(cloud.counters().operation(op::STOP_INSTANCES), 1);
+    assert_eq!(cloud.counters().operation(op::CREATE_IMAGE), 0);
+
+    let host = Host::new(&cloud);
+    let lifecycle = host.lifecycle();
+    let report = Builder::new(&lifecycle, &host.resolver)
+        .build(&spec)
+        .await
+        .expect("the build completes");
+    let measured = &report.images[0].tested.measured;
+    let boot = amiref_memory::Timings::default().boot;
+    assert_eq!(measured.script_ready, boot + PROVISION, "read from the console again");
+    assert_eq!(cloud.counters().operation(op::RUN_INSTANCES), 2);
+}
