@@ -14,7 +14,8 @@
 //!
 //! A template without an image is *missing*, not stale; it is built only when the spec asks
 //! ([`RefreshSpec::build_missing`]). Each stale image is rebuilt through the [`Builder`]
-//! (the whole pipeline: base, provision, capture, test, distribute), promoted (the
+//! (the whole pipeline: base, provision, capture, test, distribute; up to
+//! [`RefreshSpec::concurrency`] at once), promoted (the
 //! distribution publishes SSM `latest` and writes the registry entry), and the image it
 //! replaces, with its copies in every region, is deprecated at now + the grace period. Then
 //! the retention policy keeps the newest images of each template and retires older ones
@@ -44,6 +45,7 @@ use amiref_lifecycle::{
 };
 use amiref_template::Template;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
 pub use report::{
@@ -68,6 +70,10 @@ pub const DEFAULT_KEEP: usize = 3;
 /// The fewest images retention may keep: the new one and the one in its grace period.
 pub const MIN_KEEP: usize = 2;
 
+/// How many rebuilds run at once, by default. Each holds a builder (then a tester)
+/// instance; copies share the lifecycle's copy limits whatever this is.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
 /// What to refresh, where, and how.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -88,6 +94,8 @@ pub struct RefreshSpec {
     pub keep: usize,
     /// Also build templates that have no image yet.
     pub build_missing: bool,
+    /// How many rebuilds run at once (at least one).
+    pub concurrency: usize,
     /// Check and plan only: no change.
     pub dry_run: bool,
 }
@@ -104,8 +112,16 @@ impl RefreshSpec {
             grace: DEFAULT_GRACE,
             keep: DEFAULT_KEEP,
             build_missing: false,
+            concurrency: DEFAULT_CONCURRENCY,
             dry_run: false,
         }
+    }
+
+    /// The same refresh, running up to `concurrency` rebuilds at once.
+    #[must_use]
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
     }
 
     /// The same refresh with these build options.
@@ -201,6 +217,15 @@ impl RefreshSpec {
         }
         spec
     }
+}
+
+/// What one rebuild did, merged into the report in the plan's order.
+#[derive(Default)]
+struct Rebuilds {
+    rebuilt: Vec<Rebuilt>,
+    failed: Vec<RefreshFailure>,
+    deprecated: Vec<amiref_lifecycle::DeprecateReport>,
+    deprecate_errors: Vec<String>,
 }
 
 /// A refresh that could not start; per-template problems are in its report instead.
@@ -311,8 +336,19 @@ impl<'a> Refresher<'a> {
             retention: Vec::new(),
             retention_errors: Vec::new(),
         };
-        for check in plan.builds() {
-            self.rebuild(spec, check, &mut report).await;
+        let rebuilds = futures::stream::iter(plan.builds().map(|check| async move {
+            let mut done = Rebuilds::default();
+            self.rebuild(spec, check, &mut done).await;
+            done
+        }))
+        .buffered(spec.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+        for done in rebuilds {
+            report.rebuilt.extend(done.rebuilt);
+            report.failed.extend(done.failed);
+            report.deprecated.extend(done.deprecated);
+            report.deprecate_errors.extend(done.deprecate_errors);
         }
         for template in &spec.templates {
             let failed = report.failed.iter().any(|f| f.template == template.name);
@@ -398,7 +434,7 @@ impl<'a> Refresher<'a> {
     }
 
     /// Builds one check's image; on success deprecates what it replaces.
-    async fn rebuild(&self, spec: &RefreshSpec, check: &TemplateCheck, report: &mut RefreshReport) {
+    async fn rebuild(&self, spec: &RefreshSpec, check: &TemplateCheck, report: &mut Rebuilds) {
         let Action::Build {
             version, previous, ..
         } = &check.plan
@@ -432,12 +468,7 @@ impl<'a> Refresher<'a> {
 
     /// Deprecates the replaced image and its copies in every region at now + grace. An
     /// image already deprecated sooner keeps its earlier time.
-    async fn deprecate(
-        &self,
-        spec: &RefreshSpec,
-        replaced: &CurrentImage,
-        report: &mut RefreshReport,
-    ) {
+    async fn deprecate(&self, spec: &RefreshSpec, replaced: &CurrentImage, report: &mut Rebuilds) {
         let lifecycle = self.builder.lifecycle;
         let at = lifecycle.now() + chrono_duration(spec.grace);
         for region in &spec.regions {
