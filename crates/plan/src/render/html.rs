@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use super::{launch_source, launches, size, time, usd};
-use crate::{Decision, Plan, PlanCell, RetireBlock};
+use super::{launch_source, launches, retire_block, size, time, usd};
+use crate::{Decision, Plan, PlanCell};
 
 const STYLE: &str = "
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #1a1a1a; }
@@ -48,21 +48,6 @@ fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-/// Why an image is kept, in words.
-pub(super) fn block(block: &RetireBlock) -> String {
-    match block {
-        RetireBlock::Referenced {
-            instances_count,
-            launch_templates,
-        } => format!(
-            "used by {instances_count} instance(s) and {} launch template(s)",
-            launch_templates.len()
-        ),
-        RetireBlock::UsageUnknown { message } => format!("usage unknown: {message}"),
-        RetireBlock::LaunchedRecently { at } => format!("launched {}", at.format("%Y-%m-%d")),
-    }
 }
 
 /// The plan as a self-contained HTML page: a template × region matrix coloured by
@@ -236,7 +221,7 @@ fn retirements(out: &mut String, plan: &Plan) {
             p.decision.to_string(),
             usd(p.benefit_usd_per_month),
             usd(p.cost_usd_per_month),
-            p.blocked.as_ref().map_or(String::new(), block),
+            p.blocked.as_ref().map_or(String::new(), retire_block),
         ];
         out.push_str("<tr>");
         for text in cells {

@@ -6,7 +6,7 @@ mod table;
 pub use html::render_html;
 pub use table::render_table;
 
-use crate::{LaunchSource, SizeSource, TimeFigure, TimeSource};
+use crate::{LaunchSource, RetireBlock, SizeSource, TimeFigure, TimeSource};
 
 /// US dollars with cents: `$1234.56`, `-$0.40`.
 fn usd(value: f64) -> String {
@@ -66,6 +66,21 @@ fn size(figure: &crate::SizeFigure) -> String {
     match &figure.source {
         SizeSource::LargestImage { image } => format!("{} GiB ({image})", figure.size_gib),
         SizeSource::ModelDefault => format!("{} GiB (model default)", figure.size_gib),
+    }
+}
+
+/// Why an image is kept, in words.
+fn retire_block(block: &RetireBlock) -> String {
+    match block {
+        RetireBlock::Referenced {
+            instances_count,
+            launch_templates,
+        } => format!(
+            "used by {instances_count} instance(s) and {} launch template(s)",
+            launch_templates.len()
+        ),
+        RetireBlock::UsageUnknown { message } => format!("usage unknown: {message}"),
+        RetireBlock::LaunchedRecently { at } => format!("launched {}", at.format("%Y-%m-%d")),
     }
 }
 

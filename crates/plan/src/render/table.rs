@@ -3,12 +3,36 @@
 
 use std::fmt::Write;
 
-use super::{launch_source, launches, size, time, usd};
+use super::{launch_source, launches, retire_block, size, time, usd};
 use crate::{Decision, Plan};
 
 /// The plan as text for a terminal. Cells left to the script are counted, not listed (a
 /// plan of 1,000 templates has tens of thousands).
 pub fn render_table(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Pre-build plan at {}", plan.generated_at.to_rfc3339());
+    cells(&mut out, plan);
+    totals(&mut out, plan);
+    templates(&mut out, plan);
+    retirements(&mut out, plan);
+    for s in &plan.skipped {
+        let _ = writeln!(out, "skipped {}: {}", s.template, s.reason);
+    }
+    if !plan.notes.is_empty() {
+        let _ = writeln!(out, "\nNotes:");
+        for note in &plan.notes {
+            let _ = writeln!(out, "  {note}");
+        }
+    }
+    let _ = writeln!(out, "\nModel inputs:");
+    for line in &plan.model.stated {
+        let _ = writeln!(out, "  - {line}");
+    }
+    out
+}
+
+/// The cells not left to the script, one a line.
+fn cells(out: &mut String, plan: &Plan) {
     let header = [
         "TEMPLATE",
         "ARCH",
@@ -36,14 +60,15 @@ pub fn render_table(plan: &Plan) -> String {
             ]);
         }
     }
-    let mut out = String::new();
-    let _ = writeln!(out, "Pre-build plan at {}", plan.generated_at.to_rfc3339());
     if lines.is_empty() {
         out.push_str("\nNo template is worth pre-building: every launch runs its script.\n");
     } else {
         out.push('\n');
         out.push_str(&columns(&header.map(String::from), &lines));
     }
+}
+
+fn totals(out: &mut String, plan: &Plan) {
     let t = &plan.totals;
     let _ = writeln!(
         out,
@@ -56,53 +81,49 @@ pub fn render_table(plan: &Plan) -> String {
         usd(t.cost_usd_per_month),
         usd(t.net_usd_per_month)
     );
+}
+
+/// Each row's home, times and size, with their sources.
+fn templates(out: &mut String, plan: &Plan) {
     let _ = writeln!(out, "\nTemplates:");
     for row in &plan.rows {
+        let home = row
+            .home
+            .as_ref()
+            .map_or("not built".to_owned(), |h| format!("built in {h}"));
         let _ = writeln!(
             out,
-            "  {} ({}): {}; script {}; image {}; size {}",
+            "  {} ({}): {home}; script {}; image {}; size {}",
             row.template,
             row.architecture,
-            row.home
-                .as_ref()
-                .map_or("not built".to_owned(), |h| format!("built in {h}")),
             time(&row.script_time),
             time(&row.image_time),
             size(&row.image_size)
         );
     }
-    if !plan.retire.is_empty() {
-        let _ = writeln!(out, "\nRetire (cost exceeds benefit):");
-        for p in &plan.retire {
-            let blocked = p.blocked.as_ref().map_or(String::new(), |b| {
-                format!(" [kept: {}]", super::html::block(b))
-            });
-            let _ = writeln!(
-                out,
-                "  {} {} {} ({}): benefit {}, cost {} a month{blocked}",
-                p.template,
-                p.region,
-                p.image,
-                p.decision,
-                usd(p.benefit_usd_per_month),
-                usd(p.cost_usd_per_month)
-            );
-        }
+}
+
+fn retirements(out: &mut String, plan: &Plan) {
+    if plan.retire.is_empty() {
+        return;
     }
-    for s in &plan.skipped {
-        let _ = writeln!(out, "skipped {}: {}", s.template, s.reason);
+    let _ = writeln!(out, "\nRetire (cost exceeds benefit):");
+    for p in &plan.retire {
+        let blocked = p
+            .blocked
+            .as_ref()
+            .map_or(String::new(), |b| format!(" [kept: {}]", retire_block(b)));
+        let _ = writeln!(
+            out,
+            "  {} {} {} ({}): benefit {}, cost {} a month{blocked}",
+            p.template,
+            p.region,
+            p.image,
+            p.decision,
+            usd(p.benefit_usd_per_month),
+            usd(p.cost_usd_per_month)
+        );
     }
-    if !plan.notes.is_empty() {
-        let _ = writeln!(out, "\nNotes:");
-        for note in &plan.notes {
-            let _ = writeln!(out, "  {note}");
-        }
-    }
-    let _ = writeln!(out, "\nModel inputs:");
-    for line in &plan.model.stated {
-        let _ = writeln!(out, "  - {line}");
-    }
-    out
 }
 
 /// Left-aligned columns two spaces apart.
