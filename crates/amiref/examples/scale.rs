@@ -212,7 +212,7 @@ pub enum SimError {
 }
 
 impl Fleet {
-    /// The default sizes with these three changed (for tests and small runs).
+    /// The default sizes with these four changed (for tests and small runs).
     pub fn small(frontends: usize, templates: usize, regions: usize, minutes: u32) -> Self {
         let mut fleet = Self::parse_from(["scale"]);
         fleet.frontends = frontends;
@@ -226,23 +226,21 @@ impl Fleet {
     pub fn check(&self) -> Result<(), SimError> {
         let all = amiref::regions::commercial_regions().count();
         let checks = [
-            ("frontends", self.frontends, 1, usize::MAX),
-            ("templates", self.templates, 1, 10_000),
-            ("regions", self.regions, 1, all),
-            ("minutes", self.minutes as usize, 1, 24 * 60),
-            (
-                "refresh-minutes",
-                self.refresh_minutes as usize,
-                1,
-                usize::MAX,
-            ),
+            ("frontends", self.frontends, None),
+            ("templates", self.templates, Some(10_000)),
+            ("regions", self.regions, Some(all)),
+            ("minutes", self.minutes as usize, Some(24 * 60)),
+            ("refresh-minutes", self.refresh_minutes as usize, None),
         ];
-        for (flag, found, low, high) in checks {
-            if found < low || found > high {
+        for (flag, found, most) in checks {
+            if found == 0 || most.is_some_and(|most| found > most) {
                 return Err(SimError::Size {
                     flag,
                     found,
-                    expected: format!("{low} to {high}"),
+                    expected: match most {
+                        Some(most) => format!("1 to {most}"),
+                        None => "at least 1".to_owned(),
+                    },
                 });
             }
         }

@@ -201,6 +201,10 @@ async fn sizes_out_of_range_are_refused() {
         "{e}"
     );
     assert_eq!(e.to_string(), "--regions is 35: expected 1 to 34");
+    let e = simulate(&Fleet::small(0, 1, 1, 1), Scenario::Describe)
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), "--frontends is 0: expected at least 1");
 }
 
 #[test]
