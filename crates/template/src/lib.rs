@@ -27,6 +27,13 @@
 //! # Ok::<(), amiref_template::TemplateError>(())
 //! ```
 //!
+//! A template may also say how `amiref build` makes its image and `amiref refresh` keeps it
+//! fresh: a `build:` block ([`BuildConfig`]) with the test run on the new image, timeouts
+//! (defaults applied by [`Template::provision_timeout`] and [`Template::test_timeout`]), the
+//! builder's instance types and the image's maximum age ([`Template::max_age`]).
+//! [`Template::build_fingerprint`] hashes what makes the image, as
+//! [`Template::fingerprint`] hashes what resolution reads.
+//!
 //! ## Design choices
 //!
 //! - **Every problem at once, each located.** Loading parses the YAML into a plain tree,

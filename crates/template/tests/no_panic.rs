@@ -62,6 +62,11 @@ const FIELDS: &[&str] = &[
     "arm64",
     "x86_64",
     "<<",
+    "build",
+    "test",
+    "timeout",
+    "test_timeout",
+    "max_age",
     "",
 ];
 
@@ -86,6 +91,9 @@ const SCALARS: &[&str] = &[
     "99999999999999999999h",
     "5124095576030431h15m",
     "18446744073709551615s",
+    "90d",
+    "0d",
+    "213503982334601d",
     "/golden/python-ml/x86_64",
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
     "/aws/servce/x",
