@@ -254,7 +254,7 @@ impl Distributed {
     }
 
     /// Whether any step failed anywhere.
-    fn has_failures(&self) -> bool {
+    pub fn has_failures(&self) -> bool {
         self.copies.has_failures()
             || self
                 .shares
@@ -287,7 +287,7 @@ pub enum DistributeError {
     /// A lifecycle operation failed as a whole: a bad parameter name, the caller's
     /// identity, the source image (missing, not available), or the audit log.
     #[error(transparent)]
-    Lifecycle(#[from] LifecycleError),
+    Lifecycle(Box<LifecycleError>),
     /// Describing the source image failed.
     #[error("describing {image} in {region}: {source}")]
     Describe {
@@ -306,6 +306,12 @@ pub enum DistributeError {
     /// another account or listed for another architecture, or an entry readers would refuse).
     #[error("the registry entry: {0}")]
     Registry(#[source] Box<ShareError>),
+}
+
+impl From<LifecycleError> for DistributeError {
+    fn from(e: LifecycleError) -> Self {
+        Self::Lifecycle(Box::new(e))
+    }
 }
 
 /// What is checked before anything changes.

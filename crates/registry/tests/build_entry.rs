@@ -10,7 +10,7 @@ use std::path::Path;
 use amiref_core::{AccountId, AmiId, Architecture, Region};
 use amiref_registry::{
     BuildEntry, BuildEntryChange, ParsedRegistry, PublisherKey, Ratings, ScanStatus,
-    SignatureCheck, Verification,
+    SignatureCheck, Verification, WrittenEntry,
 };
 use common::*;
 
@@ -39,6 +39,10 @@ fn two_regions() -> BTreeMap<Region, AmiId> {
         ("us-east-1", "ami-0123456789abcdef0"),
         ("us-west-2", "ami-0fedcba9876543210"),
     ])
+}
+
+fn write(entry: BuildEntry, file: &Path, key: &PublisherKey) -> WrittenEntry {
+    entry.plan(file, key).unwrap().apply().unwrap()
 }
 
 fn read(path: &Path) -> ParsedRegistry {
@@ -94,19 +98,11 @@ fn planning_the_same_entry_again_is_unchanged_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("builds.yml");
     let key = key(7);
-    build(two_regions(), Architecture::X86_64)
-        .plan(&file, &key)
-        .unwrap()
-        .apply()
-        .unwrap();
+    write(build(two_regions(), Architecture::X86_64), &file, &key);
     let before = std::fs::read_to_string(&file).unwrap();
     let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
 
-    let again = build(two_regions(), Architecture::X86_64)
-        .plan(&file, &key)
-        .unwrap()
-        .apply()
-        .unwrap();
+    let again = write(build(two_regions(), Architecture::X86_64), &file, &key);
     assert_eq!(again.change, BuildEntryChange::Unchanged);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
     assert_eq!(
@@ -120,11 +116,7 @@ fn a_rebuild_replaces_the_images_and_keeps_ratings_and_sharing() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("builds.yml");
     let key = key(7);
-    build(two_regions(), Architecture::X86_64)
-        .plan(&file, &key)
-        .unwrap()
-        .apply()
-        .unwrap();
+    write(build(two_regions(), Architecture::X86_64), &file, &key);
     // Users rated it; the publisher re-signs by hand, as `registry sign` does.
     let mut parsed = read(&file);
     let entry = parsed
@@ -140,11 +132,7 @@ fn a_rebuild_replaces_the_images_and_keeps_ratings_and_sharing() {
     parsed.save_file(&file).unwrap();
 
     let rebuilt = images(&[("us-east-1", "ami-0aaaabbbbccccdddd")]);
-    let written = build(rebuilt.clone(), Architecture::X86_64)
-        .plan(&file, &key)
-        .unwrap()
-        .apply()
-        .unwrap();
+    let written = write(build(rebuilt.clone(), Architecture::X86_64), &file, &key);
     assert_eq!(
         written.change,
         BuildEntryChange::Replaced {
@@ -166,17 +154,9 @@ fn another_architecture_of_a_listed_version_gets_its_own_version() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("builds.yml");
     let key = key(7);
-    build(two_regions(), Architecture::X86_64)
-        .plan(&file, &key)
-        .unwrap()
-        .apply()
-        .unwrap();
+    write(build(two_regions(), Architecture::X86_64), &file, &key);
     let arm = images(&[("us-east-1", "ami-0aaaabbbbccccdddd")]);
-    let written = build(arm.clone(), Architecture::Arm64)
-        .plan(&file, &key)
-        .unwrap()
-        .apply()
-        .unwrap();
+    let written = write(build(arm.clone(), Architecture::Arm64), &file, &key);
     assert_eq!(written.version, "2.1.0+arm64");
     let parsed = read(&file);
     let versions = &parsed.document.community_amis["python-ml"];
@@ -190,11 +170,7 @@ fn a_version_owned_by_another_account_is_refused_and_nothing_written() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("builds.yml");
     let key = key(7);
-    build(two_regions(), Architecture::X86_64)
-        .plan(&file, &key)
-        .unwrap()
-        .apply()
-        .unwrap();
+    write(build(two_regions(), Architecture::X86_64), &file, &key);
     let before = std::fs::read_to_string(&file).unwrap();
     let mut other = build(two_regions(), Architecture::X86_64);
     other.owner = AccountId::new("999988887777").unwrap();
@@ -258,11 +234,7 @@ fn a_key_that_is_not_the_files_signer_still_signs_a_new_entry() {
     // A second publisher's build of another template lands beside the first's.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("builds.yml");
-    build(two_regions(), Architecture::X86_64)
-        .plan(&file, &key(7))
-        .unwrap()
-        .apply()
-        .unwrap();
+    write(build(two_regions(), Architecture::X86_64), &file, &key(7));
     let other: PublisherKey = key(9);
     let mut entry = build(
         images(&[("eu-west-1", "ami-0aaaabbbbccccdddd")]),
