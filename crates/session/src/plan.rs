@@ -10,8 +10,8 @@ use amiref_build::{BuildEventSink, BuildOutcome, BuildReport};
 use amiref_core::{AmiId, Architecture, ImageFilter, Owner, Region};
 use amiref_lifecycle::{ProgressSink, tags::TAG_TEMPLATE};
 use amiref_plan::{
-    LaunchLog, Plan, PlanAction, PlanInputs, PlanModel, RetireProposal, TemplateInput, UsageFile,
-    image_signals,
+    LaunchLog, MeasuredTimes, Plan, PlanAction, PlanInputs, PlanModel, RetireProposal,
+    TemplateInput, UsageFile, image_signals,
 };
 use serde::Serialize;
 
@@ -84,10 +84,18 @@ impl Session {
                 .map(|name| self.template(name))
                 .collect::<Result<Vec<_>, _>>()?
         };
-        let regions = request.regions.clone().unwrap_or_else(|| self.all_regions());
+        let regions = request
+            .regions
+            .clone()
+            .unwrap_or_else(|| self.all_regions());
         let mut inputs = PlanInputs::new(self.now()).regions(regions.iter().cloned());
         for template in templates {
-            inputs = inputs.template(TemplateInput::new(template));
+            let measured = self.measured_in_registry(&template.name);
+            let mut input = TemplateInput::new(template);
+            if let Some(measured) = measured {
+                input = input.with_measured(measured);
+            }
+            inputs = inputs.template(input);
         }
         if let Some(log) = self.launch_log().filter(|p| p.is_file()) {
             inputs = inputs.launch_log(LaunchLog::read(log)?);
@@ -99,9 +107,9 @@ impl Session {
         let images = self.template_images(&regions).await?;
         let signals = image_signals(self.cloud().as_ref(), images, USAGE_CONCURRENCY).await;
         inputs = inputs.images(signals);
-        let mut model = PlanModel::default()
-            .with_estimates(self.resolver().estimate_model().clone())
-            .with_home_region(self.region().clone());
+        // No configured home: each template is built where it is launched most.
+        let mut model =
+            PlanModel::default().with_estimates(self.resolver().estimate_model().clone());
         if let Some(usd) = request.waiting_hour_usd {
             model = model.with_waiting_hour_usd(usd);
         }
@@ -119,9 +127,18 @@ impl Session {
     ) -> Result<PlanApplyReport, SessionError> {
         let actions = plan.actions();
         let mut builds = Vec::new();
-        // Where each template and architecture has an image, as builds and copies land.
-        let mut images: BTreeMap<(String, Architecture), BTreeMap<Region, AmiId>> =
-            BTreeMap::new();
+        // Where each template and architecture has an image: what the plan found, then
+        // what builds and copies add.
+        let mut images: BTreeMap<(String, Architecture), BTreeMap<Region, AmiId>> = plan
+            .rows
+            .iter()
+            .map(|row| {
+                (
+                    (row.template.clone(), row.architecture),
+                    row.present_images(),
+                )
+            })
+            .collect();
         for action in &actions {
             let PlanAction::Build {
                 template,
@@ -210,6 +227,17 @@ impl Session {
             });
         }
         Ok(applied)
+    }
+
+    /// The script and image times the newest registry entry of `template` records as
+    /// measured by its build, if any entry holds both.
+    fn measured_in_registry(&self, template: &str) -> Option<MeasuredTimes> {
+        let registry = self.registry()?;
+        let mut entries = registry.entries_for(template);
+        entries.sort_by(|a, b| b.version.cmp(&a.version));
+        entries.iter().find_map(|admitted| {
+            MeasuredTimes::from_verification(admitted.entry.verification.as_ref()?)
+        })
     }
 
     /// The account's images made from templates (tagged `amiref:template`), deprecated
