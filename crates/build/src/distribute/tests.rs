@@ -451,3 +451,40 @@ async fn a_spec_that_cannot_work_is_refused_before_anything_changes() {
     assert_eq!(mutating_calls(&cloud), 0);
     assert!(!dir.path().join("builds.yml").exists());
 }
+
+#[tokio::test(start_paused = true)]
+async fn copies_run_concurrently_within_the_lifecycles_copy_limits() {
+    // One copy of the 8 GiB image takes the world's 2 minutes and 6 s per GiB.
+    let one_copy = Duration::from_secs(120 + 6 * 8);
+    let spec = DistributeSpec::new(others());
+    let audit = MemoryAuditSink::new();
+
+    let cloud = world();
+    let started = tokio::time::Instant::now();
+    let lifecycle = Lifecycle::new(&cloud, &audit);
+    assert!(
+        distribute(&lifecycle, &cloud, &spec, &tested())
+            .await
+            .unwrap()
+            .complete()
+    );
+    let concurrent = started.elapsed();
+    assert!(
+        concurrent >= one_copy && concurrent < 2 * one_copy,
+        "{concurrent:?}"
+    );
+
+    // With one copy at a time out of the home region, the three copies queue.
+    let cloud = world();
+    let started = tokio::time::Instant::now();
+    let one_at_a_time = std::sync::Arc::new(amiref_lifecycle::CopyLimits::new(50, 1));
+    let lifecycle = Lifecycle::new(&cloud, &audit).copy_limits(one_at_a_time);
+    assert!(
+        distribute(&lifecycle, &cloud, &spec, &tested())
+            .await
+            .unwrap()
+            .complete()
+    );
+    let queued = started.elapsed();
+    assert!(queued >= 3 * one_copy, "{queued:?}");
+}
