@@ -21,6 +21,11 @@ use crate::spec::BuildSpec;
 use crate::state::BuildState;
 use crate::tags::{ROLE_GROUP, TAG_BUILD_ATTEMPT, TAG_BUILD_ID};
 
+/// How many times the temporary group's creation is tried on passing failures.
+const GROUP_ATTEMPTS: u32 = 4;
+/// The pause after the first failed try; it doubles after each.
+const GROUP_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Everything the stages of one build share.
 pub(crate) struct Run<'a> {
     pub(crate) lifecycle: &'a Lifecycle<'a>,
@@ -86,26 +91,45 @@ impl<'a> Run<'a> {
         );
         request.vpc = self.spec.options.vpc.clone();
         request.tags = temporary_tags(&self.build, ROLE_GROUP, self.expires());
-        match self.calls().create_group(&self.home, &request).await {
-            Ok(id) => Ok(id),
-            // Another run of the same build made it between our read and our create.
-            Err(StageError::Cloud { source, .. })
-                if source.kind == CloudErrorKind::InvalidRequest =>
+        // CreateSecurityGroup is not idempotent, so the retry layer leaves it alone; the
+        // group's name is unique per VPC, so trying again is safe here: a duplicate means
+        // an earlier try (or another run of the build) made it, and it is found by tag.
+        let mut pause = GROUP_RETRY_PAUSE;
+        let mut attempt = 1;
+        loop {
+            let source = match self.calls().create_group(&self.home, &request).await {
+                Ok(id) => return Ok(id),
+                Err(StageError::Cloud { source, .. }) => source,
+                Err(e) => return Err(e),
+            };
+            let duplicate = source.kind == CloudErrorKind::InvalidRequest;
+            if (duplicate || source.is_retryable())
+                && let Some(found) = self.existing_group().await?
             {
-                let tags =
-                    BTreeMap::from([(TAG_BUILD_ID.to_owned(), Some(self.build.to_string()))]);
-                let found = self
-                    .lifecycle
-                    .cloud()
-                    .describe_security_groups(&self.home, &tags)
-                    .await
-                    .map_err(|e| StageError::cloud("finding the build's security group", e))?;
-                found.into_iter().next().map(|g| g.id).ok_or_else(|| {
-                    StageError::cloud(format!("creating security group {}", request.name), source)
-                })
+                return Ok(found);
             }
-            Err(e) => Err(e),
+            if duplicate || !source.is_retryable() || attempt == GROUP_ATTEMPTS {
+                return Err(StageError::cloud(
+                    format!("creating security group {}", request.name),
+                    source,
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+            attempt += 1;
         }
+    }
+
+    /// The build's temporary group, if one exists.
+    async fn existing_group(&self) -> Result<Option<SecurityGroupId>, StageError> {
+        let tags = BTreeMap::from([(TAG_BUILD_ID.to_owned(), Some(self.build.to_string()))]);
+        let found = self
+            .lifecycle
+            .cloud()
+            .describe_security_groups(&self.home, &tags)
+            .await
+            .map_err(|e| StageError::cloud("finding the build's security group", e))?;
+        Ok(found.into_iter().next().map(|g| g.id))
     }
 
     /// Reports a script's completion; a non-zero exit status fails the stage with the

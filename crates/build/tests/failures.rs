@@ -235,3 +235,39 @@ async fn an_expiry_shorter_than_a_build_and_a_region_given_twice_are_refused() {
     );
     assert_eq!(cloud.counters().total(), 0, "refused before any call");
 }
+
+#[tokio::test(start_paused = true)]
+async fn passing_failures_of_every_build_call_are_retried() {
+    for operation in [
+        op::RUN_INSTANCES,
+        op::DESCRIBE_INSTANCES,
+        op::GET_CONSOLE_OUTPUT,
+        op::STOP_INSTANCES,
+        op::TERMINATE_INSTANCES,
+        op::CREATE_SECURITY_GROUP,
+        op::DESCRIBE_SECURITY_GROUPS,
+        op::DELETE_SECURITY_GROUP,
+        op::CREATE_TAGS,
+    ] {
+        let cloud = world(succeeding());
+        let before = live(&cloud, HOME);
+        cloud.fail_next(operation, 2, CloudErrorKind::Throttled);
+        let host = Host::new(&cloud);
+        let lifecycle = host.lifecycle();
+        let report = Builder::new(&lifecycle, &host.resolver)
+            .build(&spec(&[HOME]))
+            .await;
+        assert!(
+            report.is_ok(),
+            "{operation}: {:?}",
+            report.err().map(|e| e.to_string())
+        );
+        let after = live(&cloud, HOME);
+        assert_eq!(
+            after.live_instances(),
+            before.live_instances(),
+            "{operation}"
+        );
+        assert_eq!(after.security_groups, before.security_groups, "{operation}");
+    }
+}
