@@ -8,7 +8,11 @@ use amiref_core::{
     Parameters, PutParameterRequest, Region,
 };
 use async_trait::async_trait;
+use aws_sdk_ssm::operation::put_parameter::PutParameterError;
 use aws_sdk_ssm::types as ssm;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::parameters::parameter_from_ssm;
 use crate::{AwsCloud, error};
@@ -28,6 +32,33 @@ const IMAGE_CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 /// The first and the longest pause between two looks at a version SSM is still checking.
 const FIRST_LOOK: Duration = Duration::from_secs(1);
 const LONGEST_LOOK: Duration = Duration::from_secs(8);
+
+/// SSM's answer to concurrent writes of one parameter, `TooManyUpdates`, counted as
+/// throttling so that PutParameter backs off and tries again: the SDK's own list of
+/// throttling codes does not name it.
+#[derive(Debug)]
+struct ContendedWrites;
+
+impl ClassifyRetry for ContendedWrites {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let code = match ctx.output_or_error() {
+            Some(Err(err)) => err
+                .as_operation_error()
+                .and_then(|e| e.downcast_ref::<PutParameterError>())
+                .and_then(|e| e.code()),
+            _ => None,
+        };
+        if code == Some("TooManyUpdates") {
+            RetryAction::throttling_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "SSM TooManyUpdates"
+    }
+}
 
 /// A history entry in the shape of a parameter, so that both are read by one rule.
 fn history_as_parameter(entry: &ssm::ParameterHistory) -> ssm::Parameter {
@@ -88,8 +119,9 @@ impl ParameterStore for AwsCloud {
         region: &Region,
         request: &PutParameterRequest,
     ) -> Result<i64, CloudError> {
-        // Retried like any call: throttling (SSM allows few writes a second) is common, and
-        // a repeat after a lost answer writes the same value as one more version.
+        // Retried like any call: throttling (SSM allows few writes a second) and contention
+        // are common, and a repeat after a lost answer writes the same value as one more
+        // version.
         let out = self
             .clients
             .ssm(region)
@@ -100,6 +132,10 @@ impl ParameterStore for AwsCloud {
             .set_data_type(request.data_type.clone())
             .set_description(request.description.clone())
             .overwrite(request.overwrite)
+            .customize()
+            .config_override(
+                aws_sdk_ssm::config::Builder::default().retry_classifier(ContendedWrites),
+            )
             .send()
             .await
             .map_err(|e| error::from_sdk(PUT_PARAMETER, Some(region), e))?;

@@ -2252,11 +2252,13 @@ async fn parameter_writes_keep_error_meaning() {
         .error(|| ec2_error("ThrottlingException", PutParameterError::generic))
         .repeatedly()
         .build();
-    // SSM's answer to concurrent writes of one parameter: Throttled, but the SDK does not
-    // count it as throttling, so it is the caller's to retry.
+    // SSM's answer to concurrent writes of one parameter: retried as throttling.
     let contended = mock!(Ssm::put_parameter)
         .match_requests(|r| r.overwrite() == Some(true) && r.description().is_none())
-        .then_error(|| ec2_error("TooManyUpdates", PutParameterError::generic));
+        .sequence()
+        .error(|| ec2_error("TooManyUpdates", PutParameterError::generic))
+        .repeatedly()
+        .build();
     let cloud = cloud(&[&exists, &busy, &contended]).await;
     let r = region("ca-central-1");
     let mut request = image_request();
@@ -2270,10 +2272,37 @@ async fn parameter_writes_keep_error_meaning() {
     assert_eq!(busy.num_calls(), 4, "throttled writes are retried");
     let mut request = image_request();
     request.description = None;
-    let err = cloud.put_parameter(&r, &request).await.unwrap_err();
+    // Another region: the throttling above slowed this one's adaptive rate limiter.
+    let err = cloud
+        .put_parameter(&region("sa-east-1"), &request)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, CloudErrorKind::Throttled);
     assert_eq!(err.code.as_deref(), Some("TooManyUpdates"));
-    assert_eq!(contended.num_calls(), 1);
+    assert_eq!(
+        contended.num_calls(),
+        4,
+        "contention is retried as throttling"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_that_meets_contention_succeeds_when_it_clears() {
+    let contended = mock!(Ssm::put_parameter)
+        .sequence()
+        .error(|| ec2_error("TooManyUpdates", PutParameterError::generic))
+        .output(|| PutParameterOutput::builder().version(2).build())
+        .build();
+    let cloud = cloud(&[&contended]).await;
+    let mut request = image_request();
+    request.data_type = None;
+    // A region no other test throttles (the adaptive rate limiter is shared per region).
+    let version = cloud
+        .put_parameter(&region("ap-northeast-3"), &request)
+        .await
+        .unwrap();
+    assert_eq!(version, 2);
+    assert_eq!(contended.num_calls(), 2);
 }
 
 fn history_entry(version: i64, kind: aws_sdk_ssm::types::ParameterType) -> ParameterHistory {
