@@ -24,7 +24,9 @@
 //! that have an image. A distribution with any failure is not [`Distributed::complete`], the
 //! image keeps `amiref:build-stage=tested`, and a re-run (on any host) completes what is
 //! missing: every step looks before it acts, so what was done is found, not done again. A
-//! complete re-run makes no change at all.
+//! complete re-run makes no change at all. Parameters are per region, so when promoting,
+//! `latest` moves in each region that has its image; a region whose copy failed keeps its
+//! earlier `latest` until the re-run.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
