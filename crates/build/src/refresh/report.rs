@@ -173,9 +173,13 @@ pub struct RefreshPlan {
     pub regions: Vec<Region>,
     /// One per template and architecture, in the order of the spec's templates.
     pub checks: Vec<TemplateCheck>,
-    /// The grace period before a replaced image is deprecated, in whole seconds.
+    /// The grace period before a replaced image is deprecated, in whole seconds (JSON:
+    /// `grace_secs`).
+    #[serde(rename = "grace_secs")]
     pub grace_seconds: u64,
-    /// The retention policy: images kept per region and architecture.
+    /// The retention policy: images kept per region and architecture (JSON:
+    /// `keep_count`).
+    #[serde(rename = "keep_count")]
     pub keep: usize,
     /// Whether this is a dry run.
     pub dry_run: bool,
