@@ -193,3 +193,28 @@ async fn each_architecture_is_its_own_build() {
     assert_eq!(built, [Architecture::X86_64, Architecture::Arm64]);
     assert_ne!(report.images[0].tested.build, report.images[1].tested.build);
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_call_the_build_makes_itself_is_audited() {
+    let cloud = world(succeeding());
+    let host = Host::new(&cloud);
+    let lifecycle = host.lifecycle();
+    Builder::new(&lifecycle, &host.resolver)
+        .build(&spec(&["us-east-1", "eu-west-1"]))
+        .await
+        .expect("the build succeeds");
+    let records = host.audit.records();
+    let counters = cloud.counters();
+    for (operation, record) in [
+        (op::RUN_INSTANCES, "run_instance"),
+        (op::STOP_INSTANCES, "stop_instances"),
+        (op::TERMINATE_INSTANCES, "terminate_instances"),
+        (op::CREATE_SECURITY_GROUP, "create_security_group"),
+        (op::DELETE_SECURITY_GROUP, "delete_security_group"),
+        (op::CREATE_IMAGE, "create_image"),
+    ] {
+        let audited = records.iter().filter(|r| r.operation == record).count();
+        assert!(counters.operation(operation) > 0, "{operation} was called");
+        assert_eq!(audited as u64, counters.operation(operation), "{record}");
+    }
+}

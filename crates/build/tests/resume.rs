@@ -313,6 +313,10 @@ async fn a_build_interrupted_while_stopping_its_builder_reads_the_marker_again()
         .expect("the build completes");
     let measured = &report.images[0].tested.measured;
     let boot = amiref_memory::Timings::default().boot;
-    assert_eq!(measured.script_ready, boot + PROVISION, "read from the console again");
+    assert_eq!(
+        measured.script_ready,
+        boot + PROVISION,
+        "read from the console again"
+    );
     assert_eq!(cloud.counters().operation(op::RUN_INSTANCES), 2);
 }
