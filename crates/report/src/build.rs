@@ -37,6 +37,11 @@ pub enum BuildJson {
     Planned(BuildPlanJson),
     /// A finished build.
     Built(BuildReportJson),
+    /// An outcome this version of the report layer does not know, as its debug text.
+    Other {
+        /// The outcome.
+        description: String,
+    },
 }
 
 /// What a build would do.
@@ -204,7 +209,7 @@ fn plan_cost(p: &BuildPlan) -> Option<f64> {
     p.images.iter().map(|i| i.estimated_cost_usd).sum()
 }
 
-fn built_json(b: &BuiltImage) -> BuiltImageJson {
+pub(crate) fn built_json(b: &BuiltImage) -> BuiltImageJson {
     let t = &b.tested;
     BuiltImageJson {
         build: t.build.clone(),
@@ -249,7 +254,9 @@ impl Report for BuildOutcome {
         match self {
             BuildOutcome::Planned(plan) => BuildJson::Planned(plan.into()),
             BuildOutcome::Built(report) => BuildJson::Built(report.into()),
-            other => unknown_outcome(other),
+            other => BuildJson::Other {
+                description: format!("{other:?}"),
+            },
         }
     }
 
@@ -284,17 +291,6 @@ impl Report for BuildOutcome {
             )
         })
     }
-}
-
-/// An outcome this version does not know (`BuildOutcome` may grow): shown as an empty
-/// build rather than a wrong one.
-fn unknown_outcome(outcome: &BuildOutcome) -> BuildJson {
-    BuildJson::Built(BuildReportJson {
-        template: format!("{outcome:?}"),
-        version: None,
-        swept: CleanupReport::default(),
-        images: Vec::new(),
-    })
 }
 
 fn secs(s: u64) -> String {
@@ -395,7 +391,7 @@ fn planned_image_lines(image: &PlannedImage, out: &mut Human) {
 
 /// The build for people: per image, the stages with their times, the measured times and
 /// their ratio, every region's image, the parameters, the registry entry, the clean-up.
-fn built_lines(report: &BuildReport, out: &mut Human) {
+pub(crate) fn built_lines(report: &BuildReport, out: &mut Human) {
     if !report.swept.removed.is_empty() || !report.swept.failed.is_empty() {
         out.line(format!("🧹 Before the build: {}", report.swept));
     }
@@ -407,7 +403,7 @@ fn built_lines(report: &BuildReport, out: &mut Human) {
     }
 }
 
-fn built_image_lines(image: &BuiltImage, out: &mut Human) {
+pub(crate) fn built_image_lines(image: &BuiltImage, out: &mut Human) {
     let t = &image.tested;
     out.line(format!(
         "✅ Built {} ({}): {} in {}, build {}",

@@ -114,6 +114,9 @@ pub fn catalog() -> Vec<ReportSchema> {
         ReportSchema::of::<amiref_build::BuildOutcome>(),
         ReportSchema::of::<amiref_build::CleanupReport>(),
         ReportSchema::of::<amiref_build::BuildEvent>(),
+        ReportSchema::of::<amiref_build::refresh::RefreshOutcome>(),
+        ReportSchema::of::<amiref_plan::Plan>(),
+        ReportSchema::of::<ss::PlanApplyReport>(),
         // A command line the launcher's parser refused, before any command ran: a failure
         // only (`error.kind` is `usage`), whatever the command.
         ReportSchema {

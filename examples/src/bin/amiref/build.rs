@@ -11,7 +11,7 @@ use crate::progress::BuildProgress;
 use crate::run::Context;
 
 /// A region a person typed, checked against the catalog (with a "did you mean").
-fn region(text: &str) -> Result<Region, String> {
+pub(crate) fn region(text: &str) -> Result<Region, String> {
     check_region(text, "region").map_err(|e| e.to_string())
 }
 

@@ -18,8 +18,10 @@ mod flags;
 mod launch;
 mod lifecycle;
 mod lifecycle_args;
+mod plan;
 mod progress;
 mod prompt;
+mod refresh;
 mod registry;
 mod run;
 mod template;
@@ -56,6 +58,12 @@ enum Command {
     /// Build a template's image: provision, capture, test, distribute, clean up (resumable;
     /// nothing left behind on failure). `--cleanup` removes expired leftovers of any build.
     Build(build::BuildArgs),
+    /// Rebuild the images that went stale (a newer base image, a changed template, older
+    /// than build.max_age), promote them, deprecate what they replace, apply retention.
+    Refresh(refresh::RefreshArgs),
+    /// Decide which templates deserve pre-built images, and where: build, copy from the
+    /// nearest region, copy on demand, or leave it to the script (table, JSON or HTML).
+    Plan(plan::PlanArgs),
     /// Registry keys, signing and verification (community and institutional registries).
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
@@ -85,6 +93,8 @@ fn main() -> ExitCode {
             Command::Launch(args) => launch::run(args, &context).await,
             Command::Ami(cmd) => ami::run(cmd, &context).await,
             Command::Build(args) => build::run(args, &context).await,
+            Command::Refresh(args) => refresh::run(args, &context).await,
+            Command::Plan(args) => plan::run(args, &context).await,
             Command::Registry(cmd) => registry::run(cmd, &context).await,
             Command::World(cmd) => world::run(cmd, &context).await,
         }

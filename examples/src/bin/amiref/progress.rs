@@ -10,7 +10,7 @@ use std::time::Duration;
 use amiref_build::{BuildEvent, BuildEventSink};
 use amiref_lifecycle::{ProgressEvent, ProgressSink};
 use amiref_report::build::build_event_line;
-use amiref_report::{Printer, progress_line, sanitize};
+use amiref_report::{Printer, ProgressLine, progress_line, sanitize};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 /// Where progress goes for one command.
@@ -76,14 +76,23 @@ impl ProgressSink for Progress<'_> {
             self.printer.emit(event);
             return;
         };
-        let line = progress_line(&event);
-        let bar = bars.bar(&line.key, &line.key);
-        let message = sanitize(&line.message).into_owned();
-        if line.finished {
-            bar.finish_with_message(message);
-        } else {
-            bar.set_message(message);
-        }
+        show(bars, &progress_line(&event));
+    }
+}
+
+/// A lifecycle event on its region's spinner.
+fn show(bars: &Bars, line: &ProgressLine) {
+    let bar = bars.bar(&line.key, &line.key);
+    say(&bar, &line.message, line.finished);
+}
+
+/// A bar's message, and whether it is the last.
+fn say(bar: &ProgressBar, message: &str, finished: bool) {
+    let message = sanitize(message).into_owned();
+    if finished {
+        bar.finish_with_message(message);
+    } else {
+        bar.set_message(message);
     }
 }
 
@@ -115,6 +124,17 @@ impl<'a> BuildProgress<'a> {
     }
 }
 
+/// The lifecycle's events outside a build (`plan --apply`'s copies) on the same bars.
+impl ProgressSink for BuildProgress<'_> {
+    fn emit(&self, event: ProgressEvent) {
+        let Some(bars) = &self.bars else {
+            self.printer.emit(event);
+            return;
+        };
+        show(bars, &progress_line(&event));
+    }
+}
+
 impl BuildEventSink for BuildProgress<'_> {
     fn emit(&self, event: BuildEvent) {
         let Some(bars) = &self.bars else {
@@ -132,11 +152,6 @@ impl BuildEventSink for BuildProgress<'_> {
             }
             bar.set_position(elapsed);
         }
-        let message = sanitize(&line.message).into_owned();
-        if line.finished {
-            bar.finish_with_message(message);
-        } else {
-            bar.set_message(message);
-        }
+        say(&bar, &line.message, line.finished);
     }
 }
