@@ -53,8 +53,10 @@ fn world_with_newer_base() -> MemoryCloud {
     MemoryCloud::world_file_builder("../../examples/worlds/demo.yaml")
         .expect("the demo world")
         .map(|b| {
+            // Released (available) a day after the clock starts: until then no search
+            // finds it.
             b.build_behaviour("web-app", succeeding())
-                .image(ImageSeed::new(newer))
+                .image(ImageSeed::new(newer).available_after(DAY))
         })
         .build_located()
         .expect("the demo world builds")
@@ -543,4 +545,36 @@ fn the_refresh_report_schema_names_every_part() {
     ] {
         assert!(schema["$defs"][def].is_object(), "{def} missing");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_newer_base_image_found_by_a_search_makes_the_image_stale() {
+    let cloud = world_with_newer_base();
+    let host = Host::new(&cloud);
+    let searched = Template::from_yaml_str(
+        "name: search-base\nversion: 1.0.0\ninstance_type: t3.micro\nbase_image:\n  owner: amazon\n  name_pattern: al2023-ami-2023.*-kernel-6.1-x86_64\n  architecture: x86_64\nuser_data: |\n  #!/bin/bash\n  echo built\n",
+        "search-base.yml",
+    )
+    .expect("a valid template");
+    let first = build_all(&host, vec![searched.clone()]).await;
+    let built_on = cloud
+        .inspect_image(&region("us-east-1"), &first.rebuilt[0].built.tested.image)
+        .and_then(|i| i.tag(tags::TAG_BASE_IMAGE).map(str::to_owned));
+    assert_eq!(built_on.as_deref(), Some(BASE), "the newest release then");
+    let spec = refresh_spec(vec![searched]);
+    assert!(plan_of(&host, &spec).await.builds().next().is_none());
+
+    // The newer release becomes available: the search finds it, nothing in SSM changed.
+    tokio::time::advance(2 * DAY).await;
+    let plan = plan_of(&host, &spec).await;
+    let Verdict::Stale { reasons } = verdict_of(&plan, "search-base") else {
+        panic!("{plan:#?}");
+    };
+    assert!(
+        matches!(
+            reasons.as_slice(),
+            [StaleReason::BaseImage { resolves_to, .. }] if resolves_to.as_str() == NEWER_BASE
+        ),
+        "{reasons:?}"
+    );
 }
