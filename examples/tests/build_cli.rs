@@ -392,3 +392,152 @@ fn the_command_line_is_checked_before_anything_runs() {
     );
     assert_eq!(inventory(&world(&s)), before);
 }
+
+/// A copy of the example python-ml in the sandbox, to change as a template's owner would.
+fn own_python_ml(s: &Sandbox) -> String {
+    let text = std::fs::read_to_string(common::templates_dir().join("python-ml.yml")).unwrap();
+    let path = s.write("python-ml.yml", &text);
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn refresh_rebuilds_only_what_went_stale_and_says_why() {
+    let s = Sandbox::new();
+    let template = own_python_ml(&s);
+    // No image yet: missing, not stale; a dry run builds nothing.
+    let doc = stdout_json(
+        s.on_demo()
+            .args(["--output", "json", "refresh", &template, "--dry-run"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let check = &valid(&doc)["result"]["checks"][0];
+    assert_eq!(doc["result"]["outcome"], "planned");
+    assert_eq!(check["status"], "missing", "{check:#}");
+    assert_eq!(check["plan"]["action"], "keep");
+    let built = success_json(&mut build_json(&s, &[&template]));
+    let image = built["images"][0]["image"].clone();
+    // Just built: fresh.
+    let fresh = success_json(s.on_demo().args(["--output", "json", "refresh", &template]));
+    assert_eq!(fresh["outcome"], "refreshed");
+    assert_eq!(fresh["plan"]["checks"][0]["status"], "fresh", "{fresh:#}");
+    assert_eq!(fresh["rebuilt"], serde_json::json!([]));
+    // The template's script changes: its image is stale for that reason alone.
+    let text = std::fs::read_to_string(&template).unwrap();
+    std::fs::write(
+        &template,
+        text.replace("jupyterlab\n", "jupyterlab pandas\n"),
+    )
+    .unwrap();
+    let before = inventory(&world(&s));
+    s.on_demo()
+        .args(["refresh", &template, "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("STALE: the template changed"))
+        .stdout(predicate::str::contains("would be rebuilt as 2.1.0"));
+    assert_eq!(inventory(&world(&s)), before);
+    let doc = stdout_json(
+        s.on_demo()
+            .args(["--output", "json", "refresh", &template])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let refreshed = &valid(&doc)["result"];
+    let reasons = &refreshed["plan"]["checks"][0]["reasons"];
+    assert_eq!(reasons.as_array().unwrap().len(), 1, "{reasons}");
+    assert_eq!(reasons[0]["reason"], "fingerprint");
+    let rebuilt = &refreshed["rebuilt"];
+    assert_eq!(rebuilt.as_array().unwrap().len(), 1, "{refreshed:#}");
+    assert_eq!(rebuilt[0]["previous"], image);
+    assert_ne!(rebuilt[0]["built"]["image"], image);
+    assert_eq!(refreshed["deprecated"][0]["image"], image);
+    assert!(refreshed["deprecated"][0]["after"].is_string());
+}
+
+#[test]
+fn plan_decides_per_region_writes_html_and_applies() {
+    let s = Sandbox::new();
+    let usage = s.write(
+        "usage.yml",
+        "usage:\n  - {template: python-ml, region: us-east-1, launches_per_month: 400}\n  - {template: python-ml, region: us-west-2, launches_per_month: 300}\n  - {template: python-ml, region: eu-west-1, launches_per_month: 2}\n",
+    );
+    let html = s.path().join("plan.html");
+    let mut plan = s.on_demo();
+    plan.args([
+        "plan",
+        "python-ml",
+        "--regions",
+        "us-east-1,us-west-2,eu-west-1",
+    ])
+    .arg("--usage")
+    .arg(&usage)
+    .arg("--html")
+    .arg(&html);
+    let doc = stdout_json(
+        plan.args(["--output", "json"])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let cells = valid(&doc)["result"]["rows"][0]["cells"]
+        .as_array()
+        .unwrap();
+    let decisions: Vec<(&str, &str)> = cells
+        .iter()
+        .map(|c| {
+            (
+                c["region"].as_str().unwrap(),
+                c["decision"]["kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("eu-west-1", "script"),
+            ("us-east-1", "build_here"),
+            ("us-west-2", "copy_from_nearest")
+        ]
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    for region in ["us-east-1", "us-west-2", "eu-west-1"] {
+        assert!(page.contains(region), "{region} not in the HTML report");
+    }
+    // For people: the planner's table.
+    s.on_demo()
+        .args([
+            "plan",
+            "python-ml",
+            "--regions",
+            "us-east-1,us-west-2,eu-west-1",
+        ])
+        .arg("--usage")
+        .arg(&usage)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("build here"))
+        .stdout(predicate::str::contains("copy from us-east-1"));
+    // --apply builds in us-east-1 and copies to us-west-2; nothing in eu-west-1.
+    let before = inventory(&world(&s));
+    let doc = stdout_json(
+        s.on_demo()
+            .args(["--output", "json", "plan", "python-ml"])
+            .args(["--regions", "us-east-1,us-west-2,eu-west-1", "--apply"])
+            .arg("--usage")
+            .arg(&usage)
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let applied = &valid(&doc)["result"];
+    let images = &applied["builds"][0]["images"][0]["distribution"]["images"];
+    let regions: Vec<&String> = images.as_object().unwrap().keys().collect();
+    assert_eq!(regions, ["us-east-1", "us-west-2"], "{applied:#}");
+    let after = inventory(&world(&s));
+    assert_eq!(after.images.len(), before.images.len() + 2);
+    assert_eq!(after.live_instances, before.live_instances);
+}

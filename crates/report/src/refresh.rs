@@ -201,7 +201,11 @@ fn check_lines(check: &TemplateCheck, dry_run: bool, out: &mut Human) {
         deprecate_at,
     } = &check.plan
     {
-        let verb = if dry_run { "would rebuild" } else { "rebuilt" };
+        let verb = if dry_run {
+            "would be rebuilt"
+        } else {
+            "rebuilt"
+        };
         let version = version
             .as_deref()
             .map(|v| format!(" as {v}"))
