@@ -661,7 +661,11 @@ impl From<&SessionError> for ErrorReport {
             SessionError::Resolve(resolve) => ErrorReport::from(resolve),
             SessionError::Template(template) => ErrorReport::from(template),
             SessionError::Lifecycle(lifecycle) => ErrorReport::from(lifecycle),
-            SessionError::ImageBuild(build) => ErrorReport::from(build),
+            SessionError::ImageBuild(build) => {
+                // Boxed or not, the build's own error.
+                let build: &amiref_build::BuildError = std::borrow::Borrow::borrow(build);
+                ErrorReport::from(build)
+            }
             SessionError::CommunityShareRefused(refusal) => {
                 ErrorReport::from_error(ErrorKind::Registry, e).details(refusal)
             }
