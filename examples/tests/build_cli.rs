@@ -541,3 +541,69 @@ fn plan_decides_per_region_writes_html_and_applies() {
     assert_eq!(after.images.len(), before.images.len() + 2);
     assert_eq!(after.live_instances, before.live_instances);
 }
+
+/// A world with two builders of a build: one past its `amiref:expires`, one not.
+const LEFTOVER_WORLD: &str = r#"
+description: an interrupted build's builders, one expired
+start: 2026-11-01T09:00:00Z
+caller: "123456789012"
+regions:
+  us-east-1:
+instance_types:
+  - name: m6i.large
+images:
+  - {name: base, id: ami-00000000000000001, region: us-east-1, architecture: x86_64, created: 2026-10-01T00:00:00Z, volume_gib: 8}
+instances:
+  - id: i-00000000000000001
+    region: us-east-1
+    image: ami-00000000000000001
+    instance_type: m6i.large
+    tags: {"amiref:build-id": bld-0123456789abcdef, "amiref:build-role": builder, "amiref:expires": "2026-10-31T00:00:00Z"}
+  - id: i-00000000000000002
+    region: us-east-1
+    image: ami-00000000000000001
+    instance_type: m6i.large
+    tags: {"amiref:build-id": bld-0123456789abcdef, "amiref:build-role": builder, "amiref:expires": "2026-11-02T00:00:00Z"}
+"#;
+
+#[test]
+fn cleanup_removes_expired_leftovers_only() {
+    let s = Sandbox::new();
+    let world_file = s.write("leftovers.yaml", LEFTOVER_WORLD);
+    let doc = stdout_json(
+        s.on_world(&world_file)
+            .args([
+                "--output",
+                "json",
+                "build",
+                "--cleanup",
+                "--regions",
+                "us-east-1",
+            ])
+            .assert()
+            .success()
+            .get_output(),
+    );
+    let removed = &valid(&doc)["result"]["removed"];
+    assert_eq!(
+        removed,
+        &serde_json::json!([{
+            "build": "bld-0123456789abcdef",
+            "region": "us-east-1",
+            "kind": "instance",
+            "id": "i-00000000000000001"
+        }]),
+        "{doc:#}"
+    );
+    let shown = success_json(
+        s.on_world(&world_file)
+            .args(["--output", "json", "world", "show"]),
+    );
+    let live = inventory(&shown["world"]).live_instances;
+    assert_eq!(live, BTreeSet::from(["i-00000000000000002".to_owned()]));
+    s.on_world(&world_file)
+        .args(["build", "--cleanup", "--regions", "us-east-1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("No expired build leftovers"));
+}
