@@ -323,6 +323,27 @@ pub(crate) fn cases(sandbox: &Sandbox) -> Vec<Case> {
         )),
         without_world(case_of("registry verify", verify(&trust), 0)),
         without_world(case_of("registry verify", verify(&demo_trust), 1)),
+        // Builds (the demo world runs jupyter-quickstart's script to exit 1; the example
+        // genomics-pipeline has no user_data to build from), refresh and the planner.
+        case("build", &[&"python-ml", &"--dry-run"], 0),
+        case(
+            "build",
+            &[&"python-ml", &"--regions", &"us-east-1,us-west-2"],
+            0,
+        ),
+        case("build", &[&"jupyter-quickstart"], 1),
+        case("build", &[&"genomics-pipeline"], 2),
+        case("build", &[&"python-ml", &"--regions", &"us-eest-1"], 2),
+        case("build", &[&"--cleanup"], 0),
+        case("refresh", &[&"python-ml", &"--dry-run"], 0),
+        case("refresh", &[&"python-ml"], 0),
+        case("refresh", &[&"no-such-template"], 2),
+        case(
+            "plan",
+            &[&"python-ml", &"--regions", &"us-east-1,us-west-2"],
+            0,
+        ),
+        case("plan", &[&"python-ml", &"--usage", &"no-such-usage.yml"], 2),
         case("world show", &[], 0),
         without_world(case("world show", &[], 2)),
         case("world reset", &[], 0),
