@@ -77,6 +77,24 @@ impl BuildId {
         Self(format!("{PREFIX}{hex}"))
     }
 
+    /// The id of a rebuild that replaces the build `replaced` with the same inputs (a
+    /// refresh after a new base image or for age): derived from this id and the replaced
+    /// one, so it differs from both, and a re-run of an interrupted rebuild finds it again.
+    pub fn succeeding(&self, replaced: &BuildId) -> Self {
+        let mut hasher = Sha256::new();
+        for field in ["rebuild", self.as_str(), replaced.as_str()] {
+            hasher.update((field.len() as u64).to_be_bytes());
+            hasher.update(field.as_bytes());
+        }
+        let hex: String = hasher
+            .finalize()
+            .iter()
+            .take(DIGEST_HEX_LEN / 2)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Self(format!("{PREFIX}{hex}"))
+    }
+
     /// Reads an id from a tag value; `None` unless it has the form [`derive`](Self::derive)
     /// gives.
     pub fn parse(text: &str) -> Option<Self> {
@@ -103,6 +121,26 @@ impl fmt::Display for BuildId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rebuild_succeeds_the_build_it_replaces_with_an_id_of_its_own() {
+        let old = BuildId::derive(
+            "t",
+            Some("1.0.0"),
+            "f",
+            Architecture::X86_64,
+            &region("us-east-1"),
+        );
+        let new = old.succeeding(&old);
+        assert_ne!(new, old);
+        assert_eq!(new, old.succeeding(&old), "a re-run finds the same rebuild");
+        assert_ne!(
+            new.succeeding(&new),
+            new,
+            "a later rebuild is another build"
+        );
+        assert_eq!(BuildId::parse(new.as_str()), Some(new));
+    }
 
     fn region(code: &str) -> Region {
         code.parse().expect("valid region")

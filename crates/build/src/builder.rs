@@ -132,13 +132,17 @@ impl<'a> Builder<'a> {
             })?;
         let version = spec.effective_version().map(str::to_owned);
         let fingerprint = spec.template.build_fingerprint().to_string();
-        let build = BuildId::derive(
+        let derived = BuildId::derive(
             &spec.template.name,
             version.as_deref(),
             &fingerprint,
             base.architecture,
             &home,
         );
+        let build = match &spec.replaces {
+            Some(replaced) => derived.succeeding(replaced),
+            None => derived,
+        };
         let lineage = TemplateLineage::new(
             spec.template.name.clone(),
             version,

@@ -26,19 +26,21 @@
 //!
 //! # Versions
 //!
-//! A rebuild keeps the template's version when no earlier build of the template used it
-//! with the same inputs. Otherwise (a new base or age alone: the build inputs are those of
-//! the image it replaces, so the [`BuildId`] would be that build's, and the builder would
-//! resume it instead of building) the version is `<version>-r<8 hex>`, the hex digits
-//! hashed from the replaced build and the base image it resolves to now, so that a re-run of
-//! an interrupted refresh resumes the same build.
+//! A rebuild keeps the template's version. When the template's inputs changed, the build's
+//! id ([`BuildId`]) is new anyway. When only the base or the age changed, the inputs are
+//! those of the image it replaces, so the rebuild *replaces* that build
+//! ([`BuildSpec::replacing`]): its id succeeds the replaced build's
+//! ([`BuildId::succeeding`]), the new image is a new build (not the old one resumed), and a
+//! re-run of an interrupted refresh resumes the same rebuild. The version's SSM parameter,
+//! `latest` and the registry entry then name the new image; the old one stays launchable
+//! until its deprecation.
 
 mod check;
 mod report;
 
 use std::time::Duration;
 
-use amiref_core::{AmiId, Architecture, Image, ImageFilter, Region};
+use amiref_core::{Architecture, Image, ImageFilter, Region};
 use amiref_lifecycle::{
     DeprecateSpec, FlatSnapshotPrice, LifecycleError, ProtectedImages, RetentionPolicy, RetireSpec,
     SnapshotPrices,
@@ -46,7 +48,6 @@ use amiref_lifecycle::{
 use amiref_template::Template;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
 
 pub use report::{
     Action, CurrentImage, Rebuilt, RefreshFailure, RefreshOutcome, RefreshPlan, RefreshReport,
@@ -380,6 +381,7 @@ impl<'a> Refresher<'a> {
             let plan = if spec.build_missing {
                 Action::Build {
                     version: template.version.clone(),
+                    replaces: None,
                     previous: None,
                     deprecate_at: None,
                 }
@@ -408,15 +410,9 @@ impl<'a> Refresher<'a> {
             )
             .await;
             let plan = match (&verdict, base) {
-                (Verdict::Stale { .. }, Some(base)) => Action::Build {
-                    version: rebuild_version(
-                        template,
-                        *architecture,
-                        home,
-                        images,
-                        &current,
-                        &base,
-                    ),
+                (Verdict::Stale { .. }, Some(_)) => Action::Build {
+                    version: template.version.clone(),
+                    replaces: replaced_build(template, *architecture, home, images, &current),
                     previous: Some(current.image.clone()),
                     deprecate_at: Some(now + chrono_duration(spec.grace)),
                 },
@@ -436,7 +432,10 @@ impl<'a> Refresher<'a> {
     /// Builds one check's image; on success deprecates what it replaces.
     async fn rebuild(&self, spec: &RefreshSpec, check: &TemplateCheck, report: &mut Rebuilds) {
         let Action::Build {
-            version, previous, ..
+            version,
+            previous,
+            replaces,
+            ..
         } = &check.plan
         else {
             return;
@@ -444,7 +443,10 @@ impl<'a> Refresher<'a> {
         let Some(template) = spec.templates.iter().find(|t| t.name == check.template) else {
             return;
         };
-        let build = spec.build_spec(template, check.architecture, version.as_deref());
+        let mut build = spec.build_spec(template, check.architecture, version.as_deref());
+        if let Some(replaced) = replaces {
+            build = build.replacing(replaced.clone());
+        }
         match self.builder.build(&build).await {
             Ok(built) => {
                 for image in built.images {
@@ -557,17 +559,16 @@ impl<'a> Refresher<'a> {
     }
 }
 
-/// The version a rebuild of `template` for `architecture` is built as (see the module's
-/// "Versions"): the template's own, unless an existing image's build already has the id
-/// that version would give; then `<version>-r<8 hex>` from the replaced build and `base`.
-fn rebuild_version(
+/// The build a rebuild of `template` for `architecture` replaces (see the module's
+/// "Versions"): `None` when the template's inputs changed, so the rebuild's id is new
+/// anyway; else the current image's build, which the rebuild's id succeeds.
+fn replaced_build(
     template: &Template,
     architecture: Architecture,
     home: &Region,
     existing: &[Image],
     current: &CurrentImage,
-    base: &AmiId,
-) -> Option<String> {
+) -> Option<BuildId> {
     let fingerprint = template.build_fingerprint().to_string();
     let would_be = BuildId::derive(
         &template.name,
@@ -580,25 +581,11 @@ fn rebuild_version(
         .iter()
         .any(|i| i.tag(TAG_BUILD_ID) == Some(would_be.as_str()));
     if !taken {
-        return template.version.clone();
+        return None;
     }
-    let mut hasher = Sha256::new();
-    for part in [
-        current.build.as_ref().map_or("", BuildId::as_str),
-        current.image.as_str(),
-        base.as_str(),
-    ] {
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part.as_bytes());
-    }
-    let suffix: String = hasher
-        .finalize()
-        .iter()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let version = template.version.as_deref().unwrap_or("0.0.0");
-    Some(format!("{version}-r{suffix}"))
+    // The newest build in the line that replaced it, so that a later refresh succeeds
+    // the build it really replaces.
+    current.build.clone().or(Some(would_be))
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use amiref_core::{Architecture, InstanceType, Region, SecurityGroupId, SubnetId, VpcId};
 use amiref_template::Template;
 
+use crate::BuildId;
 use crate::distribute::DistributeSpec;
 use crate::error::BuildError;
 
@@ -39,6 +40,10 @@ pub struct BuildSpec {
     pub distribution: DistributeSpec,
     /// Plan only: look, estimate, change nothing.
     pub dry_run: bool,
+    /// The build this one replaces with the same inputs (a refresh after a new base image,
+    /// or for age): the new build's id is [`BuildId::succeeding`] it, so the template keeps
+    /// its version and the new image is a new build, not the old one resumed.
+    pub replaces: Option<BuildId>,
 }
 
 impl BuildSpec {
@@ -53,7 +58,16 @@ impl BuildSpec {
             options: BuildOptions::default(),
             distribution: DistributeSpec::new(Vec::new()),
             dry_run: false,
+            replaces: None,
         }
+    }
+
+    /// The same build, as a rebuild replacing the build `replaced` (see
+    /// [`BuildSpec::replaces`]).
+    #[must_use]
+    pub fn replacing(mut self, replaced: BuildId) -> Self {
+        self.replaces = Some(replaced);
+        self
     }
 
     /// The same build, as version `version`.

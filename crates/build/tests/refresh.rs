@@ -232,16 +232,19 @@ async fn a_newer_base_image_in_ssm_makes_every_image_built_on_the_old_one_stale(
             .inspect_image(&region("us-east-1"), &rebuilt.built.tested.image)
             .expect("the new image");
         assert_eq!(image.tag(tags::TAG_BASE_IMAGE), Some(NEWER_BASE));
-        let version = rebuilt
-            .built
-            .tested
-            .lineage
-            .version
-            .as_deref()
-            .unwrap_or("");
-        assert!(
-            version.contains("-r"),
-            "the same inputs under the same version would resume the old build: {version}"
+        let tested = &rebuilt.built.tested;
+        let template_version = [template(), api_template("echo one")]
+            .into_iter()
+            .find(|t| t.name == rebuilt.template)
+            .and_then(|t| t.version);
+        assert_eq!(
+            tested.lineage.version, template_version,
+            "a rebuild keeps the template's version"
+        );
+        assert_ne!(
+            Some(tested.image.clone()),
+            rebuilt.previous,
+            "the same inputs make a new build, not the old one resumed"
         );
     }
 }

@@ -199,6 +199,7 @@ fn check_lines(check: &TemplateCheck, dry_run: bool, out: &mut Human) {
         version,
         previous,
         deprecate_at,
+        ..
     } = &check.plan
     {
         let verb = if dry_run {

@@ -163,10 +163,10 @@ pub enum SessionError {
     Build(#[from] amiref_resolver::BuildError),
     /// An image build did not complete (the stage, the cause, what was cleaned up).
     #[error(transparent)]
-    ImageBuild(#[from] amiref_build::BuildError),
+    ImageBuild(Box<amiref_build::BuildError>),
     /// A refresh could not check or act on its templates.
     #[error(transparent)]
-    Refresh(#[from] amiref_build::refresh::RefreshError),
+    Refresh(Box<amiref_build::refresh::RefreshError>),
     /// The launch log could not be read (a bad line is a note of the plan, not this).
     #[error(transparent)]
     LaunchLog(#[from] amiref_plan::LaunchLogError),
@@ -211,6 +211,18 @@ pub enum SessionError {
     Runtime(#[source] std::io::Error),
 }
 
+impl From<amiref_build::BuildError> for SessionError {
+    fn from(e: amiref_build::BuildError) -> Self {
+        Self::ImageBuild(Box::new(e))
+    }
+}
+
+impl From<amiref_build::refresh::RefreshError> for SessionError {
+    fn from(e: amiref_build::refresh::RefreshError) -> Self {
+        Self::Refresh(Box::new(e))
+    }
+}
+
 impl SessionError {
     /// What kind of failure this is.
     pub fn kind(&self) -> FailureKind {
@@ -237,7 +249,9 @@ impl SessionError {
             | Self::Build(_)
             | Self::Usage(_) => FailureKind::BadInput,
             Self::Declined(_) => FailureKind::Declined,
-            Self::ImageBuild(amiref_build::BuildError::Invalid { .. }) => FailureKind::BadInput,
+            Self::ImageBuild(e) if matches!(**e, amiref_build::BuildError::Invalid { .. }) => {
+                FailureKind::BadInput
+            }
             Self::Resolve(_)
             | Self::ImageBuild(_)
             | Self::LaunchLog(_)

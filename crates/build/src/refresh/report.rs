@@ -126,8 +126,12 @@ pub enum Action {
     /// Build the template as `version`, promote it, and deprecate `previous` after the
     /// grace period (none when the template had no image).
     Build {
-        /// The version the new image is built as.
+        /// The version the new image is built as: the template's.
         version: Option<String>,
+        /// The build the new one replaces with the same inputs (a new base, or age), so
+        /// that the new build gets an id of its own; `None` when the inputs changed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces: Option<BuildId>,
         /// The image it replaces.
         previous: Option<AmiId>,
         /// When the previous image's deprecation takes effect.
