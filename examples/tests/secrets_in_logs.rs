@@ -138,6 +138,13 @@ fn invocations(cloud: &Cloud, dir: &Path) -> Vec<Invocation> {
     );
     let demo_key = root.join("examples/registry/demo-community.key");
     let name = format!("leak-{}", std::process::id());
+    // A build runs on the demo world (its scripts' outcomes are the world's); moto runs no
+    // script, so a build there would only wait for its timeout: a dry run instead.
+    let build = match cloud {
+        Cloud::Demo => "--no-promote",
+        Cloud::Moto(_) => "--dry-run",
+    };
+    let html = dir.join("plan.html");
     vec![
         inv(
             "registry keygen",
@@ -225,6 +232,22 @@ fn invocations(cloud: &Cloud, dir: &Path) -> Vec<Invocation> {
         ),
         inv("ami list", &[&"--template", &"python-ml"]),
         inv("ami rate", &[&"python-ml", &"v2.1.0", &"--stars", &"4"]),
+        inv(
+            "build",
+            &[&template, &"--regions", &"us-east-1,us-west-2", &build],
+        ),
+        inv("build", &[&"--cleanup"]),
+        inv("refresh", &[&template, &"--dry-run"]),
+        inv(
+            "plan",
+            &[
+                &template,
+                &"--regions",
+                &"us-east-1,us-west-2",
+                &"--html",
+                &html,
+            ],
+        ),
         inv("world show", &[]),
         inv("world reset", &[]),
     ]
