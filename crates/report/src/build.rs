@@ -626,3 +626,199 @@ fn failure_human(d: &BuildFailureJson) -> Human {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail by panicking
+
+    use amiref_build::{BuildEvent, BuildId, CleanupReport, Stage, StageError};
+    use amiref_core::Region;
+    use serde_json::json;
+
+    use super::*;
+    use crate::{OutputMode, Printer, Stream};
+
+    fn region() -> Region {
+        "us-east-1".parse().unwrap()
+    }
+
+    fn build_id() -> BuildId {
+        BuildId::derive(
+            "python-ml",
+            Some("2.1.0"),
+            "ab12",
+            Architecture::X86_64,
+            &region(),
+        )
+    }
+
+    fn event(value: serde_json::Value) -> BuildEvent {
+        serde_json::from_value(value).unwrap()
+    }
+
+    /// A clean-up that removed the builder and could not remove the group.
+    fn cleanup() -> CleanupReport {
+        serde_json::from_value(json!({
+            "removed": [{"build": build_id(), "region": "us-east-1", "kind": "instance", "id": "i-0123456789abcdef0"}],
+            "failed": [{
+                "resource": {"build": build_id(), "region": "us-east-1", "kind": "security_group", "id": "sg-0123456789abcdef0"},
+                "error": "DependencyViolation"
+            }]
+        }))
+        .unwrap()
+    }
+
+    fn script_failed() -> BuildError {
+        BuildError::Stage {
+            build: build_id(),
+            stage: Stage::Provision,
+            cause: Box::new(StageError::ScriptFailed {
+                instance: "i-0123456789abcdef0".parse().unwrap(),
+                region: region(),
+                status: 3,
+                log_stage: "provision",
+                console_tail: "pip: not found\nAMIREF-BUILD-DONE status=3".to_owned(),
+            }),
+            cleanup: cleanup(),
+        }
+    }
+
+    #[test]
+    fn a_failed_stage_names_the_stage_the_cause_and_what_remains() {
+        let report = ErrorReport::from(&script_failed());
+        assert_eq!(report.kind, ErrorKind::Lifecycle);
+        assert_eq!(report.exit_code, 1);
+        let details = report.details.clone().unwrap();
+        assert_eq!(details["stage"], "provision");
+        assert_eq!(details["build"], build_id().as_str());
+        assert!(details["cause"].as_str().unwrap().contains("status 3"));
+        assert_eq!(
+            details["cleanup"]["failed"][0]["resource"]["kind"],
+            "security_group"
+        );
+        let human = report.human.unwrap();
+        let lines: Vec<&str> = human.lines(Stream::Err).collect();
+        assert_eq!(
+            lines[0],
+            format!("error: build {} failed in the provision stage", build_id())
+        );
+        // The console's lines each on a line of their own, not escaped into one.
+        assert!(lines.contains(&"    pip: not found"), "{lines:?}");
+        assert!(
+            lines.contains(&"  cleaned up: removed instance i-0123456789abcdef0 in us-east-1"),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("  LEFT BEHIND: security group sg-0123456789abcdef0")),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn a_base_that_cannot_be_chosen_is_no_image_and_bad_input_is_invalid_input() {
+        let base = BuildError::Base {
+            template: "python-ml".to_owned(),
+            region: region(),
+            cause: Box::new(StageError::NoBaseImage {
+                region: region(),
+                reason: "nothing trusted".to_owned(),
+            }),
+        };
+        let report = ErrorReport::from(&base);
+        assert_eq!(report.kind, ErrorKind::NoImage);
+        assert_eq!(report.details.unwrap()["stage"], "base");
+        let invalid = BuildError::Invalid {
+            field: "regions",
+            found: "[]".to_owned(),
+            expected: "at least one region".to_owned(),
+        };
+        let report = ErrorReport::from(&invalid);
+        assert_eq!(report.kind, ErrorKind::InvalidInput);
+        assert!(report.human.is_none());
+    }
+
+    #[test]
+    fn events_have_unit_named_json_and_bar_text() {
+        let launched = event(json!({
+            "event": "launched", "build": build_id(), "stage": "provision",
+            "region": "us-east-1", "instance": "i-0123456789abcdef0", "attempt": 2
+        }));
+        let json = serde_json::to_value(launched.to_json()).unwrap();
+        assert_eq!(json["attempt_count"], 2);
+        assert_eq!(json["event"], "launched");
+        let completed = event(json!({
+            "event": "completed", "build": build_id(), "stage": "test",
+            "instance": "i-0123456789abcdef0", "status": 0, "elapsed_secs": 75
+        }));
+        assert_eq!(
+            serde_json::to_value(completed.to_json()).unwrap()["exit_code"],
+            0
+        );
+        let running = build_event_line(&event(json!({
+            "event": "running", "build": build_id(), "stage": "provision",
+            "instance": "i-0123456789abcdef0", "elapsed_secs": 120, "timeout_secs": 1800
+        })));
+        assert_eq!(running.key, "provision");
+        assert_eq!(running.running, Some((120, 1800)));
+        assert!(running.poll && !running.finished);
+        let failed = build_event_line(&event(json!({
+            "event": "failed", "build": build_id(), "stage": "test",
+            "error": "the script exited with status 1; the console ended with:\nboom"
+        })));
+        assert!(failed.finished && failed.failed);
+        assert!(!failed.message.contains("boom"), "{}", failed.message);
+    }
+
+    #[test]
+    fn polls_stay_out_of_the_log_and_events_are_valid_json_lines() {
+        let (printer, captured) = Printer::capture(OutputMode::Human);
+        printer.progress_json(&event(json!({
+            "event": "running", "build": build_id(), "stage": "provision",
+            "instance": "i-0123456789abcdef0", "elapsed_secs": 10, "timeout_secs": 1800
+        })));
+        printer.progress_json(&event(json!({
+            "event": "stage_finished", "build": build_id(), "stage": "provision",
+            "elapsed_secs": 390
+        })));
+        assert_eq!(captured.stderr(), "provision        ✓ done in 6.5min\n");
+        let (printer, captured) = Printer::capture(OutputMode::JsonLines);
+        printer.progress_json(&event(json!({
+            "event": "stage_started", "build": build_id(), "stage": "capture"
+        })));
+        let code = printer.report(&cleanup());
+        assert_eq!(code, 1, "a removal that failed is a partial failure");
+        #[cfg(feature = "validate")]
+        assert_eq!(
+            crate::schema::validate_lines(&captured.stdout()).unwrap(),
+            ["build_event", "build_cleanup"]
+        );
+        assert_eq!(captured.stdout().lines().count(), 2);
+    }
+
+    #[test]
+    fn a_sweep_for_people_lists_what_it_removed_and_what_remains() {
+        let mut out = Human::new();
+        cleanup().human(&mut out);
+        let text = out.stdout_text();
+        assert!(
+            text.starts_with("🧹 Removed 1 expired build leftover:\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("instance i-0123456789abcdef0 (build bld-"),
+            "{text}"
+        );
+        assert!(
+            text.contains("⚠️  could not remove security group sg-0123456789abcdef0 in us-east-1: DependencyViolation"),
+            "{text}"
+        );
+        let mut out = Human::new();
+        CleanupReport::default().human(&mut out);
+        assert_eq!(
+            out.stdout_text(),
+            "🧹 No expired build leftovers: nothing to remove.\n"
+        );
+    }
+}
