@@ -457,3 +457,37 @@ async fn a_restarted_service_finds_the_world_as_it_was_left() {
     assert_ne!(instance_id(&other.doc), instance_id(&first.doc));
     assert!(s.saved_world().contains("kept"));
 }
+
+#[tokio::test]
+async fn a_build_plan_is_the_dry_run_of_a_build_and_changes_nothing() {
+    let s = Server::start(&[]);
+    let a = s
+        .get("/v1/templates/python-ml/build-plan?region=us-east-1")
+        .await;
+    assert_eq!(a.status, 200, "{}", a.doc);
+    assert_eq!(a.doc["schema"], "amiref/build/v1");
+    assert_eq!(a.doc["ok"], true);
+    let text = a.doc["result"].to_string();
+    for stage in ["provision", "capture", "test", "distribute"] {
+        assert!(text.contains(stage), "no {stage} stage in {text}");
+    }
+    assert!(!s.saved_world().contains("i-"), "a dry run launched nothing");
+    let unknown = s.get("/v1/templates/no-such/build-plan").await;
+    assert_eq!(unknown.status, 404, "{}", unknown.doc);
+}
+
+#[tokio::test]
+async fn the_prebuild_plan_has_a_row_for_every_template_with_a_script() {
+    let s = Server::start(&[]);
+    let a = s.get("/v1/plan?region=us-east-1").await;
+    assert_eq!(a.status, 200, "{}", a.doc);
+    assert_eq!(a.doc["schema"], "amiref/plan/v1");
+    let rows = a.doc["result"]["rows"].as_array().expect("rows");
+    assert!(
+        rows.iter().any(|r| r["template"] == "python-ml"),
+        "{}",
+        a.doc
+    );
+    let bad = s.get("/v1/plan?region=us-esat-1").await;
+    assert_eq!(bad.status, 400, "{}", bad.doc);
+}

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use amiref::ResolveOptions;
 use amiref_core::Architecture;
 use amiref_report::{ErrorKind, ErrorReport, PreviewReport, Report};
+use amiref_build::{BuildOutcome, NoEvents};
+use amiref_plan::Plan;
 use amiref_session::{
-    AvailabilityReport, FailureKind, LaunchPlan, LaunchReport, LaunchRequest, Policy, Session,
-    SessionError,
+    AvailabilityReport, BuildRequest, FailureKind, LaunchPlan, LaunchReport, LaunchRequest,
+    PlanRequest, Policy, Session, SessionError,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -33,6 +35,8 @@ pub(crate) fn router(service: Arc<Service>) -> Router {
         .route("/v1/templates/{name}/resolution", get(resolution))
         .route("/v1/templates/{name}/availability", get(availability))
         .route("/v1/templates/{name}/launches", post(launch))
+        .route("/v1/templates/{name}/build-plan", get(build_plan))
+        .route("/v1/plan", get(prebuild_plan))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(service)
@@ -130,6 +134,62 @@ async fn availability(
             let regions = session.all_regions();
             let report = session.availability(&template, &regions).await;
             Ok(Reply::report(StatusCode::OK, &report))
+        })
+        .await
+}
+
+/// `GET /v1/templates/{name}/build-plan?region=R`: the dry run of `amiref build` (the
+/// stages, regions, estimated time and cost; no change). Builds themselves belong to the
+/// launcher or a scheduled job, not to a request.
+async fn build_plan(
+    State(service): Shared,
+    name: Result<Path<String>, PathRejection>,
+    query: Result<Query<RegionQuery>, QueryRejection>,
+) -> Reply {
+    const KIND: &str = BuildOutcome::KIND;
+    let (name, query) = match name_and_query(KIND, name, query, "region") {
+        Ok(checked) => checked,
+        Err(reply) => return reply,
+    };
+    let region = match checks::region(query.region.as_deref(), "query parameter `region`") {
+        Ok(region) => region,
+        Err(e) => return Reply::session_error(KIND, &e),
+    };
+    service
+        .run(KIND, Access::Read, async move |session: &Session| {
+            // Found in the template directories, never read from a path a request names.
+            checks::find_template(session, &name)?;
+            let file = session.templates().find_named(&name)?;
+            let mut request = BuildRequest::new(file.display().to_string()).dry_run(true);
+            if let Some(region) = region {
+                request = request.regions(vec![region]);
+            }
+            let planned = session.build(&request, &NoEvents).await?;
+            Ok(Reply::report(StatusCode::OK, &planned))
+        })
+        .await
+}
+
+/// `GET /v1/plan?region=R`: the pre-build plan over every template (reads only).
+async fn prebuild_plan(
+    State(service): Shared,
+    query: Result<Query<RegionQuery>, QueryRejection>,
+) -> Reply {
+    const KIND: &str = Plan::KIND;
+    let query = match query_or_400(KIND, query, "region") {
+        Ok(query) => query,
+        Err(reply) => return reply,
+    };
+    let region = match checks::region(query.region.as_deref(), "query parameter `region`") {
+        Ok(region) => region,
+        Err(e) => return Reply::session_error(KIND, &e),
+    };
+    service
+        .run(KIND, Access::Read, async move |session: &Session| {
+            let mut request = PlanRequest::default();
+            request.regions = region.map(|r| vec![r]);
+            let plan = session.plan_prebuilds(&request).await?;
+            Ok(Reply::report(StatusCode::OK, &plan))
         })
         .await
 }
