@@ -607,3 +607,50 @@ fn cleanup_removes_expired_leftovers_only() {
         .success()
         .stdout(predicate::str::contains("No expired build leftovers"));
 }
+
+#[test]
+fn a_build_writes_a_signed_registry_entry_with_what_it_measured() {
+    let s = Sandbox::new();
+    let registry = s.write("lab.yml", "schema_version: 1\ncommunity_amis: {}\n");
+    let key = s.path().join("lab.key");
+    let trust = s.path().join("trust.yml");
+    s.amiref()
+        .args(["registry", "keygen", "--publisher", "lab@uni", "--out"])
+        .arg(&key)
+        .arg("--trust-store")
+        .arg(&trust)
+        .assert()
+        .success();
+    s.config(&format!(
+        "templates: [{:?}]\ncommunities:\n  lab:\n    registry: {:?}\n    key: {:?}\nbuild:\n  registry: lab\n",
+        common::templates_dir().display().to_string(),
+        registry.display().to_string(),
+        key.display().to_string(),
+    ));
+    let built = success_json(&mut build_json(
+        &s,
+        &["python-ml", "--regions", "us-east-1,us-west-2"],
+    ));
+    let entry = &built["images"][0]["distribution"]["registry"];
+    assert_eq!(entry["outcome"], "written", "{entry:#}");
+    assert_eq!(entry["change"], "created");
+    assert_eq!(entry["publisher"], "lab@uni");
+    // The entry holds the measured times and verifies with the publisher's key.
+    let text = std::fs::read_to_string(&registry).unwrap();
+    assert!(text.contains("script_ready_secs"), "{text}");
+    s.amiref()
+        .args(["registry", "verify"])
+        .arg(&registry)
+        .arg("--image-registry-keys")
+        .arg(&trust)
+        .assert()
+        .success();
+    // For people: the entry, where and by whom.
+    s.on_demo()
+        .args(["build", "python-ml", "--regions", "us-east-1,us-west-2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("registry: python-ml 2.1.0 in"))
+        .stdout(predicate::str::contains("signed by lab@uni"))
+        .stdout(predicate::str::contains("(already there)"));
+}

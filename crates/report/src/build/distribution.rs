@@ -248,7 +248,9 @@ fn registry_json(r: &RegistryOutcome) -> RegistryEntryJson {
 /// and what became of them, the registry entry.
 pub(super) fn distribution_lines(d: &Distributed, out: &mut Human) {
     out.line("   images:");
-    for (region, image) in &d.images {
+    // Home first: where it was built, then where it was copied to.
+    let home = d.images.iter().filter(|(r, _)| **r == d.home);
+    for (region, image) in home.chain(d.images.iter().filter(|(r, _)| **r != d.home)) {
         let how = if *region == d.home {
             "built here".to_owned()
         } else {
