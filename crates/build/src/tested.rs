@@ -17,13 +17,13 @@ use crate::BuildId;
 pub struct Measured {
     /// The builder instance, launched from the base image, running the template's
     /// `user_data`: what a launch that provisions by script waits. JSON:
-    /// `script_ready_seconds`.
-    #[serde(rename = "script_ready_seconds", with = "seconds")]
+    /// `script_ready_secs`.
+    #[serde(rename = "script_ready_secs", with = "seconds")]
     #[schemars(with = "f64")]
     pub script_ready: Duration,
     /// An instance launched from the new image running `build.test`: what a launch from the
-    /// pre-built image waits. JSON: `image_ready_seconds`.
-    #[serde(rename = "image_ready_seconds", with = "seconds")]
+    /// pre-built image waits. JSON: `image_ready_secs`.
+    #[serde(rename = "image_ready_secs", with = "seconds")]
     #[schemars(with = "f64")]
     pub image_ready: Duration,
 }

@@ -61,8 +61,8 @@ impl MeasuredTimes {
     /// The pair a registry entry's verification records, when it holds both.
     pub fn from_verification(verification: &Verification) -> Option<Self> {
         let measured = Measured::new(
-            duration(verification.script_ready_seconds?)?,
-            duration(verification.image_ready_seconds?)?,
+            duration(verification.script_ready_secs?)?,
+            duration(verification.image_ready_secs?)?,
         );
         Some(Self::new(measured, MeasurementSource::RegistryVerification))
     }

@@ -416,8 +416,8 @@ fn templates_without_a_script_are_left_out() {
 fn registry_verification_is_the_measured_times_and_unpriced_types_are_noted() {
     let mut verification =
         amiref_registry::Verification::new(true, amiref_registry::ScanStatus::Passed);
-    verification.script_ready_seconds = Some(900.0);
-    verification.image_ready_seconds = Some(45.0);
+    verification.script_ready_secs = Some(900.0);
+    verification.image_ready_secs = Some(45.0);
     let measured = amiref_plan::MeasuredTimes::from_verification(&verification).unwrap();
     // An instance type the built-in table does not price: instance time counts as $0.
     let yaml = "name: gpu\ninstance_type: p5.48xlarge\nuser_data: |\n  #!/bin/sh\n  true\n";

@@ -320,8 +320,8 @@ fn check_measured(
     let mut problems = Vec::new();
     let path = |field: &str| entry_path(template, version, &["verification", field]);
     let times = [
-        ("script_ready_seconds", verification.script_ready_seconds),
-        ("image_ready_seconds", verification.image_ready_seconds),
+        ("script_ready_secs", verification.script_ready_secs),
+        ("image_ready_secs", verification.image_ready_secs),
     ];
     for (field, seconds) in times {
         if let Some(s) = seconds
@@ -337,14 +337,14 @@ fn check_measured(
     let Some(speedup) = verification.speedup else {
         return problems;
     };
-    match (verification.script_ready_seconds, verification.image_ready_seconds) {
+    match (verification.script_ready_secs, verification.image_ready_secs) {
         (Some(script), Some(image)) if problems.is_empty() => {
             let ratio = round_speedup(script / image);
             if (speedup - ratio).abs() > 0.011 {
                 problems.push(problem(
                     &path("speedup"),
                     format!("{speedup} with times of {script} s and {image} s"),
-                    format!("their ratio, script_ready_seconds / image_ready_seconds = {ratio}"),
+                    format!("their ratio, script_ready_secs / image_ready_secs = {ratio}"),
                 ));
             }
         }
@@ -352,7 +352,7 @@ fn check_measured(
         _ => problems.push(problem(
             &path("speedup"),
             format!("a speedup of {speedup} without both times"),
-            "a speedup only beside the measured script_ready_seconds and image_ready_seconds it is the ratio of".into(),
+            "a speedup only beside the measured script_ready_secs and image_ready_secs it is the ratio of".into(),
         )),
     }
     problems

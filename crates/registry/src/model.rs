@@ -130,7 +130,7 @@ impl Entry {
 
 /// What was verified about an image.
 ///
-/// The measured figures (`script_ready_seconds`, `image_ready_seconds`, `speedup`) are
+/// The measured figures (`script_ready_secs`, `image_ready_secs`, `speedup`) are
 /// written only from a build's measurement ([`Verification::measured`]); an entry without
 /// them says nothing about speed, and readers never fill them in from an estimate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -149,12 +149,12 @@ pub struct Verification {
     /// Measured: seconds from launching the base image to the template's script finishing
     /// (what a launch that provisions by script waits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub script_ready_seconds: Option<f64>,
+    pub script_ready_secs: Option<f64>,
     /// Measured: seconds from launching this image to its test reporting ready (what a
     /// launch of the pre-built image waits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_ready_seconds: Option<f64>,
-    /// `script_ready_seconds / image_ready_seconds`, to two decimals: how many times sooner
+    pub image_ready_secs: Option<f64>,
+    /// `script_ready_secs / image_ready_secs`, to two decimals: how many times sooner
     /// the image is ready than the script. Present only with both times.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speedup: Option<f64>,
@@ -170,8 +170,8 @@ impl Verification {
             tested,
             security_scan,
             performance_benchmark: None,
-            script_ready_seconds: None,
-            image_ready_seconds: None,
+            script_ready_secs: None,
+            image_ready_secs: None,
             speedup: None,
             tested_at: None,
         }
@@ -181,15 +181,15 @@ impl Verification {
     /// A time that is not a positive finite number is not a measurement: it leaves all
     /// three figures out.
     #[must_use]
-    pub fn measured(mut self, script_ready_seconds: f64, image_ready_seconds: f64) -> Self {
+    pub fn measured(mut self, script_ready_secs: f64, image_ready_secs: f64) -> Self {
         let measured = |s: f64| s.is_finite() && s > 0.0;
-        if measured(script_ready_seconds) && measured(image_ready_seconds) {
-            self.script_ready_seconds = Some(script_ready_seconds);
-            self.image_ready_seconds = Some(image_ready_seconds);
-            self.speedup = Some(round_speedup(script_ready_seconds / image_ready_seconds));
+        if measured(script_ready_secs) && measured(image_ready_secs) {
+            self.script_ready_secs = Some(script_ready_secs);
+            self.image_ready_secs = Some(image_ready_secs);
+            self.speedup = Some(round_speedup(script_ready_secs / image_ready_secs));
         } else {
-            self.script_ready_seconds = None;
-            self.image_ready_seconds = None;
+            self.script_ready_secs = None;
+            self.image_ready_secs = None;
             self.speedup = None;
         }
         self

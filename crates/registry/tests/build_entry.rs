@@ -75,8 +75,8 @@ fn a_build_entry_is_signed_lists_every_region_and_carries_the_measured_figures()
     assert_eq!(entry.created_at, Some(now()));
     let v = entry.verification.as_ref().unwrap();
     assert!(v.tested);
-    assert_eq!(v.script_ready_seconds, Some(630.0));
-    assert_eq!(v.image_ready_seconds, Some(150.0));
+    assert_eq!(v.script_ready_secs, Some(630.0));
+    assert_eq!(v.image_ready_secs, Some(150.0));
     assert_eq!(v.speedup, Some(4.2));
     assert!(
         parsed.entry_problems.is_empty(),
@@ -183,7 +183,7 @@ fn a_version_owned_by_another_account_is_refused_and_nothing_written() {
 fn measured_figures_are_written_only_from_measurements() {
     let v = Verification::new(true, ScanStatus::NotRun).measured(600.0, 0.0);
     assert_eq!(
-        (v.script_ready_seconds, v.image_ready_seconds, v.speedup),
+        (v.script_ready_secs, v.image_ready_secs, v.speedup),
         (None, None, None),
         "no time is no measurement"
     );
@@ -203,14 +203,14 @@ fn problems_of(verification: &str) -> Vec<String> {
 
 #[test]
 fn figures_that_do_not_add_up_refuse_the_entry_with_their_path() {
-    assert!(problems_of("        script_ready_seconds: 600\n        image_ready_seconds: 120\n        speedup: 5\n").is_empty());
+    assert!(problems_of("        script_ready_secs: 600\n        image_ready_secs: 120\n        speedup: 5\n").is_empty());
     assert!(
         problems_of("        tested: true\n").is_empty(),
         "old entries without figures read"
     );
 
     let wrong = problems_of(
-        "        script_ready_seconds: 600\n        image_ready_seconds: 120\n        speedup: 9\n",
+        "        script_ready_secs: 600\n        image_ready_secs: 120\n        speedup: 9\n",
     );
     assert_eq!(wrong.len(), 1, "{wrong:?}");
     assert!(wrong[0].contains("verification.speedup"), "{}", wrong[0]);
@@ -220,10 +220,10 @@ fn figures_that_do_not_add_up_refuse_the_entry_with_their_path() {
     assert_eq!(alone.len(), 1, "{alone:?}");
     assert!(alone[0].contains("without both times"), "{}", alone[0]);
 
-    let negative = problems_of("        image_ready_seconds: -3\n");
+    let negative = problems_of("        image_ready_secs: -3\n");
     assert_eq!(negative.len(), 1, "{negative:?}");
     assert!(
-        negative[0].contains("verification.image_ready_seconds"),
+        negative[0].contains("verification.image_ready_secs"),
         "{}",
         negative[0]
     );

@@ -53,11 +53,11 @@ fn tampering_with_any_field_is_caught() {
         ("verification.performance_benchmark", |e| {
             e.verification.as_mut().unwrap().performance_benchmark = Some("10x".into())
         }),
-        ("verification.script_ready_seconds", |e| {
-            e.verification.as_mut().unwrap().script_ready_seconds = Some(631.0)
+        ("verification.script_ready_secs", |e| {
+            e.verification.as_mut().unwrap().script_ready_secs = Some(631.0)
         }),
-        ("verification.image_ready_seconds", |e| {
-            e.verification.as_mut().unwrap().image_ready_seconds = Some(151.0)
+        ("verification.image_ready_secs", |e| {
+            e.verification.as_mut().unwrap().image_ready_secs = Some(151.0)
         }),
         ("verification.speedup", |e| {
             e.verification.as_mut().unwrap().speedup = Some(4.3)

@@ -330,8 +330,8 @@ async fn the_registry_entry_verifies_and_carries_the_measured_figures() {
     let v = entry.verification.as_ref().unwrap();
     assert!(v.tested);
     assert_eq!(v.tested_at, Some(tested().tested_at));
-    assert_eq!(v.script_ready_seconds, Some(630.0));
-    assert_eq!(v.image_ready_seconds, Some(150.0));
+    assert_eq!(v.script_ready_secs, Some(630.0));
+    assert_eq!(v.image_ready_secs, Some(150.0));
     assert_eq!(v.speedup, Some(4.2));
     assert!(
         v.performance_benchmark
