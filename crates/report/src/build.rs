@@ -24,7 +24,7 @@ pub use distribution::{
     DistributionJson, ParameterWriteJson, ParametersJson, RegionParametersJson, RegionShareJson,
     RegistryEntryJson,
 };
-pub use events::{BuildEventJson, BuildEventLine, build_event_line};
+pub use events::{BuildEventJson, BuildEventLine, build_event_line, build_event_log_line};
 
 use crate::units::{Usd, short_duration, usd};
 use crate::{ErrorKind, ErrorReport, Human, Report};
@@ -795,6 +795,23 @@ mod tests {
             ["build_event", "build_cleanup"]
         );
         assert_eq!(captured.stdout().lines().count(), 2);
+    }
+
+    #[test]
+    fn concurrent_builds_log_lines_name_their_build() {
+        let started = event(json!({
+            "event": "stage_started", "build": build_id(), "stage": "provision"
+        }));
+        let build = build_id();
+        let short = &build.as_str()[..12];
+        assert_eq!(
+            build_event_log_line(&started, true).unwrap(),
+            format!("{short} provision        started")
+        );
+        assert_eq!(
+            build_event_log_line(&started, false).unwrap(),
+            "provision        started"
+        );
     }
 
     #[test]

@@ -170,6 +170,33 @@ pub fn build_event_line(event: &BuildEvent) -> BuildEventLine {
     }
 }
 
+impl BuildEventLine {
+    /// The bar's label: the key, after the build's short id when several builds run at
+    /// once (one per architecture) and their bars would otherwise look alike.
+    pub fn label(&self, show_build: bool) -> String {
+        match (&self.build, show_build) {
+            (Some(build), true) => format!("{} {}", short_build(build), self.key),
+            _ => self.key.clone(),
+        }
+    }
+}
+
+/// `bld-89ec66a6`: enough of a build's id to tell concurrent builds apart.
+fn short_build(build: &BuildId) -> &str {
+    let id = build.as_str();
+    id.get(..12).unwrap_or(id)
+}
+
+/// A build event as a log line (`provision        launched i-... in us-east-1`), the
+/// build's short id first when `show_build`; `None` for a poll, which suits a progress bar,
+/// not a log.
+pub fn build_event_log_line(event: &BuildEvent, show_build: bool) -> Option<String> {
+    let line = build_event_line(event);
+    // The key's column, and the short id's (`bld-` and 8 digits) before it.
+    let width = if show_build { 16 + 13 } else { 16 };
+    (!line.poll).then(|| format!("{:<width$} {}", line.label(show_build), line.message))
+}
+
 /// A lifecycle event inside a stage: the capture's image on the stage's bar, each copy on
 /// a bar of its region.
 fn image_line(build: &BuildId, stage: Stage, progress: &ProgressEvent) -> BuildEventLine {
@@ -423,9 +450,8 @@ impl Report for BuildEvent {
     }
 
     fn human(&self, out: &mut Human) {
-        let line = build_event_line(self);
-        if !line.poll {
-            out.err(format!("{:<16} {}", line.key, line.message));
+        if let Some(line) = build_event_log_line(self, false) {
+            out.err(line);
         }
     }
 }

@@ -51,6 +51,7 @@ pub(crate) async fn run(args: BuildArgs, context: &Context) -> u8 {
     let printer = context.printer();
     match args.template {
         Some(template) if !args.cleanup => {
+            let concurrent = args.architectures.len() > 1;
             let mut request = BuildRequest::new(template)
                 .architectures(args.architectures)
                 .promote(!args.no_promote)
@@ -63,7 +64,7 @@ pub(crate) async fn run(args: BuildArgs, context: &Context) -> u8 {
             }
             let built = context
                 .with_session(async |s| {
-                    let progress = BuildProgress::new(printer);
+                    let progress = BuildProgress::new(printer).concurrent(concurrent);
                     Ok(s.build(&request, &progress).await?)
                 })
                 .await;

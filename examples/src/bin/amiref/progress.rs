@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use amiref_build::{BuildEvent, BuildEventSink};
 use amiref_lifecycle::{ProgressEvent, ProgressSink};
-use amiref_report::build::build_event_line;
-use amiref_report::{Printer, ProgressLine, progress_line, sanitize};
+use amiref_report::build::{build_event_line, build_event_log_line};
+use amiref_report::{OutputMode, Printer, ProgressLine, progress_line, sanitize};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 /// Where progress goes for one command.
@@ -112,6 +112,8 @@ impl Drop for Bars {
 pub(crate) struct BuildProgress<'a> {
     printer: &'a Printer,
     bars: Option<Bars>,
+    /// Several builds run at once (one per architecture): each line names its build.
+    concurrent: bool,
 }
 
 impl<'a> BuildProgress<'a> {
@@ -120,7 +122,14 @@ impl<'a> BuildProgress<'a> {
         Self {
             printer,
             bars: Bars::for_terminal(printer),
+            concurrent: false,
         }
+    }
+
+    /// The same, for builds that run at once when `concurrent`.
+    pub(crate) fn concurrent(mut self, concurrent: bool) -> Self {
+        self.concurrent = concurrent;
+        self
     }
 }
 
@@ -138,13 +147,22 @@ impl ProgressSink for BuildProgress<'_> {
 impl BuildEventSink for BuildProgress<'_> {
     fn emit(&self, event: BuildEvent) {
         let Some(bars) = &self.bars else {
-            self.printer.progress_json(&event);
+            match build_event_log_line(&event, true) {
+                // Concurrent builds' lines for people name their build; JSON lines do.
+                Some(line) if self.concurrent && self.printer.mode() != OutputMode::JsonLines => {
+                    self.printer.note(line);
+                }
+                Some(_) | None => self.printer.progress_json(&event),
+            }
             return;
         };
         let line = build_event_line(&event);
-        // Architectures build concurrently: each build has its own bars.
+        // Each build has its own bars.
         let build = line.build.as_ref().map_or("", |b| b.as_str());
-        let bar = bars.bar(&format!("{build} {}", line.key), &line.key);
+        let bar = bars.bar(
+            &format!("{build} {}", line.key),
+            &line.label(self.concurrent),
+        );
         if let Some((elapsed, timeout)) = line.running {
             if bar.length() != Some(timeout) {
                 set_style(&bar, RUNNING);
