@@ -161,6 +161,8 @@ fn a_build_makes_a_tested_image_everywhere_and_a_second_finds_it_done() {
         script > 360.0 && ready > 45.0 && script > ready,
         "{measured}"
     );
+    let speedup = measured["speedup"].as_f64().unwrap();
+    assert!((speedup - script / ready).abs() < 0.01, "{measured}");
     let architecture = image["architecture"].as_str().unwrap();
     let parameters = &distribution["parameters"];
     assert_eq!(

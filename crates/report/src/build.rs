@@ -162,6 +162,9 @@ pub struct MeasuredJson {
     /// A fresh instance launched from the new image running `build.test`: what a launch
     /// from the pre-built image waits.
     pub image_ready_secs: f64,
+    /// `script_ready_secs / image_ready_secs` to two decimals: how many times sooner the
+    /// image is ready than the script; `null` when the image took no measurable time.
+    pub speedup: Option<f64>,
 }
 
 fn stage_json(s: &PlannedStage) -> PlannedStageJson {
@@ -224,6 +227,9 @@ pub(crate) fn built_json(b: &BuiltImage) -> BuiltImageJson {
         measured: MeasuredJson {
             script_ready_secs: t.measured.script_ready.as_secs_f64(),
             image_ready_secs: t.measured.image_ready.as_secs_f64(),
+            speedup: Some(t.measured.ratio())
+                .filter(|r| r.is_finite())
+                .map(|r| (r * 100.0).round() / 100.0),
         },
         tested_at: t.tested_at,
         stages: b.stages.clone(),
