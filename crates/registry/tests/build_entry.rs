@@ -203,7 +203,12 @@ fn problems_of(verification: &str) -> Vec<String> {
 
 #[test]
 fn figures_that_do_not_add_up_refuse_the_entry_with_their_path() {
-    assert!(problems_of("        script_ready_secs: 600\n        image_ready_secs: 120\n        speedup: 5\n").is_empty());
+    assert!(
+        problems_of(
+            "        script_ready_secs: 600\n        image_ready_secs: 120\n        speedup: 5\n"
+        )
+        .is_empty()
+    );
     assert!(
         problems_of("        tested: true\n").is_empty(),
         "old entries without figures read"
