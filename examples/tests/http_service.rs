@@ -471,7 +471,10 @@ async fn a_build_plan_is_the_dry_run_of_a_build_and_changes_nothing() {
     for stage in ["provision", "capture", "test", "distribute"] {
         assert!(text.contains(stage), "no {stage} stage in {text}");
     }
-    assert!(!s.saved_world().contains("i-"), "a dry run launched nothing");
+    assert!(
+        !s.saved_world().contains("i-"),
+        "a dry run launched nothing"
+    );
     let unknown = s.get("/v1/templates/no-such/build-plan").await;
     assert_eq!(unknown.status, 404, "{}", unknown.doc);
 }

@@ -165,18 +165,13 @@ impl Session {
             spec = spec.publish_parameters(promote);
         }
         if let Some(name) = &build.registry {
-            let community = self
-                .config()
-                .config
-                .communities
-                .get(name)
-                .ok_or_else(|| {
-                    self.name_config(SessionError::NotConfigured {
-                        what: format!("the community {name:?} that build.registry names"),
-                        setting: format!("communities.{name}"),
-                        config: None,
-                    })
-                })?;
+            let community = self.config().config.communities.get(name).ok_or_else(|| {
+                self.name_config(SessionError::NotConfigured {
+                    what: format!("the community {name:?} that build.registry names"),
+                    setting: format!("communities.{name}"),
+                    config: None,
+                })
+            })?;
             spec = spec.registry(RegistryTarget::new(&community.registry, &community.key));
         }
         Ok(spec)

@@ -394,13 +394,12 @@ impl SessionBuilder {
     fn launch_log(&self, world: Option<&WorldSession>) -> Option<PathBuf> {
         match world {
             Some(w) => Some(w.launch_log_path()),
-            None => self
-                .loaded
-                .config
-                .build
-                .launch_log
-                .clone()
-                .or_else(|| self.env.state_home.as_ref().map(|h| h.join("launches.jsonl"))),
+            None => self.loaded.config.build.launch_log.clone().or_else(|| {
+                self.env
+                    .state_home
+                    .as_ref()
+                    .map(|h| h.join("launches.jsonl"))
+            }),
         }
     }
 

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use amiref::ResolveOptions;
-use amiref_core::Architecture;
-use amiref_report::{ErrorKind, ErrorReport, PreviewReport, Report};
 use amiref_build::{BuildOutcome, NoEvents};
+use amiref_core::Architecture;
 use amiref_plan::Plan;
+use amiref_report::{ErrorKind, ErrorReport, PreviewReport, Report};
 use amiref_session::{
     AvailabilityReport, BuildRequest, FailureKind, LaunchPlan, LaunchReport, LaunchRequest,
     PlanRequest, Policy, Session, SessionError,
