@@ -7,7 +7,7 @@ use amiref_build::refresh::{
     Action, Rebuilt, RefreshFailure, RefreshOutcome, RefreshPlan, RefreshReport, TemplateCheck,
     Verdict,
 };
-use amiref_core::{AmiId, Region};
+use amiref_core::AmiId;
 use amiref_lifecycle::DeprecateReport;
 use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::JsonSchema;
@@ -22,7 +22,7 @@ use crate::{ErrorKind, ErrorReport, Human, Report};
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RefreshJson {
     /// A dry run: what would be rebuilt and why; nothing was changed.
-    Planned(RefreshPlanJson),
+    Planned(RefreshPlan),
     /// A refresh.
     Refreshed(RefreshReportJson),
     /// An outcome this version of the report layer does not know, as its debug text.
@@ -32,31 +32,12 @@ pub enum RefreshJson {
     },
 }
 
-/// Every template checked, and what is done about each.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct RefreshPlanJson {
-    /// When the checks ran (the cloud's clock).
-    pub checked_at: DateTime<Utc>,
-    /// Where images are checked and rebuilt.
-    pub home: Region,
-    /// Every region rebuilt images are distributed to, home first.
-    pub regions: Vec<Region>,
-    /// One per template and architecture: the current image, the verdict (`status`:
-    /// `fresh`, `stale` with its `reasons`, `missing`, `unchecked`) and the `plan`.
-    pub checks: Vec<TemplateCheck>,
-    /// The grace period before a replaced image is deprecated.
-    pub grace_secs: u64,
-    /// The retention policy: images kept per region and architecture.
-    pub keep_count: usize,
-    /// Whether nothing was changed.
-    pub dry_run: bool,
-}
-
 /// What a refresh did.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct RefreshReportJson {
-    /// The plan it followed.
-    pub plan: RefreshPlanJson,
+    /// The plan it followed: every template checked, its verdict (`status`: `fresh`,
+    /// `stale` with its `reasons`, `missing`, `unchecked`) and what is done about it.
+    pub plan: RefreshPlan,
     /// The images built and promoted.
     pub rebuilt: Vec<RebuiltJson>,
     /// The builds that failed (each cleaned up after itself; the current image stays).
@@ -82,20 +63,6 @@ pub struct RebuiltJson {
     pub built: BuiltImageJson,
 }
 
-impl From<&RefreshPlan> for RefreshPlanJson {
-    fn from(p: &RefreshPlan) -> Self {
-        Self {
-            checked_at: p.checked_at,
-            home: p.home.clone(),
-            regions: p.regions.clone(),
-            checks: p.checks.clone(),
-            grace_secs: p.grace_seconds,
-            keep_count: p.keep,
-            dry_run: p.dry_run,
-        }
-    }
-}
-
 fn rebuilt_json(r: &Rebuilt) -> RebuiltJson {
     RebuiltJson {
         template: r.template.clone(),
@@ -107,7 +74,7 @@ fn rebuilt_json(r: &Rebuilt) -> RebuiltJson {
 impl From<&RefreshReport> for RefreshReportJson {
     fn from(r: &RefreshReport) -> Self {
         Self {
-            plan: (&r.plan).into(),
+            plan: r.plan.clone(),
             rebuilt: r.rebuilt.iter().map(rebuilt_json).collect(),
             failed: r.failed.clone(),
             deprecated: r.deprecated.clone(),
@@ -126,7 +93,7 @@ impl Report for RefreshOutcome {
 
     fn to_json(&self) -> RefreshJson {
         match self {
-            RefreshOutcome::Planned(plan) => RefreshJson::Planned(plan.into()),
+            RefreshOutcome::Planned(plan) => RefreshJson::Planned(plan.clone()),
             RefreshOutcome::Refreshed(report) => RefreshJson::Refreshed(report.into()),
             other => RefreshJson::Other {
                 description: format!("{other:?}"),
