@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use amiref_build::{
     BuildError, BuildId, BuildOutcome, BuildPlan, BuildReport, BuiltImage, CleanupReport,
-    PlannedImage, PlannedStage, Resource, Stage, StageError, StageRecord,
+    PlannedImage, Resource, Stage, StageError, StageRecord,
 };
-use amiref_core::{AmiId, Architecture, InstanceType, Region};
+use amiref_core::{AmiId, Architecture, Region};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -44,64 +44,16 @@ pub enum BuildJson {
     },
 }
 
-/// What a build would do.
+/// What a build would do: the build crate's plan (its stages per architecture with their
+/// estimates), and the totals over its architectures, which build concurrently.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct BuildPlanJson {
-    /// The template.
-    pub template: String,
-    /// The version it would be built as.
-    pub version: Option<String>,
-    /// Where it would be built and tested.
-    pub home: Region,
-    /// Every region it would be distributed to, home first.
-    pub regions: Vec<Region>,
-    /// Expired leftovers of earlier builds the sweep would remove first.
-    pub leftovers: CleanupReport,
-    /// One image per architecture (built concurrently).
-    pub images: Vec<PlannedImageJson>,
+    /// The plan.
+    #[serde(flatten)]
+    pub plan: BuildPlan,
     /// Estimated wall time of the whole build: the longest architecture's.
     pub estimated_secs: u64,
     /// Estimated cost of every architecture's build; `null` when a price is unknown.
-    pub estimated_cost_usd: Option<Usd>,
-    /// The assumptions behind the estimates: none of these figures is measured.
-    pub estimate_inputs: Vec<String>,
-}
-
-/// The planned build of one architecture's image.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct PlannedImageJson {
-    /// The build's id (the `amiref:build-id` tag its resources would carry).
-    pub build: BuildId,
-    /// The architecture.
-    pub architecture: Architecture,
-    /// The base image the resolver chose and the trust rules passed.
-    pub base_image: AmiId,
-    /// Its name.
-    pub base_image_name: String,
-    /// The builder's and tester's instance type.
-    pub instance_type: InstanceType,
-    /// The build fingerprint.
-    pub build_fingerprint: String,
-    /// Each stage after the base.
-    pub stages: Vec<PlannedStageJson>,
-    /// Estimated wall time: provision, capture and test, then the slowest copy.
-    pub estimated_secs: u64,
-    /// Estimated cost; `null` when the instance type's price is unknown.
-    pub estimated_cost_usd: Option<Usd>,
-}
-
-/// One stage of a planned build.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct PlannedStageJson {
-    /// The stage.
-    pub stage: Stage,
-    /// Whether an earlier run completed it (a build would skip it).
-    pub done: bool,
-    /// What it would do.
-    pub action: String,
-    /// Estimated time on the build's critical path.
-    pub estimated_secs: u64,
-    /// Estimated cost; `null` when a price is unknown.
     pub estimated_cost_usd: Option<Usd>,
 }
 
@@ -167,44 +119,19 @@ pub struct MeasuredJson {
     pub speedup: Option<f64>,
 }
 
-fn stage_json(s: &PlannedStage) -> PlannedStageJson {
-    PlannedStageJson {
-        stage: s.stage,
-        done: s.done,
-        action: s.action.clone(),
-        estimated_secs: s.estimated_secs,
-        estimated_cost_usd: s.estimated_cost_usd.map(Usd),
-    }
-}
-
-fn planned_json(i: &PlannedImage) -> PlannedImageJson {
-    PlannedImageJson {
-        build: i.build.clone(),
-        architecture: i.architecture,
-        base_image: i.base_image.clone(),
-        base_image_name: i.base_image_name.clone(),
-        instance_type: i.instance_type.clone(),
-        build_fingerprint: i.build_fingerprint.clone(),
-        stages: i.stages.iter().map(stage_json).collect(),
-        estimated_secs: i.estimated_secs,
-        estimated_cost_usd: i.estimated_cost_usd.map(Usd),
-    }
-}
-
 impl From<&BuildPlan> for BuildPlanJson {
     fn from(p: &BuildPlan) -> Self {
         Self {
-            template: p.template.clone(),
-            version: p.version.clone(),
-            home: p.home.clone(),
-            regions: p.regions.clone(),
-            leftovers: p.leftovers.clone(),
-            images: p.images.iter().map(planned_json).collect(),
-            estimated_secs: p.images.iter().map(|i| i.estimated_secs).max().unwrap_or(0),
+            plan: p.clone(),
+            estimated_secs: plan_secs(p),
             estimated_cost_usd: plan_cost(p).map(Usd),
-            estimate_inputs: p.estimate_inputs.clone(),
         }
     }
+}
+
+/// The longest architecture's estimated time: they build concurrently.
+fn plan_secs(p: &BuildPlan) -> u64 {
+    p.images.iter().map(|i| i.estimated_secs).max().unwrap_or(0)
 }
 
 /// Every architecture's estimated cost, or `None` when one is unknown.
@@ -350,11 +277,10 @@ fn plan_lines(plan: &BuildPlan, out: &mut Human) {
     for image in &plan.images {
         planned_image_lines(image, out);
     }
-    let json = BuildPlanJson::from(plan);
     out.blank();
     out.line(format!(
         "⏱️  Estimated: {}, {}",
-        secs(json.estimated_secs),
+        secs(plan_secs(plan)),
         cost_text(plan_cost(plan))
     ));
     out.line("   The estimates assume (none of these figures is measured):");
