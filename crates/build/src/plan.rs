@@ -202,10 +202,18 @@ fn plan_image(run: &Run<'_>, state: &BuildState, model: &EstimateModel) -> Plann
         ),
         stage(
             Stage::Distribute,
-            format!(
-                "copy to {} regions concurrently, share, publish",
-                copies.len()
-            ),
+            match copies.len() {
+                0 => "no copy (one region); share, publish".to_owned(),
+                1 => format!(
+                    "copy to {}, share, publish",
+                    run.spec
+                        .regions
+                        .iter()
+                        .find(|r| **r != run.home)
+                        .map_or("", |r| r.as_str())
+                ),
+                n => format!("copy to {n} regions concurrently, share, publish"),
+            },
             slowest,
             Some(copy_cost),
         ),

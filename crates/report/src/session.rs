@@ -661,11 +661,7 @@ impl From<&SessionError> for ErrorReport {
             SessionError::Resolve(resolve) => ErrorReport::from(resolve),
             SessionError::Template(template) => ErrorReport::from(template),
             SessionError::Lifecycle(lifecycle) => ErrorReport::from(lifecycle),
-            SessionError::ImageBuild(build) => {
-                // Boxed or not, the build's own error.
-                let build: &amiref_build::BuildError = std::borrow::Borrow::borrow(build);
-                ErrorReport::from(build)
-            }
+            SessionError::ImageBuild(build) => ErrorReport::from(&**build),
             SessionError::CommunityShareRefused(refusal) => {
                 ErrorReport::from_error(ErrorKind::Registry, e).details(refusal)
             }
@@ -676,7 +672,7 @@ impl From<&SessionError> for ErrorReport {
                 ErrorReport::from_error(ErrorKind::Registry, e)
             }
             SessionError::Cloud { .. } => ErrorReport::from_error(ErrorKind::Cloud, e),
-            SessionError::Audit(_) | SessionError::Runtime(_) => {
+            SessionError::Audit(_) | SessionError::Runtime(_) | SessionError::LaunchLog(_) => {
                 ErrorReport::from_error(ErrorKind::Io, e)
             }
             other => {

@@ -252,6 +252,11 @@ impl SessionError {
             Self::ImageBuild(e) if matches!(**e, amiref_build::BuildError::Invalid { .. }) => {
                 FailureKind::BadInput
             }
+            Self::Refresh(e)
+                if matches!(**e, amiref_build::refresh::RefreshError::Invalid { .. }) =>
+            {
+                FailureKind::BadInput
+            }
             Self::Resolve(_)
             | Self::ImageBuild(_)
             | Self::LaunchLog(_)
