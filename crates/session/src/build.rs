@@ -202,19 +202,7 @@ impl Session {
         request: &RefreshRequest,
         events: &dyn BuildEventSink,
     ) -> Result<RefreshOutcome, SessionError> {
-        let templates = if request.templates.is_empty() {
-            self.templates()
-                .all()?
-                .into_iter()
-                .map(|(t, _)| t)
-                .collect()
-        } else {
-            request
-                .templates
-                .iter()
-                .map(|name| self.template(name))
-                .collect::<Result<Vec<_>, _>>()?
-        };
+        let templates = self.templates_or_all(&request.templates)?;
         let regions = match &request.regions {
             Some(regions) => regions.clone(),
             None => self.build_regions(),

@@ -71,19 +71,7 @@ impl Session {
     /// images the account holds for the templates and what uses them, this session's
     /// prices) and plans. Reads only.
     pub async fn plan_prebuilds(&self, request: &PlanRequest) -> Result<Plan, SessionError> {
-        let templates = if request.templates.is_empty() {
-            self.templates()
-                .all()?
-                .into_iter()
-                .map(|(t, _)| t)
-                .collect()
-        } else {
-            request
-                .templates
-                .iter()
-                .map(|name| self.template(name))
-                .collect::<Result<Vec<_>, _>>()?
-        };
+        let templates = self.templates_or_all(&request.templates)?;
         let regions = request
             .regions
             .clone()

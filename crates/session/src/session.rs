@@ -111,6 +111,20 @@ impl Session {
         self.parts.templates.load(name_or_path)
     }
 
+    /// The templates `names` refer to (names or paths), validated; every template in the
+    /// template directories when `names` is empty.
+    pub fn templates_or_all(&self, names: &[String]) -> Result<Vec<Template>, SessionError> {
+        if names.is_empty() {
+            return Ok(self
+                .templates()
+                .all()?
+                .into_iter()
+                .map(|(t, _)| t)
+                .collect());
+        }
+        names.iter().map(|name| self.template(name)).collect()
+    }
+
     /// The configuration the session was built from.
     pub fn config(&self) -> &LoadedConfig {
         &self.parts.config
