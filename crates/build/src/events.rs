@@ -112,7 +112,9 @@ pub enum BuildEvent {
         region: Region,
         /// The instance.
         instance: InstanceId,
-        /// The launch attempt of this stage (1, 2, ...).
+        /// The launch attempt of this stage (1, 2, ...): in JSON `attempt_count`, the
+        /// launches of this stage so far, this one included.
+        #[serde(rename = "attempt_count")]
         attempt: u32,
     },
     /// A script is still running: its completion marker is not yet on the serial console.
@@ -136,7 +138,8 @@ pub enum BuildEvent {
         stage: Stage,
         /// The instance.
         instance: InstanceId,
-        /// Its exit status.
+        /// Its exit status (0: it succeeded); in JSON `exit_code`.
+        #[serde(rename = "exit_code")]
         status: i32,
         /// Seconds from launch to the marker.
         elapsed_secs: u64,

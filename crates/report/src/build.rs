@@ -24,7 +24,7 @@ pub use distribution::{
     DistributionJson, ParameterWriteJson, ParametersJson, RegionParametersJson, RegionShareJson,
     RegistryEntryJson,
 };
-pub use events::{BuildEventJson, BuildEventLine, build_event_line, build_event_log_line};
+pub use events::{BuildEventLine, build_event_line, build_event_log_line};
 
 use crate::units::{Usd, short_duration, usd};
 use crate::{ErrorKind, ErrorReport, Human, Report};
@@ -675,14 +675,14 @@ mod tests {
     fn events_have_unit_named_json_and_bar_text() {
         let launched = event(json!({
             "event": "launched", "build": build_id(), "stage": "provision",
-            "region": "us-east-1", "instance": "i-0123456789abcdef0", "attempt": 2
+            "region": "us-east-1", "instance": "i-0123456789abcdef0", "attempt_count": 2
         }));
         let json = serde_json::to_value(launched.to_json()).unwrap();
         assert_eq!(json["attempt_count"], 2);
         assert_eq!(json["event"], "launched");
         let completed = event(json!({
             "event": "completed", "build": build_id(), "stage": "test",
-            "instance": "i-0123456789abcdef0", "status": 0, "elapsed_secs": 75
+            "instance": "i-0123456789abcdef0", "exit_code": 0, "elapsed_secs": 75
         }));
         assert_eq!(
             serde_json::to_value(completed.to_json()).unwrap()["exit_code"],
