@@ -1,12 +1,17 @@
 //! What a request may name, checked before any session is opened: template names,
-//! instance names, regions and JSON bodies. Each refusal says what was expected.
+//! instance names, regions, query parameters and JSON bodies. Each refusal says what was
+//! expected.
 
 use std::path::PathBuf;
 
 use amiref_core::Region;
 use amiref_session::{Session, SessionError};
 use amiref_template::Template;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query};
 use serde::de::DeserializeOwned;
+
+use crate::reply::Reply;
 
 /// The longest template name taken (a file name in a template directory).
 const TEMPLATE_NAME_MAX: usize = 128;
@@ -108,6 +113,52 @@ fn shorten(text: &str) -> String {
         short.push('…');
         short
     }
+}
+
+/// The template name of the path and the `?region=R` query, checked (400 otherwise).
+pub(crate) fn name_and_region(
+    kind: &str,
+    name: Result<Path<String>, PathRejection>,
+    query: Result<Query<crate::routes::RegionQuery>, QueryRejection>,
+) -> Result<(String, Option<amiref_core::Region>), Reply> {
+    let (name, query) = name_and_query(kind, name, query, "region")?;
+    Ok((name, region_of(kind, &query)?))
+}
+
+/// The region a `?region=R` query names, if any, checked (400 with a did-you-mean).
+pub(crate) fn region_of(
+    kind: &str,
+    query: &crate::routes::RegionQuery,
+) -> Result<Option<amiref_core::Region>, Reply> {
+    region(query.region.as_deref(), "query parameter `region`")
+        .map_err(|e| Reply::session_error(kind, &e))
+}
+
+/// The template name of the path and the query, checked; `takes` names the query
+/// parameters the endpoint takes.
+pub(crate) fn name_and_query<T>(
+    kind: &str,
+    name: Result<Path<String>, PathRejection>,
+    query: Result<Query<T>, QueryRejection>,
+    takes: &str,
+) -> Result<(String, T), Reply> {
+    let Path(name) = name.map_err(|e| Reply::bad_request(kind, e.body_text()))?;
+    template_name(&name).map_err(|message| Reply::bad_request(kind, message))?;
+    Ok((name, query_or_400(kind, query, takes)?))
+}
+
+/// The query, or 400 with the parameters the endpoint takes.
+pub(crate) fn query_or_400<T>(
+    kind: &str,
+    query: Result<Query<T>, QueryRejection>,
+    takes: &str,
+) -> Result<T, Reply> {
+    query.map(|Query(q)| q).map_err(|e| {
+        Reply::bad_request(
+            kind,
+            format!("{}; query parameters taken: {takes}", e.body_text()),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use amiref_session::SessionBuilder;
 use clap::Parser;
 
+mod builds;
 mod checks;
 mod reply;
 mod reports;

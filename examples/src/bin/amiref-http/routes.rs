@@ -4,13 +4,11 @@
 use std::sync::Arc;
 
 use amiref::ResolveOptions;
-use amiref_build::{BuildOutcome, NoEvents};
 use amiref_core::Architecture;
-use amiref_plan::Plan;
 use amiref_report::{ErrorKind, ErrorReport, PreviewReport, Report};
 use amiref_session::{
-    AvailabilityReport, BuildRequest, FailureKind, LaunchPlan, LaunchReport, LaunchRequest,
-    PlanRequest, Policy, Session, SessionError,
+    AvailabilityReport, FailureKind, LaunchPlan, LaunchReport, LaunchRequest, Policy, Session,
+    SessionError,
 };
 use axum::Router;
 use axum::body::Bytes;
@@ -21,12 +19,13 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use crate::checks;
+use crate::builds;
+use crate::checks::{self, name_and_query, name_and_region, query_or_400};
 use crate::reply::Reply;
 use crate::reports::TemplateList;
 use crate::service::{Access, Service};
 
-type Shared = State<Arc<Service>>;
+pub(crate) type Shared = State<Arc<Service>>;
 
 /// The service's routes.
 pub(crate) fn router(service: Arc<Service>) -> Router {
@@ -35,8 +34,8 @@ pub(crate) fn router(service: Arc<Service>) -> Router {
         .route("/v1/templates/{name}/resolution", get(resolution))
         .route("/v1/templates/{name}/availability", get(availability))
         .route("/v1/templates/{name}/launches", post(launch))
-        .route("/v1/templates/{name}/build-plan", get(build_plan))
-        .route("/v1/plan", get(prebuild_plan))
+        .route("/v1/templates/{name}/build-plan", get(builds::build_plan))
+        .route("/v1/plan", get(builds::prebuild_plan))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(service)
@@ -50,8 +49,8 @@ struct NoQuery {}
 /// `?region=R`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RegionQuery {
-    region: Option<String>,
+pub(crate) struct RegionQuery {
+    pub(crate) region: Option<String>,
 }
 
 /// `?approve_copy=true`.
@@ -96,13 +95,9 @@ async fn resolution(
     query: Result<Query<RegionQuery>, QueryRejection>,
 ) -> Reply {
     const KIND: &str = PreviewReport::KIND;
-    let (name, query) = match name_and_query(KIND, name, query, "region") {
+    let (name, region) = match name_and_region(KIND, name, query) {
         Ok(checked) => checked,
         Err(reply) => return reply,
-    };
-    let region = match checks::region(query.region.as_deref(), "query parameter `region`") {
-        Ok(region) => region,
-        Err(e) => return Reply::session_error(KIND, &e),
     };
     service
         .run(KIND, Access::Read, async move |session: &Session| {
@@ -134,62 +129,6 @@ async fn availability(
             let regions = session.all_regions();
             let report = session.availability(&template, &regions).await;
             Ok(Reply::report(StatusCode::OK, &report))
-        })
-        .await
-}
-
-/// `GET /v1/templates/{name}/build-plan?region=R`: the dry run of `amiref build` (the
-/// stages, regions, estimated time and cost; no change). Builds themselves belong to the
-/// launcher or a scheduled job, not to a request.
-async fn build_plan(
-    State(service): Shared,
-    name: Result<Path<String>, PathRejection>,
-    query: Result<Query<RegionQuery>, QueryRejection>,
-) -> Reply {
-    const KIND: &str = BuildOutcome::KIND;
-    let (name, query) = match name_and_query(KIND, name, query, "region") {
-        Ok(checked) => checked,
-        Err(reply) => return reply,
-    };
-    let region = match checks::region(query.region.as_deref(), "query parameter `region`") {
-        Ok(region) => region,
-        Err(e) => return Reply::session_error(KIND, &e),
-    };
-    service
-        .run(KIND, Access::Read, async move |session: &Session| {
-            // Found in the template directories, never read from a path a request names.
-            checks::find_template(session, &name)?;
-            let file = session.templates().find_named(&name)?;
-            let mut request = BuildRequest::new(file.display().to_string()).dry_run(true);
-            if let Some(region) = region {
-                request = request.regions(vec![region]);
-            }
-            let planned = session.build(&request, &NoEvents).await?;
-            Ok(Reply::report(StatusCode::OK, &planned))
-        })
-        .await
-}
-
-/// `GET /v1/plan?region=R`: the pre-build plan over every template (reads only).
-async fn prebuild_plan(
-    State(service): Shared,
-    query: Result<Query<RegionQuery>, QueryRejection>,
-) -> Reply {
-    const KIND: &str = Plan::KIND;
-    let query = match query_or_400(KIND, query, "region") {
-        Ok(query) => query,
-        Err(reply) => return reply,
-    };
-    let region = match checks::region(query.region.as_deref(), "query parameter `region`") {
-        Ok(region) => region,
-        Err(e) => return Reply::session_error(KIND, &e),
-    };
-    service
-        .run(KIND, Access::Read, async move |session: &Session| {
-            let mut request = PlanRequest::default();
-            request.regions = region.map(|r| vec![r]);
-            let plan = session.plan_prebuilds(&request).await?;
-            Ok(Reply::report(StatusCode::OK, &plan))
         })
         .await
 }
@@ -282,33 +221,6 @@ fn copy_not_approved(plan: &LaunchPlan, reason: &str) -> Reply {
         .exit_code(FailureKind::Declined.exit_code())
         .details(serde_json::json!({ "approve_with": "approve_copy=true", "plan": plan }));
     Reply::failure(LaunchReport::KIND, StatusCode::CONFLICT, &error)
-}
-
-/// The template name of the path and the query, checked; `takes` names the query
-/// parameters the endpoint takes.
-fn name_and_query<T>(
-    kind: &str,
-    name: Result<Path<String>, PathRejection>,
-    query: Result<Query<T>, QueryRejection>,
-    takes: &str,
-) -> Result<(String, T), Reply> {
-    let Path(name) = name.map_err(|e| Reply::bad_request(kind, e.body_text()))?;
-    checks::template_name(&name).map_err(|message| Reply::bad_request(kind, message))?;
-    Ok((name, query_or_400(kind, query, takes)?))
-}
-
-/// The query, or 400 with the parameters the endpoint takes.
-fn query_or_400<T>(
-    kind: &str,
-    query: Result<Query<T>, QueryRejection>,
-    takes: &str,
-) -> Result<T, Reply> {
-    query.map(|Query(q)| q).map_err(|e| {
-        Reply::bad_request(
-            kind,
-            format!("{}; query parameters taken: {takes}", e.body_text()),
-        )
-    })
 }
 
 /// 404 for a path that is no endpoint.
