@@ -96,7 +96,7 @@ impl Session {
         };
         let mut spec = BuildSpec::new(template, regions)
             .architectures(request.architectures.iter().copied())
-            .options(self.build_options()?)
+            .options(self.build_options())
             .distribution(self.distribution(request.promote)?)
             .dry_run(request.dry_run);
         if let Some(version) = &request.version {
@@ -121,7 +121,7 @@ impl Session {
         };
         let lifecycle = self.lifecycle(&NoProgress);
         let builder = Builder::new(&lifecycle, self.resolver()).events(events);
-        Ok(builder.sweep(&regions, &self.build_options()?).await?)
+        Ok(builder.sweep(&regions, &self.build_options()).await?)
     }
 
     /// The session's region, then the configuration's `build.regions`.
@@ -136,7 +136,7 @@ impl Session {
     }
 
     /// The configuration's `build` section as the build's options.
-    pub(crate) fn build_options(&self) -> Result<BuildOptions, SessionError> {
+    pub(crate) fn build_options(&self) -> BuildOptions {
         let build = &self.config().config.build;
         let mut options = BuildOptions::default();
         options.subnet = build.subnet.clone();
@@ -147,7 +147,7 @@ impl Session {
         if let Some(expiry) = build.leftover_expiry {
             options.leftover_expiry = expiry.get();
         }
-        Ok(options)
+        options
     }
 
     /// How builds distribute: shares, SSM parameters and the registry entry from the
@@ -209,7 +209,7 @@ impl Session {
         };
         let policy = &self.config().config.build.refresh;
         let mut spec = RefreshSpec::new(templates, regions)
-            .options(self.build_options()?)
+            .options(self.build_options())
             .distribution(self.distribution(true)?)
             .build_missing(request.build_missing)
             .dry_run(request.dry_run);
