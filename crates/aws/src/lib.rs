@@ -50,6 +50,7 @@
 mod catalog;
 mod config;
 mod error;
+mod governance;
 mod identity;
 mod instance_control;
 mod instances;

@@ -204,6 +204,13 @@ pub struct Image {
     /// it within about a day of a launch). `None`: never launched, or not reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_launched: Option<DateTime<Utc>>,
+    /// EC2's `DeregistrationProtection`. `None`: not reported (treated as off by EC2's
+    /// default, and checked again by DeregisterImage's refusal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deregistration_protection: Option<crate::DeregistrationProtection>,
+    /// EC2's `ImdsSupport`: `v2.0` when instances launched from it must use IMDSv2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imds_support: Option<crate::ImdsSupport>,
 }
 
 impl Image {
@@ -237,6 +244,8 @@ impl Image {
             source_image: None,
             source_region: None,
             last_launched: None,
+            deregistration_protection: None,
+            imds_support: None,
         }
     }
 

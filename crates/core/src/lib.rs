@@ -25,6 +25,7 @@ mod build_ports;
 mod canonical;
 pub mod completion;
 mod error;
+mod governance;
 mod ids;
 mod image;
 mod instance_type;
@@ -45,6 +46,13 @@ pub use build_ports::{
 pub use build_ports::{MockInstanceControl, MockParameterStore, MockSecurityGroups};
 pub use canonical::{sorted_json, write_canonical_json};
 pub use error::{CloudError, CloudErrorKind, ParseError};
+#[cfg(feature = "mock")]
+pub use governance::MockImageGovernance;
+pub use governance::{
+    DEREGISTRATION_COOLDOWN_HOURS, DeregistrationProtection, ImageGovernance, ImageReference,
+    ImdsSupport, LaunchTemplateImage, RecycleBinRule, RecycleResource, ReferenceKind, RuleTag,
+    SnapshotBlockPublicAccess,
+};
 pub use ids::{
     AccountId, AmiId, InstanceId, Owner, ParameterName, SecurityGroupId, SnapshotId, SubnetId,
     VpcId,

@@ -40,6 +40,10 @@ pub struct ImageFilter {
     pub product_code: Option<String>,
     /// Whether to include images deprecated at the time of the call.
     pub include_deprecated: bool,
+    /// Whether to include disabled images (EC2's `IncludeDisabled`); they are left out
+    /// otherwise, whatever `states` says.
+    #[serde(default)]
+    pub include_disabled: bool,
 }
 
 impl ImageFilter {
@@ -86,6 +90,13 @@ impl ImageFilter {
         self
     }
 
+    /// Includes disabled images.
+    #[must_use]
+    pub fn include_disabled(mut self, include: bool) -> Self {
+        self.include_disabled = include;
+        self
+    }
+
     /// Includes deprecated images.
     #[must_use]
     pub fn include_deprecated(mut self, include: bool) -> Self {
@@ -114,6 +125,7 @@ impl ImageFilter {
                 .as_deref()
                 .is_none_or(|c| image.product_codes.iter().any(|p| p.code == c))
             && (self.include_deprecated || !image.is_deprecated_at(now))
+            && (self.include_disabled || image.state != ImageState::Disabled)
     }
 }
 
@@ -241,6 +253,15 @@ pub struct CopyImageRequest {
     pub kms_key_id: Option<String>,
     /// Tags for the copy (amiref records the copy's provenance here).
     pub tags: BTreeMap<String, String>,
+    /// Whether EC2 copies the source image's own tags to the copy (`CopyImageTags`); tags in
+    /// `tags` are added on top and win.
+    #[serde(default)]
+    pub copy_image_tags: bool,
+    /// A time-based copy (`SnapshotCopyCompletionDurationMinutes`): EC2 completes the
+    /// snapshots' copy within this many minutes, 15 to 2880 in steps of 15, at an extra
+    /// per-GiB charge. `None`: a standard, best-effort copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_duration_minutes: Option<u32>,
 }
 
 impl CopyImageRequest {
@@ -262,6 +283,8 @@ impl CopyImageRequest {
             encrypted: false,
             kms_key_id: None,
             tags: BTreeMap::new(),
+            copy_image_tags: false,
+            completion_duration_minutes: None,
         }
     }
 }
@@ -971,6 +994,7 @@ pub trait Cloud:
     + crate::InstanceControl
     + crate::SecurityGroups
     + crate::ParameterStore
+    + crate::ImageGovernance
 {
 }
 
@@ -987,6 +1011,7 @@ impl<T> Cloud for T where
         + crate::InstanceControl
         + crate::SecurityGroups
         + crate::ParameterStore
+        + crate::ImageGovernance
 {
 }
 

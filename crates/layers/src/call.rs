@@ -79,11 +79,31 @@ pub enum Operation {
     ParametersByPath,
     /// `ParameterStore::delete_parameter`.
     DeleteParameter,
+    /// `ImageGovernance::enable_deregistration_protection`.
+    EnableDeregistrationProtection,
+    /// `ImageGovernance::disable_deregistration_protection`.
+    DisableDeregistrationProtection,
+    /// `ImageGovernance::disable_image`.
+    DisableImage,
+    /// `ImageGovernance::enable_image`.
+    EnableImage,
+    /// `ImageGovernance::delete_tags`.
+    DeleteTags,
+    /// `ImageGovernance::image_references`.
+    ImageReferences,
+    /// `ImageGovernance::recycle_bin_rules`.
+    RecycleBinRules,
+    /// `ImageGovernance::public_snapshots`.
+    PublicSnapshots,
+    /// `ImageGovernance::snapshot_block_public_access`.
+    SnapshotBlockPublicAccess,
+    /// `ImageGovernance::launch_template_images`.
+    LaunchTemplateImages,
 }
 
 impl Operation {
     /// Every method of every port, in the order the ports declare them.
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 45] = [
         Self::DescribeImages,
         Self::SearchImages,
         Self::CanCreateVolumes,
@@ -119,6 +139,16 @@ impl Operation {
         Self::ParameterHistory,
         Self::ParametersByPath,
         Self::DeleteParameter,
+        Self::EnableDeregistrationProtection,
+        Self::DisableDeregistrationProtection,
+        Self::DisableImage,
+        Self::EnableImage,
+        Self::DeleteTags,
+        Self::ImageReferences,
+        Self::RecycleBinRules,
+        Self::PublicSnapshots,
+        Self::SnapshotBlockPublicAccess,
+        Self::LaunchTemplateImages,
     ];
 
     /// The port method's name (`describe_images`).
@@ -159,6 +189,16 @@ impl Operation {
             Self::ParameterHistory => "parameter_history",
             Self::ParametersByPath => "parameters_by_path",
             Self::DeleteParameter => "delete_parameter",
+            Self::EnableDeregistrationProtection => "enable_deregistration_protection",
+            Self::DisableDeregistrationProtection => "disable_deregistration_protection",
+            Self::DisableImage => "disable_image",
+            Self::EnableImage => "enable_image",
+            Self::DeleteTags => "delete_tags",
+            Self::ImageReferences => "image_references",
+            Self::RecycleBinRules => "recycle_bin_rules",
+            Self::PublicSnapshots => "public_snapshots",
+            Self::SnapshotBlockPublicAccess => "snapshot_block_public_access",
+            Self::LaunchTemplateImages => "launch_template_images",
         }
     }
 }

@@ -18,6 +18,9 @@ use amiref_core::{
     ConsoleOutput, InstanceControl, ParameterStore, PutParameterRequest, SecurityGroup,
     SecurityGroupId, SecurityGroupRequest, SecurityGroups,
 };
+use amiref_core::{
+    ImageGovernance, ImageReference, LaunchTemplateImage, RecycleBinRule, SnapshotBlockPublicAccess,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -538,6 +541,120 @@ where
         let call = Call::idempotent(Operation::DeleteParameter, Some(region));
         self.layer
             .around(call, || self.port().delete_parameter(region, name))
+            .await
+    }
+}
+
+#[async_trait]
+impl<L, C> ImageGovernance for Layered<L, C>
+where
+    L: Layer,
+    C: Deref + Send + Sync,
+    C::Target: ImageGovernance,
+{
+    // Sets a state: turning protection on twice leaves it on.
+    async fn enable_deregistration_protection(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        with_cooldown: bool,
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::EnableDeregistrationProtection, Some(region));
+        self.layer
+            .around(call, || {
+                self.port()
+                    .enable_deregistration_protection(region, image, with_cooldown)
+            })
+            .await
+    }
+
+    // Sets a state: turning protection off twice leaves it off (a cooldown, once started,
+    // is not restarted by a repeat).
+    async fn disable_deregistration_protection(
+        &self,
+        region: &Region,
+        image: &AmiId,
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::DisableDeregistrationProtection, Some(region));
+        self.layer
+            .around(call, || {
+                self.port().disable_deregistration_protection(region, image)
+            })
+            .await
+    }
+
+    // Sets a state.
+    async fn disable_image(&self, region: &Region, image: &AmiId) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::DisableImage, Some(region));
+        self.layer
+            .around(call, || self.port().disable_image(region, image))
+            .await
+    }
+
+    // Sets a state.
+    async fn enable_image(&self, region: &Region, image: &AmiId) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::EnableImage, Some(region));
+        self.layer
+            .around(call, || self.port().enable_image(region, image))
+            .await
+    }
+
+    // Removing a tag already gone changes nothing.
+    async fn delete_tags(
+        &self,
+        region: &Region,
+        image: &AmiId,
+        keys: &[String],
+    ) -> Result<(), CloudError> {
+        let call = Call::idempotent(Operation::DeleteTags, Some(region));
+        self.layer
+            .around(call, || self.port().delete_tags(region, image, keys))
+            .await
+    }
+
+    // Reads.
+    async fn image_references(
+        &self,
+        region: &Region,
+        images: &[AmiId],
+    ) -> Result<Vec<ImageReference>, CloudError> {
+        let call = Call::idempotent(Operation::ImageReferences, Some(region));
+        self.layer
+            .around(call, || self.port().image_references(region, images))
+            .await
+    }
+
+    async fn recycle_bin_rules(&self, region: &Region) -> Result<Vec<RecycleBinRule>, CloudError> {
+        let call = Call::idempotent(Operation::RecycleBinRules, Some(region));
+        self.layer
+            .around(call, || self.port().recycle_bin_rules(region))
+            .await
+    }
+
+    async fn public_snapshots(&self, region: &Region) -> Result<BTreeSet<SnapshotId>, CloudError> {
+        let call = Call::idempotent(Operation::PublicSnapshots, Some(region));
+        self.layer
+            .around(call, || self.port().public_snapshots(region))
+            .await
+    }
+
+    async fn snapshot_block_public_access(
+        &self,
+        region: &Region,
+    ) -> Result<SnapshotBlockPublicAccess, CloudError> {
+        let call = Call::idempotent(Operation::SnapshotBlockPublicAccess, Some(region));
+        self.layer
+            .around(call, || self.port().snapshot_block_public_access(region))
+            .await
+    }
+
+    async fn launch_template_images(
+        &self,
+        region: &Region,
+    ) -> Result<Vec<LaunchTemplateImage>, CloudError> {
+        let call = Call::idempotent(Operation::LaunchTemplateImages, Some(region));
+        self.layer
+            .around(call, || self.port().launch_template_images(region))
             .await
     }
 }

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use amiref_core::{
     AccountId, AccountSettings, ChangeSetRequest, Cloud, CopyImageRequest, CreateImageRequest,
-    Identity, ImageCatalog, ImageFilter, ImageStore, InstanceControl, InstanceFilter,
-    InstanceTypes, Instances, LaunchPermission, Marketplace, MarketplacePublisher, Owner,
-    ParameterStore, Parameters, PutParameterRequest, RunInstanceRequest, SecurityGroupRequest,
-    SecurityGroups,
+    Identity, ImageCatalog, ImageFilter, ImageGovernance, ImageStore, InstanceControl,
+    InstanceFilter, InstanceTypes, Instances, LaunchPermission, Marketplace, MarketplacePublisher,
+    Owner, ParameterStore, Parameters, PutParameterRequest, RunInstanceRequest,
+    SecurityGroupRequest, SecurityGroups,
 };
 use amiref_layers::{Counting, Operation, RetryPolicy, Retrying};
 use amiref_memory::{MemoryCloud, RateLimit, Throttling, op};
@@ -125,7 +125,7 @@ async fn the_suites_pass_under_throttling_only_through_retrying() {
 }
 
 /// The operation each port method is to the in-process cloud, as it counts calls.
-const AWS_OPERATION: [(Operation, &str); 35] = [
+const AWS_OPERATION: [(Operation, &str); 45] = [
     (Operation::DescribeImages, op::DESCRIBE_IMAGES),
     (Operation::SearchImages, op::DESCRIBE_IMAGES),
     (Operation::CanCreateVolumes, op::DESCRIBE_SNAPSHOTS),
@@ -179,6 +179,28 @@ const AWS_OPERATION: [(Operation, &str); 35] = [
     (Operation::ParameterHistory, op::GET_PARAMETER_HISTORY),
     (Operation::ParametersByPath, op::GET_PARAMETERS_BY_PATH),
     (Operation::DeleteParameter, op::DELETE_PARAMETER),
+    (
+        Operation::EnableDeregistrationProtection,
+        op::ENABLE_IMAGE_DEREGISTRATION_PROTECTION,
+    ),
+    (
+        Operation::DisableDeregistrationProtection,
+        op::DISABLE_IMAGE_DEREGISTRATION_PROTECTION,
+    ),
+    (Operation::DisableImage, op::DISABLE_IMAGE),
+    (Operation::EnableImage, op::ENABLE_IMAGE),
+    (Operation::DeleteTags, op::DELETE_TAGS),
+    (Operation::ImageReferences, op::DESCRIBE_IMAGE_REFERENCES),
+    (Operation::RecycleBinRules, op::LIST_RULES),
+    (Operation::PublicSnapshots, op::DESCRIBE_SNAPSHOTS),
+    (
+        Operation::SnapshotBlockPublicAccess,
+        op::GET_SNAPSHOT_BLOCK_PUBLIC_ACCESS_STATE,
+    ),
+    (
+        Operation::LaunchTemplateImages,
+        op::DESCRIBE_LAUNCH_TEMPLATE_VERSIONS,
+    ),
 ];
 
 /// Calls each method of each port once through a counting layer: each is counted under its
@@ -268,6 +290,21 @@ async fn every_method_of_every_port_is_forwarded() {
     let _ = c.parameter_history(region, name).await;
     let _ = c.parameters_by_path(region, name).await;
     let _ = c.delete_parameter(region, name).await;
+
+    let _ = c
+        .enable_deregistration_protection(region, &image, true)
+        .await;
+    let _ = c.disable_deregistration_protection(region, &image).await;
+    let _ = c.disable_image(region, &image).await;
+    let _ = c.enable_image(region, &image).await;
+    let _ = c.delete_tags(region, &image, &["k".to_owned()]).await;
+    let _ = c
+        .image_references(region, std::slice::from_ref(&image))
+        .await;
+    let _ = c.recycle_bin_rules(region).await;
+    let _ = c.public_snapshots(region).await;
+    let _ = c.snapshot_block_public_access(region).await;
+    let _ = c.launch_template_images(region).await;
 
     let counts = counted.counter().snapshot();
     for operation in Operation::ALL {

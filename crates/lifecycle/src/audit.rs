@@ -39,6 +39,11 @@ impl From<&CallerIdentity> for Actor {
 #[serde(tag = "status", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AuditOutcome {
+    /// Written before a mutating call (write-ahead): the change is about to be made. A
+    /// record with the same [`AuditRecord::operation_id`] and the outcome follows; when none
+    /// does, the process stopped during the call, and the change may or may not have been
+    /// made.
+    Intended,
     /// The change was made.
     Succeeded,
     /// Nothing needed doing: the state asked for already held (a re-run).
@@ -60,6 +65,7 @@ pub enum AuditOutcome {
 impl std::fmt::Display for AuditOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Self::Intended => f.write_str("intended"),
             Self::Succeeded => f.write_str("succeeded"),
             Self::Unchanged => f.write_str("unchanged"),
             Self::Planned => f.write_str("planned"),
@@ -92,6 +98,10 @@ pub struct AuditRecord {
     pub details: serde_json::Value,
     /// How it ended.
     pub outcome: AuditOutcome,
+    /// Joins an [`AuditOutcome::Intended`] record to the record of how that change ended;
+    /// `None` on records that stand alone (refusals, dry runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
 }
 
 impl AuditRecord {
@@ -106,6 +116,7 @@ impl AuditRecord {
             dry_run: false,
             details: serde_json::Value::Null,
             outcome,
+            operation_id: None,
         }
     }
 

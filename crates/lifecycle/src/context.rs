@@ -16,6 +16,39 @@ use crate::limits::CopyLimits;
 use crate::progress::{NoProgress, ProgressEvent, ProgressSink};
 use crate::wait::WaitOptions;
 
+/// A change recorded as intended and not yet concluded ([`Lifecycle::intend`]).
+#[derive(Debug, Clone)]
+#[must_use = "conclude an intent with Lifecycle::conclude once its call returns"]
+pub struct Intent {
+    record: AuditRecord,
+}
+
+impl Intent {
+    /// The record as it will be concluded (its outcome aside).
+    pub fn record(&self) -> &AuditRecord {
+        &self.record
+    }
+
+    /// The id joining the intent to its outcome.
+    pub fn operation_id(&self) -> &str {
+        self.record.operation_id.as_deref().unwrap_or_default()
+    }
+
+    /// The same intent, with the details its outcome record will carry (ids the call
+    /// returned, for example).
+    #[must_use]
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.record.details = details;
+        self
+    }
+}
+
+/// A fresh id for an intent: random, 16 hex digits, so that records from several processes
+/// appending to one log never collide in practice.
+fn new_operation_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
 type Clock<'a> = Box<dyn Fn() -> DateTime<Utc> + Send + Sync + 'a>;
 
 /// Runs lifecycle operations against one cloud, recording each change in one audit sink.
@@ -169,6 +202,29 @@ impl<'a> Lifecycle<'a> {
 
     pub(crate) async fn actor(&self) -> Result<Actor, LifecycleError> {
         Ok(Actor::from(self.caller().await?))
+    }
+
+    /// Records, before a mutating call, the change it is about to make (write-ahead). When
+    /// the record cannot be written the caller must not make the call: the error says so.
+    /// Conclude the returned [`Intent`] with [`Lifecycle::conclude`] once the call returns.
+    pub fn intend(&self, record: AuditRecord) -> Result<Intent, LifecycleError> {
+        let record = AuditRecord {
+            outcome: AuditOutcome::Intended,
+            operation_id: Some(new_operation_id()),
+            ..record
+        };
+        self.audit(record.clone())?;
+        Ok(Intent { record })
+    }
+
+    /// Records how an intended change ended: the intent's record, with `outcome`, the same
+    /// operation id, and the details the intent carries now ([`Intent::details`]).
+    pub fn conclude(&self, intent: Intent, outcome: AuditOutcome) -> Result<(), LifecycleError> {
+        self.audit(AuditRecord {
+            time: Utc::now(),
+            outcome,
+            ..intent.record
+        })
     }
 
     /// Writes an audit record, turning a sink failure into an error that still carries the

@@ -51,7 +51,7 @@ mod wait;
 pub use audit::{
     Actor, AuditError, AuditOutcome, AuditRecord, AuditSink, JsonLinesAuditSink, MemoryAuditSink,
 };
-pub use context::Lifecycle;
+pub use context::{Intent, Lifecycle};
 pub use copy::{
     CopyReport, CopySpec, Encryption, MultiRegionReport, RegionCopy, RegionCopyOutcome,
 };

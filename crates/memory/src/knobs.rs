@@ -79,6 +79,25 @@ pub mod op {
     pub const GET_PARAMETERS_BY_PATH: &str = "GetParametersByPath";
     /// `ParameterStore::delete_parameter` (SSM).
     pub const DELETE_PARAMETER: &str = "DeleteParameter";
+    /// `ImageGovernance::enable_deregistration_protection` (EC2).
+    pub const ENABLE_IMAGE_DEREGISTRATION_PROTECTION: &str = "EnableImageDeregistrationProtection";
+    /// `ImageGovernance::disable_deregistration_protection` (EC2).
+    pub const DISABLE_IMAGE_DEREGISTRATION_PROTECTION: &str =
+        "DisableImageDeregistrationProtection";
+    /// `ImageGovernance::disable_image` (EC2).
+    pub const DISABLE_IMAGE: &str = "DisableImage";
+    /// `ImageGovernance::enable_image` (EC2).
+    pub const ENABLE_IMAGE: &str = "EnableImage";
+    /// `ImageGovernance::delete_tags` (EC2).
+    pub const DELETE_TAGS: &str = "DeleteTags";
+    /// `ImageGovernance::image_references` (EC2), one call per page.
+    pub const DESCRIBE_IMAGE_REFERENCES: &str = "DescribeImageReferences";
+    /// `ImageGovernance::recycle_bin_rules` (Recycle Bin's ListRules).
+    pub const LIST_RULES: &str = "ListRules";
+    /// `ImageGovernance::snapshot_block_public_access` (EC2).
+    pub const GET_SNAPSHOT_BLOCK_PUBLIC_ACCESS_STATE: &str = "GetSnapshotBlockPublicAccessState";
+    /// `ImageGovernance::launch_template_images` (EC2), one call per page.
+    pub const DESCRIBE_LAUNCH_TEMPLATE_VERSIONS: &str = "DescribeLaunchTemplateVersions";
 }
 
 /// A token bucket's size and refill rate.

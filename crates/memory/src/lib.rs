@@ -128,6 +128,7 @@ mod cloud;
 mod compute;
 mod console;
 mod error;
+mod governance;
 mod inventory;
 mod knobs;
 mod lifecycle;
