@@ -81,6 +81,23 @@ pub struct Config {
     /// How images are built, refreshed and planned (`amiref build`, `refresh`, `plan`).
     #[serde(default)]
     pub build: BuildConfig,
+    /// Defaults of `ami retire`.
+    #[serde(default)]
+    pub retire: RetireConfig,
+}
+
+/// The `retire` section: defaults of `ami retire` that its flags override. Every key is
+/// optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RetireConfig {
+    /// How long a retired image stays disabled (reversible with `ami enable`) before a
+    /// later run deregisters it (default 14 days; `0s` deregisters at once).
+    pub grace: Option<amiref_template::HumanDuration>,
+    /// Keep images launched within this long (EC2's LastLaunchedTime; default: no such
+    /// rule, but images shared with others are kept when launched within 30 days).
+    pub keep_launched_within: Option<amiref_template::HumanDuration>,
 }
 
 /// The `build` section: where builder instances run, where a build distributes to, and the
