@@ -68,6 +68,10 @@ pub enum CloudErrorKind {
     LimitExceeded,
     /// Anything else the service said.
     Service,
+    /// amiref gave the region up for the rest of the command after repeated faults there
+    /// (its circuit is open, see `amiref_layers::Circuit`): the call was not made. Not
+    /// retryable: it fails the same way until the command ends.
+    RegionGivenUp,
 }
 
 impl CloudErrorKind {

@@ -77,7 +77,7 @@ impl Draws {
         floor + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX))
     }
 
-    fn next(&self) -> u64 {
+    pub(crate) fn next(&self) -> u64 {
         const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut z = self
             .state

@@ -38,6 +38,23 @@ pub trait Layer: Send + Sync {
     }
 }
 
+/// A shared layer: the same layer (and its state, such as a [`crate::Circuit`]'s health)
+/// over a cloud that is handed on, and read where it was made.
+impl<L: Layer> Layer for std::sync::Arc<L> {
+    fn around<'a, T, F, Fut>(
+        &'a self,
+        call: Call<'a>,
+        attempt: F,
+    ) -> impl Future<Output = Result<T, CloudError>> + Send + 'a
+    where
+        T: Send + 'a,
+        F: FnMut() -> Fut + Send + 'a,
+        Fut: Future<Output = Result<T, CloudError>> + Send + 'a,
+    {
+        L::around(self, call, attempt)
+    }
+}
+
 /// A [`Layer`] over a cloud: implements every port the cloud implements, sending each call
 /// through the layer.
 ///

@@ -5,7 +5,16 @@
 //! - [`Retrying`]: calls that failed for a passing reason are made again, by one
 //!   [`RetryPolicy`] (attempts, base and maximum delay, a total budget, which errors,
 //!   seeded [`Jitter`]).
+//!   Stacked retrying layers never multiply: only the lowest that retries does. A
+//!   [`Deadline`] bounds the retries of a piece of work (a resolver's tier) and remembers
+//!   the fault that cut them off.
+//! - [`Guarded`]: a [`Circuit`] per region: after [`CircuitPolicy::threshold`] faults in a
+//!   row a region is given up, and its calls fail at once with
+//!   [`amiref_core::CloudErrorKind::RegionGivenUp`]; [`RegionHealth`] says what each region
+//!   answered.
 //! - [`Counting`]: how many calls of each port method were made ([`Operation`]).
+//! - [`Faulty`]: a seeded share of calls answered with faults ([`InjectFaults`]), for tests
+//!   and benchmarks of the layers above.
 //! - [`Waiter`]: an operation that looks at a resource and an acceptor that judges each look
 //!   ([`Acceptance`]), with growing delays and a deadline, on tokio's clock.
 //!
@@ -61,7 +70,10 @@
 
 mod backoff;
 mod call;
+mod circuit;
 mod counting;
+mod deadline;
+mod faults;
 mod forward;
 mod layer;
 mod retry;
@@ -69,7 +81,10 @@ mod waiter;
 
 pub use backoff::Jitter;
 pub use call::{Call, Idempotency, Operation};
+pub use circuit::{Circuit, CircuitPolicy, Guarded, RegionHealth};
 pub use counting::{Counter, Counting};
+pub use deadline::Deadline;
+pub use faults::{Faulty, InjectFaults};
 pub use layer::{Layer, Layered};
 pub use retry::{Retry, RetryPolicy, Retrying};
 pub use waiter::{Acceptance, Poll, WaitError, Waiter};
