@@ -10,7 +10,8 @@ use std::time::Duration;
 use amiref_core::{
     AccountId, AllowedImagesSettings, AmiId, Architecture, BlockDevice, Image, ImageState,
     InstanceId, InstanceState, InstanceType, LaunchPermission, MarketplaceProduct, Parameter,
-    Region, SecurityGroupId, SnapshotId, SubnetId, VpcId,
+    RecycleBinRule, Region, SecurityGroupId, SnapshotBlockPublicAccess, SnapshotId, SubnetId,
+    VpcId,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::time::Instant;
@@ -21,9 +22,10 @@ use crate::console::BuildBehaviour;
 use crate::knobs::{Knobs, Throttling};
 use crate::network::StoredGroup;
 use crate::state::{
-    Account, ChangeSet, Instance, LaunchTemplate, RegionState, Snapshot, StoredImage,
-    StoredParameter, Timings, WorldData, is_public_parameter,
+    Account, ChangeSet, Instance, RegionState, Snapshot, StoredImage, StoredParameter, Timings,
+    WorldData, is_public_parameter,
 };
+use crate::templates::{LaunchTemplateSeed, RecipeSeed};
 
 /// The billing facts a seed marked [`ImageSeed::paid`] gets when it sets none itself: Red
 /// Hat Enterprise Linux's, a typical billing product without a Marketplace code.
@@ -46,6 +48,7 @@ pub struct ImageSeed {
     key_users: Vec<AccountId>,
     root_volume: Option<(u32, bool)>,
     fails: bool,
+    recycled_until: Option<DateTime<Utc>>,
 }
 
 impl ImageSeed {
@@ -62,7 +65,17 @@ impl ImageSeed {
             key_users: Vec::new(),
             root_volume: None,
             fails: false,
+            recycled_until: None,
         }
+    }
+
+    /// Puts it in its region's Recycle Bin, deregistered, until `until` (when the Recycle
+    /// Bin deletes it for good): it is not described, and
+    /// [`MemoryCloud::recycle_bin`] lists it.
+    #[must_use]
+    pub fn recycled_until(mut self, until: DateTime<Utc>) -> Self {
+        self.recycled_until = Some(until);
+        self
     }
 
     /// Makes a pending image end `failed` instead of `available` when it is due (an image
@@ -304,6 +317,7 @@ pub struct SnapshotSeed {
     public: bool,
     key_users: Vec<AccountId>,
     tags: BTreeMap<String, String>,
+    recycled_until: Option<DateTime<Utc>>,
 }
 
 impl SnapshotSeed {
@@ -317,7 +331,15 @@ impl SnapshotSeed {
             public: false,
             key_users: Vec::new(),
             tags: BTreeMap::new(),
+            recycled_until: None,
         }
+    }
+
+    /// Puts it in its region's Recycle Bin, deleted, until `until`.
+    #[must_use]
+    pub fn recycled_until(mut self, until: DateTime<Utc>) -> Self {
+        self.recycled_until = Some(until);
+        self
     }
 
     /// Tags it.
@@ -421,7 +443,10 @@ pub struct MemoryCloudBuilder {
     images: Vec<ImageSeed>,
     snapshots: Vec<SnapshotSeed>,
     instances: Vec<InstanceSeed>,
-    launch_templates: Vec<(Region, AccountId, String, AmiId)>,
+    launch_templates: Vec<LaunchTemplateSeed>,
+    recipes: Vec<RecipeSeed>,
+    recycle_bin_rules: Vec<(Region, RecycleBinRule)>,
+    snapshot_block_public_access: BTreeMap<Region, SnapshotBlockPublicAccess>,
     products: Vec<MarketplaceProduct>,
     offers: Vec<(String, String)>,
     allowed_images: BTreeMap<Region, AllowedImagesSettings>,
@@ -459,6 +484,9 @@ impl Default for MemoryCloudBuilder {
             snapshots: Vec::new(),
             instances: Vec::new(),
             launch_templates: Vec::new(),
+            recipes: Vec::new(),
+            recycle_bin_rules: Vec::new(),
+            snapshot_block_public_access: BTreeMap::new(),
             products: Vec::new(),
             offers: Vec::new(),
             allowed_images: BTreeMap::new(),
@@ -571,14 +599,46 @@ impl MemoryCloudBuilder {
 
     /// Adds a launch template of `owner`'s whose default version names `image`.
     pub fn launch_template(
-        mut self,
+        self,
         region: Region,
         owner: AccountId,
         name: impl Into<String>,
         image: AmiId,
     ) -> Self {
-        self.launch_templates
-            .push((region, owner, name.into(), image));
+        self.template(LaunchTemplateSeed::new(region, owner, name, image))
+    }
+
+    /// Adds a launch template with its id and versions ([`LaunchTemplateSeed`]).
+    pub fn template(mut self, seed: LaunchTemplateSeed) -> Self {
+        self.regions.insert(seed.region.clone());
+        self.launch_templates.push(seed);
+        self
+    }
+
+    /// Adds an EC2 Image Builder recipe whose parent image is an image id.
+    pub fn recipe(mut self, seed: RecipeSeed) -> Self {
+        self.regions.insert(seed.region.clone());
+        self.recipes.push(seed);
+        self
+    }
+
+    /// Adds a Recycle Bin retention rule in `region`: images deregistered (or snapshots
+    /// deleted) there that it retains are kept for its retention period.
+    pub fn recycle_bin_rule(mut self, region: Region, rule: RecycleBinRule) -> Self {
+        self.regions.insert(region.clone());
+        self.recycle_bin_rules.push((region, rule));
+        self
+    }
+
+    /// Sets the account's block public access for snapshots in `region` (default
+    /// `unblocked`).
+    pub fn snapshot_block_public_access(
+        mut self,
+        region: Region,
+        setting: SnapshotBlockPublicAccess,
+    ) -> Self {
+        self.regions.insert(region.clone());
+        self.snapshot_block_public_access.insert(region, setting);
         self
     }
 
@@ -810,18 +870,21 @@ impl MemoryCloudBuilder {
         for seed in self.instances {
             add_instance(&mut world, &caller, seed)?;
         }
-        for (region, owner, name, image) in self.launch_templates {
-            let state = world.regions.entry(region.clone()).or_default();
-            if !state.images.contains_key(&image) {
-                return Err(WorldError::invalid(
-                    format!("launch_templates[{name}].image"),
-                    image.as_str(),
-                    format!("an image defined in {region}"),
-                ));
-            }
-            state
-                .launch_templates
-                .push(LaunchTemplate { name, owner, image });
+        for seed in self.launch_templates {
+            crate::templates::add_template(&mut world, seed)?;
+        }
+        for seed in self.recipes {
+            crate::templates::add_recipe(&mut world, seed)?;
+        }
+        for (region, rule) in self.recycle_bin_rules {
+            crate::recycle::add_rule(&mut world, region, rule)?;
+        }
+        for (region, setting) in self.snapshot_block_public_access {
+            world
+                .regions
+                .entry(region)
+                .or_default()
+                .snapshot_block_public_access = setting;
         }
         for product in self.products {
             for version in &product.versions {
@@ -974,16 +1037,24 @@ fn add_snapshot(
             format!("each snapshot id once per region ({})", seed.region),
         ));
     }
-    region.snapshots.insert(
-        seed.id,
-        Snapshot {
-            owner: seed.owner.unwrap_or_else(|| caller.clone()),
-            create_volume_permissions: seed.volume_permissions.into_iter().collect(),
-            public: seed.public,
-            key_users: seed.key_users.into_iter().collect(),
-            tags: seed.tags,
-        },
-    );
+    let snapshot = Snapshot {
+        owner: seed.owner.unwrap_or_else(|| caller.clone()),
+        create_volume_permissions: seed.volume_permissions.into_iter().collect(),
+        public: seed.public,
+        key_users: seed.key_users.into_iter().collect(),
+        tags: seed.tags,
+    };
+    match seed.recycled_until {
+        Some(until) => {
+            region
+                .recycle_bin
+                .snapshots
+                .insert(seed.id, (snapshot, until));
+        }
+        None => {
+            region.snapshots.insert(seed.id, snapshot);
+        }
+    }
     Ok(())
 }
 
@@ -1152,6 +1223,7 @@ fn add_image(world: &mut WorldData, seed: ImageSeed, started: Instant) -> Result
         key_users,
         root_volume,
         fails,
+        recycled_until,
     } = seed;
     let field = format!("images[{}]", image.id);
     // A paid Marketplace listing bills through its product code, which already makes it
@@ -1187,6 +1259,13 @@ fn add_image(world: &mut WorldData, seed: ImageSeed, started: Instant) -> Result
         permissions.insert(LaunchPermission::Public);
     }
     image.public = permissions.contains(&LaunchPermission::Public);
+    if image.state == ImageState::Disabled && !permissions.is_empty() {
+        return Err(WorldError::invalid(
+            format!("{field}.state"),
+            "disabled",
+            "a disabled image shared with no one (EC2 removes every launch permission of a disabled image): drop `public` and `shared_with`",
+        ));
+    }
     let volume_accounts: BTreeSet<AccountId> = match volume_permissions {
         Some(accounts) => accounts.into_iter().collect(),
         None => permissions
@@ -1209,14 +1288,17 @@ fn add_image(world: &mut WorldData, seed: ImageSeed, started: Instant) -> Result
     }
     let region_name = image.region.clone();
     let region: &mut RegionState = world.regions.entry(region_name.clone()).or_default();
-    if region.images.contains_key(&image.id) {
+    if region.images.contains_key(&image.id) || region.recycle_bin.images.contains_key(&image.id) {
         return Err(WorldError::invalid(
             format!("{field}.id"),
             image.id.as_str(),
             format!("each image id once per region ({region_name})"),
         ));
     }
-    if let Some(other) = region.image_named(&image.owner, &image.name) {
+    // A deregistered image's name is free again, so one in the Recycle Bin may share it.
+    if recycled_until.is_none()
+        && let Some(other) = region.image_named(&image.owner, &image.name)
+    {
         return Err(WorldError::invalid(
             format!("{field}.name"),
             image.name.as_str(),
@@ -1242,11 +1324,16 @@ fn add_image(world: &mut WorldData, seed: ImageSeed, started: Instant) -> Result
     }
     let id = image.id.clone();
     let pending = image.state == ImageState::Pending;
-    region.insert_image(StoredImage {
+    let stored = StoredImage {
         image,
         launch_permissions: permissions,
         fails,
-    });
+    };
+    if let Some(until) = recycled_until {
+        region.recycle_bin.images.insert(id, (stored, until));
+        return Ok(());
+    }
+    region.insert_image(stored);
     if pending && let Some(after) = available_after {
         world.schedule(started + after, region_name, id);
     }

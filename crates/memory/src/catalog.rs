@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use amiref_core::{
-    AccountId, AmiId, CloudError, CloudErrorKind, Image, ImageCatalog, ImageFilter, Owner, Region,
-    SnapshotId,
+    AccountId, AmiId, CloudError, CloudErrorKind, Image, ImageCatalog, ImageFilter, ImageState,
+    Owner, Region, SnapshotId,
 };
 use async_trait::async_trait;
 
@@ -28,11 +28,13 @@ impl ImageCatalog for MemoryCloud {
         };
         let mut seen = BTreeSet::new();
         // Under an enabled Allowed AMIs setting, blocked images are not discoverable, even
-        // by id.
+        // by id; disabled images are left out too, as EC2 leaves them out without
+        // IncludeDisabled (search with `ImageFilter::include_disabled` to see them).
         Ok(ids
             .iter()
             .filter(|id| seen.insert(*id))
             .filter_map(|id| state.images.get(id))
+            .filter(|stored| stored.image.state != ImageState::Disabled)
             .filter_map(|stored| state.shown_to(stored, &who, now_utc))
             .collect())
     }

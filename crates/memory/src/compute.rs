@@ -175,7 +175,9 @@ impl MemoryCloud {
         let id = world.fresh_instance_id();
         let launch = LaunchSettings {
             user_data: request.user_data.clone(),
-            require_imdsv2: request.require_imdsv2,
+            // An image with ImdsSupport v2.0 launches instances that require IMDSv2.
+            require_imdsv2: request.require_imdsv2
+                || image.imds_support == Some(amiref_core::ImdsSupport::V2),
             instance_profile: request.instance_profile.clone(),
             subnet: request
                 .subnet

@@ -187,6 +187,14 @@ fn class_of(operation: &str) -> Option<ActionClass> {
         | op::GET_ALLOWED_IMAGES_SETTINGS => Some(ActionClass::NonMutating),
         op::COPY_IMAGE => Some(ActionClass::CopyImage),
         op::GET_CONSOLE_OUTPUT | op::DESCRIBE_SECURITY_GROUPS => Some(ActionClass::NonMutating),
+        op::DESCRIBE_IMAGE_REFERENCES
+        | op::GET_SNAPSHOT_BLOCK_PUBLIC_ACCESS_STATE
+        | op::DESCRIBE_LAUNCH_TEMPLATE_VERSIONS => Some(ActionClass::NonMutating),
+        op::ENABLE_IMAGE_DEREGISTRATION_PROTECTION
+        | op::DISABLE_IMAGE_DEREGISTRATION_PROTECTION
+        | op::DISABLE_IMAGE
+        | op::ENABLE_IMAGE
+        | op::DELETE_TAGS => Some(ActionClass::Mutating),
         // SSM's actions draw from SSM's bucket, not EC2's.
         op::GET_PARAMETERS
         | op::PUT_PARAMETER

@@ -135,11 +135,13 @@ mod lifecycle;
 mod marketplace;
 mod network;
 mod parameter_store;
+mod recycle;
 mod saved;
 mod settings;
 mod state;
 mod store;
 mod tagging;
+mod templates;
 mod world;
 
 pub use builder::{
@@ -149,10 +151,13 @@ pub use builder::{
 pub use cloud::MemoryCloud;
 pub use console::{BuildBehaviour, DEFAULT_PROVISION_RUN, DEFAULT_TEST_RUN, ScriptBehaviour};
 pub use error::WorldError;
+pub use governance::{REFERENCE_IDS_PER_CALL, REFERENCES_PER_PAGE, TEMPLATE_VERSIONS_PER_PAGE};
 pub use inventory::Inventory;
 pub use knobs::{Counters, RateLimit, Throttling, op};
+pub use recycle::{RecycleBin, RecycledImage, RecycledSnapshot};
 pub use saved::{
     StateError, WorldState, default_state_dir, default_state_dir_from, world_state_dir,
 };
 pub use state::{Account, LaunchSettings, Timings};
+pub use templates::{LaunchTemplateSeed, RecipeSeed};
 pub use world::{WorldBuilder, WorldDocument};

@@ -230,7 +230,7 @@ impl MemoryCloud {
 
     /// Counts the further calls of a paged answer of `len` items, `per_call` a call (the
     /// first call was the prologue's).
-    async fn further_pages(
+    pub(crate) async fn further_pages(
         &self,
         operation: &'static str,
         region: &Region,

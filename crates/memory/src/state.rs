@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use amiref_core::{
     AccountId, AllowedImagesSettings, AllowedImagesState, AmiId, Architecture, CallerIdentity,
-    ChangeSetRequest, Image, ImageState, InstanceId, InstanceState, InstanceType, LaunchPermission,
-    MarketplaceProduct, Parameter, ParameterName, Region, SecurityGroupId, SnapshotId, SubnetId,
+    ChangeSetRequest, DeregistrationProtection, Image, ImageState, InstanceId, InstanceState,
+    InstanceType, LaunchPermission, MarketplaceProduct, Parameter, ParameterName, Region,
+    SecurityGroupId, SnapshotId, SubnetId,
 };
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -184,14 +185,6 @@ impl Instance {
     }
 }
 
-/// A launch template whose default version names an image.
-#[derive(Debug, Clone)]
-pub(crate) struct LaunchTemplate {
-    pub(crate) name: String,
-    pub(crate) owner: AccountId,
-    pub(crate) image: AmiId,
-}
-
 /// One region of the world.
 #[derive(Debug, Default)]
 pub(crate) struct RegionState {
@@ -202,8 +195,14 @@ pub(crate) struct RegionState {
     pub(crate) by_owner: HashMap<AccountId, BTreeMap<String, AmiId>>,
     pub(crate) snapshots: HashMap<SnapshotId, Snapshot>,
     pub(crate) instances: BTreeMap<InstanceId, Instance>,
-    pub(crate) launch_templates: Vec<LaunchTemplate>,
+    pub(crate) launch_templates: Vec<crate::templates::LaunchTemplate>,
+    /// Image Builder recipes whose parent image is an image id.
+    pub(crate) image_recipes: Vec<crate::templates::ImageRecipe>,
     pub(crate) block_public_access: bool,
+    /// The account's block public access for snapshots.
+    pub(crate) snapshot_block_public_access: amiref_core::SnapshotBlockPublicAccess,
+    /// The Recycle Bin's retention rules, and what it holds.
+    pub(crate) recycle_bin: crate::recycle::RecycleBinState,
     /// CopyImage client tokens: (caller, token) → (request fingerprint, copy).
     pub(crate) copy_tokens: HashMap<(AccountId, String), (String, AmiId)>,
     /// RunInstances client tokens: (caller, token) → instance.
@@ -249,6 +248,13 @@ impl RegionState {
             return None;
         }
         let mut image = stored.image.clone();
+        // A cooldown that has run out reads as EC2 reads it: off.
+        if let Some(DeregistrationProtection::CoolingDown { until }) =
+            image.deregistration_protection
+            && until <= now
+        {
+            image.deregistration_protection = Some(DeregistrationProtection::Disabled);
+        }
         match self.allowed_images.state {
             AllowedImagesState::Disabled => {}
             AllowedImagesState::Enabled => {

@@ -76,7 +76,7 @@ fn check_name(
 
 impl MemoryCloud {
     /// The caller's own image, for the operations only an owner may do.
-    fn owned_image<'w>(
+    pub(crate) fn owned_image<'w>(
         &self,
         world: &'w mut WorldData,
         operation: &'static str,
@@ -151,6 +151,14 @@ impl ImageStore for MemoryCloud {
             .get(region)
             .is_some_and(|r| r.block_public_access);
         let stored = self.owned_image(&mut world, OP, region, image)?;
+        if stored.image.state == ImageState::Disabled {
+            return Err(ec2_error::not_permitted(
+                OP,
+                region,
+                "OperationNotPermitted",
+                format!("The image {image} is disabled and cannot be shared: enable it first"),
+            ));
+        }
         if blocked && permissions.contains(&LaunchPermission::Public) {
             return Err(ec2_error::not_permitted(
                 OP,
@@ -274,25 +282,42 @@ impl ImageStore for MemoryCloud {
         delete_snapshots: bool,
     ) -> Result<(), CloudError> {
         const OP: &str = op::DEREGISTER_IMAGE;
-        self.begin(OP, Some(region)).await?;
+        let now = self.begin(OP, Some(region)).await?;
         let mut world = self.write();
-        self.owned_image(&mut world, OP, region, image)?;
+        let now_utc = world.now_utc(now);
+        let stored = self.owned_image(&mut world, OP, region, image)?;
+        if let Some(protection) = stored.image.deregistration_protection
+            && protection.blocks_deregistration_at(now_utc)
+        {
+            return Err(ec2_error::not_permitted(
+                OP,
+                region,
+                "OperationNotPermitted",
+                format!(
+                    "The image {image} has deregistration protection ({}): turn it off before deregistering",
+                    protection.to_ec2()
+                ),
+            ));
+        }
         let state = world.regions.entry(region.clone()).or_default();
         let Some(removed) = state.remove_image(image) else {
             return Err(ec2_error::image_not_found(OP, region, image));
         };
+        let snapshots: Vec<SnapshotId> = removed.image.snapshot_ids().cloned().collect();
+        state.recycle_bin.expire(now_utc);
+        let recycled = state.recycle_bin.keep_image(removed, now_utc);
         if delete_snapshots {
-            for snapshot in removed.image.snapshot_ids() {
+            for snapshot in snapshots {
                 let still_used = state
                     .images
                     .values()
-                    .any(|other| other.image.snapshot_ids().any(|s| s == snapshot));
-                if !still_used {
-                    state.snapshots.remove(snapshot);
+                    .any(|other| other.image.snapshot_ids().any(|s| *s == snapshot));
+                if !still_used && let Some(deleted) = state.snapshots.remove(&snapshot) {
+                    state.recycle_bin.keep_snapshot(snapshot, deleted, now_utc);
                 }
             }
         }
-        tracing::debug!(%region, %image, delete_snapshots, "image deregistered");
+        tracing::debug!(%region, %image, delete_snapshots, recycled, "image deregistered");
         Ok(())
     }
 
@@ -328,7 +353,7 @@ impl ImageStore for MemoryCloud {
             usage.launch_templates = state
                 .launch_templates
                 .iter()
-                .filter(|t| t.owner == self.caller && t.image == *image)
+                .filter(|t| t.owner == self.caller && t.names(image))
                 .map(|t| t.name.clone())
                 .collect();
         }
@@ -414,6 +439,7 @@ impl MemoryCloud {
     ) -> Result<(AmiId, bool), CloudError> {
         const OP: &str = op::COPY_IMAGE;
         let destination = &request.destination_region;
+        check_completion_duration(request)?;
         let who = self.identity();
         let mut world = self.write();
         let token_key = (self.caller.clone(), request.client_token.clone());
@@ -489,7 +515,15 @@ impl MemoryCloud {
             .or_else(|| source.image.description.clone());
         image.owner_alias = world.alias_of(&self.caller);
         image.state = ImageState::Pending;
-        image.tags = request.tags.clone();
+        // CopyImageTags: the source's own tags, with the request's on top.
+        image.tags = if request.copy_image_tags {
+            let mut tags = source.image.tags.clone();
+            tags.extend(request.tags.clone());
+            tags
+        } else {
+            request.tags.clone()
+        };
+        image.imds_support = source.image.imds_support;
         image.product_codes = source.image.product_codes.clone();
         image.usage_operation = source.image.usage_operation.clone();
         image.platform_details = source.image.platform_details.clone();
@@ -512,8 +546,7 @@ impl MemoryCloud {
                 encrypted,
             });
         }
-        let size = u32::try_from(source.image.total_volume_size_gib()).unwrap_or(u32::MAX);
-        let ready = now + world.timings.copy_image + world.timings.copy_image_per_gib * size;
+        let ready = now + copy_duration(&world, request, &source.image);
         let state = world.regions.entry(destination.clone()).or_default();
         file_unshared(state, &self.caller, image, snapshots, fails);
         if !request.client_token.is_empty() {
@@ -590,13 +623,50 @@ fn refuse_uncopyable<'s>(
 /// What makes two CopyImage requests "the same" for their client token.
 fn copy_fingerprint(request: &CopyImageRequest) -> String {
     format!(
-        "{}|{}|{}|{:?}|{}|{:?}|{:?}",
+        "{}|{}|{}|{:?}|{}|{:?}|{:?}|{}|{:?}",
         request.source_region,
         request.source_image,
         request.name,
         request.description,
         request.encrypted,
         request.kms_key_id,
-        request.tags
+        request.tags,
+        request.copy_image_tags,
+        request.completion_duration_minutes
     )
+}
+
+/// The minutes a time-based copy may ask for (`SnapshotCopyCompletionDurationMinutes`):
+/// 15 to 2880 (48 hours), in steps of 15.
+pub(crate) const COMPLETION_MINUTES: std::ops::RangeInclusive<u32> = 15..=2880;
+
+/// EC2's refusal of a completion duration it does not offer.
+fn check_completion_duration(request: &CopyImageRequest) -> Result<(), CloudError> {
+    match request.completion_duration_minutes {
+        Some(m) if !COMPLETION_MINUTES.contains(&m) || m % 15 != 0 => Err(ec2_error::invalid(
+            op::COPY_IMAGE,
+            &request.destination_region,
+            "InvalidParameterValue",
+            format!(
+                "SnapshotCopyCompletionDurationMinutes {m} is invalid: 15 to 2880 minutes, in increments of 15"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// How long the copy stays pending: the requested completion duration of a time-based
+/// copy, or the world's fixed time plus its time per GiB of the source's volumes.
+fn copy_duration(
+    world: &WorldData,
+    request: &CopyImageRequest,
+    source: &Image,
+) -> std::time::Duration {
+    match request.completion_duration_minutes {
+        Some(minutes) => std::time::Duration::from_secs(u64::from(minutes) * 60),
+        None => {
+            let size = u32::try_from(source.total_volume_size_gib()).unwrap_or(u32::MAX);
+            world.timings.copy_image + world.timings.copy_image_per_gib * size
+        }
+    }
 }

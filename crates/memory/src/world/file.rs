@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use amiref_core::{
-    AccountId, AllowedImagesState, AmiId, Architecture, ChangeSetRequest, ImageCriterion,
-    ImageState, InstanceId, InstanceState, InstanceType, ParameterName, ProductCodeType, Region,
-    SecurityGroupId, SnapshotId, SubnetId, VpcId,
+    AccountId, AllowedImagesState, AmiId, Architecture, ChangeSetRequest, DeregistrationProtection,
+    ImageCriterion, ImageState, ImdsSupport, InstanceId, InstanceState, InstanceType,
+    ParameterName, ProductCodeType, RecycleResource, Region, SecurityGroupId,
+    SnapshotBlockPublicAccess, SnapshotId, SubnetId, VpcId,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,8 @@ pub(crate) struct WorldFile {
     pub(crate) instances: Vec<InstanceEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) launch_templates: Vec<LaunchTemplateEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) image_recipes: Vec<RecipeEntry>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) products: Vec<ProductEntry>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -94,6 +97,74 @@ pub(crate) struct RegionEntry {
     /// Subnets besides the default one, each with its VPC.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) subnets: BTreeMap<SubnetId, VpcId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) snapshot_block_public_access: Option<SnapshotBlockPublicAccess>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) recycle_bin_rules: Vec<RecycleRuleEntry>,
+}
+
+/// A Recycle Bin retention rule of a region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecycleRuleEntry {
+    pub(crate) id: String,
+    pub(crate) resource: RecycleResource,
+    pub(crate) retention_days: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) resource_tags: Vec<RuleTagEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) exclude_tags: Vec<RuleTagEntry>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) locked: bool,
+}
+
+/// A tag a rule matches: the key, with a value or (none) any value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleTagEntry {
+    pub(crate) key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) value: Option<String>,
+}
+
+/// An image's deregistration protection, written as EC2 writes it (`enabled`,
+/// `enabled-with-cooldown`, `disabled`, `disabled-until-<RFC 3339 time>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProtectionEntry(pub(crate) DeregistrationProtection);
+
+pub(crate) const PROTECTION_EXPECTED: &str = "`enabled` (or `enabled-without-cooldown`), `enabled-with-cooldown`, `disabled`, or `disabled-until-<RFC 3339 time>` (cooling down)";
+
+impl<'de> Deserialize<'de> for ProtectionEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        DeregistrationProtection::from_ec2(&text)
+            .map(ProtectionEntry)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "invalid deregistration protection {text:?}: expected {PROTECTION_EXPECTED}"
+                ))
+            })
+    }
+}
+
+impl Serialize for ProtectionEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_ec2())
+    }
+}
+
+/// An EC2 Image Builder recipe whose parent image is an image id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecipeEntry {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) region: Region,
+    pub(crate) parent_image: AmiId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) owner: Option<AccountId>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) container: bool,
 }
 
 /// How a template's build scripts run.
@@ -295,6 +366,12 @@ pub(crate) struct ImageEntry {
     pub(crate) source_region: Option<Region>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) last_launched: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deregistration_protection: Option<ProtectionEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) imds_support: Option<ImdsSupport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) recycled_until: Option<DateTime<Utc>>,
 }
 
 /// A product code: its code alone (an AWS Marketplace code), or a mapping with its kind.
@@ -342,6 +419,8 @@ pub(crate) struct SnapshotEntry {
     pub(crate) key_shared_with: Vec<AccountId>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) recycled_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -397,6 +476,20 @@ pub(crate) struct LaunchTemplateEntry {
     pub(crate) image: AmiId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) owner: Option<AccountId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) default_version: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) latest: Option<LatestVersionEntry>,
+}
+
+/// A launch template's latest version, when it is newer than its default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LatestVersionEntry {
+    pub(crate) version: u64,
+    pub(crate) image: AmiId,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,12 +6,13 @@ use std::time::Duration;
 use amiref_core::{
     AccountId, AllowedImagesSettings, AmiId, BlockDevice, Image, ImageState, InstanceState,
     LaunchPermission, MarketplaceProduct, Parameter, ProductCode, ProductCodeType, ProductVersion,
-    Region,
+    RecycleBinRule, Region, RuleTag,
 };
 
 use super::file::{
     BuildEntry, ChangeSetEntry, ClientTokenEntry, Dur, ImageEntry, InstanceEntry, ParameterEntry,
-    ProductCodeEntry, ScriptEntry, SnapshotEntry, TimingsEntry, WorldFile,
+    ProductCodeEntry, RecycleRuleEntry, RuleTagEntry, ScriptEntry, SnapshotEntry, TimingsEntry,
+    WorldFile,
 };
 use crate::builder::{
     DEFAULT_CALLER, ImageSeed, InstanceLife, InstanceSeed, MemoryCloudBuilder, RunState,
@@ -20,6 +21,7 @@ use crate::builder::{
 use crate::knobs::Throttling;
 use crate::network::StoredGroup;
 use crate::state::{Account, ChangeSet, Timings};
+use crate::templates::{LaunchTemplateSeed, RecipeSeed};
 use crate::{BuildBehaviour, MemoryCloud, ScriptBehaviour, WorldError};
 
 pub(crate) fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldError> {
@@ -71,6 +73,12 @@ pub(crate) fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldE
         for (subnet, vpc) in entry.subnets {
             b = b.subnet(region.clone(), subnet, vpc);
         }
+        if let Some(setting) = entry.snapshot_block_public_access {
+            b = b.snapshot_block_public_access(region.clone(), setting);
+        }
+        for rule in entry.recycle_bin_rules {
+            b = b.recycle_bin_rule(region.clone(), recycle_rule(rule));
+        }
         b = if entry.block_public_access {
             b.block_public_access(region)
         } else {
@@ -112,12 +120,23 @@ pub(crate) fn into_builder(file: WorldFile) -> Result<MemoryCloudBuilder, WorldE
         b = b.instance(instance_seed(i)?);
     }
     for t in file.launch_templates {
-        b = b.launch_template(
-            t.region,
-            t.owner.unwrap_or_else(|| caller.clone()),
-            t.name,
-            t.image,
-        );
+        let owner = t.owner.unwrap_or_else(|| caller.clone());
+        let mut seed = LaunchTemplateSeed::new(t.region, owner, t.name, t.image);
+        if let Some(id) = t.id {
+            seed = seed.id(id);
+        }
+        if let Some(version) = t.default_version {
+            seed = seed.default_version(version);
+        }
+        if let Some(latest) = t.latest {
+            seed = seed.latest(latest.version, latest.image);
+        }
+        b = b.template(seed);
+    }
+    for r in file.image_recipes {
+        let owner = r.owner.unwrap_or_else(|| caller.clone());
+        let seed = RecipeSeed::new(r.region, owner, r.name, r.version, r.parent_image);
+        b = b.recipe(seed.container(r.container));
     }
     for p in file.products {
         for offer in &p.offers {
@@ -240,7 +259,24 @@ fn snapshot_seed(s: SnapshotEntry) -> SnapshotSeed {
     if let Some(owner) = s.owner {
         seed = seed.owner(owner);
     }
+    if let Some(until) = s.recycled_until {
+        seed = seed.recycled_until(until);
+    }
     seed
+}
+
+fn rule_tags(tags: Vec<RuleTagEntry>) -> Vec<RuleTag> {
+    tags.into_iter()
+        .map(|t| RuleTag::new(t.key, t.value))
+        .collect()
+}
+
+fn recycle_rule(entry: RecycleRuleEntry) -> RecycleBinRule {
+    let mut rule = RecycleBinRule::region_level(entry.id, entry.resource, entry.retention_days);
+    rule.resource_tags = rule_tags(entry.resource_tags);
+    rule.exclude_tags = rule_tags(entry.exclude_tags);
+    rule.locked = entry.locked;
+    rule
 }
 
 fn instance_seed(i: InstanceEntry) -> Result<InstanceSeed, WorldError> {
@@ -450,7 +486,12 @@ fn image_seeds(
         image.source_image = entry.source_image.clone();
         image.source_region = entry.source_region.clone();
         image.last_launched = entry.last_launched;
+        image.deregistration_protection = entry.deregistration_protection.map(|p| p.0);
+        image.imds_support = entry.imds_support;
         let mut seed = ImageSeed::new(image).paid(entry.paid).fails(entry.fails);
+        if let Some(until) = entry.recycled_until {
+            seed = seed.recycled_until(until);
+        }
         if entry.volume_gib.is_some() || entry.encrypted {
             seed = seed.root_volume(entry.volume_gib.unwrap_or(8), entry.encrypted);
         }

@@ -11,19 +11,21 @@ use std::collections::{BTreeMap, HashMap};
 
 use amiref_core::{
     AccountId, AllowedImagesState, AmiId, Architecture, InstanceState, InstanceType,
-    LaunchPermission, ProductCodeType, Region,
+    LaunchPermission, ProductCodeType, Region, SnapshotId,
 };
+use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::file::{
     AccountEntry, AllowedImagesEntry, BlockDeviceEntry, BuildEntry, ChangeSetEntry,
-    ClientTokenEntry, Dur, ImageEntry, InstanceEntry, InstanceTypeEntry, LaunchTemplateEntry,
-    NextStateEntry, ParameterEntry, ParameterFields, ProductCodeEntry, ProductEntry, RegionEntry,
+    ClientTokenEntry, Dur, ImageEntry, InstanceEntry, InstanceTypeEntry, LatestVersionEntry,
+    LaunchTemplateEntry, NextStateEntry, ParameterEntry, ParameterFields, ProductCodeEntry,
+    ProductEntry, ProtectionEntry, RecipeEntry, RecycleRuleEntry, RegionEntry, RuleTagEntry,
     ScriptEntry, SecurityGroupEntry, ShareEntry, SnapshotEntry, TimingsEntry, VersionEntry,
     VersionFields, WorldFile,
 };
 use crate::knobs::Knobs;
-use crate::state::{RegionState, StoredImage, WorldData};
+use crate::state::{RegionState, Snapshot, StoredImage, WorldData};
 use crate::{BuildBehaviour, MemoryCloud, ScriptBehaviour, WorldError};
 
 /// A whole world as a world file (docs/worlds.md): what [`MemoryCloud::to_world`] gives.
@@ -85,6 +87,7 @@ fn world_file(world: &WorldData, knobs: &Knobs, now: Instant) -> WorldFile {
     let mut snapshots = Vec::new();
     let mut instances = Vec::new();
     let mut launch_templates = Vec::new();
+    let mut image_recipes = Vec::new();
     let mut client_tokens = Vec::new();
     for (region, state) in &world.regions {
         let mut stored: Vec<&StoredImage> = state.images.values().collect();
@@ -95,7 +98,24 @@ fn world_file(world: &WorldData, knobs: &Knobs, now: Instant) -> WorldFile {
                 .map(|at| Dur(at.saturating_duration_since(now)));
             images.push(image_entry(s, left, &owner));
         }
-        snapshots.extend(snapshot_entries(region, state, &owner));
+        let now_utc = world.now_utc(now);
+        let recycled = state.recycle_bin.images.values();
+        for (s, until) in recycled.filter(|(_, until)| *until > now_utc) {
+            let mut entry = image_entry(s, None, &owner);
+            entry.recycled_until = Some(*until);
+            images.push(entry);
+        }
+        snapshots.extend(snapshot_entries(region, state, now_utc, &owner));
+        for r in &state.image_recipes {
+            image_recipes.push(RecipeEntry {
+                name: r.name.clone(),
+                version: r.version.clone(),
+                region: region.clone(),
+                parent_image: r.parent_image.clone(),
+                owner: owner(&r.owner),
+                container: r.container,
+            });
+        }
         for (id, i) in &state.instances {
             instances.push(InstanceEntry {
                 id: id.clone(),
@@ -127,8 +147,17 @@ fn world_file(world: &WorldData, knobs: &Knobs, now: Instant) -> WorldFile {
             launch_templates.push(LaunchTemplateEntry {
                 name: t.name.clone(),
                 region: region.clone(),
-                image: t.image.clone(),
+                image: t.default_image.clone(),
                 owner: owner(&t.owner),
+                id: Some(t.id.clone()),
+                default_version: (t.default_version != 1).then_some(t.default_version),
+                latest: t
+                    .latest
+                    .as_ref()
+                    .map(|(version, image)| LatestVersionEntry {
+                        version: *version,
+                        image: image.clone(),
+                    }),
             });
         }
         client_tokens.extend(client_token_entries(region, state, &owner));
@@ -144,6 +173,7 @@ fn world_file(world: &WorldData, knobs: &Knobs, now: Instant) -> WorldFile {
         snapshots,
         instances,
         launch_templates,
+        image_recipes,
         products: product_entries(world),
         parameters: parameter_entries(world),
         builds: world
@@ -272,6 +302,9 @@ fn image_entry(
         source_image: i.source_image.clone(),
         source_region: i.source_region.clone(),
         last_launched: i.last_launched,
+        deregistration_protection: i.deregistration_protection.map(ProtectionEntry),
+        imds_support: i.imds_support,
+        recycled_until: None,
     }
 }
 
@@ -321,25 +354,69 @@ fn group_entries(
         .collect()
 }
 
+/// A snapshot as the world file writes it; `recycled_until` for one in the Recycle Bin.
+fn snapshot_entry(
+    id: &SnapshotId,
+    region: &Region,
+    s: &Snapshot,
+    owner: &impl Fn(&AccountId) -> Option<AccountId>,
+    recycled_until: Option<DateTime<Utc>>,
+) -> SnapshotEntry {
+    SnapshotEntry {
+        id: id.clone(),
+        region: region.clone(),
+        owner: owner(&s.owner),
+        volume_permissions: s.create_volume_permissions.iter().cloned().collect(),
+        public: s.public,
+        key_shared_with: s.key_users.iter().cloned().collect(),
+        tags: s.tags.clone(),
+        recycled_until,
+    }
+}
+
+/// The region's snapshots, then those its Recycle Bin still keeps at `now`.
 fn snapshot_entries<'a>(
     region: &'a Region,
     state: &'a RegionState,
+    now: DateTime<Utc>,
     owner: &'a impl Fn(&AccountId) -> Option<AccountId>,
 ) -> impl Iterator<Item = SnapshotEntry> + 'a {
     let mut ids: Vec<_> = state.snapshots.keys().collect();
     ids.sort();
-    ids.into_iter().filter_map(move |id| {
+    let live = ids.into_iter().filter_map(move |id| {
         let s = state.snapshots.get(id)?;
-        Some(SnapshotEntry {
-            id: id.clone(),
-            region: region.clone(),
-            owner: owner(&s.owner),
-            volume_permissions: s.create_volume_permissions.iter().cloned().collect(),
-            public: s.public,
-            key_shared_with: s.key_users.iter().cloned().collect(),
-            tags: s.tags.clone(),
+        Some(snapshot_entry(id, region, s, owner, None))
+    });
+    let recycled = state
+        .recycle_bin
+        .snapshots
+        .iter()
+        .filter(move |(_, (_, until))| *until > now)
+        .map(move |(id, (s, until))| snapshot_entry(id, region, s, owner, Some(*until)));
+    live.chain(recycled)
+}
+
+/// A region's Recycle Bin rules as the world file writes them.
+fn rule_entries(rules: &[amiref_core::RecycleBinRule]) -> Vec<RecycleRuleEntry> {
+    let tags = |tags: &[amiref_core::RuleTag]| {
+        tags.iter()
+            .map(|t| RuleTagEntry {
+                key: t.key.clone(),
+                value: t.value.clone(),
+            })
+            .collect()
+    };
+    rules
+        .iter()
+        .map(|r| RecycleRuleEntry {
+            id: r.id.clone(),
+            resource: r.resource,
+            retention_days: r.retention_days,
+            resource_tags: tags(&r.resource_tags),
+            exclude_tags: tags(&r.exclude_tags),
+            locked: r.locked,
         })
-    })
+        .collect()
 }
 
 fn client_token_entries<'a>(
@@ -430,6 +507,12 @@ fn region_entries(world: &WorldData, knobs: &Knobs) -> BTreeMap<Region, Option<R
                     criteria: a.criteria.clone(),
                 }),
                 subnets: state.map(|s| s.subnets.clone()).unwrap_or_default(),
+                snapshot_block_public_access: state
+                    .map(|s| s.snapshot_block_public_access)
+                    .filter(|s| *s != amiref_core::SnapshotBlockPublicAccess::Unblocked),
+                recycle_bin_rules: state
+                    .map(|s| rule_entries(&s.recycle_bin.rules))
+                    .unwrap_or_default(),
             };
             (region.clone(), Some(entry))
         })
