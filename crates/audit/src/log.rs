@@ -18,7 +18,9 @@ use amiref_lifecycle::{AuditError, AuditRecord, AuditSink};
 use amiref_registry::PublisherKey;
 use chrono::Utc;
 
-use crate::line::{ChainHead, ChainLine, Digest, DigestReason, GENESIS, LineBody, head_of, line_hash};
+use crate::line::{
+    ChainHead, ChainLine, Digest, DigestReason, GENESIS, LineBody, head_of, line_hash,
+};
 
 /// How many records a writer appends between two periodic digests, unless told otherwise.
 pub const DEFAULT_DIGEST_EVERY: u32 = 100;
@@ -184,7 +186,8 @@ impl FileAuditLog {
         if state.since_digest == 0 {
             return Ok(None);
         }
-        self.append_digest(&mut state, DigestReason::Close).map(Some)
+        self.append_digest(&mut state, DigestReason::Close)
+            .map(Some)
     }
 
     fn append_digest(

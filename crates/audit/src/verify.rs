@@ -108,7 +108,10 @@ impl std::fmt::Display for ChainProblem {
                 first_missing,
                 last_missing,
             } if first_missing == last_missing => {
-                write!(f, "record seq {first_missing} was deleted (before line {line})")
+                write!(
+                    f,
+                    "record seq {first_missing} was deleted (before line {line})"
+                )
             }
             Self::Deleted {
                 line,
@@ -276,9 +279,15 @@ pub fn verify(path: &Path, trust: Option<&TrustStore>) -> Result<Verification, R
                             key_id: signature.as_ref().map(|s| s.key_id.clone()),
                         },
                         (Some(_), None) => DigestStatus::Unsigned,
-                        (Some(trust), Some(signature)) => DigestStatus::from_check(
-                            crate::signing::check(trust, signature, line.seq, &line.prev, digest.time),
-                        ),
+                        (Some(trust), Some(signature)) => {
+                            DigestStatus::from_check(crate::signing::check(
+                                trust,
+                                signature,
+                                line.seq,
+                                &line.prev,
+                                digest.time,
+                            ))
+                        }
                     };
                     digests.push(DigestCheck {
                         line: line_no,
@@ -305,20 +314,20 @@ pub fn verify(path: &Path, trust: Option<&TrustStore>) -> Result<Verification, R
             }),
         }
     }
-    let unchained = facts
-        .iter()
-        .take_while(|f| f.legacy)
-        .count();
+    let unchained = facts.iter().take_while(|f| f.legacy).count();
     let problem = first_break(&facts, unchained).or(torn);
     let chain = &facts[unchained..];
-    let last_digest = chain.iter().rposition(|f| f.seq.is_some() && !f.is_record && f.unparsed.is_none());
+    let last_digest = chain
+        .iter()
+        .rposition(|f| f.seq.is_some() && !f.is_record && f.unparsed.is_none());
     let unsealed_records = chain[last_digest.map_or(0, |at| at + 1)..]
         .iter()
         .filter(|f| f.is_record)
         .count() as u64;
     Ok(Verification {
         path: path.to_owned(),
-        lines: facts.len() as u64 + u64::from(matches!(problem, Some(ChainProblem::Truncated { .. }))),
+        lines: facts.len() as u64
+            + u64::from(matches!(problem, Some(ChainProblem::Truncated { .. }))),
         records: chain.iter().filter(|f| f.is_record).count() as u64,
         unchained_lines: unchained as u64,
         digests,

@@ -40,7 +40,8 @@ fn written(n: usize) -> (tempfile::TempDir, PathBuf) {
         .digest_every(4)
         .signing_key(key());
     for i in 0..n {
-        log.record(&record("share", &format!("ami-{i:017x}"))).unwrap();
+        log.record(&record("share", &format!("ami-{i:017x}")))
+            .unwrap();
     }
     drop(log);
     (dir, path)
@@ -90,7 +91,14 @@ fn an_edited_field_is_found_at_its_line() {
     let v = verify(&path, Some(&trust())).unwrap();
     assert!(!v.is_intact());
     assert!(
-        matches!(v.problem, Some(ChainProblem::Edited { line: 3, seq: Some(3), .. })),
+        matches!(
+            v.problem,
+            Some(ChainProblem::Edited {
+                line: 3,
+                seq: Some(3),
+                ..
+            })
+        ),
         "{:?}",
         v.problem
     );
@@ -166,7 +174,8 @@ fn a_forged_digest_fails_its_signature() {
             .digest_every(4)
             .signing_key(PublisherKey::from_seed("audit@lab", [9; 32]));
         for i in 0..6 {
-            log.record(&record("unshare", &format!("ami-{i:017x}"))).unwrap();
+            log.record(&record("unshare", &format!("ami-{i:017x}")))
+                .unwrap();
         }
     }
     let v = verify(&forged, Some(&trust())).unwrap();
@@ -181,7 +190,11 @@ fn a_forged_digest_fails_its_signature() {
     let mut all = lines(&path);
     let genuine = lines(&path)[4].clone();
     let signature = &genuine[genuine.find("\"signature\"").unwrap()..];
-    all[7] = format!("{}{}", &all[7][..all[7].find("\"signature\"").unwrap()], signature);
+    all[7] = format!(
+        "{}{}",
+        &all[7][..all[7].find("\"signature\"").unwrap()],
+        signature
+    );
     write_lines(&path, &all);
     let v = verify(&path, Some(&trust())).unwrap();
     assert!(matches!(
@@ -196,7 +209,10 @@ fn a_forged_digest_fails_its_signature() {
     all[4] = format!("{}}}", &all[4][..at]);
     write_lines(&path, &all);
     let v = verify(&path, Some(&trust())).unwrap();
-    assert_eq!(v.bad_digests().next().map(|d| &d.status), Some(&DigestStatus::Unsigned));
+    assert_eq!(
+        v.bad_digests().next().map(|d| &d.status),
+        Some(&DigestStatus::Unsigned)
+    );
     // Without a trust store only the chain is checked, and the report says so.
     let v = verify(&path, None).unwrap();
     assert!(v.is_intact());
@@ -206,7 +222,8 @@ fn a_forged_digest_fails_its_signature() {
 #[test]
 fn a_revoked_key_fails_its_digests() {
     let (_dir, path) = written(4);
-    let revoked = TrustStore::new().with_key("audit@lab", key().verifying_key(), KeyStatus::Revoked);
+    let revoked =
+        TrustStore::new().with_key("audit@lab", key().verifying_key(), KeyStatus::Revoked);
     let v = verify(&path, Some(&revoked)).unwrap();
     assert!(matches!(
         v.bad_digests().next().map(|d| &d.status),
@@ -227,16 +244,23 @@ fn a_torn_last_line_is_moved_aside_and_never_glued_to() {
         Some(ChainProblem::Truncated { .. })
     ));
 
-    let log = FileAuditLog::open(&path).unwrap().durability(Durability::Cached);
+    let log = FileAuditLog::open(&path)
+        .unwrap()
+        .durability(Durability::Cached);
     let aside = log.set_aside();
     assert_eq!(aside.len(), 1);
     assert_eq!(std::fs::read(&aside[0]).unwrap(), fragment);
-    log.record(&record("deprecate", "ami-0000000000000000a")).unwrap();
+    log.record(&record("deprecate", "ami-0000000000000000a"))
+        .unwrap();
     drop(log);
     let v = verify(&path, Some(&trust())).unwrap();
     assert!(v.problem.is_none(), "{:?}", v.problem);
     assert_eq!(v.records, 4);
-    assert!(lines(&path).iter().all(|l| !l.contains("\"time\":\"2026-{")));
+    assert!(
+        lines(&path)
+            .iter()
+            .all(|l| !l.contains("\"time\":\"2026-{"))
+    );
 }
 
 #[test]
@@ -272,12 +296,17 @@ fn a_log_that_cannot_be_written_fails_the_record() {
     let sub = dir.path().join("logs");
     std::fs::create_dir(&sub).unwrap();
     let path = sub.join("audit.jsonl");
-    let log = FileAuditLog::open(&path).unwrap().durability(Durability::Cached);
-    log.record(&record("share", "ami-0000000000000000a")).unwrap();
+    let log = FileAuditLog::open(&path)
+        .unwrap()
+        .durability(Durability::Cached);
+    log.record(&record("share", "ami-0000000000000000a"))
+        .unwrap();
     // The directory goes away and a file takes its place: the path is unwritable.
     std::fs::remove_dir_all(&sub).unwrap();
     std::fs::write(&sub, "not a directory").unwrap();
-    let err = log.record(&record("share", "ami-0000000000000000b")).unwrap_err();
+    let err = log
+        .record(&record("share", "ami-0000000000000000b"))
+        .unwrap_err();
     assert!(err.to_string().contains("audit.jsonl"), "{err}");
     std::mem::forget(log);
 }
@@ -289,8 +318,12 @@ fn a_full_disk_fails_the_record() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
     std::os::unix::fs::symlink("/dev/full", &path).unwrap();
-    let log = FileAuditLog::open(&path).unwrap().durability(Durability::Cached);
-    let err = log.record(&record("copy_image", "ami-0000000000000000a")).unwrap_err();
+    let log = FileAuditLog::open(&path)
+        .unwrap()
+        .durability(Durability::Cached);
+    let err = log
+        .record(&record("copy_image", "ami-0000000000000000a"))
+        .unwrap_err();
     assert!(err.to_string().contains("space"), "{err}");
     std::mem::forget(log);
 }
@@ -301,8 +334,11 @@ fn records_of_the_format_before_the_chain_stay_unchained() {
     let path = dir.path().join("audit.jsonl");
     let old = serde_json::to_string(&record("share", "ami-0000000000000000a")).unwrap();
     std::fs::write(&path, format!("{old}\n{old}\n")).unwrap();
-    let log = FileAuditLog::open(&path).unwrap().durability(Durability::Cached);
-    log.record(&record("deprecate", "ami-0000000000000000b")).unwrap();
+    let log = FileAuditLog::open(&path)
+        .unwrap()
+        .durability(Durability::Cached);
+    log.record(&record("deprecate", "ami-0000000000000000b"))
+        .unwrap();
     log.write_digest(DigestReason::Close).unwrap();
     drop(log);
     let v = verify(&path, None).unwrap();
@@ -316,7 +352,9 @@ fn records_of_the_format_before_the_chain_stay_unchained() {
 fn show_filters_by_time_template_image_and_operation() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
-    let log = FileAuditLog::open(&path).unwrap().durability(Durability::Cached);
+    let log = FileAuditLog::open(&path)
+        .unwrap()
+        .durability(Durability::Cached);
     let t0: chrono::DateTime<chrono::Utc> = "2026-03-01T00:00:00Z".parse().unwrap();
     let mut early = record("share", "ami-0000000000000000a");
     early.time = t0;

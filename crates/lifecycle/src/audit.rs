@@ -3,10 +3,11 @@
 //! Every mutating operation writes one [`AuditRecord`] per change it makes (or, in a dry run,
 //! would make) through an [`AuditSink`]. Records carry identities, ids and parameters only:
 //! credentials never reach this module, and no operation puts a secret in `details`.
+//!
+//! The file the records go to in amiref's frontends is `amiref_audit::FileAuditLog`: a
+//! hash-chained log with signed digests, its verifier and its reader (docs/audit.md).
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use amiref_core::{CallerIdentity, Region};
@@ -179,69 +180,6 @@ pub trait AuditSink: Send + Sync {
     fn record(&self, record: &AuditRecord) -> Result<(), AuditError>;
 }
 
-/// Appends records to a file as JSON lines, one record a line.
-///
-/// Each record is serialized first and written with a single `write_all` of the whole line on
-/// a file opened in append mode, so concurrent writers (several amiref processes) never
-/// interleave inside a line. With [`JsonLinesAuditSink::fsync`] each line is also flushed to
-/// disk before the operation returns.
-#[derive(Debug)]
-pub struct JsonLinesAuditSink {
-    path: PathBuf,
-    file: Mutex<File>,
-    fsync: bool,
-}
-
-impl JsonLinesAuditSink {
-    /// Opens (creating if needed) `path` for appending.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, AuditError> {
-        let path = path.as_ref().to_path_buf();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|source| AuditError::Io {
-                path: path.clone(),
-                source,
-            })?;
-        Ok(Self {
-            path,
-            file: Mutex::new(file),
-            fsync: false,
-        })
-    }
-
-    /// Whether to `fsync` after every record (slower; survives a power cut).
-    #[must_use]
-    pub fn fsync(mut self, on: bool) -> Self {
-        self.fsync = on;
-        self
-    }
-
-    /// The file written to.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl AuditSink for JsonLinesAuditSink {
-    fn record(&self, record: &AuditRecord) -> Result<(), AuditError> {
-        let mut line = serde_json::to_vec(record)?;
-        line.push(b'\n');
-        let mut file = self.file.lock().map_err(|_| AuditError::Poisoned)?;
-        let io = |source| AuditError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        file.write_all(&line).map_err(io)?;
-        file.flush().map_err(io)?;
-        if self.fsync {
-            file.sync_data().map_err(io)?;
-        }
-        Ok(())
-    }
-}
-
 /// Keeps records in memory: for tests, and for callers that forward them elsewhere.
 #[derive(Debug, Default)]
 pub struct MemoryAuditSink {
@@ -288,29 +226,13 @@ mod tests {
     }
 
     #[test]
-    fn json_lines_sink_appends_one_line_per_record() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("audit.jsonl");
-        {
-            let sink = JsonLinesAuditSink::open(&path).unwrap().fsync(true);
-            sink.record(&record("share")).unwrap();
-        }
-        // Reopening appends rather than truncating.
-        let sink = JsonLinesAuditSink::open(&path).unwrap();
+    fn the_memory_sink_keeps_records_in_order() {
+        let sink = MemoryAuditSink::new();
+        sink.record(&record("share")).unwrap();
         sink.record(&record("deprecate")).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2);
-        let first: AuditRecord = serde_json::from_str(lines[0]).unwrap();
-        let second: AuditRecord = serde_json::from_str(lines[1]).unwrap();
-        assert_eq!(first.operation, "share");
-        assert_eq!(second.operation, "deprecate");
-        assert!(lines[0].contains("\"status\":\"succeeded\""));
-    }
-
-    #[test]
-    fn opening_an_unwritable_path_names_it() {
-        let err = JsonLinesAuditSink::open("/nonexistent-dir/x/audit.jsonl").unwrap_err();
-        assert!(err.to_string().contains("/nonexistent-dir/x/audit.jsonl"));
+        let ops: Vec<_> = sink.records().into_iter().map(|r| r.operation).collect();
+        assert_eq!(ops, ["share", "deprecate"]);
+        let line = serde_json::to_string(&record("share")).unwrap();
+        assert!(line.contains("\"status\":\"succeeded\""));
     }
 }

@@ -60,8 +60,9 @@ type Clock<'a> = Box<dyn Fn() -> DateTime<Utc> + Send + Sync + 'a>;
 ///
 /// ```no_run
 /// # async fn demo(cloud: &dyn amiref_core::Cloud) -> Result<(), Box<dyn std::error::Error>> {
-/// use amiref_lifecycle::{JsonLinesAuditSink, Lifecycle, DeprecateSpec};
-/// let audit = JsonLinesAuditSink::open("audit.jsonl")?;
+/// use amiref_lifecycle::{Lifecycle, DeprecateSpec, MemoryAuditSink};
+/// // A frontend hands in amiref-audit's `FileAuditLog`; any `AuditSink` will do.
+/// let audit = MemoryAuditSink::new();
 /// let lifecycle = Lifecycle::new(cloud, &audit);
 /// let region = "us-east-1".parse()?;
 /// let image = "ami-0123456789abcdef0".parse()?;
@@ -292,7 +293,7 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// The caller's own images in `region` passing `filter`, in any state a run can leave
-    /// behind (pending, available, failed) or a retirement can (disabled), deprecated or not.
+    /// behind (pending, available, failed), deprecated or not.
     pub async fn own_images(
         &self,
         region: &Region,
@@ -307,10 +308,8 @@ impl<'a> Lifecycle<'a> {
                 ImageState::Failed,
                 ImageState::Error,
                 ImageState::Invalid,
-                ImageState::Disabled,
             ])
-            .include_deprecated(true)
-            .include_disabled(true);
+            .include_deprecated(true);
         self.cloud
             .search_images(region, &filter)
             .await

@@ -39,7 +39,6 @@ mod copy;
 mod create;
 mod deprecate;
 mod error;
-mod governance;
 mod limits;
 mod parameters;
 mod progress;
@@ -50,12 +49,11 @@ pub mod tags;
 mod wait;
 
 pub use audit::{
-    Actor, AuditError, AuditOutcome, AuditRecord, AuditSink, JsonLinesAuditSink, MemoryAuditSink,
+    Actor, AuditError, AuditOutcome, AuditRecord, AuditSink, MemoryAuditSink,
 };
 pub use context::{Intent, Lifecycle};
 pub use copy::{
-    CompletionDuration, CopyReport, CopySpec, Encryption, MultiRegionReport, RegionCopy,
-    RegionCopyOutcome, TIME_BASED_COPY_USD_PER_GIB_AT_MOST, TimeBasedCopyCost,
+    CopyReport, CopySpec, Encryption, MultiRegionReport, RegionCopy, RegionCopyOutcome,
 };
 pub use create::{CreateImageSpec, CreatedImage, ImageOutcome, validate_image_name};
 pub use deprecate::{DeprecateReport, DeprecateSpec};
@@ -71,15 +69,10 @@ pub use publish::{
     AMI_PRODUCT_ENTITY, CATALOG, HourlyPricing, IngressRule, OFFER_ENTITY, PublishReport,
     PublishSpec, change_set_json,
 };
-pub use governance::{
-    ChangeOutcome, DisableReport, ENABLE_KEEPS_IMAGE_PRIVATE, EnableReport, ImageSpec,
-    ProtectReport, ProtectSpec,
-};
 pub use retire::{
-    DEFAULT_RETIRE_GRACE_DAYS, Decision, FlatSnapshotPrice, KeepReason, ProtectedImages,
-    Protection, RecycleBinRecovery, RetainedBy, RetentionPolicy, RetireEntry, RetireReport,
-    RetireSpec, SHARED_LAUNCH_WINDOW_DAYS, STANDARD_SNAPSHOT_USD_PER_GB_MONTH, SnapshotPrices,
-    image_version, newest_first, parse_age, retire_after,
+    Decision, FlatSnapshotPrice, KeepReason, ProtectedImages, Protection, RetentionPolicy,
+    RetireEntry, RetireReport, RetireSpec, STANDARD_SNAPSHOT_USD_PER_GB_MONTH, SnapshotPrices,
+    parse_age,
 };
 pub use share::{ShareAction, ShareReport, ShareSpec};
 pub use tags::TemplateLineage;

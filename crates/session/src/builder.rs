@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use amiref_core::{Cloud, Region};
-use amiref_lifecycle::{AuditSink, CopyLimits, JsonLinesAuditSink};
+use amiref_audit::{Durability, FileAuditLog};
+use amiref_lifecycle::{AuditSink, CopyLimits};
 use amiref_resolver::{EstimateModel, InstancePrices, Resolver, Workload};
 use amiref_strategies::TrustPolicy;
 
@@ -364,9 +365,16 @@ impl SessionBuilder {
         }
     }
 
-    fn audit_sink(&self, world: Option<&WorldSession>) -> Result<Arc<dyn AuditSink>, SessionError> {
+    /// The audit sink, and the file log behind it (none for a sink handed in): a hash-chained
+    /// [`FileAuditLog`] (docs/audit.md), synced line by line on a real cloud unless
+    /// `audit.fsync` is false, never on a world; digests every `audit.digest_every`
+    /// records, signed with `audit.signing_key` when set.
+    fn audit_sink(
+        &self,
+        world: Option<&WorldSession>,
+    ) -> Result<(Arc<dyn AuditSink>, Option<Arc<FileAuditLog>>), SessionError> {
         if let Some(sink) = &self.audit {
-            return Ok(sink.clone());
+            return Ok((sink.clone(), None));
         }
         // A world's records stay with the world, never in the real audit log.
         let path = match world {
@@ -384,9 +392,24 @@ impl SessionBuilder {
                 })?,
         };
         crate::error::create_parent(&path, "create the audit log's directory")?;
-        Ok(Arc::new(
-            JsonLinesAuditSink::open(&path)?.fsync(world.is_none()),
-        ))
+        let settings = &self.loaded.config.audit;
+        let durable = world.is_none() && settings.fsync.unwrap_or(true);
+        let mut log = FileAuditLog::open(&path)?
+            .durability(if durable {
+                Durability::Fsync
+            } else {
+                Durability::Cached
+            })
+            .digest_every(
+                settings
+                    .digest_every
+                    .unwrap_or(amiref_audit::DEFAULT_DIGEST_EVERY),
+            );
+        if let Some(key) = &settings.signing_key {
+            log = log.signing_key(amiref_audit::load_signing_key(key)?);
+        }
+        let log = Arc::new(log);
+        Ok((log.clone(), Some(log)))
     }
 
     /// Where launches are recorded: the configuration's `build.launch_log`, else
@@ -519,7 +542,7 @@ impl SessionBuilder {
         }
         let clock = crate::session::clock_of(world.as_ref());
         resolver = resolver.clock(clock.clone());
-        let audit = self.audit_sink(world.as_ref())?;
+        let (audit, audit_log) = self.audit_sink(world.as_ref())?;
         let launch_log = self.launch_log(world.as_ref());
         Ok(Session::from_parts(SessionParts {
             cloud,
@@ -536,6 +559,7 @@ impl SessionBuilder {
             config: self.loaded,
             copy_limits: Arc::new(CopyLimits::ec2()),
             launch_log,
+            audit_log,
         }))
     }
 

@@ -68,6 +68,9 @@ pub struct Config {
     pub prices: Option<PathBuf>,
     /// The audit log of mutating operations on a real cloud.
     pub audit_log: Option<PathBuf>,
+    /// How the audit log is sealed and verified (docs/audit.md).
+    #[serde(default)]
+    pub audit: AuditConfig,
     /// Where worlds keep their state between commands.
     pub state_dir: Option<PathBuf>,
     /// `interactive` (sooner usable wins) or `batch` (cheaper wins).
@@ -316,6 +319,26 @@ impl LoadedConfig {
     }
 }
 
+/// The `audit` section: digests, their signing key, and durability. Every key is optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuditConfig {
+    /// A registry secret key file (`amiref registry keygen`, mode 0600) that signs the
+    /// log's digests. Never created on its own; without it digests are unsigned (still
+    /// chained) and `audit verify` says so.
+    pub signing_key: Option<PathBuf>,
+    /// The trust store `audit verify` checks digests against (default: the signing key's
+    /// public half, when a signing key is set).
+    pub trust_store: Option<PathBuf>,
+    /// Records a writer appends between two digests (default 100); a session also writes
+    /// one when it closes.
+    pub digest_every: Option<u32>,
+    /// Whether each record is synced to disk before the operation goes on (default true;
+    /// runs on a world never sync).
+    pub fsync: Option<bool>,
+}
+
 /// `$XDG_CONFIG_HOME/amiref/config.yaml` (when absolute, as the XDG spec asks), else
 /// `$HOME/.config/amiref/config.yaml`.
 pub fn default_config_path(var: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
@@ -356,6 +379,8 @@ impl Config {
             &mut self.ratings,
             &mut self.prices,
             &mut self.audit_log,
+            &mut self.audit.signing_key,
+            &mut self.audit.trust_store,
             &mut self.state_dir,
             &mut self.build.launch_log,
             &mut self.build.usage,

@@ -194,6 +194,12 @@ pub enum SessionError {
     /// The audit log could not be opened.
     #[error(transparent)]
     Audit(#[from] amiref_lifecycle::AuditError),
+    /// The audit log's signing key (`audit.signing_key`) could not be loaded.
+    #[error(transparent)]
+    AuditKey(#[from] amiref_audit::SigningKeyError),
+    /// An audit log could not be read (`audit verify`, `audit show`).
+    #[error(transparent)]
+    AuditRead(#[from] amiref_audit::ReadError),
     /// A file operation of the session's own failed (a directory for the audit log or
     /// the ratings).
     #[error("cannot {action} {}: {source}", path.display())]
@@ -247,6 +253,8 @@ impl SessionError {
             | Self::Rate(_)
             | Self::Prices(_)
             | Self::Build(_)
+            | Self::AuditKey(_)
+            | Self::AuditRead(amiref_audit::ReadError::Line { .. })
             | Self::Usage(_) => FailureKind::BadInput,
             Self::Declined(_) => FailureKind::Declined,
             Self::ImageBuild(e) if matches!(**e, amiref_build::BuildError::Invalid { .. }) => {
@@ -267,6 +275,7 @@ impl SessionError {
             | Self::Cloud { .. }
             | Self::Lifecycle(_)
             | Self::Audit(_)
+            | Self::AuditRead(_)
             | Self::Io { .. }
             | Self::Runtime(_) => FailureKind::Failed,
         }

@@ -28,6 +28,7 @@
 //! records live in a state directory (never in the real audit log), and
 //! [`Session::finish`] saves the state for the next session.
 
+mod audit;
 mod availability;
 mod build;
 mod builder;
@@ -50,6 +51,7 @@ mod templates;
 mod verify;
 mod world;
 
+pub use audit::AuditCheck;
 pub use availability::{Availability, AvailabilityCounts, AvailabilityReport, RegionAvailability};
 pub use build::{BuildRequest, RefreshRequest};
 pub use builder::{DEFAULT_REGION, SessionBuilder};

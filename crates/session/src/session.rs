@@ -36,6 +36,9 @@ pub(crate) struct SessionParts {
     pub(crate) copy_limits: Arc<CopyLimits>,
     /// Where launches are recorded for the planner; `None`: nowhere (no state home).
     pub(crate) launch_log: Option<std::path::PathBuf>,
+    /// The audit log file (the same sink as `audit`); `None` when the frontend handed in
+    /// its own sink.
+    pub(crate) audit_log: Option<Arc<amiref_audit::FileAuditLog>>,
 }
 
 /// Everything a frontend needs to resolve, launch and manage images, built once from
@@ -138,6 +141,12 @@ impl Session {
     /// Where audit records go.
     pub fn audit(&self) -> &Arc<dyn AuditSink> {
         &self.parts.audit
+    }
+
+    /// The audit log records go to (the world's own on a world); `None` when the
+    /// frontend handed in its own sink (`SessionBuilder::with_audit`).
+    pub fn audit_log(&self) -> Option<&amiref_audit::FileAuditLog> {
+        self.parts.audit_log.as_deref()
     }
 
     /// Where launches are recorded for the planner (`build.launch_log`, else
