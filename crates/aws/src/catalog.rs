@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use amiref_core::{
-    AmiId, CloudError, CloudErrorKind, Image, ImageCatalog, ImageFilter, Owner, Region, SnapshotId,
+    AmiId, CloudError, CloudErrorKind, Image, ImageCatalog, ImageFilter, ImageState, Owner, Region,
+    SnapshotId,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Filter;
@@ -108,13 +109,17 @@ pub(crate) fn ec2_filters(filter: &ImageFilter) -> Vec<Filter> {
     filters
 }
 
-#[async_trait]
-impl ImageCatalog for AwsCloud {
-    #[tracing::instrument(skip(self, ids), fields(region = %region, ids = ids.len()))]
-    async fn describe_images(
+impl AwsCloud {
+    /// Describes images by id in batches, disabled ones too when `include_disabled`.
+    ///
+    /// EC2 leaves disabled images out of every DescribeImages answer unless asked
+    /// (IncludeDisabled), by id too, and so does amiref-memory: [`ImageCatalog::describe_images`]
+    /// does not ask. Deregistering a disabled image must still learn its snapshots.
+    pub(crate) async fn describe_by_id(
         &self,
         region: &Region,
         ids: &[AmiId],
+        include_disabled: bool,
     ) -> Result<Vec<Image>, CloudError> {
         let mut seen = BTreeSet::new();
         let unique: Vec<String> = ids
@@ -134,6 +139,7 @@ impl ImageCatalog for AwsCloud {
                 .describe_images()
                 .filters(filter("image-id", chunk.iter().cloned()))
                 .include_deprecated(true)
+                .set_include_disabled(include_disabled.then_some(true))
                 .max_results(PAGE_SIZE)
                 .into_paginator()
                 .items()
@@ -143,7 +149,24 @@ impl ImageCatalog for AwsCloud {
         let answers = futures::future::try_join_all(batches)
             .await
             .map_err(|e| error::from_sdk(DESCRIBE_IMAGES, Some(region), e))?;
-        Ok(mapping::images_from_ec2(region, answers.iter().flatten()))
+        let mut images = mapping::images_from_ec2(region, answers.iter().flatten());
+        // Emulators (moto) ignore IncludeDisabled.
+        if !include_disabled {
+            images.retain(|i| i.state != ImageState::Disabled);
+        }
+        Ok(images)
+    }
+}
+
+#[async_trait]
+impl ImageCatalog for AwsCloud {
+    #[tracing::instrument(skip(self, ids), fields(region = %region, ids = ids.len()))]
+    async fn describe_images(
+        &self,
+        region: &Region,
+        ids: &[AmiId],
+    ) -> Result<Vec<Image>, CloudError> {
+        self.describe_by_id(region, ids, false).await
     }
 
     #[tracing::instrument(skip(self, filter), fields(region = %region))]
@@ -160,6 +183,7 @@ impl ImageCatalog for AwsCloud {
             .set_owners(Some(owners))
             .set_filters(Some(ec2_filters(filter)))
             .include_deprecated(filter.include_deprecated)
+            .set_include_disabled(filter.include_disabled.then_some(true))
             .max_results(PAGE_SIZE)
             .into_paginator()
             .items()
@@ -173,6 +197,11 @@ impl ImageCatalog for AwsCloud {
         if !filter.include_deprecated {
             let now = Utc::now();
             images.retain(|i| !i.is_deprecated_at(now));
+        }
+        // Emulators (moto) ignore IncludeDisabled; a filter's `states` alone never lets a
+        // disabled image in.
+        if !filter.include_disabled {
+            images.retain(|i| i.state != ImageState::Disabled);
         }
         tracing::debug!(found = images.len(), "searched images");
         Ok(images)
@@ -226,7 +255,7 @@ impl ImageCatalog for AwsCloud {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use amiref_core::{Architecture, ImageState};
+    use amiref_core::Architecture;
 
     fn pairs(filters: &[Filter]) -> Vec<(String, Vec<String>)> {
         filters

@@ -36,6 +36,12 @@ pub type SsmCustomizer = Arc<
     dyn Fn(&Region, aws_sdk_ssm::config::Builder) -> aws_sdk_ssm::config::Builder + Send + Sync,
 >;
 
+/// A hook that adjusts each Recycle Bin client's configuration before it is built. It is
+/// given the region the client is for.
+pub type RbinCustomizer = Arc<
+    dyn Fn(&Region, aws_sdk_rbin::config::Builder) -> aws_sdk_rbin::config::Builder + Send + Sync,
+>;
+
 /// A hook that adjusts the STS client's configuration before it is built.
 pub type StsCustomizer =
     Arc<dyn Fn(aws_sdk_sts::config::Builder) -> aws_sdk_sts::config::Builder + Send + Sync>;
@@ -73,6 +79,7 @@ pub struct AwsCloudBuilder {
     operation_timeout: Duration,
     ec2: Option<Ec2Customizer>,
     ssm: Option<SsmCustomizer>,
+    rbin: Option<RbinCustomizer>,
     sts: Option<StsCustomizer>,
     catalog: Option<CatalogCustomizer>,
 }
@@ -104,6 +111,7 @@ impl Default for AwsCloudBuilder {
             operation_timeout: Duration::from_secs(120),
             ec2: None,
             ssm: None,
+            rbin: None,
             sts: None,
             catalog: None,
         }
@@ -196,6 +204,18 @@ impl AwsCloudBuilder {
         self
     }
 
+    /// Adjusts each Recycle Bin client's configuration before it is built.
+    pub fn customize_rbin(
+        mut self,
+        hook: impl Fn(&Region, aws_sdk_rbin::config::Builder) -> aws_sdk_rbin::config::Builder
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.rbin = Some(Arc::new(hook));
+        self
+    }
+
     /// Adjusts the STS client's configuration before it is built.
     pub fn customize_sts(
         mut self,
@@ -281,10 +301,12 @@ impl AwsCloudBuilder {
                 policy,
                 ec2: RwLock::new(HashMap::new()),
                 ssm: RwLock::new(HashMap::new()),
+                rbin: RwLock::new(HashMap::new()),
                 sts: OnceLock::new(),
                 catalog: OnceLock::new(),
                 ec2_hook: self.ec2,
                 ssm_hook: self.ssm,
+                rbin_hook: self.rbin,
                 sts_hook: self.sts,
                 catalog_hook: self.catalog,
             }),
@@ -299,10 +321,12 @@ pub(crate) struct Clients {
     policy: CallPolicy,
     ec2: RwLock<HashMap<Region, aws_sdk_ec2::Client>>,
     ssm: RwLock<HashMap<Region, aws_sdk_ssm::Client>>,
+    rbin: RwLock<HashMap<Region, aws_sdk_rbin::Client>>,
     sts: OnceLock<aws_sdk_sts::Client>,
     catalog: OnceLock<aws_sdk_marketplacecatalog::Client>,
     ec2_hook: Option<Ec2Customizer>,
     ssm_hook: Option<SsmCustomizer>,
+    rbin_hook: Option<RbinCustomizer>,
     sts_hook: Option<StsCustomizer>,
     catalog_hook: Option<CatalogCustomizer>,
 }
@@ -358,6 +382,20 @@ impl Clients {
                 builder = hook(region, builder);
             }
             aws_sdk_ssm::Client::from_conf(builder.build())
+        })
+    }
+
+    /// The Recycle Bin client for `region`, built on first use and reused afterwards.
+    pub(crate) fn rbin(&self, region: &Region) -> aws_sdk_rbin::Client {
+        regional(&self.rbin, region, || {
+            let mut builder = aws_sdk_rbin::config::Builder::from(&self.sdk)
+                .region(aws_config::Region::new(region.as_str().to_owned()))
+                .retry_config(self.policy.retry.clone())
+                .timeout_config(self.policy.timeouts.clone());
+            if let Some(hook) = &self.rbin_hook {
+                builder = hook(region, builder);
+            }
+            aws_sdk_rbin::Client::from_conf(builder.build())
         })
     }
 

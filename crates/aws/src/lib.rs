@@ -67,7 +67,9 @@ use std::sync::Arc;
 /// The AWS SDK's shared configuration, re-exported so that crates above this one (the
 /// `amiref` facade) can take one without depending on the SDK themselves.
 pub use aws_config::SdkConfig;
-pub use config::{AwsCloudBuilder, CatalogCustomizer, Ec2Customizer, SsmCustomizer, StsCustomizer};
+pub use config::{
+    AwsCloudBuilder, CatalogCustomizer, Ec2Customizer, RbinCustomizer, SsmCustomizer, StsCustomizer,
+};
 pub use store::{PROVENANCE_SOURCE_IMAGE_TAG, PROVENANCE_SOURCE_REGION_TAG, PROVENANCE_TOKEN_TAG};
 
 /// Every amiref port on the AWS SDK. Cheap to clone: clones share clients.

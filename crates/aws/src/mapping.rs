@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use amiref_core::{
-    AccountId, AmiId, Architecture, BlockDevice, Image, ImageState, LaunchPermission, ProductCode,
-    ProductCodeType, Region, SnapshotId,
+    AccountId, AmiId, Architecture, BlockDevice, DeregistrationProtection, Image, ImageState,
+    ImdsSupport, LaunchPermission, ProductCode, ProductCodeType, Region, SnapshotId,
 };
 use aws_sdk_ec2::types as ec2;
 use chrono::{DateTime, Utc};
@@ -53,6 +53,35 @@ pub(crate) fn state_from_ec2(state: &ec2::ImageState) -> ImageState {
     }
 }
 
+/// An image's deregistration protection as EC2 names it. A value this version does not know
+/// is read as protected (enabled, without cooldown): assuming an image can be deregistered
+/// when it cannot would make a retirement fail half way.
+fn protection_from_ec2(image: &str, raw: &str) -> DeregistrationProtection {
+    DeregistrationProtection::from_ec2(raw).unwrap_or_else(|| {
+        tracing::debug!(
+            image,
+            value = raw,
+            "unknown deregistration protection: read as enabled"
+        );
+        DeregistrationProtection::Enabled { cooldown: false }
+    })
+}
+
+/// An image's IMDS support, or `None` for a value this version does not know.
+fn imds_from_ec2(image: &str, raw: &ec2::ImdsSupportValues) -> Option<ImdsSupport> {
+    match raw {
+        ec2::ImdsSupportValues::V20 => Some(ImdsSupport::V2),
+        other => {
+            tracing::debug!(
+                image,
+                value = other.as_str(),
+                "unknown IMDS support: left out"
+            );
+            None
+        }
+    }
+}
+
 /// Converts one EC2 image described in `region`.
 pub(crate) fn image_from_ec2(region: &Region, image: &ec2::Image) -> Result<Image, MappingError> {
     let raw_id = image.image_id().unwrap_or_default();
@@ -92,6 +121,12 @@ pub(crate) fn image_from_ec2(region: &Region, image: &ec2::Image) -> Result<Imag
     out.usage_operation = image.usage_operation().map(str::to_owned);
     out.platform_details = image.platform_details().map(str::to_owned);
     out.image_allowed = image.image_allowed();
+    out.deregistration_protection = image
+        .deregistration_protection()
+        .map(|raw| protection_from_ec2(raw_id, raw));
+    out.imds_support = image
+        .imds_support()
+        .and_then(|raw| imds_from_ec2(raw_id, raw));
     out.tags = tags_from_ec2(image.tags());
     out.source_image = image
         .source_image_id()

@@ -272,6 +272,11 @@ impl ImageStore for AwsCloud {
             .encrypted(request.encrypted)
             .set_kms_key_id(request.kms_key_id.clone())
             .tag_specifications(tag_spec(ResourceType::Image, &tags))
+            // Sent only when asked: `CopyImageTags=false` is EC2's default anyway.
+            .set_copy_image_tags(request.copy_image_tags.then_some(true))
+            .set_snapshot_copy_completion_duration_minutes(
+                request.completion_duration_minutes.map(i64::from),
+            )
             .send()
             .await
             .map_err(|e| copy_refusal(error::from_sdk("CopyImage", Some(region), e)))?;
@@ -409,10 +414,11 @@ impl ImageStore for AwsCloud {
         image: &AmiId,
         delete_snapshots: bool,
     ) -> Result<(), CloudError> {
-        // The snapshots are learnt before deregistering: afterwards the image is gone.
+        // The snapshots are learnt before deregistering: afterwards the image is gone. A
+        // disabled image (the first step of a retirement) is described too.
         let snapshots: Vec<SnapshotId> = if delete_snapshots {
             let found = self
-                .describe_images(region, std::slice::from_ref(image))
+                .describe_by_id(region, std::slice::from_ref(image), true)
                 .await?;
             let described = found.into_iter().next().ok_or_else(|| {
                 CloudError::not_found("DeregisterImage", format!("{image} does not exist"))

@@ -19,7 +19,6 @@ use amiref_core::{
     SubnetId, VpcId,
 };
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_ec2::Client as Ec2;
 use aws_sdk_ec2::operation::copy_image::{CopyImageError, CopyImageOutput};
@@ -73,10 +72,9 @@ use aws_sdk_sts::Client as Sts;
 use aws_sdk_sts::operation::get_caller_identity::{
     GetCallerIdentityError, GetCallerIdentityOutput,
 };
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_mocks::{Rule, create_mock_http_client, mock};
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-    SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
@@ -86,35 +84,11 @@ use aws_smithy_types::error::ErrorMetadata;
 // ---------------------------------------------------------------------------------------
 // Harness
 
-fn region(code: &str) -> Region {
-    code.parse().unwrap()
-}
+mod support;
 
-fn ami(n: u64) -> AmiId {
-    AmiId::new(format!("ami-{n:017x}")).unwrap()
-}
-
-fn sdk_config(http: SharedHttpClient) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIDEXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            None,
-            None,
-            "test",
-        )))
-        .http_client(http)
-        .build()
-}
-
-fn interceptor(rules: &[Rule]) -> MockResponseInterceptor {
-    rules.iter().fold(
-        MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny),
-        MockResponseInterceptor::with_rule,
-    )
-}
+use support::{
+    ami, ec2_error, ec2_image, filter_values, images_output, interceptor, region, sdk_config,
+};
 
 /// A cloud whose every client answers from `rules`.
 async fn cloud(rules: &[&Rule]) -> AwsCloud {
@@ -168,50 +142,6 @@ impl HttpClient for DeadConnector {
     ) -> SharedHttpConnector {
         SharedHttpConnector::new(self.clone())
     }
-}
-
-fn ec2_image(n: u64, state: ec2::ImageState) -> ec2::Image {
-    ec2::Image::builder()
-        .image_id(ami(n).as_str())
-        .owner_id("123456789012")
-        .name(format!("image-{n}"))
-        .architecture(ec2::ArchitectureValues::X8664)
-        .creation_date("2024-05-01T00:00:00.000Z")
-        .state(state)
-        .block_device_mappings(
-            ec2::BlockDeviceMapping::builder()
-                .device_name("/dev/xvda")
-                .ebs(
-                    ec2::EbsBlockDevice::builder()
-                        .snapshot_id(format!("snap-{n:017x}"))
-                        .volume_size(8)
-                        .build(),
-                )
-                .build(),
-        )
-        .build()
-}
-
-fn images_output(images: impl IntoIterator<Item = ec2::Image>) -> DescribeImagesOutput {
-    DescribeImagesOutput::builder()
-        .set_images(Some(images.into_iter().collect()))
-        .build()
-}
-
-fn ec2_error<E>(code: &str, make: fn(ErrorMetadata) -> E) -> E {
-    make(
-        ErrorMetadata::builder()
-            .code(code)
-            .message(format!("{code} (canned)"))
-            .build(),
-    )
-}
-
-fn filter_values<'a>(filters: &'a [ec2::Filter], name: &str) -> Option<&'a [String]> {
-    filters
-        .iter()
-        .find(|f| f.name() == Some(name))
-        .map(|f| f.values())
 }
 
 fn copy_request() -> CopyImageRequest {
