@@ -218,8 +218,8 @@ impl Judge<'_> {
                         .map(|o| format!(" ({o})"))
                         .unwrap_or_default(),
                 ),
-                None => "the image cannot be described (deregistered, or no longer shared \
-                         with the account), so nothing vouches for it"
+                None => "the image cannot be described (deregistered, no longer shared with \
+                         the account, or not allowed by Allowed AMIs), so nothing vouches for it"
                     .to_owned(),
             };
             findings.push(Finding::new(
