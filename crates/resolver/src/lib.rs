@@ -34,6 +34,10 @@
 //! - **One deadline.** `fallback_timeout` bounds the image tiers together, including the
 //!   cross-region walk, on tokio's clock; a tier cut off is recorded as `timed_out` and the
 //!   fallback follows (provisioning needs no image search deadline: it is the fallback).
+//!   The tier's calls run under an `amiref_layers::Deadline`, so the retries of a cloud
+//!   wrapped in `amiref_layers::Retrying` stop before it: a tier whose time the cloud's
+//!   faults used up is recorded as `cut_off_by_faults`, with the fault, and the fallback
+//!   follows.
 //! - **Concurrency.** The cross-region walk starts together with the in-region tiers and is
 //!   dropped if they find an image. [`Resolver::resolve_many`] describes every direct mapping
 //!   of a region in one call. Identical concurrent resolutions share one flight, and results

@@ -32,6 +32,15 @@ pub enum Outcome {
         /// The template's `fallback_timeout`, seconds.
         timeout_secs: u64,
     },
+    /// The cloud kept answering with faults (throttling, unavailability) until retrying
+    /// again would have outlived `fallback_timeout`: the tier gave up in time, with the
+    /// last fault, and the fallback followed.
+    CutOffByFaults {
+        /// The template's `fallback_timeout`, seconds.
+        timeout_secs: u64,
+        /// The fault the tier gave up on.
+        error: TierFailure,
+    },
     /// It was not run.
     NotTried {
         /// Why not.
@@ -41,13 +50,14 @@ pub enum Outcome {
 
 impl Outcome {
     /// The snake_case name of the outcome's kind (`found`, `skipped`, `failed`,
-    /// `timed_out`, `not_tried`).
+    /// `timed_out`, `cut_off_by_faults`, `not_tried`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Found(_) => "found",
             Self::Skipped { .. } => "skipped",
             Self::Failed { .. } => "failed",
             Self::TimedOut { .. } => "timed_out",
+            Self::CutOffByFaults { .. } => "cut_off_by_faults",
             Self::NotTried { .. } => "not_tried",
         }
     }
@@ -75,6 +85,13 @@ impl fmt::Display for Outcome {
             Self::TimedOut { timeout_secs } => {
                 write!(f, "cut off by fallback_timeout ({timeout_secs}s)")
             }
+            Self::CutOffByFaults {
+                timeout_secs,
+                error,
+            } => write!(
+                f,
+                "cut off by faults within fallback_timeout ({timeout_secs}s): {error}"
+            ),
             Self::NotTried { reason } => reason.fmt(f),
         }
     }
@@ -146,7 +163,7 @@ pub struct ChainEntry {
 impl ChainEntry {
     pub(crate) fn new(tier: ResolutionMethod, outcome: Outcome, elapsed: Duration) -> Self {
         let transient = match &outcome {
-            Outcome::TimedOut { .. } => true,
+            Outcome::TimedOut { .. } | Outcome::CutOffByFaults { .. } => true,
             Outcome::Failed { error } => error.is_transient(),
             _ => false,
         };

@@ -184,8 +184,18 @@ impl std::fmt::Debug for Resolver {
 /// What running one tier gave.
 #[derive(Debug, Clone)]
 enum Step {
-    Ran { attempt: Attempt, elapsed: Duration },
-    TimedOut { elapsed: Duration },
+    Ran {
+        attempt: Attempt,
+        elapsed: Duration,
+    },
+    TimedOut {
+        elapsed: Duration,
+    },
+    /// The cloud's faults used up the tier's time: its retries gave up before the deadline.
+    CutOffByFaults {
+        error: amiref_strategies::TierFailure,
+        elapsed: Duration,
+    },
     NotRun(NotTried),
 }
 
@@ -223,6 +233,13 @@ impl Step {
             Step::TimedOut { elapsed } => (
                 Outcome::TimedOut {
                     timeout_secs: timeout.unwrap_or_default().as_secs(),
+                },
+                *elapsed,
+            ),
+            Step::CutOffByFaults { error, elapsed } => (
+                Outcome::CutOffByFaults {
+                    timeout_secs: timeout.unwrap_or_default().as_secs(),
+                    error: error.clone(),
                 },
                 *elapsed,
             ),
@@ -625,18 +642,41 @@ impl Resolver {
         if deadline.is_some_and(|d| d <= start) {
             return Step::NotRun(NotTried::DeadlinePassed);
         }
+        // The tier's calls see the deadline, so their retries stop in time and say so.
+        let budget = deadline.map(amiref_layers::Deadline::at);
         let attempt = async {
-            match deadline {
-                Some(d) => tokio::time::timeout_at(d, strategy.attempt(cx)).await.ok(),
-                None => Some(strategy.attempt(cx).await),
+            match (deadline, &budget) {
+                (Some(d), Some(budget)) => {
+                    tokio::time::timeout_at(d, budget.clone().run(strategy.attempt(cx)))
+                        .await
+                        .ok()
+                }
+                _ => Some(strategy.attempt(cx).await),
             }
         }
         .instrument(span.clone())
         .await;
         let elapsed = start.elapsed();
         let _enter = span.enter();
-        match attempt {
-            Some(attempt) => {
+        let faults = budget.and_then(|b| b.cut_off());
+        match (attempt, faults) {
+            (Some(Attempt::Failed(error)), Some(_)) => {
+                tracing::debug!(elapsed_ms = elapsed.as_millis() as u64, %error, "tier cut off by faults");
+                Step::CutOffByFaults {
+                    error: (&error).into(),
+                    elapsed,
+                }
+            }
+            (None, Some(fault)) => {
+                tracing::debug!(elapsed_ms = elapsed.as_millis() as u64, %fault, "tier cut off by faults");
+                Step::CutOffByFaults {
+                    error: amiref_strategies::TierFailure::Cloud {
+                        error: (&fault).into(),
+                    },
+                    elapsed,
+                }
+            }
+            (Some(attempt), _) => {
                 tracing::debug!(
                     outcome = match &attempt {
                         Attempt::Found(_) => "found",
@@ -648,7 +688,7 @@ impl Resolver {
                 );
                 Step::Ran { attempt, elapsed }
             }
-            None => {
+            (None, None) => {
                 tracing::debug!(elapsed_ms = elapsed.as_millis() as u64, "tier cut off");
                 Step::TimedOut { elapsed }
             }
@@ -962,7 +1002,9 @@ impl Resolver {
         }
         for e in &chain {
             match &e.outcome {
-                Outcome::Failed { error } if chosen.is_some() => {
+                Outcome::Failed { error } | Outcome::CutOffByFaults { error, .. }
+                    if chosen.is_some() =>
+                {
                     warnings.push(Warning::TierFailed {
                         tier: e.tier.clone(),
                         error: error.clone(),
