@@ -54,6 +54,7 @@ pub mod lifecycle;
 pub mod plan;
 mod printer;
 pub mod progress;
+pub mod protect;
 pub mod refresh;
 pub mod registry;
 mod report;

@@ -1,8 +1,14 @@
-//! `ami retire`: the retention policy's decision per image, and what it frees.
+//! `ami retire`: the retention policy's decision per image (with what protects it, and
+//! where it is in the two steps of retirement: disabled, deregistered after a date), whether
+//! the Recycle Bin keeps what is deregistered, and what it frees.
 
-use amiref_core::{AmiId, Region};
-use amiref_lifecycle::{Decision, KeepReason, Protection, RetireEntry, RetireReport};
-use chrono::{DateTime, Utc};
+use amiref_core::{
+    AmiId, DeregistrationProtection, ImageReference, ImageState, ReferenceKind, Region,
+};
+use amiref_lifecycle::{
+    Decision, KeepReason, Protection, RecycleBinRecovery, RetainedBy, RetireEntry, RetireReport,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -35,10 +41,30 @@ fn keep_kind_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     )
 }
 
+/// A resource that references an image, as DescribeImageReferences reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct ReferenceJson {
+    /// EC2's resource type: `ec2:Instance`, `ec2:LaunchTemplate`, `ssm:Parameter`,
+    /// `imagebuilder:ImageRecipe`, `imagebuilder:ContainerRecipe`, or another EC2 names.
+    pub resource_type: String,
+    /// The resource's ARN.
+    pub arn: String,
+}
+
+impl From<&ImageReference> for ReferenceJson {
+    fn from(r: &ImageReference) -> Self {
+        Self {
+            resource_type: r.kind.as_ec2().to_owned(),
+            arn: r.arn.clone(),
+        }
+    }
+}
+
 /// What protects an image the policy would retire.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ProtectionJson {
-    /// `in_use`, `mapped_by_template`, `in_registry`, `shared`, `unchecked`.
+    /// `in_use`, `mapped_by_template`, `in_registry`, `shared`, `unchecked`,
+    /// `deregistration_protected`, `referenced`, `recently_launched`.
     #[schemars(schema_with = "protection_kind_schema")]
     pub kind: &'static str,
     /// For `in_use`: instances launched from it.
@@ -49,6 +75,12 @@ pub struct ProtectionJson {
     pub templates: Vec<String>,
     /// For `shared`: its launch permissions.
     pub permissions: Vec<PermissionJson>,
+    /// For `deregistration_protected`: EC2's deregistration protection.
+    pub protection: Option<DeregistrationProtection>,
+    /// For `referenced`: every resource EC2 reports referencing it.
+    pub references: Vec<ReferenceJson>,
+    /// For `recently_launched`: when an instance was last launched from it.
+    pub last_launched: Option<DateTime<Utc>>,
     /// For `unchecked`: why it could not be checked.
     pub error: Option<String>,
 }
@@ -62,6 +94,9 @@ fn protection_kind_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema
             "in_registry",
             "shared",
             "unchecked",
+            "deregistration_protected",
+            "referenced",
+            "recently_launched",
         ],
     )
 }
@@ -74,6 +109,9 @@ impl From<&Protection> for ProtectionJson {
             launch_templates: Vec::new(),
             templates: Vec::new(),
             permissions: Vec::new(),
+            protection: None,
+            references: Vec::new(),
+            last_launched: None,
             error: None,
         };
         match p {
@@ -92,9 +130,81 @@ impl From<&Protection> for ProtectionJson {
                 json.permissions = permissions.iter().map(Into::into).collect();
             }
             Protection::Unchecked { error } => json.error = Some(error.clone()),
+            Protection::DeregistrationProtected { protection } => {
+                json.kind = "deregistration_protected";
+                json.protection = Some(*protection);
+            }
+            Protection::Referenced { references } => {
+                json.kind = "referenced";
+                json.references = references.iter().map(Into::into).collect();
+            }
+            Protection::RecentlyLaunched { last_launched } => {
+                json.kind = "recently_launched";
+                json.last_launched = Some(*last_launched);
+            }
             other => json.error = Some(format!("{other:?}")),
         }
         json
+    }
+}
+
+/// A Recycle Bin retention rule that keeps a deregistered image or its deleted snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct RetainedJson {
+    /// The rule's identifier.
+    pub rule: String,
+    /// How many days it keeps what it retains.
+    pub retention_days: u32,
+    /// Until when it can be restored from the Recycle Bin, counted from its deregistration.
+    pub recoverable_until: DateTime<Utc>,
+}
+
+impl From<&RetainedBy> for RetainedJson {
+    fn from(r: &RetainedBy) -> Self {
+        Self {
+            rule: r.rule.clone(),
+            retention_days: r.retention_days,
+            recoverable_until: r.recoverable_until,
+        }
+    }
+}
+
+/// Whether the Recycle Bin keeps an image once deregistered, and its snapshots once deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct RecycleBinJson {
+    /// Whether the region's retention rules could be read; when not, see `error`.
+    pub checked: bool,
+    /// The rule keeping the image; `null` when none does (gone for good) or unchecked.
+    pub image: Option<RetainedJson>,
+    /// The rule keeping its snapshots; `null` when none does or unchecked.
+    pub snapshots: Option<RetainedJson>,
+    /// Why the rules could not be read.
+    pub error: Option<String>,
+}
+
+impl From<&RecycleBinRecovery> for RecycleBinJson {
+    fn from(r: &RecycleBinRecovery) -> Self {
+        match r {
+            RecycleBinRecovery::Checked { image, snapshots } => Self {
+                checked: true,
+                image: image.as_ref().map(Into::into),
+                snapshots: snapshots.as_ref().map(Into::into),
+                error: None,
+            },
+            RecycleBinRecovery::Unknown { error } => Self::unknown(error.clone()),
+            other => Self::unknown(format!("{other:?}")),
+        }
+    }
+}
+
+impl RecycleBinJson {
+    fn unknown(error: String) -> Self {
+        Self {
+            checked: false,
+            image: None,
+            snapshots: None,
+            error: Some(error),
+        }
     }
 }
 
@@ -111,13 +221,27 @@ pub struct RetireEntryJson {
     pub creation_date: DateTime<Utc>,
     /// The GiB of its snapshots' volumes.
     pub size_gib: u64,
-    /// `keep`, `protected`, `retire` (a dry run), `retired`, or `failed`.
+    /// Its state when the run looked: `available`, or `disabled` (by an earlier run's
+    /// first step, or by hand).
+    pub state: ImageState,
+    /// Its version (the `amiref:template-version` tag), which ranks it.
+    pub version: Option<String>,
+    /// When an instance was last launched from it (EC2's LastLaunchedTime).
+    pub last_launched: Option<DateTime<Utc>>,
+    /// `keep`; `protected`; `disable` (a dry run's first step) or `disabled` (done now),
+    /// deregistered by a run after `retire_after`; `in_grace` (disabled by an earlier run,
+    /// waiting for `retire_after`); `retire` (a dry run's deregistration) or `retired`
+    /// (deregistered now, with its snapshots); or `failed`.
     #[schemars(schema_with = "decision_schema")]
     pub decision: &'static str,
+    /// For `disable`, `disabled` and `in_grace`: when a later run may deregister it.
+    pub retire_after: Option<DateTime<Utc>>,
     /// For `keep`: why.
     pub keep: Option<KeepJson>,
     /// For `protected`: everything that protects it.
     pub protections: Vec<ProtectionJson>,
+    /// For images deregistered now or later: whether the Recycle Bin keeps them.
+    pub recycle_bin: Option<RecycleBinJson>,
     /// For `failed`: why.
     pub error: Option<String>,
 }
@@ -125,7 +249,16 @@ pub struct RetireEntryJson {
 fn decision_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     string_enum(
         "The policy's decision",
-        &["keep", "protected", "retire", "retired", "failed"],
+        &[
+            "keep",
+            "protected",
+            "disable",
+            "disabled",
+            "in_grace",
+            "retire",
+            "retired",
+            "failed",
+        ],
     )
 }
 
@@ -137,9 +270,14 @@ impl RetireEntryJson {
             name: e.name.clone(),
             creation_date: e.creation_date,
             size_gib: e.size_gib,
+            state: e.state,
+            version: e.version.clone(),
+            last_launched: e.last_launched,
             decision: "failed",
+            retire_after: None,
             keep: None,
             protections: Vec::new(),
+            recycle_bin: e.recycle_bin.as_ref().map(Into::into),
             error: None,
         };
         match &e.decision {
@@ -150,6 +288,14 @@ impl RetireEntryJson {
             Decision::Protected { reasons } => {
                 json.decision = "protected";
                 json.protections = reasons.iter().map(Into::into).collect();
+            }
+            Decision::Disable { retire_after } => {
+                json.decision = if executed { "disabled" } else { "disable" };
+                json.retire_after = Some(*retire_after);
+            }
+            Decision::InGrace { retire_after } => {
+                json.decision = "in_grace";
+                json.retire_after = Some(*retire_after);
             }
             Decision::Retire => json.decision = if executed { "retired" } else { "retire" },
             Decision::Failed { error } => json.error = Some(error.clone()),
@@ -180,10 +326,19 @@ pub struct RetireJson {
     pub executed: bool,
     /// Every image considered, newest first per region.
     pub entries: Vec<RetireEntryJson>,
-    /// GiB of snapshot volumes freed (or that would be); an upper bound.
+    /// GiB of snapshot volumes freed (or that would be) by deregistering now; an upper
+    /// bound.
     pub freed_gib: u64,
     /// What that storage costs a month, USD: the monthly saving, an upper bound.
     pub monthly_saving_usd: Usd,
+    /// How long a disabled image waits before a later run deregisters it, in seconds (0:
+    /// deregistered at once).
+    pub grace_secs: i64,
+    /// GiB of snapshot volumes of images disabled and waiting for their grace period:
+    /// freed by a later run.
+    pub scheduled_gib: u64,
+    /// What that storage costs a month, USD.
+    pub scheduled_monthly_saving_usd: Usd,
 }
 
 /// `ami retire`. An image whose retirement failed makes it a `partial_failure`.
@@ -203,6 +358,9 @@ impl Report for RetireReport {
                 .collect(),
             freed_gib: self.freed_gib,
             monthly_saving_usd: Usd(self.monthly_saving_usd),
+            grace_secs: self.grace_secs,
+            scheduled_gib: self.scheduled_gib,
+            scheduled_monthly_saving_usd: Usd(self.scheduled_monthly_saving_usd),
         }
     }
 
@@ -214,8 +372,11 @@ impl Report for RetireReport {
                 e.image,
                 e.name,
                 e.size_gib,
-                decision_text(&e.decision, self.executed)
+                decision_text(e, self.executed)
             ));
+            if let Some(recovery) = &e.recycle_bin {
+                out.line(format!("{:<16} {}", "", recycle_bin_text(recovery)));
+            }
         }
         if self.entries.is_empty() {
             out.line(format!(
@@ -239,6 +400,15 @@ impl Report for RetireReport {
                 " (dry run: pass --execute to retire)"
             }
         ));
+        if self.scheduled_gib > 0 {
+            out.line(format!(
+                "{} {} GiB more once disabled images' grace periods end (saving up to {} a \
+                 month more); `ami enable IMAGE` keeps one",
+                if self.executed { "frees" } else { "would free" },
+                self.scheduled_gib,
+                usd(self.scheduled_monthly_saving_usd),
+            ));
+        }
     }
 
     fn failure(&self) -> Option<ErrorReport> {
@@ -260,21 +430,58 @@ impl Report for RetireReport {
     }
 }
 
-fn decision_text(decision: &Decision, executed: bool) -> String {
-    match decision {
+fn when(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn decision_text(entry: &RetireEntry, executed: bool) -> String {
+    match &entry.decision {
         Decision::Keep { reason } => format!("keep: {}", keep_text(reason)),
         Decision::Protected { reasons } => format!(
             "protected: {}",
             reasons
                 .iter()
-                .map(protection_text)
+                .map(|p| protection_text(p, &entry.image))
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
-        Decision::Retire if executed => "retired".to_owned(),
-        Decision::Retire => "would retire".to_owned(),
+        Decision::Disable { retire_after } if executed => format!(
+            "disabled, deregister after {} (ami enable {} to keep it)",
+            when(*retire_after),
+            entry.image
+        ),
+        Decision::Disable { retire_after } => {
+            format!("would disable, deregister after {}", when(*retire_after))
+        }
+        Decision::InGrace { retire_after } => {
+            format!("disabled, deregister after {}", when(*retire_after))
+        }
+        Decision::Retire if executed => "retired: deregistered, snapshots deleted".to_owned(),
+        Decision::Retire => "would retire: deregister, delete snapshots".to_owned(),
         Decision::Failed { error } => format!("failed: {error}"),
         other => format!("{other:?}"),
+    }
+}
+
+/// `Recycle Bin: image recoverable until ... (rule r-1, 30 days); snapshots ...`.
+fn recycle_bin_text(recovery: &RecycleBinRecovery) -> String {
+    let kept = |what: &str, kept: &Option<RetainedBy>| match kept {
+        Some(k) => format!(
+            "{what} recoverable until {} (rule {}, {} days)",
+            when(k.recoverable_until),
+            k.rule,
+            k.retention_days
+        ),
+        None => format!("no rule keeps the {what}: gone for good once deleted"),
+    };
+    match recovery {
+        RecycleBinRecovery::Checked { image, snapshots } => format!(
+            "Recycle Bin: {}; {}",
+            kept("image", image),
+            kept("snapshots", snapshots)
+        ),
+        RecycleBinRecovery::Unknown { error } => format!("Recycle Bin: unknown ({error})"),
+        other => format!("Recycle Bin: {other:?}"),
     }
 }
 
@@ -288,7 +495,7 @@ fn keep_text(reason: &KeepReason) -> String {
     }
 }
 
-fn protection_text(p: &Protection) -> String {
+fn protection_text(p: &Protection, image: &AmiId) -> String {
     match p {
         Protection::InUse { usage } => {
             let mut users: Vec<String> = usage
@@ -313,6 +520,37 @@ fn protection_text(p: &Protection) -> String {
             describe_permissions(permissions)
         ),
         Protection::Unchecked { error } => format!("not checked: {error}"),
+        Protection::DeregistrationProtected { protection } => match protection {
+            DeregistrationProtection::CoolingDown { until } => format!(
+                "deregistration protection cooling down until {}",
+                when(*until)
+            ),
+            _ => format!("deregistration protection on (ami protect {image} --off to allow)"),
+        },
+        Protection::Referenced { references } => format!(
+            "referenced by {}",
+            references
+                .iter()
+                .map(reference_text)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Protection::RecentlyLaunched { last_launched } => format!(
+            "launched {} (--keep-launched-within; 30 days for a shared image)",
+            when(*last_launched)
+        ),
         other => format!("{other:?}"),
     }
+}
+
+fn reference_text(r: &ImageReference) -> String {
+    let kind = match &r.kind {
+        ReferenceKind::Instance => "instance",
+        ReferenceKind::LaunchTemplate => "launch template",
+        ReferenceKind::SsmParameter => "SSM parameter",
+        ReferenceKind::ImageRecipe => "Image Builder recipe",
+        ReferenceKind::ContainerRecipe => "Image Builder container recipe",
+        other => other.as_ec2(),
+    };
+    format!("{kind} {}", r.arn)
 }

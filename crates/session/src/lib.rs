@@ -41,6 +41,7 @@ mod instance;
 mod launch;
 mod list;
 mod plan;
+mod protect;
 mod publish;
 mod rate;
 mod registries;
@@ -75,6 +76,7 @@ pub use list::{
     RegistryLayer, Signer,
 };
 pub use plan::{AppliedCopy, PlanApplyReport, PlanRequest};
+pub use protect::{ImageRequest, ProtectRequest, ProtectionChange};
 pub use publish::{PublishOutcome, PublishRequest};
 pub use rate::{RateReport, RateRequest};
 pub use retire::{RetireRequest, TagSelector};

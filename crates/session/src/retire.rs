@@ -1,6 +1,8 @@
 //! `ami retire`: old versions of a template's images under a retention policy, never an
 //! image the session knows to be referenced (a template's mappings in the template
-//! library, an entry of a configured registry, whatever its standing).
+//! library, an entry of a configured registry, whatever its standing). Retiring takes two
+//! steps (disable, then deregister after the grace period), with the defaults of the
+//! configuration's `retire` section.
 
 use std::str::FromStr;
 
@@ -59,8 +61,16 @@ pub struct RetireRequest {
     pub regions: Vec<Region>,
     /// Protect these images too.
     pub protect: Vec<AmiId>,
-    /// Retire images shared with other accounts too.
+    /// Retire images shared with other accounts too; only the sharing is overridden: a
+    /// shared image anyone the caller can see references, uses or launched recently is kept.
     pub force_shared: bool,
+    /// Keep images launched within this long (`retire.keep_launched_within` of the
+    /// configuration when `None`).
+    pub keep_launched_within: Option<Duration>,
+    /// How long a retired image stays disabled before a later run deregisters it
+    /// (`retire.grace` of the configuration when `None`, else 14 days); zero deregisters at
+    /// once.
+    pub grace: Option<Duration>,
     /// Act (the default is a dry run).
     pub execute: bool,
 }
@@ -76,6 +86,8 @@ impl RetireRequest {
             regions: Vec::new(),
             protect: Vec::new(),
             force_shared: false,
+            keep_launched_within: None,
+            grace: None,
             execute: false,
         }
     }
@@ -111,6 +123,19 @@ impl Session {
         }
         for tag in &request.exclude_tags {
             policy = policy.exclude_tag(tag.key.clone(), tag.value.clone());
+        }
+        let defaults = &self.config().config.retire;
+        let configured = |d: Option<amiref_template::HumanDuration>| {
+            d.and_then(|d| Duration::from_std(d.get()).ok())
+        };
+        if let Some(window) = request
+            .keep_launched_within
+            .or_else(|| configured(defaults.keep_launched_within))
+        {
+            policy = policy.keep_launched_within(window);
+        }
+        if let Some(grace) = request.grace.or_else(|| configured(defaults.grace)) {
+            policy = policy.grace(grace);
         }
         let regions = if request.regions.is_empty() {
             vec![self.region().clone()]

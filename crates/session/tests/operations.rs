@@ -7,13 +7,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
-use amiref_core::{AmiId, LaunchPermission};
-use amiref_lifecycle::{Decision, NoProgress, Protection};
+use amiref_core::{AmiId, DeregistrationProtection, LaunchPermission};
+use amiref_lifecycle::{ChangeOutcome, Decision, NoProgress, Protection};
 use amiref_session::{
     CommunityShareRequest, CreateImageRequest, CreateMultiRequest, DeprecateRequest,
-    DeprecationTime, FailureKind, Grantees, InstanceRef, LaunchRequest, ListedImage, Policy,
-    PublicOutcome, PublishRequest, RateRequest, RefusalReason, RetireRequest, Session,
-    SessionError, ShareRequest,
+    DeprecationTime, FailureKind, Grantees, ImageRequest, InstanceRef, LaunchRequest, ListedImage,
+    Policy, ProtectRequest, ProtectionChange, PublicOutcome, PublishRequest, RateRequest,
+    RefusalReason, RetireRequest, Session, SessionError, ShareRequest,
 };
 use common::{Demo, builder_with};
 
@@ -402,13 +402,115 @@ async fn retiring_keeps_the_newest_and_what_a_registry_names() {
             .expect("considered")
     };
     assert!(matches!(decision(&newest), Decision::Keep { .. }));
-    assert_eq!(decision(&oldest), Decision::Retire);
+    // The first of two steps: disabled now, deregistered after the default grace.
+    assert_eq!(
+        decision(&oldest),
+        Decision::Disable {
+            retire_after: session.now() + chrono::Duration::days(14)
+        }
+    );
     match decision(&listed) {
         Decision::Protected { reasons } => assert!(
             reasons.iter().any(|r| matches!(r, Protection::InRegistry)),
             "{reasons:?}"
         ),
         other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retiring_takes_its_grace_from_the_request_else_the_configuration() {
+    let demo = Demo::new();
+    let config = demo.path("config/demo.yaml");
+    let mut text = std::fs::read_to_string(&config).expect("the demo configuration");
+    text.push_str("\nretire:\n  grace: 0s\n  keep_launched_within: 7d\n");
+    std::fs::write(&config, text).expect("written");
+    let session = demo.session().await;
+    launch(&session, "builder").await;
+    let oldest = image_of(&session, "builder", "Python ML v2.2.0").await;
+    image_of(&session, "builder", "Python ML v2.2.1").await;
+    let oldest_decision = |report: &amiref_lifecycle::RetireReport| {
+        report
+            .entries
+            .iter()
+            .find(|e| e.image == oldest)
+            .map(|e| e.decision.clone())
+            .expect("considered")
+    };
+    // The configuration's zero grace deregisters at once.
+    let configured = session
+        .retire_images(&RetireRequest::new("python-ml", 1), &NoProgress)
+        .await
+        .expect("planned");
+    assert_eq!(configured.grace_secs, 0);
+    assert_eq!(oldest_decision(&configured), Decision::Retire);
+    // The request's grace wins over it.
+    let mut request = RetireRequest::new("python-ml", 1);
+    request.grace = Some(chrono::Duration::days(3));
+    let requested = session
+        .retire_images(&request, &NoProgress)
+        .await
+        .expect("planned");
+    assert_eq!(
+        oldest_decision(&requested),
+        Decision::Disable {
+            retire_after: session.now() + chrono::Duration::days(3)
+        }
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn protect_disable_and_enable_act_once_then_report_unchanged() {
+    let demo = Demo::new();
+    let session = demo.session().await;
+    let image = own_image(&session, "Python ML v2.2.0").await;
+    let target = ImageRequest::new(image.clone());
+    let protect = ProtectRequest::new(target.clone(), ProtectionChange::On { cooldown: true });
+    let dry = session
+        .protect_image(&ProtectRequest::new(
+            target.clone().dry_run(true),
+            ProtectionChange::On { cooldown: true },
+        ))
+        .await
+        .expect("a dry run");
+    assert_eq!(dry.outcome, ChangeOutcome::Planned);
+    let on = session.protect_image(&protect).await.expect("protected");
+    assert_eq!(on.outcome, ChangeOutcome::Changed);
+    assert_eq!(
+        on.after,
+        Some(DeregistrationProtection::Enabled { cooldown: true })
+    );
+    let again = session.protect_image(&protect).await.expect("protected");
+    assert_eq!(again.outcome, ChangeOutcome::Unchanged);
+    let off = session
+        .protect_image(&ProtectRequest::new(target.clone(), ProtectionChange::Off))
+        .await
+        .expect("unprotected");
+    assert!(
+        matches!(
+            off.after,
+            Some(DeregistrationProtection::CoolingDown { .. })
+        ),
+        "{off:?}"
+    );
+    let request = target;
+    let disabled = session.disable_image(&request).await.expect("disabled");
+    assert_eq!(disabled.outcome, ChangeOutcome::Changed);
+    let disabled = session.disable_image(&request).await.expect("disabled");
+    assert_eq!(disabled.outcome, ChangeOutcome::Unchanged);
+    let enabled = session.enable_image(&request).await.expect("enabled");
+    assert_eq!(enabled.outcome, ChangeOutcome::Changed);
+    let operations: Vec<String> = demo
+        .audit_records()
+        .iter()
+        .filter(|r| r["target"] == image.as_str())
+        .filter_map(|r| r["operation"].as_str().map(str::to_owned))
+        .collect();
+    for operation in ["protect", "unprotect", "disable", "enable"] {
+        assert!(
+            operations.iter().any(|o| o == operation),
+            "{operation} not audited: {operations:?}"
+        );
     }
 }
 
