@@ -1307,8 +1307,14 @@ fn add_image(world: &mut WorldData, seed: ImageSeed, started: Instant) -> Result
             ),
         ));
     }
-    // A snapshot seeded with permissions of its own keeps them.
-    for device in &image.block_devices {
+    // A snapshot seeded with permissions of its own keeps them. A deregistered image's
+    // snapshots are gone or seeded on their own (live, or in the Recycle Bin).
+    let devices = if recycled_until.is_some() {
+        &[][..]
+    } else {
+        &image.block_devices[..]
+    };
+    for device in devices {
         if let Some(snapshot) = &device.snapshot_id {
             region
                 .snapshots

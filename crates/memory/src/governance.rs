@@ -344,13 +344,10 @@ mod tests {
         );
         let without = Some(DeregistrationProtection::Enabled { cooldown: false });
         assert_eq!(turned_off(without, now), DeregistrationProtection::Disabled);
-        let cooling = Some(DeregistrationProtection::CoolingDown { until });
+        let cooling = DeregistrationProtection::CoolingDown { until };
+        assert_eq!(turned_off(Some(cooling), now), cooling);
         assert_eq!(
-            turned_off(cooling, now),
-            cooling.unwrap_or(DeregistrationProtection::Disabled)
-        );
-        assert_eq!(
-            turned_off(cooling, until),
+            turned_off(Some(cooling), until),
             DeregistrationProtection::Disabled
         );
         assert_eq!(turned_off(None, now), DeregistrationProtection::Disabled);
