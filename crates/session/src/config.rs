@@ -87,6 +87,10 @@ pub struct Config {
     /// Defaults of `ami retire`.
     #[serde(default)]
     pub retire: RetireConfig,
+    /// What `amiref compliance` judges against: the naming convention, the maximum age,
+    /// the organization.
+    #[serde(default)]
+    pub compliance: crate::compliance::ComplianceConfig,
 }
 
 /// The `retire` section: defaults of `ami retire` that its flags override. Every key is

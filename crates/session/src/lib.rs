@@ -33,6 +33,7 @@ mod availability;
 mod build;
 mod builder;
 mod community;
+pub mod compliance;
 pub mod config;
 mod deprecate;
 mod error;
@@ -61,6 +62,7 @@ pub use community::{
 };
 pub use config::{Config, LoadedConfig};
 pub use deprecate::{DeprecateRequest, DeprecationTime};
+pub use compliance::{ComplianceConfig, ComplianceRequest};
 pub use error::{FailureKind, SessionError};
 pub use images::{
     CopyRequest, CreateImageReport, CreateImageRequest, CreateMultiReport, CreateMultiRequest,
