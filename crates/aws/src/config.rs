@@ -2,9 +2,9 @@
 //! clients built from them.
 //!
 //! One [`SdkConfig`] is loaded the AWS way (environment, shared profiles, SSO, the instance
-//! metadata service) and shared; an EC2 and an SSM client per region are built from it on
-//! first use and kept, so a resolution over twenty regions pays for twenty clients once, not
-//! per call.
+//! metadata service) and shared; an EC2, an SSM and a Recycle Bin client per region are
+//! built from it on first use and kept, so a resolution over twenty regions pays for twenty
+//! clients once, not per call.
 
 use std::collections::HashMap;
 use std::fmt;

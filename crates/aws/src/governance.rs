@@ -45,6 +45,27 @@ fn ami_from_ec2(region: &Region, operation: &'static str, raw: Option<&str>) -> 
     }
 }
 
+/// The instance states that make an instance a reference: every state but `terminated`
+/// (DescribeImageReferences' default for `ec2:Instance` is every state; a terminated
+/// instance stays listed for about an hour and uses nothing).
+const LIVE_INSTANCE_STATES: [&str; 5] =
+    ["pending", "running", "shutting-down", "stopping", "stopped"];
+
+/// The one resource type whose default scope is narrowed: instances that are not
+/// terminated. The other types keep EC2's defaults (for launch templates, the 10 most
+/// recent versions of each).
+fn live_instances_only() -> ec2::ResourceTypeRequest {
+    ec2::ResourceTypeRequest::builder()
+        .resource_type(ec2::ImageReferenceResourceType::Ec2Instance)
+        .resource_type_options(
+            ec2::ResourceTypeOption::builder()
+                .option_name(ec2::ImageReferenceOptionName::StateName)
+                .set_option_values(Some(LIVE_INSTANCE_STATES.map(str::to_owned).to_vec()))
+                .build(),
+        )
+        .build()
+}
+
 /// One DescribeImageReferences answer's references.
 fn references_from_ec2(region: &Region, raw: &[ec2::ImageReference]) -> Vec<ImageReference> {
     raw.iter()
@@ -147,8 +168,8 @@ fn template_images_from_ec2(
             if !seen.insert((id.to_owned(), number)) {
                 return None;
             }
-            // A version may launch no image, or name it through an SSM parameter
-            // (`resolve:ssm:...`), which DescribeImageReferences reports as the parameter's.
+            // A version may launch no image, or (where ResolveAlias is not honoured) name it
+            // through an SSM parameter (`resolve:ssm:...`), which is no image id.
             let raw = v.launch_template_data()?.image_id();
             let image = ami_from_ec2(region, "DescribeLaunchTemplateVersions", raw)?;
             Some(LaunchTemplateImage::new(
@@ -342,6 +363,7 @@ impl ImageGovernance for AwsCloud {
                         .describe_image_references()
                         .set_image_ids(Some(chunk))
                         .include_all_resource_types(true)
+                        .resource_types(live_instances_only())
                         .into_paginator()
                         .items()
                         .send()
@@ -422,6 +444,9 @@ impl ImageGovernance for AwsCloud {
             .describe_launch_template_versions()
             .versions("$Latest")
             .versions("$Default")
+            // A version that names its image through an SSM parameter answers the image the
+            // parameter names now, not `resolve:ssm:...`.
+            .resolve_alias(true)
             .max_results(TEMPLATE_VERSION_PAGE)
             .into_paginator()
             .items()

@@ -1,8 +1,9 @@
 //! # amiref-aws
 //!
 //! Every port of `amiref-core` implemented on the AWS SDK for Rust: [`AwsCloud`] talks to
-//! EC2 (`aws-sdk-ec2`), Systems Manager parameters (`aws-sdk-ssm`), STS (`aws-sdk-sts`) and
-//! the AWS Marketplace Catalog (`aws-sdk-marketplacecatalog`).
+//! EC2 (`aws-sdk-ec2`), Systems Manager parameters (`aws-sdk-ssm`), STS (`aws-sdk-sts`), the
+//! AWS Marketplace Catalog (`aws-sdk-marketplacecatalog`) and the Recycle Bin
+//! (`aws-sdk-rbin`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), amiref_core::CloudError> {
@@ -25,8 +26,8 @@
 //!   region exactly as the AWS CLI does (environment, shared files, SSO, instance metadata);
 //!   [`AwsCloud::builder`] overrides profile, region and endpoint (`--endpoint-url` for
 //!   LocalStack or moto); [`AwsCloud::from_sdk_config`] takes a program's own `SdkConfig`.
-//! - **One client per region, made once.** EC2 and SSM clients are built lazily from the one
-//!   shared `SdkConfig` and kept in concurrent maps.
+//! - **One client per region, made once.** EC2, SSM and Recycle Bin clients are built lazily
+//!   from the one shared `SdkConfig` and kept in concurrent maps.
 //! - **The server filters.** Searches send owners, name, architecture, state, tags and
 //!   product code to DescribeImages and read every page at the largest page size (1,000);
 //!   describes by id go in batches through the `image-id` filter, so an id that no longer

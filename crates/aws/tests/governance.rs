@@ -175,9 +175,15 @@ async fn references_are_read_in_batches_of_ten_over_every_page() {
     // Any request not shaped as EC2 requires falls through to this failing rule.
     let shape = mock!(Ec2::describe_image_references)
         .match_requests(|r| {
+            let live_instances = r.resource_types().len() == 1
+                && r.resource_types()[0].resource_type()
+                    == Some(&ec2::ImageReferenceResourceType::Ec2Instance)
+                && r.resource_types()[0].resource_type_options().len() == 1
+                && r.resource_types()[0].resource_type_options()[0].option_values()
+                    == ["pending", "running", "shutting-down", "stopping", "stopped"];
             !(r.include_all_resource_types() == Some(true)
                 && (1..=10).contains(&r.image_ids().len())
-                && r.resource_types().is_empty())
+                && live_instances)
         })
         .then_error(|| {
             ec2_error(
@@ -539,6 +545,7 @@ async fn launch_template_images_are_the_default_and_latest_of_every_template() {
     let first = mock!(Ec2::describe_launch_template_versions)
         .match_requests(|r| {
             r.versions() == ["$Latest".to_owned(), "$Default".to_owned()]
+                && r.resolve_alias() == Some(true)
                 && r.launch_template_id().is_none()
                 && r.launch_template_name().is_none()
                 && r.next_token().is_none()
