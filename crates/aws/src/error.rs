@@ -292,6 +292,12 @@ mod tests {
             ("TooManyUpdates", Throttled),
             ("InternalServerError", Unavailable),
             ("CannotDelete", NotPermitted),
+            // The Recycle Bin's codes.
+            ("ResourceNotFoundException", NotFound),
+            ("ServiceQuotaExceededException", LimitExceeded),
+            ("ConflictException", NotPermitted),
+            ("ValidationException", InvalidRequest),
+            ("InternalServerException", Unavailable),
         ] {
             assert_eq!(kind_of_code(code), Some(kind), "{code}");
         }

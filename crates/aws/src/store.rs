@@ -142,8 +142,9 @@ impl AwsCloud {
         let mut pause = FIRST_POLL;
         let mut last_state = None;
         loop {
+            // Disabled images too: one disabled while waited for fails at once.
             let found = self
-                .describe_images(region, std::slice::from_ref(image))
+                .describe_by_id(region, std::slice::from_ref(image), true)
                 .await?;
             if let Some(current) = found.into_iter().next() {
                 match current.state {

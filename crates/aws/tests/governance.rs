@@ -772,3 +772,22 @@ async fn copies_send_copy_image_tags_and_the_completion_duration_only_when_asked
     assert_eq!(cloud.copy_image(&timed).await.unwrap(), ami(9));
     assert_eq!(copy.num_calls(), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn waiting_for_an_image_that_was_disabled_stops_at_once() {
+    let disabled = mock!(Ec2::describe_images)
+        .match_requests(|r| r.include_disabled() == Some(true))
+        .then_output(|| images_output([ec2_image(9, ec2::ImageState::Disabled)]));
+    let cloud = mocked_cloud(&[&disabled]).await;
+    let err = cloud
+        .wait_until_available(
+            &region("eu-west-1"),
+            &ami(9),
+            std::time::Duration::from_secs(100),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, CloudErrorKind::NotPermitted);
+    assert!(err.message.contains("disabled"), "{err}");
+    assert_eq!(disabled.num_calls(), 1);
+}
