@@ -14,7 +14,7 @@ use crate::progress::ProgressEvent;
 use crate::tags::{
     TAG_SOURCE_IMAGE, TAG_SOURCE_REGION, carried_tags, copy_client_token, provenance_tags,
 };
-use crate::wait::{WaitFailure, wait_until_available};
+use crate::wait::{WaitFailure, WaitOptions, wait_until_available};
 
 /// Whether and how to encrypt copies.
 #[derive(
@@ -54,6 +54,131 @@ pub struct CopySpec {
     pub extra_tags: BTreeMap<String, String>,
     /// Plan only.
     pub dry_run: bool,
+    /// Ask EC2 to copy the source's user tags too (`CopyImageTags`); amiref's own tags and
+    /// the source's tags it carries are set either way.
+    #[serde(default)]
+    pub copy_image_tags: bool,
+    /// A time-based copy: each snapshot copied within this duration
+    /// (`SnapshotCopyCompletionDurationMinutes`), at an extra cost per GiB
+    /// ([`TimeBasedCopyCost`]). `None`: EC2's best effort, at no extra cost.
+    #[serde(
+        default,
+        rename = "completion_duration_minutes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub completion_duration: Option<CompletionDuration>,
+}
+
+/// How long a time-based copy may take: whole quarter hours from 15 minutes to 48 hours, as
+/// EC2 accepts them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct CompletionDuration(u32);
+
+impl CompletionDuration {
+    /// The shortest duration EC2 accepts, in minutes.
+    pub const MIN_MINUTES: u32 = 15;
+    /// The longest, 48 hours, in minutes.
+    pub const MAX_MINUTES: u32 = 2880;
+    /// Durations are whole multiples of this many minutes.
+    pub const STEP_MINUTES: u32 = 15;
+
+    /// A duration of `minutes`, or an `InvalidInput` error saying what EC2 accepts.
+    pub fn from_minutes(minutes: u32) -> Result<Self, LifecycleError> {
+        if (Self::MIN_MINUTES..=Self::MAX_MINUTES).contains(&minutes)
+            && minutes % Self::STEP_MINUTES == 0
+        {
+            Ok(Self(minutes))
+        } else {
+            Err(LifecycleError::InvalidInput {
+                field: "completion duration",
+                found: format!("{minutes} minutes"),
+                expected: format!(
+                    "{} to {} minutes (48 hours) in steps of {}, such as 15, 60 or 120",
+                    Self::MIN_MINUTES,
+                    Self::MAX_MINUTES,
+                    Self::STEP_MINUTES
+                ),
+            })
+        }
+    }
+
+    /// The duration in minutes.
+    pub fn minutes(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for CompletionDuration {
+    type Error = LifecycleError;
+
+    fn try_from(minutes: u32) -> Result<Self, LifecycleError> {
+        Self::from_minutes(minutes)
+    }
+}
+
+impl From<CompletionDuration> for u32 {
+    fn from(d: CompletionDuration) -> u32 {
+        d.0
+    }
+}
+
+impl schemars::JsonSchema for CompletionDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CompletionDuration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "integer",
+            "description": "A time-based copy's completion duration in minutes: 15 to 2880 in steps of 15.",
+            "minimum": 15,
+            "maximum": 2880,
+            "multipleOf": 15
+        })
+    }
+}
+
+/// What a time-based copy of an EBS snapshot or EBS-backed AMI costs on top of a standard
+/// copy, at most, in US dollars per GiB copied: the price of the shortest completion
+/// duration, 15 minutes. Longer durations cost less, so for them this is an upper bound.
+///
+/// Source: AWS's EBS pricing chart for time-based copies, as quoted by "Creating Time-Based
+/// Copies of Your EBS Snapshots on AWS", awsinsider.net, 2024-12-13 ("a 15 minute copy costs
+/// two cents per GiB of data"); AWS's own pages are
+/// <https://aws.amazon.com/ebs/pricing/> and
+/// <https://docs.aws.amazon.com/ebs/latest/userguide/time-based-copies.html> (Pricing and
+/// billing). Figure as of 2024-12-13.
+pub const TIME_BASED_COPY_USD_PER_GIB_AT_MOST: f64 = 0.02;
+
+/// The extra cost of a time-based copy, stated in a copy's report (and its dry run).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[non_exhaustive]
+pub struct TimeBasedCopyCost {
+    /// The completion duration asked for, in minutes.
+    pub completion_duration_minutes: u32,
+    /// GiB of snapshot volumes copied (or to be) with it: the source's volumes times the
+    /// regions copied into now. An upper bound: EBS copies the blocks a snapshot holds.
+    pub gib: u64,
+    /// At most this many US dollars per GiB ([`TIME_BASED_COPY_USD_PER_GIB_AT_MOST`]).
+    pub usd_per_gib_at_most: f64,
+    /// At most this many US dollars in all, on top of a standard copy's charges.
+    pub extra_usd_at_most: f64,
+}
+
+impl TimeBasedCopyCost {
+    /// The extra cost of copying `gib` GiB within `duration`.
+    pub fn of(duration: CompletionDuration, gib: u64) -> Self {
+        let usd = gib as f64 * TIME_BASED_COPY_USD_PER_GIB_AT_MOST;
+        Self {
+            completion_duration_minutes: duration.minutes(),
+            gib,
+            usd_per_gib_at_most: TIME_BASED_COPY_USD_PER_GIB_AT_MOST,
+            extra_usd_at_most: (usd * 100.0).round() / 100.0,
+        }
+    }
 }
 
 impl CopySpec {
@@ -67,7 +192,24 @@ impl CopySpec {
             encryption: Encryption::AsSource,
             extra_tags: BTreeMap::new(),
             dry_run: false,
+            copy_image_tags: false,
+            completion_duration: None,
         }
+    }
+
+    /// The same spec, asking EC2 to copy the source's tags (`CopyImageTags`) or not.
+    #[must_use]
+    pub fn copy_image_tags(mut self, copy: bool) -> Self {
+        self.copy_image_tags = copy;
+        self
+    }
+
+    /// The same spec, as a time-based copy completing within `duration`, or (`None`) a
+    /// best-effort one.
+    #[must_use]
+    pub fn completion_duration(mut self, duration: Option<CompletionDuration>) -> Self {
+        self.completion_duration = duration;
+        self
     }
 
     /// The same spec, as a dry run or not.
@@ -142,9 +284,7 @@ impl RegionCopy {
 }
 
 /// The result of copying into many regions: one entry per destination, in the order given.
-#[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct CopyReport {
     /// The source region.
@@ -153,6 +293,10 @@ pub struct CopyReport {
     pub source_image: AmiId,
     /// Per destination.
     pub regions: Vec<RegionCopy>,
+    /// A time-based copy's extra cost for the copies made now (or, in a dry run, planned);
+    /// `None` for a best-effort copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_based: Option<TimeBasedCopyCost>,
 }
 
 impl CopyReport {
@@ -165,9 +309,7 @@ impl CopyReport {
 }
 
 /// What `create_multi` did: the image in its home region, then the copies.
-#[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct MultiRegionReport {
     /// The image created in the instance's region.
@@ -242,11 +384,24 @@ impl Lifecycle<'_> {
             })
         }))
         .await;
-        let regions = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let regions = copies_or_unrecorded(results, &destinations)?;
+        let time_based = spec.completion_duration.map(|duration| {
+            let copied = regions
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.outcome,
+                        RegionCopyOutcome::Copied { .. } | RegionCopyOutcome::Planned
+                    )
+                })
+                .count() as u64;
+            TimeBasedCopyCost::of(duration, copied * source.total_volume_size_gib())
+        });
         Ok(CopyReport {
             source_region: spec.source_region.clone(),
             source_image: spec.source_image.clone(),
             regions,
+            time_based,
         })
     }
 
@@ -329,6 +484,11 @@ impl Lifecycle<'_> {
         dest: &Region,
     ) -> Result<Result<Arrival, LifecycleError>, LifecycleError> {
         let arrival = self.copy_into(spec, source, name, dest).await;
+        // The audit trail failed during the copy: a further record would fail too, and the
+        // error already says what the copy made.
+        if let Err(unrecorded @ LifecycleError::Audit { .. }) = arrival {
+            return Err(unrecorded);
+        }
         let outcome = outcome_of(&arrival);
         let record = AuditRecord::new(actor.clone(), "copy_image", AuditOutcome::Succeeded)
             .region(dest)
@@ -409,6 +569,13 @@ impl Lifecycle<'_> {
                     let image = self.wait_or_remove(dest, &existing.id).await?;
                     return Ok(Arrival::Ready(Box::new(image), Reached::Existing));
                 }
+                // Disabled by hand or by a retirement: not ours to undo or replace.
+                ImageState::Disabled => {
+                    return Err(failed(LifecycleError::refused(format!(
+                        "the copy of {} in {dest}, {}, is disabled: re-enable it (ami enable) or deregister it, then copy again",
+                        spec.source_image, existing.id
+                    ))));
+                }
                 _ if spec.dry_run => return Ok(Arrival::Planned),
                 _ => {
                     // An earlier attempt failed and could not be cleaned up then. Its token
@@ -456,6 +623,7 @@ impl Lifecycle<'_> {
             Encryption::AsSource => None,
             Encryption::Encrypt { kms_keys } => kms_keys.get(dest).cloned(),
         };
+        let waits = copy_waits(&self.wait, spec.completion_duration);
         let mut tags = carried_tags(source);
         tags.extend(provenance_tags(&spec.source_region, &source.id));
         tags.extend(spec.extra_tags.clone());
@@ -480,11 +648,9 @@ impl Lifecycle<'_> {
             request.encrypted = matches!(spec.encryption, Encryption::Encrypt { .. });
             request.kms_key_id = kms_key_id.clone();
             request.tags = tags.clone();
-            let copy = self
-                .cloud
-                .copy_image(&request)
-                .await
-                .map_err(|e| LifecycleError::cloud(format!("copying into {dest}"), e))?;
+            request.copy_image_tags = spec.copy_image_tags;
+            request.completion_duration_minutes = spec.completion_duration.map(u32::from);
+            let copy = self.request_copy(spec, &request, generation).await?;
             // Copies by the same token in other runs tag the same image; tagging again is
             // harmless and makes sure a copy made by a run that died before tagging is found.
             if let Err(e) = self.cloud.create_tags(dest, &copy, &tags).await {
@@ -495,7 +661,7 @@ impl Lifecycle<'_> {
                 to: dest.clone(),
                 image: copy.clone(),
             });
-            match wait_until_available(*self.cloud.inner(), dest, &copy, &self.wait, self.progress)
+            match wait_until_available(*self.cloud.inner(), dest, &copy, &waits, self.progress)
                 .await
             {
                 Ok(image) => return Ok(image),
@@ -520,6 +686,55 @@ impl Lifecycle<'_> {
         }
     }
 
+    /// Requests one copy, written ahead: the intent (with the client token, by which the
+    /// copy can be found again) before the call, and the copy's id after. No call when the
+    /// intent cannot be written; when the outcome cannot be, the error names the copy.
+    async fn request_copy(
+        &self,
+        spec: &CopySpec,
+        request: &CopyImageRequest,
+        generation: u32,
+    ) -> Result<AmiId, LifecycleError> {
+        let dest = &request.destination_region;
+        let details = json!({
+            "source_region": request.source_region,
+            "source_image": request.source_image,
+            "name": request.name,
+            "client_token": request.client_token,
+            "generation": generation,
+            "encryption": spec.encryption,
+            "copy_image_tags": request.copy_image_tags,
+            "completion_duration_minutes": request.completion_duration_minutes,
+        });
+        let record = AuditRecord::new(self.actor().await?, "copy_image", AuditOutcome::Intended)
+            .region(dest)
+            .details(details.clone());
+        let intent = self.intend(record)?;
+        let result = self.cloud.copy_image(request).await;
+        let mut details = details;
+        let outcome = match &result {
+            Ok(copy) => {
+                if let Some(map) = details.as_object_mut() {
+                    map.insert("image".to_owned(), json!(copy));
+                }
+                AuditOutcome::Succeeded
+            }
+            Err(e) => AuditOutcome::Failed {
+                error: e.to_string(),
+            },
+        };
+        match (self.conclude(intent.details(details), outcome), result) {
+            (Ok(()), Ok(copy)) => Ok(copy),
+            (Ok(()), Err(e)) => Err(LifecycleError::cloud(format!("copying into {dest}"), e)),
+            (Err(LifecycleError::Audit { source, .. }), Ok(copy)) => Err(LifecycleError::Audit {
+                operation: "copy_image".to_owned(),
+                outcome: format!("CopyImage made {copy} in {dest}"),
+                source,
+            }),
+            (Err(audit), _) => Err(audit),
+        }
+    }
+
     /// A copy of this source in `dest` made by any earlier or concurrent run, found by its
     /// provenance tags.
     async fn find_copy(
@@ -531,12 +746,14 @@ impl Lifecycle<'_> {
             .tag(TAG_SOURCE_IMAGE, Some(spec.source_image.to_string()))
             .tag(TAG_SOURCE_REGION, Some(spec.source_region.to_string()));
         let mut found = self.own_images(dest, filter).await?;
-        // Prefer an available copy, then a pending one, then a failed one; oldest first.
+        // Prefer an available copy, then a pending one, then a disabled one, then a failed
+        // one; oldest first.
         found.sort_by_key(|i| {
             let rank = match i.state {
                 ImageState::Available => 0,
                 ImageState::Pending => 1,
-                _ => 2,
+                ImageState::Disabled => 2,
+                _ => 3,
             };
             (rank, i.creation_date, i.id.clone())
         });
@@ -564,5 +781,64 @@ impl Lifecycle<'_> {
             _ => None,
         };
         Ok(MultiRegionReport { created, copies })
+    }
+}
+
+/// How long to wait for a copy: a time-based copy may take its whole completion duration,
+/// so the wait lasts at least that and a quarter of an hour more.
+fn copy_waits(waits: &WaitOptions, duration: Option<CompletionDuration>) -> WaitOptions {
+    match duration {
+        Some(d) => {
+            let needed = std::time::Duration::from_secs(u64::from(d.minutes() + 15) * 60);
+            waits.clone().timeout(waits.timeout.max(needed))
+        }
+        None => waits.clone(),
+    }
+}
+
+/// Every destination's copy; when the audit trail failed for any of them, one audit error
+/// that names what happened in every region (the ids of copies made included), so that no
+/// copy's id is lost with the records that could not be written.
+fn copies_or_unrecorded(
+    results: Vec<Result<RegionCopy, LifecycleError>>,
+    destinations: &[&Region],
+) -> Result<Vec<RegionCopy>, LifecycleError> {
+    if results.iter().all(Result::is_ok) {
+        return Ok(results.into_iter().flatten().collect());
+    }
+    let mut source = None;
+    let mut lines = Vec::new();
+    for (result, region) in results.into_iter().zip(destinations) {
+        match result {
+            Ok(copy) => lines.push(match copy.image() {
+                Some(image) => format!("{region}: {image}"),
+                None => format!("{region}: {}", outcome_text(&copy.outcome)),
+            }),
+            Err(LifecycleError::Audit {
+                outcome,
+                source: cause,
+                ..
+            }) => {
+                lines.push(format!("{region}: {outcome}"));
+                source.get_or_insert(cause);
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    match source {
+        Some(source) => Err(LifecycleError::Audit {
+            operation: "copy_image".to_owned(),
+            outcome: lines.join("; "),
+            source,
+        }),
+        None => unreachable!("a failed result is an audit error or returned above"),
+    }
+}
+
+fn outcome_text(outcome: &RegionCopyOutcome) -> String {
+    match outcome {
+        RegionCopyOutcome::Planned => "planned".to_owned(),
+        RegionCopyOutcome::Failed { error } => format!("failed: {error}"),
+        other => format!("{other:?}"),
     }
 }

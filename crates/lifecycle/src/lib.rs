@@ -39,6 +39,7 @@ mod copy;
 mod create;
 mod deprecate;
 mod error;
+mod governance;
 mod limits;
 mod parameters;
 mod progress;
@@ -53,11 +54,16 @@ pub use audit::{
 };
 pub use context::{Intent, Lifecycle};
 pub use copy::{
-    CopyReport, CopySpec, Encryption, MultiRegionReport, RegionCopy, RegionCopyOutcome,
+    CompletionDuration, CopyReport, CopySpec, Encryption, MultiRegionReport, RegionCopy,
+    RegionCopyOutcome, TIME_BASED_COPY_USD_PER_GIB_AT_MOST, TimeBasedCopyCost,
 };
 pub use create::{CreateImageSpec, CreatedImage, ImageOutcome, validate_image_name};
 pub use deprecate::{DeprecateReport, DeprecateSpec};
 pub use error::{Cleanup, LifecycleError};
+pub use governance::{
+    ChangeOutcome, DisableReport, ENABLE_KEEPS_IMAGE_PRIVATE, EnableReport, ImageSpec,
+    ProtectReport, ProtectSpec,
+};
 pub use limits::{CopyLimits, EC2_MAX_COPIES_INTO_REGION, EC2_MAX_COPIES_OUT_OF_REGION};
 pub use parameters::{
     DEFAULT_PARAMETER_PREFIX, ImageParameterNames, LATEST_LEVEL, ParameterOutcome, ParameterReport,
@@ -70,9 +76,10 @@ pub use publish::{
     PublishSpec, change_set_json,
 };
 pub use retire::{
-    Decision, FlatSnapshotPrice, KeepReason, ProtectedImages, Protection, RetentionPolicy,
-    RetireEntry, RetireReport, RetireSpec, STANDARD_SNAPSHOT_USD_PER_GB_MONTH, SnapshotPrices,
-    parse_age,
+    DEFAULT_RETIRE_GRACE_DAYS, Decision, FlatSnapshotPrice, KeepReason, ProtectedImages,
+    Protection, RecycleBinRecovery, RetainedBy, RetentionPolicy, RetireEntry, RetireReport,
+    RetireSpec, SHARED_LAUNCH_WINDOW_DAYS, STANDARD_SNAPSHOT_USD_PER_GB_MONTH, SnapshotPrices,
+    image_version, newest_first, parse_age, retire_after,
 };
 pub use share::{ShareAction, ShareReport, ShareSpec};
 pub use tags::TemplateLineage;

@@ -24,6 +24,9 @@ pub const TAG_SOURCE_IMAGE: &str = "amiref:source-image";
 pub const TAG_SOURCE_REGION: &str = "amiref:source-region";
 /// The tool that made the image.
 pub const TAG_MANAGED_BY: &str = "amiref:managed-by";
+/// On an image disabled by a retirement's first step: when (RFC 3339) a later run may
+/// deregister it. `ami enable` deletes it.
+pub const TAG_RETIRE_AFTER: &str = "amiref:retire-after";
 
 /// What ties an image to the template it was built from.
 #[derive(

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use amiref_core::{AmiId, CloudErrorKind, ImageState, Region};
 use amiref_lifecycle::{
-    AuditOutcome, CopyLimits, CopySpec, CreateImageSpec, Encryption, Lifecycle, MemoryAuditSink,
-    ProgressEvent, RegionCopyOutcome, tags,
+    AuditError, AuditOutcome, AuditRecord, AuditSink, CompletionDuration, CopyLimits, CopySpec,
+    CreateImageSpec, Encryption, Lifecycle, LifecycleError, MemoryAuditSink, ProgressEvent,
+    RegionCopyOutcome, tags,
 };
 use amiref_memory::{MemoryCloud, op};
 
@@ -91,13 +92,33 @@ async fn copies_into_every_region_with_tags_and_provenance() {
             "{r} reported"
         );
     }
-    assert_eq!(audit.records().len(), 3, "one record per region");
-    assert!(
-        audit
-            .records()
+    // Per region: the intent before CopyImage, its outcome with the copy's id, and the
+    // region's result once the copy is available.
+    let records = audit.records();
+    assert_eq!(records.len(), 9, "three records per region");
+    let results: Vec<_> = records
+        .iter()
+        .filter(|r| r.operation_id.is_none())
+        .collect();
+    assert_eq!(results.len(), 3, "one result per region");
+    assert!(results.iter().all(|r| r.outcome == AuditOutcome::Succeeded));
+    for intent in records
+        .iter()
+        .filter(|r| r.outcome == AuditOutcome::Intended)
+    {
+        let concluded = records
             .iter()
-            .all(|r| r.outcome == AuditOutcome::Succeeded)
-    );
+            .find(|r| r.operation_id == intent.operation_id && r.outcome == AuditOutcome::Succeeded)
+            .expect("each intent concluded");
+        let copy = concluded.details["image"].as_str().unwrap();
+        assert!(
+            results
+                .iter()
+                .any(|r| r.target.as_deref() == Some(copy) && r.region == intent.region),
+            "the concluded id is the region's copy"
+        );
+        assert!(intent.details["client_token"].is_string());
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -367,4 +388,166 @@ async fn a_copy_of_a_missing_image_is_refused_and_recorded() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].target.as_deref(), Some("ami-0bbbbbbbbbbbbbbb0"));
     assert!(matches!(records[0].outcome, AuditOutcome::Refused { .. }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_time_based_copy_asks_ec2_for_its_duration_and_states_the_extra_cost() {
+    let (cloud, source) = with_source().await;
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit);
+    // Four hours: longer than the default 90-minute wait, which a time-based copy extends.
+    let four_hours = CompletionDuration::from_minutes(240).unwrap();
+    let spec = CopySpec::new(region("us-east-1"), source.clone(), destinations())
+        .completion_duration(Some(four_hours))
+        .copy_image_tags(true);
+
+    let planned = lc.copy_image(&spec.clone().dry_run(true)).await.unwrap();
+    let cost = planned
+        .time_based
+        .clone()
+        .expect("the dry run states the cost");
+    assert_eq!(cost.completion_duration_minutes, 240);
+    assert_eq!(cost.gib, 3 * 8, "three regions of the 8 GiB source");
+    assert!((cost.extra_usd_at_most - 24.0 * 0.02).abs() < 1e-9);
+
+    let started = tokio::time::Instant::now();
+    let report = lc.copy_image(&spec).await.unwrap();
+    assert!(!report.has_failures(), "{report:#?}");
+    assert_eq!(report.time_based, planned.time_based);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(240 * 60),
+        "the in-process cloud takes the duration asked for"
+    );
+    let intents: Vec<_> = audit
+        .records()
+        .into_iter()
+        .filter(|r| r.outcome == AuditOutcome::Intended)
+        .collect();
+    assert_eq!(intents.len(), 3);
+    for intent in intents {
+        assert_eq!(intent.details["completion_duration_minutes"], 240);
+        assert_eq!(intent.details["copy_image_tags"], true);
+    }
+    // A best-effort copy states no extra cost.
+    let plain = lc
+        .copy_image(&CopySpec::new(region("us-east-1"), source, destinations()).dry_run(true))
+        .await
+        .unwrap();
+    assert_eq!(plain.time_based, None);
+}
+
+#[test]
+fn completion_durations_are_quarter_hours_from_15_minutes_to_48_hours() {
+    for good in [15, 30, 60, 2880] {
+        assert_eq!(
+            CompletionDuration::from_minutes(good).unwrap().minutes(),
+            good
+        );
+    }
+    for bad in [0, 10, 20, 2895, 3000] {
+        let err = CompletionDuration::from_minutes(bad).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(
+                err,
+                LifecycleError::InvalidInput {
+                    field: "completion duration",
+                    ..
+                }
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("{bad} minutes")) && text.contains("steps of 15"),
+            "{text}"
+        );
+    }
+    // A spec read from JSON is checked the same way.
+    let json = |minutes: u32| {
+        serde_json::json!({
+            "source_region": "us-east-1", "source_image": "ami-0aaaaaaaaaaaaaaa0",
+            "destinations": ["eu-west-1"], "name": null, "encryption": {"encryption": "as_source"},
+            "extra_tags": {}, "dry_run": false, "completion_duration_minutes": minutes
+        })
+    };
+    assert!(serde_json::from_value::<CopySpec>(json(45)).is_ok());
+    let err = serde_json::from_value::<CopySpec>(json(50)).unwrap_err();
+    assert!(err.to_string().contains("completion duration"), "{err}");
+}
+
+/// Writes the first `ok` records, then fails like a full disk.
+struct FillsUp {
+    ok: usize,
+    written: std::sync::Mutex<Vec<AuditRecord>>,
+}
+
+impl AuditSink for FillsUp {
+    fn record(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        let mut written = self.written.lock().unwrap();
+        if written.len() >= self.ok {
+            return Err(AuditError::Io {
+                path: "/full/audit.jsonl".into(),
+                source: std::io::Error::other("no space left on device"),
+            });
+        }
+        written.push(record.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_audit_log_that_fails_before_the_call_means_no_copy() {
+    let (cloud, source) = with_source().await;
+    cloud.reset_counters();
+    let full = FillsUp {
+        ok: 0,
+        written: Default::default(),
+    };
+    let err = Lifecycle::new(&cloud, &full)
+        .copy_image(&CopySpec::new(region("us-east-1"), source, destinations()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LifecycleError::Audit { .. }), "{err}");
+    assert_eq!(cloud.counters().operation(op::COPY_IMAGE), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_audit_log_that_fails_after_the_call_still_names_every_copy() {
+    let (cloud, source) = with_source().await;
+    // Every call takes as long, so the regions go in step: the three intents are written
+    // before any CopyImage answers; the outcomes are not written.
+    cloud.set_latency(std::time::Duration::from_millis(50));
+    let full = FillsUp {
+        ok: 3,
+        written: Default::default(),
+    };
+    let err = Lifecycle::new(&cloud, &full)
+        .copy_image(&CopySpec::new(region("us-east-1"), source, destinations()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LifecycleError::Audit { .. }), "{err}");
+    assert_eq!(cloud.counters().operation(op::COPY_IMAGE), 3);
+    let text = err.to_string();
+    for r in DESTINATIONS {
+        let copy = amiref_core::ImageCatalog::search_images(
+            &cloud,
+            &region(r),
+            &amiref_core::ImageFilter::owned_by([amiref_core::Owner::Me])
+                .states([ImageState::Pending, ImageState::Available]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(copy.len(), 1, "{r}");
+        assert!(
+            text.contains(&format!("{r}: CopyImage made {}", copy[0].id)),
+            "{r}'s copy is named: {text}"
+        );
+    }
+    let intents = full.written.lock().unwrap().clone();
+    assert!(intents.iter().all(|r| r.outcome == AuditOutcome::Intended));
+    assert!(
+        intents
+            .iter()
+            .all(|r| r.details["client_token"].is_string())
+    );
 }

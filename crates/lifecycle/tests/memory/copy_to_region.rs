@@ -50,11 +50,15 @@ async fn a_launch_copy_and_an_ami_copy_at_once_make_one_image() {
         "both asked: the token, not the search, made them share"
     );
     for audit in [&audit_a, &audit_b] {
+        // The intent, its outcome (naming the copy), and the region's result.
         let records = audit.records();
-        assert_eq!(records.len(), 1);
-        assert_eq!(records[0].operation, "copy_image");
-        assert_eq!(records[0].target.as_deref(), Some(image.as_str()));
-        assert_eq!(records[0].outcome, AuditOutcome::Succeeded);
+        assert_eq!(records.len(), 3);
+        assert!(records.iter().all(|r| r.operation == "copy_image"));
+        assert_eq!(records[0].outcome, AuditOutcome::Intended);
+        assert_eq!(records[1].operation_id, records[0].operation_id);
+        assert_eq!(records[1].details["image"].as_str(), Some(image.as_str()));
+        assert_eq!(records[2].target.as_deref(), Some(image.as_str()));
+        assert_eq!(records[2].outcome, AuditOutcome::Succeeded);
     }
 }
 
@@ -175,8 +179,12 @@ async fn a_failed_copy_is_removed_and_named_in_the_error() {
         before,
         "nothing left behind"
     );
+    // The call itself succeeded (intent, outcome); the copy then failed and was removed.
+    let records = audit.records();
+    assert_eq!(records[0].outcome, AuditOutcome::Intended);
+    assert_eq!(records[1].outcome, AuditOutcome::Succeeded);
     assert!(matches!(
-        audit.records()[0].outcome,
+        records.last().unwrap().outcome,
         AuditOutcome::Failed { .. }
     ));
 }

@@ -5,9 +5,11 @@ mod copy;
 mod copy_to_region;
 mod create;
 mod deprecate;
+mod governance;
 mod publish;
 mod retention_properties;
 mod retire;
+mod retire_steps;
 mod share;
 
 use std::sync::Mutex;

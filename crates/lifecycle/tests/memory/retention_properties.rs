@@ -86,7 +86,7 @@ proptest! {
             let young = max_age.is_some_and(|m| age < &m);
             let among_newest = keep.is_some_and(|n| rank < n);
             match decision {
-                Decision::Retire => {
+                Decision::Disable { .. } => {
                     prop_assert!(!young, "retired an image younger than the limit");
                     prop_assert!(!among_newest, "retired one of the newest N");
                     prop_assert!(rank > 0);
