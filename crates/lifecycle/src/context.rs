@@ -41,6 +41,14 @@ impl Intent {
         self.record.details = details;
         self
     }
+
+    /// The same intent, its outcome record naming `target` (the resource the call made,
+    /// such as a launched instance).
+    #[must_use]
+    pub fn target(mut self, target: impl ToString) -> Self {
+        self.record.target = Some(target.to_string());
+        self
+    }
 }
 
 /// A fresh id for an intent: random, 16 hex digits, so that records from several processes
@@ -205,11 +213,13 @@ impl<'a> Lifecycle<'a> {
         Ok(Actor::from(self.caller().await?))
     }
 
-    /// Records, before a mutating call, the change it is about to make (write-ahead). When
+    /// Records, before a mutating call, the change it is about to make (write-ahead), at
+    /// this lifecycle's clock's time. When
     /// the record cannot be written the caller must not make the call: the error says so.
     /// Conclude the returned [`Intent`] with [`Lifecycle::conclude`] once the call returns.
     pub fn intend(&self, record: AuditRecord) -> Result<Intent, LifecycleError> {
         let record = AuditRecord {
+            time: self.now(),
             outcome: AuditOutcome::Intended,
             operation_id: Some(new_operation_id()),
             ..record
@@ -222,10 +232,53 @@ impl<'a> Lifecycle<'a> {
     /// operation id, and the details the intent carries now ([`Intent::details`]).
     pub fn conclude(&self, intent: Intent, outcome: AuditOutcome) -> Result<(), LifecycleError> {
         self.audit(AuditRecord {
-            time: Utc::now(),
+            time: self.now(),
             outcome,
             ..intent.record
         })
+    }
+
+    /// Makes one mutating cloud call written ahead: `record` is written as intended first
+    /// (when that fails the call is not made, and the outer error says the audit log could
+    /// not be written), then the call, then its outcome, with what `made` says the call
+    /// returned added to the details. The inner result is the call's own.
+    pub(crate) async fn intended_call<T, Fut>(
+        &self,
+        record: AuditRecord,
+        call: impl FnOnce() -> Fut,
+        made: impl FnOnce(&T) -> Option<serde_json::Value>,
+    ) -> Result<Result<T, amiref_core::CloudError>, LifecycleError>
+    where
+        Fut: std::future::Future<Output = Result<T, amiref_core::CloudError>>,
+    {
+        let intent = self.intend(record)?;
+        let result = call().await;
+        let mut details = intent.record().details.clone();
+        let outcome = match &result {
+            Ok(value) => {
+                if let (Some(map), Some(result)) = (details.as_object_mut(), made(value)) {
+                    map.insert("result".to_owned(), result);
+                }
+                AuditOutcome::Succeeded
+            }
+            Err(e) => AuditOutcome::Failed {
+                error: e.to_string(),
+            },
+        };
+        let operation = intent.record().operation.clone();
+        match self.conclude(intent.details(details), outcome) {
+            Ok(()) => Ok(result),
+            // The change may have been made: say so, rather than the bare sink failure.
+            Err(LifecycleError::Audit { source, .. }) => Err(LifecycleError::Audit {
+                operation,
+                outcome: match &result {
+                    Ok(_) => "the call was made and succeeded".to_owned(),
+                    Err(e) => format!("the call was made and failed: {e}"),
+                },
+                source,
+            }),
+            Err(other) => Err(other),
+        }
     }
 
     /// Writes an audit record, turning a sink failure into an error that still carries the
@@ -293,7 +346,7 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// The caller's own images in `region` passing `filter`, in any state a run can leave
-    /// behind (pending, available, failed) or a retirement can (disabled), deprecated or not.
+    /// behind (pending, available, failed), deprecated or not.
     pub async fn own_images(
         &self,
         region: &Region,
@@ -308,10 +361,8 @@ impl<'a> Lifecycle<'a> {
                 ImageState::Failed,
                 ImageState::Error,
                 ImageState::Invalid,
-                ImageState::Disabled,
             ])
-            .include_deprecated(true)
-            .include_disabled(true);
+            .include_deprecated(true);
         self.cloud
             .search_images(region, &filter)
             .await
@@ -319,8 +370,31 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// Deregisters a half-made image and deletes its snapshots, reporting what happened.
+    /// Written ahead like every change: when the intent cannot be recorded nothing is
+    /// removed, and the cleanup says why.
     pub(crate) async fn remove_half_made(&self, region: &Region, image: &AmiId) -> Cleanup {
-        match self.cloud.deregister_image(region, image, true).await {
+        let actor = match self.actor().await {
+            Ok(actor) => actor,
+            Err(e) => {
+                return Cleanup::Failed {
+                    error: e.to_string(),
+                };
+            }
+        };
+        let record = AuditRecord::new(actor, "deregister_image", AuditOutcome::Intended)
+            .region(region)
+            .target(image)
+            .details(serde_json::json!({ "delete_snapshots": true, "why": "half-made" }));
+        let call = || self.cloud.deregister_image(region, image, true);
+        let result = match self.intended_call(record, call, |_| None).await {
+            Ok(result) => result,
+            Err(e) => {
+                return Cleanup::Failed {
+                    error: e.to_string(),
+                };
+            }
+        };
+        match result {
             Ok(()) => {
                 self.progress.emit(ProgressEvent::CleanedUp {
                     region: region.clone(),

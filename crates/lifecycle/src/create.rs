@@ -262,7 +262,19 @@ impl Lifecycle<'_> {
         request.description = spec.description.clone();
         request.no_reboot = spec.no_reboot;
         request.tags = tags.clone();
-        let id = match self.cloud.create_image(&spec.region, &request).await {
+        let record = AuditRecord::new(self.actor().await?, "create_image", AuditOutcome::Intended)
+            .region(&spec.region)
+            .details(json!({
+                "name": spec.name,
+                "instance": spec.instance,
+                "no_reboot": spec.no_reboot,
+                "tags": tags,
+            }));
+        let call = || self.cloud.create_image(&spec.region, &request);
+        let created = self
+            .intended_call(record, call, |id| Some(json!({ "image": id })))
+            .await?;
+        let id = match created {
             Ok(id) => id,
             Err(e) => match self.find_by_name(spec).await? {
                 Some(theirs) => {

@@ -94,7 +94,7 @@ impl Lifecycle<'_> {
             .region(&spec.region)
             .target(&spec.image)
             .dry_run(spec.dry_run);
-        let result = self.deprecate_inner(spec).await;
+        let result = self.deprecate_inner(spec, &record).await;
         let record = match &result {
             Ok(report) => AuditRecord {
                 outcome: if spec.dry_run {
@@ -111,9 +111,12 @@ impl Lifecycle<'_> {
         self.audited(record, result)
     }
 
+    /// The change itself; `base` is the operation's audit record, which the write-ahead
+    /// record of its call starts from.
     async fn deprecate_inner(
         &self,
         spec: &DeprecateSpec,
+        base: &AuditRecord,
     ) -> Result<DeprecateReport, LifecycleError> {
         let now = self.now();
         let at = match spec.at {
@@ -156,21 +159,35 @@ impl Lifecycle<'_> {
             _ => true,
         };
         if changed && !spec.dry_run {
-            let call = match at {
-                Some(at) => {
-                    self.cloud
-                        .enable_deprecation(&spec.region, &spec.image, at)
-                        .await
+            let record = AuditRecord {
+                operation: if at.is_some() {
+                    "enable_deprecation"
+                } else {
+                    "disable_deprecation"
                 }
-                None => {
-                    self.cloud
-                        .disable_deprecation(&spec.region, &spec.image)
-                        .await
+                .to_owned(),
+                details: json!({ "before": before, "at": at }),
+                ..base.clone()
+            };
+            let call = || async {
+                match at {
+                    Some(at) => {
+                        self.cloud
+                            .enable_deprecation(&spec.region, &spec.image, at)
+                            .await
+                    }
+                    None => {
+                        self.cloud
+                            .disable_deprecation(&spec.region, &spec.image)
+                            .await
+                    }
                 }
             };
-            call.map_err(|e| {
-                LifecycleError::cloud(format!("changing the deprecation of {}", spec.image), e)
-            })?;
+            self.intended_call(record, call, |_| None)
+                .await?
+                .map_err(|e| {
+                    LifecycleError::cloud(format!("changing the deprecation of {}", spec.image), e)
+                })?;
         }
         Ok(DeprecateReport {
             region: spec.region.clone(),

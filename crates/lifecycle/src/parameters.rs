@@ -566,7 +566,7 @@ impl Lifecycle<'_> {
                         ParameterOutcome::Unchanged { version: p.version }
                     }
                     _ if dry_run => ParameterOutcome::Planned,
-                    _ => self.put_image_parameter(region, &want).await,
+                    _ => self.put_image_parameter(actor, region, &want).await?,
                 },
             };
             let write = ParameterWrite {
@@ -585,15 +585,30 @@ impl Lifecycle<'_> {
         })
     }
 
-    async fn put_image_parameter(&self, region: &Region, want: &Wanted<'_>) -> ParameterOutcome {
+    /// Writes one parameter, written ahead: when its intent cannot be recorded nothing is
+    /// written and the error stops the run.
+    async fn put_image_parameter(
+        &self,
+        actor: &Actor,
+        region: &Region,
+        want: &Wanted<'_>,
+    ) -> Result<ParameterOutcome, LifecycleError> {
         let mut request = PutParameterRequest::image(want.name.clone(), &want.image);
         request.description = Some(want.description.clone());
-        match self.cloud.put_parameter(region, &request).await {
+        let record = AuditRecord::new(actor.clone(), "put_parameter", AuditOutcome::Intended)
+            .region(region)
+            .target(&want.name)
+            .details(json!({ "value": want.image, "data_type": EC2_IMAGE_DATA_TYPE }));
+        let call = || self.cloud.put_parameter(region, &request);
+        let written = self
+            .intended_call(record, call, |version| Some(json!({ "version": version })))
+            .await?;
+        Ok(match written {
             Ok(version) => ParameterOutcome::Written { version },
             Err(e) => ParameterOutcome::Failed {
                 error: format!("writing {} in {region}: {e}", want.name),
             },
-        }
+        })
     }
 
     /// The image `latest` goes back to in `region`, or why there is none.

@@ -378,7 +378,7 @@ impl Lifecycle<'_> {
             .target(&spec.product_id)
             .dry_run(spec.dry_run);
         let result = self
-            .publish_inner(publisher, spec, change_set.clone(), wait)
+            .publish_inner(publisher, spec, change_set.clone(), wait, &record)
             .await;
         let details = json!({
             "image": spec.image,
@@ -411,6 +411,7 @@ impl Lifecycle<'_> {
         spec: &PublishSpec,
         change_set: ChangeSetRequest,
         wait: Option<Duration>,
+        base: &AuditRecord,
     ) -> Result<PublishReport, LifecycleError> {
         spec.validate()?;
         let caller = self.caller().await?;
@@ -434,10 +435,17 @@ impl Lifecycle<'_> {
                 status: None,
             });
         }
+        let record = AuditRecord {
+            operation: "start_change_set".to_owned(),
+            outcome: AuditOutcome::Intended,
+            details: json!({ "image": spec.image, "change_set": change_set_json(&change_set) }),
+            ..base.clone()
+        };
+        let publisher_retried = self.retrying(publisher);
+        let call = || publisher_retried.start_change_set(&change_set);
         let id = self
-            .retrying(publisher)
-            .start_change_set(&change_set)
-            .await
+            .intended_call(record, call, |id| Some(json!({ "change_set_id": id })))
+            .await?
             .map_err(|e| {
                 LifecycleError::cloud(
                     format!("submitting the change set for {}", spec.product_id),

@@ -143,7 +143,7 @@ impl Lifecycle<'_> {
             .region(&spec.region)
             .target(&spec.image)
             .dry_run(spec.dry_run);
-        let result = self.share_inner(spec).await;
+        let result = self.share_inner(spec, &record).await;
         let record = match &result {
             Ok(report) => {
                 let outcome = if spec.dry_run {
@@ -163,7 +163,13 @@ impl Lifecycle<'_> {
         self.audited(record, result)
     }
 
-    async fn share_inner(&self, spec: &ShareSpec) -> Result<ShareReport, LifecycleError> {
+    /// The share itself; `base` is the operation's audit record, which each mutating call's
+    /// write-ahead records start from.
+    async fn share_inner(
+        &self,
+        spec: &ShareSpec,
+        base: &AuditRecord,
+    ) -> Result<ShareReport, LifecycleError> {
         let (region, image_id) = (&spec.region, &spec.image);
         if spec.permissions.is_empty() {
             return Err(LifecycleError::InvalidInput {
@@ -266,31 +272,59 @@ impl Lifecycle<'_> {
 
         if !spec.dry_run {
             if !changed.is_empty() {
-                let result = match spec.action {
-                    ShareAction::Add => {
-                        self.cloud
-                            .add_launch_permissions(region, image_id, &changed)
-                            .await
-                    }
-                    ShareAction::Remove => {
-                        self.cloud
-                            .remove_launch_permissions(region, image_id, &changed)
-                            .await
+                let operation = match spec.action {
+                    ShareAction::Add => "add_launch_permissions",
+                    ShareAction::Remove => "remove_launch_permissions",
+                };
+                let record = AuditRecord {
+                    operation: operation.to_owned(),
+                    details: json!({ "permissions": changed }),
+                    ..base.clone()
+                };
+                let call = || async {
+                    match spec.action {
+                        ShareAction::Add => {
+                            self.cloud
+                                .add_launch_permissions(region, image_id, &changed)
+                                .await
+                        }
+                        ShareAction::Remove => {
+                            self.cloud
+                                .remove_launch_permissions(region, image_id, &changed)
+                                .await
+                        }
                     }
                 };
-                result.map_err(|e| {
-                    LifecycleError::cloud(format!("changing launch permissions of {image_id}"), e)
-                })?;
+                self.intended_call(record, call, |_| None)
+                    .await?
+                    .map_err(|e| {
+                        LifecycleError::cloud(
+                            format!("changing launch permissions of {image_id}"),
+                            e,
+                        )
+                    })?;
             }
             if !snapshot_accounts.is_empty() && !snapshots.is_empty() {
-                self.cloud
-                    .modify_snapshot_permissions(
+                let add = spec.action == ShareAction::Add;
+                let record = AuditRecord {
+                    operation: "modify_snapshot_permissions".to_owned(),
+                    details: json!({
+                        "snapshots": snapshots,
+                        "accounts": snapshot_accounts,
+                        "add": add,
+                    }),
+                    ..base.clone()
+                };
+                let call = || {
+                    self.cloud.modify_snapshot_permissions(
                         region,
                         &snapshots,
                         &snapshot_accounts,
-                        spec.action == ShareAction::Add,
+                        add,
                     )
-                    .await
+                };
+                self.intended_call(record, call, |_| None)
+                    .await?
                     .map_err(|e| {
                         LifecycleError::cloud(
                             format!(

@@ -183,7 +183,22 @@ async fn publishing_writes_the_version_in_every_region_and_latest_only_on_promot
             ParameterOutcome::Written { version: 1 }
         );
     }
-    let records = audit.records();
+    let all = audit.records();
+    // Each write is written ahead: an intent, then its outcome under the same operation id.
+    let intents: Vec<_> = all
+        .iter()
+        .filter(|r| r.outcome == AuditOutcome::Intended)
+        .collect();
+    assert_eq!(intents.len(), 4, "one intent per parameter written");
+    for intent in &intents {
+        let concluded = all
+            .iter()
+            .filter(|r| r.operation_id == intent.operation_id)
+            .map(|r| &r.outcome)
+            .collect::<Vec<_>>();
+        assert_eq!(concluded, [&AuditOutcome::Intended, &AuditOutcome::Succeeded]);
+    }
+    let records: Vec<_> = all.into_iter().filter(|r| r.operation_id.is_none()).collect();
     assert_eq!(records.len(), 2 + 4, "one record per parameter per run");
     assert!(
         records

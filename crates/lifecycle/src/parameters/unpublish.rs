@@ -156,7 +156,9 @@ impl Lifecycle<'_> {
             sorted_unique(&spec.regions)
                 .into_iter()
                 .map(|region| async {
-                    let outcome = self.unpublish_in(region, &names, spec.dry_run).await;
+                    let outcome = self
+                        .unpublish_in(&actor, region, &names, spec.dry_run)
+                        .await?;
                     self.audit(unpublish_record(
                         &actor,
                         region,
@@ -180,41 +182,49 @@ impl Lifecycle<'_> {
         })
     }
 
+    /// One region's unpublishing; the delete is written ahead, and when its intent cannot
+    /// be recorded nothing is deleted and the error stops the run.
     async fn unpublish_in(
         &self,
+        actor: &Actor,
         region: &Region,
         names: &ImageParameterNames,
         dry_run: bool,
-    ) -> UnpublishOutcome {
+    ) -> Result<UnpublishOutcome, LifecycleError> {
         let both = [names.version.clone(), names.latest.clone()];
         let mut current = match self.cloud.get_parameters(region, &both).await {
             Ok(current) => current,
             Err(e) => {
-                return UnpublishOutcome::Failed {
+                return Ok(UnpublishOutcome::Failed {
                     error: format!("reading the parameters in {region}: {e}"),
-                };
+                });
             }
         };
         let Some(version) = current.remove(&names.version) else {
-            return UnpublishOutcome::Absent;
+            return Ok(UnpublishOutcome::Absent);
         };
         if current
             .get(&names.latest)
             .is_some_and(|latest| latest.value == version.value)
         {
-            return UnpublishOutcome::Refused {
+            return Ok(UnpublishOutcome::Refused {
                 reason: format!(
                     "{} holds {} in {region} too: roll latest back to another version first",
                     names.latest, version.value
                 ),
-            };
+            });
         }
         if dry_run {
-            return UnpublishOutcome::Planned {
+            return Ok(UnpublishOutcome::Planned {
                 image: version.value,
-            };
+            });
         }
-        match self.cloud.delete_parameter(region, &names.version).await {
+        let record = AuditRecord::new(actor.clone(), "delete_parameter", AuditOutcome::Intended)
+            .region(region)
+            .target(&names.version)
+            .details(json!({ "value": version.value }));
+        let call = || self.cloud.delete_parameter(region, &names.version);
+        Ok(match self.intended_call(record, call, |_| None).await? {
             Ok(()) => UnpublishOutcome::Deleted {
                 image: version.value,
             },
@@ -223,7 +233,7 @@ impl Lifecycle<'_> {
             Err(e) => UnpublishOutcome::Failed {
                 error: format!("deleting {} in {region}: {e}", names.version),
             },
-        }
+        })
     }
 }
 

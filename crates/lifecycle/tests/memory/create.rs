@@ -58,7 +58,7 @@ async fn creates_a_tagged_image_and_waits_until_available() {
         Some(ProgressEvent::Available { .. })
     ));
 
-    let records = audit.records();
+    let records = crate::write_ahead::summaries(&audit);
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].operation, "create_image");
     assert_eq!(records[0].outcome, AuditOutcome::Succeeded);
@@ -79,7 +79,10 @@ async fn a_rerun_reuses_the_image_instead_of_making_another() {
     assert_eq!(second.outcome, ImageOutcome::Reused);
     assert_eq!(second.image, first.image);
     assert_eq!(cloud.image_count(&region("us-east-1")), before);
-    assert_eq!(audit.records()[1].outcome, AuditOutcome::Unchanged);
+    assert_eq!(
+        crate::write_ahead::summaries(&audit)[1].outcome,
+        AuditOutcome::Unchanged
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -117,7 +120,7 @@ async fn a_name_taken_by_another_source_is_refused() {
     assert!(matches!(err, LifecycleError::Refused { .. }), "{err}");
     assert!(err.to_string().contains("already exists"), "{err}");
     assert!(matches!(
-        audit.records()[0].outcome,
+        crate::write_ahead::summaries(&audit)[0].outcome,
         AuditOutcome::Refused { .. }
     ));
 }
@@ -131,8 +134,11 @@ async fn a_dry_run_makes_nothing_and_records_the_plan() {
     assert_eq!(made.outcome, ImageOutcome::Planned);
     assert_eq!(made.image, None);
     assert_eq!(cloud.counters().operation(op::CREATE_IMAGE), 0);
-    assert_eq!(audit.records()[0].outcome, AuditOutcome::Planned);
-    assert!(audit.records()[0].dry_run);
+    assert_eq!(
+        crate::write_ahead::summaries(&audit)[0].outcome,
+        AuditOutcome::Planned
+    );
+    assert!(crate::write_ahead::summaries(&audit)[0].dry_run);
 }
 
 #[tokio::test(start_paused = true)]
@@ -167,7 +173,7 @@ async fn a_failure_mid_create_leaves_no_image_or_snapshot() {
             .any(|e| matches!(e, ProgressEvent::CleanedUp { .. }))
     );
     assert!(matches!(
-        audit.records()[0].outcome,
+        crate::write_ahead::summaries(&audit)[0].outcome,
         AuditOutcome::Failed { .. }
     ));
 }

@@ -42,8 +42,7 @@ async fn deprecates_at_a_time_idempotently_and_undoes() {
         .unwrap()[0];
     assert_eq!(image.deprecation_time, None);
 
-    let outcomes: Vec<_> = audit
-        .records()
+    let outcomes: Vec<_> = crate::write_ahead::summaries(&audit)
         .into_iter()
         .map(|r| (r.operation, r.outcome))
         .collect();
@@ -92,7 +91,10 @@ async fn a_time_in_the_past_is_refused_and_a_dry_run_changes_nothing() {
         .unwrap()[0];
     assert_eq!(image.deprecation_time, None);
     assert_eq!(
-        audit.records().last().unwrap().outcome,
+        crate::write_ahead::summaries(&audit)
+            .last()
+            .unwrap()
+            .outcome,
         AuditOutcome::Planned
     );
 }
@@ -122,7 +124,7 @@ async fn another_accounts_image_is_refused() {
         "{err}"
     );
     assert!(matches!(
-        audit.records()[1].outcome,
+        crate::write_ahead::summaries(&audit)[1].outcome,
         AuditOutcome::Refused { .. }
     ));
 }

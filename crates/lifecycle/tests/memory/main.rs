@@ -11,6 +11,7 @@ mod retention_properties;
 mod retire;
 mod retire_steps;
 mod share;
+mod write_ahead;
 
 use std::sync::Mutex;
 

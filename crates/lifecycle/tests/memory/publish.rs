@@ -67,7 +67,10 @@ async fn a_dry_run_builds_the_change_set_with_the_price_and_submits_nothing() {
     let card = &price["DetailsDocument"]["Terms"][0]["RateCards"][0]["RateCard"];
     assert_eq!(card[1]["DimensionKey"], "m5.xlarge");
     assert_eq!(card[1]["Price"], "0.05");
-    assert_eq!(audit.records()[0].outcome, AuditOutcome::Planned);
+    assert_eq!(
+        crate::write_ahead::summaries(&audit)[0].outcome,
+        AuditOutcome::Planned
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -93,7 +96,10 @@ async fn publishing_submits_once_and_polls_until_the_version_is_live() {
     // The same publication again is the same change set (idempotent by its token).
     let again = lc.publish(&cloud, &spec(), None).await.unwrap();
     assert_eq!(again.change_set_id, report.change_set_id);
-    assert_eq!(audit.records()[0].outcome, AuditOutcome::Succeeded);
+    assert_eq!(
+        crate::write_ahead::summaries(&audit)[0].outcome,
+        AuditOutcome::Succeeded
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -106,7 +112,7 @@ async fn bad_inputs_are_named() {
     let err = lc.publish(&cloud, &spec, None).await.unwrap_err();
     assert!(err.to_string().contains("invalid access role"), "{err}");
     assert!(matches!(
-        audit.records()[0].outcome,
+        crate::write_ahead::summaries(&audit)[0].outcome,
         AuditOutcome::Refused { .. }
     ));
 }

@@ -35,7 +35,7 @@ async fn sharing_with_an_account_lets_it_launch_and_copy_and_is_idempotent() {
     let again = lc.share(&spec).await.unwrap();
     assert!(again.changed.is_empty());
     assert_eq!(again.unchanged, spec.permissions);
-    let records = audit.records();
+    let records = crate::write_ahead::summaries(&audit);
     assert_eq!(records[0].outcome, AuditOutcome::Succeeded);
     assert_eq!(records[1].outcome, AuditOutcome::Unchanged);
 }
@@ -75,7 +75,13 @@ async fn unsharing_revokes_and_a_dry_run_changes_nothing() {
         .await
         .unwrap();
     assert!(now.is_empty());
-    assert_eq!(audit.records().last().unwrap().operation, "unshare");
+    assert_eq!(
+        crate::write_ahead::summaries(&audit)
+            .last()
+            .unwrap()
+            .operation,
+        "unshare"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -102,7 +108,7 @@ async fn public_sharing_is_refused_where_block_public_access_is_on() {
     );
     assert_eq!(cloud.counters().operation(op::MODIFY_IMAGE_ATTRIBUTE), 0);
     assert!(matches!(
-        audit.records()[0].outcome,
+        crate::write_ahead::summaries(&audit)[0].outcome,
         AuditOutcome::Refused { .. }
     ));
 }
@@ -182,7 +188,7 @@ async fn a_passing_failure_is_retried_and_a_lasting_one_is_reported() {
         "{err}"
     );
     assert!(matches!(
-        audit.records()[1].outcome,
+        crate::write_ahead::summaries(&audit)[1].outcome,
         AuditOutcome::Failed { .. }
     ));
 }
