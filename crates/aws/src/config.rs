@@ -162,7 +162,10 @@ impl AwsCloudBuilder {
         self
     }
 
-    /// The most attempts a retryable call gets, first included (default 4, at least 1).
+    /// The most attempts the SDK gives a retryable call, first included (default 4, at
+    /// least 1), in its standard retry mode. 1 turns the SDK's retries off: a caller that
+    /// retries itself (amiref-session wraps every cloud in `amiref_layers::Retrying`) sets
+    /// it, so that retries do not multiply (see docs/resilience.md).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
@@ -281,7 +284,9 @@ impl AwsCloudBuilder {
             .and_then(|r| Region::new(r.as_ref()).ok())
             .or_else(|| Region::new(FALLBACK_HOME_REGION).ok());
         let policy = CallPolicy {
-            retry: RetryConfig::adaptive().with_max_attempts(self.max_attempts),
+            // The standard mode, not the adaptive one: adaptive rate limiting throttles the
+            // client itself after a few errors and stalls a short-lived process (issue 15).
+            retry: RetryConfig::standard().with_max_attempts(self.max_attempts),
             // The configuration's own timeouts (connect, read) are kept: a client's timeout
             // configuration replaces the shared one as a whole.
             timeouts: TimeoutConfig::builder()
