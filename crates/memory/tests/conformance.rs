@@ -296,3 +296,34 @@ async fn the_instance_suite_catches_slow_boots_and_failing_scripts() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn governance() {
+    let fixture = fixture::standard();
+    let report =
+        amiref_testkit::governance::run(&seeded(&fixture), &fixture, &Capabilities::ec2()).await;
+    report.assert_passed();
+    assert!(report.skipped().is_empty(), "{report}");
+}
+
+/// The governance suite sees a region that is not as the fixture says.
+#[tokio::test(start_paused = true)]
+async fn the_governance_suite_catches_a_different_region() {
+    let fixture = fixture::standard();
+    let mut world = fixture.world_json();
+    world["regions"][fixture.region.as_str()] = serde_json::json!({
+        "snapshot_block_public_access": "block-all-sharing",
+        "recycle_bin_rules": [{"id": "keep", "resource": "image", "retention_days": 1}],
+    });
+    let cloud = MemoryCloud::from_world_yaml(&world.to_string(), "fixture").unwrap();
+    let report = amiref_testkit::governance::run(&cloud, &fixture, &Capabilities::ec2()).await;
+    let failed: Vec<&str> = report.failures().iter().map(|(check, _)| *check).collect();
+    assert_eq!(
+        failed,
+        [
+            "the_fixture_region_has_no_recycle_bin_rules",
+            "snapshot_block_public_access_defaults_to_unblocked"
+        ],
+        "{report}"
+    );
+}

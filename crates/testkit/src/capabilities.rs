@@ -90,13 +90,39 @@ pub struct Capabilities {
     pub image_parameter_checks: bool,
     /// SSM keeps the last 100 versions of a parameter.
     pub parameter_version_limit: bool,
+    /// EnableImageDeregistrationProtection and DisableImageDeregistrationProtection are
+    /// answered, DescribeImages reports the protection (with its cooldown), and
+    /// DeregisterImage refuses a protected image.
+    pub deregistration_protection: bool,
+    /// DisableImage and EnableImage: a disabled image loses its launch permissions, is
+    /// left out of DescribeImages unless asked for, and cannot be launched.
+    pub disable_image: bool,
+    /// DescribeImageReferences is answered (instances referencing an image).
+    pub image_references: bool,
+    /// Recycle Bin's ListRules is answered (none in the fixture's region).
+    pub recycle_bin: bool,
+    /// DescribeSnapshots with `restorable-by-user-ids: all` answers the caller's public
+    /// snapshots.
+    pub public_snapshots: bool,
+    /// GetSnapshotBlockPublicAccessState is answered.
+    pub snapshot_block_public_access: bool,
+    /// DescribeLaunchTemplateVersions is answered (no templates in the fixture).
+    pub launch_template_images: bool,
+    /// CopyImage's `CopyImageTags` copies the source's tags (the request's win).
+    pub copy_image_tags: bool,
+    /// CopyImage refuses a `SnapshotCopyCompletionDurationMinutes` outside 15 to 2880 in
+    /// steps of 15, and makes a copy with one inside.
+    pub time_based_copy: bool,
+    /// A launch sets the image's LastLaunchedTime at once (EC2 updates it within about a
+    /// day, so this holds for the in-process cloud, not for AWS itself).
+    pub last_launched: bool,
 }
 
 impl Capabilities {
     /// Everything EC2 does: the capabilities of AWS itself and of `amiref-memory` (but
-    /// `script_completion` needs real images, and `image_parameter_checks` is the
-    /// in-process cloud's synchronous form of SSM's asynchronous check: switch both off
-    /// against AWS).
+    /// `script_completion` needs real images, `image_parameter_checks` is the in-process
+    /// cloud's synchronous form of SSM's asynchronous check, and `last_launched` EC2's
+    /// update of LastLaunchedTime within a day: switch them off against AWS).
     pub fn ec2() -> Self {
         Self {
             pagination: true,
@@ -128,6 +154,16 @@ impl Capabilities {
             network_validation: true,
             image_parameter_checks: true,
             parameter_version_limit: true,
+            deregistration_protection: true,
+            disable_image: true,
+            image_references: true,
+            recycle_bin: true,
+            public_snapshots: true,
+            snapshot_block_public_access: true,
+            launch_template_images: true,
+            copy_image_tags: true,
+            time_based_copy: true,
+            last_launched: true,
         }
     }
 
@@ -143,7 +179,9 @@ impl Capabilities {
     /// reports) and SSM's `aws:ec2:image` values are not checked. Name uniqueness, launch
     /// validation, block public access, instance lifecycle states, console output, image
     /// ancestry, group dependencies, network validation and the 100-version limit are
-    /// assumed missing until checked against it.
+    /// assumed missing until checked against it. Of the governance calls, it answers
+    /// DescribeImageReferences and EnableImageDeregistrationProtection with an HTML 500;
+    /// DisableImage works; the rest are assumed missing until checked.
     pub fn moto() -> Self {
         Self {
             pagination: false,
@@ -175,6 +213,16 @@ impl Capabilities {
             network_validation: false,
             image_parameter_checks: false,
             parameter_version_limit: false,
+            deregistration_protection: false,
+            disable_image: true,
+            image_references: false,
+            recycle_bin: false,
+            public_snapshots: false,
+            snapshot_block_public_access: false,
+            launch_template_images: false,
+            copy_image_tags: false,
+            time_based_copy: false,
+            last_launched: false,
         }
     }
 }

@@ -51,6 +51,7 @@
 //! | instance control | [`instance_control::run`] (a whole `&dyn Cloud`) | an instance boots to running; stop, then terminate, reach stopped and terminated (repeats are no error); unknown instances → NotFound (stop, terminate, console); tag filters on instances; the boot on the console; a wrapped script's marker; an image of an instance records its source |
 //! | security groups | [`security_groups::run`] (a whole `&dyn Cloud`) | created and found by tags (regional), a name once per VPC (`InvalidGroup.Duplicate`), deleted (then NotFound), kept while in use (`DependencyViolation`), launches into unknown groups refused |
 //! | parameter store | [`parameter_store::run`] (a whole `&dyn Cloud`) | versions from 1 (a repeat is a new version), no overwrite → InvalidRequest, history oldest first, image parameters, by path at any depth (children only), delete (then NotFound), image values checked, 100 versions kept |
+//! | governance | [`governance::run`] (a whole `&dyn Cloud`) | deregistration protection refuses DeregisterImage (NotPermitted) until turned off, and with cooldown outlasts turning it off; a disabled image is hidden (searches and by id), private and not launchable, and enabling does not restore its permissions; only the owner disables; DeleteTags; references name the caller's instances; no Recycle Bin rules, no launch templates, snapshot block public access unblocked in the fixture's region; private snapshots are not public; CopyImageTags; completion durations checked; launches set LastLaunchedTime |
 //!
 //! | capability | gates |
 //! |---|---|
@@ -83,6 +84,16 @@
 //! | `network_validation` | security groups: a launch into an unknown group → NotFound |
 //! | `image_parameter_checks` | parameter store: an `aws:ec2:image` value naming no image is refused at once (the in-process cloud; SSM drops it asynchronously) |
 //! | `parameter_version_limit` | parameter store: 103 writes keep the last 100 versions |
+//! | `deregistration_protection` | governance: protection with and without cooldown |
+//! | `disable_image` | governance: disabling and enabling; with `visibility`, only the owner disables |
+//! | `image_references` | governance: references of the caller's instances |
+//! | `recycle_bin` | governance: ListRules answers the fixture region's (no) rules |
+//! | `public_snapshots` | governance: the caller's private snapshots are not answered public |
+//! | `snapshot_block_public_access` | governance: the fixture region's setting is unblocked |
+//! | `launch_template_images` | governance: the fixture's (no) launch templates |
+//! | `copy_image_tags` | governance: a copy takes the source's tags, the request's win |
+//! | `time_based_copy` | governance: completion durations outside 15..=2880 or not a multiple of 15 refused; 15 copies |
+//! | `last_launched` | governance: a launch sets LastLaunchedTime at once |
 //!
 //! Seeding: the in-process cloud takes everything from [`Fixture::world_json`]. moto takes
 //! images from [`Fixture::moto_amis_json`], then [`Fixture::tags_to_apply`] (CreateTags) and
@@ -92,6 +103,7 @@
 mod capabilities;
 pub mod catalog;
 pub mod fixture;
+pub mod governance;
 pub mod identity;
 pub mod instance_control;
 pub mod instance_types;
@@ -130,5 +142,6 @@ pub async fn run_all(
     report.merge(instance_control::run(cloud, fixture, caps).await);
     report.merge(security_groups::run(cloud, fixture, caps).await);
     report.merge(parameter_store::run(cloud, fixture, caps).await);
+    report.merge(governance::run(cloud, fixture, caps).await);
     report
 }

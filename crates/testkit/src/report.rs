@@ -4,7 +4,7 @@
 use std::fmt;
 use std::future::Future;
 
-use amiref_core::CloudError;
+use amiref_core::{CloudError, CloudErrorKind};
 
 /// Why a check failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +30,19 @@ impl fmt::Display for Failure {
 
 /// The result of one check.
 pub type CheckResult = Result<(), Failure>;
+
+/// Passes when `result` is an error of `kind`; `what` names the call in the failure.
+pub(crate) fn expect_kind<T: std::fmt::Debug>(
+    result: Result<T, amiref_core::CloudError>,
+    kind: CloudErrorKind,
+    what: &str,
+) -> Result<(), Failure> {
+    match result {
+        Err(e) if e.kind == kind => Ok(()),
+        Err(e) => Err(Failure(format!("{what}: expected {kind:?}, got {e}"))),
+        Ok(v) => Err(Failure(format!("{what}: expected {kind:?}, got Ok({v:?})"))),
+    }
+}
 
 /// Fails the check with a message unless the condition holds.
 macro_rules! ensure {

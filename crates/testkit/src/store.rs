@@ -12,7 +12,7 @@ use amiref_core::{
 use chrono::{TimeZone, Utc};
 
 use crate::fixture::keys::*;
-use crate::report::{Failure, ensure};
+use crate::report::{Failure, ensure, expect_kind};
 use crate::{Capabilities, Fixture, Report};
 
 async fn describe_one(
@@ -37,18 +37,6 @@ fn copy_request(fixture: &Fixture, source: AmiId, what: &str) -> CopyImageReques
     );
     request.tags = BTreeMap::from([("amiref:conformance".to_owned(), fixture.run_id.clone())]);
     request
-}
-
-fn expect_kind<T: std::fmt::Debug>(
-    result: Result<T, amiref_core::CloudError>,
-    kind: CloudErrorKind,
-    what: &str,
-) -> Result<(), Failure> {
-    match result {
-        Err(e) if e.kind == kind => Ok(()),
-        Err(e) => Err(Failure(format!("{what}: expected {kind:?}, got {e}"))),
-        Ok(v) => Err(Failure(format!("{what}: expected {kind:?}, got Ok({v:?})"))),
-    }
 }
 
 fn type_for(fixture: &Fixture, arch: amiref_core::Architecture) -> Result<InstanceType, Failure> {
