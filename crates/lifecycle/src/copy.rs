@@ -88,7 +88,7 @@ impl CompletionDuration {
     /// A duration of `minutes`, or an `InvalidInput` error saying what EC2 accepts.
     pub fn from_minutes(minutes: u32) -> Result<Self, LifecycleError> {
         if (Self::MIN_MINUTES..=Self::MAX_MINUTES).contains(&minutes)
-            && minutes % Self::STEP_MINUTES == 0
+            && minutes.is_multiple_of(Self::STEP_MINUTES)
         {
             Ok(Self(minutes))
         } else {
@@ -623,7 +623,7 @@ impl Lifecycle<'_> {
             Encryption::AsSource => None,
             Encryption::Encrypt { kms_keys } => kms_keys.get(dest).cloned(),
         };
-        let waits = copy_waits(&self.wait, spec.completion_duration);
+        let waits = copy_waits(self.wait, spec.completion_duration);
         let mut tags = carried_tags(source);
         tags.extend(provenance_tags(&spec.source_region, &source.id));
         tags.extend(spec.extra_tags.clone());
@@ -786,13 +786,13 @@ impl Lifecycle<'_> {
 
 /// How long to wait for a copy: a time-based copy may take its whole completion duration,
 /// so the wait lasts at least that and a quarter of an hour more.
-fn copy_waits(waits: &WaitOptions, duration: Option<CompletionDuration>) -> WaitOptions {
+fn copy_waits(waits: WaitOptions, duration: Option<CompletionDuration>) -> WaitOptions {
     match duration {
         Some(d) => {
             let needed = std::time::Duration::from_secs(u64::from(d.minutes() + 15) * 60);
-            waits.clone().timeout(waits.timeout.max(needed))
+            waits.timeout(waits.timeout.max(needed))
         }
-        None => waits.clone(),
+        None => waits,
     }
 }
 

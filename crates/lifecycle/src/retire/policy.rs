@@ -349,7 +349,7 @@ mod tests {
 
     #[test]
     fn versions_rank_by_semver_then_creation_date() {
-        let mut images = vec![
+        let mut images = [
             image("ami-00000000000000001", Some("2.1.1"), 1),
             image("ami-00000000000000002", Some("2.0.6"), 9),
             image("ami-00000000000000003", None, 20),
