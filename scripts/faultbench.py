@@ -329,6 +329,7 @@ def main() -> int:
     parser.add_argument("--amiref", default=str(ROOT / "target" / "debug" / "amiref"))
     parser.add_argument("--amis", default=str(ROOT / "target" / "moto" / "amis.json"))
     parser.add_argument("--setups", default="straight,delay,faults")
+    parser.add_argument("--built-from", help="the commit the --amiref binary was built from (recorded)")
     args = parser.parse_args()
 
     amis = Path(args.amis)
@@ -375,7 +376,8 @@ def main() -> int:
     meta = {
         "label": args.label,
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
+        "checkout": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
+        "built_from": args.built_from,
         "seed": args.seed,
         "fault_rate": args.fault_rate,
         "delay_ms": args.delay_ms,
