@@ -117,7 +117,7 @@ fn bench(c: &mut Criterion) {
                 .scan(&regions),
         );
         let counters = cloud.counters();
-        let own: usize = report.scanned.iter().map(|s| s.own_images).sum();
+        let own: usize = report.scanned.iter().map(|s| s.own_image_count).sum();
         eprintln!(
             "{name}: {own} images in {} regions, {} findings, {} calls ({} per region at most)",
             regions.len(),

@@ -116,10 +116,17 @@ fn row(out: &mut String, report: &ComplianceReport, summary: &ControlSummary) {
             .find(|o| o.region.as_ref() == scope)
             .map(|o| &o.outcome);
         let (class, text, title) = match outcome {
-            Some(Outcome::Passed { checked }) => ("passed", format!("passed ({checked})"), None),
-            Some(Outcome::Failed { findings, checked }) => {
-                ("failed", format!("{findings} of {checked}"), None)
+            Some(Outcome::Passed { checked_count }) => {
+                ("passed", format!("passed ({checked_count})"), None)
             }
+            Some(Outcome::Failed {
+                finding_count,
+                checked_count,
+            }) => (
+                "failed",
+                format!("{finding_count} of {checked_count}"),
+                None,
+            ),
             Some(Outcome::Unchecked { reason }) => ("unchecked", "unchecked".into(), Some(reason)),
             Some(Outcome::NotConfigured { setting }) => {
                 ("not-configured", "not configured".into(), Some(setting))

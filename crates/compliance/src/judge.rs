@@ -49,9 +49,9 @@ pub(crate) struct Judge<'a> {
     pub(crate) now: DateTime<Utc>,
 }
 
-fn verdict(control: ControlId, checked: Checked) -> Verdict {
-    let (outcome, findings) = match checked {
-        Ok((checked, findings)) => (Outcome::of(checked, findings.len()), findings),
+fn verdict(control: ControlId, checked_count: Checked) -> Verdict {
+    let (outcome, findings) = match checked_count {
+        Ok((checked_count, findings)) => (Outcome::of(checked_count, findings.len()), findings),
         Err(Skip::Unchecked(reason)) => (Outcome::Unchecked { reason }, Vec::new()),
         Err(Skip::NotConfigured(setting)) => (Outcome::NotConfigured { setting }, Vec::new()),
     };
@@ -357,12 +357,12 @@ impl Judge<'_> {
         }
         let region = &facts.region;
         let mut findings = Vec::new();
-        let mut checked = 0;
+        let mut checked_count = 0;
         for (id, used_by) in &users.by_image {
             let Some(image) = own.get(id).or_else(|| foreign.get(id)) else {
                 continue;
             };
-            checked += 1;
+            checked_count += 1;
             if !is_retiring(image, self.now) {
                 continue;
             }
@@ -375,7 +375,7 @@ impl Judge<'_> {
                 remedy,
             ));
         }
-        Ok((checked, findings))
+        Ok((checked_count, findings))
     }
 
     fn shared_outside(&self, facts: &RegionFacts) -> Checked {
@@ -626,10 +626,10 @@ fn snapshots_not_public(facts: &RegionFacts) -> Checked {
                 .push(image.id.to_string());
         }
     }
-    let checked = users.len().max(public.len());
+    let checked_count = users.len().max(public.len());
     if *block == SnapshotBlockPublicAccess::BlockAllSharing {
         // Block all sharing: EC2 treats public snapshots as private.
-        return Ok((checked, Vec::new()));
+        return Ok((checked_count, Vec::new()));
     }
     let state = match block {
         SnapshotBlockPublicAccess::BlockNewSharing => {
@@ -663,7 +663,7 @@ fn snapshots_not_public(facts: &RegionFacts) -> Checked {
             )
         })
         .collect();
-    Ok((checked, findings))
+    Ok((checked_count, findings))
 }
 
 fn block_public_access(facts: &RegionFacts) -> Checked {

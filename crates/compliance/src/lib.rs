@@ -162,10 +162,10 @@ impl<'a> Scanner<'a> {
 fn region_scan(facts: &scan::RegionFacts) -> RegionScan {
     RegionScan {
         region: Some(facts.region.clone()),
-        own_images: facts.own.as_ref().map_or(0, |m| m.len()),
-        used_images: facts.used_foreign.as_ref().map_or(0, |m| m.len()),
-        instances: facts.instances.as_ref().map_or(0, Vec::len),
-        launch_template_versions: facts.templates.as_ref().map_or(0, Vec::len),
+        own_image_count: facts.own.as_ref().map_or(0, |m| m.len()),
+        used_image_count: facts.used_foreign.as_ref().map_or(0, |m| m.len()),
+        instance_count: facts.instances.as_ref().map_or(0, Vec::len),
+        launch_template_version_count: facts.templates.as_ref().map_or(0, Vec::len),
     }
 }
 

@@ -105,14 +105,14 @@ pub enum Outcome {
     /// Checked; nothing failed.
     Passed {
         /// How many resources were checked.
-        checked: usize,
+        checked_count: usize,
     },
     /// Checked; some resources failed.
     Failed {
         /// How many resources were checked.
-        checked: usize,
+        checked_count: usize,
         /// How many findings.
-        findings: usize,
+        finding_count: usize,
     },
     /// Not checked: a read it needs failed.
     Unchecked {
@@ -128,11 +128,14 @@ pub enum Outcome {
 
 impl Outcome {
     /// The outcome of a check over `checked` resources that made `findings` findings.
-    pub fn of(checked: usize, findings: usize) -> Self {
+    pub fn of(checked_count: usize, findings: usize) -> Self {
         if findings == 0 {
-            Self::Passed { checked }
+            Self::Passed { checked_count }
         } else {
-            Self::Failed { checked, findings }
+            Self::Failed {
+                checked_count,
+                finding_count: findings,
+            }
         }
     }
 }
@@ -164,7 +167,7 @@ impl ControlSummary {
         self.outcomes
             .iter()
             .map(|o| match o.outcome {
-                Outcome::Failed { findings, .. } => findings,
+                Outcome::Failed { finding_count, .. } => finding_count,
                 _ => 0,
             })
             .sum()
@@ -190,13 +193,13 @@ pub struct RegionScan {
     /// The region.
     pub region: Option<Region>,
     /// The account's images there (every state, deprecated and disabled included).
-    pub own_images: usize,
+    pub own_image_count: usize,
     /// Other accounts' images the account's instances and launch templates use.
-    pub used_images: usize,
+    pub used_image_count: usize,
     /// The account's instances (not terminated).
-    pub instances: usize,
+    pub instance_count: usize,
     /// Launch template versions (default and latest) naming an image.
-    pub launch_template_versions: usize,
+    pub launch_template_version_count: usize,
 }
 
 /// `amiref compliance`: every control over the account's images in each region and the

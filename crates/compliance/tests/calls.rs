@@ -84,7 +84,7 @@ async fn calls(
         .scan(&regions)
         .await;
     assert!(report.is_complete(), "{:?}", report.read_failures);
-    assert_eq!(report.scanned[0].own_images, per_region as usize);
+    assert_eq!(report.scanned[0].own_image_count, per_region as usize);
     cloud
         .counters()
         .iter()

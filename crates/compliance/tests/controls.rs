@@ -155,8 +155,8 @@ async fn the_baseline_world_passes_every_control() {
             );
         }
     }
-    assert_eq!(report.scanned[0].own_images, 2);
-    assert_eq!(report.scanned[0].instances, 1);
+    assert_eq!(report.scanned[0].own_image_count, 2);
+    assert_eq!(report.scanned[0].instance_count, 1);
     assert_eq!(report.account, Some(me()));
 }
 
@@ -229,7 +229,7 @@ async fn an_untrusted_owners_image_in_use_fails_cis_2_1_3_unless_trusted_or_vouc
         "{}",
         finding.evidence
     );
-    assert_eq!(report.scanned[0].used_images, 1);
+    assert_eq!(report.scanned[0].used_image_count, 1);
 
     let trusting =
         TrustPolicy::default().with_trusted(Owner::Account(AccountId::new(STRANGER).unwrap()));

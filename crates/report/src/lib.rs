@@ -49,6 +49,7 @@
 
 pub mod build;
 mod human;
+pub mod compliance;
 mod image;
 pub mod lifecycle;
 pub mod plan;

@@ -158,7 +158,6 @@ fn mark(outcome: &Outcome) -> &'static str {
         Outcome::Skipped { .. } => "⏭️",
         Outcome::Failed { .. } => "❌",
         Outcome::TimedOut { .. } => "⏱️",
-        Outcome::CutOffByFaults { .. } => "🌩️",
         _ => "—",
     }
 }

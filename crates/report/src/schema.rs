@@ -122,6 +122,7 @@ pub fn catalog() -> Vec<ReportSchema> {
         ReportSchema::of::<ss::PlanApplyReport>(),
         // A command line the launcher's parser refused, before any command ran: a failure
         // only (`error.kind` is `usage`), whatever the command.
+        ReportSchema::of::<crate::compliance::ComplianceOutcome>(),
         ReportSchema {
             kind: "usage",
             schema: document_schema_for::<()>("usage"),
