@@ -158,6 +158,7 @@ fn mark(outcome: &Outcome) -> &'static str {
         Outcome::Skipped { .. } => "⏭️",
         Outcome::Failed { .. } => "❌",
         Outcome::TimedOut { .. } => "⏱️",
+        Outcome::CutOffByFaults { .. } => "🌩️",
         _ => "—",
     }
 }

@@ -194,6 +194,17 @@ impl Report for AvailabilityReport {
                 }
                 other => format!("{region}: {other:?}"),
             });
+            if let Some(f) = &row.faults {
+                let given_up = if f.given_up {
+                    "; given up for the rest of the command"
+                } else {
+                    ""
+                };
+                out.line(format!(
+                    "   🌩️  answered with faults: {} unavailable, {} throttled{given_up}",
+                    f.unavailable, f.throttled
+                ));
+            }
         }
         let c = &self.counts;
         out.blank();
@@ -211,6 +222,12 @@ impl Report for AvailabilityReport {
                 ""
             }
         ));
+        if c.with_faults > 0 {
+            out.line(format!(
+                "{} regions answered with faults, {} given up",
+                c.with_faults, c.given_up
+            ));
+        }
     }
 
     fn failure(&self) -> Option<ErrorReport> {

@@ -1,7 +1,11 @@
 //! Testing a template's availability across regions (`ami test`).
 
+use std::collections::BTreeMap;
+
 use amiref_core::{AmiId, InstanceType, Region, ResolutionMethod};
+use amiref_layers::RegionHealth;
 use amiref_resolver::{ChainEntry, Resolution};
+use amiref_strategies::CloudFailure;
 use amiref_template::Template;
 use serde::Serialize;
 
@@ -90,6 +94,42 @@ pub struct RegionAvailability {
     /// How the template launches there.
     #[serde(flatten)]
     pub availability: Availability,
+    /// The faults the region answered with during the test; absent when it answered every
+    /// call without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<RegionFaults>,
+}
+
+/// The faults one region answered with during a test: the answers were still used (the
+/// calls were retried), unless the region was given up.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[non_exhaustive]
+pub struct RegionFaults {
+    /// Answers that said the service was unavailable or did not answer in time.
+    pub unavailable: u64,
+    /// Answers that said to slow down (throttling).
+    pub throttled: u64,
+    /// Whether the region was given up for the rest of the command (its circuit opened):
+    /// its later calls failed at once.
+    pub given_up: bool,
+    /// The last of those answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<CloudFailure>,
+}
+
+impl RegionFaults {
+    /// What `after` saw beyond `before`; `None` when that is no fault at all.
+    fn between(before: Option<&RegionHealth>, after: &RegionHealth) -> Option<Self> {
+        let zero = RegionHealth::default();
+        let before = before.unwrap_or(&zero);
+        let faults = Self {
+            unavailable: after.faults.saturating_sub(before.faults),
+            throttled: after.throttled.saturating_sub(before.throttled),
+            given_up: after.given_up,
+            last_error: after.last_fault.as_ref().map(CloudFailure::from),
+        };
+        (faults.unavailable > 0 || faults.throttled > 0 || faults.given_up).then_some(faults)
+    }
 }
 
 /// Counts per kind of availability.
@@ -104,6 +144,10 @@ pub struct AvailabilityCounts {
     pub script_fallback: usize,
     /// Regions where nothing can be launched.
     pub unavailable: usize,
+    /// Regions that answered some calls with faults (throttling, unavailability).
+    pub with_faults: usize,
+    /// Regions given up for the rest of the command after repeated faults.
+    pub given_up: usize,
 }
 
 /// `ami test`: how a template launches in each region.
@@ -124,27 +168,36 @@ pub struct AvailabilityReport {
 
 impl Session {
     /// Resolves `template` in every region of `regions` at once (one describe per region
-    /// for the direct mappings).
+    /// for the direct mappings), and says which regions answered with faults.
     pub async fn availability(
         &self,
         template: &Template,
         regions: &[Region],
     ) -> AvailabilityReport {
         let start = tokio::time::Instant::now();
+        let before = self.region_health();
         let results = self
             .resolver()
             .resolve_many(std::slice::from_ref(template), regions)
             .await;
         let elapsed = start.elapsed();
+        let after: BTreeMap<Region, RegionHealth> = self.region_health();
         let rows: Vec<RegionAvailability> = results
             .iter()
             .map(|r| RegionAvailability {
                 region: r.region.clone(),
                 availability: Availability::of(&r.result),
+                faults: after
+                    .get(&r.region)
+                    .and_then(|a| RegionFaults::between(before.get(&r.region), a)),
             })
             .collect();
         let mut counts = AvailabilityCounts::default();
         for row in &rows {
+            if let Some(faults) = &row.faults {
+                counts.with_faults += 1;
+                counts.given_up += usize::from(faults.given_up);
+            }
             match row.availability {
                 Availability::Available { .. } => counts.available += 1,
                 Availability::CrossRegionCopy { .. } => counts.cross_region_copy += 1,

@@ -5,8 +5,9 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use amiref_core::{Cloud, Region};
 use amiref_audit::{Durability, FileAuditLog};
+use amiref_core::{Cloud, Region};
+use amiref_layers::{Circuit, CircuitPolicy, Layer, RetryPolicy, Retrying};
 use amiref_lifecycle::{AuditSink, CopyLimits};
 use amiref_resolver::{EstimateModel, InstancePrices, Resolver, Workload};
 use amiref_strategies::TrustPolicy;
@@ -72,6 +73,8 @@ pub struct SessionBuilder {
     state_dir: Option<PathBuf>,
     templates: Option<Vec<PathBuf>>,
     workload: Option<Workload>,
+    retry: Option<RetryPolicy>,
+    circuit: Option<Option<CircuitPolicy>>,
 }
 
 #[derive(Clone)]
@@ -92,6 +95,7 @@ struct EnvSettings {
     state_dir: Option<PathBuf>,
     state_home: Option<PathBuf>,
     ratings: Option<PathBuf>,
+    sdk_max_attempts: Option<String>,
 }
 
 impl EnvSettings {
@@ -123,6 +127,7 @@ impl EnvSettings {
             state_dir: path(vars::STATE_DIR),
             state_home: default_state_home(var),
             ratings: path(vars::RATINGS),
+            sdk_max_attempts: text(SDK_MAX_ATTEMPTS),
         }
     }
 }
@@ -155,6 +160,8 @@ impl SessionBuilder {
             state_dir: None,
             templates: None,
             workload: None,
+            retry: None,
+            circuit: None,
         }
     }
 
@@ -294,6 +301,50 @@ impl SessionBuilder {
     pub fn with_workload(mut self, workload: Workload) -> Self {
         self.workload = Some(workload);
         self
+    }
+
+    /// Retries the session's calls by `policy` instead of [`RetryPolicy::interactive`]
+    /// ([`RetryPolicy::never`]: each call made once, for measuring without retries).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Gives regions up by `policy` instead of [`CircuitPolicy::per_command`]; `None`: never
+    /// gives a region up.
+    pub fn with_circuit_policy(mut self, policy: Option<CircuitPolicy>) -> Self {
+        self.circuit = Some(policy);
+        self
+    }
+
+    /// `cloud` as the session uses it: beneath one retry layer (the session's retry
+    /// policy) and, beneath that, the circuit that gives failing regions up. Nothing above
+    /// retries again: retrying layers stacked on it (a lifecycle's) make each call once.
+    fn resilient(
+        &self,
+        cloud: Arc<dyn Cloud>,
+        world: bool,
+    ) -> (Arc<dyn Cloud>, Option<Arc<Circuit>>) {
+        // On a world the jitter is seeded the same each run, so its runs repeat.
+        let seed = if world {
+            15
+        } else {
+            u64::from(std::process::id())
+        };
+        let policy = self
+            .retry
+            .clone()
+            .unwrap_or_else(|| RetryPolicy::interactive(seed));
+        let circuit = self
+            .circuit
+            .clone()
+            .unwrap_or_else(|| Some(CircuitPolicy::per_command()))
+            .map(|p| Arc::new(Circuit::new(p)));
+        let retrying: Arc<dyn Cloud> = match &circuit {
+            Some(c) => Arc::new(Retrying::new(Box::new(Arc::clone(c).over(cloud)), policy)),
+            None => Arc::new(Retrying::new(cloud, policy)),
+        };
+        (retrying, circuit)
     }
 
     /// Whether the session runs on a world (simulated time).
@@ -527,6 +578,7 @@ impl SessionBuilder {
         let trust = self.trust_policy()?;
         let estimate = self.prices()?;
         let (cloud, region, world) = self.open_cloud(explicit).await?;
+        let (cloud, circuit) = self.resilient(cloud, world.is_some());
         let registry_settings = self.registry_settings();
         let registries = registry_settings
             .open(cloud.as_ref(), world.as_ref().map(WorldSession::now))
@@ -558,6 +610,7 @@ impl SessionBuilder {
             workload: self.workload(),
             config: self.loaded,
             copy_limits: Arc::new(CopyLimits::ec2()),
+            circuit,
             launch_log,
             audit_log,
         }))
@@ -598,6 +651,9 @@ impl SessionBuilder {
         if let Some(url) = &self.aws.endpoint_url {
             builder = builder.endpoint_url(url.clone());
         }
+        // The session retries every call itself (see `resilient`), so the SDK sends each
+        // request once; AMIREF_SDK_MAX_ATTEMPTS lets a benchmark measure the SDK's own.
+        builder = builder.max_attempts(sdk_max_attempts(&self.env.sdk_max_attempts)?);
         let aws = builder.build().await;
         let region = match explicit {
             Some(r) => r,
@@ -615,12 +671,29 @@ impl SessionBuilder {
         &self,
         _explicit: Option<Region>,
     ) -> Result<(Arc<dyn Cloud>, Region, Option<WorldSession>), SessionError> {
-        let _ = &self.aws;
+        let _ = (&self.aws, &self.env.sdk_max_attempts);
         Err(SessionError::NotConfigured {
             what: "a cloud".into(),
             setting: "a world file (with_world_file, --world), or build amiref-session with the `aws` feature for AWS".into(),
             config: None,
         })
+    }
+}
+
+/// The SDK's attempts per request on AWS (default 1: the session's retry layer retries).
+const SDK_MAX_ATTEMPTS: &str = "AMIREF_SDK_MAX_ATTEMPTS";
+
+/// The SDK's attempts per request: `AMIREF_SDK_MAX_ATTEMPTS` when set (1 to 10), else 1.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
+fn sdk_max_attempts(value: &Option<String>) -> Result<u32, SessionError> {
+    let Some(text) = value else { return Ok(1) };
+    match text.trim().parse::<u32>() {
+        Ok(n) if (1..=10).contains(&n) => Ok(n),
+        _ => Err(SessionError::InvalidInput {
+            field: SDK_MAX_ATTEMPTS.into(),
+            found: text.clone(),
+            expected: "a number of attempts from 1 to 10".into(),
+        }),
     }
 }
 
@@ -640,6 +713,20 @@ fn world_trust_path(world: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_sdk_sends_each_request_once_unless_told_otherwise() {
+        assert_eq!(super::sdk_max_attempts(&None).unwrap_or(0), 1);
+        assert_eq!(super::sdk_max_attempts(&Some("3".into())).unwrap_or(0), 3);
+        for bad in ["0", "eleven", "-1", "11"] {
+            let err = super::sdk_max_attempts(&Some(bad.into())).map_err(|e| e.to_string());
+            assert!(
+                err.as_ref()
+                    .is_err_and(|e| e.contains("AMIREF_SDK_MAX_ATTEMPTS")),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
     #[test]
     fn the_default_region_is_a_region() {
         assert_eq!(super::default_region().as_str(), super::DEFAULT_REGION);

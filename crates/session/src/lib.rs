@@ -54,7 +54,9 @@ mod verify;
 mod world;
 
 pub use audit::AuditCheck;
-pub use availability::{Availability, AvailabilityCounts, AvailabilityReport, RegionAvailability};
+pub use availability::{
+    Availability, AvailabilityCounts, AvailabilityReport, RegionAvailability, RegionFaults,
+};
 pub use build::{BuildRequest, RefreshRequest};
 pub use builder::{DEFAULT_REGION, SessionBuilder};
 pub use community::{

@@ -34,6 +34,8 @@ pub(crate) struct SessionParts {
     pub(crate) workload: Workload,
     pub(crate) config: LoadedConfig,
     pub(crate) copy_limits: Arc<CopyLimits>,
+    /// The circuit beneath the session's cloud, when regions are given up.
+    pub(crate) circuit: Option<Arc<amiref_layers::Circuit>>,
     /// Where launches are recorded for the planner; `None`: nowhere (no state home).
     pub(crate) launch_log: Option<std::path::PathBuf>,
     /// The audit log file (the same sink as `audit`); `None` when the frontend handed in
@@ -71,9 +73,21 @@ impl Session {
         &self.parts.region
     }
 
-    /// The cloud.
+    /// The cloud, its calls retried by the session's policy and its failing regions given
+    /// up (see [`crate::SessionBuilder::with_retry_policy`]); nothing needs to retry on top.
     pub fn cloud(&self) -> &Arc<dyn Cloud> {
         &self.parts.cloud
+    }
+
+    /// What each region the session called answered, faults and throttling included, and
+    /// whether it was given up; empty when the session gives no region up
+    /// ([`crate::SessionBuilder::with_circuit_policy`]).
+    pub fn region_health(&self) -> std::collections::BTreeMap<Region, amiref_layers::RegionHealth> {
+        self.parts
+            .circuit
+            .as_ref()
+            .map(|c| c.health())
+            .unwrap_or_default()
     }
 
     /// The resolver over the session's cloud, trust policy and registries.
@@ -180,10 +194,12 @@ impl Session {
     }
 
     /// The lifecycle operations on this session's cloud, audit sink, clock and copy limits,
-    /// reporting progress to `progress`.
+    /// reporting progress to `progress`. The session's cloud already retries, so the
+    /// lifecycle's own retry policy is [`amiref_lifecycle::RetryPolicy::never`].
     pub fn lifecycle<'a>(&'a self, progress: &'a dyn ProgressSink) -> Lifecycle<'a> {
         let clock = self.parts.clock.clone();
         Lifecycle::new(self.parts.cloud.as_ref(), self.parts.audit.as_ref())
+            .retry_policy(amiref_lifecycle::RetryPolicy::never())
             .progress(progress)
             .copy_limits(self.parts.copy_limits.clone())
             .clock(move || clock())
