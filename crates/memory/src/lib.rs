@@ -3,8 +3,9 @@
 //! An in-process cloud with EC2's semantics: amiref's embedded default, the project's
 //! SQLite. [`MemoryCloud`] implements every port of `amiref-core` (`ImageCatalog`,
 //! `ImageStore`, `Marketplace`, `MarketplacePublisher`, `Identity`, `InstanceTypes`,
-//! `Instances`, `AccountSettings`, `Parameters`, and a build's `InstanceControl`,
-//! `SecurityGroups` and `ParameterStore`), so the launcher runs with no AWS account and the
+//! `Instances`, `AccountSettings`, `Parameters`, `ImageGovernance`, and a build's
+//! `InstanceControl`, `SecurityGroups` and `ParameterStore`), so the launcher runs with no
+//! AWS account and the
 //! resolver and the build are tested without a network. It passes the same conformance suites (`amiref-testkit`) as the AWS
 //! implementation.
 //!
@@ -99,6 +100,13 @@
 //!   completion marker; security groups in each region's default VPC (or declared
 //!   subnets' VPCs); SSM parameters with their history; image ancestry. A build's tests
 //!   count what an account holds with [`MemoryCloud::inventory`].
+//! - **Governance** (`ImageGovernance`): deregistration protection with EC2's 24-hour
+//!   cooldown, disabled images (private, hidden unless asked for, not launchable),
+//!   LastLaunchedTime moved by every launch, ImdsSupport, DescribeImageReferences
+//!   (instances, launch templates' default and latest versions, SSM parameters, Image
+//!   Builder recipes; 10 ids a call), the Recycle Bin's retention rules keeping deregistered
+//!   images and deleted snapshots ([`MemoryCloud::recycle_bin`]), public snapshots under
+//!   snapshot block public access, and time-based copies; all settable in world files.
 //! - **Knobs** for tests and benchmarks: latency per call, EC2's token-bucket throttling
 //!   ([`Throttling::ec2`]), injected faults (a region down, the next N calls of an operation
 //!   failing, images that end `failed`, launches that never boot) and [`Counters`] of calls
