@@ -202,7 +202,7 @@ impl Report for AvailabilityReport {
                 };
                 out.line(format!(
                     "   🌩️  answered with faults: {} unavailable, {} throttled{given_up}",
-                    f.unavailable, f.throttled
+                    f.unavailable_count, f.throttled_count
                 ));
             }
         }
@@ -222,10 +222,10 @@ impl Report for AvailabilityReport {
                 ""
             }
         ));
-        if c.with_faults > 0 {
+        if c.with_faults_count > 0 {
             out.line(format!(
                 "{} regions answered with faults, {} given up",
-                c.with_faults, c.given_up
+                c.with_faults_count, c.given_up_count
             ));
         }
     }

@@ -106,9 +106,9 @@ pub struct RegionAvailability {
 #[non_exhaustive]
 pub struct RegionFaults {
     /// Answers that said the service was unavailable or did not answer in time.
-    pub unavailable: u64,
+    pub unavailable_count: u64,
     /// Answers that said to slow down (throttling).
-    pub throttled: u64,
+    pub throttled_count: u64,
     /// Whether the region was given up for the rest of the command (its circuit opened):
     /// its later calls failed at once.
     pub given_up: bool,
@@ -123,12 +123,13 @@ impl RegionFaults {
         let zero = RegionHealth::default();
         let before = before.unwrap_or(&zero);
         let faults = Self {
-            unavailable: after.faults.saturating_sub(before.faults),
-            throttled: after.throttled.saturating_sub(before.throttled),
+            unavailable_count: after.faults.saturating_sub(before.faults),
+            throttled_count: after.throttled.saturating_sub(before.throttled),
             given_up: after.given_up,
             last_error: after.last_fault.as_ref().map(CloudFailure::from),
         };
-        (faults.unavailable > 0 || faults.throttled > 0 || faults.given_up).then_some(faults)
+        (faults.unavailable_count > 0 || faults.throttled_count > 0 || faults.given_up)
+            .then_some(faults)
     }
 }
 
@@ -145,9 +146,9 @@ pub struct AvailabilityCounts {
     /// Regions where nothing can be launched.
     pub unavailable: usize,
     /// Regions that answered some calls with faults (throttling, unavailability).
-    pub with_faults: usize,
+    pub with_faults_count: usize,
     /// Regions given up for the rest of the command after repeated faults.
-    pub given_up: usize,
+    pub given_up_count: usize,
 }
 
 /// `ami test`: how a template launches in each region.
@@ -195,8 +196,8 @@ impl Session {
         let mut counts = AvailabilityCounts::default();
         for row in &rows {
             if let Some(faults) = &row.faults {
-                counts.with_faults += 1;
-                counts.given_up += usize::from(faults.given_up);
+                counts.with_faults_count += 1;
+                counts.given_up_count += usize::from(faults.given_up);
             }
             match row.availability {
                 Availability::Available { .. } => counts.available += 1,
