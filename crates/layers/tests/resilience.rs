@@ -234,3 +234,20 @@ async fn a_30_percent_fault_rate_is_ridden_out_within_the_budget() {
     assert!(circuit.given_up().is_empty());
     assert!(circuit.region_health(&w.region).had_faults());
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_in_process_cloud_throttles_each_action_in_its_own_bucket() {
+    use amiref_core::InstanceTypes;
+    let w = world();
+    w.cloud.set_throttling(Some(Throttling::ec2()));
+    let ids = std::slice::from_ref(&w.image);
+    let burst = Throttling::ec2().non_mutating.burst;
+    for _ in 0..burst {
+        w.cloud.describe_images(&w.region, ids).await.unwrap();
+    }
+    let throttled = w.cloud.describe_images(&w.region, ids).await.unwrap_err();
+    assert_eq!(throttled.kind, CloudErrorKind::Throttled);
+    // Another non-mutating action has a bucket of its own, as on EC2.
+    let types: Vec<amiref_core::InstanceType> = vec!["m6i.large".parse().unwrap()];
+    assert!(w.cloud.architectures(&w.region, &types).await.is_ok());
+}

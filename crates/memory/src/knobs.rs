@@ -119,7 +119,10 @@ impl RateLimit {
     }
 }
 
-/// EC2's request throttling: one token bucket per account, region and class of action.
+/// EC2's request throttling: one token bucket per account, region and action, sized by the
+/// action's class. EC2 evaluates "each API individually" ("Request throttling for the Amazon
+/// EC2 API", Amazon EC2 Developer Guide): a burst of DescribeImages does not throttle
+/// DescribeInstanceTypes.
 ///
 /// [`Throttling::ec2`] holds the sizes EC2 publishes ("Request token bucket sizes and refill
 /// rates", Amazon EC2 API Reference, as of 2024): non-mutating actions 100 burst / 20 per
@@ -279,7 +282,8 @@ pub(crate) struct Knobs {
     pub(crate) operation_latency: HashMap<String, Duration>,
     pub(crate) region_latency: HashMap<Region, Duration>,
     pub(crate) throttling: Option<Throttling>,
-    buckets: HashMap<(AccountId, Region, ActionClass), TokenBucket>,
+    /// Per account, region and action (EC2), or one for all of SSM's actions.
+    buckets: HashMap<(AccountId, Region, &'static str), TokenBucket>,
     pub(crate) regions_down: HashSet<Region>,
     pub(crate) failing: HashMap<String, (u32, CloudErrorKind)>,
     /// Per operation (CreateImage, CopyImage): how many more images it starts end `failed`.
@@ -348,9 +352,14 @@ impl Knobs {
             (self.throttling, class_of(operation), region)
         {
             let limit = throttling.limit(class);
+            // EC2 throttles each action in a bucket of its own; SSM's actions share one.
+            let action = match class {
+                ActionClass::Parameters => "ssm",
+                _ => operation,
+            };
             let bucket = self
                 .buckets
-                .entry((account.clone(), region.clone(), class))
+                .entry((account.clone(), region.clone(), action))
                 .or_insert(TokenBucket {
                     tokens: f64::from(limit.burst),
                     updated: now,
