@@ -19,6 +19,7 @@ use clap::Parser;
 
 mod builds;
 mod checks;
+mod compliance;
 mod reply;
 mod reports;
 mod routes;

@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::builds;
+use crate::compliance;
 use crate::checks::{self, name_and_query, name_and_region, query_or_400};
 use crate::reply::Reply;
 use crate::reports::TemplateList;
@@ -36,6 +37,7 @@ pub(crate) fn router(service: Arc<Service>) -> Router {
         .route("/v1/templates/{name}/launches", post(launch))
         .route("/v1/templates/{name}/build-plan", get(builds::build_plan))
         .route("/v1/plan", get(builds::prebuild_plan))
+        .route("/v1/compliance", get(compliance::compliance))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(service)

@@ -24,8 +24,9 @@ pub(crate) struct GlobalArgs {
     /// `state_dir` of the configuration file, else $XDG_STATE_HOME/amiref/worlds/NAME].
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) state: Option<PathBuf>,
-    /// How to print results: table (for people), json (one document on stdout), jsonl
-    /// (progress events, then the result, one JSON document a line).
+    /// How to print results: table (for people; also `text`), json (one document on
+    /// stdout), jsonl (progress events, then the result, one JSON document a line), html
+    /// (a self-contained page; `compliance` only).
     #[arg(long, global = true, value_enum, default_value_t = OutputArg::Table)]
     pub(crate) output: OutputArg,
     /// The configuration file [default: $AMIREF_CONFIG, else
@@ -82,12 +83,14 @@ pub(crate) struct GlobalArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum OutputArg {
     /// Lines and tables for people.
-    #[value(alias = "human")]
+    #[value(alias = "human", alias = "text")]
     Table,
     /// Exactly one JSON document on stdout, success or failure.
     Json,
     /// One JSON document a line: each progress event, then the result.
     Jsonl,
+    /// A self-contained HTML page on stdout (`amiref compliance` only).
+    Html,
 }
 
 impl From<OutputArg> for OutputMode {
@@ -96,6 +99,8 @@ impl From<OutputArg> for OutputMode {
             OutputArg::Table => Self::Human,
             OutputArg::Json => Self::Json,
             OutputArg::Jsonl => Self::JsonLines,
+            // The page is the command's own; its failures are told to people.
+            OutputArg::Html => Self::Human,
         }
     }
 }

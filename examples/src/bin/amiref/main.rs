@@ -15,6 +15,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 mod ami;
 mod build;
 mod flags;
+mod compliance;
 mod launch;
 mod lifecycle;
 mod lifecycle_args;
@@ -68,6 +69,10 @@ enum Command {
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
     /// The state a `--world` keeps between commands.
+    /// Check the account's images, and the images its instances and launch templates use,
+    /// against CIS, Security Hub and amiref's own controls (text, JSON or HTML); exits 4
+    /// on findings at or above --fail-on, 1 when a read failed.
+    Compliance(compliance::ComplianceArgs),
     #[command(subcommand)]
     World(world::WorldCommand),
 }
@@ -79,6 +84,14 @@ fn main() -> ExitCode {
     };
     if let Err(message) = cli.global.check() {
         let e = Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message);
+        return usage_error(e);
+    }
+    let html = cli.global.output == flags::OutputArg::Html;
+    if html && !matches!(cli.command, Command::Compliance(_)) {
+        let e = Cli::command().error(
+            clap::error::ErrorKind::InvalidValue,
+            "--output html is for `amiref compliance` only",
+        );
         return usage_error(e);
     }
     // $AMIREF_LOG, else $RUST_LOG; wire traces capped unless asked; secrets redacted.
@@ -100,7 +113,9 @@ fn main() -> ExitCode {
         }
     });
     ExitCode::from(code)
+            Command::Compliance(args) => compliance::run(args, html, &context).await,
 }
+            Command::Audit(cmd) => audit::run(cmd, &context).await,
 
 /// A command line clap refused (exit 2), or `--help` and `--version` (exit 0). The refusal
 /// goes to stderr as clap writes it; asked for JSON, stdout also gets its document
