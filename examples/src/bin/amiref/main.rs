@@ -115,7 +115,6 @@ fn main() -> ExitCode {
     ExitCode::from(code)
             Command::Compliance(args) => compliance::run(args, html, &context).await,
 }
-            Command::Audit(cmd) => audit::run(cmd, &context).await,
 
 /// A command line clap refused (exit 2), or `--help` and `--version` (exit 0). The refusal
 /// goes to stderr as clap writes it; asked for JSON, stdout also gets its document
