@@ -95,7 +95,7 @@ where
     async fn copy_image(&self, request: &CopyImageRequest) -> Result<AmiId, CloudError> {
         let call = Call::idempotent(Operation::CopyImage, Some(&request.destination_region));
         self.layer
-            .around(call, || self.port().copy_image(request))
+            .copy_image(call, request, || self.port().copy_image(request))
             .await
     }
 

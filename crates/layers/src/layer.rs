@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::ops::Deref;
 
-use amiref_core::CloudError;
+use amiref_core::{AmiId, CloudError, CopyImageRequest};
 
 use crate::call::Call;
 
@@ -29,6 +29,23 @@ pub trait Layer: Send + Sync {
         F: FnMut() -> Fut + Send + 'a,
         Fut: Future<Output = Result<T, CloudError>> + Send + 'a;
 
+    /// Runs a `copy_image` call of `request`: by default as every other call, through
+    /// [`Layer::around`]. A layer that coalesces identical concurrent copies
+    /// ([`crate::CopyFlights`]) sees the request here.
+    fn copy_image<'a, F, Fut>(
+        &'a self,
+        call: Call<'a>,
+        request: &'a CopyImageRequest,
+        attempt: F,
+    ) -> impl Future<Output = Result<AmiId, CloudError>> + Send + 'a
+    where
+        F: FnMut() -> Fut + Send + 'a,
+        Fut: Future<Output = Result<AmiId, CloudError>> + Send + 'a,
+    {
+        let _ = request;
+        self.around(call, attempt)
+    }
+
     /// This layer over `inner`.
     fn over<C>(self, inner: C) -> Layered<Self, C>
     where
@@ -52,6 +69,19 @@ impl<L: Layer> Layer for std::sync::Arc<L> {
         Fut: Future<Output = Result<T, CloudError>> + Send + 'a,
     {
         L::around(self, call, attempt)
+    }
+
+    fn copy_image<'a, F, Fut>(
+        &'a self,
+        call: Call<'a>,
+        request: &'a CopyImageRequest,
+        attempt: F,
+    ) -> impl Future<Output = Result<AmiId, CloudError>> + Send + 'a
+    where
+        F: FnMut() -> Fut + Send + 'a,
+        Fut: Future<Output = Result<AmiId, CloudError>> + Send + 'a,
+    {
+        L::copy_image(self, call, request, attempt)
     }
 }
 

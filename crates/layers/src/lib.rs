@@ -12,6 +12,8 @@
 //!   row a region is given up, and its calls fail at once with
 //!   [`amiref_core::CloudErrorKind::RegionGivenUp`]; [`RegionHealth`] says what each region
 //!   answered.
+//! - [`Coalesced`]: identical concurrent copies (same destination and client token) made
+//!   as one request ([`CopyFlights`]).
 //! - [`Counting`]: how many calls of each port method were made ([`Operation`]).
 //! - [`Faulty`]: a seeded share of calls answered with faults ([`InjectFaults`]), for tests
 //!   and benchmarks of the layers above.
@@ -74,6 +76,7 @@ mod circuit;
 mod counting;
 mod deadline;
 mod faults;
+mod flights;
 mod forward;
 mod layer;
 mod retry;
@@ -85,6 +88,7 @@ pub use circuit::{Circuit, CircuitPolicy, Guarded, RegionHealth};
 pub use counting::{Counter, Counting};
 pub use deadline::Deadline;
 pub use faults::{Faulty, InjectFaults};
+pub use flights::{Coalesced, CopyFlights};
 pub use layer::{Layer, Layered};
 pub use retry::{Retry, RetryPolicy, Retrying};
 pub use waiter::{Acceptance, Poll, WaitError, Waiter};

@@ -251,3 +251,46 @@ async fn the_in_process_cloud_throttles_each_action_in_its_own_bucket() {
     let types: Vec<amiref_core::InstanceType> = vec!["m6i.large".parse().unwrap()];
     assert!(w.cloud.architectures(&w.region, &types).await.is_ok());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_hundred_concurrent_identical_copies_are_one_request() {
+    use amiref_core::{CopyImageRequest, ImageStore};
+    use amiref_layers::Coalesced;
+    let w = world();
+    w.cloud.set_latency(Duration::from_millis(50));
+    let counted = Counting::new(&w.cloud);
+    let coalesced = Coalesced::new(&counted);
+    let retrying = Retrying::new(&coalesced, interactive());
+    let request = CopyImageRequest::new(
+        w.region.clone(),
+        w.image.clone(),
+        w.other_region.clone(),
+        "one copy",
+        "t-flight",
+    );
+    let copies = futures::future::join_all((0..100).map(|_| retrying.copy_image(&request))).await;
+    let ids: std::collections::BTreeSet<_> = copies.into_iter().map(|c| c.unwrap()).collect();
+    assert_eq!(ids.len(), 1, "one copy: {ids:?}");
+    assert_eq!(counted.counter().calls(Operation::CopyImage), 1);
+    assert_eq!(coalesced.layer().in_flight(), 0);
+
+    // Throttled twice: the callers share each answer, and their jittered retries coalesce
+    // again (four requests on this seed), never a hundred.
+    let mut throttled = request.clone();
+    throttled.client_token = "t-flight-2".into();
+    throttled.name = "another copy".into();
+    w.cloud
+        .fail_next(op::COPY_IMAGE, 2, CloudErrorKind::Throttled);
+    let copies = futures::future::join_all((0..100).map(|_| retrying.copy_image(&throttled))).await;
+    let second: std::collections::BTreeSet<_> = copies.into_iter().map(|c| c.unwrap()).collect();
+    assert_eq!(second.len(), 1, "one copy: {second:?}");
+    let requests = counted.counter().calls(Operation::CopyImage) - 1;
+    assert!((3..=10).contains(&requests), "{requests} requests");
+
+    // A copy asked for after the flight ended makes its own request: the same copy, by its
+    // token.
+    let before = counted.counter().calls(Operation::CopyImage);
+    let again = retrying.copy_image(&request).await.unwrap();
+    assert!(ids.contains(&again));
+    assert_eq!(counted.counter().calls(Operation::CopyImage), before + 1);
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use amiref_audit::{Durability, FileAuditLog};
 use amiref_core::{Cloud, Region};
-use amiref_layers::{Circuit, CircuitPolicy, Layer, RetryPolicy, Retrying};
+use amiref_layers::{Circuit, CircuitPolicy, CopyFlights, Layer, RetryPolicy, Retrying};
 use amiref_lifecycle::{AuditSink, CopyLimits};
 use amiref_resolver::{EstimateModel, InstancePrices, Resolver, Workload};
 use amiref_strategies::TrustPolicy;
@@ -318,7 +318,8 @@ impl SessionBuilder {
     }
 
     /// `cloud` as the session uses it: beneath one retry layer (the session's retry
-    /// policy) and, beneath that, the circuit that gives failing regions up. Nothing above
+    /// policy), identical concurrent copies made once, and, beneath those, the circuit that
+    /// gives failing regions up. Nothing above
     /// retries again: retrying layers stacked on it (a lifecycle's) make each call once.
     fn resilient(
         &self,
@@ -340,10 +341,14 @@ impl SessionBuilder {
             .clone()
             .unwrap_or_else(|| Some(CircuitPolicy::per_command()))
             .map(|p| Arc::new(Circuit::new(p)));
-        let retrying: Arc<dyn Cloud> = match &circuit {
-            Some(c) => Arc::new(Retrying::new(Box::new(Arc::clone(c).over(cloud)), policy)),
-            None => Arc::new(Retrying::new(cloud, policy)),
+        let guarded: Arc<dyn Cloud> = match &circuit {
+            Some(c) => Arc::new(Arc::clone(c).over(cloud)),
+            None => cloud,
         };
+        // Identical concurrent copies (a hundred launches copying one image to one region)
+        // are one request; each caller's retries coalesce again.
+        let coalesced = CopyFlights::new().over(guarded);
+        let retrying: Arc<dyn Cloud> = Arc::new(Retrying::new(Box::new(coalesced), policy));
         (retrying, circuit)
     }
 

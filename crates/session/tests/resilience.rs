@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amiref_core::{Cloud, CloudErrorKind, ImageCatalog, ImageFilter, Owner, Region};
+use amiref_core::{Cloud, CloudErrorKind, ImageCatalog, ImageFilter, ImageStore, Owner, Region};
 use amiref_layers::{Faulty, RetryPolicy, Retrying};
 use amiref_lifecycle::NoProgress;
 use amiref_memory::{MemoryCloud, op};
@@ -202,4 +202,39 @@ async fn a_test_of_every_region_gives_a_sick_region_up_and_names_it() {
         .and_then(|rows| rows.iter().find(|r| r["region"] == "eu-west-1"))
         .expect("the sick row");
     assert_eq!(sick_row["faults"]["given_up"], true);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hundred_concurrent_copies_of_one_image_are_one_copy_request() {
+    let demo = Demo::new();
+    let session = demo.session().await;
+    let template = session.template("python-ml").expect("python-ml");
+    let source = session
+        .resolve(&template, None, &ResolveOptions::default())
+        .await
+        .expect("a resolution")
+        .image;
+    let memory = session.world().expect("a world").clone();
+    let request = amiref_core::CopyImageRequest::new(
+        source.region.clone(),
+        source.id.clone(),
+        region("ap-south-1"),
+        "python-ml copy",
+        amiref_core::copy_client_token(
+            &source.region,
+            &source.id,
+            &region("ap-south-1"),
+            "python-ml copy",
+            None,
+            0,
+        ),
+    );
+    // Calls take time, as on EC2, so that the hundred are in flight together.
+    memory.set_latency(Duration::from_millis(50));
+    let cloud = session.cloud();
+    let copies = futures::future::join_all((0..100).map(|_| cloud.copy_image(&request))).await;
+    let ids: std::collections::BTreeSet<_> =
+        copies.into_iter().map(|c| c.expect("copied")).collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(memory.counters().operation(op::COPY_IMAGE), 1);
 }
