@@ -230,6 +230,9 @@ fn invocations(cloud: &Cloud, dir: &Path) -> Vec<Invocation> {
             "ami retire",
             &[&"--template", &"python-ml", &"--keep", &"1"],
         ),
+        inv("ami protect", &[&image, &"--cooldown", &"--dry-run"]),
+        inv("ami disable", &[&image, &"--dry-run"]),
+        inv("ami enable", &[&image, &"--dry-run"]),
         inv("ami list", &[&"--template", &"python-ml"]),
         inv("ami rate", &[&"python-ml", &"v2.1.0", &"--stars", &"4"]),
         inv(

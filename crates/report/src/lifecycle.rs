@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use amiref_core::{AccountId, AmiId, ChangeSetStatus, InstanceId, LaunchPermission, Region};
 use amiref_lifecycle::{
     CopyReport, CreateImageSpec, CreatedImage, DeprecateReport, ImageOutcome, LifecycleError,
-    PublishReport, PublishSpec, RegionCopyOutcome, ShareAction, ShareReport,
+    PublishReport, PublishSpec, RegionCopyOutcome, ShareAction, ShareReport, TimeBasedCopyCost,
 };
 use chrono::SecondsFormat;
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::schema::string_enum;
+use crate::units::usd;
 use crate::{ErrorKind, ErrorReport, Human, Report};
 
 /// An image made (or found, or planned) in its home region.
@@ -117,6 +118,8 @@ pub struct CopyJson {
     pub source_image: AmiId,
     /// Per destination, in the order given.
     pub regions: Vec<RegionCopyJson>,
+    /// For a time-based copy (`--completion-minutes`): its extra cost, at most.
+    pub time_based: Option<TimeBasedCopyCost>,
 }
 
 impl From<&CopyReport> for CopyJson {
@@ -144,6 +147,7 @@ impl From<&CopyReport> for CopyJson {
                     }
                 })
                 .collect(),
+            time_based: r.time_based.clone(),
         }
     }
 }
@@ -162,6 +166,16 @@ pub(crate) fn copy_lines(report: &CopyReport, out: &mut Human, skip_source: bool
             RegionCopyOutcome::Failed { error } => format!("{region:<16} failed: {error}"),
             other => format!("{region:<16} {other:?}"),
         });
+    }
+    if let Some(cost) = &report.time_based {
+        out.line(format!(
+            "time-based copy, done within {} minutes: up to {} more than a standard copy \
+             ({} GiB at up to {} per GiB)",
+            cost.completion_duration_minutes,
+            usd(cost.extra_usd_at_most),
+            cost.gib,
+            usd(cost.usd_per_gib_at_most),
+        ));
     }
 }
 

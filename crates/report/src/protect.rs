@@ -31,12 +31,13 @@ fn protection_words(protection: Option<DeregistrationProtection>) -> String {
     }
 }
 
-/// The line of a change: done, already so, or a dry run's.
-fn change_line(outcome: ChangeOutcome, subject: &str, done: &str, planned: &str) -> String {
+/// The line of a change: `SUBJECT: WHAT STATE` done, `SUBJECT: WHAT already STATE`, or a
+/// dry run's `dry run: SUBJECT: WHAT would be STATE`.
+fn change_line(outcome: ChangeOutcome, subject: &str, what: &str, state: &str) -> String {
     match outcome {
-        ChangeOutcome::Changed => format!("{subject}: {done}"),
-        ChangeOutcome::Planned => format!("dry run: {subject} {planned}"),
-        _ => format!("{subject}: already {done}"),
+        ChangeOutcome::Changed => format!("{subject}: {what}{state}"),
+        ChangeOutcome::Planned => format!("dry run: {subject}: {what}would be {state}"),
+        _ => format!("{subject}: {what}already {state}"),
     }
 }
 
@@ -50,12 +51,11 @@ impl Report for ProtectReport {
     }
 
     fn human(&self, out: &mut Human) {
-        let after = protection_words(self.after);
         out.line(change_line(
             self.outcome,
             &subject(&self.image, &self.name, &self.region),
-            &format!("deregistration protection {after}"),
-            &format!("would have deregistration protection {after}"),
+            "deregistration protection ",
+            &protection_words(self.after),
         ));
     }
 }
@@ -105,8 +105,8 @@ impl Report for DisableReport {
         out.line(change_line(
             self.outcome,
             &subject(&self.image, &self.name, &self.region),
+            "",
             "disabled",
-            "would be disabled",
         ));
         if self.outcome != ChangeOutcome::Unchanged {
             out.line(format!(
@@ -146,7 +146,7 @@ impl Report for EnableReport {
         out.line(match self.outcome {
             ChangeOutcome::Changed => format!("{subject}: available{retirement}"),
             ChangeOutcome::Planned => {
-                format!("dry run: {subject} would be available{retirement}")
+                format!("dry run: {subject}: would be available{retirement}")
             }
             _ => format!("{subject}: already available, with no pending retirement"),
         });

@@ -463,7 +463,8 @@ fn decision_text(entry: &RetireEntry, executed: bool) -> String {
     }
 }
 
-/// `Recycle Bin: image recoverable until ... (rule r-1, 30 days); snapshots ...`.
+/// `Recycle Bin: image recoverable until ... (rule r-1, 30 days); no rule keeps the
+/// snapshots`.
 fn recycle_bin_text(recovery: &RecycleBinRecovery) -> String {
     let kept = |what: &str, kept: &Option<RetainedBy>| match kept {
         Some(k) => format!(
@@ -472,9 +473,14 @@ fn recycle_bin_text(recovery: &RecycleBinRecovery) -> String {
             k.rule,
             k.retention_days
         ),
-        None => format!("no rule keeps the {what}: gone for good once deleted"),
+        None => format!("no rule keeps the {what}"),
     };
     match recovery {
+        RecycleBinRecovery::Checked {
+            image: None,
+            snapshots: None,
+        } => "Recycle Bin: no rule keeps the image or its snapshots: gone for good once deleted"
+            .to_owned(),
         RecycleBinRecovery::Checked { image, snapshots } => format!(
             "Recycle Bin: {}; {}",
             kept("image", image),

@@ -4,8 +4,8 @@
 
 use amiref_core::{AmiId, LaunchPermission, Region};
 use amiref_lifecycle::{
-    CopyReport, CopySpec, CreateImageSpec, CreatedImage, Encryption, MultiRegionReport,
-    ProgressSink, RegionCopyOutcome, ShareReport, ShareSpec, TemplateLineage,
+    CompletionDuration, CopyReport, CopySpec, CreateImageSpec, CreatedImage, Encryption,
+    MultiRegionReport, ProgressSink, RegionCopyOutcome, ShareReport, ShareSpec, TemplateLineage,
 };
 use amiref_template::Template;
 use serde::Serialize;
@@ -223,6 +223,10 @@ pub struct CopyRequest {
     pub name: Option<String>,
     /// How the copies are encrypted.
     pub encryption: Encryption,
+    /// Copy the source's tags too (EC2's CopyImageTags).
+    pub copy_image_tags: bool,
+    /// A time-based copy completing within this long (its extra cost is in the report).
+    pub completion_duration: Option<CompletionDuration>,
     /// Report what would be done; change nothing.
     pub dry_run: bool,
 }
@@ -236,6 +240,8 @@ impl CopyRequest {
             destinations,
             name: None,
             encryption: Encryption::AsSource,
+            copy_image_tags: false,
+            completion_duration: None,
             dry_run: false,
         }
     }
@@ -361,7 +367,9 @@ impl Session {
             .unwrap_or_else(|| self.region().clone());
         let mut spec = CopySpec::new(source, request.image.clone(), request.destinations.clone())
             .dry_run(request.dry_run)
-            .encryption(request.encryption.clone());
+            .encryption(request.encryption.clone())
+            .copy_image_tags(request.copy_image_tags)
+            .completion_duration(request.completion_duration);
         spec.name = request.name.clone();
         Ok(self.lifecycle(progress).copy_image(&spec).await?)
     }

@@ -212,6 +212,16 @@ fn operations_can_run_on_spawned_tasks(session: &'static Session, plan: &'static
         Box::leak(Box::new(amiref_session::RetireRequest::new("python-ml", 1))),
         &NoProgress,
     ));
+    let target =
+        amiref_session::ImageRequest::new("ami-0123456789abcdef0".parse().expect("an image id"));
+    send(
+        session.protect_image(Box::leak(Box::new(amiref_session::ProtectRequest::new(
+            target.clone(),
+            amiref_session::ProtectionChange::Off,
+        )))),
+    );
+    send(session.disable_image(Box::leak(Box::new(target.clone()))));
+    send(session.enable_image(Box::leak(Box::new(target))));
     send(
         session.rate_entry(Box::leak(Box::new(amiref_session::RateRequest::new(
             "t", "1.0.0", 5,

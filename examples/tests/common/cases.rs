@@ -309,6 +309,14 @@ pub(crate) fn cases(sandbox: &Sandbox) -> Vec<Case> {
             ],
             2,
         ),
+        // Dry runs: the later cases see the demo's images as they were.
+        case("ami protect", &[&LAB_IMAGE, &"--cooldown", &"--dry-run"], 0),
+        case("ami protect", &[&LAB_IMAGE, &"--off", &"--cooldown"], 2),
+        case("ami disable", &[&LAB_IMAGE, &"--dry-run"], 0),
+        case("ami disable", &[&"ami-00000000000000bad"], 1),
+        // The demo's disabled genomics-pipeline 4.3.0.
+        case("ami enable", &[&"ami-0a1b2c3d4e5f60700", &"--dry-run"], 0),
+        case("ami enable", &[&"not-an-image"], 2),
         without_world(case("registry sign", &[&registry, &"--key", &key], 0)),
         without_world(case(
             "registry sign",

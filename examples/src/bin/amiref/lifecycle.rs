@@ -1,15 +1,17 @@
-//! `amiref ami create|create-multi|copy|share|publish|deprecate|retire`: each a request
-//! to one session operation, its report printed. Every change is audited by the session;
-//! every command has a dry run (retire is one unless `--execute`).
+//! `amiref ami create|create-multi|copy|share|publish|deprecate|retire|protect|enable|
+//! disable`: each a request to one session operation, its report printed. Every change is
+//! audited by the session; every command has a dry run (retire is one unless `--execute`).
 
 use amiref_session::{
     CommunityShareRequest, CopyRequest, CreateImageRequest, CreateMultiRequest, DeprecateRequest,
-    Grantees, PublishRequest, RetireRequest, Session, ShareRequest,
+    Grantees, ImageRequest, ProtectRequest, ProtectionChange, PublishRequest, RetireRequest,
+    Session, ShareRequest,
 };
 use clap::Subcommand;
 
 use crate::lifecycle_args::{
-    CopyArgs, CreateArgs, CreateMultiArgs, DeprecateArgs, PublishArgs, RetireArgs, ShareArgs,
+    CopyArgs, CreateArgs, CreateMultiArgs, DeprecateArgs, ImageArgs, ProtectArgs, PublishArgs,
+    RetireArgs, ShareArgs,
 };
 use crate::progress::Progress;
 use crate::run::{Context, Failure};
@@ -29,8 +31,17 @@ pub(crate) enum LifecycleCommand {
     Publish(Box<PublishArgs>),
     /// Deprecate an image at a time, or undo its deprecation.
     Deprecate(DeprecateArgs),
-    /// Retire old versions of a template's images under a retention policy.
+    /// Retire old versions of a template's images under a retention policy: disable now,
+    /// deregister after the grace period (a later run), never a protected or used image.
     Retire(RetireArgs),
+    /// Turn an image's deregistration protection on (optionally with EC2's 24-hour
+    /// cooldown) or off.
+    Protect(ProtectArgs),
+    /// Disable an image: no new launches, its launch permissions removed (reversible with
+    /// `ami enable`).
+    Disable(ImageArgs),
+    /// Enable a disabled image again (private), cancelling a pending retirement.
+    Enable(ImageArgs),
 }
 
 pub(crate) async fn run(cmd: LifecycleCommand, context: &Context) -> u8 {
@@ -60,6 +71,8 @@ pub(crate) async fn run(cmd: LifecycleCommand, context: &Context) -> u8 {
                 .encryption(a.encryption.encryption())
                 .dry_run(a.dry_run.dry_run);
             request.name = a.name;
+            request.copy_image_tags = a.copy_tags;
+            request.completion_duration = a.completion_minutes;
             let copied = context
                 .with_session(async |s| Ok(s.copy_image(&request, &Progress::new(printer)).await?))
                 .await;
@@ -123,6 +136,8 @@ pub(crate) async fn run(cmd: LifecycleCommand, context: &Context) -> u8 {
             request.exclude_tags = a.exclude_tag;
             request.protect = a.protect;
             request.force_shared = a.force_shared;
+            request.keep_launched_within = a.keep_launched_within;
+            request.grace = a.grace;
             let retired = context
                 .with_session(async |s| {
                     Ok(s.retire_images(&request, &Progress::new(printer)).await?)
@@ -130,7 +145,39 @@ pub(crate) async fn run(cmd: LifecycleCommand, context: &Context) -> u8 {
                 .await;
             context.print(retired)
         }
+        LifecycleCommand::Protect(a) => {
+            let change = if a.off {
+                ProtectionChange::Off
+            } else {
+                ProtectionChange::On {
+                    cooldown: a.cooldown,
+                }
+            };
+            let request = ProtectRequest::new(image_request(a.target), change);
+            let protected = context
+                .with_session(async |s| Ok(s.protect_image(&request).await?))
+                .await;
+            context.print(protected)
+        }
+        LifecycleCommand::Disable(a) => {
+            let request = image_request(a);
+            let disabled = context
+                .with_session(async |s| Ok(s.disable_image(&request).await?))
+                .await;
+            context.print(disabled)
+        }
+        LifecycleCommand::Enable(a) => {
+            let request = image_request(a);
+            let enabled = context
+                .with_session(async |s| Ok(s.enable_image(&request).await?))
+                .await;
+            context.print(enabled)
+        }
     }
+}
+
+fn image_request(a: ImageArgs) -> ImageRequest {
+    ImageRequest::new(a.image).dry_run(a.dry_run.dry_run)
 }
 
 fn create_request(session: &Session, a: &CreateArgs) -> Result<CreateImageRequest, Failure> {

@@ -1,12 +1,12 @@
 //! The options of the image lifecycle commands (`ami create|create-multi|copy|share|
-//! publish|deprecate|retire`). Values are parsed into the library's types here (a value
-//! the library refuses is a usage error, exit 2); what they mean is the session's business
-//! (`lifecycle.rs` hands them over).
+//! publish|deprecate|retire|protect|enable|disable`). Values are parsed into the library's
+//! types here (a value the library refuses is a usage error, exit 2); what they mean is the
+//! session's business (`lifecycle.rs` hands them over).
 
 use std::collections::BTreeMap;
 
 use amiref_core::{AccountId, AmiId, InstanceType, Region};
-use amiref_lifecycle::Encryption;
+use amiref_lifecycle::{CompletionDuration, Encryption};
 use amiref_session::{DeprecationTime, InstanceRef, TagSelector, check_region};
 use clap::{ArgGroup, Args, ValueEnum};
 
@@ -29,6 +29,23 @@ fn kms_key(text: &str) -> Result<(Region, String), String> {
 /// An age: `90d`, `12w`, `36h`, `1d12h`.
 fn age(text: &str) -> Result<chrono::Duration, String> {
     amiref_lifecycle::parse_age(text).map_err(|e| e.to_string())
+}
+
+/// A time-based copy's completion duration, in minutes (15 to 2880, a multiple of 15).
+fn completion_minutes(text: &str) -> Result<CompletionDuration, String> {
+    let minutes: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a whole number of minutes, found {text:?}"))?;
+    CompletionDuration::from_minutes(minutes).map_err(|e| e.to_string())
+}
+
+/// A grace period: an age, or `0` for none.
+fn grace(text: &str) -> Result<chrono::Duration, String> {
+    match text.trim() {
+        "0" => Ok(chrono::Duration::zero()),
+        other => age(other).map_err(|e| format!("{e}, or 0 to deregister at once")),
+    }
 }
 
 /// What the session parses itself, as clap's value parser.
@@ -118,6 +135,14 @@ pub(crate) struct CopyArgs {
     /// The copies' name [default: the source's].
     #[arg(long)]
     pub(crate) name: Option<String>,
+    /// Copy the source's user-defined tags to the copies too (EC2's CopyImageTags).
+    #[arg(long)]
+    pub(crate) copy_tags: bool,
+    /// Ask for a time-based copy that completes within this many minutes (EC2's
+    /// SnapshotCopyCompletionDurationMinutes: 15 to 2880, a multiple of 15; it costs more
+    /// per GiB, which the dry run states).
+    #[arg(long, value_name = "MINUTES", value_parser = completion_minutes)]
+    pub(crate) completion_minutes: Option<CompletionDuration>,
     #[command(flatten)]
     pub(crate) encryption: EncryptionArgs,
     #[command(flatten)]
@@ -282,10 +307,45 @@ pub(crate) struct RetireArgs {
     /// directories' mappings and the configured registries name are always protected.
     #[arg(long, value_name = "AMI", value_delimiter = ',')]
     pub(crate) protect: Vec<AmiId>,
-    /// Retire images shared with other accounts too.
+    /// Also keep images launched within this long (EC2's LastLaunchedTime: 30d)
+    /// [default: `retire.keep_launched_within` of the configuration].
+    #[arg(long, value_name = "AGE", value_parser = age)]
+    pub(crate) keep_launched_within: Option<chrono::Duration>,
+    /// How long a retired image stays disabled (`ami enable` brings it back) before a
+    /// later run deregisters it; 0 deregisters at once [default: `retire.grace` of the
+    /// configuration, else 14d].
+    #[arg(long, value_name = "AGE", value_parser = grace)]
+    pub(crate) grace: Option<chrono::Duration>,
+    /// Retire images shared with other accounts too, but only those nobody the caller can
+    /// see uses: no reference EC2 reports, no instance or launch template, and no launch
+    /// within --keep-launched-within (30d for shared images when unset).
     #[arg(long)]
     pub(crate) force_shared: bool,
     /// Act (the default is a dry run).
     #[arg(long)]
     pub(crate) execute: bool,
+}
+
+/// `ami protect`.
+#[derive(Debug, Args)]
+pub(crate) struct ProtectArgs {
+    #[command(flatten)]
+    pub(crate) target: ImageArgs,
+    /// Turn deregistration protection off (an image protected with the cooldown stays
+    /// protected for 24 hours more).
+    #[arg(long)]
+    pub(crate) off: bool,
+    /// With EC2's cooldown: turning protection off later keeps the image protected for
+    /// 24 hours more.
+    #[arg(long, conflicts_with = "off")]
+    pub(crate) cooldown: bool,
+}
+
+/// `ami enable`, `ami disable`, and the image of `ami protect`.
+#[derive(Debug, Args)]
+pub(crate) struct ImageArgs {
+    /// The image (in the global --region).
+    pub(crate) image: AmiId,
+    #[command(flatten)]
+    pub(crate) dry_run: DryRunArg,
 }
