@@ -22,6 +22,7 @@ mod report;
 use amiref_core::{Image, ImageFilter, ImageGovernance, ImageState, RecycleBinRule, Region};
 use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use serde_json::json;
 
 pub use policy::{
@@ -40,6 +41,9 @@ use crate::error::LifecycleError;
 use crate::tags::{TAG_RETIRE_AFTER, TAG_TEMPLATE};
 use execute::Planned;
 use protections::Checked;
+
+/// How many candidates' dependencies are checked at once (two calls each).
+const CHECKS_IN_FLIGHT: usize = 8;
 
 /// What to retire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,23 +199,28 @@ impl Lifecycle<'_> {
             .map(|(image, _)| image.id.clone())
             .collect();
         let references = self.references(region, &candidates).await;
-        let checks = join_all(images.iter().zip(&keeps).map(|(image, keep)| async {
-            match keep {
-                Some(_) => None,
-                None => Some(
-                    self.check(
-                        &spec.protected,
-                        &spec.policy,
-                        spec.force_shared,
-                        image,
-                        &references,
-                        now,
-                    )
-                    .await,
-                ),
-            }
-        }))
-        .await;
+        // A few candidates at a time: each check is two calls, and a thousand candidates at
+        // once would only meet EC2's request rate limits.
+        let checks: Vec<Option<Checked>> =
+            stream::iter(images.iter().zip(&keeps).map(|(image, keep)| async {
+                match keep {
+                    Some(_) => None,
+                    None => Some(
+                        self.check(
+                            &spec.protected,
+                            &spec.policy,
+                            spec.force_shared,
+                            image,
+                            &references,
+                            now,
+                        )
+                        .await,
+                    ),
+                }
+            }))
+            .buffered(CHECKS_IN_FLIGHT)
+            .collect()
+            .await;
         let mut planned: Vec<Planned> = images
             .into_iter()
             .zip(keeps)
