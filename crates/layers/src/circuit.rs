@@ -228,10 +228,7 @@ impl Circuit {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Region, RegionState>> {
-        // Counts are whole after a panic elsewhere: each update is made under the lock.
-        self.regions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock::whole(&self.regions)
     }
 }
 

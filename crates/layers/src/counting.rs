@@ -46,10 +46,7 @@ impl Counter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Operation, u64>> {
-        // A count is still right after a panic elsewhere: nothing is left half-updated.
-        self.calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock::whole(&self.calls)
     }
 }
 

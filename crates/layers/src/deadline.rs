@@ -86,9 +86,6 @@ impl Deadline {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<CloudError>> {
-        // The slot holds a whole value or none: a panic elsewhere leaves nothing half-set.
-        self.cut_off
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock::whole(&self.cut_off)
     }
 }

@@ -40,10 +40,7 @@ impl CopyFlights {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Region, String), Flight>> {
-        // The map holds whole entries: a panic elsewhere leaves nothing half-made.
-        self.flights
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock::whole(&self.flights)
     }
 }
 

@@ -79,6 +79,7 @@ mod faults;
 mod flights;
 mod forward;
 mod layer;
+mod lock;
 mod retry;
 mod waiter;
 
