@@ -151,7 +151,7 @@ class Moto:
 class Launcher:
     """The pinned launcher with a clean environment of its own."""
 
-    def __init__(self, binary: Path, home: Path, trust: Path):
+    def __init__(self, binary: Path, home: Path, trust: Path, extra_env: dict):
         self.binary = binary
         self.home = home
         self.env = {
@@ -173,6 +173,7 @@ class Launcher:
             NO_PROXY="127.0.0.1,localhost",
             no_proxy="127.0.0.1,localhost",
         )
+        self.env.update(extra_env)
 
     def run(self, endpoint: str, *args: str) -> tuple[float, int, str]:
         """(wall seconds, exit code, stdout) of one launcher process."""
@@ -212,6 +213,15 @@ def unavailable_reasons(stdout: str) -> dict:
     except (json.JSONDecodeError, KeyError):
         return {}
     return {r["region"]: r.get("reason") for r in v["regions"] if r["status"] == "unavailable"}
+
+
+def reported_faults(stdout: str) -> dict:
+    """The regions `ami test` itself says answered with faults (a launcher that reports them)."""
+    try:
+        v = json.loads(stdout)["result"]
+    except (json.JSONDecodeError, KeyError):
+        return {}
+    return {r["region"]: r["faults"] for r in v["regions"] if r.get("faults")}
 
 
 def faults_by_region(requests: list) -> dict:
@@ -257,6 +267,7 @@ def measure(setup: str, endpoint: str, proxy, launcher: Launcher, moto: Moto,
         "regions": len(rows),
         "rows": rows,
         "unavailable_reasons": unavailable_reasons(out),
+        "reported_faults": reported_faults(out),
         "faults_by_region": faults_by_region(requests),
         **summary(requests),
     }
@@ -312,7 +323,10 @@ def print_table(results: list[dict]) -> None:
         print(f"median resolution < 1 s: {verdict(faults['resolution_median_secs'] < 1)}; "
               f"slowest < 5 s: {verdict(faults['resolution_max_secs'] < 5)}; "
               f"ami test --all-regions < 5 s: {verdict(faults['all_regions']['secs'] < 5)}")
-        print("regions that saw faults in ami test --all-regions:",
+        reported = faults["all_regions"]["reported_faults"]
+        print("regions ami test --all-regions itself names with faults (throttled+unavailable):",
+              ", ".join(f"{k} ({v.get('throttled_count', 0)}+{v.get('unavailable_count', 0)}{', given up' if v.get('given_up') else ''})" for k, v in reported.items()) or "none")
+        print("regions the proxy answered with faults in it (throttled+unavailable):",
               ", ".join(f"{k} ({v['throttled']}+{v['unavailable']})" for k, v in faults["all_regions"]["faults_by_region"].items()) or "none")
     for r in results:
         for m in r["mismatches"]:
@@ -329,6 +343,8 @@ def main() -> int:
     parser.add_argument("--amiref", default=str(ROOT / "target" / "debug" / "amiref"))
     parser.add_argument("--amis", default=str(ROOT / "target" / "moto" / "amis.json"))
     parser.add_argument("--setups", default="straight,delay,faults")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a variable for the launcher (e.g. AMIREF_SDK_MAX_ATTEMPTS=4); repeatable")
     parser.add_argument("--built-from", help="the commit the --amiref binary was built from (recorded)")
     args = parser.parse_args()
 
@@ -348,7 +364,8 @@ def main() -> int:
             home = Path(home)
             fixture = home / "fixture-python.yml"
             fixture.write_text(FIXTURE_TEMPLATE)
-            launcher = Launcher(binary, home, ROOT / "examples" / "worlds" / "demo.trust.yaml")
+            extra_env = dict(e.split("=", 1) for e in args.env)
+            launcher = Launcher(binary, home, ROOT / "examples" / "worlds" / "demo.trust.yaml", extra_env)
             all_templates = templates + [fixture]
             # moto builds each region's state on its first request there: once, untimed.
             launcher.run(moto.url, "--output", "json", "ami", "test", str(fixture), "--all-regions")
@@ -378,6 +395,7 @@ def main() -> int:
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checkout": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
         "built_from": args.built_from,
+        "launcher_env": args.env,
         "seed": args.seed,
         "fault_rate": args.fault_rate,
         "delay_ms": args.delay_ms,

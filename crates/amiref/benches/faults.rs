@@ -35,6 +35,9 @@
 //!   image from us-east-1 to eu-central-1 (a 5-minute copy in the world's time): afterwards
 //!   exactly one image in eu-central-1 must have it as its source.
 //!
+//! Beside the faults it injected, it lists the regions `ami test`'s report itself names as
+//! having answered with faults (`RegionAvailability::faults`).
+//!
 //! It prints the figures as a Markdown table (docs/performance.md, "Under faults") and
 //! exits 1 when an answer differs from the fault-free one or a copy is not made exactly
 //! once. The time goals of issue 15 are reported as met or not; they do not change the
@@ -324,6 +327,9 @@ struct AllRegions {
     secs: f64,
     rows: BTreeMap<String, String>,
     faults: BTreeMap<String, u64>,
+    /// The regions the report itself says answered with faults: throttled and unavailable
+    /// answers, and whether the region was given up.
+    reported: BTreeMap<String, (u64, u64, bool)>,
 }
 
 async fn all_regions(bench: &Bench, template: &Template) -> AllRegions {
@@ -342,6 +348,17 @@ async fn all_regions(bench: &Bench, template: &Template) -> AllRegions {
             .map(|r| (r.region.to_string(), row_key(&r.availability)))
             .collect(),
         faults: bench.take_faults(),
+        reported: report
+            .regions
+            .iter()
+            .filter_map(|r| {
+                let f = r.faults.as_ref()?;
+                Some((
+                    r.region.to_string(),
+                    (f.throttled_count, f.unavailable_count, f.given_up),
+                ))
+            })
+            .collect(),
     }
 }
 
@@ -475,9 +492,9 @@ fn report(figures: &[Figures], wall: Duration) -> i32 {
         .collect();
     let mut failed = false;
     println!(
-        "| faults | resolutions right | median | slowest | `ami test --all-regions` (rows right) | faults injected in it, per region | `ami copy` | images made (CopyImage attempts) | calls that reached the world (+ faults injected instead) |"
+        "| faults | resolutions right | median | slowest | `ami test --all-regions` (rows right) | faults injected in it, per region | regions the report names with faults (throttled + unavailable; given up) | `ami copy` | images made (CopyImage attempts) | calls that reached the world (+ faults injected instead) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for f in figures {
         let times: Vec<f64> = f.resolutions.iter().map(|r| r.secs).collect();
         let right = f
@@ -527,8 +544,16 @@ fn report(figures: &[Figures], wall: Duration) -> i32 {
             .iter()
             .map(|(r, n)| format!("{r} {n}"))
             .collect();
+        let reported: Vec<String> = f
+            .all_regions
+            .reported
+            .iter()
+            .map(|(r, (t, u, given_up))| {
+                format!("{r} {t}+{u}{}", if *given_up { " given up" } else { "" })
+            })
+            .collect();
         println!(
-            "| {} | {right}/{} | {:.2} s | {:.2} s | {:.2} s ({rows_right}/{}) | {} | {:.1} s | {} ({}) | {} (+{}) |",
+            "| {} | {right}/{} | {:.2} s | {:.2} s | {:.2} s ({rows_right}/{}) | {} | {} | {:.1} s | {} ({}) | {} (+{}) |",
             f.setup.name(),
             f.resolutions.len(),
             median(&times),
@@ -539,6 +564,11 @@ fn report(figures: &[Figures], wall: Duration) -> i32 {
                 "-".to_owned()
             } else {
                 faulted.join(", ")
+            },
+            if reported.is_empty() {
+                "-".to_owned()
+            } else {
+                reported.join(", ")
             },
             f.copy.secs,
             f.copy.images_made,
