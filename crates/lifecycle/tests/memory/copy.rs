@@ -481,6 +481,25 @@ struct FillsUp {
     written: std::sync::Mutex<Vec<AuditRecord>>,
 }
 
+impl FillsUp {
+    fn after(ok: usize) -> Self {
+        Self {
+            ok,
+            written: Default::default(),
+        }
+    }
+}
+
+/// Copies the source into every destination with `log`, which fails: the audit error.
+async fn copy_on_a_full_disk(cloud: &MemoryCloud, source: AmiId, log: &FillsUp) -> LifecycleError {
+    let err = Lifecycle::new(cloud, log)
+        .copy_image(&CopySpec::new(region("us-east-1"), source, destinations()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LifecycleError::Audit { .. }), "{err}");
+    err
+}
+
 impl AuditSink for FillsUp {
     fn record(&self, record: &AuditRecord) -> Result<(), AuditError> {
         let mut written = self.written.lock().unwrap();
@@ -499,15 +518,8 @@ impl AuditSink for FillsUp {
 async fn an_audit_log_that_fails_before_the_call_means_no_copy() {
     let (cloud, source) = with_source().await;
     cloud.reset_counters();
-    let full = FillsUp {
-        ok: 0,
-        written: Default::default(),
-    };
-    let err = Lifecycle::new(&cloud, &full)
-        .copy_image(&CopySpec::new(region("us-east-1"), source, destinations()))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, LifecycleError::Audit { .. }), "{err}");
+    let full = FillsUp::after(0);
+    copy_on_a_full_disk(&cloud, source, &full).await;
     assert_eq!(cloud.counters().operation(op::COPY_IMAGE), 0);
 }
 
@@ -517,15 +529,8 @@ async fn an_audit_log_that_fails_after_the_call_still_names_every_copy() {
     // Every call takes as long, so the regions go in step: the three intents are written
     // before any CopyImage answers; the outcomes are not written.
     cloud.set_latency(std::time::Duration::from_millis(50));
-    let full = FillsUp {
-        ok: 3,
-        written: Default::default(),
-    };
-    let err = Lifecycle::new(&cloud, &full)
-        .copy_image(&CopySpec::new(region("us-east-1"), source, destinations()))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, LifecycleError::Audit { .. }), "{err}");
+    let full = FillsUp::after(3);
+    let err = copy_on_a_full_disk(&cloud, source, &full).await;
     assert_eq!(cloud.counters().operation(op::COPY_IMAGE), 3);
     let text = err.to_string();
     for r in DESTINATIONS {

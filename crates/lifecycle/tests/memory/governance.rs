@@ -2,12 +2,13 @@
 
 use amiref_core::{AmiId, DeregistrationProtection, ImageState, LaunchPermission, Region};
 use amiref_lifecycle::{
-    AuditError, AuditOutcome, AuditRecord, AuditSink, ChangeOutcome, ENABLE_KEEPS_IMAGE_PRIVATE,
-    ImageSpec, Lifecycle, LifecycleError, MemoryAuditSink, ProtectSpec, tags,
+    AuditOutcome, AuditSink, ChangeOutcome, ENABLE_KEEPS_IMAGE_PRIVATE, ImageSpec, Lifecycle,
+    LifecycleError, MemoryAuditSink, ProtectSpec, tags,
 };
 use amiref_memory::{ImageSeed, MemoryCloud, op};
 use chrono::Duration;
 
+use crate::retire_steps::FullDisk;
 use crate::{BASE, ami, other_account, region};
 
 fn base() -> (Region, AmiId) {
@@ -226,18 +227,6 @@ async fn a_missing_image_is_named() {
         matches!(&err, LifecycleError::ImageNotFound { image, .. } if image.as_str() == "ami-0dddddddddddddddd"),
         "{err}"
     );
-}
-
-/// An audit sink that cannot write.
-struct FullDisk;
-
-impl AuditSink for FullDisk {
-    fn record(&self, _: &AuditRecord) -> Result<(), AuditError> {
-        Err(AuditError::Io {
-            path: "/full/audit.jsonl".into(),
-            source: std::io::Error::other("no space left on device"),
-        })
-    }
 }
 
 #[tokio::test(start_paused = true)]

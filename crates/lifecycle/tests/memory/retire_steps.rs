@@ -438,7 +438,7 @@ async fn force_shared_never_removes_an_image_another_account_launched_recently()
 }
 
 /// An audit sink that cannot write.
-struct FullDisk;
+pub(crate) struct FullDisk;
 
 impl AuditSink for FullDisk {
     fn record(&self, _: &AuditRecord) -> Result<(), AuditError> {
