@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use amiref_core::{
     AccountId, AmiId, CloudError, CloudErrorKind, CopyImageRequest, CreateImageRequest, Image,
-    ImageCatalog, ImageState, ImageStore, ImageUsage, InstanceId, LaunchPermission, Region,
-    SnapshotId,
+    ImageState, ImageStore, ImageUsage, InstanceId, LaunchPermission, Region, SnapshotId,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
