@@ -51,6 +51,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # no scripts/__pycache__ in the working tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faultproxy import FaultProxy  # noqa: E402
 
