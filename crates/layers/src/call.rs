@@ -203,6 +203,15 @@ impl Operation {
     }
 }
 
+impl Operation {
+    /// Whether the call reads a fact its callers can do without: the account's Allowed AMIs
+    /// setting, which a resolution only uses to warn early (EC2 enforces it at launch), and
+    /// which a resolution waits for. Such reads get at most [`crate::ADVISORY_ATTEMPTS`].
+    pub fn is_advisory(self) -> bool {
+        matches!(self, Self::AllowedImagesSettings)
+    }
+}
+
 impl std::fmt::Display for Operation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.method())

@@ -91,5 +91,5 @@ pub use deadline::Deadline;
 pub use faults::{Faulty, InjectFaults};
 pub use flights::{Coalesced, CopyFlights};
 pub use layer::{Layer, Layered};
-pub use retry::{Retry, RetryPolicy, Retrying};
+pub use retry::{ADVISORY_ATTEMPTS, Retry, RetryPolicy, Retrying};
 pub use waiter::{Acceptance, Poll, WaitError, Waiter};

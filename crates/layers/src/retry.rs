@@ -21,6 +21,11 @@ tokio::task_local! {
     static RETRIED_BENEATH: Arc<AtomicBool>;
 }
 
+/// The most attempts an advisory read gets ([`Operation::is_advisory`]), whatever the
+/// policy says: a second try covers a passing fault, and a fact the caller can do without
+/// is not worth seconds of a waiting person's time.
+pub const ADVISORY_ATTEMPTS: u32 = 2;
+
 /// When and how often a failed call is made again.
 ///
 /// A call is repeated only when all of these hold: the call is safe to repeat
@@ -190,7 +195,12 @@ impl Layer for Retry {
         F: FnMut() -> Fut + Send + 'a,
         Fut: Future<Output = Result<T, CloudError>> + Send + 'a,
     {
-        if self.policy.max_attempts <= 1 || !call.is_idempotent() {
+        let max_attempts = if call.operation.is_advisory() {
+            self.policy.max_attempts.min(ADVISORY_ATTEMPTS)
+        } else {
+            self.policy.max_attempts
+        };
+        if max_attempts <= 1 || !call.is_idempotent() {
             return attempt().await;
         }
         // Tell a retrying layer above that this one retries the call.
@@ -205,7 +215,7 @@ impl Layer for Retry {
                 Err(e) if self.policy.retries(&e) && !beneath.load(Ordering::Relaxed) => e,
                 result => return result,
             };
-            if attempts >= self.policy.max_attempts {
+            if attempts >= max_attempts {
                 return Err(error);
             }
             let pause = self

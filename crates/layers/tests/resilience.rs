@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use amiref_core::{AmiId, CloudErrorKind, ImageCatalog, Region};
+use amiref_core::{AccountSettings, AmiId, CloudErrorKind, ImageCatalog, Region};
 use amiref_layers::{
     Circuit, CircuitPolicy, Counting, Deadline, Faulty, Jitter, Layer, Operation, RetryPolicy,
     Retrying,
@@ -55,6 +55,36 @@ async fn stacked_retrying_layers_retry_once_not_twice() {
         u64::from(interactive().max_attempts),
         "the lowest retrying layer's attempts, not 5 x 8"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_advisory_read_is_tried_twice_at_most() {
+    let w = world();
+    let counted = Counting::new(&w.cloud);
+    let session = Retrying::new(&counted, interactive());
+    w.cloud.fail_next(
+        op::GET_ALLOWED_IMAGES_SETTINGS,
+        100,
+        CloudErrorKind::Unavailable,
+    );
+    let started = Instant::now();
+    let result = session.allowed_images_settings(&w.region).await;
+    assert_eq!(result.unwrap_err().kind, CloudErrorKind::Unavailable);
+    assert_eq!(
+        counted.counter().calls(Operation::AllowedImagesSettings),
+        u64::from(amiref_layers::ADVISORY_ATTEMPTS)
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "one short pause"
+    );
+    // A passing fault is still ridden out (this replaces the faults injected above).
+    w.cloud.fail_next(
+        op::GET_ALLOWED_IMAGES_SETTINGS,
+        1,
+        CloudErrorKind::Throttled,
+    );
+    assert!(session.allowed_images_settings(&w.region).await.is_ok());
 }
 
 #[tokio::test(start_paused = true)]
