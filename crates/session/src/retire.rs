@@ -117,26 +117,7 @@ impl Session {
         request: &RetireRequest,
         progress: &dyn ProgressSink,
     ) -> Result<RetireReport, SessionError> {
-        let mut policy = RetentionPolicy::keep_newest(request.keep);
-        if let Some(age) = request.max_age {
-            policy = policy.max_age(age);
-        }
-        for tag in &request.exclude_tags {
-            policy = policy.exclude_tag(tag.key.clone(), tag.value.clone());
-        }
-        let defaults = &self.config().config.retire;
-        let configured = |d: Option<amiref_template::HumanDuration>| {
-            d.and_then(|d| Duration::from_std(d.get()).ok())
-        };
-        if let Some(window) = request
-            .keep_launched_within
-            .or_else(|| configured(defaults.keep_launched_within))
-        {
-            policy = policy.keep_launched_within(window);
-        }
-        if let Some(grace) = request.grace.or_else(|| configured(defaults.grace)) {
-            policy = policy.grace(grace);
-        }
+        let policy = self.retention_policy(request)?;
         let regions = if request.regions.is_empty() {
             vec![self.region().clone()]
         } else {
@@ -155,6 +136,34 @@ impl Session {
             .lifecycle(progress)
             .retire(&spec, &amiref_regions::Prices::builtin())
             .await?)
+    }
+
+    /// The request's policy; what it leaves out comes from the configuration's `retire`
+    /// section, else the lifecycle's defaults.
+    fn retention_policy(&self, request: &RetireRequest) -> Result<RetentionPolicy, SessionError> {
+        let mut policy = RetentionPolicy::keep_newest(request.keep);
+        if let Some(age) = request.max_age {
+            policy = policy.max_age(age);
+        }
+        for tag in &request.exclude_tags {
+            policy = policy.exclude_tag(tag.key.clone(), tag.value.clone());
+        }
+        let defaults = &self.config().config.retire;
+        let window = match request.keep_launched_within {
+            Some(window) => Some(window),
+            None => configured("retire.keep_launched_within", defaults.keep_launched_within)?,
+        };
+        if let Some(window) = window {
+            policy = policy.keep_launched_within(window);
+        }
+        let grace = match request.grace {
+            Some(grace) => Some(grace),
+            None => configured("retire.grace", defaults.grace)?,
+        };
+        if let Some(grace) = grace {
+            policy = policy.grace(grace);
+        }
+        Ok(policy)
     }
 
     /// Every image the configured registries' documents name, admitted or not.
@@ -178,6 +187,23 @@ impl Session {
         }
         Ok(images)
     }
+}
+
+/// A duration of the configuration as the policy takes it.
+fn configured(
+    field: &str,
+    duration: Option<amiref_template::HumanDuration>,
+) -> Result<Option<Duration>, SessionError> {
+    duration
+        .map(|d| {
+            Duration::from_std(d.get()).map_err(|_| SessionError::InvalidInput {
+                field: field.to_owned(),
+                found: d.to_string(),
+                expected: "a duration such as 14d (this one is too long to count in milliseconds)"
+                    .to_owned(),
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]
