@@ -465,8 +465,9 @@ async fn retention_retires_only_old_images_nothing_uses() {
     };
     assert!(matches!(decision(&newest[2]), Decision::Keep { .. }));
     assert!(matches!(decision(&newest[1]), Decision::Keep { .. }));
-    assert_eq!(decision(&newest[0]), Decision::Retire);
-    assert_eq!(decision(&second_image), Decision::Retire);
+    // Retired in two steps: disabled now, deregistered by a later run after the grace.
+    assert!(matches!(decision(&newest[0]), Decision::Disable { .. }));
+    assert!(matches!(decision(&second_image), Decision::Disable { .. }));
     assert!(
         matches!(decision(&oldest), Decision::Protected { .. }),
         "{:?}",
