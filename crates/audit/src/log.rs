@@ -83,7 +83,7 @@ struct WriterState {
 /// log.close().unwrap();
 /// let verified = amiref_audit::verify(&path, None).unwrap();
 /// assert!(verified.is_intact());
-/// assert_eq!(verified.records, 1);
+/// assert_eq!(verified.record_count, 1);
 /// ```
 pub struct FileAuditLog {
     path: PathBuf,

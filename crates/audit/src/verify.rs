@@ -17,12 +17,12 @@ pub struct Verification {
     /// The log checked.
     pub path: PathBuf,
     /// Lines read (a torn last line included).
-    pub lines: u64,
+    pub line_count: u64,
     /// Audit records in the chain.
-    pub records: u64,
+    pub record_count: u64,
     /// Lines before the chain's first line that are records of the format before the chain
     /// (unchained: they cannot be checked).
-    pub unchained_lines: u64,
+    pub unchained_line_count: u64,
     /// Each digest's signature check, in order.
     pub digests: Vec<DigestCheck>,
     /// Where the chain ends, when it has a line.
@@ -30,7 +30,7 @@ pub struct Verification {
     /// Records after the last digest: not sealed by a signature yet (a session still
     /// running, or one that stopped before closing its log; or the tail after them was cut
     /// off, which only a copy of the log kept elsewhere can show).
-    pub unsealed_records: u64,
+    pub unsealed_record_count: u64,
     /// Whether digests were checked against a trust store. Without one, every digest counts
     /// as unchecked and only the chain is verified.
     pub signatures_checked: bool,
@@ -71,16 +71,16 @@ pub enum ChainProblem {
         /// The line after the gap.
         line: u64,
         /// The first missing `seq`.
-        first_missing: u64,
-        /// The last missing `seq`.
-        last_missing: u64,
+        seq: u64,
+        /// How many are missing from it on.
+        missing_count: u64,
     },
     /// A record is out of its place: the `seq` expected here is further on in the file.
     Reordered {
         /// The line where another `seq` was expected.
         line: u64,
         /// The `seq` expected there.
-        expected_seq: u64,
+        seq: u64,
         /// The line holding it.
         found_at_line: u64,
     },
@@ -89,7 +89,7 @@ pub enum ChainProblem {
         /// The cut line.
         line: u64,
         /// Its bytes.
-        bytes: u64,
+        byte_count: u64,
     },
 }
 
@@ -105,33 +105,29 @@ impl std::fmt::Display for ChainProblem {
             }
             Self::Deleted {
                 line,
-                first_missing,
-                last_missing,
-            } if first_missing == last_missing => {
-                write!(
-                    f,
-                    "record seq {first_missing} was deleted (before line {line})"
-                )
-            }
+                seq,
+                missing_count: 1,
+            } => write!(f, "record seq {seq} was deleted (before line {line})"),
             Self::Deleted {
                 line,
-                first_missing,
-                last_missing,
+                seq,
+                missing_count,
             } => write!(
                 f,
-                "records seq {first_missing} to {last_missing} were deleted (before line {line})"
+                "records seq {seq} to {} were deleted (before line {line})",
+                seq + missing_count - 1
             ),
             Self::Reordered {
                 line,
-                expected_seq,
+                seq,
                 found_at_line,
             } => write!(
                 f,
-                "records were reordered: line {line} should hold seq {expected_seq}, which is at line {found_at_line}"
+                "records were reordered: line {line} should hold seq {seq}, which is at line {found_at_line}"
             ),
-            Self::Truncated { line, bytes } => write!(
+            Self::Truncated { line, byte_count } => write!(
                 f,
-                "the log was truncated: line {line} ({bytes} bytes) ends without a newline"
+                "the log was truncated: line {line} ({byte_count} bytes) ends without a newline"
             ),
         }
     }
@@ -265,7 +261,7 @@ pub fn verify(path: &Path, trust: Option<&TrustStore>) -> Result<Verification, R
         if buf.last() != Some(&b'\n') {
             torn = Some(ChainProblem::Truncated {
                 line: line_no,
-                bytes: buf.len() as u64,
+                byte_count: buf.len() as u64,
             });
             break;
         }
@@ -326,10 +322,10 @@ pub fn verify(path: &Path, trust: Option<&TrustStore>) -> Result<Verification, R
         .count() as u64;
     Ok(Verification {
         path: path.to_owned(),
-        lines: facts.len() as u64
+        line_count: facts.len() as u64
             + u64::from(matches!(problem, Some(ChainProblem::Truncated { .. }))),
-        records: chain.iter().filter(|f| f.is_record).count() as u64,
-        unchained_lines: unchained as u64,
+        record_count: chain.iter().filter(|f| f.is_record).count() as u64,
+        unchained_line_count: unchained as u64,
         digests,
         head: chain.last().and_then(|f| {
             f.seq.map(|seq| ChainHead {
@@ -337,7 +333,7 @@ pub fn verify(path: &Path, trust: Option<&TrustStore>) -> Result<Verification, R
                 hash: f.hash.clone(),
             })
         }),
-        unsealed_records,
+        unsealed_record_count: unsealed_records,
         signatures_checked: trust.is_some(),
         problem,
     })
@@ -370,17 +366,17 @@ fn first_break(facts: &[Facts], start: usize) -> Option<ChainProblem> {
             return Some(match later {
                 Some(at) => ChainProblem::Reordered {
                     line,
-                    expected_seq: expected,
+                    seq: expected,
                     found_at_line: at as u64 + 1,
                 },
                 None if seq > expected => ChainProblem::Deleted {
                     line,
-                    first_missing: expected,
-                    last_missing: seq - 1,
+                    seq: expected,
+                    missing_count: seq - expected,
                 },
                 None => ChainProblem::Reordered {
                     line,
-                    expected_seq: expected,
+                    seq: expected,
                     found_at_line: facts[..index]
                         .iter()
                         .position(|f| f.seq == Some(seq))

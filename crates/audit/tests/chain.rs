@@ -66,7 +66,7 @@ fn a_written_log_verifies_intact_with_signed_digests() {
     let (_dir, path) = written(10);
     let v = verify(&path, Some(&trust())).unwrap();
     assert!(v.is_intact(), "{v:?}");
-    assert_eq!(v.records, 10);
+    assert_eq!(v.record_count, 10);
     // Digests after records 4 and 8, and the closing one after record 10.
     assert_eq!(v.digests.len(), 3);
     assert!(
@@ -74,7 +74,7 @@ fn a_written_log_verifies_intact_with_signed_digests() {
             .iter()
             .all(|d| matches!(d.status, DigestStatus::Valid { .. }))
     );
-    assert_eq!(v.unsealed_records, 0);
+    assert_eq!(v.unsealed_record_count, 0);
     assert_eq!(v.head.as_ref().map(|h| h.seq), Some(13));
     let all = lines(&path);
     assert!(all[0].contains(r#""seq":1,"prev":"0000"#), "{}", all[0]);
@@ -115,8 +115,8 @@ fn a_deleted_line_is_found() {
         v.problem,
         Some(ChainProblem::Deleted {
             line: 2,
-            first_missing: 2,
-            last_missing: 2
+            seq: 2,
+            missing_count: 1
         })
     );
     assert!(v.problem.unwrap().to_string().contains("seq 2 was deleted"));
@@ -133,7 +133,7 @@ fn two_swapped_lines_are_reordered_not_deleted() {
         v.problem,
         Some(ChainProblem::Reordered {
             line: 2,
-            expected_seq: 2,
+            seq: 2,
             found_at_line: 3
         })
     );
@@ -158,7 +158,7 @@ fn a_tail_cut_inside_a_line_is_truncated_and_one_cut_at_a_line_is_unsealed() {
     write_lines(&path, &all);
     let v = verify(&path, Some(&trust())).unwrap();
     assert!(v.problem.is_none());
-    assert_eq!(v.unsealed_records, 1);
+    assert_eq!(v.unsealed_record_count, 1);
 }
 
 #[test]
@@ -255,7 +255,7 @@ fn a_torn_last_line_is_moved_aside_and_never_glued_to() {
     drop(log);
     let v = verify(&path, Some(&trust())).unwrap();
     assert!(v.problem.is_none(), "{:?}", v.problem);
-    assert_eq!(v.records, 4);
+    assert_eq!(v.record_count, 4);
     assert!(
         lines(&path)
             .iter()
@@ -286,8 +286,8 @@ fn concurrent_writers_keep_one_chain() {
     });
     let v = verify(&path, Some(&trust())).unwrap();
     assert!(v.is_intact(), "{:?}", v.problem);
-    assert_eq!(v.records, 320);
-    assert_eq!(v.unsealed_records, 0);
+    assert_eq!(v.record_count, 320);
+    assert_eq!(v.unsealed_record_count, 0);
 }
 
 #[test]
@@ -343,7 +343,7 @@ fn records_of_the_format_before_the_chain_stay_unchained() {
     drop(log);
     let v = verify(&path, None).unwrap();
     assert!(v.is_intact(), "{:?}", v.problem);
-    assert_eq!((v.unchained_lines, v.records), (2, 1));
+    assert_eq!((v.unchained_line_count, v.record_count), (2, 1));
     // `show` reads both kinds.
     assert_eq!(read(&path, &AuditQuery::all()).unwrap().len(), 3);
 }

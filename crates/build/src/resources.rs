@@ -60,28 +60,45 @@ impl Calls<'_, '_> {
         Ok(Actor::from(self.lifecycle.caller().await?))
     }
 
-    /// Records `operation`'s outcome and passes `result` through.
-    async fn audited<T>(
+    /// Makes one mutating call written ahead: `operation`'s intent is recorded first (when
+    /// that fails the call is not made), then the call, then its outcome, naming the
+    /// resource `made` says the call produced.
+    async fn written_ahead<T, Fut>(
         &self,
         operation: &str,
         region: &Region,
         target: Option<String>,
         details: serde_json::Value,
-        result: Result<T, StageError>,
-    ) -> Result<T, StageError> {
-        let outcome = match &result {
-            Ok(_) => AuditOutcome::Succeeded,
-            Err(e) => AuditOutcome::Failed {
-                error: e.to_string(),
-            },
-        };
-        let mut record = AuditRecord::new(self.actor().await?, operation, outcome)
+        call: impl FnOnce() -> Fut,
+        made: impl FnOnce(&T) -> Option<String>,
+    ) -> Result<T, StageError>
+    where
+        Fut: std::future::Future<Output = Result<T, StageError>>,
+    {
+        let mut record = AuditRecord::new(self.actor().await?, operation, AuditOutcome::Intended)
             .region(region)
             .details(details);
         if let Some(target) = target {
             record = record.target(target);
         }
-        self.lifecycle.record(record)?;
+        let intent = self.lifecycle.intend(record)?;
+        let result = call().await;
+        let (intent, outcome) = match &result {
+            Ok(value) => (
+                match made(value) {
+                    Some(target) => intent.target(target),
+                    None => intent,
+                },
+                AuditOutcome::Succeeded,
+            ),
+            Err(e) => (
+                intent,
+                AuditOutcome::Failed {
+                    error: e.to_string(),
+                },
+            ),
+        };
+        self.lifecycle.conclude(intent, outcome)?;
         result
     }
 
@@ -91,12 +108,6 @@ impl Calls<'_, '_> {
         region: &Region,
         request: &RunInstanceRequest,
     ) -> Result<InstanceId, StageError> {
-        let result = self
-            .lifecycle
-            .cloud()
-            .run_instance(region, request)
-            .await
-            .map_err(|e| StageError::cloud(format!("launching from {}", request.image), e));
         let details = json!({
             "image": request.image,
             "instance_type": request.instance_type,
@@ -107,27 +118,31 @@ impl Calls<'_, '_> {
             "instance_profile": request.instance_profile,
             "tags": request.tags,
         });
-        let target = result.as_ref().ok().map(ToString::to_string);
-        self.audited("run_instance", region, target, details, result)
-            .await
+        let call = || async {
+            self.lifecycle
+                .cloud()
+                .run_instance(region, request)
+                .await
+                .map_err(|e| StageError::cloud(format!("launching from {}", request.image), e))
+        };
+        self.written_ahead("run_instance", region, None, details, call, |id| {
+            Some(id.to_string())
+        })
+        .await
     }
 
     /// Starts stopping an instance.
     pub(crate) async fn stop(&self, region: &Region, id: &InstanceId) -> Result<(), StageError> {
-        let result = self
-            .lifecycle
-            .cloud()
-            .stop_instances(region, std::slice::from_ref(id))
+        let call = || async {
+            self.lifecycle
+                .cloud()
+                .stop_instances(region, std::slice::from_ref(id))
+                .await
+                .map_err(|e| StageError::cloud(format!("stopping {id}"), e))
+        };
+        let target = Some(id.to_string());
+        self.written_ahead("stop_instances", region, target, json!({}), call, |_| None)
             .await
-            .map_err(|e| StageError::cloud(format!("stopping {id}"), e));
-        self.audited(
-            "stop_instances",
-            region,
-            Some(id.to_string()),
-            json!({}),
-            result,
-        )
-        .await
     }
 
     /// Starts terminating instances.
@@ -136,20 +151,16 @@ impl Calls<'_, '_> {
         region: &Region,
         ids: &[InstanceId],
     ) -> Result<(), StageError> {
-        let result = self
-            .lifecycle
-            .cloud()
-            .terminate_instances(region, ids)
+        let call = || async {
+            self.lifecycle
+                .cloud()
+                .terminate_instances(region, ids)
+                .await
+                .map_err(|e| StageError::cloud(format!("terminating {ids:?}"), e))
+        };
+        let details = json!({ "instances": ids });
+        self.written_ahead("terminate_instances", region, None, details, call, |_| None)
             .await
-            .map_err(|e| StageError::cloud(format!("terminating {ids:?}"), e));
-        self.audited(
-            "terminate_instances",
-            region,
-            None,
-            json!({ "instances": ids }),
-            result,
-        )
-        .await
     }
 
     /// Creates a security group.
@@ -158,16 +169,20 @@ impl Calls<'_, '_> {
         region: &Region,
         request: &SecurityGroupRequest,
     ) -> Result<SecurityGroupId, StageError> {
-        let result = self
-            .lifecycle
-            .cloud()
-            .create_security_group(region, request)
-            .await
-            .map_err(|e| StageError::cloud(format!("creating security group {}", request.name), e));
-        let target = result.as_ref().ok().map(ToString::to_string);
+        let call = || async {
+            self.lifecycle
+                .cloud()
+                .create_security_group(region, request)
+                .await
+                .map_err(|e| {
+                    StageError::cloud(format!("creating security group {}", request.name), e)
+                })
+        };
         let details = json!({ "name": request.name, "vpc": request.vpc, "tags": request.tags });
-        self.audited("create_security_group", region, target, details, result)
-            .await
+        self.written_ahead("create_security_group", region, None, details, call, |id| {
+            Some(id.to_string())
+        })
+        .await
     }
 
     /// Deletes a security group; one already gone counts as deleted.
@@ -176,21 +191,25 @@ impl Calls<'_, '_> {
         region: &Region,
         id: &SecurityGroupId,
     ) -> Result<(), StageError> {
-        let result = match self
-            .lifecycle
-            .cloud()
-            .delete_security_group(region, id)
-            .await
-        {
-            Err(e) if e.kind == CloudErrorKind::NotFound => Ok(()),
-            other => other.map_err(|e| StageError::cloud(format!("deleting {id}"), e)),
+        let call = || async {
+            match self
+                .lifecycle
+                .cloud()
+                .delete_security_group(region, id)
+                .await
+            {
+                Err(e) if e.kind == CloudErrorKind::NotFound => Ok(()),
+                other => other.map_err(|e| StageError::cloud(format!("deleting {id}"), e)),
+            }
         };
-        self.audited(
+        let target = Some(id.to_string());
+        self.written_ahead(
             "delete_security_group",
             region,
-            Some(id.to_string()),
+            target,
             json!({}),
-            result,
+            call,
+            |_| None,
         )
         .await
     }
@@ -202,20 +221,17 @@ impl Calls<'_, '_> {
         image: &AmiId,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), StageError> {
-        let result = self
-            .lifecycle
-            .cloud()
-            .create_tags(region, image, tags)
+        let call = || async {
+            self.lifecycle
+                .cloud()
+                .create_tags(region, image, tags)
+                .await
+                .map_err(|e| StageError::cloud(format!("tagging {image}"), e))
+        };
+        let target = Some(image.to_string());
+        let details = json!({ "tags": tags });
+        self.written_ahead("create_tags", region, target, details, call, |_| None)
             .await
-            .map_err(|e| StageError::cloud(format!("tagging {image}"), e));
-        self.audited(
-            "create_tags",
-            region,
-            Some(image.to_string()),
-            json!({ "tags": tags }),
-            result,
-        )
-        .await
     }
 
     /// Deregisters an image and deletes its snapshots; one already gone counts as removed.
@@ -224,23 +240,21 @@ impl Calls<'_, '_> {
         region: &Region,
         image: &AmiId,
     ) -> Result<(), StageError> {
-        let result = match self
-            .lifecycle
-            .cloud()
-            .deregister_image(region, image, true)
-            .await
-        {
-            Err(e) if e.kind == CloudErrorKind::NotFound => Ok(()),
-            other => other.map_err(|e| StageError::cloud(format!("deregistering {image}"), e)),
+        let call = || async {
+            match self
+                .lifecycle
+                .cloud()
+                .deregister_image(region, image, true)
+                .await
+            {
+                Err(e) if e.kind == CloudErrorKind::NotFound => Ok(()),
+                other => other.map_err(|e| StageError::cloud(format!("deregistering {image}"), e)),
+            }
         };
-        self.audited(
-            "deregister_image",
-            region,
-            Some(image.to_string()),
-            json!({ "delete_snapshots": true }),
-            result,
-        )
-        .await
+        let target = Some(image.to_string());
+        let details = json!({ "delete_snapshots": true });
+        self.written_ahead("deregister_image", region, target, details, call, |_| None)
+            .await
     }
 
     /// The instances in `region` passing `filter`.

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use amiref_build::{BuildEvent, BuildEventFn, Builder, Stage, tags};
 use amiref_core::{Architecture, ImageState, InstanceId};
+use amiref_lifecycle::AuditOutcome;
 use amiref_memory::op;
 use common::*;
 
@@ -213,8 +214,22 @@ async fn every_call_the_build_makes_itself_is_audited() {
         (op::DELETE_SECURITY_GROUP, "delete_security_group"),
         (op::CREATE_IMAGE, "create_image"),
     ] {
-        let audited = records.iter().filter(|r| r.operation == record).count();
+        // Written ahead: one intent per call, each concluded under its operation id.
+        let intents: Vec<_> = records
+            .iter()
+            .filter(|r| r.operation == record && r.outcome == AuditOutcome::Intended)
+            .collect();
         assert!(counters.operation(operation) > 0, "{operation} was called");
-        assert_eq!(audited as u64, counters.operation(operation), "{record}");
+        assert_eq!(
+            intents.len() as u64,
+            counters.operation(operation),
+            "{record}"
+        );
+        for intent in intents {
+            let concluded = records.iter().filter(|r| {
+                r.operation_id == intent.operation_id && r.outcome != AuditOutcome::Intended
+            });
+            assert_eq!(concluded.count(), 1, "{record} {:?}", intent.operation_id);
+        }
     }
 }

@@ -47,6 +47,7 @@
 //! assert_eq!(doc["result"]["monthly_saving_usd"].to_string(), "0.00105");
 //! ```
 
+pub mod audit;
 pub mod build;
 mod human;
 pub mod compliance;

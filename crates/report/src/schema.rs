@@ -98,6 +98,8 @@ pub fn catalog() -> Vec<ReportSchema> {
         ReportSchema::of::<ss::RateReport>(),
         ReportSchema::of::<ss::VerifyReport>(),
         ReportSchema::of::<ss::CommunityShareReport>(),
+        ReportSchema::of::<ss::AuditCheck>(),
+        ReportSchema::of::<ss::AuditListing>(),
         ReportSchema::of::<ss::WorldReport>(),
         ReportSchema::of::<ss::WorldResetReport>(),
         ReportSchema::of::<amiref_registry::KeygenReport>(),

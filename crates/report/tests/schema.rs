@@ -120,7 +120,10 @@ fn numeric_keys_name_their_unit() {
                 || property["anyOf"]
                     .as_array()
                     .is_some_and(|a| a.iter().any(|s| s["$ref"] == "#/$defs/Usd"));
-            let named = UNITS.iter().any(|u| key.ends_with(u)) || UNITLESS.contains(&key);
+            // Ordinals are unitless too: a line (`found_at_line`) or a chain's `seq`.
+            let ordinal = key == "seq" || key.ends_with("_line");
+            let named =
+                UNITS.iter().any(|u| key.ends_with(u)) || UNITLESS.contains(&key) || ordinal;
             if numeric && !named && !is_count(key) {
                 offenders.push(format!("{}: {key}", entry.kind));
             }

@@ -22,6 +22,24 @@ pub struct AuditCheck {
     pub set_aside: Vec<PathBuf>,
 }
 
+/// What `audit show` read: the records of one log that a query matches.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[non_exhaustive]
+pub struct AuditListing {
+    /// The log read.
+    pub path: PathBuf,
+    /// The records, in the log's order.
+    pub records: Vec<ShownRecord>,
+}
+
+impl AuditCheck {
+    /// Whether the log is intact: an unbroken chain, and every digest signed by a trusted
+    /// key when keys are configured.
+    pub fn is_sound(&self) -> bool {
+        self.verification.is_intact()
+    }
+}
+
 impl Session {
     /// The audit log `file` names, else the session's own.
     fn audit_file(&self, file: Option<&Path>) -> Result<PathBuf, SessionError> {
@@ -84,7 +102,9 @@ impl Session {
         &self,
         file: Option<&Path>,
         query: &AuditQuery,
-    ) -> Result<Vec<ShownRecord>, SessionError> {
-        Ok(amiref_audit::read(&self.audit_file(file)?, query)?)
+    ) -> Result<AuditListing, SessionError> {
+        let path = self.audit_file(file)?;
+        let records = amiref_audit::read(&path, query)?;
+        Ok(AuditListing { path, records })
     }
 }

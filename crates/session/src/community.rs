@@ -246,14 +246,17 @@ impl Session {
             .caller()
             .await
             .map_err(|e| SessionError::cloud("who is sharing (for the audit record)", e))?;
-        let audit = |outcome: AuditOutcome, details: serde_json::Value| {
+        let base = |outcome: AuditOutcome, details: serde_json::Value| {
             let mut record = AuditRecord::new(Actor::from(&caller), "share_community", outcome)
                 .region(&region)
                 .target(&request.image)
                 .dry_run(request.dry_run)
                 .details(details);
             record.time = self.now();
-            self.audit().record(&record)
+            record
+        };
+        let audit = |outcome: AuditOutcome, details: serde_json::Value| {
+            self.audit().record(&base(outcome, details))
         };
         let refuse = |reasons: Vec<RefusalReason>| {
             let refusal = CommunityRefusal {
@@ -310,7 +313,8 @@ impl Session {
         let spec = ShareSpec::add(region.clone(), checked.image.id.clone(), permissions)
             .dry_run(request.dry_run);
         // Grant first: an entry must never point readers at an image they cannot launch.
-        let granted = self.lifecycle(progress).share(&spec).await?;
+        let lifecycle = self.lifecycle(progress);
+        let granted = lifecycle.share(&spec).await?;
         let details = |entry: &CommunityShare| {
             serde_json::json!({
                 "community": request.community,
@@ -327,14 +331,16 @@ impl Session {
             (plan.share().clone(), false)
         } else {
             let planned = plan.share().clone();
+            // Written ahead: the entry is not written unless its intent is on record.
+            let intent = lifecycle.intend(base(AuditOutcome::Intended, details(&planned)))?;
             match plan.apply() {
                 Ok(entry) => {
-                    audit(AuditOutcome::Succeeded, details(&entry))?;
+                    lifecycle.conclude(intent.details(details(&entry)), AuditOutcome::Succeeded)?;
                     (entry, true)
                 }
                 Err(source) => {
                     let error = format!("launch permissions granted, entry not written: {source}");
-                    audit(AuditOutcome::Failed { error }, details(&planned))?;
+                    lifecycle.conclude(intent, AuditOutcome::Failed { error })?;
                     return Err(SessionError::CommunityEntryNotWritten {
                         community: request.community.clone(),
                         image: checked.image.id.clone(),

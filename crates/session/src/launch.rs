@@ -526,16 +526,21 @@ impl Session {
             record.time = self.now();
             record
         };
+        // Written ahead: no instance is launched unless its intent is on record.
+        let lifecycle = self.lifecycle(&amiref_lifecycle::NoProgress);
+        let intent = lifecycle.intend(record(AuditOutcome::Intended))?;
         match self.cloud().run_instance(&plan.region, &request).await {
             Ok(id) => {
-                self.audit()
-                    .record(&record(AuditOutcome::Succeeded).target(&id))?;
+                lifecycle.conclude(intent.target(&id), AuditOutcome::Succeeded)?;
                 Ok(id)
             }
             Err(e) => {
-                let _ = self.audit().record(&record(AuditOutcome::Failed {
-                    error: e.to_string(),
-                }));
+                lifecycle.conclude(
+                    intent,
+                    AuditOutcome::Failed {
+                        error: e.to_string(),
+                    },
+                )?;
                 Err(SessionError::cloud(
                     format!("launching {} in {}", plan.instance_name, plan.region),
                     e,

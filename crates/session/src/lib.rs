@@ -53,7 +53,7 @@ mod templates;
 mod verify;
 mod world;
 
-pub use audit::AuditCheck;
+pub use audit::{AuditCheck, AuditListing};
 pub use availability::{
     Availability, AvailabilityCounts, AvailabilityReport, RegionAvailability, RegionFaults,
 };

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 mod ami;
+mod audit;
 mod build;
 mod flags;
 mod compliance;
@@ -75,6 +76,9 @@ enum Command {
     Compliance(compliance::ComplianceArgs),
     #[command(subcommand)]
     World(world::WorldCommand),
+    /// The audit log: verify its hash chain and signed digests, show its records.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => plan::run(args, &context).await,
             Command::Registry(cmd) => registry::run(cmd, &context).await,
             Command::World(cmd) => world::run(cmd, &context).await,
+            Command::Audit(cmd) => audit::run(cmd, &context).await,
         }
     });
     ExitCode::from(code)
