@@ -36,7 +36,6 @@ impl Intent {
 
     /// The same intent, with the details its outcome record will carry (ids the call
     /// returned, for example).
-    #[must_use]
     pub fn details(mut self, details: serde_json::Value) -> Self {
         self.record.details = details;
         self
@@ -44,7 +43,6 @@ impl Intent {
 
     /// The same intent, its outcome record naming `target` (the resource the call made,
     /// such as a launched instance).
-    #[must_use]
     pub fn target(mut self, target: impl ToString) -> Self {
         self.record.target = Some(target.to_string());
         self

@@ -597,7 +597,7 @@ impl Lifecycle<'_> {
         request.description = Some(want.description.clone());
         let record = AuditRecord::new(actor.clone(), "put_parameter", AuditOutcome::Intended)
             .region(region)
-            .target(&want.name)
+            .target(want.name)
             .details(json!({ "value": want.image, "data_type": EC2_IMAGE_DATA_TYPE }));
         let call = || self.cloud.put_parameter(region, &request);
         let written = self
