@@ -196,7 +196,7 @@ mod tests {
         let text = text(&report);
         assert!(
             text.starts_with(
-                "dry run: ami-00000000000000001 (\"v1\") in us-east-1 would be disabled\n"
+                "dry run: ami-00000000000000001 (\"v1\") in us-east-1: would be disabled\n"
             ),
             "{text}"
         );
