@@ -1,6 +1,7 @@
 //! The audit chain: written, verified, tampered with in every way, torn by a crash, shared by
-#![allow(clippy::unwrap_used)] // tests fail by panicking
 //! concurrent writers, and read back with filters.
+
+#![allow(clippy::unwrap_used)] // tests fail by panicking
 
 use std::path::{Path, PathBuf};
 
