@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
 mod common;
+#[allow(dead_code)] // the HTTP harness; this file uses part of it
+mod http;
 
 use common::{Sandbox, document_with_code};
 use predicates::prelude::*;
@@ -149,4 +151,25 @@ fn html_is_for_compliance_only_and_a_wrong_severity_is_usage() {
     cmd.args(["compliance", "--output", "json", "--fail-on", "severe"]);
     let doc = document_with_code(&mut cmd, 2);
     assert_eq!(doc["error"]["kind"], "usage");
+}
+
+#[tokio::test]
+async fn the_http_service_serves_the_report_and_gates_on_fail_on() {
+    let s = http::Server::start(&[]);
+    let a = s
+        .get("/v1/compliance?regions=us-east-1&launch_permissions=false")
+        .await;
+    assert_eq!(a.status, 200, "{}", a.doc);
+    amiref_report::schema::validate(&a.doc).unwrap_or_else(|v| panic!("{v}"));
+    assert_eq!(a.doc["result"]["regions"], serde_json::json!(["us-east-1"]));
+    let gated = s
+        .get("/v1/compliance?regions=us-east-1&launch_permissions=false&fail_on=low")
+        .await;
+    assert_eq!(gated.status, 422, "{}", gated.doc);
+    assert_eq!(gated.doc["error"]["kind"], "partial_failure");
+    assert!(gated.doc["result"]["findings"].is_array());
+    let bad = s.get("/v1/compliance?regions=us-esat-1").await;
+    assert_eq!(bad.status, 400, "{}", bad.doc);
+    let unknown = s.get("/v1/compliance?fail_on=severe").await;
+    assert_eq!(unknown.status, 400, "{}", unknown.doc);
 }
