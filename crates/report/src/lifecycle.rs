@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::schema::string_enum;
-use crate::units::usd;
+use crate::units::{Usd, usd};
 use crate::{ErrorKind, ErrorReport, Human, Report};
 
 /// An image made (or found, or planned) in its home region.
@@ -119,7 +119,32 @@ pub struct CopyJson {
     /// Per destination, in the order given.
     pub regions: Vec<RegionCopyJson>,
     /// For a time-based copy (`--completion-minutes`): its extra cost, at most.
-    pub time_based: Option<TimeBasedCopyCost>,
+    pub time_based: Option<TimeBasedCopyJson>,
+}
+
+/// What a time-based copy costs on top of a standard copy, at most.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct TimeBasedCopyJson {
+    /// The completion duration asked for.
+    pub completion_duration_minutes: u32,
+    /// GiB of snapshot volumes copied with it (an upper bound: EBS copies the blocks a
+    /// snapshot holds).
+    pub copied_gib: u64,
+    /// The price per GiB, at most (AWS's price for the shortest duration).
+    pub max_price_per_gib_usd: Usd,
+    /// The extra cost in all, at most.
+    pub max_extra_usd: Usd,
+}
+
+impl From<&TimeBasedCopyCost> for TimeBasedCopyJson {
+    fn from(c: &TimeBasedCopyCost) -> Self {
+        Self {
+            completion_duration_minutes: c.completion_duration_minutes,
+            copied_gib: c.gib,
+            max_price_per_gib_usd: Usd(c.usd_per_gib_at_most),
+            max_extra_usd: Usd(c.extra_usd_at_most),
+        }
+    }
 }
 
 impl From<&CopyReport> for CopyJson {
@@ -147,7 +172,7 @@ impl From<&CopyReport> for CopyJson {
                     }
                 })
                 .collect(),
-            time_based: r.time_based.clone(),
+            time_based: r.time_based.as_ref().map(Into::into),
         }
     }
 }
