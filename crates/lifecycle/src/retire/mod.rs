@@ -201,23 +201,33 @@ impl Lifecycle<'_> {
         let references = self.references(region, &candidates).await;
         // A few candidates at a time: each check is two calls, and a thousand candidates at
         // once would only meet EC2's request rate limits.
-        let checks: Vec<Option<Checked>> =
-            stream::iter(images.iter().zip(&keeps).map(|(image, keep)| async {
-                match keep {
-                    Some(_) => None,
-                    None => Some(
-                        self.check(
-                            &spec.protected,
-                            &spec.policy,
-                            spec.force_shared,
-                            image,
-                            &references,
-                            now,
-                        )
-                        .await,
-                    ),
+        // The futures are collected before they are streamed: a stream over a lazy
+        // iterator adapter of borrowing closures is not `Send` for every lifetime, and the
+        // session's operations must be `Send` (a service spawns them).
+        let references = &references;
+        let pending: Vec<_> = images
+            .iter()
+            .zip(&keeps)
+            .map(|(image, keep)| {
+                let check = keep.is_none().then(|| {
+                    self.check(
+                        &spec.protected,
+                        &spec.policy,
+                        spec.force_shared,
+                        image,
+                        references,
+                        now,
+                    )
+                });
+                async move {
+                    match check {
+                        Some(check) => Some(check.await),
+                        None => None,
+                    }
                 }
-            }))
+            })
+            .collect();
+        let checks: Vec<Option<Checked>> = stream::iter(pending)
             .buffered(CHECKS_IN_FLIGHT)
             .collect()
             .await;
