@@ -344,7 +344,7 @@ impl<'a> Lifecycle<'a> {
     }
 
     /// The caller's own images in `region` passing `filter`, in any state a run can leave
-    /// behind (pending, available, failed), deprecated or not.
+    /// behind (pending, available, failed) or a retirement can (disabled), deprecated or not.
     pub async fn own_images(
         &self,
         region: &Region,
@@ -359,8 +359,10 @@ impl<'a> Lifecycle<'a> {
                 ImageState::Failed,
                 ImageState::Error,
                 ImageState::Invalid,
+                ImageState::Disabled,
             ])
-            .include_deprecated(true);
+            .include_deprecated(true)
+            .include_disabled(true);
         self.cloud
             .search_images(region, &filter)
             .await

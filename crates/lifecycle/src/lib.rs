@@ -49,9 +49,7 @@ mod share;
 pub mod tags;
 mod wait;
 
-pub use audit::{
-    Actor, AuditError, AuditOutcome, AuditRecord, AuditSink, MemoryAuditSink,
-};
+pub use audit::{Actor, AuditError, AuditOutcome, AuditRecord, AuditSink, MemoryAuditSink};
 pub use context::{Intent, Lifecycle};
 pub use copy::{
     CompletionDuration, CopyReport, CopySpec, Encryption, MultiRegionReport, RegionCopy,

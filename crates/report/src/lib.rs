@@ -49,8 +49,8 @@
 
 pub mod audit;
 pub mod build;
-mod human;
 pub mod compliance;
+mod human;
 mod image;
 pub mod lifecycle;
 pub mod plan;

@@ -122,9 +122,9 @@ pub fn catalog() -> Vec<ReportSchema> {
         ReportSchema::of::<amiref_build::refresh::RefreshOutcome>(),
         ReportSchema::of::<amiref_plan::Plan>(),
         ReportSchema::of::<ss::PlanApplyReport>(),
+        ReportSchema::of::<crate::compliance::ComplianceOutcome>(),
         // A command line the launcher's parser refused, before any command ran: a failure
         // only (`error.kind` is `usage`), whatever the command.
-        ReportSchema::of::<crate::compliance::ComplianceOutcome>(),
         ReportSchema {
             kind: "usage",
             schema: document_schema_for::<()>("usage"),

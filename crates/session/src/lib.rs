@@ -62,9 +62,9 @@ pub use builder::{DEFAULT_REGION, SessionBuilder};
 pub use community::{
     CommunityRefusal, CommunityShareReport, CommunityShareRequest, RefusalReason, VersionSource,
 };
+pub use compliance::{ComplianceConfig, ComplianceRequest};
 pub use config::{Config, LoadedConfig};
 pub use deprecate::{DeprecateRequest, DeprecationTime};
-pub use compliance::{ComplianceConfig, ComplianceRequest};
 pub use error::{FailureKind, SessionError};
 pub use images::{
     CopyRequest, CreateImageReport, CreateImageRequest, CreateMultiReport, CreateMultiRequest,

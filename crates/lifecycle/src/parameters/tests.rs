@@ -196,9 +196,15 @@ async fn publishing_writes_the_version_in_every_region_and_latest_only_on_promot
             .filter(|r| r.operation_id == intent.operation_id)
             .map(|r| &r.outcome)
             .collect::<Vec<_>>();
-        assert_eq!(concluded, [&AuditOutcome::Intended, &AuditOutcome::Succeeded]);
+        assert_eq!(
+            concluded,
+            [&AuditOutcome::Intended, &AuditOutcome::Succeeded]
+        );
     }
-    let records: Vec<_> = all.into_iter().filter(|r| r.operation_id.is_none()).collect();
+    let records: Vec<_> = all
+        .into_iter()
+        .filter(|r| r.operation_id.is_none())
+        .collect();
     assert_eq!(records.len(), 2 + 4, "one record per parameter per run");
     assert!(
         records

@@ -20,8 +20,8 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::builds;
-use crate::compliance;
 use crate::checks::{self, name_and_query, name_and_region, query_or_400};
+use crate::compliance;
 use crate::reply::Reply;
 use crate::reports::TemplateList;
 use crate::service::{Access, Service};

@@ -15,8 +15,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 mod ami;
 mod audit;
 mod build;
-mod flags;
 mod compliance;
+mod flags;
 mod launch;
 mod lifecycle;
 mod lifecycle_args;
@@ -69,11 +69,11 @@ enum Command {
     /// Registry keys, signing and verification (community and institutional registries).
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
-    /// The state a `--world` keeps between commands.
     /// Check the account's images, and the images its instances and launch templates use,
     /// against CIS, Security Hub and amiref's own controls (text, JSON or HTML); exits 4
     /// on findings at or above --fail-on, 1 when a read failed.
     Compliance(compliance::ComplianceArgs),
+    /// The state a `--world` keeps between commands.
     #[command(subcommand)]
     World(world::WorldCommand),
     /// The audit log: verify its hash chain and signed digests, show its records.
@@ -86,16 +86,16 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
-    if let Err(message) = cli.global.check() {
-        let e = Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message);
-        return usage_error(e);
-    }
     let html = cli.global.output == flags::OutputArg::Html;
     if html && !matches!(cli.command, Command::Compliance(_)) {
         let e = Cli::command().error(
             clap::error::ErrorKind::InvalidValue,
             "--output html is for `amiref compliance` only",
         );
+        return usage_error(e);
+    }
+    if let Err(message) = cli.global.check() {
+        let e = Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message);
         return usage_error(e);
     }
     // $AMIREF_LOG, else $RUST_LOG; wire traces capped unless asked; secrets redacted.
@@ -113,12 +113,12 @@ fn main() -> ExitCode {
             Command::Refresh(args) => refresh::run(args, &context).await,
             Command::Plan(args) => plan::run(args, &context).await,
             Command::Registry(cmd) => registry::run(cmd, &context).await,
+            Command::Compliance(args) => compliance::run(args, html, &context).await,
             Command::World(cmd) => world::run(cmd, &context).await,
             Command::Audit(cmd) => audit::run(cmd, &context).await,
         }
     });
     ExitCode::from(code)
-            Command::Compliance(args) => compliance::run(args, html, &context).await,
 }
 
 /// A command line clap refused (exit 2), or `--help` and `--version` (exit 0). The refusal
