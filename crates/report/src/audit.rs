@@ -61,8 +61,7 @@ impl Report for AuditCheck {
                 ))
             }
             None => out.line(
-                "   signatures not checked: no audit.signing_key or audit.trust_store is configured; the chain shows edits, not who could have rewritten the whole file"
-                    .to_owned(),
+                "   signatures not checked: no audit.signing_key or audit.trust_store is configured; the chain shows edits, not who could have rewritten the whole file",
             ),
         };
         if v.unsealed_record_count > 0 {

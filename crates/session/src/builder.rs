@@ -19,6 +19,10 @@ use crate::session::{Session, SessionParts};
 use crate::templates::TemplateLibrary;
 use crate::world::{StateLocation, WorldResetReport, WorldSession};
 
+/// The sink every record goes to, and the file log behind it when it is one (a sink handed
+/// in with `with_audit` has none).
+type AuditSinks = (Arc<dyn AuditSink>, Option<Arc<FileAuditLog>>);
+
 /// The region used when nothing names one (the AWS CLI's usual default).
 pub const DEFAULT_REGION: &str = "us-east-1";
 
@@ -425,10 +429,7 @@ impl SessionBuilder {
     /// [`FileAuditLog`] (docs/audit.md), synced line by line on a real cloud unless
     /// `audit.fsync` is false, never on a world; digests every `audit.digest_every`
     /// records, signed with `audit.signing_key` when set.
-    fn audit_sink(
-        &self,
-        world: Option<&WorldSession>,
-    ) -> Result<(Arc<dyn AuditSink>, Option<Arc<FileAuditLog>>), SessionError> {
+    fn audit_sink(&self, world: Option<&WorldSession>) -> Result<AuditSinks, SessionError> {
         if let Some(sink) = &self.audit {
             return Ok((sink.clone(), None));
         }

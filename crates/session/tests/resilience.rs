@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amiref_core::{Cloud, CloudErrorKind, ImageCatalog, ImageFilter, ImageStore, Owner, Region};
+use amiref_core::{Cloud, CloudErrorKind, ImageCatalog, ImageFilter, Owner, Region};
 use amiref_layers::{Faulty, RetryPolicy, Retrying};
 use amiref_lifecycle::NoProgress;
 use amiref_memory::{MemoryCloud, op};
