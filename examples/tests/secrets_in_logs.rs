@@ -251,6 +251,9 @@ fn invocations(cloud: &Cloud, dir: &Path) -> Vec<Invocation> {
                 &html,
             ],
         ),
+        inv("audit verify", &[]),
+        inv("audit show", &[]),
+        inv("compliance", &[&"--regions", &"us-east-1"]),
         inv("world show", &[]),
         inv("world reset", &[]),
     ]
