@@ -136,7 +136,7 @@ async fn frontends_reading_the_parameters_read_ten_a_request_and_describe_nothin
     assert_eq!(m.frontends.describe_images(), 0);
     // 20 names: two requests per frontend and region.
     let reads = m.frontends.calls[&amiref::layers::Operation::GetParameters];
-    assert_eq!(reads, 50 * 2 * 2);
+    assert_eq!(reads, 80 * 2 * 2);
     assert_eq!(m.throttled("EC2") + m.throttled("SSM"), 0);
     assert_eq!(m.stale_at_end, 0);
 }
