@@ -21,7 +21,7 @@ tokio::task_local! {
     static RETRIED_BENEATH: Arc<AtomicBool>;
 }
 
-/// The most attempts an advisory read gets ([`Operation::is_advisory`]), whatever the
+/// The most attempts an advisory read gets ([`crate::Operation::is_advisory`]), whatever the
 /// policy says: a second try covers a passing fault, and a fact the caller can do without
 /// is not worth seconds of a waiting person's time.
 pub const ADVISORY_ATTEMPTS: u32 = 2;
