@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use amiref_core::escape_html;
+
 use crate::control::Severity;
 use crate::report::{ComplianceReport, ControlSummary, Finding, Outcome};
 
@@ -23,24 +25,6 @@ td.not-configured { background: #eee; color: #666; }
 code { font-size: 0.95em; }
 ";
 
-/// `text` made safe for element content and attribute values.
-fn esc(text: &str) -> String {
-    text.chars()
-        .fold(String::with_capacity(text.len()), |mut out, c| {
-            match c {
-                '&' => out.push_str("&amp;"),
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '"' => out.push_str("&quot;"),
-                '\'' => out.push_str("&#39;"),
-                // XML forbids most control characters, even escaped.
-                c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
-                c => out.push(c),
-            }
-            out
-        })
-}
-
 /// The report as a self-contained HTML page: the findings per severity, a control × region
 /// summary, every finding with its evidence and remedy, and the reads that failed.
 pub fn render_html(report: &ComplianceReport) -> String {
@@ -58,10 +42,10 @@ pub fn render_html(report: &ComplianceReport) -> String {
     let _ = writeln!(
         out,
         "<p>Account {} at {}, {} region(s). Findings: {}.</p>",
-        esc(&account),
-        esc(&report.generated_at.to_rfc3339()),
+        escape_html(&account),
+        escape_html(&report.generated_at.to_rfc3339()),
         report.regions.len(),
-        esc(&counts(report))
+        escape_html(&counts(report))
     );
     summary(&mut out, report);
     findings(&mut out, &report.findings);
@@ -88,7 +72,7 @@ fn class(severity: Severity) -> String {
 fn summary(out: &mut String, report: &ComplianceReport) {
     out.push_str("<h2>Controls per region</h2>\n<table>\n<tr><th>Control</th><th>Framework</th><th>Severity</th>");
     for region in &report.regions {
-        let _ = write!(out, "<th>{}</th>", esc(region.as_str()));
+        let _ = write!(out, "<th>{}</th>", escape_html(region.as_str()));
     }
     out.push_str("<th>Registries</th></tr>\n");
     for control in &report.controls {
@@ -102,9 +86,9 @@ fn row(out: &mut String, report: &ComplianceReport, summary: &ControlSummary) {
     let _ = write!(
         out,
         "<tr><td><code>{}</code> {}</td><td>{}</td><td class=\"{}\">{}</td>",
-        esc(c.id.as_str()),
-        esc(c.title),
-        esc(c.reference),
+        escape_html(c.id.as_str()),
+        escape_html(c.title),
+        escape_html(c.reference),
         class(c.severity),
         c.severity
     );
@@ -134,9 +118,13 @@ fn row(out: &mut String, report: &ComplianceReport, summary: &ControlSummary) {
             _ => ("not-configured", "—".into(), None),
         };
         let title = title
-            .map(|t| format!(" title=\"{}\"", esc(t)))
+            .map(|t| format!(" title=\"{}\"", escape_html(t)))
             .unwrap_or_default();
-        let _ = write!(out, "<td class=\"{class}\"{title}>{}</td>", esc(&text));
+        let _ = write!(
+            out,
+            "<td class=\"{class}\"{title}>{}</td>",
+            escape_html(&text)
+        );
     }
     out.push_str("</tr>\n");
 }
@@ -157,7 +145,7 @@ fn findings(out: &mut String, findings: &[Finding]) {
             .remedy
             .command
             .as_deref()
-            .map(|c| format!("<br/><code>{}</code>", esc(c)))
+            .map(|c| format!("<br/><code>{}</code>", escape_html(c)))
             .unwrap_or_default();
         let _ = writeln!(
             out,
@@ -165,11 +153,11 @@ fn findings(out: &mut String, findings: &[Finding]) {
              <td>{}</td><td>{}{command}</td></tr>",
             class(f.severity),
             f.severity,
-            esc(f.control.as_str()),
-            esc(region),
-            esc(&f.resource.to_string()),
-            esc(&f.evidence),
-            esc(&f.remedy.action),
+            escape_html(f.control.as_str()),
+            escape_html(region),
+            escape_html(&f.resource.to_string()),
+            escape_html(&f.evidence),
+            escape_html(&f.remedy.action),
         );
     }
     out.push_str("</table>\n");
@@ -185,13 +173,13 @@ fn failures(out: &mut String, report: &ComplianceReport) {
         let _ = writeln!(
             out,
             "<li>{} in {}: {}</li>",
-            esc(&f.read),
-            esc(region),
-            esc(&f.error)
+            escape_html(&f.read),
+            escape_html(region),
+            escape_html(&f.error)
         );
     }
     for note in &report.notes {
-        let _ = writeln!(out, "<li>{}</li>", esc(note));
+        let _ = writeln!(out, "<li>{}</li>", escape_html(note));
     }
     out.push_str("</ul>\n");
 }

@@ -26,6 +26,7 @@ mod canonical;
 pub mod completion;
 mod error;
 mod governance;
+mod html;
 mod ids;
 mod image;
 mod instance_type;
@@ -53,6 +54,7 @@ pub use governance::{
     ImdsSupport, LaunchTemplateImage, RecycleBinRule, RecycleResource, ReferenceKind, RuleTag,
     SnapshotBlockPublicAccess,
 };
+pub use html::escape_html;
 pub use ids::{
     AccountId, AmiId, InstanceId, Owner, ParameterName, SecurityGroupId, SnapshotId, SubnetId,
     VpcId,

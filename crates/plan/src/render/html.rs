@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use amiref_core::escape_html;
+
 use super::{launch_source, launches, retire_block, size, time, usd};
 use crate::{Decision, Plan, PlanCell};
 
@@ -32,24 +34,6 @@ fn class(decision: &Decision) -> &'static str {
     }
 }
 
-/// Text with `&`, `<`, `>`, `"` and `'` escaped, for element content and attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // Control characters are not allowed in XML text at all.
-            c if c.is_control() && !matches!(c, '\n' | '\t') => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The plan as a self-contained HTML page: a template × region matrix coloured by
 /// decision with each cell's monthly saving and cost, a legend, the totals, each
 /// template's figures, the proposed retirements, the notes and the model's inputs.
@@ -61,7 +45,7 @@ pub fn render_html(plan: &Plan) -> String {
     let _ = writeln!(
         out,
         "<p>Made at {}. Figures are per month (730 hours), in US dollars.</p>",
-        escape(&plan.generated_at.to_rfc3339())
+        escape_html(&plan.generated_at.to_rfc3339())
     );
     totals(&mut out, plan);
     legend(&mut out);
@@ -95,7 +79,11 @@ fn totals(out: &mut String, plan: &Plan) {
         ("Their cost a month", usd(t.retire_cost_usd_per_month)),
     ];
     for (name, value) in rows {
-        let _ = writeln!(out, "<tr><th>{name}</th><td>{}</td></tr>", escape(&value));
+        let _ = writeln!(
+            out,
+            "<tr><th>{name}</th><td>{}</td></tr>",
+            escape_html(&value)
+        );
     }
     out.push_str("</table>\n");
 }
@@ -124,7 +112,7 @@ fn legend(out: &mut String) {
         let _ = writeln!(
             out,
             "<li><span class=\"swatch {class}\"></span>{}</li>",
-            escape(text)
+            escape_html(text)
         );
     }
     out.push_str("</ul>\n");
@@ -135,15 +123,15 @@ fn matrix(out: &mut String, plan: &Plan) {
         "<h2>Template × region</h2>\n<table class=\"matrix\">\n<thead><tr><th>template</th>",
     );
     for region in &plan.regions {
-        let _ = write!(out, "<th>{}</th>", escape(region.as_str()));
+        let _ = write!(out, "<th>{}</th>", escape_html(region.as_str()));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for row in &plan.rows {
         let _ = write!(
             out,
             "<tr><th scope=\"row\">{}<br/>{}</th>",
-            escape(&row.template),
-            escape(row.architecture.as_str())
+            escape_html(&row.template),
+            escape_html(row.architecture.as_str())
         );
         for c in &row.cells {
             cell(out, &row.template, row.architecture.as_str(), c);
@@ -171,14 +159,14 @@ fn cell(out: &mut String, template: &str, arch: &str, c: &PlanCell) {
         out,
         "<td class=\"cell {}\" data-template=\"{}\" data-architecture=\"{}\" data-region=\"{}\" title=\"{}\"><div class=\"decision\">{}</div><div>{prefix}save {}</div><div>{prefix}cost {}</div><div>{} launches</div></td>",
         class(&c.decision),
-        escape(template),
-        escape(arch),
-        escape(c.region.as_str()),
-        escape(&launch_source(&c.launches_source)),
-        escape(&c.decision.to_string()),
-        escape(&usd(saving)),
-        escape(&usd(cost)),
-        escape(&launches(c.monthly_launch_count)),
+        escape_html(template),
+        escape_html(arch),
+        escape_html(c.region.as_str()),
+        escape_html(&launch_source(&c.launches_source)),
+        escape_html(&c.decision.to_string()),
+        escape_html(&usd(saving)),
+        escape_html(&usd(cost)),
+        escape_html(&launches(c.monthly_launch_count)),
     );
 }
 
@@ -201,7 +189,7 @@ fn templates(out: &mut String, plan: &Plan) {
         ];
         out.push_str("<tr>");
         for text in cells {
-            let _ = write!(out, "<td>{}</td>", escape(&text));
+            let _ = write!(out, "<td>{}</td>", escape_html(&text));
         }
         out.push_str("</tr>\n");
     }
@@ -225,7 +213,7 @@ fn retirements(out: &mut String, plan: &Plan) {
         ];
         out.push_str("<tr>");
         for text in cells {
-            let _ = write!(out, "<td>{}</td>", escape(&text));
+            let _ = write!(out, "<td>{}</td>", escape_html(&text));
         }
         out.push_str("</tr>\n");
     }
@@ -236,22 +224,9 @@ fn list(out: &mut String, title: &str, items: &[String]) {
     if items.is_empty() {
         return;
     }
-    let _ = writeln!(out, "<h2>{}</h2>\n<ul>", escape(title));
+    let _ = writeln!(out, "<h2>{}</h2>\n<ul>", escape_html(title));
     for item in items {
-        let _ = writeln!(out, "<li>{}</li>", escape(item));
+        let _ = writeln!(out, "<li>{}</li>", escape_html(item));
     }
     out.push_str("</ul>\n");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escape_covers_markup_quotes_and_control_characters() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>\u{1}"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;\u{fffd}"
-        );
-    }
 }
