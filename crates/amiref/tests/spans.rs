@@ -1,7 +1,11 @@
 //! The resolver emits a span per resolution and per tier (libraries emit; the test installs
 //! the subscriber, as a binary would).
+//!
+//! A test binary of its own: tracing caches each callsite's interest for the whole process,
+//! so a subscriber set for one thread misses spans while other tests resolve on other threads.
 #![allow(clippy::unwrap_used)]
 
+#[path = "integration/common/mod.rs"]
 mod common;
 
 use std::sync::{Arc, Mutex};

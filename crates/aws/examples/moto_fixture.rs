@@ -2,7 +2,7 @@
 //! Linux 2023 images that AWS's public SSM parameters name in moto's own data.
 //!
 //! `cargo run -p amiref-aws --example moto_fixture -- target/moto/amis.json`; scripts/moto
-//! starts the emulator with it, and tests/moto.rs runs the conformance suites against it.
+//! starts the emulator with it, and tests/integration/moto.rs runs the conformance suites against it.
 //!
 //! moto serves `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-<arch>` from
 //! data bundled with it, whatever `MOTO_AMIS_PATH` says, but loads the images those
