@@ -550,6 +550,15 @@ impl Lifecycle<'_> {
             ))));
         }
 
+        // Held until the copy is available: a concurrent caller of the same copy then finds it.
+        let _flight = if spec.dry_run {
+            None
+        } else {
+            let flight = self
+                .limits
+                .one_copy_of(&spec.source_region, &source.id, dest);
+            Some(flight.await)
+        };
         let mut generation = 0;
         if let Some(existing) = self.find_copy(spec, dest).await.map_err(failed)? {
             self.progress.emit(ProgressEvent::Reused {

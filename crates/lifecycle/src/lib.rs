@@ -27,7 +27,8 @@
 //!   ([`RetryPolicy`], [`Lifecycle::retry_policy`]), which repeats only calls safe to repeat;
 //!   every wait is an `amiref_layers::Waiter`.
 //! - **Limits are shared.** Concurrent copies are bounded by per-region semaphores in a
-//!   [`CopyLimits`] that every `Lifecycle` of a process can share, at EC2's limits.
+//!   [`CopyLimits`] that every `Lifecycle` of a process can share, at EC2's limits; the
+//!   same copy asked for twice at once is made once, the second caller waiting for it.
 //! - **Progress is events.** Long operations emit [`ProgressEvent`]s to a callback; the
 //!   launcher turns them into progress bars or JSON lines.
 //! - **Time is tokio's.** Waits use `tokio::time`, so tests run with a paused clock; ages and

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use amiref_core::Region;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use amiref_core::{AmiId, Region};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 /// How many copies may run at once into one region, and out of one region.
 ///
@@ -13,12 +13,20 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// total, which satisfies both readings of that rule. The semaphores are per process: share one `Arc<CopyLimits>`
 /// between every [`crate::Lifecycle`] of a process. A copy holds its permits until it is available,
 /// because EC2 counts it until then.
+///
+/// They also make one copy of an image into a region at a time: a caller that asks for a copy
+/// already in flight waits for it and then finds it, so a hundred launches of one copy are one
+/// CopyImage request holding one slot, not a hundred requests holding every slot of the region.
 #[derive(Debug)]
 pub struct CopyLimits {
     into_region: usize,
     out_of_region: usize,
     semaphores: Mutex<HashMap<(Direction, Region), Arc<Semaphore>>>,
+    flights: Mutex<HashMap<Flight, Arc<AsyncMutex<()>>>>,
 }
+
+/// One copy: an image of a source region into a destination.
+type Flight = (Region, AmiId, Region);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Direction {
@@ -43,6 +51,7 @@ impl CopyLimits {
             into_region: into_region.max(1),
             out_of_region: out_of_region.max(1),
             semaphores: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
         }
     }
 
@@ -73,6 +82,30 @@ impl CopyLimits {
             .ok();
         let into = self.semaphore(Direction::In, to).acquire_owned().await.ok();
         out.into_iter().chain(into).collect()
+    }
+
+    /// Waits until no other copy of `image` from `from` into `to` is in flight in this process,
+    /// and is that copy's until the guard drops.
+    pub(crate) async fn one_copy_of(
+        &self,
+        from: &Region,
+        image: &AmiId,
+        to: &Region,
+    ) -> OwnedMutexGuard<()> {
+        let flight = {
+            let mut flights = self
+                .flights
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            // A flight nobody holds or waits for is over: a long-lived process keeps no record
+            // of every copy it ever made.
+            flights.retain(|_, flight| Arc::strong_count(flight) > 1);
+            flights
+                .entry((from.clone(), image.clone(), to.clone()))
+                .or_default()
+                .clone()
+        };
+        flight.lock_owned().await
     }
 
     /// The free slots into `region` now (for tests and diagnostics).

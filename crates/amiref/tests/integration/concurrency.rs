@@ -5,6 +5,7 @@ use crate::common;
 #[path = "../../benches/support.rs"]
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use amiref::{BuildError, Resolver};
@@ -117,8 +118,9 @@ async fn identical_concurrent_resolutions_share_one_flight() {
 }
 
 /// 100 callers carrying out the same copy plan at once, through the lifecycle's one copy
-/// engine: one copy. The plan's token is the lifecycle's, so the cloud hands every caller
-/// the same image, whichever request arrives first.
+/// engine: one copy. In one process (one `CopyLimits`, as a session shares) it is one request;
+/// across processes the plan's token is the lifecycle's, so the cloud hands every caller the
+/// same image, whichever request arrives first.
 #[tokio::test(start_paused = true)]
 async fn one_hundred_concurrent_copies_of_one_plan_make_exactly_one_image() {
     let cloud = demo();
@@ -134,8 +136,14 @@ async fn one_hundred_concurrent_copies_of_one_plan_make_exactly_one_image() {
         .collect();
     assert!(plans.windows(2).all(|w| w[0] == w[1]));
     let before = cloud.image_count(&region);
-    let copies =
-        futures::future::join_all(plans.iter().map(|p| common::copy(&cloud, &resolver, p))).await;
+    cloud.reset_counters();
+    let one_process = Arc::new(amiref::lifecycle::CopyLimits::ec2());
+    let copies = futures::future::join_all(
+        plans
+            .iter()
+            .map(|p| common::copy_sharing(&cloud, &resolver, p, &one_process)),
+    )
+    .await;
     let first = copies[0].as_ref().unwrap();
     assert!(copies.iter().all(|c| c.as_ref().unwrap().id == first.id));
     assert_eq!(first.region, region);
@@ -144,6 +152,11 @@ async fn one_hundred_concurrent_copies_of_one_plan_make_exactly_one_image() {
         cloud.image_count(&region),
         before + 1,
         "one image, however many callers"
+    );
+    assert_eq!(
+        cloud.counters().operation("CopyImage"),
+        1,
+        "the others waited for the copy in flight"
     );
 
     // Another resolver (another host) with the same plan gets the same copy via the token.

@@ -229,3 +229,42 @@ async fn the_lifecycles_retry_policy_decides_what_is_retried() {
         .await
         .unwrap();
 }
+
+/// A hundred launches that need one copy at once (a class starting together) make one
+/// CopyImage request and hold one copy slot: another image's copy into the same region is not
+/// queued behind the ninety-nine that wait for the first.
+#[tokio::test(start_paused = true)]
+async fn a_hundred_launches_of_one_copy_make_one_request_and_hold_one_slot() {
+    let (cloud, source) = with_source().await;
+    cloud.set_latency(Duration::from_millis(50));
+    let audit = MemoryAuditSink::new();
+    let lc = Lifecycle::new(&cloud, &audit).copy_limits(Arc::new(CopyLimits::new(2, 25)));
+    let (from, to) = (region(FROM), region(TO));
+    let other: amiref_core::AmiId = crate::BASE.parse().unwrap();
+    cloud.reset_counters();
+
+    let started = tokio::time::Instant::now();
+    let launches = futures::future::join_all((0..100).map(|_| async {
+        let image = lc.copy_to_region(&from, &source, &to).await.unwrap();
+        (image.id, started.elapsed())
+    }));
+    let other_copy = async {
+        let image = lc.copy_to_region(&from, &other, &to).await.unwrap();
+        (image.id, started.elapsed())
+    };
+    let (launched, (other_id, other_took)) = tokio::join!(launches, other_copy);
+
+    let ids: std::collections::BTreeSet<_> = launched.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(ids.len(), 1, "one copy for every launch");
+    assert!(!ids.contains(&other_id));
+    assert_eq!(
+        cloud.counters().operation(op::COPY_IMAGE),
+        2,
+        "one request per image"
+    );
+    let first_done = launched.iter().map(|(_, took)| *took).min().unwrap();
+    assert!(
+        other_took <= first_done + Duration::from_secs(1),
+        "the other copy ran beside the first ({other_took:?} vs {first_done:?}), not after it"
+    );
+}

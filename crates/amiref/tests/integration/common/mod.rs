@@ -109,15 +109,29 @@ pub fn resolver_trusting(
 
 /// Carries out a copy plan the way the session layer does: the lifecycle's one copy engine
 /// (its client token, its waiter), then the resolver forgets the destination's cached
-/// resolutions. The world's clock judges ages.
+/// resolutions. The world's clock judges ages. Each call is another process: its own copy
+/// limits.
 pub async fn copy(
     cloud: &Arc<MemoryCloud>,
     resolver: &Resolver,
     plan: &amiref::CopyPlan,
 ) -> Result<amiref_core::Image, amiref::lifecycle::LifecycleError> {
+    let limits = Arc::new(amiref::lifecycle::CopyLimits::ec2());
+    copy_sharing(cloud, resolver, plan, &limits).await
+}
+
+/// [`copy`] in one process: the copy limits (and the copies in flight) `limits` holds, as a
+/// session's lifecycles share them.
+pub async fn copy_sharing(
+    cloud: &Arc<MemoryCloud>,
+    resolver: &Resolver,
+    plan: &amiref::CopyPlan,
+    limits: &Arc<amiref::lifecycle::CopyLimits>,
+) -> Result<amiref_core::Image, amiref::lifecycle::LifecycleError> {
     let audit = amiref::lifecycle::MemoryAuditSink::new();
     let clock = cloud.clone();
     let copy = amiref::lifecycle::Lifecycle::new(cloud.as_ref(), &audit)
+        .copy_limits(limits.clone())
         .clock(move || clock.now())
         .copy_to_region(
             &plan.source_region,
