@@ -1,7 +1,7 @@
 //! `amiref compliance`: the report of every control, for people and as JSON, with the exit
 //! code `--fail-on` asks for.
 
-use amiref_session::compliance::{ComplianceReport, Outcome, Severity};
+use amiref_session::compliance::{ComplianceReport, ControlSummary, Outcome, Resource, Severity};
 
 use crate::{ErrorKind, ErrorReport, Human, Report};
 
@@ -38,7 +38,8 @@ struct Gate {
 /// A control's outcome in a few words.
 fn said(outcome: &Outcome) -> String {
     match outcome {
-        Outcome::Passed { checked_count } => format!("passed ({checked_count})"),
+        Outcome::Passed { checked_count: 0 } => "nothing to check".to_owned(),
+        Outcome::Passed { checked_count } => format!("passed ({checked_count} checked)"),
         Outcome::Failed {
             checked_count,
             finding_count,
@@ -47,6 +48,38 @@ fn said(outcome: &Outcome) -> String {
         Outcome::NotConfigured { setting } => format!("not configured ({setting})"),
         _ => "unknown".to_owned(),
     }
+}
+
+/// A control's rows: one per scope that checked something or could not check, then one for
+/// the scopes alike in having nothing to check, or in one setting not configured (a scan of
+/// 17 regions would otherwise be 17 rows of "nothing to check" per control).
+fn control_rows(summary: &ControlSummary) -> Vec<String> {
+    let total = summary.outcomes.len();
+    let mut rows = Vec::new();
+    let mut alike: Vec<(String, Vec<&str>)> = Vec::new();
+    for scope in &summary.outcomes {
+        let place = scope.region.as_ref().map_or("registries", |r| r.as_str());
+        let text = said(&scope.outcome);
+        match &scope.outcome {
+            Outcome::Passed { checked_count: 0 } | Outcome::NotConfigured { .. } => {
+                match alike.iter_mut().find(|(t, _)| *t == text) {
+                    Some((_, places)) => places.push(place),
+                    None => alike.push((text, vec![place])),
+                }
+            }
+            _ => rows.push(format!("    {place}: {text}")),
+        }
+    }
+    for (text, places) in alike {
+        let label = match places.as_slice() {
+            [one] => (*one).to_owned(),
+            _ if places.len() == total => format!("all {total} regions"),
+            _ if rows.is_empty() => format!("{} regions", places.len()),
+            _ => format!("{} other regions", places.len()),
+        };
+        rows.push(format!("    {label}: {text}"));
+    }
+    rows
 }
 
 impl Report for ComplianceOutcome {
@@ -79,9 +112,8 @@ impl Report for ComplianceOutcome {
         for summary in &r.controls {
             let c = &summary.control;
             out.line(format!("{} [{}] {}", c.id, c.severity, c.title));
-            for scope in &summary.outcomes {
-                let place = scope.region.as_ref().map_or("registries", |r| r.as_str());
-                out.line(format!("    {place}: {}", said(&scope.outcome)));
+            for row in control_rows(summary) {
+                out.line(row);
             }
         }
         if !r.findings.is_empty() {
@@ -89,12 +121,17 @@ impl Report for ComplianceOutcome {
             out.line("Findings, worst first:");
         }
         for f in &r.findings {
-            let place = f.region.as_ref().map_or("registries", |r| r.as_str());
+            // An image's or a snapshot's evidence names it, and a setting is the control's in
+            // the finding's region; only a registry entry needs naming.
+            let place = match (&f.region, &f.resource) {
+                (_, entry @ Resource::RegistryEntry(_)) => entry.to_string(),
+                (Some(region), _) => region.to_string(),
+                (None, resource) => resource.to_string(),
+            };
             out.line(format!(
-                "{} {} {place} {}: {}",
+                "{} {} {place}: {}",
                 f.severity.as_str().to_uppercase(),
                 f.control,
-                f.resource,
                 f.evidence
             ));
             match &f.remedy.command {

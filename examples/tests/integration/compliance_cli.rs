@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
 use crate::common;
-#[allow(dead_code)] // the HTTP harness; this file uses part of it
 use crate::http;
 
 use common::{Sandbox, document_with_code};
@@ -110,6 +109,41 @@ fn fail_on_exits_4_at_the_worst_severity_found_and_0_above_it() {
         .code(4)
         .stdout(predicate::str::contains("cis-2.1.5"))
         .stderr(predicate::str::contains("--fail-on"));
+}
+
+/// For a person: a row for each region with something to say, and one for the regions with
+/// nothing to check; each finding names its region and its evidence once.
+#[test]
+fn the_text_report_is_a_row_per_region_that_found_and_one_for_the_rest() {
+    let s = Sandbox::new();
+    let output = s.on_demo().arg("compliance").output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let json = report(&s, &[]);
+    let regions = json["result"]["regions"].as_array().unwrap().len();
+    assert!(regions > 2, "{json}");
+
+    let encryption: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("cis-2.1.2 "))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
+    let found = encryption.iter().filter(|l| l.contains(" failed")).count();
+    assert!(found >= 1, "{text}");
+    assert_eq!(
+        encryption.last().copied(),
+        Some(format!("    {} other regions: nothing to check", regions - found).as_str()),
+        "{text}"
+    );
+    assert!(!text.contains("passed (0"), "{text}");
+    // The finding's line names the image once, through its evidence.
+    let unencrypted = text
+        .lines()
+        .find(|l| l.starts_with("MEDIUM cis-2.1.2 "))
+        .unwrap();
+    let image = unencrypted.split_whitespace().nth(3).unwrap();
+    assert!(image.starts_with("ami-"), "{unencrypted}");
+    assert_eq!(unencrypted.matches(image).count(), 1, "{unencrypted}");
 }
 
 #[test]
