@@ -22,7 +22,7 @@ pub enum DeprecationTime {
     In(Duration),
 }
 
-const TIME_EXPECTED: &str = "an RFC 3339 time (2027-01-31T00:00:00Z), \"now\", or an age from now (+30d, 12w, 1d12h: whole numbers with units w, d, h, m in that order)";
+const TIME_EXPECTED: &str = "an RFC 3339 time (2027-01-31T00:00:00Z), \"now\", or an age from now (+30d, 12w, 1d12h: whole numbers with units w, d, h, m, s in that order, at most 36500d)";
 
 impl FromStr for DeprecationTime {
     type Err = SessionError;

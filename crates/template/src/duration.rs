@@ -1,13 +1,14 @@
-//! Durations written the way people write them: `90s`, `10m`, `1h30m`, `90d`.
+//! Durations written the way people write them: `90s`, `10m`, `1h30m`, `90d`, `2w`: the one
+//! grammar of every duration a person writes for amiref (templates, configuration, flags).
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// A duration written as days, hours, minutes and seconds: `90s`, `10m`, `1h30m`, `2h`,
-/// `90d`. It displays in hours, minutes and seconds (`90d` as `2160h`).
+/// A duration written as weeks, days, hours, minutes and seconds: `90s`, `10m`, `1h30m`,
+/// `2h`, `90d`, `2w`. It displays in hours, minutes and seconds (`90d` as `2160h`).
 ///
-/// Units must appear in the order d, h, m, s, each at most once, with a whole number before
+/// Units must appear in the order w, d, h, m, s, each at most once, with a whole number before
 /// each; a bare number is refused because "10" could mean seconds or minutes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct HumanDuration(Duration);
@@ -28,7 +29,7 @@ pub const MAX_FALLBACK_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 pub const MAX_PROVISIONING_TIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// What a valid duration looks like, for error messages.
-pub const DURATION_EXPECTED: &str = "a duration such as \"90s\", \"10m\", \"1h30m\" or \"90d\" (whole numbers with units d, h, m, s, in that order)";
+pub const DURATION_EXPECTED: &str = "a duration such as \"90s\", \"10m\", \"1h30m\", \"90d\" or \"2w\" (whole numbers with units w, d, h, m, s, in that order)";
 
 impl HumanDuration {
     /// The duration.
@@ -86,17 +87,18 @@ impl FromStr for HumanDuration {
         };
         let mut total: u64 = 0;
         let mut number = String::new();
-        let mut last_unit = 0; // 0 none, 1 d, 2 h, 3 m, 4 s: enforces order and uniqueness
+        let mut last_unit = 0; // 0 none, 1 w, 2 d, 3 h, 4 m, 5 s: enforces order and uniqueness
         for c in s.trim().chars() {
             if c.is_ascii_digit() {
                 number.push(c);
                 continue;
             }
             let (rank, secs) = match c {
-                'd' => (1, 86_400),
-                'h' => (2, 3600),
-                'm' => (3, 60),
-                's' => (4, 1),
+                'w' => (1, 7 * 86_400),
+                'd' => (2, 86_400),
+                'h' => (3, 3600),
+                'm' => (4, 60),
+                's' => (5, 1),
                 _ => return Err(err()),
             };
             if number.is_empty() || rank <= last_unit {
@@ -157,7 +159,7 @@ impl schemars::JsonSchema for HumanDuration {
         schemars::json_schema!({
             "type": "string",
             "description": DURATION_EXPECTED,
-            "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
+            "pattern": "^([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",
             "minLength": 2
         })
     }
@@ -177,6 +179,8 @@ mod tests {
             ("1h0m5s", 3605),
             ("90d", 90 * 86_400),
             ("1d1h", 90_000),
+            ("2w", 14 * 86_400),
+            ("1w1d12h", 8 * 86_400 + 12 * 3600),
         ] {
             let d: HumanDuration = text.parse().unwrap();
             assert_eq!(d.get().as_secs(), secs, "{text}");
@@ -188,7 +192,7 @@ mod tests {
     #[test]
     fn refuses_ambiguous_or_malformed() {
         for bad in [
-            "", "10", "m", "d", "10x", "1m1h", "1h1d", "1d1d", "-5s", "1.5h",
+            "", "10", "m", "d", "w", "10x", "1m1h", "1h1d", "1d1d", "1d1w", "-5s", "1.5h",
         ] {
             let e = bad.parse::<HumanDuration>().unwrap_err();
             assert!(!e.too_large, "{bad}");

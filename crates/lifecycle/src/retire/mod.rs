@@ -26,8 +26,8 @@ use futures::stream::{self, StreamExt};
 use serde_json::json;
 
 pub use policy::{
-    DEFAULT_RETIRE_GRACE_DAYS, KeepReason, RetentionPolicy, SHARED_LAUNCH_WINDOW_DAYS,
-    image_version, newest_first, parse_age,
+    DEFAULT_RETIRE_GRACE_DAYS, KeepReason, MAX_AGE_DAYS, RetentionPolicy,
+    SHARED_LAUNCH_WINDOW_DAYS, image_version, newest_first, parse_age,
 };
 pub use protections::{ProtectedImages, Protection};
 pub use report::{

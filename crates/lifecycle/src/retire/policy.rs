@@ -238,43 +238,27 @@ pub fn newest_first(a: &Image, b: &Image) -> Ordering {
         .then_with(|| a.id.cmp(&b.id))
 }
 
-/// Parses an age such as `90d`, `12w`, `36h` or `1d12h` (units w, d, h, m, in that order).
+/// The longest age [`parse_age`] takes: 100 years (36,500 days), far past any image's life,
+/// and short enough that any time now or later, less or plus the age, is a valid time.
+pub const MAX_AGE_DAYS: i64 = 36_500;
+
+/// Parses an age such as `90d`, `12w`, `36h` or `1d12h`: a duration of
+/// [`amiref_template::HumanDuration`]'s grammar (units w, d, h, m, s, in that order), more than
+/// zero and at most [`MAX_AGE_DAYS`].
 pub fn parse_age(text: &str) -> Result<Duration, LifecycleError> {
-    let err = || {
-        LifecycleError::InvalidInput {
+    let err = || LifecycleError::InvalidInput {
         field: "age",
         found: text.to_owned(),
-        expected: "an age such as 90d, 12w, 36h or 1d12h (whole numbers with units w, d, h, m in that order)"
-            .to_owned(),
-    }
+        expected: format!(
+            "an age more than zero and at most {MAX_AGE_DAYS}d: {}",
+            amiref_template::DURATION_EXPECTED
+        ),
     };
-    let mut total = Duration::zero();
-    let mut number = String::new();
-    let mut last_rank = 0;
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let (rank, unit) = match c {
-            'w' => (1, Duration::weeks(1)),
-            'd' => (2, Duration::days(1)),
-            'h' => (3, Duration::hours(1)),
-            'm' => (4, Duration::minutes(1)),
-            _ => return Err(err()),
-        };
-        if number.is_empty() || rank <= last_rank {
-            return Err(err());
-        }
-        let n: i32 = number.parse().map_err(|_| err())?;
-        total += unit * n;
-        number.clear();
-        last_rank = rank;
+    let written: amiref_template::HumanDuration = text.parse().map_err(|_| err())?;
+    match Duration::from_std(written.get()) {
+        Ok(age) if age > Duration::zero() && age <= Duration::days(MAX_AGE_DAYS) => Ok(age),
+        _ => Err(err()),
     }
-    if !number.is_empty() || last_rank == 0 || total <= Duration::zero() {
-        return Err(err());
-    }
-    Ok(total)
 }
 
 #[cfg(test)]
@@ -289,7 +273,20 @@ mod tests {
         assert_eq!(parse_age("90d").unwrap(), Duration::days(90));
         assert_eq!(parse_age("1d12h").unwrap(), Duration::hours(36));
         assert_eq!(parse_age("2w").unwrap(), Duration::days(14));
-        for bad in ["", "90", "d", "12h1d", "0d", "1y", "-3d"] {
+        assert_eq!(parse_age("90s").unwrap(), Duration::seconds(90));
+        assert_eq!(parse_age("36500d").unwrap(), Duration::days(MAX_AGE_DAYS));
+        for bad in [
+            "",
+            "90",
+            "d",
+            "12h1d",
+            "0d",
+            "1y",
+            "-3d",
+            "36501d",
+            "2147483647w",
+            "99999999999999999999h",
+        ] {
             assert!(parse_age(bad).is_err(), "{bad}");
         }
     }

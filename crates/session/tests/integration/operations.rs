@@ -423,7 +423,8 @@ async fn retiring_takes_its_grace_from_the_request_else_the_configuration() {
     let demo = Demo::new();
     let config = demo.path("config/demo.yaml");
     let mut text = std::fs::read_to_string(&config).expect("the demo configuration");
-    text.push_str("\nretire:\n  grace: 0s\n  keep_launched_within: 7d\n");
+    // Weeks, as the launcher's flags take them: one grammar of durations everywhere.
+    text.push_str("\nretire:\n  grace: 0s\n  keep_launched_within: 1w\n");
     std::fs::write(&config, text).expect("written");
     let session = demo.session().await;
     launch(&session, "builder").await;
