@@ -11,7 +11,7 @@ use amiref_core::{
 };
 use amiref_strategies::{
     ArchCandidates, Attempt, ChoiceNote, Context, CopyPlan, Facts, Found, Prefetched, Strategy,
-    TrustPolicy, Warning, architecture_candidates,
+    StrategyError, TrustPolicy, Warning, architecture_candidates,
 };
 use amiref_template::{AmiStrategy, FallbackStrategy, Template};
 use futures::StreamExt;
@@ -200,6 +200,28 @@ enum Step {
 }
 
 impl Step {
+    /// Whether the tier failed because the cloud was throttling or unavailable (after the
+    /// retries), so that trying it again may find what it looks for.
+    fn failed_on_a_fault(&self) -> bool {
+        matches!(
+            self,
+            Step::Ran {
+                attempt: Attempt::Failed(StrategyError::Cloud(e)),
+                ..
+            } if e.kind.is_retryable()
+        )
+    }
+
+    /// How long the tier ran.
+    fn elapsed(&self) -> Duration {
+        match self {
+            Step::Ran { elapsed, .. }
+            | Step::TimedOut { elapsed }
+            | Step::CutOffByFaults { elapsed, .. } => *elapsed,
+            Step::NotRun(_) => Duration::ZERO,
+        }
+    }
+
     fn found(&self) -> Option<&Found> {
         match self {
             Step::Ran {
@@ -726,6 +748,7 @@ impl Resolver {
                 }
             }
         }
+        self.second_chance(cx, deadline, &mut steps).await;
         let winner = steps
             .iter()
             .position(|s| s.as_ref().is_some_and(|s| s.found().is_some()))
@@ -742,6 +765,47 @@ impl Resolver {
                 (strategy.tier(), step)
             })
             .collect()
+    }
+
+    /// The tiers before the winner that failed on throttling or an outage are run once more
+    /// while the deadline allows, all at once: their answer outranks the winner's, and a
+    /// passing fault must not change which image a template gets (under throttling, a failed
+    /// mapping would otherwise hand a search's arm64 image to an x86_64 template). Only a
+    /// find replaces a failure; when the second try fails too, the lower tier's find stands,
+    /// with the first failure in the chain and the warnings.
+    async fn second_chance(
+        &self,
+        cx: &Context<'_>,
+        deadline: Option<Instant>,
+        steps: &mut [Option<Step>],
+    ) {
+        let Some(winner) = steps
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.found().is_some()))
+        else {
+            return;
+        };
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return;
+        }
+        let tiers = &self.inner.tiers.in_region;
+        let faulted: Vec<usize> = (0..winner)
+            .filter(|&i| steps[i].as_ref().is_some_and(Step::failed_on_a_fault))
+            .collect();
+        let again = futures::future::join_all(
+            faulted
+                .iter()
+                .map(|&i| self.run_tier(cx, tiers[i].as_ref(), deadline)),
+        )
+        .await;
+        for (i, step) in faulted.into_iter().zip(again) {
+            if let (Step::Ran { attempt, elapsed }, Some(first)) = (step, &steps[i])
+                && matches!(attempt, Attempt::Found(_))
+            {
+                let elapsed = elapsed + first.elapsed();
+                steps[i] = Some(Step::Ran { attempt, elapsed });
+            }
+        }
     }
 
     /// Runs the tiers the strategy needs (all of them when `full`), every one's first calls

@@ -345,3 +345,73 @@ async fn the_resolver_reads_through_less_than_a_whole_cloud() {
     assert!(copy.copy_plan.is_some(), "a copy plan");
     assert_eq!(cloud.counters().operation("CopyImage"), 0);
 }
+
+/// A tier that fails on throttling at first, then answers as `inner` does.
+struct ThrottledOnce {
+    inner: Arc<dyn Strategy>,
+    attempts: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl Strategy for ThrottledOnce {
+    fn tier(&self) -> ResolutionMethod {
+        self.inner.tier()
+    }
+
+    async fn attempt(&self, cx: &Context<'_>) -> Attempt {
+        if self
+            .attempts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            == 0
+        {
+            let throttled = CloudError::new(
+                amiref_core::CloudErrorKind::Throttled,
+                "DescribeImages",
+                "Request limit exceeded.",
+            );
+            return Attempt::Failed(throttled.into());
+        }
+        self.inner.attempt(cx).await
+    }
+}
+
+/// The second catalog, a tier after the golden one.
+struct Fallback(GoldenCatalog);
+
+#[async_trait]
+impl Strategy for Fallback {
+    fn tier(&self) -> ResolutionMethod {
+        ResolutionMethod::Custom(TierName::new("fallback_catalog").unwrap())
+    }
+
+    async fn attempt(&self, cx: &Context<'_>) -> Attempt {
+        self.0.attempt(cx).await
+    }
+}
+
+/// A tier that failed on throttling is tried once more before a lower tier's find is taken:
+/// a passing fault does not change which image the template gets.
+#[tokio::test(start_paused = true)]
+async fn a_tier_that_failed_on_throttling_is_tried_again_before_a_lower_find_stands() {
+    let cloud = demo();
+    let first = Arc::new(ThrottledOnce {
+        inner: catalog(&[("us-east-1", "ami-0123456789abcdef0")]),
+        attempts: Default::default(),
+    });
+    let second: Arc<dyn Strategy> = Arc::new(Fallback(GoldenCatalog(
+        [(
+            "us-east-1".parse().unwrap(),
+            "ami-0a1b2c3d4e5f60718".parse().unwrap(),
+        )]
+        .into(),
+    )));
+    let resolver = resolver_with(&cloud, |b| b.tiers(vec![first.clone(), second]));
+    let r = resolver
+        .resolve(&lab_tool("error"), &"us-east-1".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.image.id.as_str(), "ami-0123456789abcdef0", "{r:#?}");
+    assert_eq!(r.method, golden());
+    assert_eq!(first.attempts.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
