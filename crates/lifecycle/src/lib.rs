@@ -78,7 +78,7 @@ pub use retire::{
     DEFAULT_RETIRE_GRACE_DAYS, Decision, FlatSnapshotPrice, KeepReason, MAX_AGE_DAYS,
     ProtectedImages, Protection, RecycleBinRecovery, RetainedBy, RetentionPolicy, RetireEntry,
     RetireReport, RetireSpec, SHARED_LAUNCH_WINDOW_DAYS, STANDARD_SNAPSHOT_USD_PER_GB_MONTH,
-    SnapshotPrices, image_version, newest_first, parse_age, retire_after,
+    SnapshotPrices, image_version, newest_first, parse_age, parse_grace, retire_after,
 };
 pub use share::{ShareAction, ShareReport, ShareSpec};
 pub use tags::TemplateLineage;

@@ -27,7 +27,7 @@ use serde_json::json;
 
 pub use policy::{
     DEFAULT_RETIRE_GRACE_DAYS, KeepReason, MAX_AGE_DAYS, RetentionPolicy,
-    SHARED_LAUNCH_WINDOW_DAYS, image_version, newest_first, parse_age,
+    SHARED_LAUNCH_WINDOW_DAYS, image_version, newest_first, parse_age, parse_grace,
 };
 pub use protections::{ProtectedImages, Protection};
 pub use report::{

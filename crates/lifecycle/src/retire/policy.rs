@@ -261,6 +261,26 @@ pub fn parse_age(text: &str) -> Result<Duration, LifecycleError> {
     }
 }
 
+/// Parses a retirement's grace period: `0` to deregister at once, else an age
+/// ([`parse_age`]).
+pub fn parse_grace(text: &str) -> Result<Duration, LifecycleError> {
+    match text.trim() {
+        "0" => Ok(Duration::zero()),
+        other => parse_age(other).map_err(|e| match e {
+            LifecycleError::InvalidInput {
+                field,
+                found,
+                expected,
+            } => LifecycleError::InvalidInput {
+                field,
+                found,
+                expected: format!("{expected}, or 0 to deregister at once"),
+            },
+            other => other,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use amiref_core::Architecture;
@@ -289,6 +309,14 @@ mod tests {
         ] {
             assert!(parse_age(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn graces_are_zero_or_an_age() {
+        assert_eq!(parse_grace("0").unwrap(), Duration::zero());
+        assert_eq!(parse_grace("2w").unwrap(), Duration::days(14));
+        let e = parse_grace("soon").unwrap_err().to_string();
+        assert!(e.ends_with(", or 0 to deregister at once"), "{e}");
     }
 
     #[test]

@@ -42,10 +42,7 @@ fn completion_minutes(text: &str) -> Result<CompletionDuration, String> {
 
 /// A grace period: an age, or `0` for none.
 fn grace(text: &str) -> Result<chrono::Duration, String> {
-    match text.trim() {
-        "0" => Ok(chrono::Duration::zero()),
-        other => age(other).map_err(|e| format!("{e}, or 0 to deregister at once")),
-    }
+    amiref_lifecycle::parse_grace(text).map_err(|e| e.to_string())
 }
 
 /// What the session parses itself, as clap's value parser.
